@@ -1,0 +1,152 @@
+//! Instruction builders for off-chain callers: the node, the CLI and the tests.
+
+use solana_instruction::{AccountMeta, Instruction};
+use std::vec::Vec;
+
+use crate::{
+    instruction::{CreateTaskArgs, GradualInstruction, SubmitProofArgs},
+    pda::{find_node_address, find_task_address},
+    state::RoundParams,
+    Address, ID, SYSTEM_PROGRAM_ID,
+};
+
+/// Everything `CreateTask` needs besides the creator.
+#[derive(Clone, Debug)]
+pub struct CreateTaskConfig {
+    pub args: CreateTaskArgs,
+    pub name: Vec<u8>,
+    pub description: Vec<u8>,
+    pub executable_locator: Vec<u8>,
+}
+
+fn push_text(data: &mut Vec<u8>, text: &[u8]) {
+    // Over-long text is truncated to 255 bytes here; the program rejects it
+    // with a specific error if it is still too long for the field.
+    let len = u8::try_from(text.len()).unwrap_or(u8::MAX);
+    data.push(len);
+    data.extend_from_slice(&text[..usize::from(len)]);
+}
+
+fn data_with(instruction: GradualInstruction, body: &[u8]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(body.len() + 1);
+    data.push(instruction as u8);
+    data.extend_from_slice(body);
+    data
+}
+
+pub fn create_task(creator: &Address, config: &CreateTaskConfig) -> Instruction {
+    let (task, _) = find_task_address(creator, config.args.task_id);
+    let mut data = data_with(GradualInstruction::CreateTask, bytemuck::bytes_of(&config.args));
+    push_text(&mut data, &config.name);
+    push_text(&mut data, &config.description);
+    push_text(&mut data, &config.executable_locator);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*creator, true),
+            AccountMeta::new(task, false),
+            AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false),
+        ],
+        data,
+    }
+}
+
+pub fn fund_task(funder: &Address, task: &Address, amount: u64) -> Instruction {
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*funder, true),
+            AccountMeta::new(*task, false),
+            AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false),
+        ],
+        data: data_with(GradualInstruction::FundTask, &amount.to_le_bytes()),
+    }
+}
+
+pub fn update_task(manager: &Address, task: &Address, params: &RoundParams) -> Instruction {
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![AccountMeta::new_readonly(*manager, true), AccountMeta::new(*task, false)],
+        data: data_with(GradualInstruction::UpdateTask, bytemuck::bytes_of(params)),
+    }
+}
+
+pub fn set_task_active(manager: &Address, task: &Address, active: bool) -> Instruction {
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![AccountMeta::new_readonly(*manager, true), AccountMeta::new(*task, false)],
+        data: data_with(GradualInstruction::SetTaskActive, &[u8::from(active)]),
+    }
+}
+
+pub fn stake(operator: &Address, task: &Address, amount: u64, service_url: &[u8]) -> Instruction {
+    let (node, _) = find_node_address(task, operator);
+    let mut data = data_with(GradualInstruction::Stake, &amount.to_le_bytes());
+    push_text(&mut data, service_url);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*operator, true),
+            AccountMeta::new(*task, false),
+            AccountMeta::new(node, false),
+            AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false),
+        ],
+        data,
+    }
+}
+
+pub fn request_unstake(operator: &Address, task: &Address) -> Instruction {
+    let (node, _) = find_node_address(task, operator);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new_readonly(*operator, true),
+            AccountMeta::new(node, false),
+            AccountMeta::new_readonly(*task, false),
+        ],
+        data: data_with(GradualInstruction::RequestUnstake, &[]),
+    }
+}
+
+pub fn withdraw_stake(operator: &Address, task: &Address, amount: u64) -> Instruction {
+    let (node, _) = find_node_address(task, operator);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*operator, true),
+            AccountMeta::new(node, false),
+            AccountMeta::new(*task, false),
+        ],
+        data: data_with(GradualInstruction::WithdrawStake, &amount.to_le_bytes()),
+    }
+}
+
+pub fn submit_proof(
+    operator: &Address,
+    task: &Address,
+    round: u64,
+    digest: [u8; 32],
+    locator: &[u8],
+) -> Instruction {
+    let (node, _) = find_node_address(task, operator);
+    let args = SubmitProofArgs { round, digest };
+    let mut data = data_with(GradualInstruction::SubmitProof, bytemuck::bytes_of(&args));
+    push_text(&mut data, locator);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new_readonly(*operator, true),
+            AccountMeta::new(node, false),
+            AccountMeta::new_readonly(*task, false),
+        ],
+        data,
+    }
+}
+
+pub fn close_task(creator: &Address, task: &Address) -> Instruction {
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![AccountMeta::new(*creator, true), AccountMeta::new(*task, false)],
+        data: data_with(GradualInstruction::CloseTask, &[]),
+    }
+}

@@ -1,0 +1,153 @@
+//! Every error the program returns, as `ProgramError::Custom(code)`.
+//! Codes are stable: a variant is never renumbered or reused.
+
+use solana_program_error::ProgramError;
+
+macro_rules! errors {
+    ($( $(#[doc = $doc:literal])+ $name:ident = $code:literal, )+) => {
+        /// Custom errors of the Gradual program.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum GradualError {
+            $( $(#[doc = $doc])+ $name = $code, )+
+        }
+
+        impl GradualError {
+            /// Every variant, in code order.
+            pub const ALL: &'static [GradualError] = &[$(GradualError::$name,)+];
+
+            /// The variant with this code, if any.
+            pub const fn from_code(code: u32) -> Option<Self> {
+                match code {
+                    $( $code => Some(GradualError::$name), )+
+                    _ => None,
+                }
+            }
+
+            /// The variant's name, as in `docs/protocol.md`.
+            pub const fn name(self) -> &'static str {
+                match self { $( GradualError::$name => stringify!($name), )+ }
+            }
+
+            /// One line saying what went wrong.
+            pub const fn message(self) -> &'static str {
+                match self { $( GradualError::$name => concat!($($doc),+), )+ }
+            }
+        }
+    };
+}
+
+errors! {
+    /// The instruction data is empty, has an unknown discriminator, or has the wrong length.
+    InvalidInstructionData = 0,
+    /// The task account is not a Gradual task (wrong owner, length, discriminator or version).
+    InvalidTaskAccount = 1,
+    /// The node account is not a Gradual node (wrong owner, length, discriminator or version).
+    InvalidNodeAccount = 2,
+    /// The task account's address is not the PDA of its creator and task id.
+    InvalidTaskAddress = 3,
+    /// The node account's address is not the PDA of its task and operator.
+    InvalidNodeAddress = 4,
+    /// The node account belongs to another task.
+    NodeTaskMismatch = 5,
+    /// The signer is not the node's operator.
+    OperatorMismatch = 6,
+    /// The signer is not the task's manager.
+    ManagerMismatch = 7,
+    /// The signer is not the task's creator.
+    CreatorMismatch = 8,
+    /// The system program account is not the system program.
+    InvalidSystemProgram = 9,
+    /// The account to create already holds data or belongs to another program.
+    AccountAlreadyInUse = 10,
+    /// An amount overflowed or underflowed.
+    ArithmeticOverflow = 11,
+    /// An amount of zero lamports was given where a positive amount is required.
+    ZeroAmount = 12,
+    /// The task name is empty or longer than 32 bytes.
+    InvalidName = 13,
+    /// The task description is longer than 192 bytes.
+    InvalidDescription = 14,
+    /// The executable locator is empty or longer than 128 bytes.
+    InvalidExecutableLocator = 15,
+    /// The bounty per round is zero.
+    ZeroBountyPerRound = 16,
+    /// The round length is zero.
+    ZeroRoundLength = 17,
+    /// A window (submission, audit, distribution or distribution audit) is zero slots long.
+    ZeroWindow = 18,
+    /// The submission and audit windows together are longer than a round.
+    SubmissionWindowsExceedRound = 19,
+    /// The distribution and distribution audit windows together are longer than a round.
+    DistributionWindowsExceedRound = 20,
+    /// The minimum stake is zero.
+    ZeroMinimumStake = 21,
+    /// The slash rate is above 10,000 basis points.
+    SlashRateTooHigh = 22,
+    /// The audit bond is zero.
+    ZeroAuditBond = 23,
+    /// The unstake cooldown is shorter than 2 rounds, so an audit could still reach a node that left.
+    UnstakeCooldownTooShort = 24,
+    /// The first round's start slot is already in the past.
+    StartSlotInPast = 25,
+    /// More than 16 failed distributions allowed per round.
+    TooManyFailedDistributions = 26,
+    /// The manager is the default (all-zero) address.
+    InvalidManager = 27,
+    /// The task is paused.
+    TaskPaused = 28,
+    /// The task is already in the requested active state.
+    TaskStateUnchanged = 29,
+    /// The service URL is empty or longer than 128 bytes.
+    InvalidServiceUrl = 30,
+    /// The node's total stake would be below the task's minimum stake.
+    StakeBelowMinimum = 31,
+    /// The node has asked to unstake; it cannot add stake or ask again.
+    NodeExiting = 32,
+    /// The node has not asked to unstake.
+    NodeNotExiting = 33,
+    /// The unstake cooldown has not yet elapsed.
+    CooldownNotElapsed = 34,
+    /// Audits against the node are still open.
+    OpenAuditsPending = 35,
+    /// The amount is more than the node's stake.
+    InsufficientStake = 36,
+    /// The slot is outside the submission window for that round.
+    OutsideSubmissionWindow = 37,
+    /// The node's stake was not active (or below the minimum) for that round.
+    StakeNotActiveForRound = 38,
+    /// The node already submitted a proof for that round.
+    AlreadySubmitted = 39,
+    /// The proof locator is empty or longer than 64 bytes.
+    InvalidProofLocator = 40,
+    /// Nodes are still staked on the task.
+    TaskHasStake = 41,
+    /// The task is active and its pool still funds another round.
+    TaskNotFinished = 42,
+    /// The task's parameters for that round are no longer kept on-chain.
+    RoundParamsUnavailable = 43,
+    /// Reserved padding bytes in the instruction data are not zero.
+    NonZeroPadding = 44,
+}
+
+impl From<GradualError> for ProgramError {
+    fn from(error: GradualError) -> Self {
+        ProgramError::Custom(error as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_dense_and_round_trip() {
+        for (index, error) in GradualError::ALL.iter().enumerate() {
+            assert_eq!(*error as u32 as usize, index);
+            assert_eq!(GradualError::from_code(*error as u32), Some(*error));
+            assert!(!error.message().is_empty());
+        }
+        let past_end = u32::try_from(GradualError::ALL.len()).unwrap();
+        assert_eq!(GradualError::from_code(past_end), None);
+    }
+}

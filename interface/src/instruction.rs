@@ -1,0 +1,216 @@
+//! Instructions: a one-byte discriminator followed by the instruction's data.
+//! Fixed-size fields are a `#[repr(C)]` struct read without alignment;
+//! variable-length text follows as `u8 length, bytes`.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::{error::GradualError, state::RoundParams};
+
+/// Instruction discriminators. Values are never renumbered or reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum GradualInstruction {
+    /// Creates a task and deposits its first bounty.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable, signer]` The creator, paying rent and the bounty.
+    /// 1. `[writable]` The task PDA `["task", creator, task_id]`, not yet created.
+    /// 2. `[]` The system program.
+    ///
+    /// Data expected by this instruction: [`CreateTaskArgs`], then the name,
+    /// the description and the executable locator, each as `u8 length, bytes`.
+    CreateTask = 0,
+    /// Adds lamports to a task's bounty pool.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable, signer]` The funder.
+    /// 1. `[writable]` The task.
+    /// 2. `[]` The system program.
+    ///
+    /// Data expected by this instruction: `amount: u64`.
+    FundTask = 1,
+    /// Changes the round parameters from the next round on.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[signer]` The task's manager.
+    /// 1. `[writable]` The task.
+    ///
+    /// Data expected by this instruction: [`RoundParams`].
+    UpdateTask = 2,
+    /// Pauses or resumes a task.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[signer]` The task's manager.
+    /// 1. `[writable]` The task.
+    ///
+    /// Data expected by this instruction: `active: u8` (0 pauses, 1 resumes).
+    SetTaskActive = 3,
+    /// Creates or tops up the operator's node; the stake counts from the next round.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable, signer]` The operator, paying rent and stake.
+    /// 1. `[writable]` The task.
+    /// 2. `[writable]` The node PDA `["node", task, operator]`.
+    /// 3. `[]` The system program.
+    ///
+    /// Data expected by this instruction: `amount: u64`, then the service URL as `u8 length, bytes`.
+    Stake = 4,
+    /// Stops the node's stake counting from the next round and starts its cooldown.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[signer]` The operator.
+    /// 1. `[writable]` The node.
+    /// 2. `[]` The task.
+    RequestUnstake = 5,
+    /// Withdraws stake after the cooldown; withdrawing all of it closes the node.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable, signer]` The operator, receiving the lamports.
+    /// 1. `[writable]` The node.
+    /// 2. `[writable]` The task.
+    ///
+    /// Data expected by this instruction: `amount: u64`.
+    WithdrawStake = 6,
+    /// Records the node's proof for round `r` during round `r + 1`'s submission window.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[signer]` The operator.
+    /// 1. `[writable]` The node.
+    /// 2. `[]` The task.
+    ///
+    /// Data expected by this instruction: [`SubmitProofArgs`], then the locator as `u8 length, bytes`.
+    SubmitProof = 7,
+    /// Closes a finished or paused task with no nodes, returning its pool and rent.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable, signer]` The creator.
+    /// 1. `[writable]` The task.
+    CloseTask = 8,
+}
+
+impl GradualInstruction {
+    pub const ALL: [GradualInstruction; 9] = [
+        Self::CreateTask,
+        Self::FundTask,
+        Self::UpdateTask,
+        Self::SetTaskActive,
+        Self::Stake,
+        Self::RequestUnstake,
+        Self::WithdrawStake,
+        Self::SubmitProof,
+        Self::CloseTask,
+    ];
+
+    /// Splits instruction data into its discriminator and the rest.
+    pub fn unpack(data: &[u8]) -> Result<(Self, &[u8]), GradualError> {
+        let (&tag, rest) = data.split_first().ok_or(GradualError::InvalidInstructionData)?;
+        let instruction = *Self::ALL
+            .get(usize::from(tag))
+            .ok_or(GradualError::InvalidInstructionData)?;
+        Ok((instruction, rest))
+    }
+}
+
+/// Fixed part of `CreateTask`'s data.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct CreateTaskArgs {
+    /// Chosen by the creator; part of the task's address.
+    pub task_id: u64,
+    /// Lamports moved from the creator into the bounty pool.
+    pub initial_bounty: u64,
+    pub start_slot: u64,
+    pub round_length: u64,
+    pub unstake_cooldown_rounds: u64,
+    pub manager: [u8; 32],
+    pub executable_sha256: [u8; 32],
+    pub params: RoundParams,
+    pub allowed_failed_distributions: u8,
+    pub _padding: [u8; 7],
+}
+
+const _: () = assert!(core::mem::size_of::<CreateTaskArgs>() == 176);
+
+/// Fixed part of `SubmitProof`'s data.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct SubmitProofArgs {
+    /// The round whose work this proves.
+    pub round: u64,
+    pub digest: [u8; 32],
+}
+
+const _: () = assert!(core::mem::size_of::<SubmitProofArgs>() == 40);
+
+/// Reads a fixed-size struct from the front of `data`.
+pub fn read_fixed<T: Pod>(data: &[u8]) -> Result<(T, &[u8]), GradualError> {
+    let size = core::mem::size_of::<T>();
+    if data.len() < size {
+        return Err(GradualError::InvalidInstructionData);
+    }
+    let (head, rest) = data.split_at(size);
+    Ok((bytemuck::pod_read_unaligned(head), rest))
+}
+
+/// Reads `u8 length, bytes` from the front of `data`.
+pub fn read_text(data: &[u8]) -> Result<(&[u8], &[u8]), GradualError> {
+    let (&len, rest) = data.split_first().ok_or(GradualError::InvalidInstructionData)?;
+    let len = usize::from(len);
+    if rest.len() < len {
+        return Err(GradualError::InvalidInstructionData);
+    }
+    Ok(rest.split_at(len))
+}
+
+/// Reads a `u64` that must be the whole of `data`.
+pub fn read_u64_exact(data: &[u8]) -> Result<u64, GradualError> {
+    let bytes: [u8; 8] = data.try_into().map_err(|_| GradualError::InvalidInstructionData)?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
+/// Fails unless `data` is fully consumed.
+pub fn expect_end(data: &[u8]) -> Result<(), GradualError> {
+    if data.is_empty() {
+        Ok(())
+    } else {
+        Err(GradualError::InvalidInstructionData)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_discriminator_unpacks_to_itself() {
+        for (index, instruction) in GradualInstruction::ALL.iter().enumerate() {
+            assert_eq!(*instruction as u8 as usize, index);
+            let data = [*instruction as u8, 9];
+            let (found, rest) = GradualInstruction::unpack(&data).unwrap();
+            assert_eq!(found, *instruction);
+            assert_eq!(rest, &[9]);
+        }
+    }
+
+    #[test]
+    fn unknown_and_empty_discriminators_fail() {
+        for tag in GradualInstruction::ALL.len()..=usize::from(u8::MAX) {
+            let tag = u8::try_from(tag).unwrap();
+            assert_eq!(
+                GradualInstruction::unpack(&[tag]),
+                Err(GradualError::InvalidInstructionData)
+            );
+        }
+        assert_eq!(GradualInstruction::unpack(&[]), Err(GradualError::InvalidInstructionData));
+    }
+
+    #[test]
+    fn text_and_fixed_reads_reject_short_data() {
+        assert_eq!(read_text(&[3, b'a', b'b']), Err(GradualError::InvalidInstructionData));
+        assert_eq!(read_text(&[2, b'a', b'b', 7]), Ok((&b"ab"[..], &[7u8][..])));
+        assert!(read_fixed::<SubmitProofArgs>(&[0; 39]).is_err());
+        assert_eq!(read_u64_exact(&[1, 0, 0, 0, 0, 0, 0, 0]), Ok(1));
+        assert!(read_u64_exact(&[1, 0, 0, 0, 0, 0, 0]).is_err());
+        assert!(read_u64_exact(&[0; 9]).is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! The Gradual program's interface: account layouts, instructions, errors,
+//! PDA seeds and the round timeline. `no_std` for the program; the `std`
+//! feature adds instruction builders for the node, the CLI and the tests.
+#![no_std]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod error;
+pub mod instruction;
+pub mod pda;
+pub mod round;
+pub mod state;
+
+#[cfg(feature = "std")]
+pub mod builders;
+
+pub use solana_address::Address;
+
+/// The program id: `hQwwvjZE8X4y5CH2jHPr7Vd52qLbLrgDdKGFtGALUh9`.
+pub const ID: Address = Address::new_from_array([
+    10, 90, 79, 74, 148, 190, 4, 80, 5, 206, 74, 246, 117, 27, 83, 248, 224, 151, 136, 116, 128,
+    53, 30, 57, 191, 106, 34, 16, 189, 97, 235, 140,
+]);
+
+/// The system program id (`11111111111111111111111111111111`).
+pub const SYSTEM_PROGRAM_ID: Address = Address::new_from_array([0; 32]);

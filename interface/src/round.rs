@@ -1,0 +1,61 @@
+//! The round timeline, in slots. Round `r` covers
+//! `[start_slot + r * round_length, start_slot + (r + 1) * round_length)`.
+
+/// Where a slot falls on a task's timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeline {
+    pub start_slot: u64,
+    pub round_length: u64,
+}
+
+impl Timeline {
+    /// The round under way at `slot`, or `None` before the first round starts.
+    pub fn round_at(&self, slot: u64) -> Option<u64> {
+        let elapsed = slot.checked_sub(self.start_slot)?;
+        elapsed.checked_div(self.round_length)
+    }
+
+    /// The number of rounds that have begun by `slot`: 0 before the start,
+    /// `r + 1` during round `r`. Stake added at `slot` counts from this round on.
+    pub fn next_round_at(&self, slot: u64) -> u64 {
+        self.round_at(slot).map_or(0, |round| round.saturating_add(1))
+    }
+
+    /// The round under way at `slot` and how many slots of it have passed.
+    pub fn position_at(&self, slot: u64) -> Option<(u64, u64)> {
+        let elapsed = slot.checked_sub(self.start_slot)?;
+        Some((elapsed.checked_div(self.round_length)?, elapsed.checked_rem(self.round_length)?))
+    }
+
+    /// The first slot of `round`, if it fits in a `u64`.
+    pub fn round_start(&self, round: u64) -> Option<u64> {
+        round.checked_mul(self.round_length)?.checked_add(self.start_slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMELINE: Timeline = Timeline { start_slot: 100, round_length: 10 };
+
+    #[test]
+    fn rounds_start_at_start_slot() {
+        assert_eq!(TIMELINE.round_at(99), None);
+        assert_eq!(TIMELINE.round_at(100), Some(0));
+        assert_eq!(TIMELINE.round_at(109), Some(0));
+        assert_eq!(TIMELINE.round_at(110), Some(1));
+        assert_eq!(TIMELINE.next_round_at(0), 0);
+        assert_eq!(TIMELINE.next_round_at(105), 1);
+        assert_eq!(TIMELINE.position_at(123), Some((2, 3)));
+        assert_eq!(TIMELINE.round_start(2), Some(120));
+        assert_eq!(TIMELINE.round_start(u64::MAX), None);
+    }
+
+    #[test]
+    fn zero_round_length_is_not_a_panic() {
+        let broken = Timeline { start_slot: 0, round_length: 0 };
+        assert_eq!(broken.round_at(5), None);
+        assert_eq!(broken.position_at(5), None);
+    }
+}

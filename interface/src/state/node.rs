@@ -1,0 +1,222 @@
+use bytemuck::{Pod, Zeroable};
+
+use super::{Account, AccountKind};
+use crate::error::GradualError;
+
+pub const MAX_SERVICE_URL_LEN: usize = 128;
+pub const MAX_PROOF_LOCATOR_LEN: usize = 64;
+/// Recent rounds' submissions kept in the node account, indexed by `round % SUBMISSION_RING`.
+pub const SUBMISSION_RING: usize = 8;
+/// Stake checkpoints kept; enough to answer "stake for round r" for `r >= current - 2`.
+pub const STAKE_HISTORY: usize = 4;
+/// `exit_round` of a node that has not asked to unstake.
+pub const NOT_EXITING: u64 = u64::MAX;
+
+/// Total stake counted from `from_round` on.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct StakeCheckpoint {
+    pub from_round: u64,
+    pub total: u64,
+}
+
+/// Submission flag: the entry holds a proof.
+pub const SUBMISSION_FILLED: u8 = 1;
+
+/// One round's proof.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct Submission {
+    pub round: u64,
+    /// Slot at which the proof landed.
+    pub slot: u64,
+    /// Digest of the round's full result.
+    pub digest: [u8; 32],
+    pub flags: u8,
+    pub locator_len: u8,
+    pub _padding: [u8; 6],
+    /// Where auditors fetch the full result (e.g. a content id).
+    pub locator: [u8; MAX_PROOF_LOCATOR_LEN],
+}
+
+const _: () = assert!(core::mem::size_of::<Submission>() == 120);
+
+impl Submission {
+    pub fn holds_round(&self, round: u64) -> bool {
+        self.flags & SUBMISSION_FILLED != 0 && self.round == round
+    }
+
+    pub fn locator(&self) -> &[u8] {
+        super::text(&self.locator, self.locator_len)
+    }
+}
+
+/// A node: one operator's stake and recent work in one task.
+///
+/// PDA seeds: `["node", task, operator]`.
+///
+/// The account's lamports are its rent-exempt minimum plus its latest stake total.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct Node {
+    pub discriminator: u8,
+    pub version: u8,
+    pub bump: u8,
+    pub service_url_len: u8,
+    pub _padding: [u8; 4],
+    pub task: [u8; 32],
+    pub operator: [u8; 32],
+    /// First round the node's stake ever counted in.
+    pub joined_round: u64,
+    /// First round the node's stake no longer counts in; `NOT_EXITING` until it asks to unstake.
+    pub exit_round: u64,
+    /// Audits raised against this node and not yet resolved.
+    pub open_audits: u64,
+    /// Oldest first; the last used entry is the current total.
+    pub stake_history: [StakeCheckpoint; STAKE_HISTORY],
+    pub service_url: [u8; MAX_SERVICE_URL_LEN],
+    pub submissions: [Submission; SUBMISSION_RING],
+}
+
+const _: () = assert!(core::mem::size_of::<Node>() == 1248);
+const _: () = assert!(core::mem::align_of::<Node>() == 8);
+
+impl Account for Node {
+    const KIND: AccountKind = AccountKind::Node;
+}
+
+impl Node {
+    /// All lamports staked, including stake that counts only from a later round.
+    pub fn total_stake(&self) -> u64 {
+        self.stake_history[STAKE_HISTORY - 1].total
+    }
+
+    /// Stake that counts in `round`: zero from the exit round on.
+    pub fn stake_for_round(&self, round: u64) -> u64 {
+        if round >= self.exit_round {
+            return 0;
+        }
+        self.stake_history
+            .iter()
+            .rev()
+            .find(|checkpoint| checkpoint.from_round <= round)
+            .map_or(0, |checkpoint| checkpoint.total)
+    }
+
+    /// Adds `amount` counting from `from_round`, which is never earlier than
+    /// any checkpoint already recorded.
+    pub fn add_stake(&mut self, amount: u64, from_round: u64) -> Result<(), GradualError> {
+        let latest = self.stake_history[STAKE_HISTORY - 1];
+        let total = latest.total.checked_add(amount).ok_or(GradualError::ArithmeticOverflow)?;
+        if latest.from_round == from_round {
+            self.stake_history[STAKE_HISTORY - 1].total = total;
+        } else {
+            self.stake_history.rotate_left(1);
+            self.stake_history[STAKE_HISTORY - 1] = StakeCheckpoint { from_round, total };
+        }
+        Ok(())
+    }
+
+    /// Removes `amount` from every checkpoint (withdrawals and slashes), so no
+    /// round's stake exceeds what the account still holds.
+    pub fn remove_stake(&mut self, amount: u64) -> Result<(), GradualError> {
+        if amount > self.total_stake() {
+            return Err(GradualError::InsufficientStake);
+        }
+        for checkpoint in &mut self.stake_history {
+            checkpoint.total = checkpoint.total.saturating_sub(amount);
+        }
+        Ok(())
+    }
+
+    pub fn is_exiting(&self) -> bool {
+        self.exit_round != NOT_EXITING
+    }
+
+    pub fn service_url(&self) -> &[u8] {
+        super::text(&self.service_url, self.service_url_len)
+    }
+
+    /// The ring entry that holds (or would hold) `round`'s proof.
+    pub fn submission_slot(&self, round: u64) -> &Submission {
+        &self.submissions[ring_index(round)]
+    }
+
+    pub fn submission_slot_mut(&mut self, round: u64) -> &mut Submission {
+        &mut self.submissions[ring_index(round)]
+    }
+
+    /// The proof for `round`, if the ring still holds it.
+    pub fn submission(&self, round: u64) -> Option<&Submission> {
+        let entry = self.submission_slot(round);
+        entry.holds_round(round).then_some(entry)
+    }
+}
+
+fn ring_index(round: u64) -> usize {
+    (round % SUBMISSION_RING as u64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh_node() -> Node {
+        let mut node = Node::zeroed();
+        node.exit_round = NOT_EXITING;
+        node
+    }
+
+    #[test]
+    fn stake_counts_only_from_its_round() {
+        let mut node = fresh_node();
+        node.add_stake(100, 3).unwrap();
+        node.add_stake(50, 5).unwrap();
+        node.add_stake(25, 5).unwrap();
+        assert_eq!(node.stake_for_round(2), 0);
+        assert_eq!(node.stake_for_round(3), 100);
+        assert_eq!(node.stake_for_round(4), 100);
+        assert_eq!(node.stake_for_round(5), 175);
+        assert_eq!(node.total_stake(), 175);
+    }
+
+    #[test]
+    fn one_top_up_per_round_keeps_three_rounds_back() {
+        let mut node = fresh_node();
+        for round in 1..40u64 {
+            node.add_stake(round, round + 1).unwrap();
+            let current = round;
+            for back in 0..3 {
+                let wanted = current.saturating_sub(back);
+                let expected: u64 = (1..wanted).sum();
+                assert_eq!(node.stake_for_round(wanted), expected, "round {wanted} at {current}");
+            }
+        }
+    }
+
+    #[test]
+    fn exit_and_removal() {
+        let mut node = fresh_node();
+        node.add_stake(100, 0).unwrap();
+        node.add_stake(40, 2).unwrap();
+        node.remove_stake(120).unwrap();
+        assert_eq!(node.stake_for_round(1), 0);
+        assert_eq!(node.stake_for_round(2), 20);
+        assert_eq!(node.remove_stake(21), Err(GradualError::InsufficientStake));
+        node.exit_round = 4;
+        assert_eq!(node.stake_for_round(3), 20);
+        assert_eq!(node.stake_for_round(4), 0);
+        assert_eq!(node.add_stake(u64::MAX, 5), Err(GradualError::ArithmeticOverflow));
+    }
+
+    #[test]
+    fn ring_holds_recent_rounds_only() {
+        let mut node = fresh_node();
+        let entry = node.submission_slot_mut(3);
+        entry.round = 3;
+        entry.flags = SUBMISSION_FILLED;
+        assert!(node.submission(3).is_some());
+        assert!(node.submission(3 + SUBMISSION_RING as u64).is_none());
+        assert!(node.submission(0).is_none());
+    }
+}

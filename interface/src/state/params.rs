@@ -1,0 +1,233 @@
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::GradualError;
+
+/// Basis points in 100%.
+pub const MAX_BASIS_POINTS: u16 = 10_000;
+
+/// The parameters a manager may change. A change takes effect from the next
+/// round; the round under way keeps the parameters it started with.
+///
+/// Windows are governed by the round they lie in: round `s`'s submission and
+/// audit windows (for round `s - 1`'s proofs) and its distribution windows
+/// (for round `s - 2`) use round `s`'s parameters. Amounts (bounty, minimum
+/// stake, bond, slash rate) are governed by the round whose work they concern.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct RoundParams {
+    /// Lamports the round's distribution list may pay out.
+    pub bounty_per_round: u64,
+    /// Slots from a round's start during which the previous round's proofs are submitted.
+    pub submission_window: u64,
+    /// Slots after the submission window during which audits are raised and voted.
+    pub audit_window: u64,
+    /// Slots from a round's start during which round `r - 2`'s list is proposed.
+    pub distribution_window: u64,
+    /// Slots after the distribution window during which that list is voted on.
+    pub distribution_audit_window: u64,
+    /// Lamports a node must have staked for its stake to count in a round.
+    pub min_stake: u64,
+    /// Lamports an auditor deposits to raise an audit.
+    pub audit_bond: u64,
+    /// Share of an upheld audit's target's stake that is slashed, in basis points.
+    pub slash_rate_bps: u16,
+    pub _padding: [u8; 6],
+}
+
+const _: () = assert!(core::mem::size_of::<RoundParams>() == 64);
+
+impl RoundParams {
+    /// Checks every parameter against the task's round length.
+    pub fn validate(&self, round_length: u64) -> Result<(), GradualError> {
+        if self._padding != [0; 6] {
+            return Err(GradualError::NonZeroPadding);
+        }
+        if self.bounty_per_round == 0 {
+            return Err(GradualError::ZeroBountyPerRound);
+        }
+        if self.submission_window == 0
+            || self.audit_window == 0
+            || self.distribution_window == 0
+            || self.distribution_audit_window == 0
+        {
+            return Err(GradualError::ZeroWindow);
+        }
+        let submission_span = self
+            .submission_window
+            .checked_add(self.audit_window)
+            .ok_or(GradualError::SubmissionWindowsExceedRound)?;
+        if submission_span > round_length {
+            return Err(GradualError::SubmissionWindowsExceedRound);
+        }
+        let distribution_span = self
+            .distribution_window
+            .checked_add(self.distribution_audit_window)
+            .ok_or(GradualError::DistributionWindowsExceedRound)?;
+        if distribution_span > round_length {
+            return Err(GradualError::DistributionWindowsExceedRound);
+        }
+        if self.min_stake == 0 {
+            return Err(GradualError::ZeroMinimumStake);
+        }
+        if self.slash_rate_bps > MAX_BASIS_POINTS {
+            return Err(GradualError::SlashRateTooHigh);
+        }
+        if self.audit_bond == 0 {
+            return Err(GradualError::ZeroAuditBond);
+        }
+        Ok(())
+    }
+
+    /// Whether `offset` slots into a round falls inside its submission window.
+    pub fn in_submission_window(&self, offset: u64) -> bool {
+        offset < self.submission_window
+    }
+}
+
+/// Parameters in force from `from_round` until the next checkpoint.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct ParamsCheckpoint {
+    /// First round these parameters govern; `u64::MAX` marks an unused slot.
+    pub from_round: u64,
+    pub params: RoundParams,
+}
+
+const _: () = assert!(core::mem::size_of::<ParamsCheckpoint>() == 72);
+
+/// How many parameter sets a task keeps. Lookups reach back two rounds from
+/// the current one (round `c - 2`'s distribution is decided in round `c`);
+/// with at most one new checkpoint per round, four always cover that.
+pub const PARAMS_HISTORY: usize = 4;
+
+/// A checkpoint slot that holds nothing.
+pub const UNUSED_CHECKPOINT: u64 = u64::MAX;
+
+/// Finds the parameters governing `round`: the latest checkpoint at or before it.
+pub fn params_for_round(
+    history: &[ParamsCheckpoint; PARAMS_HISTORY],
+    round: u64,
+) -> Result<&RoundParams, GradualError> {
+    let mut best: Option<&ParamsCheckpoint> = None;
+    for checkpoint in history {
+        if checkpoint.from_round == UNUSED_CHECKPOINT || checkpoint.from_round > round {
+            continue;
+        }
+        if best.is_none_or(|current| checkpoint.from_round > current.from_round) {
+            best = Some(checkpoint);
+        }
+    }
+    best.map(|checkpoint| &checkpoint.params)
+        .ok_or(GradualError::RoundParamsUnavailable)
+}
+
+/// Records `params` as governing rounds from `from_round` on: replaces a
+/// checkpoint already scheduled for that round, or else the oldest one.
+pub fn schedule_params(
+    history: &mut [ParamsCheckpoint; PARAMS_HISTORY],
+    from_round: u64,
+    params: RoundParams,
+) {
+    let mut target = 0;
+    for (index, checkpoint) in history.iter().enumerate() {
+        if checkpoint.from_round == from_round {
+            target = index;
+            break;
+        }
+        let oldest = &history[target];
+        let is_older = checkpoint.from_round == UNUSED_CHECKPOINT
+            || (oldest.from_round != UNUSED_CHECKPOINT && checkpoint.from_round < oldest.from_round);
+        if is_older {
+            target = index;
+        }
+    }
+    history[target] = ParamsCheckpoint { from_round, params };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(bounty: u64) -> RoundParams {
+        RoundParams {
+            bounty_per_round: bounty,
+            submission_window: 3,
+            audit_window: 3,
+            distribution_window: 3,
+            distribution_audit_window: 3,
+            min_stake: 10,
+            audit_bond: 5,
+            slash_rate_bps: 1_000,
+            _padding: [0; 6],
+        }
+    }
+
+    fn empty_history(initial: RoundParams) -> [ParamsCheckpoint; PARAMS_HISTORY] {
+        let unused = ParamsCheckpoint { from_round: UNUSED_CHECKPOINT, params: RoundParams::default() };
+        let mut history = [unused; PARAMS_HISTORY];
+        history[0] = ParamsCheckpoint { from_round: 0, params: initial };
+        history
+    }
+
+    #[test]
+    fn lookups_find_the_latest_checkpoint_at_or_before_the_round() {
+        let mut history = empty_history(params(1));
+        schedule_params(&mut history, 3, params(2));
+        schedule_params(&mut history, 5, params(3));
+        assert_eq!(params_for_round(&history, 0).unwrap().bounty_per_round, 1);
+        assert_eq!(params_for_round(&history, 2).unwrap().bounty_per_round, 1);
+        assert_eq!(params_for_round(&history, 3).unwrap().bounty_per_round, 2);
+        assert_eq!(params_for_round(&history, 4).unwrap().bounty_per_round, 2);
+        assert_eq!(params_for_round(&history, 9).unwrap().bounty_per_round, 3);
+    }
+
+    #[test]
+    fn rescheduling_the_same_round_overwrites_it() {
+        let mut history = empty_history(params(1));
+        schedule_params(&mut history, 4, params(2));
+        schedule_params(&mut history, 4, params(7));
+        assert_eq!(params_for_round(&history, 4).unwrap().bounty_per_round, 7);
+        assert_eq!(history.iter().filter(|c| c.from_round != UNUSED_CHECKPOINT).count(), 2);
+    }
+
+    #[test]
+    fn one_change_per_round_keeps_the_last_three_rounds() {
+        let mut history = empty_history(params(100));
+        for round in 1..50u64 {
+            schedule_params(&mut history, round, params(100 + round));
+            for back in 0..3 {
+                let wanted = round.saturating_sub(back);
+                let found = params_for_round(&history, wanted).unwrap().bounty_per_round;
+                assert_eq!(found, 100 + wanted, "round {wanted} after scheduling {round}");
+            }
+        }
+        assert_eq!(
+            params_for_round(&history, 10),
+            Err(GradualError::RoundParamsUnavailable)
+        );
+    }
+
+    #[test]
+    fn validation_names_each_fault() {
+        let round_length = 12;
+        assert_eq!(params(1).validate(round_length), Ok(()));
+        let cases: [(fn(&mut RoundParams), GradualError); 8] = [
+            (|p| p.bounty_per_round = 0, GradualError::ZeroBountyPerRound),
+            (|p| p.audit_window = 0, GradualError::ZeroWindow),
+            (|p| p.submission_window = 10, GradualError::SubmissionWindowsExceedRound),
+            (|p| p.distribution_window = u64::MAX, GradualError::DistributionWindowsExceedRound),
+            (|p| p.min_stake = 0, GradualError::ZeroMinimumStake),
+            (|p| p.slash_rate_bps = 10_001, GradualError::SlashRateTooHigh),
+            (|p| p.audit_bond = 0, GradualError::ZeroAuditBond),
+            (|p| p._padding[5] = 1, GradualError::NonZeroPadding),
+        ];
+        for (break_it, expected) in cases {
+            let mut broken = params(1);
+            break_it(&mut broken);
+            assert_eq!(broken.validate(round_length), Err(expected));
+        }
+        let mut exact_fit = params(1);
+        exact_fit.submission_window = 9;
+        assert_eq!(exact_fit.validate(round_length), Ok(()));
+    }
+}

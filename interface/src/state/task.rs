@@ -1,0 +1,86 @@
+use bytemuck::{Pod, Zeroable};
+
+use super::{params_for_round, Account, AccountKind, ParamsCheckpoint, RoundParams, PARAMS_HISTORY};
+use crate::{error::GradualError, round::Timeline};
+
+pub const MAX_NAME_LEN: usize = 32;
+pub const MAX_DESCRIPTION_LEN: usize = 192;
+pub const MAX_EXECUTABLE_LOCATOR_LEN: usize = 128;
+/// Upper bound on `allowed_failed_distributions`.
+pub const MAX_FAILED_DISTRIBUTIONS: u8 = 16;
+/// Shortest unstake cooldown: a node's last active round `r` is audited in
+/// round `r + 1` and its distribution is decided in round `r + 2`.
+pub const MIN_UNSTAKE_COOLDOWN_ROUNDS: u64 = 2;
+
+/// A task: its configuration and its bounty escrow.
+///
+/// PDA seeds: `["task", creator, task_id (u64 LE)]`.
+///
+/// The account's lamports are its rent-exempt minimum plus `bounty_pool`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct Task {
+    pub discriminator: u8,
+    pub version: u8,
+    pub bump: u8,
+    /// 1 while the task takes stake and submissions, 0 while paused.
+    pub is_active: u8,
+    pub allowed_failed_distributions: u8,
+    pub name_len: u8,
+    pub description_len: u8,
+    pub executable_locator_len: u8,
+    pub creator: [u8; 32],
+    /// May update parameters and pause or resume the task.
+    pub manager: [u8; 32],
+    pub task_id: u64,
+    pub start_slot: u64,
+    pub round_length: u64,
+    pub unstake_cooldown_rounds: u64,
+    /// Lamports not yet allocated to any round.
+    pub bounty_pool: u64,
+    /// Lamports ever deposited as bounty (creation and funding).
+    pub total_funded: u64,
+    /// Open node accounts.
+    pub node_count: u64,
+    pub params_history: [ParamsCheckpoint; PARAMS_HISTORY],
+    /// sha256 of the task executable; nodes refuse to run anything else.
+    pub executable_sha256: [u8; 32],
+    pub name: [u8; MAX_NAME_LEN],
+    pub description: [u8; MAX_DESCRIPTION_LEN],
+    /// URL or content id of the task executable.
+    pub executable_locator: [u8; MAX_EXECUTABLE_LOCATOR_LEN],
+}
+
+const _: () = assert!(core::mem::size_of::<Task>() == 800);
+const _: () = assert!(core::mem::align_of::<Task>() == 8);
+
+impl Account for Task {
+    const KIND: AccountKind = AccountKind::Task;
+}
+
+impl Task {
+    pub fn timeline(&self) -> Timeline {
+        Timeline { start_slot: self.start_slot, round_length: self.round_length }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.is_active != 0
+    }
+
+    /// The parameters governing `round`.
+    pub fn params_for(&self, round: u64) -> Result<&RoundParams, GradualError> {
+        params_for_round(&self.params_history, round)
+    }
+
+    pub fn name(&self) -> &[u8] {
+        super::text(&self.name, self.name_len)
+    }
+
+    pub fn description(&self) -> &[u8] {
+        self.description.get(..usize::from(self.description_len)).unwrap_or(&self.description)
+    }
+
+    pub fn executable_locator(&self) -> &[u8] {
+        super::text(&self.executable_locator, self.executable_locator_len)
+    }
+}

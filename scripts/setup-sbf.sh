@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the SBF toolchain described in ../shared/sbf-toolchain.md, idempotently:
+# Debian's rustc-web (std source for -Z build-std), LLVM 22 and sbpf-linker.
+set -euo pipefail
+
+SBPF_LINKER_VERSION=0.1.9
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+need_apt=0
+for pkg in rustc-web cargo-web rust-web-src llvm-22-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt=1
+done
+if [ "$need_apt" -eq 1 ]; then
+  echo "setup: installing Debian packages rustc-web cargo-web rust-web-src llvm-22-dev"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustc-web cargo-web rust-web-src llvm-22-dev >/dev/null
+fi
+
+if command -v sbpf-linker >/dev/null 2>&1 && sbpf-linker --version 2>/dev/null | grep -q "$SBPF_LINKER_VERSION"; then
+  echo "setup: sbpf-linker $SBPF_LINKER_VERSION present"
+else
+  echo "setup: installing sbpf-linker $SBPF_LINKER_VERSION (about 3 minutes)"
+  RUSTFLAGS="-L /usr/lib/llvm-22/lib" LLVM_SYS_221_PREFIX=/usr/lib/llvm-22 \
+    cargo install "sbpf-linker@$SBPF_LINKER_VERSION" --locked --no-default-features \
+    --features upstream-gallery-22
+fi
