@@ -4,7 +4,7 @@ use solana_instruction::{AccountMeta, Instruction};
 use std::vec::Vec;
 
 use crate::{
-    instruction::{CreateTaskArgs, GradualInstruction, SubmitProofArgs},
+    instruction::{CreateTaskArgs, GradualInstruction, StakeArgs, SubmitProofArgs},
     pda::{find_node_address, find_task_address},
     state::RoundParams,
     Address, ID, SYSTEM_PROGRAM_ID,
@@ -35,8 +35,9 @@ fn data_with(instruction: GradualInstruction, body: &[u8]) -> Vec<u8> {
 }
 
 pub fn create_task(creator: &Address, config: &CreateTaskConfig) -> Instruction {
-    let (task, _) = find_task_address(creator, config.args.task_id);
-    let mut data = data_with(GradualInstruction::CreateTask, bytemuck::bytes_of(&config.args));
+    let (task, bump) = find_task_address(creator, config.args.task_id);
+    let args = CreateTaskArgs { bump, ..config.args };
+    let mut data = data_with(GradualInstruction::CreateTask, bytemuck::bytes_of(&args));
     push_text(&mut data, &config.name);
     push_text(&mut data, &config.description);
     push_text(&mut data, &config.executable_locator);
@@ -80,8 +81,9 @@ pub fn set_task_active(manager: &Address, task: &Address, active: bool) -> Instr
 }
 
 pub fn stake(operator: &Address, task: &Address, amount: u64, service_url: &[u8]) -> Instruction {
-    let (node, _) = find_node_address(task, operator);
-    let mut data = data_with(GradualInstruction::Stake, &amount.to_le_bytes());
+    let (node, bump) = find_node_address(task, operator);
+    let args = StakeArgs { amount, bump, _padding: [0; 7] };
+    let mut data = data_with(GradualInstruction::Stake, bytemuck::bytes_of(&args));
     push_text(&mut data, service_url);
     Instruction {
         program_id: ID,

@@ -128,6 +128,8 @@ errors! {
     RoundParamsUnavailable = 43,
     /// Reserved padding bytes in the instruction data are not zero.
     NonZeroPadding = 44,
+    /// More accounts were passed than the instruction takes.
+    TooManyAccounts = 45,
 }
 
 impl From<GradualError> for ProgramError {

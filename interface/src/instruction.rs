@@ -53,7 +53,7 @@ pub enum GradualInstruction {
     /// 2. `[writable]` The node PDA `["node", task, operator]`.
     /// 3. `[]` The system program.
     ///
-    /// Data expected by this instruction: `amount: u64`, then the service URL as `u8 length, bytes`.
+    /// Data expected by this instruction: [`StakeArgs`], then the service URL as `u8 length, bytes`.
     Stake = 4,
     /// Stops the node's stake counting from the next round and starts its cooldown.
     ///
@@ -126,10 +126,25 @@ pub struct CreateTaskArgs {
     pub executable_sha256: [u8; 32],
     pub params: RoundParams,
     pub allowed_failed_distributions: u8,
-    pub _padding: [u8; 7],
+    /// Bump of the task PDA (see `pda::find_task_address`).
+    pub bump: u8,
+    pub _padding: [u8; 6],
 }
 
 const _: () = assert!(core::mem::size_of::<CreateTaskArgs>() == 176);
+
+/// Fixed part of `Stake`'s data.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct StakeArgs {
+    /// Lamports moved from the operator into the node's stake.
+    pub amount: u64,
+    /// Bump of the node PDA (see `pda::find_node_address`).
+    pub bump: u8,
+    pub _padding: [u8; 7],
+}
+
+const _: () = assert!(core::mem::size_of::<StakeArgs>() == 16);
 
 /// Fixed part of `SubmitProof`'s data.
 #[repr(C)]

@@ -1,1 +1,42 @@
+//! The Gradual program: task escrow, staking and round submissions.
+//! See `docs/protocol.md` for the round timeline, accounts and errors.
 #![no_std]
+
+mod instructions;
+mod shared;
+
+use gradual_interface::{error::GradualError, instruction::GradualInstruction};
+use pinocchio::{error::ProgramError, no_allocator, nostd_panic_handler, program_entrypoint};
+use pinocchio::{AccountView, Address, ProgramResult};
+
+program_entrypoint!(process_instruction);
+no_allocator!();
+nostd_panic_handler!();
+
+pub fn process_instruction(
+    program_id: &Address,
+    accounts: &[AccountView],
+    data: &[u8],
+) -> ProgramResult {
+    if *program_id != gradual_interface::ID {
+        return Err(ProgramError::IncorrectProgramId);
+    }
+    let (instruction, data) = GradualInstruction::unpack(data)?;
+    match instruction {
+        GradualInstruction::CreateTask => instructions::create_task::process(accounts, data),
+        GradualInstruction::FundTask => instructions::fund_task::process(accounts, data),
+        GradualInstruction::UpdateTask => instructions::update_task::process(accounts, data),
+        GradualInstruction::SetTaskActive => instructions::set_task_active::process(accounts, data),
+        GradualInstruction::Stake => instructions::stake::process(accounts, data),
+        GradualInstruction::RequestUnstake => instructions::request_unstake::process(accounts, data),
+        GradualInstruction::WithdrawStake => instructions::withdraw_stake::process(accounts, data),
+        GradualInstruction::SubmitProof => instructions::submit_proof::process(accounts, data),
+        GradualInstruction::CloseTask => instructions::close_task::process(accounts, data),
+    }
+}
+
+/// Every failure leaves through here so handlers can use `?` on interface errors.
+#[inline(always)]
+fn fail<T>(error: GradualError) -> Result<T, ProgramError> {
+    Err(error.into())
+}

@@ -1,0 +1,34 @@
+# The single entry point for people and CI. `make test` is the test command.
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+SBF_TARGET := bpfel-unknown-none
+SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
+DEPLOY_SO := target/deploy/gradual.so
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: setup sbf test unit program-tests cu fmt clippy lint clean-sbf
+
+## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
+setup:
+	bash scripts/setup-sbf.sh
+
+## Build target/deploy/gradual.so from source.
+sbf:
+	bash scripts/build-sbf.sh
+
+## Setup, the SBF build, lints and every test.
+test: setup sbf lint
+	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo test --workspace --locked
+
+## Regenerate docs/compute-units.md from the built .so.
+cu: sbf
+	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) GRADUAL_WRITE_CU_TABLE=$(CURDIR)/docs/compute-units.md \
+		cargo test -p gradual-tests --locked --test compute_units -- --nocapture
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings

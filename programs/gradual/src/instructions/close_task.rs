@@ -1,0 +1,36 @@
+use gradual_interface::error::GradualError;
+use pinocchio::{AccountView, ProgramResult};
+
+use crate::{
+    fail,
+    shared::{accounts, lamports},
+};
+
+/// The creator takes back the unallocated bounty and the rent once no node
+/// is staked and the task is paused or can no longer fund a round.
+pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
+    let [creator, task_account] = accounts::exact::<2>(accounts)?;
+    // 1. signers and writable accounts
+    accounts::signer(creator)?;
+    accounts::writable(creator)?;
+    // 2. the task and its creator
+    let task = accounts::task_mut(task_account)?;
+    if task.creator != *creator.address().as_array() {
+        return fail(GradualError::CreatorMismatch);
+    }
+
+    if !data.is_empty() {
+        return fail(GradualError::InvalidInstructionData);
+    }
+    if task.node_count != 0 {
+        return fail(GradualError::TaskHasStake);
+    }
+    if task.is_active() {
+        let current_round = task.timeline().round_at(accounts::current_slot()?).unwrap_or(0);
+        if task.bounty_pool >= task.params_for(current_round)?.bounty_per_round {
+            return fail(GradualError::TaskNotFinished);
+        }
+    }
+    drop(task);
+    lamports::close(task_account, creator)
+}

@@ -1,0 +1,12 @@
+//! One module per instruction: accounts checked in numbered steps, data
+//! parsed, then the state change.
+
+pub mod close_task;
+pub mod create_task;
+pub mod fund_task;
+pub mod request_unstake;
+pub mod set_task_active;
+pub mod stake;
+pub mod submit_proof;
+pub mod update_task;
+pub mod withdraw_stake;

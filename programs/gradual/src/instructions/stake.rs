@@ -1,0 +1,146 @@
+use gradual_interface::{
+    error::GradualError,
+    instruction::{expect_end, read_fixed, read_text, StakeArgs},
+    pda::NODE_SEED,
+    state::{copy_text, Account, Node, Task, ACCOUNT_VERSION, MAX_SERVICE_URL_LEN, NOT_EXITING},
+    ID,
+};
+use pinocchio::{
+    cpi::{Seed, Signer},
+    AccountView, Address, ProgramResult,
+};
+
+use crate::{
+    fail,
+    shared::{accounts, create::create_program_account, lamports::pay_in},
+};
+
+struct Data<'a> {
+    args: StakeArgs,
+    service_url: &'a [u8],
+}
+
+impl<'a> TryFrom<&'a [u8]> for Data<'a> {
+    type Error = GradualError;
+
+    fn try_from(data: &'a [u8]) -> Result<Self, GradualError> {
+        let (args, rest) = read_fixed::<StakeArgs>(data)?;
+        let (service_url, rest) = read_text(rest)?;
+        expect_end(rest)?;
+        if args._padding != [0; 7] {
+            return Err(GradualError::NonZeroPadding);
+        }
+        if args.amount == 0 {
+            return Err(GradualError::ZeroAmount);
+        }
+        if service_url.is_empty() || service_url.len() > MAX_SERVICE_URL_LEN {
+            return Err(GradualError::InvalidServiceUrl);
+        }
+        Ok(Self { args, service_url })
+    }
+}
+
+pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
+    let [operator, task_account, node_account, system_program] = accounts::exact::<4>(accounts)?;
+    // 1. signers and writable accounts
+    accounts::signer(operator)?;
+    accounts::writable(operator)?;
+    accounts::writable(node_account)?;
+    // 2. program ids
+    accounts::system_program(system_program)?;
+    // 3. the task
+    let mut task = accounts::task_mut(task_account)?;
+    if !task.is_active() {
+        return fail(GradualError::TaskPaused);
+    }
+
+    let data = Data::try_from(data)?;
+    let from_round = task.timeline().next_round_at(accounts::current_slot()?);
+    let min_stake = task.params_for(from_round)?.min_stake;
+
+    if node_account.owned_by(&ID) {
+        top_up(operator, task_account, node_account, &data, from_round, min_stake)
+    } else {
+        create(operator, &mut task, task_account, node_account, &data, from_round, min_stake)
+    }
+}
+
+fn top_up(
+    operator: &AccountView,
+    task_account: &AccountView,
+    node_account: &AccountView,
+    data: &Data,
+    from_round: u64,
+    min_stake: u64,
+) -> ProgramResult {
+    {
+        let mut node = accounts::node_mut(node_account)?;
+        accounts::node_of(&node, task_account, operator)?;
+        if node.is_exiting() {
+            return fail(GradualError::NodeExiting);
+        }
+        node.add_stake(data.args.amount, from_round)?;
+        if node.total_stake() < min_stake {
+            return fail(GradualError::StakeBelowMinimum);
+        }
+        node.service_url = [0; MAX_SERVICE_URL_LEN];
+        node.service_url_len =
+            copy_text(&mut node.service_url, data.service_url).ok_or(GradualError::InvalidServiceUrl)?;
+    }
+    pay_in(operator, node_account, data.args.amount)
+}
+
+fn create(
+    operator: &AccountView,
+    task: &mut Task,
+    task_account: &AccountView,
+    node_account: &AccountView,
+    data: &Data,
+    from_round: u64,
+    min_stake: u64,
+) -> ProgramResult {
+    let bump = [data.args.bump];
+    let expected = Address::derive_address(
+        &[NODE_SEED, task_account.address().as_ref(), operator.address().as_ref()],
+        Some(data.args.bump),
+        &ID,
+    );
+    if *node_account.address() != expected {
+        return fail(GradualError::InvalidNodeAddress);
+    }
+    if data.args.amount < min_stake {
+        return fail(GradualError::StakeBelowMinimum);
+    }
+
+    let seeds = [
+        Seed::from(NODE_SEED),
+        Seed::from(task_account.address().as_ref()),
+        Seed::from(operator.address().as_ref()),
+        Seed::from(&bump),
+    ];
+    let rent = create_program_account(
+        operator,
+        node_account,
+        Node::LEN,
+        data.args.amount,
+        Signer::from(&seeds),
+    )?;
+    let deposited =
+        node_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
+
+    // The account is new and zeroed: only non-zero fields are written.
+    let mut node = accounts::fresh_mut::<Node>(node_account)?;
+    node.discriminator = Node::KIND as u8;
+    node.version = ACCOUNT_VERSION;
+    node.bump = data.args.bump;
+    node.task = *task_account.address().as_array();
+    node.operator = *operator.address().as_array();
+    node.joined_round = from_round;
+    node.exit_round = NOT_EXITING;
+    node.add_stake(deposited, from_round)?;
+    node.service_url_len =
+        copy_text(&mut node.service_url, data.service_url).ok_or(GradualError::InvalidServiceUrl)?;
+
+    task.node_count = task.node_count.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
+    Ok(())
+}

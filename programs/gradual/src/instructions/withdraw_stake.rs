@@ -1,0 +1,58 @@
+use gradual_interface::{error::GradualError, instruction::read_u64_exact, state::Node};
+use pinocchio::{AccountView, ProgramResult};
+
+use crate::{
+    fail,
+    shared::{accounts, lamports},
+};
+
+/// A node may withdraw once its stake never counted, or once
+/// `unstake_cooldown_rounds` whole rounds have passed since its last active
+/// round; never while an audit against it is open.
+fn cooldown_elapsed(node: &Node, current_round: Option<u64>, cooldown: u64) -> bool {
+    if node.exit_round <= node.joined_round {
+        return true;
+    }
+    match (current_round, node.exit_round.checked_add(cooldown)) {
+        (Some(round), Some(unlock_round)) => round >= unlock_round,
+        _ => false,
+    }
+}
+
+pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
+    let [operator, node_account, task_account] = accounts::exact::<3>(accounts)?;
+    // 1. signers and writable accounts
+    accounts::signer(operator)?;
+    accounts::writable(operator)?;
+    // 2. the node, its task and its operator
+    let mut node = accounts::node_mut(node_account)?;
+    let mut task = accounts::task_mut(task_account)?;
+    accounts::node_of(&node, task_account, operator)?;
+
+    let amount = read_u64_exact(data)?;
+    if amount == 0 {
+        return fail(GradualError::ZeroAmount);
+    }
+    if !node.is_exiting() {
+        return fail(GradualError::NodeNotExiting);
+    }
+    let current_round = task.timeline().round_at(accounts::current_slot()?);
+    if !cooldown_elapsed(&node, current_round, task.unstake_cooldown_rounds) {
+        return fail(GradualError::CooldownNotElapsed);
+    }
+    if node.open_audits != 0 {
+        return fail(GradualError::OpenAuditsPending);
+    }
+    if amount > node.total_stake() {
+        return fail(GradualError::InsufficientStake);
+    }
+
+    if amount == node.total_stake() {
+        task.node_count = task.node_count.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
+        drop(node);
+        return lamports::close(node_account, operator);
+    }
+    node.remove_stake(amount)?;
+    drop(node);
+    lamports::pay_out(node_account, operator, amount)
+}

@@ -1,0 +1,110 @@
+use gradual_interface::{
+    error::GradualError,
+    state::{Account, Node, Task},
+    ID, SYSTEM_PROGRAM_ID,
+};
+use pinocchio::{
+    account::{Ref, RefMut},
+    error::ProgramError,
+    sysvars::{clock::Clock, Sysvar},
+    AccountView,
+};
+
+/// Takes exactly `N` accounts: fewer is `NotEnoughAccountKeys`, more is `TooManyAccounts`.
+#[inline(always)]
+pub fn exact<const N: usize>(accounts: &[AccountView]) -> Result<&[AccountView; N], ProgramError> {
+    if accounts.len() < N {
+        return Err(ProgramError::NotEnoughAccountKeys);
+    }
+    accounts.try_into().map_err(|_| GradualError::TooManyAccounts.into())
+}
+
+#[inline(always)]
+pub fn signer(account: &AccountView) -> Result<(), ProgramError> {
+    if account.is_signer() {
+        Ok(())
+    } else {
+        Err(ProgramError::MissingRequiredSignature)
+    }
+}
+
+#[inline(always)]
+pub fn writable(account: &AccountView) -> Result<(), ProgramError> {
+    if account.is_writable() {
+        Ok(())
+    } else {
+        Err(ProgramError::Immutable)
+    }
+}
+
+#[inline(always)]
+pub fn system_program(account: &AccountView) -> Result<(), ProgramError> {
+    if *account.address() == SYSTEM_PROGRAM_ID {
+        Ok(())
+    } else {
+        Err(GradualError::InvalidSystemProgram.into())
+    }
+}
+
+#[inline(always)]
+fn load<T: Account>(account: &AccountView, error: GradualError) -> Result<Ref<'_, T>, ProgramError> {
+    if !account.owned_by(&ID) {
+        return Err(error.into());
+    }
+    Ref::try_map(account.try_borrow()?, |data| T::load(data).ok_or(error)).map_err(|(_, e)| e.into())
+}
+
+#[inline(always)]
+fn load_mut<T: Account>(
+    account: &AccountView,
+    error: GradualError,
+) -> Result<RefMut<'_, T>, ProgramError> {
+    if !account.owned_by(&ID) {
+        return Err(error.into());
+    }
+    RefMut::try_map(account.try_borrow_mut()?, |data| T::load_mut(data).ok_or(error))
+        .map_err(|(_, e)| e.into())
+}
+
+/// A just-created, zeroed account viewed as `T` (no header to check yet).
+pub fn fresh_mut<T: Account>(account: &AccountView) -> Result<RefMut<'_, T>, ProgramError> {
+    RefMut::try_map(account.try_borrow_mut()?, |data| {
+        bytemuck::try_from_bytes_mut::<T>(data).map_err(|_| ProgramError::InvalidAccountData)
+    })
+    .map_err(|(_, e)| e)
+}
+
+pub fn task(account: &AccountView) -> Result<Ref<'_, Task>, ProgramError> {
+    load(account, GradualError::InvalidTaskAccount)
+}
+
+pub fn task_mut(account: &AccountView) -> Result<RefMut<'_, Task>, ProgramError> {
+    writable(account)?;
+    load_mut(account, GradualError::InvalidTaskAccount)
+}
+
+pub fn node_mut(account: &AccountView) -> Result<RefMut<'_, Node>, ProgramError> {
+    writable(account)?;
+    load_mut(account, GradualError::InvalidNodeAccount)
+}
+
+/// The node must belong to `task` and be operated by `operator`.
+#[inline(always)]
+pub fn node_of(
+    node: &Node,
+    task: &AccountView,
+    operator: &AccountView,
+) -> Result<(), ProgramError> {
+    if node.task != *task.address().as_array() {
+        return Err(GradualError::NodeTaskMismatch.into());
+    }
+    if node.operator != *operator.address().as_array() {
+        return Err(GradualError::OperatorMismatch.into());
+    }
+    Ok(())
+}
+
+#[inline(always)]
+pub fn current_slot() -> Result<u64, ProgramError> {
+    Ok(Clock::get()?.slot)
+}

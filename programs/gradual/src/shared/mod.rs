@@ -1,0 +1,5 @@
+//! Checks and moves shared by the instruction handlers.
+
+pub mod accounts;
+pub mod create;
+pub mod lamports;
