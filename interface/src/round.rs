@@ -29,7 +29,7 @@ impl Timeline {
 
     /// The first slot of `round`, if it fits in a `u64`.
     pub fn round_start(&self, round: u64) -> Option<u64> {
-        round.checked_mul(self.round_length)?.checked_add(self.start_slot)
+        crate::math::checked_mul(round, self.round_length)?.checked_add(self.start_slot)
     }
 }
 

@@ -6,7 +6,6 @@ use gradual_interface::{
 use pinocchio::{
     account::{Ref, RefMut},
     error::ProgramError,
-    sysvars::{clock::Clock, Sysvar},
     AccountView,
 };
 
@@ -104,7 +103,4 @@ pub fn node_of(
     Ok(())
 }
 
-#[inline(always)]
-pub fn current_slot() -> Result<u64, ProgramError> {
-    Ok(Clock::get()?.slot)
-}
+pub use super::sysvars::current_slot;

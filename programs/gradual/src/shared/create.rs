@@ -2,7 +2,6 @@ use gradual_interface::{error::GradualError, ID, SYSTEM_PROGRAM_ID};
 use pinocchio::{
     cpi::Signer,
     error::ProgramError,
-    sysvars::{rent::Rent, Sysvar},
     AccountView,
 };
 use pinocchio_system::instructions::{Allocate, Assign, CreateAccount, Transfer};
@@ -24,9 +23,7 @@ pub fn create_program_account(
     if !account.owned_by(&SYSTEM_PROGRAM_ID) || !account.is_data_empty() {
         return Err(GradualError::AccountAlreadyInUse.into());
     }
-    // The checked variant multiplies in u128, which the BPF backend cannot lower;
-    // `space` is a small constant here, so the product cannot overflow.
-    let rent = Rent::get()?.minimum_balance_unchecked(space);
+    let rent = super::sysvars::rent_exempt_minimum(space)?;
     let space_u64 = u64::try_from(space).map_err(|_| GradualError::ArithmeticOverflow)?;
     let existing = account.lamports();
     if existing == 0 {

@@ -3,3 +3,4 @@
 pub mod accounts;
 pub mod create;
 pub mod lamports;
+pub mod sysvars;

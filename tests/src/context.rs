@@ -1,0 +1,262 @@
+use std::path::PathBuf;
+
+use gradual_interface::{
+    builders,
+    error::GradualError,
+    state::{Account, Node, Task},
+    Address, ID,
+};
+use litesvm::{
+    types::{FailedTransactionMetadata, TransactionMetadata},
+    LiteSVM,
+};
+use solana_clock::Clock;
+use solana_instruction::Instruction;
+use solana_instruction_error::InstructionError;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+use crate::{check_conservation, Ledger};
+
+pub const SOL: u64 = 1_000_000_000;
+
+/// The program built by `make sbf`, or the path in `GRADUAL_SO`.
+pub fn program_path() -> PathBuf {
+    std::env::var_os("GRADUAL_SO").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/deploy/gradual.so")
+    })
+}
+
+/// The error an instruction is expected to fail with.
+pub fn custom(error: GradualError) -> InstructionError {
+    InstructionError::Custom(error as u32)
+}
+
+/// A snapshot of one account: what must not change when an instruction fails.
+type AccountState = Option<(u64, Vec<u8>, Address)>;
+
+pub struct TestContext {
+    pub svm: LiteSVM,
+    /// Pays every transaction fee, so signers' balances move only by what the program does.
+    pub payer: Keypair,
+    pub ledger: Ledger,
+}
+
+impl Default for TestContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestContext {
+    pub fn new() -> Self {
+        let mut svm = LiteSVM::new();
+        let path = program_path();
+        svm.add_program_from_file(ID, &path).unwrap_or_else(|error| {
+            panic!("cannot load {} ({error}); run `make sbf` first", path.display())
+        });
+        let payer = Keypair::new();
+        svm.airdrop(&payer.pubkey(), 10_000 * SOL).expect("airdrop to the fee payer");
+        svm.warp_to_slot(1_000);
+        Self { svm, payer, ledger: Ledger::default() }
+    }
+
+    pub fn funded_keypair(&mut self, lamports: u64) -> Keypair {
+        let keypair = Keypair::new();
+        self.svm.airdrop(&keypair.pubkey(), lamports).expect("airdrop");
+        keypair
+    }
+
+    pub fn slot(&self) -> u64 {
+        self.svm.get_sysvar::<Clock>().slot
+    }
+
+    pub fn warp_to_slot(&mut self, slot: u64) {
+        self.svm.warp_to_slot(slot);
+    }
+
+    /// Moves the clock to `offset` slots into `round` of `task`.
+    pub fn warp_to_round(&mut self, task: &Address, round: u64, offset: u64) {
+        let task = self.task(task);
+        let slot = task.start_slot + round * task.round_length + offset;
+        self.warp_to_slot(slot);
+    }
+
+    pub fn lamports(&self, address: &Address) -> u64 {
+        self.svm.get_account(address).map_or(0, |account| account.lamports)
+    }
+
+    pub fn task(&self, address: &Address) -> Task {
+        let account = self.svm.get_account(address).expect("task account exists");
+        Task::read(&account.data).expect("task account decodes")
+    }
+
+    pub fn node(&self, address: &Address) -> Node {
+        let account = self.svm.get_account(address).expect("node account exists");
+        Node::read(&account.data).expect("node account decodes")
+    }
+
+    pub fn exists(&self, address: &Address) -> bool {
+        self.svm.get_account(address).is_some_and(|account| account.lamports > 0)
+    }
+
+    /// Sends one instruction and then checks conservation, whatever the outcome.
+    pub fn send(
+        &mut self,
+        instruction: Instruction,
+        signers: &[&Keypair],
+    ) -> Result<TransactionMetadata, FailedTransactionMetadata> {
+        self.send_all(&[instruction], signers)
+    }
+
+    pub fn send_all(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<TransactionMetadata, FailedTransactionMetadata> {
+        let mut all_signers: Vec<&Keypair> = vec![&self.payer];
+        all_signers.extend_from_slice(signers);
+        let transaction = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&self.payer.pubkey()),
+            &all_signers,
+            self.svm.latest_blockhash(),
+        );
+        let result = self.svm.send_transaction(transaction);
+        // A fresh blockhash lets a test send the same transaction twice.
+        self.svm.expire_blockhash();
+        match &result {
+            Ok(meta) => eprintln!("ok ({} CU)", meta.compute_units_consumed),
+            Err(failed) => eprintln!("failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
+        }
+        check_conservation(&self.svm, &self.ledger);
+        result
+    }
+
+    /// Sends an instruction that must succeed; returns the compute units it used.
+    pub fn send_ok(&mut self, instruction: Instruction, signers: &[&Keypair]) -> u64 {
+        match self.send(instruction, signers) {
+            Ok(meta) => meta.compute_units_consumed,
+            Err(failed) => panic!("transaction failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
+        }
+    }
+
+    /// Sends an instruction that must fail with `expected`, and checks that
+    /// every account it names, and every program account, is unchanged.
+    pub fn expect_error(
+        &mut self,
+        instruction: Instruction,
+        signers: &[&Keypair],
+        expected: InstructionError,
+    ) {
+        self.expect_error_all(&[instruction], signers, 0, expected);
+    }
+
+    /// Like [`Self::expect_error`] for a transaction of several instructions,
+    /// the one at `index` being the one expected to fail.
+    pub fn expect_error_all(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        index: u8,
+        expected: InstructionError,
+    ) {
+        let watched = self.watched_accounts(instructions);
+        let before = self.snapshot(&watched);
+        let result = self.send_all(instructions, signers);
+        match result {
+            Ok(meta) => panic!("expected {expected:?}, but it succeeded:\n{}", meta.pretty_logs()),
+            Err(failed) => assert_eq!(
+                failed.err,
+                TransactionError::InstructionError(index, expected.clone()),
+                "logs:\n{}",
+                failed.meta.pretty_logs()
+            ),
+        }
+        let after = self.snapshot(&watched);
+        for ((address, before), after) in watched.iter().zip(before).zip(after) {
+            assert_eq!(before, after, "{address} changed although the instruction failed");
+        }
+    }
+
+    fn watched_accounts(&self, instructions: &[Instruction]) -> Vec<Address> {
+        let mut watched: Vec<Address> = self
+            .svm
+            .get_program_accounts(&ID)
+            .into_iter()
+            .map(|(address, _)| address)
+            .collect();
+        for instruction in instructions {
+            for meta in &instruction.accounts {
+                if meta.pubkey != self.payer.pubkey() && !watched.contains(&meta.pubkey) {
+                    watched.push(meta.pubkey);
+                }
+            }
+        }
+        watched
+    }
+
+    fn snapshot(&self, addresses: &[Address]) -> Vec<AccountState> {
+        addresses
+            .iter()
+            .map(|address| {
+                self.svm
+                    .get_account(address)
+                    .map(|account| (account.lamports, account.data, account.owner))
+            })
+            .collect()
+    }
+
+    // Instruction helpers that must succeed and keep the ledger.
+
+    pub fn create_task(&mut self, creator: &Keypair, config: &builders::CreateTaskConfig) -> Address {
+        let (task, _) = gradual_interface::pda::find_task_address(&creator.pubkey(), config.args.task_id);
+        self.ledger.deposit(config.args.initial_bounty);
+        self.send_ok(builders::create_task(&creator.pubkey(), config), &[creator]);
+        task
+    }
+
+    pub fn fund(&mut self, funder: &Keypair, task: &Address, amount: u64) -> u64 {
+        self.ledger.deposit(amount);
+        let result = self.send(builders::fund_task(&funder.pubkey(), task, amount), &[funder]);
+        result.map(|meta| meta.compute_units_consumed).unwrap_or_else(|failed| {
+            panic!("fund failed: {:?}\n{}", failed.err, failed.meta.pretty_logs())
+        })
+    }
+
+    pub fn stake(&mut self, operator: &Keypair, task: &Address, amount: u64) -> (Address, u64) {
+        let (node, _) = gradual_interface::pda::find_node_address(task, &operator.pubkey());
+        self.ledger.deposit(amount);
+        let instruction = builders::stake(&operator.pubkey(), task, amount, b"http://127.0.0.1:8900");
+        let cu = match self.send(instruction, &[operator]) {
+            Ok(meta) => meta.compute_units_consumed,
+            Err(failed) => panic!("stake failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
+        };
+        (node, cu)
+    }
+
+    pub fn withdraw(&mut self, operator: &Keypair, task: &Address, amount: u64) -> u64 {
+        let (node, _) = gradual_interface::pda::find_node_address(task, &operator.pubkey());
+        let closes = self.node(&node).total_stake() == amount;
+        self.ledger.pay_out(amount);
+        let instruction = builders::withdraw_stake(&operator.pubkey(), task, amount);
+        match self.send(instruction, &[operator]) {
+            Ok(meta) => {
+                assert_eq!(!self.exists(&node), closes, "the node closes exactly when emptied");
+                meta.compute_units_consumed
+            }
+            Err(failed) => panic!("withdraw failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
+        }
+    }
+
+    pub fn close_task(&mut self, creator: &Keypair, task: &Address) -> u64 {
+        let pool = self.task(task).bounty_pool;
+        self.ledger.pay_out(pool);
+        match self.send(builders::close_task(&creator.pubkey(), task), &[creator]) {
+            Ok(meta) => meta.compute_units_consumed,
+            Err(failed) => panic!("close failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
+        }
+    }
+}
