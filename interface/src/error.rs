@@ -130,6 +130,8 @@ errors! {
     NonZeroPadding = 44,
     /// More accounts were passed than the instruction takes.
     TooManyAccounts = 45,
+    /// The paying account does not hold enough lamports.
+    InsufficientFunds = 46,
 }
 
 impl From<GradualError> for ProgramError {

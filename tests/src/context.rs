@@ -34,6 +34,24 @@ pub fn custom(error: GradualError) -> InstructionError {
     InstructionError::Custom(error as u32)
 }
 
+/// Lamports a transaction moves into (`deposit`) or out of (`payout`) the
+/// program's accounts if it lands, as the test expects them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Flow {
+    pub deposit: u64,
+    pub payout: u64,
+}
+
+impl Flow {
+    pub fn deposit(lamports: u64) -> Self {
+        Self { deposit: lamports, payout: 0 }
+    }
+
+    pub fn payout(lamports: u64) -> Self {
+        Self { deposit: 0, payout: lamports }
+    }
+}
+
 /// A snapshot of one account: what must not change when an instruction fails.
 type AccountState = Option<(u64, Vec<u8>, Address)>;
 
@@ -116,6 +134,17 @@ impl TestContext {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<TransactionMetadata, FailedTransactionMetadata> {
+        self.send_with_flow(instructions, signers, Flow::default())
+    }
+
+    /// Sends a transaction that, if it lands, moves `flow` into or out of the
+    /// program; the ledger records it only then. Conservation is checked after.
+    pub fn send_with_flow(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        flow: Flow,
+    ) -> Result<TransactionMetadata, FailedTransactionMetadata> {
         let mut all_signers: Vec<&Keypair> = vec![&self.payer];
         all_signers.extend_from_slice(signers);
         let transaction = Transaction::new_signed_with_payer(
@@ -128,7 +157,10 @@ impl TestContext {
         // A fresh blockhash lets a test send the same transaction twice.
         self.svm.expire_blockhash();
         match &result {
-            Ok(meta) => eprintln!("ok ({} CU)", meta.compute_units_consumed),
+            Ok(_) => {
+                self.ledger.deposit(flow.deposit);
+                self.ledger.pay_out(flow.payout);
+            }
             Err(failed) => eprintln!("failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
         }
         check_conservation(&self.svm, &self.ledger);
@@ -211,52 +243,44 @@ impl TestContext {
 
     // Instruction helpers that must succeed and keep the ledger.
 
+    /// Sends one instruction that must land, moving `flow`; returns its compute units.
+    pub fn send_flow_ok(&mut self, instruction: Instruction, signers: &[&Keypair], flow: Flow) -> u64 {
+        match self.send_with_flow(&[instruction], signers, flow) {
+            Ok(meta) => meta.compute_units_consumed,
+            Err(failed) => panic!("transaction failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
+        }
+    }
+
     pub fn create_task(&mut self, creator: &Keypair, config: &builders::CreateTaskConfig) -> Address {
         let (task, _) = gradual_interface::pda::find_task_address(&creator.pubkey(), config.args.task_id);
-        self.ledger.deposit(config.args.initial_bounty);
-        self.send_ok(builders::create_task(&creator.pubkey(), config), &[creator]);
+        let instruction = builders::create_task(&creator.pubkey(), config);
+        self.send_flow_ok(instruction, &[creator], Flow::deposit(config.args.initial_bounty));
         task
     }
 
     pub fn fund(&mut self, funder: &Keypair, task: &Address, amount: u64) -> u64 {
-        self.ledger.deposit(amount);
-        let result = self.send(builders::fund_task(&funder.pubkey(), task, amount), &[funder]);
-        result.map(|meta| meta.compute_units_consumed).unwrap_or_else(|failed| {
-            panic!("fund failed: {:?}\n{}", failed.err, failed.meta.pretty_logs())
-        })
+        let instruction = builders::fund_task(&funder.pubkey(), task, amount);
+        self.send_flow_ok(instruction, &[funder], Flow::deposit(amount))
     }
 
     pub fn stake(&mut self, operator: &Keypair, task: &Address, amount: u64) -> (Address, u64) {
         let (node, _) = gradual_interface::pda::find_node_address(task, &operator.pubkey());
-        self.ledger.deposit(amount);
         let instruction = builders::stake(&operator.pubkey(), task, amount, b"http://127.0.0.1:8900");
-        let cu = match self.send(instruction, &[operator]) {
-            Ok(meta) => meta.compute_units_consumed,
-            Err(failed) => panic!("stake failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
-        };
-        (node, cu)
+        (node, self.send_flow_ok(instruction, &[operator], Flow::deposit(amount)))
     }
 
     pub fn withdraw(&mut self, operator: &Keypair, task: &Address, amount: u64) -> u64 {
         let (node, _) = gradual_interface::pda::find_node_address(task, &operator.pubkey());
         let closes = self.node(&node).total_stake() == amount;
-        self.ledger.pay_out(amount);
         let instruction = builders::withdraw_stake(&operator.pubkey(), task, amount);
-        match self.send(instruction, &[operator]) {
-            Ok(meta) => {
-                assert_eq!(!self.exists(&node), closes, "the node closes exactly when emptied");
-                meta.compute_units_consumed
-            }
-            Err(failed) => panic!("withdraw failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
-        }
+        let cu = self.send_flow_ok(instruction, &[operator], Flow::payout(amount));
+        assert_eq!(!self.exists(&node), closes, "the node closes exactly when emptied");
+        cu
     }
 
     pub fn close_task(&mut self, creator: &Keypair, task: &Address) -> u64 {
         let pool = self.task(task).bounty_pool;
-        self.ledger.pay_out(pool);
-        match self.send(builders::close_task(&creator.pubkey(), task), &[creator]) {
-            Ok(meta) => meta.compute_units_consumed,
-            Err(failed) => panic!("close failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
-        }
+        let instruction = builders::close_task(&creator.pubkey(), task);
+        self.send_flow_ok(instruction, &[creator], Flow::payout(pool))
     }
 }

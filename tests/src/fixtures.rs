@@ -5,8 +5,9 @@ use gradual_interface::{
     instruction::CreateTaskArgs,
     pda::find_node_address,
     state::RoundParams,
-    Address,
+    Address, SYSTEM_PROGRAM_ID,
 };
+use solana_instruction::{AccountMeta, Instruction};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -88,5 +89,16 @@ impl NodeFixture {
         let operator = ctx.funded_keypair(100 * SOL);
         let (node, _) = find_node_address(task, &operator.pubkey());
         Self { operator, node }
+    }
+}
+
+/// A plain system-program transfer, for pre-funding addresses.
+pub fn system_transfer(from: &Address, to: &Address, lamports: u64) -> Instruction {
+    let mut data = vec![2, 0, 0, 0];
+    data.extend_from_slice(&lamports.to_le_bytes());
+    Instruction {
+        program_id: SYSTEM_PROGRAM_ID,
+        accounts: vec![AccountMeta::new(*from, true), AccountMeta::new(*to, false)],
+        data,
     }
 }

@@ -4,7 +4,7 @@ use pinocchio::{
     error::ProgramError,
     AccountView,
 };
-use pinocchio_system::instructions::{Allocate, Assign, CreateAccount, Transfer};
+use pinocchio_system::instructions::{Allocate, Assign, CreateAccount};
 
 /// Creates `account` as a program-owned PDA of `space` bytes holding its
 /// rent-exempt minimum plus `deposit`, all paid by `payer`. Returns the
@@ -28,13 +28,14 @@ pub fn create_program_account(
     let existing = account.lamports();
     if existing == 0 {
         let lamports = rent.checked_add(deposit).ok_or(GradualError::ArithmeticOverflow)?;
+        super::lamports::ensure_can_pay(payer, lamports)?;
         CreateAccount { from: payer, to: account, lamports, space: space_u64, owner: &ID }
             .invoke_signed(&[signer])?;
     } else {
         let shortfall = rent.saturating_sub(existing);
         let lamports = shortfall.checked_add(deposit).ok_or(GradualError::ArithmeticOverflow)?;
         if lamports > 0 {
-            Transfer { from: payer, to: account, lamports }.invoke()?;
+            super::lamports::pay_in(payer, account, lamports)?;
         }
         Allocate { account, space: space_u64 }.invoke_signed(&[signer.clone()])?;
         Assign { account, owner: &ID }.invoke_signed(&[signer])?;

@@ -11,8 +11,18 @@ pub fn pay_out(from: &AccountView, to: &AccountView, amount: u64) -> Result<(), 
     Ok(())
 }
 
+/// Fails with our own error, before any transfer, when `payer` cannot pay
+/// `amount`; the system program's own error code would collide with ours.
+pub fn ensure_can_pay(payer: &AccountView, amount: u64) -> Result<(), ProgramError> {
+    if payer.lamports() < amount {
+        return Err(GradualError::InsufficientFunds.into());
+    }
+    Ok(())
+}
+
 /// Moves lamports from a signing system account into a program account.
 pub fn pay_in(from: &AccountView, to: &AccountView, amount: u64) -> Result<(), ProgramError> {
+    ensure_can_pay(from, amount)?;
     Transfer { from, to, lamports: amount }.invoke()
 }
 
