@@ -60,6 +60,9 @@ pub struct TestContext {
     /// Pays every transaction fee, so signers' balances move only by what the program does.
     pub payer: Keypair,
     pub ledger: Ledger,
+    /// Accounts a test planted under the program's ownership to attack it;
+    /// the conservation check leaves them out.
+    pub forged: Vec<Address>,
 }
 
 impl Default for TestContext {
@@ -78,7 +81,7 @@ impl TestContext {
         let payer = Keypair::new();
         svm.airdrop(&payer.pubkey(), 10_000 * SOL).expect("airdrop to the fee payer");
         svm.warp_to_slot(1_000);
-        Self { svm, payer, ledger: Ledger::default() }
+        Self { svm, payer, ledger: Ledger::default(), forged: Vec::new() }
     }
 
     pub fn funded_keypair(&mut self, lamports: u64) -> Keypair {
@@ -114,6 +117,12 @@ impl TestContext {
     pub fn node(&self, address: &Address) -> Node {
         let account = self.svm.get_account(address).expect("node account exists");
         Node::read(&account.data).expect("node account decodes")
+    }
+
+    /// Plants `account` at `address` for an attack test.
+    pub fn forge(&mut self, address: Address, account: solana_account::Account) {
+        self.svm.set_account(address, account).expect("set forged account");
+        self.forged.push(address);
     }
 
     pub fn exists(&self, address: &Address) -> bool {
@@ -163,7 +172,7 @@ impl TestContext {
             }
             Err(failed) => eprintln!("failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
         }
-        check_conservation(&self.svm, &self.ledger);
+        check_conservation(&self.svm, &self.ledger, &self.forged);
         result
     }
 
@@ -195,22 +204,33 @@ impl TestContext {
         index: u8,
         expected: InstructionError,
     ) {
+        let (failed_at, error) = self.expect_failure(instructions, signers);
+        assert_eq!((failed_at, error), (index, expected));
+    }
+
+    /// Sends a transaction that must fail without panicking or exhausting its
+    /// budget, checks that nothing it names (and no program account) changed,
+    /// and returns which instruction failed and how.
+    pub fn expect_failure(&mut self, instructions: &[Instruction], signers: &[&Keypair]) -> (u8, InstructionError) {
         let watched = self.watched_accounts(instructions);
         let before = self.snapshot(&watched);
         let result = self.send_all(instructions, signers);
-        match result {
-            Ok(meta) => panic!("expected {expected:?}, but it succeeded:\n{}", meta.pretty_logs()),
-            Err(failed) => assert_eq!(
-                failed.err,
-                TransactionError::InstructionError(index, expected.clone()),
-                "logs:\n{}",
-                failed.meta.pretty_logs()
-            ),
-        }
+        let (index, error) = match result {
+            Ok(meta) => panic!("expected a failure, but it succeeded:\n{}", meta.pretty_logs()),
+            Err(failed) => match failed.err {
+                TransactionError::InstructionError(index, error) => (index, error),
+                other => panic!("expected an instruction error, got {other:?}"),
+            },
+        };
+        assert!(
+            !matches!(error, InstructionError::ProgramFailedToComplete | InstructionError::ComputationalBudgetExceeded),
+            "the program panicked or ran out of compute: {error:?}"
+        );
         let after = self.snapshot(&watched);
         for ((address, before), after) in watched.iter().zip(before).zip(after) {
             assert_eq!(before, after, "{address} changed although the instruction failed");
         }
+        (index, error)
     }
 
     fn watched_accounts(&self, instructions: &[Instruction]) -> Vec<Address> {
