@@ -28,7 +28,7 @@ fn push_text(data: &mut Vec<u8>, text: &[u8]) {
 }
 
 fn data_with(instruction: GradualInstruction, body: &[u8]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(body.len() + 1);
+    let mut data = Vec::with_capacity(body.len().saturating_add(1));
     data.push(instruction as u8);
     data.extend_from_slice(body);
     data

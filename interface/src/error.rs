@@ -38,15 +38,15 @@ macro_rules! errors {
 }
 
 errors! {
-    /// The instruction data is empty, has an unknown discriminator, or has the wrong length.
+    /// The instruction data is malformed: empty, an unknown discriminator, the wrong length or an invalid value.
     InvalidInstructionData = 0,
     /// The task account is not a Gradual task (wrong owner, length, discriminator or version).
     InvalidTaskAccount = 1,
     /// The node account is not a Gradual node (wrong owner, length, discriminator or version).
     InvalidNodeAccount = 2,
-    /// The task account's address is not the PDA of its creator and task id.
+    /// The task account's address is not a PDA of its creator, task id and the given bump.
     InvalidTaskAddress = 3,
-    /// The node account's address is not the PDA of its task and operator.
+    /// The node account's address is not a PDA of its task, operator and the given bump.
     InvalidNodeAddress = 4,
     /// The node account belongs to another task.
     NodeTaskMismatch = 5,
@@ -141,6 +141,7 @@ impl From<GradualError> for ProgramError {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

@@ -104,9 +104,7 @@ impl GradualInstruction {
     /// Splits instruction data into its discriminator and the rest.
     pub fn unpack(data: &[u8]) -> Result<(Self, &[u8]), GradualError> {
         let (&tag, rest) = data.split_first().ok_or(GradualError::InvalidInstructionData)?;
-        let instruction = *Self::ALL
-            .get(usize::from(tag))
-            .ok_or(GradualError::InvalidInstructionData)?;
+        let instruction = *Self::ALL.get(usize::from(tag)).ok_or(GradualError::InvalidInstructionData)?;
         Ok((instruction, rest))
     }
 }
@@ -193,6 +191,7 @@ pub fn expect_end(data: &[u8]) -> Result<(), GradualError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
@@ -211,10 +210,7 @@ mod tests {
     fn unknown_and_empty_discriminators_fail() {
         for tag in GradualInstruction::ALL.len()..=usize::from(u8::MAX) {
             let tag = u8::try_from(tag).unwrap();
-            assert_eq!(
-                GradualInstruction::unpack(&[tag]),
-                Err(GradualError::InvalidInstructionData)
-            );
+            assert_eq!(GradualInstruction::unpack(&[tag]), Err(GradualError::InvalidInstructionData));
         }
         assert_eq!(GradualInstruction::unpack(&[]), Err(GradualError::InvalidInstructionData));
     }

@@ -21,6 +21,7 @@ pub fn checked_mul(a: u64, b: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

@@ -12,10 +12,7 @@ mod find {
 
     /// The task PDA and its bump.
     pub fn find_task_address(creator: &Address, task_id: u64) -> (Address, u8) {
-        Address::find_program_address(
-            &[TASK_SEED, creator.as_ref(), &task_id.to_le_bytes()],
-            &ID,
-        )
+        Address::find_program_address(&[TASK_SEED, creator.as_ref(), &task_id.to_le_bytes()], &ID)
     }
 
     /// The node PDA and its bump.

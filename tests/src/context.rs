@@ -24,9 +24,9 @@ pub const SOL: u64 = 1_000_000_000;
 
 /// The program built by `make sbf`, or the path in `GRADUAL_SO`.
 pub fn program_path() -> PathBuf {
-    std::env::var_os("GRADUAL_SO").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/deploy/gradual.so")
-    })
+    std::env::var_os("GRADUAL_SO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/deploy/gradual.so"))
 }
 
 /// The error an instruction is expected to fail with.
@@ -75,9 +75,8 @@ impl TestContext {
     pub fn new() -> Self {
         let mut svm = LiteSVM::new();
         let path = program_path();
-        svm.add_program_from_file(ID, &path).unwrap_or_else(|error| {
-            panic!("cannot load {} ({error}); run `make sbf` first", path.display())
-        });
+        svm.add_program_from_file(ID, &path)
+            .unwrap_or_else(|error| panic!("cannot load {} ({error}); run `make sbf` first", path.display()));
         let payer = Keypair::new();
         svm.airdrop(&payer.pubkey(), 10_000 * SOL).expect("airdrop to the fee payer");
         svm.warp_to_slot(1_000);
@@ -211,7 +210,11 @@ impl TestContext {
     /// Sends a transaction that must fail without panicking or exhausting its
     /// budget, checks that nothing it names (and no program account) changed,
     /// and returns which instruction failed and how.
-    pub fn expect_failure(&mut self, instructions: &[Instruction], signers: &[&Keypair]) -> (u8, InstructionError) {
+    pub fn expect_failure(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> (u8, InstructionError) {
         let watched = self.watched_accounts(instructions);
         let before = self.snapshot(&watched);
         let result = self.send_all(instructions, signers);
@@ -223,7 +226,10 @@ impl TestContext {
             },
         };
         assert!(
-            !matches!(error, InstructionError::ProgramFailedToComplete | InstructionError::ComputationalBudgetExceeded),
+            !matches!(
+                error,
+                InstructionError::ProgramFailedToComplete | InstructionError::ComputationalBudgetExceeded
+            ),
             "the program panicked or ran out of compute: {error:?}"
         );
         let after = self.snapshot(&watched);
@@ -234,12 +240,8 @@ impl TestContext {
     }
 
     fn watched_accounts(&self, instructions: &[Instruction]) -> Vec<Address> {
-        let mut watched: Vec<Address> = self
-            .svm
-            .get_program_accounts(&ID)
-            .into_iter()
-            .map(|(address, _)| address)
-            .collect();
+        let mut watched: Vec<Address> =
+            self.svm.get_program_accounts(&ID).into_iter().map(|(address, _)| address).collect();
         for instruction in instructions {
             for meta in &instruction.accounts {
                 if meta.pubkey != self.payer.pubkey() && !watched.contains(&meta.pubkey) {
@@ -254,9 +256,7 @@ impl TestContext {
         addresses
             .iter()
             .map(|address| {
-                self.svm
-                    .get_account(address)
-                    .map(|account| (account.lamports, account.data, account.owner))
+                self.svm.get_account(address).map(|account| (account.lamports, account.data, account.owner))
             })
             .collect()
     }

@@ -1,10 +1,7 @@
 //! A standard task and its actors, so each test states only what it changes.
 
 use gradual_interface::{
-    builders::CreateTaskConfig,
-    instruction::CreateTaskArgs,
-    pda::find_node_address,
-    state::RoundParams,
+    builders::CreateTaskConfig, instruction::CreateTaskArgs, pda::find_node_address, state::RoundParams,
     Address, SYSTEM_PROGRAM_ID,
 };
 use solana_instruction::{AccountMeta, Instruction};

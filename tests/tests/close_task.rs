@@ -41,7 +41,10 @@ fn an_active_task_that_cannot_fund_a_round_is_finished() {
 fn only_the_creator_closes() {
     let mut ctx = TestContext::new();
     let fixture = TaskFixture::new(&mut ctx);
-    ctx.send_ok(builders::set_task_active(&fixture.creator.pubkey(), &fixture.task, false), &[&fixture.creator]);
+    ctx.send_ok(
+        builders::set_task_active(&fixture.creator.pubkey(), &fixture.task, false),
+        &[&fixture.creator],
+    );
     let stranger = ctx.funded_keypair(SOL);
     let by_stranger = builders::close_task(&stranger.pubkey(), &fixture.task);
     ctx.expect_error(by_stranger, &[&stranger], custom(GradualError::CreatorMismatch));

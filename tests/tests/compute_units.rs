@@ -15,7 +15,8 @@ struct Measure {
 
 fn measure_all() -> Vec<Measure> {
     let mut rows = Vec::new();
-    let mut row = |instruction, case, units, ceiling| rows.push(Measure { instruction, case, units, ceiling });
+    let mut row =
+        |instruction, case, units, ceiling| rows.push(Measure { instruction, case, units, ceiling });
     let mut ctx = TestContext::new();
     let creator = ctx.funded_keypair(1_000 * SOL);
 
@@ -84,7 +85,14 @@ fn measure_all() -> Vec<Measure> {
 fn every_instruction_fits_its_ceiling() {
     let rows = measure_all();
     for row in &rows {
-        assert!(row.units <= row.ceiling, "{} ({}) used {} CU, ceiling {}", row.instruction, row.case, row.units, row.ceiling);
+        assert!(
+            row.units <= row.ceiling,
+            "{} ({}) used {} CU, ceiling {}",
+            row.instruction,
+            row.case,
+            row.units,
+            row.ceiling
+        );
     }
     if let Some(path) = std::env::var_os("GRADUAL_WRITE_CU_TABLE") {
         let mut table = String::from(
@@ -95,7 +103,10 @@ fn every_instruction_fits_its_ceiling() {
              | instruction | case | CU | ceiling |\n|---|---|---:|---:|\n",
         );
         for row in &rows {
-            table.push_str(&format!("| {} | {} | {} | {} |\n", row.instruction, row.case, row.units, row.ceiling));
+            table.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                row.instruction, row.case, row.units, row.ceiling
+            ));
         }
         std::fs::write(&path, table).expect("write the CU table");
         eprintln!("wrote {}", std::path::Path::new(&path).display());

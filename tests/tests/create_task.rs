@@ -178,7 +178,13 @@ fn lamports_sent_to_the_address_beforehand_are_not_lost() {
 fn an_address_owned_by_another_program_is_refused() {
     let (mut ctx, creator, config) = setup();
     let (task_address, _) = find_task_address(&creator.pubkey(), 7);
-    let squatter = SolanaAccount { lamports: SOL, data: vec![0; 8], owner: Keypair::new().pubkey(), executable: false, rent_epoch: 0 };
+    let squatter = SolanaAccount {
+        lamports: SOL,
+        data: vec![0; 8],
+        owner: Keypair::new().pubkey(),
+        executable: false,
+        rent_epoch: 0,
+    };
     ctx.svm.set_account(task_address, squatter).unwrap();
     ctx.expect_error(
         builders::create_task(&creator.pubkey(), &config),

@@ -17,7 +17,10 @@ fn anyone_can_fund_even_a_paused_task() {
     assert_eq!(task.bounty_pool, INITIAL_BOUNTY + 3 * SOL);
     assert_eq!(task.total_funded, INITIAL_BOUNTY + 3 * SOL);
 
-    ctx.send_ok(builders::set_task_active(&fixture.creator.pubkey(), &fixture.task, false), &[&fixture.creator]);
+    ctx.send_ok(
+        builders::set_task_active(&fixture.creator.pubkey(), &fixture.task, false),
+        &[&fixture.creator],
+    );
     ctx.fund(&stranger, &fixture.task, 1);
     assert_eq!(ctx.task(&fixture.task).bounty_pool, INITIAL_BOUNTY + 3 * SOL + 1);
 }

@@ -43,7 +43,10 @@ fn a_task_runs_from_creation_to_close() {
     assert_eq!(ctx.lamports(&node.operator.pubkey()), operator_before + node_lamports);
     assert_eq!(ctx.task(&fixture.task).node_count, 0);
 
-    ctx.send_ok(builders::set_task_active(&fixture.creator.pubkey(), &fixture.task, false), &[&fixture.creator]);
+    ctx.send_ok(
+        builders::set_task_active(&fixture.creator.pubkey(), &fixture.task, false),
+        &[&fixture.creator],
+    );
     let creator_before = ctx.lamports(&fixture.creator.pubkey());
     let task_lamports = ctx.lamports(&fixture.task);
     ctx.close_task(&fixture.creator, &fixture.task);

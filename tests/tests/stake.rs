@@ -92,7 +92,10 @@ fn a_raised_minimum_binds_top_ups_from_the_round_it_governs() {
     ctx.warp_to_round(&fixture.task, 1, 0);
     let mut raised = round_params();
     raised.min_stake = 5 * SOL;
-    ctx.send_ok(builders::update_task(&fixture.creator.pubkey(), &fixture.task, &raised), &[&fixture.creator]);
+    ctx.send_ok(
+        builders::update_task(&fixture.creator.pubkey(), &fixture.task, &raised),
+        &[&fixture.creator],
+    );
     let small = builders::stake(&node.operator.pubkey(), &fixture.task, SOL, b"u");
     ctx.expect_error(small, &[&node.operator], custom(GradualError::StakeBelowMinimum));
     let enough = builders::stake(&node.operator.pubkey(), &fixture.task, 4 * SOL, b"u");
@@ -143,4 +146,19 @@ fn the_operator_must_sign() {
     let mut unsigned = builders::stake(&operator.pubkey(), &fixture.task, SOL, b"u");
     unsigned.accounts[0].is_signer = false;
     ctx.expect_error(unsigned, &[], InstructionError::MissingRequiredSignature);
+}
+
+#[test]
+fn pre_funded_lamports_count_toward_the_minimum() {
+    let mut ctx = TestContext::new();
+    let fixture = TaskFixture::new(&mut ctx);
+    let operator = ctx.funded_keypair(10 * SOL);
+    let (node, _) = find_node_address(&fixture.task, &operator.pubkey());
+    let rent = ctx.svm.minimum_balance_for_rent_exemption(Node::LEN);
+    ctx.send_ok(system_transfer(&operator.pubkey(), &node, rent + MIN_STAKE / 2), &[&operator]);
+    let too_little = builders::stake(&operator.pubkey(), &fixture.task, MIN_STAKE / 2 - 1, b"u");
+    ctx.expect_error(too_little, &[&operator], custom(GradualError::StakeBelowMinimum));
+    let enough = builders::stake(&operator.pubkey(), &fixture.task, MIN_STAKE / 2, b"u");
+    ctx.send_flow_ok(enough, &[&operator], Flow::deposit(MIN_STAKE));
+    assert_eq!(ctx.node(&node).total_stake(), MIN_STAKE);
 }

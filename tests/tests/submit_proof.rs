@@ -28,7 +28,9 @@ fn submit(operator: &Keypair, world_task: &gradual_interface::Address, round: u6
 #[test]
 fn the_window_is_the_first_submission_window_slots_of_the_next_round() {
     // Round r's proof: slots [start(r+1), start(r+1) + 20). Check end-1, end, end+1.
-    for (offset, lands) in [(0, true), (SUBMISSION_WINDOW - 1, true), (SUBMISSION_WINDOW, false), (SUBMISSION_WINDOW + 1, false)] {
+    for (offset, lands) in
+        [(0, true), (SUBMISSION_WINDOW - 1, true), (SUBMISSION_WINDOW, false), (SUBMISSION_WINDOW + 1, false)]
+    {
         let World { mut ctx, fixture, node } = world();
         ctx.warp_to_round(&fixture.task, 3, offset);
         let instruction = submit(&node.operator, &fixture.task, 2);
@@ -46,22 +48,50 @@ fn across_a_round_rollover_only_the_new_rounds_proof_fits() {
     let World { mut ctx, fixture, node } = world();
     // Last slot of round 2: round 2's proof is too early, round 1's too late.
     ctx.warp_to_round(&fixture.task, 2, ROUND_LENGTH - 1);
-    ctx.expect_error(submit(&node.operator, &fixture.task, 2), &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
-    ctx.expect_error(submit(&node.operator, &fixture.task, 1), &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
+    ctx.expect_error(
+        submit(&node.operator, &fixture.task, 2),
+        &[&node.operator],
+        custom(GradualError::OutsideSubmissionWindow),
+    );
+    ctx.expect_error(
+        submit(&node.operator, &fixture.task, 1),
+        &[&node.operator],
+        custom(GradualError::OutsideSubmissionWindow),
+    );
     // First slot of round 3.
     ctx.warp_to_round(&fixture.task, 3, 0);
-    ctx.expect_error(submit(&node.operator, &fixture.task, 1), &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
-    ctx.expect_error(submit(&node.operator, &fixture.task, 3), &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
+    ctx.expect_error(
+        submit(&node.operator, &fixture.task, 1),
+        &[&node.operator],
+        custom(GradualError::OutsideSubmissionWindow),
+    );
+    ctx.expect_error(
+        submit(&node.operator, &fixture.task, 3),
+        &[&node.operator],
+        custom(GradualError::OutsideSubmissionWindow),
+    );
     ctx.send_ok(submit(&node.operator, &fixture.task, 2), &[&node.operator]);
 }
 
 #[test]
 fn nothing_can_be_submitted_before_the_first_round_ends() {
     let World { mut ctx, fixture, node } = world();
-    ctx.expect_error(submit(&node.operator, &fixture.task, 0), &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
+    ctx.expect_error(
+        submit(&node.operator, &fixture.task, 0),
+        &[&node.operator],
+        custom(GradualError::OutsideSubmissionWindow),
+    );
     ctx.warp_to_round(&fixture.task, 0, 0);
-    ctx.expect_error(submit(&node.operator, &fixture.task, 0), &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
-    ctx.expect_error(submit(&node.operator, &fixture.task, u64::MAX), &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
+    ctx.expect_error(
+        submit(&node.operator, &fixture.task, 0),
+        &[&node.operator],
+        custom(GradualError::OutsideSubmissionWindow),
+    );
+    ctx.expect_error(
+        submit(&node.operator, &fixture.task, u64::MAX),
+        &[&node.operator],
+        custom(GradualError::OutsideSubmissionWindow),
+    );
 }
 
 #[test]
@@ -91,7 +121,10 @@ fn the_ring_keeps_each_rounds_proof_in_its_own_entry() {
     for round in 2..10u64 {
         assert_eq!(stored.submission(round).unwrap().digest, [round as u8; 32]);
     }
-    assert!(stored.submission(0).is_none() && stored.submission(1).is_none(), "overwritten by rounds 8 and 9");
+    assert!(
+        stored.submission(0).is_none() && stored.submission(1).is_none(),
+        "overwritten by rounds 8 and 9"
+    );
 }
 
 #[test]
@@ -99,7 +132,8 @@ fn locators_must_fit() {
     let World { mut ctx, fixture, node } = world();
     ctx.warp_to_round(&fixture.task, 1, 0);
     let operator = &node.operator;
-    let with_locator = |locator: &[u8]| builders::submit_proof(&operator.pubkey(), &fixture.task, 0, [1; 32], locator);
+    let with_locator =
+        |locator: &[u8]| builders::submit_proof(&operator.pubkey(), &fixture.task, 0, [1; 32], locator);
     ctx.expect_error(with_locator(b""), &[operator], custom(GradualError::InvalidProofLocator));
     ctx.expect_error(with_locator(&[b'x'; 65]), &[operator], custom(GradualError::InvalidProofLocator));
     let mut trailing = with_locator(b"ok");

@@ -49,13 +49,24 @@ fn world() -> World {
     ctx.send_ok(builders::set_task_active(&fixture.creator.pubkey(), &closable, false), &[&fixture.creator]);
 
     let other_creator = ctx.funded_keypair(100 * SOL);
-    let other_task = ctx.create_task(&other_creator, &task_config(ctx.slot() + START_DELAY, &other_creator.pubkey()));
+    let other_task =
+        ctx.create_task(&other_creator, &task_config(ctx.slot() + START_DELAY, &other_creator.pubkey()));
     ctx.stake(&operator, &other_task, 2 * SOL);
 
     ctx.warp_to_round(&fixture.task, 1, 1);
     let newcomer = ctx.funded_keypair(100 * SOL);
     let stranger = ctx.funded_keypair(100 * SOL);
-    World { ctx, creator: fixture.creator, task: fixture.task, operator, leaver, closable, other_task, newcomer, stranger }
+    World {
+        ctx,
+        creator: fixture.creator,
+        task: fixture.task,
+        operator,
+        leaver,
+        closable,
+        other_task,
+        newcomer,
+        stranger,
+    }
 }
 
 /// Every instruction in a form that succeeds in `world()`, with its signer.
@@ -131,7 +142,8 @@ fn another_tasks_pda(w: &World, original: &Address) -> Option<Address> {
     if Task::read(&account.data).is_some() {
         Some(w.other_task)
     } else {
-        Node::read(&account.data).map(|node| find_node_address(&w.other_task, &Address::new_from_array(node.operator)).0)
+        Node::read(&account.data)
+            .map(|node| find_node_address(&w.other_task, &Address::new_from_array(node.operator)).0)
     }
 }
 
@@ -156,7 +168,8 @@ fn every_substitution_in_every_slot_fails_and_changes_nothing() {
         for slot in 0..baseline.accounts.len() {
             let original = baseline.accounts[slot].pubkey;
             let mut substitutes: Vec<(String, Address)> = Vec::new();
-            let mut substitute = |label: &str, address: Address| substitutes.push((label.to_string(), address));
+            let mut substitute =
+                |label: &str, address: Address| substitutes.push((label.to_string(), address));
             if baseline.accounts[slot].is_signer {
                 // Security test 2: the authority present but not signing.
                 let mut unsigned = baseline.clone();
@@ -170,7 +183,10 @@ fn every_substitution_in_every_slot_fails_and_changes_nothing() {
                 substitute("fake system program", ID);
                 substitute("forged clock sysvar", CLOCK_SYSVAR);
             } else if !baseline.accounts[slot].is_signer {
-                substitute("owned by another program", copy_with_owner(&mut w, &original, Keypair::new().pubkey()));
+                substitute(
+                    "owned by another program",
+                    copy_with_owner(&mut w, &original, Keypair::new().pubkey()),
+                );
                 if let Some(forged) = other_type_same_length(&mut w, &original) {
                     substitute("another type of the same length", forged);
                 }

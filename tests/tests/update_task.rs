@@ -36,13 +36,21 @@ fn a_change_during_round_r_applies_from_round_r_plus_one() {
     // Round 2's window is 5 slots, and round 1's proofs still need only round 1's
     // minimum stake (2 SOL) because the work was done under round 1's parameters.
     ctx.warp_to_round(&fixture.task, 2, 5);
-    ctx.expect_error(submit(&late.operator, 1), &[&late.operator], custom(GradualError::OutsideSubmissionWindow));
+    ctx.expect_error(
+        submit(&late.operator, 1),
+        &[&late.operator],
+        custom(GradualError::OutsideSubmissionWindow),
+    );
     ctx.warp_to_round(&fixture.task, 2, 4);
     ctx.send_ok(submit(&late.operator, 1), &[&late.operator]);
 
     // Round 2's proofs (submitted in round 3) need round 2's minimum of 3 SOL.
     ctx.warp_to_round(&fixture.task, 3, 0);
-    ctx.expect_error(submit(&late.operator, 2), &[&late.operator], custom(GradualError::StakeNotActiveForRound));
+    ctx.expect_error(
+        submit(&late.operator, 2),
+        &[&late.operator],
+        custom(GradualError::StakeNotActiveForRound),
+    );
 }
 
 #[test]
@@ -51,7 +59,10 @@ fn before_the_start_a_change_replaces_round_zero() {
     let fixture = TaskFixture::new(&mut ctx);
     let mut changed = round_params();
     changed.bounty_per_round = 5 * SOL;
-    ctx.send_ok(builders::update_task(&fixture.creator.pubkey(), &fixture.task, &changed), &[&fixture.creator]);
+    ctx.send_ok(
+        builders::update_task(&fixture.creator.pubkey(), &fixture.task, &changed),
+        &[&fixture.creator],
+    );
     assert_eq!(*ctx.task(&fixture.task).params_for(0).unwrap(), changed);
 }
 

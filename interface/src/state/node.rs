@@ -154,10 +154,11 @@ impl Node {
 }
 
 fn ring_index(round: u64) -> usize {
-    (round % SUBMISSION_RING as u64) as usize
+    round.checked_rem(SUBMISSION_RING as u64).unwrap_or(0) as usize
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

@@ -117,8 +117,7 @@ pub fn params_for_round(
             best = Some(checkpoint);
         }
     }
-    best.map(|checkpoint| &checkpoint.params)
-        .ok_or(GradualError::RoundParamsUnavailable)
+    best.map(|checkpoint| &checkpoint.params).ok_or(GradualError::RoundParamsUnavailable)
 }
 
 /// Records `params` as governing rounds from `from_round` on: replaces a
@@ -145,6 +144,7 @@ pub fn schedule_params(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
@@ -201,17 +201,15 @@ mod tests {
                 assert_eq!(found, 100 + wanted, "round {wanted} after scheduling {round}");
             }
         }
-        assert_eq!(
-            params_for_round(&history, 10),
-            Err(GradualError::RoundParamsUnavailable)
-        );
+        assert_eq!(params_for_round(&history, 10), Err(GradualError::RoundParamsUnavailable));
     }
 
     #[test]
     fn validation_names_each_fault() {
         let round_length = 12;
         assert_eq!(params(1).validate(round_length), Ok(()));
-        let cases: [(fn(&mut RoundParams), GradualError); 8] = [
+        type Break = fn(&mut RoundParams);
+        let cases: [(Break, GradualError); 8] = [
             (|p| p.bounty_per_round = 0, GradualError::ZeroBountyPerRound),
             (|p| p.audit_window = 0, GradualError::ZeroWindow),
             (|p| p.submission_window = 10, GradualError::SubmissionWindowsExceedRound),

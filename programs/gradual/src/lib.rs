@@ -13,11 +13,7 @@ program_entrypoint!(process_instruction);
 no_allocator!();
 nostd_panic_handler!();
 
-pub fn process_instruction(
-    program_id: &Address,
-    accounts: &[AccountView],
-    data: &[u8],
-) -> ProgramResult {
+pub fn process_instruction(program_id: &Address, accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if *program_id != gradual_interface::ID {
         return Err(ProgramError::IncorrectProgramId);
     }

@@ -4,8 +4,8 @@ use gradual_interface::{
     pda::TASK_SEED,
     state::{
         copy_text, Account, ParamsCheckpoint, Task, ACCOUNT_VERSION, MAX_DESCRIPTION_LEN,
-        MAX_EXECUTABLE_LOCATOR_LEN, MAX_NAME_LEN,
-        MAX_FAILED_DISTRIBUTIONS, MIN_UNSTAKE_COOLDOWN_ROUNDS, UNUSED_CHECKPOINT,
+        MAX_EXECUTABLE_LOCATOR_LEN, MAX_FAILED_DISTRIBUTIONS, MAX_NAME_LEN, MIN_UNSTAKE_COOLDOWN_ROUNDS,
+        UNUSED_CHECKPOINT,
     },
     ID,
 };
@@ -81,11 +81,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     // 3. the task's address
     let task_id = args.task_id.to_le_bytes();
     let bump = [args.bump];
-    let expected = Address::derive_address(
-        &[TASK_SEED, creator.address().as_ref(), &task_id],
-        Some(args.bump),
-        &ID,
-    );
+    let expected =
+        Address::derive_address(&[TASK_SEED, creator.address().as_ref(), &task_id], Some(args.bump), &ID);
     if *task_account.address() != expected {
         return fail(GradualError::InvalidTaskAddress);
     }
@@ -96,9 +93,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if data.description.len() > MAX_DESCRIPTION_LEN {
         return fail(GradualError::InvalidDescription);
     }
-    if data.executable_locator.is_empty()
-        || data.executable_locator.len() > MAX_EXECUTABLE_LOCATOR_LEN
-    {
+    if data.executable_locator.is_empty() || data.executable_locator.len() > MAX_EXECUTABLE_LOCATOR_LEN {
         return fail(GradualError::InvalidExecutableLocator);
     }
 
@@ -108,15 +103,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         Seed::from(&task_id),
         Seed::from(&bump),
     ];
-    let rent = create_program_account(
-        creator,
-        task_account,
-        Task::LEN,
-        args.initial_bounty,
-        Signer::from(&seeds),
-    )?;
-    let deposited =
-        task_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
+    let rent =
+        create_program_account(creator, task_account, Task::LEN, args.initial_bounty, Signer::from(&seeds))?;
+    let deposited = task_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
 
     // The account is new and zeroed: only non-zero fields are written.
     let mut task = accounts::fresh_mut::<Task>(task_account)?;

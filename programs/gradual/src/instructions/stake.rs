@@ -108,7 +108,9 @@ fn create(
     if *node_account.address() != expected {
         return fail(GradualError::InvalidNodeAddress);
     }
-    if data.args.amount < min_stake {
+    // Lamports already at the address count as stake, so the minimum is checked
+    // on the amount deposited; a shortfall is caught before any transfer.
+    if data.args.amount < min_stake && node_account.lamports() == 0 {
         return fail(GradualError::StakeBelowMinimum);
     }
 
@@ -118,15 +120,12 @@ fn create(
         Seed::from(operator.address().as_ref()),
         Seed::from(&bump),
     ];
-    let rent = create_program_account(
-        operator,
-        node_account,
-        Node::LEN,
-        data.args.amount,
-        Signer::from(&seeds),
-    )?;
-    let deposited =
-        node_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
+    let rent =
+        create_program_account(operator, node_account, Node::LEN, data.args.amount, Signer::from(&seeds))?;
+    let deposited = node_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
+    if deposited < min_stake {
+        return fail(GradualError::StakeBelowMinimum);
+    }
 
     // The account is new and zeroed: only non-zero fields are written.
     let mut node = accounts::fresh_mut::<Node>(node_account)?;

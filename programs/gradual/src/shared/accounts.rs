@@ -54,10 +54,7 @@ fn load<T: Account>(account: &AccountView, error: GradualError) -> Result<Ref<'_
 }
 
 #[inline(always)]
-fn load_mut<T: Account>(
-    account: &AccountView,
-    error: GradualError,
-) -> Result<RefMut<'_, T>, ProgramError> {
+fn load_mut<T: Account>(account: &AccountView, error: GradualError) -> Result<RefMut<'_, T>, ProgramError> {
     if !account.owned_by(&ID) {
         return Err(error.into());
     }
@@ -89,11 +86,7 @@ pub fn node_mut(account: &AccountView) -> Result<RefMut<'_, Node>, ProgramError>
 
 /// The node must belong to `task` and be operated by `operator`.
 #[inline(always)]
-pub fn node_of(
-    node: &Node,
-    task: &AccountView,
-    operator: &AccountView,
-) -> Result<(), ProgramError> {
+pub fn node_of(node: &Node, task: &AccountView, operator: &AccountView) -> Result<(), ProgramError> {
     if node.task != *task.address().as_array() {
         return Err(GradualError::NodeTaskMismatch.into());
     }

@@ -1,9 +1,5 @@
 use gradual_interface::{error::GradualError, ID, SYSTEM_PROGRAM_ID};
-use pinocchio::{
-    cpi::Signer,
-    error::ProgramError,
-    AccountView,
-};
+use pinocchio::{cpi::Signer, error::ProgramError, AccountView};
 use pinocchio_system::instructions::{Allocate, Assign, CreateAccount};
 
 /// Creates `account` as a program-owned PDA of `space` bytes holding its
@@ -37,7 +33,7 @@ pub fn create_program_account(
         if lamports > 0 {
             super::lamports::pay_in(payer, account, lamports)?;
         }
-        Allocate { account, space: space_u64 }.invoke_signed(&[signer.clone()])?;
+        Allocate { account, space: space_u64 }.invoke_signed(core::slice::from_ref(&signer))?;
         Assign { account, owner: &ID }.invoke_signed(&[signer])?;
     }
     Ok(rent)
