@@ -96,19 +96,6 @@ fn limits_are_inclusive() {
     let task = ctx.create_task(&creator, &config);
     assert_eq!(ctx.task(&task).name(), &[b'n'; 32][..]);
     assert_eq!(ctx.task(&task).description().len(), 192);
-
-    // The same transaction at its largest fits the 1,232-byte packet.
-    let instruction = builders::create_task(&creator.pubkey(), &config);
-    let message = solana_message::Message::new(&[instruction], Some(&ctx.payer.pubkey()));
-    let transaction = solana_transaction::Transaction::new_unsigned(message);
-    let size = bincode_size(&transaction);
-    assert!(size <= 1_232, "largest CreateTask transaction is {size} bytes");
-}
-
-fn bincode_size(transaction: &solana_transaction::Transaction) -> usize {
-    // Two signatures (payer, creator) + message.
-    let message = transaction.message.serialize();
-    1 + 64 * usize::from(transaction.message.header.num_required_signatures) + message.len()
 }
 
 #[test]

@@ -1,0 +1,47 @@
+//! Security test 11: every instruction at its largest fits one transaction
+//! of at most 1,232 bytes with its fee payer and signer, and fits the
+//! compute budget (the ceilings are in compute_units.rs).
+
+use gradual_interface::{builders, state::RoundParams, Address};
+use gradual_tests::fixtures::*;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_message::Message;
+use solana_signer::Signer;
+
+const PACKET_DATA_SIZE: usize = 1_232;
+
+fn transaction_size(instruction: Instruction, payer: &Address) -> usize {
+    let message = Message::new(&[instruction], Some(payer));
+    let signatures = usize::from(message.header.num_required_signatures);
+    // A compact-u16 signature count (one byte below 128) and the signatures.
+    1 + 64 * signatures + message.serialize().len()
+}
+
+#[test]
+fn every_instruction_at_its_largest_fits_a_packet() {
+    let payer = Keypair::new().pubkey();
+    let authority = Keypair::new().pubkey();
+    let task = Keypair::new().pubkey();
+    let mut config = task_config(u64::MAX, &authority);
+    config.name = vec![b'n'; 32];
+    config.description = vec![b'd'; 192];
+    config.executable_locator = vec![b'l'; 128];
+    let params = RoundParams { bounty_per_round: u64::MAX, ..round_params() };
+    let largest = [
+        ("CreateTask", builders::create_task(&authority, &config)),
+        ("FundTask", builders::fund_task(&authority, &task, u64::MAX)),
+        ("UpdateTask", builders::update_task(&authority, &task, &params)),
+        ("SetTaskActive", builders::set_task_active(&authority, &task, true)),
+        ("Stake", builders::stake(&authority, &task, u64::MAX, &[b'u'; 128])),
+        ("RequestUnstake", builders::request_unstake(&authority, &task)),
+        ("WithdrawStake", builders::withdraw_stake(&authority, &task, u64::MAX)),
+        ("SubmitProof", builders::submit_proof(&authority, &task, u64::MAX, [0xff; 32], &[b'c'; 64])),
+        ("CloseTask", builders::close_task(&authority, &task)),
+    ];
+    for (name, instruction) in largest {
+        let size = transaction_size(instruction, &payer);
+        assert!(size <= PACKET_DATA_SIZE, "{name} needs {size} bytes");
+        eprintln!("{name}: {size} bytes");
+    }
+}
