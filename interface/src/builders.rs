@@ -64,20 +64,20 @@ pub fn fund_task(funder: &Address, task: &Address, amount: u64) -> Instruction {
     }
 }
 
-pub fn update_task(manager: &Address, task: &Address, params: &RoundParams) -> Instruction {
+fn manager_instruction(manager: &Address, task: &Address, data: Vec<u8>) -> Instruction {
     Instruction {
         program_id: ID,
         accounts: std::vec![AccountMeta::new_readonly(*manager, true), AccountMeta::new(*task, false)],
-        data: data_with(GradualInstruction::UpdateTask, bytemuck::bytes_of(params)),
+        data,
     }
 }
 
+pub fn update_task(manager: &Address, task: &Address, params: &RoundParams) -> Instruction {
+    manager_instruction(manager, task, data_with(GradualInstruction::UpdateTask, bytemuck::bytes_of(params)))
+}
+
 pub fn set_task_active(manager: &Address, task: &Address, active: bool) -> Instruction {
-    Instruction {
-        program_id: ID,
-        accounts: std::vec![AccountMeta::new_readonly(*manager, true), AccountMeta::new(*task, false)],
-        data: data_with(GradualInstruction::SetTaskActive, &[u8::from(active)]),
-    }
+    manager_instruction(manager, task, data_with(GradualInstruction::SetTaskActive, &[u8::from(active)]))
 }
 
 pub fn stake(operator: &Address, task: &Address, amount: u64, service_url: &[u8]) -> Instruction {
@@ -97,30 +97,36 @@ pub fn stake(operator: &Address, task: &Address, amount: u64, service_url: &[u8]
     }
 }
 
-pub fn request_unstake(operator: &Address, task: &Address) -> Instruction {
+/// `[operator (signer), node (writable), task]`, the shape of every
+/// instruction an operator sends about its own node.
+fn node_instruction(operator: &Address, task: &Address, writable: bool, data: Vec<u8>) -> Instruction {
     let (node, _) = find_node_address(task, operator);
+    let meta = |address: Address, signer: bool| {
+        if writable {
+            AccountMeta::new(address, signer)
+        } else {
+            AccountMeta::new_readonly(address, signer)
+        }
+    };
     Instruction {
         program_id: ID,
-        accounts: std::vec![
-            AccountMeta::new_readonly(*operator, true),
-            AccountMeta::new(node, false),
-            AccountMeta::new_readonly(*task, false),
-        ],
-        data: data_with(GradualInstruction::RequestUnstake, &[]),
+        accounts: std::vec![meta(*operator, true), AccountMeta::new(node, false), meta(*task, false)],
+        data,
     }
 }
 
+pub fn request_unstake(operator: &Address, task: &Address) -> Instruction {
+    node_instruction(operator, task, false, data_with(GradualInstruction::RequestUnstake, &[]))
+}
+
+/// Pays the lamports to the operator and, when emptying the node, updates the task.
 pub fn withdraw_stake(operator: &Address, task: &Address, amount: u64) -> Instruction {
-    let (node, _) = find_node_address(task, operator);
-    Instruction {
-        program_id: ID,
-        accounts: std::vec![
-            AccountMeta::new(*operator, true),
-            AccountMeta::new(node, false),
-            AccountMeta::new(*task, false),
-        ],
-        data: data_with(GradualInstruction::WithdrawStake, &amount.to_le_bytes()),
-    }
+    node_instruction(
+        operator,
+        task,
+        true,
+        data_with(GradualInstruction::WithdrawStake, &amount.to_le_bytes()),
+    )
 }
 
 pub fn submit_proof(
@@ -130,19 +136,10 @@ pub fn submit_proof(
     digest: [u8; 32],
     locator: &[u8],
 ) -> Instruction {
-    let (node, _) = find_node_address(task, operator);
     let args = SubmitProofArgs { round, digest };
     let mut data = data_with(GradualInstruction::SubmitProof, bytemuck::bytes_of(&args));
     push_text(&mut data, locator);
-    Instruction {
-        program_id: ID,
-        accounts: std::vec![
-            AccountMeta::new_readonly(*operator, true),
-            AccountMeta::new(node, false),
-            AccountMeta::new_readonly(*task, false),
-        ],
-        data,
-    }
+    node_instruction(operator, task, false, data)
 }
 
 pub fn close_task(creator: &Address, task: &Address) -> Instruction {

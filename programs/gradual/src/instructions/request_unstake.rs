@@ -6,12 +6,8 @@ use crate::{fail, shared::accounts};
 /// The node's stake stops counting from the next round; the cooldown starts.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, node_account, task_account] = accounts::exact::<3>(accounts)?;
-    // 1. signers
-    accounts::signer(operator)?;
-    // 2. the node, its task and its operator
-    let mut node = accounts::node_mut(node_account)?;
-    let task = accounts::task(task_account)?;
-    accounts::node_of(&node, task_account, operator)?;
+    // 1. the signing operator, its node and the node's task
+    let (mut node, task) = accounts::node_as_operator(operator, node_account, task_account)?;
 
     if !data.is_empty() {
         return fail(GradualError::InvalidInstructionData);

@@ -5,13 +5,8 @@ use crate::{fail, shared::accounts};
 
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [manager, task_account] = accounts::exact::<2>(accounts)?;
-    // 1. signers
-    accounts::signer(manager)?;
-    // 2. the task and its manager
-    let mut task = accounts::task_mut(task_account)?;
-    if task.manager != *manager.address().as_array() {
-        return fail(GradualError::ManagerMismatch);
-    }
+    // 1. the signing manager and its task
+    let mut task = accounts::task_as_manager(manager, task_account)?;
 
     let active = match data {
         [0] => 0,

@@ -11,12 +11,8 @@ use crate::{fail, shared::accounts};
 /// written; the task is read, so submissions never contend with each other.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, node_account, task_account] = accounts::exact::<3>(accounts)?;
-    // 1. signers
-    accounts::signer(operator)?;
-    // 2. the node, its task and its operator
-    let mut node = accounts::node_mut(node_account)?;
-    let task = accounts::task(task_account)?;
-    accounts::node_of(&node, task_account, operator)?;
+    // 1. the signing operator, its node and the node's task
+    let (mut node, task) = accounts::node_as_operator(operator, node_account, task_account)?;
 
     let (args, rest) = read_fixed::<SubmitProofArgs>(data)?;
     let (locator, rest) = read_text(rest)?;

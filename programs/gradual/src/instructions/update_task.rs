@@ -1,23 +1,17 @@
 use gradual_interface::{
-    error::GradualError,
     instruction::{expect_end, read_fixed},
     state::{schedule_params, RoundParams},
 };
 use pinocchio::{AccountView, ProgramResult};
 
-use crate::{fail, shared::accounts};
+use crate::shared::accounts;
 
 /// Schedules new round parameters from the next round on; the round under
 /// way (or, before the start, nothing) keeps what it has.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [manager, task_account] = accounts::exact::<2>(accounts)?;
-    // 1. signers
-    accounts::signer(manager)?;
-    // 2. the task and its manager
-    let mut task = accounts::task_mut(task_account)?;
-    if task.manager != *manager.address().as_array() {
-        return fail(GradualError::ManagerMismatch);
-    }
+    // 1. the signing manager and its task
+    let mut task = accounts::task_as_manager(manager, task_account)?;
 
     let (params, rest) = read_fixed::<RoundParams>(data)?;
     expect_end(rest)?;

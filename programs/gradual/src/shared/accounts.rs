@@ -84,6 +84,33 @@ pub fn node_mut(account: &AccountView) -> Result<RefMut<'_, Node>, ProgramError>
     load_mut(account, GradualError::InvalidNodeAccount)
 }
 
+/// The task, writable, when `manager` signs as its manager.
+pub fn task_as_manager<'a>(
+    manager: &AccountView,
+    task_account: &'a AccountView,
+) -> Result<RefMut<'a, Task>, ProgramError> {
+    signer(manager)?;
+    let task = task_mut(task_account)?;
+    if task.manager != *manager.address().as_array() {
+        return Err(GradualError::ManagerMismatch.into());
+    }
+    Ok(task)
+}
+
+/// The node, writable, and its task, read-only, when `operator` signs as the
+/// node's operator and the node belongs to the task.
+pub fn node_as_operator<'a>(
+    operator: &AccountView,
+    node_account: &'a AccountView,
+    task_account: &'a AccountView,
+) -> Result<(RefMut<'a, Node>, Ref<'a, Task>), ProgramError> {
+    signer(operator)?;
+    let node = node_mut(node_account)?;
+    let task = task(task_account)?;
+    node_of(&node, task_account, operator)?;
+    Ok((node, task))
+}
+
 /// The node must belong to `task` and be operated by `operator`.
 #[inline(always)]
 pub fn node_of(node: &Node, task: &AccountView, operator: &AccountView) -> Result<(), ProgramError> {

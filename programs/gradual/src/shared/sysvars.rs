@@ -1,55 +1,42 @@
-//! Clock and rent straight from their syscalls. pinocchio's `Sysvar::get`
-//! uses the generic `sol_get_sysvar` path only under `target_os = "solana"`,
-//! which the upstream `bpfel-unknown-none` target used here does not set.
+//! Clock and rent read with the generic `sol_get_sysvar` syscall. pinocchio's
+//! `Sysvar::get` takes that path only under `target_os = "solana"`, which the
+//! upstream `bpfel-unknown-none` target used here does not set.
 
 use gradual_interface::{error::GradualError, math::checked_mul};
-use pinocchio::error::ProgramError;
+use pinocchio::{error::ProgramError, Address};
 
 /// Bytes the runtime charges rent for on top of an account's data.
 const ACCOUNT_STORAGE_OVERHEAD: u64 = 128;
 
-/// Clock: slot, epoch_start_timestamp, epoch, leader_schedule_epoch, unix_timestamp.
-type ClockWords = [u64; 5];
-/// Rent: lamports_per_byte_year, exemption_threshold (f64 bits), burn_percent.
-type RentWords = [u64; 3];
-
+/// Reads `N` little-endian words from the start of a sysvar.
 #[cfg(target_arch = "bpf")]
-fn read_clock() -> Result<ClockWords, ProgramError> {
-    let mut clock: ClockWords = [0; 5];
-    // SAFETY: the buffer is the 40 bytes the syscall writes.
-    match unsafe { pinocchio::syscalls::sol_get_clock_sysvar(clock.as_mut_ptr() as *mut u8) } {
-        0 => Ok(clock),
-        _ => Err(ProgramError::UnsupportedSysvar),
-    }
-}
-
-#[cfg(target_arch = "bpf")]
-fn read_rent() -> Result<RentWords, ProgramError> {
-    let mut rent: RentWords = [0; 3];
-    // SAFETY: the buffer is at least the 17 bytes the syscall writes.
-    match unsafe { pinocchio::syscalls::sol_get_rent_sysvar(rent.as_mut_ptr() as *mut u8) } {
-        0 => Ok(rent),
+fn read_sysvar<const N: usize>(id: &Address) -> Result<[u64; N], ProgramError> {
+    let mut words = [0u64; N];
+    let length = core::mem::size_of::<[u64; N]>() as u64;
+    // SAFETY: `words` is `length` writable bytes and `id` is 32 readable bytes.
+    match unsafe {
+        pinocchio::syscalls::sol_get_sysvar(id.as_ref().as_ptr(), words.as_mut_ptr() as *mut u8, 0, length)
+    } {
+        0 => Ok(words),
         _ => Err(ProgramError::UnsupportedSysvar),
     }
 }
 
 #[cfg(not(target_arch = "bpf"))]
-fn read_clock() -> Result<ClockWords, ProgramError> {
+fn read_sysvar<const N: usize>(_id: &Address) -> Result<[u64; N], ProgramError> {
     Err(ProgramError::UnsupportedSysvar)
 }
 
-#[cfg(not(target_arch = "bpf"))]
-fn read_rent() -> Result<RentWords, ProgramError> {
-    Err(ProgramError::UnsupportedSysvar)
-}
-
+/// The clock's first field: the slot.
 pub fn current_slot() -> Result<u64, ProgramError> {
-    Ok(read_clock()?[0])
+    let [slot] = read_sysvar::<1>(&pinocchio::sysvars::clock::CLOCK_ID)?;
+    Ok(slot)
 }
 
 /// The rent-exempt minimum for `data_len` bytes of data.
 pub fn rent_exempt_minimum(data_len: usize) -> Result<u64, ProgramError> {
-    let [lamports_per_byte_year, threshold_bits, _] = read_rent()?;
+    // Rent starts with lamports_per_byte_year (u64) and exemption_threshold (f64).
+    let [lamports_per_byte_year, threshold_bits] = read_sysvar::<2>(&pinocchio::sysvars::rent::RENT_ID)?;
     // Only the thresholds in use (2.0 today, 1.0 after SIMD-0194) are integers;
     // anything else would need floating point, which this program never uses.
     let factor = if threshold_bits == 2.0f64.to_bits() {
