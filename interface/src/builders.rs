@@ -4,8 +4,8 @@ use solana_instruction::{AccountMeta, Instruction};
 use std::vec::Vec;
 
 use crate::{
-    instruction::{CreateTaskArgs, GradualInstruction, StakeArgs, SubmitProofArgs},
-    pda::{find_node_address, find_task_address},
+    instruction::{CreateTaskArgs, GradualInstruction, RaiseAuditArgs, StakeArgs, SubmitProofArgs},
+    pda::{find_audit_address, find_node_address, find_task_address},
     state::RoundParams,
     Address, ID, SYSTEM_PROGRAM_ID,
 };
@@ -147,5 +147,59 @@ pub fn close_task(creator: &Address, task: &Address) -> Instruction {
         program_id: ID,
         accounts: std::vec![AccountMeta::new(*creator, true), AccountMeta::new(*task, false)],
         data: data_with(GradualInstruction::CloseTask, &[]),
+    }
+}
+
+/// The raiser (`operator`) audits `target`'s proof of `round`.
+pub fn raise_audit(operator: &Address, task: &Address, target: &Address, round: u64) -> Instruction {
+    let (raiser, _) = find_node_address(task, operator);
+    let (audit, bump) = find_audit_address(target, round);
+    let args = RaiseAuditArgs { round, bump, _padding: [0; 7] };
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*operator, true),
+            AccountMeta::new(raiser, false),
+            AccountMeta::new(*target, false),
+            AccountMeta::new_readonly(*task, false),
+            AccountMeta::new(audit, false),
+            AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false),
+        ],
+        data: data_with(GradualInstruction::RaiseAudit, bytemuck::bytes_of(&args)),
+    }
+}
+
+/// `operator`'s node votes that the audited proof is `valid` or not.
+pub fn vote_audit(operator: &Address, task: &Address, audit: &Address, valid: bool) -> Instruction {
+    let (voter, _) = find_node_address(task, operator);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new_readonly(*operator, true),
+            AccountMeta::new(voter, false),
+            AccountMeta::new(*audit, false),
+        ],
+        data: data_with(GradualInstruction::VoteAudit, &[u8::from(valid)]),
+    }
+}
+
+/// Settles `audit` (read from chain: its task, target and raiser's operator).
+pub fn resolve_audit(
+    audit: &Address,
+    task: &Address,
+    target: &Address,
+    raiser_operator: &Address,
+    target_operator: &Address,
+) -> Instruction {
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*audit, false),
+            AccountMeta::new(*task, false),
+            AccountMeta::new(*target, false),
+            AccountMeta::new(*raiser_operator, false),
+            AccountMeta::new(*target_operator, false),
+        ],
+        data: data_with(GradualInstruction::ResolveAudit, &[]),
     }
 }

@@ -132,6 +132,28 @@ errors! {
     TooManyAccounts = 45,
     /// The paying account does not hold enough lamports.
     InsufficientFunds = 46,
+    /// The task's minimum number of audit voters is zero.
+    ZeroMinimumVoters = 47,
+    /// The audit account is not a Gradual audit (wrong owner, length, discriminator or version).
+    InvalidAuditAccount = 48,
+    /// The audit account's address is not a PDA of its target node, round and the given bump.
+    InvalidAuditAddress = 49,
+    /// The slot is outside the audit window for that round.
+    OutsideAuditWindow = 50,
+    /// A node cannot audit or vote on its own proof.
+    SelfAudit = 51,
+    /// The target node has no proof for that round.
+    NoSubmissionForRound = 52,
+    /// That proof has already been audited.
+    AlreadyAudited = 53,
+    /// The node already voted in this audit.
+    AlreadyVoted = 54,
+    /// The node has cast its maximum number of audit votes for that round.
+    VoteLimitReached = 55,
+    /// The audit window has not closed yet.
+    AuditWindowOpen = 56,
+    /// An account passed to resolve the audit is not the one it records.
+    AuditAccountMismatch = 57,
 }
 
 impl From<GradualError> for ProgramError {

@@ -86,10 +86,44 @@ pub enum GradualInstruction {
     /// 0. `[writable, signer]` The creator.
     /// 1. `[writable]` The task.
     CloseTask = 8,
+    /// Raises an audit against another node's proof for round `r`, inside
+    /// round `r + 1`'s audit window, depositing the task's audit bond. The
+    /// raise is the raiser's "invalid" vote.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable, signer]` The raiser's operator, paying bond and rent.
+    /// 1. `[writable]` The raiser's node.
+    /// 2. `[writable]` The target node.
+    /// 3. `[]` The task.
+    /// 4. `[writable]` The audit PDA `["audit", target, r]`, not yet created.
+    /// 5. `[]` The system program.
+    ///
+    /// Data expected by this instruction: [`RaiseAuditArgs`].
+    RaiseAudit = 9,
+    /// Votes on an open audit with the voter's stake for the audited round.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[signer]` The voter's operator.
+    /// 1. `[writable]` The voter's node.
+    /// 2. `[writable]` The audit.
+    ///
+    /// Data expected by this instruction: `valid: u8` (1: the proof is valid, 0: invalid).
+    VoteAudit = 10,
+    /// Settles an audit once its window has closed: slashes and excludes the
+    /// target if upheld, forfeits the bond to the target if not, and closes
+    /// the audit. Anyone may send it.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable]` The audit.
+    /// 1. `[writable]` The task.
+    /// 2. `[writable]` The target node.
+    /// 3. `[writable]` The raiser's operator (the audit's `raiser_operator`).
+    /// 4. `[writable]` The target's operator.
+    ResolveAudit = 11,
 }
 
 impl GradualInstruction {
-    pub const ALL: [GradualInstruction; 9] = [
+    pub const ALL: [GradualInstruction; 12] = [
         Self::CreateTask,
         Self::FundTask,
         Self::UpdateTask,
@@ -99,6 +133,9 @@ impl GradualInstruction {
         Self::WithdrawStake,
         Self::SubmitProof,
         Self::CloseTask,
+        Self::RaiseAudit,
+        Self::VoteAudit,
+        Self::ResolveAudit,
     ];
 
     /// Splits instruction data into its discriminator and the rest.
@@ -126,7 +163,9 @@ pub struct CreateTaskArgs {
     pub allowed_failed_distributions: u8,
     /// Bump of the task PDA (see `pda::find_task_address`).
     pub bump: u8,
-    pub _padding: [u8; 6],
+    /// Fewest voters (the raiser included) for an audit to be upheld; at least 1.
+    pub min_audit_voters: u16,
+    pub _padding: [u8; 4],
 }
 
 const _: () = assert!(core::mem::size_of::<CreateTaskArgs>() == 176);
@@ -154,6 +193,19 @@ pub struct SubmitProofArgs {
 }
 
 const _: () = assert!(core::mem::size_of::<SubmitProofArgs>() == 40);
+
+/// `RaiseAudit`'s data.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct RaiseAuditArgs {
+    /// The round whose proof is audited.
+    pub round: u64,
+    /// Bump of the audit PDA (see `pda::find_audit_address`).
+    pub bump: u8,
+    pub _padding: [u8; 7],
+}
+
+const _: () = assert!(core::mem::size_of::<RaiseAuditArgs>() == 16);
 
 /// Reads a fixed-size struct from the front of `data`.
 pub fn read_fixed<T: Pod>(data: &[u8]) -> Result<(T, &[u8]), GradualError> {

@@ -4,6 +4,8 @@
 pub const TASK_SEED: &[u8] = b"task";
 /// Node: `["node", task, operator]`.
 pub const NODE_SEED: &[u8] = b"node";
+/// Audit: `["audit", target node, round as u64 little-endian]`.
+pub const AUDIT_SEED: &[u8] = b"audit";
 
 #[cfg(feature = "std")]
 mod find {
@@ -13,6 +15,11 @@ mod find {
     /// The task PDA and its bump.
     pub fn find_task_address(creator: &Address, task_id: u64) -> (Address, u8) {
         Address::find_program_address(&[TASK_SEED, creator.as_ref(), &task_id.to_le_bytes()], &ID)
+    }
+
+    /// The audit PDA for `target`'s proof of `round`, and its bump.
+    pub fn find_audit_address(target: &Address, round: u64) -> (Address, u8) {
+        Address::find_program_address(&[AUDIT_SEED, target.as_ref(), &round.to_le_bytes()], &ID)
     }
 
     /// The node PDA and its bump.

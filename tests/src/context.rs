@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use gradual_interface::{
     builders,
     error::GradualError,
-    state::{Account, Node, Task},
+    state::{Account, Audit, Node, Task},
     Address, ID,
 };
 use litesvm::{
@@ -122,6 +122,11 @@ impl TestContext {
     pub fn forge(&mut self, address: Address, account: solana_account::Account) {
         self.svm.set_account(address, account).expect("set forged account");
         self.forged.push(address);
+    }
+
+    pub fn audit(&self, address: &Address) -> Audit {
+        let account = self.svm.get_account(address).expect("audit account exists");
+        Audit::read(&account.data).expect("audit account decodes")
     }
 
     pub fn exists(&self, address: &Address) -> bool {
@@ -296,6 +301,34 @@ impl TestContext {
         let cu = self.send_flow_ok(instruction, &[operator], Flow::payout(amount));
         assert_eq!(!self.exists(&node), closes, "the node closes exactly when emptied");
         cu
+    }
+
+    /// `raiser` audits `target`'s proof of `round`; returns the audit's address.
+    pub fn raise_audit(&mut self, raiser: &Keypair, task: &Address, target: &Address, round: u64) -> Address {
+        let bond = self.task(task).params_for(round).expect("params for the round").audit_bond;
+        let instruction = builders::raise_audit(&raiser.pubkey(), task, target, round);
+        self.send_flow_ok(instruction, &[raiser], Flow::deposit(bond));
+        gradual_interface::pda::find_audit_address(target, round).0
+    }
+
+    pub fn vote_audit(&mut self, voter: &Keypair, task: &Address, audit: &Address, valid: bool) -> u64 {
+        self.send_ok(builders::vote_audit(&voter.pubkey(), task, audit, valid), &[voter])
+    }
+
+    /// Resolves `audit`, with the payout the test expects: the bond, plus the
+    /// raiser's share of the slash when upheld.
+    pub fn resolve_audit(&mut self, audit: &Address, expected_payout: u64) -> u64 {
+        let record = self.audit(audit);
+        let target = Address::new_from_array(record.target);
+        let target_operator = Address::new_from_array(self.node(&target).operator);
+        let instruction = builders::resolve_audit(
+            audit,
+            &Address::new_from_array(record.task),
+            &target,
+            &Address::new_from_array(record.raiser_operator),
+            &target_operator,
+        );
+        self.send_flow_ok(instruction, &[], Flow::payout(expected_payout))
     }
 
     pub fn close_task(&mut self, creator: &Keypair, task: &Address) -> u64 {

@@ -1,5 +1,5 @@
 use gradual_interface::{
-    state::{Account, Node, Task},
+    state::{Account, Audit, Node, Task},
     Address,
 };
 use litesvm::LiteSVM;
@@ -24,7 +24,8 @@ impl Ledger {
 
 /// Conservation (design decision 7): every program account is rent-exempt
 /// and holds exactly its rent plus what it tracks (a task its bounty pool, a
-/// node its stake), and the tracked lamports add up to deposits minus payouts.
+/// node its stake, an audit its bond), and the tracked lamports add up to
+/// deposits minus payouts.
 pub fn check_conservation(svm: &LiteSVM, ledger: &Ledger, forged: &[Address]) {
     let mut tracked: u128 = 0;
     for (address, account) in svm.get_program_accounts(&gradual_interface::ID) {
@@ -38,8 +39,10 @@ pub fn check_conservation(svm: &LiteSVM, ledger: &Ledger, forged: &[Address]) {
             task.bounty_pool
         } else if let Some(node) = Node::read(&account.data) {
             node.total_stake()
+        } else if let Some(audit) = Audit::read(&account.data) {
+            audit.bond
         } else {
-            panic!("{address} is owned by the program but is neither a task nor a node");
+            panic!("{address} is owned by the program but is not a task, node or audit");
         };
         assert_eq!(held, expected, "{address}: lamports above rent differ from what it tracks");
         tracked += u128::from(held);

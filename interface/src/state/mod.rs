@@ -2,10 +2,12 @@
 //! discriminator and a 1-byte version; every struct is `#[repr(C)]`, has
 //! explicit padding, and its size is checked at compile time.
 
+mod audit;
 mod node;
 mod params;
 mod task;
 
+pub use audit::*;
 pub use node::*;
 pub use params::*;
 pub use task::*;
@@ -19,6 +21,7 @@ pub const ACCOUNT_VERSION: u8 = 1;
 pub enum AccountKind {
     Task = 1,
     Node = 2,
+    Audit = 3,
 }
 
 /// A fixed-size account layout with a discriminator and version header.

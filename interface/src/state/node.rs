@@ -22,6 +22,21 @@ pub struct StakeCheckpoint {
 
 /// Submission flag: the entry holds a proof.
 pub const SUBMISSION_FILLED: u8 = 1;
+/// Submission flag: an audit was raised against this proof.
+pub const SUBMISSION_AUDITED: u8 = 2;
+/// Submission flag: an upheld audit excluded this proof from the round's
+/// rewards and slashed the node.
+pub const SUBMISSION_EXCLUDED: u8 = 4;
+/// Audit votes (raises included) a node may cast per audited round.
+pub const VOTES_PER_ROUND: usize = 8;
+
+/// One vote this node cast, in an audit of `round`. An all-zero `audit` is an empty entry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct VoteRecord {
+    pub audit: [u8; 32],
+    pub round: u64,
+}
 
 /// One round's proof.
 #[repr(C)]
@@ -72,13 +87,17 @@ pub struct Node {
     pub exit_round: u64,
     /// Audits raised against this node and not yet resolved.
     pub open_audits: u64,
+    /// Lamports ever slashed from this node.
+    pub total_slashed: u64,
     /// Oldest first; the last used entry is the current total.
     pub stake_history: [StakeCheckpoint; STAKE_HISTORY],
     pub service_url: [u8; MAX_SERVICE_URL_LEN],
     pub submissions: [Submission; SUBMISSION_RING],
+    /// Votes in recent audits; entries of other rounds are free for reuse.
+    pub votes: [VoteRecord; VOTES_PER_ROUND],
 }
 
-const _: () = assert!(core::mem::size_of::<Node>() == 1248);
+const _: () = assert!(core::mem::size_of::<Node>() == 1576);
 const _: () = assert!(core::mem::align_of::<Node>() == 8);
 
 impl Account for Node {
@@ -146,6 +165,25 @@ impl Node {
         &mut self.submissions[ring_index(round)]
     }
 
+    /// Records this node's vote in `audit` of `round`: once per audit, at
+    /// most `VOTES_PER_ROUND` per round.
+    pub fn record_vote(&mut self, round: u64, audit: &[u8; 32]) -> Result<(), GradualError> {
+        let mut free = None;
+        for (index, vote) in self.votes.iter().enumerate() {
+            let empty = vote.audit == [0; 32];
+            if !empty && vote.round == round {
+                if vote.audit == *audit {
+                    return Err(GradualError::AlreadyVoted);
+                }
+            } else if free.is_none() {
+                free = Some(index);
+            }
+        }
+        let index = free.ok_or(GradualError::VoteLimitReached)?;
+        self.votes[index] = VoteRecord { audit: *audit, round };
+        Ok(())
+    }
+
     /// The proof for `round`, if the ring still holds it.
     pub fn submission(&self, round: u64) -> Option<&Submission> {
         let entry = self.submission_slot(round);
@@ -208,6 +246,19 @@ mod tests {
         assert_eq!(node.stake_for_round(3), 20);
         assert_eq!(node.stake_for_round(4), 0);
         assert_eq!(node.add_stake(u64::MAX, 5), Err(GradualError::ArithmeticOverflow));
+    }
+
+    #[test]
+    fn votes_are_once_per_audit_and_limited_per_round() {
+        let mut node = fresh_node();
+        for index in 0..VOTES_PER_ROUND {
+            node.record_vote(5, &[index as u8 + 1; 32]).unwrap();
+        }
+        assert_eq!(node.record_vote(5, &[1; 32]), Err(GradualError::AlreadyVoted));
+        assert_eq!(node.record_vote(5, &[99; 32]), Err(GradualError::VoteLimitReached));
+        // A later round reuses the entries of earlier rounds.
+        node.record_vote(6, &[1; 32]).unwrap();
+        assert_eq!(node.record_vote(6, &[1; 32]), Err(GradualError::AlreadyVoted));
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Task {
     pub total_funded: u64,
     /// Open node accounts.
     pub node_count: u64,
+    /// Fewest voters (the raiser included) for an audit to be upheld.
+    pub min_audit_voters: u16,
+    pub _padding: [u8; 6],
     pub params_history: [ParamsCheckpoint; PARAMS_HISTORY],
     /// sha256 of the task executable; nodes refuse to run anything else.
     pub executable_sha256: [u8; 32],
@@ -51,7 +54,7 @@ pub struct Task {
     pub executable_locator: [u8; MAX_EXECUTABLE_LOCATOR_LEN],
 }
 
-const _: () = assert!(core::mem::size_of::<Task>() == 800);
+const _: () = assert!(core::mem::size_of::<Task>() == 808);
 const _: () = assert!(core::mem::align_of::<Task>() == 8);
 
 impl Account for Task {

@@ -13,6 +13,7 @@ program_entrypoint!(process_instruction);
 no_allocator!();
 nostd_panic_handler!();
 
+#[inline(always)]
 pub fn process_instruction(program_id: &Address, accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if *program_id != gradual_interface::ID {
         return Err(ProgramError::IncorrectProgramId);
@@ -28,6 +29,9 @@ pub fn process_instruction(program_id: &Address, accounts: &[AccountView], data:
         GradualInstruction::WithdrawStake => instructions::withdraw_stake::process(accounts, data),
         GradualInstruction::SubmitProof => instructions::submit_proof::process(accounts, data),
         GradualInstruction::CloseTask => instructions::close_task::process(accounts, data),
+        GradualInstruction::RaiseAudit => instructions::raise_audit::process(accounts, data),
+        GradualInstruction::VoteAudit => instructions::vote_audit::process(accounts, data),
+        GradualInstruction::ResolveAudit => instructions::resolve_audit::process(accounts, data),
     }
 }
 

@@ -40,7 +40,7 @@ impl<'a> TryFrom<&'a [u8]> for Data<'a> {
 }
 
 fn validate(args: &CreateTaskArgs, slot: u64) -> Result<(), GradualError> {
-    if args._padding != [0; 6] {
+    if args._padding != [0; 4] {
         return Err(GradualError::NonZeroPadding);
     }
     if args.initial_bounty == 0 {
@@ -61,6 +61,9 @@ fn validate(args: &CreateTaskArgs, slot: u64) -> Result<(), GradualError> {
     }
     if args.manager == [0; 32] {
         return Err(GradualError::InvalidManager);
+    }
+    if args.min_audit_voters == 0 {
+        return Err(GradualError::ZeroMinimumVoters);
     }
     Ok(())
 }
@@ -120,6 +123,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.start_slot = args.start_slot;
     task.round_length = args.round_length;
     task.unstake_cooldown_rounds = args.unstake_cooldown_rounds;
+    task.min_audit_voters = args.min_audit_voters;
     task.bounty_pool = deposited;
     task.total_funded = deposited;
     task.executable_sha256 = args.executable_sha256;

@@ -4,9 +4,12 @@
 pub mod close_task;
 pub mod create_task;
 pub mod fund_task;
+pub mod raise_audit;
 pub mod request_unstake;
+pub mod resolve_audit;
 pub mod set_task_active;
 pub mod stake;
 pub mod submit_proof;
 pub mod update_task;
+pub mod vote_audit;
 pub mod withdraw_stake;

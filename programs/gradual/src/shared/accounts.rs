@@ -1,6 +1,6 @@
 use gradual_interface::{
     error::GradualError,
-    state::{Account, Node, Task},
+    state::{Account, Audit, Node, Task},
     ID, SYSTEM_PROGRAM_ID,
 };
 use pinocchio::{
@@ -77,6 +77,11 @@ pub fn task(account: &AccountView) -> Result<Ref<'_, Task>, ProgramError> {
 pub fn task_mut(account: &AccountView) -> Result<RefMut<'_, Task>, ProgramError> {
     writable(account)?;
     load_mut(account, GradualError::InvalidTaskAccount)
+}
+
+pub fn audit_mut(account: &AccountView) -> Result<RefMut<'_, Audit>, ProgramError> {
+    writable(account)?;
+    load_mut(account, GradualError::InvalidAuditAccount)
 }
 
 pub fn node_mut(account: &AccountView) -> Result<RefMut<'_, Node>, ProgramError> {

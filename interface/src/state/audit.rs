@@ -1,0 +1,123 @@
+use bytemuck::{Pod, Zeroable};
+
+use super::{Account, AccountKind};
+use crate::math::checked_mul;
+
+/// Share of a slash paid to the node that raised the upheld audit, in basis
+/// points; the rest goes to the bounty pool.
+pub const WHISTLEBLOWER_SHARE_BPS: u64 = 5_000;
+
+/// An audit of one node's proof for one round, holding the raiser's bond.
+///
+/// PDA seeds: `["audit", target node, round (u64 LE)]`.
+///
+/// The account's lamports are its rent-exempt minimum plus `bond`. It closes
+/// when resolved, its rent going back to `raiser_operator`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct Audit {
+    pub discriminator: u8,
+    pub version: u8,
+    pub bump: u8,
+    pub _padding: [u8; 5],
+    pub task: [u8; 32],
+    /// The audited node account.
+    pub target: [u8; 32],
+    /// The node account that raised the audit.
+    pub raiser: [u8; 32],
+    /// The wallet that paid the bond and rent, and gets them back.
+    pub raiser_operator: [u8; 32],
+    pub round: u64,
+    /// First slot after the audit window: votes before it, resolution from it.
+    pub window_end: u64,
+    pub bond: u64,
+    /// Round `round`'s minimum stake: a voter needs this much stake in that round.
+    pub min_stake: u64,
+    /// Round `round`'s slash rate.
+    pub slash_rate_bps: u16,
+    /// The task's `min_audit_voters` when the audit was raised.
+    pub min_voters: u16,
+    pub voter_count: u32,
+    /// Stake behind "invalid", the raiser's included.
+    pub invalid_weight: u64,
+    /// Stake behind "valid".
+    pub valid_weight: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<Audit>() == 192);
+const _: () = assert!(core::mem::align_of::<Audit>() == 8);
+
+impl Account for Audit {
+    const KIND: AccountKind = AccountKind::Audit;
+}
+
+impl Audit {
+    /// Upheld: strictly more stake behind "invalid" than behind "valid", from
+    /// at least `min_voters` voters. A tie is rejected.
+    pub fn is_upheld(&self) -> bool {
+        self.voter_count >= u32::from(self.min_voters) && self.invalid_weight > self.valid_weight
+    }
+}
+
+/// `amount * bps / 10_000`, rounded down, without a 128-bit product.
+pub fn basis_points_of(amount: u64, bps: u64) -> Option<u64> {
+    let whole = checked_mul(amount / 10_000, bps)?;
+    let part = checked_mul(amount % 10_000, bps)? / 10_000;
+    whole.checked_add(part)
+}
+
+/// How an upheld audit's slash of `stake` at `slash_rate_bps` is split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlashSplit {
+    pub slashed: u64,
+    pub to_raiser: u64,
+    pub to_pool: u64,
+}
+
+pub fn split_slash(stake: u64, slash_rate_bps: u16) -> Option<SlashSplit> {
+    let slashed = basis_points_of(stake, u64::from(slash_rate_bps))?;
+    let to_raiser = basis_points_of(slashed, WHISTLEBLOWER_SHARE_BPS)?;
+    Some(SlashSplit { slashed, to_raiser, to_pool: slashed.checked_sub(to_raiser)? })
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basis_points_round_down_and_never_exceed_the_amount() {
+        for amount in [0, 1, 9_999, 10_000, 10_001, 123_456_789, u64::MAX - 1, u64::MAX] {
+            for bps in [0, 1, 2_500, 9_999, 10_000] {
+                let exact = (u128::from(amount) * u128::from(bps) / 10_000) as u64;
+                assert_eq!(basis_points_of(amount, bps), Some(exact), "{amount} at {bps}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_slash_splits_without_losing_a_lamport() {
+        for stake in [0, 1, 3, 1_000_000_001, u64::MAX] {
+            for rate in [0, 1, 1_000, 10_000] {
+                let split = split_slash(stake, rate).unwrap();
+                assert!(split.slashed <= stake);
+                assert_eq!(split.to_raiser + split.to_pool, split.slashed);
+            }
+        }
+        assert_eq!(split_slash(1_000, 10_000).unwrap().slashed, 1_000);
+    }
+
+    #[test]
+    fn ties_and_too_few_voters_are_rejected() {
+        let mut audit = Audit::zeroed();
+        audit.min_voters = 2;
+        audit.voter_count = 2;
+        audit.invalid_weight = 10;
+        audit.valid_weight = 10;
+        assert!(!audit.is_upheld());
+        audit.invalid_weight = 11;
+        assert!(audit.is_upheld());
+        audit.voter_count = 1;
+        assert!(!audit.is_upheld());
+    }
+}

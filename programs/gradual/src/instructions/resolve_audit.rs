@@ -1,0 +1,65 @@
+use gradual_interface::{
+    error::GradualError,
+    state::{split_slash, SUBMISSION_EXCLUDED},
+};
+use pinocchio::{AccountView, ProgramResult};
+
+use crate::{
+    fail,
+    shared::{accounts, lamports},
+};
+
+/// Settles an audit after its window. Upheld: the target loses
+/// `slash_rate_bps` of its stake for the round (half to the raiser, half to
+/// the bounty pool), is excluded from the round's rewards, and the raiser
+/// gets its bond back. Rejected: the bond goes to the target's operator.
+/// Either way the audit closes and its rent returns to the raiser's operator.
+pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
+    let [audit_account, task_account, target_account, raiser_operator, target_operator] =
+        accounts::exact::<5>(accounts)?;
+    // 1. writable accounts
+    accounts::writable(raiser_operator)?;
+    accounts::writable(target_operator)?;
+    // 2. the audit and the accounts it names
+    let audit = *accounts::audit_mut(audit_account)?;
+    let mut task = accounts::task_mut(task_account)?;
+    let mut target = accounts::node_mut(target_account)?;
+    if audit.task != *task_account.address().as_array()
+        || audit.target != *target_account.address().as_array()
+        || audit.raiser_operator != *raiser_operator.address().as_array()
+        || target.operator != *target_operator.address().as_array()
+    {
+        return fail(GradualError::AuditAccountMismatch);
+    }
+
+    if !data.is_empty() {
+        return fail(GradualError::InvalidInstructionData);
+    }
+    if accounts::current_slot()? < audit.window_end {
+        return fail(GradualError::AuditWindowOpen);
+    }
+
+    target.open_audits = target.open_audits.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
+    if !audit.is_upheld() {
+        drop((task, target));
+        lamports::pay_out(audit_account, target_operator, audit.bond)?;
+        return lamports::close(audit_account, raiser_operator);
+    }
+
+    // The stake that backed round r's work, never more than is left.
+    let stake = target.stake_for_round(audit.round).min(target.total_stake());
+    let split = split_slash(stake, audit.slash_rate_bps).ok_or(GradualError::ArithmeticOverflow)?;
+    target.remove_stake(split.slashed)?;
+    target.total_slashed =
+        target.total_slashed.checked_add(split.slashed).ok_or(GradualError::ArithmeticOverflow)?;
+    if let Some(entry) = target.submission(audit.round).copied() {
+        target.submission_slot_mut(audit.round).flags = entry.flags | SUBMISSION_EXCLUDED;
+    }
+    task.bounty_pool = task.bounty_pool.checked_add(split.to_pool).ok_or(GradualError::ArithmeticOverflow)?;
+    drop((task, target));
+
+    lamports::pay_out(target_account, task_account, split.to_pool)?;
+    lamports::pay_out(target_account, raiser_operator, split.to_raiser)?;
+    lamports::pay_out(audit_account, raiser_operator, audit.bond)?;
+    lamports::close(audit_account, raiser_operator)
+}
