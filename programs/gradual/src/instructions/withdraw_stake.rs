@@ -30,7 +30,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     accounts::node_of(&node, task_account, operator)?;
 
     let amount = read_u64_exact(data)?;
-    if amount == 0 {
+    // Zero is allowed only to close a node that a slash has emptied.
+    if amount == 0 && node.total_stake() != 0 {
         return fail(GradualError::ZeroAmount);
     }
     if !node.is_exiting() {

@@ -1,0 +1,364 @@
+//! RaiseAudit, VoteAudit and ResolveAudit on the .so: the success paths, the
+//! vote thresholds, window edges, and security tests 4, 7, 8, 9, 10 and 12.
+
+use gradual_interface::{
+    builders,
+    error::GradualError,
+    pda::find_audit_address,
+    state::{SUBMISSION_AUDITED, SUBMISSION_EXCLUDED},
+    Address,
+};
+use gradual_tests::{custom, fixtures::*, Flow, TestContext, SOL};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+const BOND: u64 = SOL / 10;
+const SLASH_RATE_BPS: u128 = 1_000;
+/// Round 1's audit window (for round 0's proofs): offsets [20, 50).
+const AUDIT_OPENS: u64 = SUBMISSION_WINDOW;
+const AUDIT_CLOSES: u64 = SUBMISSION_WINDOW + AUDIT_WINDOW;
+
+struct Audited {
+    ctx: TestContext,
+    task: Address,
+    creator: Keypair,
+    nodes: Vec<NodeFixture>,
+}
+
+/// A task whose nodes (stakes in SOL as given) all submitted round 0's proof;
+/// the clock is at the opening of round 1's audit window.
+fn audited(stakes: &[u64], min_audit_voters: u16) -> Audited {
+    let mut ctx = TestContext::new();
+    let creator = ctx.funded_keypair(1_000 * SOL);
+    let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
+    config.args.min_audit_voters = min_audit_voters;
+    let task = ctx.create_task(&creator, &config);
+    let nodes: Vec<NodeFixture> =
+        stakes.iter().map(|stake| NodeFixture::new(&mut ctx, &task, *stake)).collect();
+    ctx.warp_to_round(&task, 1, 0);
+    for node in &nodes {
+        let submit = builders::submit_proof(&node.operator.pubkey(), &task, 0, [7; 32], b"cid");
+        ctx.send_ok(submit, &[&node.operator]);
+    }
+    ctx.warp_to_round(&task, 1, AUDIT_OPENS);
+    Audited { ctx, task, creator, nodes }
+}
+
+fn slash_of(stake: u64) -> (u64, u64) {
+    let slashed = (u128::from(stake) * SLASH_RATE_BPS / 10_000) as u64;
+    (slashed, slashed / 2)
+}
+
+#[test]
+fn an_upheld_audit_slashes_excludes_and_rewards_the_raiser() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 3 * SOL, 4 * SOL, 5 * SOL], 2);
+    let (raiser, target) = (&nodes[0], &nodes[3]);
+    let raiser_before = ctx.lamports(&raiser.operator.pubkey());
+    let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
+    let record = ctx.audit(&audit);
+    assert_eq!((record.invalid_weight, record.valid_weight, record.voter_count), (2 * SOL, 0, 1));
+    assert_eq!(record.bond, BOND);
+    assert_eq!(ctx.node(&target.node).open_audits, 1);
+    assert_ne!(ctx.node(&target.node).submission(0).unwrap().flags & SUBMISSION_AUDITED, 0);
+
+    ctx.vote_audit(&nodes[1].operator, &task, &audit, false);
+    ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
+    let record = ctx.audit(&audit);
+    assert_eq!((record.invalid_weight, record.valid_weight, record.voter_count), (5 * SOL, 4 * SOL, 3));
+
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    let pool_before = ctx.task(&task).bounty_pool;
+    let (slashed, share) = slash_of(5 * SOL);
+    ctx.resolve_audit(&audit, BOND + share);
+
+    let target_node = ctx.node(&target.node);
+    assert_eq!(target_node.total_stake(), 5 * SOL - slashed);
+    assert_eq!(target_node.total_slashed, slashed);
+    assert_eq!(target_node.open_audits, 0);
+    assert_ne!(target_node.submission(0).unwrap().flags & SUBMISSION_EXCLUDED, 0);
+    assert_eq!(ctx.task(&task).bounty_pool, pool_before + slashed - share);
+    assert!(!ctx.exists(&audit), "the audit closes");
+    // Bond and rent came back; the share is the raiser's gain.
+    assert_eq!(ctx.lamports(&raiser.operator.pubkey()), raiser_before + share);
+}
+
+#[test]
+fn a_rejected_audit_forfeits_the_bond_to_the_target() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 3 * SOL, 4 * SOL], 1);
+    let (raiser, target) = (&nodes[0], &nodes[1]);
+    let raiser_before = ctx.lamports(&raiser.operator.pubkey());
+    let target_before = ctx.lamports(&target.operator.pubkey());
+    let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
+    ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.resolve_audit(&audit, BOND);
+    assert_eq!(
+        ctx.lamports(&raiser.operator.pubkey()),
+        raiser_before - BOND,
+        "a frivolous audit costs its bond"
+    );
+    assert_eq!(ctx.lamports(&target.operator.pubkey()), target_before + BOND);
+    let target_node = ctx.node(&target.node);
+    assert_eq!(target_node.total_stake(), 3 * SOL);
+    assert_eq!(target_node.submission(0).unwrap().flags & SUBMISSION_EXCLUDED, 0);
+    assert_eq!(target_node.open_audits, 0);
+}
+
+/// Raiser (invalid) against one valid voter, with the given stakes.
+fn contest(raiser_stake: u64, defender_stake: u64, min_voters: u16) -> bool {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[raiser_stake, defender_stake, SOL], min_voters);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[2].node, 0);
+    ctx.vote_audit(&nodes[1].operator, &task, &audit, true);
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    let upheld = ctx.audit(&audit).is_upheld();
+    let payout = if upheld { BOND + slash_of(SOL).1 } else { BOND };
+    ctx.resolve_audit(&audit, payout);
+    let slashed = ctx.node(&nodes[2].node).total_slashed != 0;
+    assert_eq!(slashed, upheld);
+    slashed
+}
+
+#[test]
+fn the_vote_threshold_is_strictly_more_invalid_stake() {
+    assert!(!contest(2 * SOL, 2 * SOL, 1), "equal weights are rejected");
+    assert!(contest(2 * SOL + 1, 2 * SOL, 1), "one lamport more invalid is upheld");
+    assert!(!contest(2 * SOL, 2 * SOL + 1, 1), "one lamport more valid is rejected");
+}
+
+#[test]
+fn too_few_voters_reject_even_a_clear_majority() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[5 * SOL, SOL, SOL, SOL], 3);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[3].node, 0);
+    ctx.vote_audit(&nodes[1].operator, &task, &audit, false);
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    assert_eq!(ctx.audit(&audit).voter_count, 2);
+    ctx.resolve_audit(&audit, BOND);
+    assert_eq!(ctx.node(&nodes[3].node).total_slashed, 0);
+    // With the third voter it would have been upheld.
+    assert!(contest_with_three());
+}
+
+fn contest_with_three() -> bool {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[5 * SOL, SOL, SOL, SOL], 3);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[3].node, 0);
+    ctx.vote_audit(&nodes[1].operator, &task, &audit, false);
+    ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
+    ctx.audit(&audit).is_upheld()
+}
+
+#[test]
+fn raising_voting_and_resolving_respect_the_window_edges() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 2 * SOL], 1);
+    let raise = || builders::raise_audit(&nodes[0].operator.pubkey(), &task, &nodes[1].node, 0);
+    for (round, offset) in [(1, AUDIT_OPENS - 1), (1, AUDIT_CLOSES), (1, AUDIT_CLOSES + 1), (2, AUDIT_OPENS)]
+    {
+        ctx.warp_to_round(&task, round, offset);
+        ctx.expect_error(raise(), &[&nodes[0].operator], custom(GradualError::OutsideAuditWindow));
+    }
+
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES - 1);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
+    let record = ctx.audit(&audit);
+    let resolve = builders::resolve_audit(
+        &audit,
+        &task,
+        &nodes[1].node,
+        &nodes[0].operator.pubkey(),
+        &nodes[1].operator.pubkey(),
+    );
+    ctx.expect_error(resolve.clone(), &[], custom(GradualError::AuditWindowOpen));
+    ctx.warp_to_slot(record.window_end);
+    let late_vote = builders::vote_audit(&nodes[2].operator.pubkey(), &task, &audit, false);
+    ctx.expect_error(late_vote, &[&nodes[2].operator], custom(GradualError::OutsideAuditWindow));
+    ctx.send_flow_ok(resolve, &[], Flow::payout(BOND));
+}
+
+#[test]
+fn one_audit_per_proof_and_one_vote_per_node() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 2 * SOL, 2 * SOL], 1);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    let again = builders::raise_audit(&nodes[2].operator.pubkey(), &task, &nodes[1].node, 0);
+    ctx.expect_error(again, &[&nodes[2].operator], custom(GradualError::AlreadyAudited));
+
+    ctx.vote_audit(&nodes[2].operator, &task, &audit, false);
+    let twice = builders::vote_audit(&nodes[2].operator.pubkey(), &task, &audit, true);
+    ctx.expect_error(twice, &[&nodes[2].operator], custom(GradualError::AlreadyVoted));
+    let raiser_votes = builders::vote_audit(&nodes[0].operator.pubkey(), &task, &audit, false);
+    ctx.expect_error(raiser_votes, &[&nodes[0].operator], custom(GradualError::AlreadyVoted));
+    // Twice in one transaction fails as a whole.
+    let vote = builders::vote_audit(&nodes[3].operator.pubkey(), &task, &audit, false);
+    ctx.expect_error_all(&[vote.clone(), vote], &[&nodes[3].operator], 1, custom(GradualError::AlreadyVoted));
+}
+
+#[test]
+fn nobody_audits_or_judges_their_own_proof() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL], 1);
+    let own = builders::raise_audit(&nodes[0].operator.pubkey(), &task, &nodes[0].node, 0);
+    ctx.expect_error(own, &[&nodes[0].operator], custom(GradualError::SelfAudit));
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    let defend = builders::vote_audit(&nodes[1].operator.pubkey(), &task, &audit, true);
+    ctx.expect_error(defend, &[&nodes[1].operator], custom(GradualError::SelfAudit));
+}
+
+#[test]
+fn a_proof_must_exist_and_the_raiser_must_have_had_stake() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL], 1);
+    // Joined during round 1: no stake in round 0, no right to raise on it.
+    let late = NodeFixture::new(&mut ctx, &task, 5 * SOL);
+    let by_late = builders::raise_audit(&late.operator.pubkey(), &task, &nodes[0].node, 0);
+    ctx.expect_error(by_late, &[&late.operator], custom(GradualError::StakeNotActiveForRound));
+    let against_late = builders::raise_audit(&nodes[0].operator.pubkey(), &task, &late.node, 0);
+    ctx.expect_error(against_late, &[&nodes[0].operator], custom(GradualError::NoSubmissionForRound));
+}
+
+#[test]
+fn stake_added_after_the_round_opened_has_no_vote_weight() {
+    let mut ctx = TestContext::new();
+    let fixture = TaskFixture::new(&mut ctx);
+    let task = fixture.task;
+    let raiser = NodeFixture::new(&mut ctx, &task, 2 * SOL);
+    let target = NodeFixture::new(&mut ctx, &task, 2 * SOL);
+    let voter = NodeFixture::new(&mut ctx, &task, SOL);
+    // During round 0 the voter quadruples its stake, and a newcomer joins.
+    ctx.warp_to_round(&task, 0, 10);
+    let top_up = builders::stake(&voter.operator.pubkey(), &task, 4 * SOL, b"u");
+    ctx.send_flow_ok(top_up, &[&voter.operator], Flow::deposit(4 * SOL));
+    let newcomer = NodeFixture::new(&mut ctx, &task, 10 * SOL);
+    ctx.warp_to_round(&task, 1, 0);
+    ctx.send_ok(
+        builders::submit_proof(&target.operator.pubkey(), &task, 0, [1; 32], b"c"),
+        &[&target.operator],
+    );
+    ctx.warp_to_round(&task, 1, AUDIT_OPENS);
+    let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
+    ctx.vote_audit(&voter.operator, &task, &audit, true);
+    assert_eq!(ctx.audit(&audit).valid_weight, SOL, "only the stake active in round 0 counts");
+    let by_newcomer = builders::vote_audit(&newcomer.operator.pubkey(), &task, &audit, true);
+    ctx.expect_error(by_newcomer, &[&newcomer.operator], custom(GradualError::StakeNotActiveForRound));
+}
+
+#[test]
+fn leaving_does_not_escape_a_slash() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 3 * SOL], 1);
+    let cheater = &nodes[1];
+    // The cheater asks to leave before anyone audits it.
+    ctx.send_ok(builders::request_unstake(&cheater.operator.pubkey(), &task), &[&cheater.operator]);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &cheater.node, 0);
+    let withdraw = |amount| builders::withdraw_stake(&cheater.operator.pubkey(), &task, amount);
+    ctx.expect_error(withdraw(3 * SOL), &[&cheater.operator], custom(GradualError::CooldownNotElapsed));
+    // Even after the cooldown, the open audit holds the stake.
+    ctx.warp_to_round(&task, 4, 0);
+    ctx.expect_error(withdraw(3 * SOL), &[&cheater.operator], custom(GradualError::OpenAuditsPending));
+    let (slashed, share) = slash_of(3 * SOL);
+    ctx.resolve_audit(&audit, BOND + share);
+    ctx.withdraw(&cheater.operator, &task, 3 * SOL - slashed);
+}
+
+#[test]
+fn a_full_slash_takes_exactly_the_stake_and_the_bounty_stays_recoverable() {
+    let mut ctx = TestContext::new();
+    let creator = ctx.funded_keypair(1_000 * SOL);
+    let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
+    config.args.params.slash_rate_bps = 10_000;
+    let task = ctx.create_task(&creator, &config);
+    let nodes: Vec<NodeFixture> = (0..3).map(|_| NodeFixture::new(&mut ctx, &task, 2 * SOL + 1)).collect();
+    ctx.warp_to_round(&task, 1, 0);
+    for node in &nodes {
+        ctx.send_ok(
+            builders::submit_proof(&node.operator.pubkey(), &task, 0, [1; 32], b"c"),
+            &[&node.operator],
+        );
+    }
+    // Every node audits the next one: every node is slashed completely.
+    ctx.warp_to_round(&task, 1, AUDIT_OPENS);
+    let audits: Vec<Address> = (0..3)
+        .map(|index| ctx.raise_audit(&nodes[index].operator, &task, &nodes[(index + 1) % 3].node, 0))
+        .collect();
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    let share = (2 * SOL + 1) / 2;
+    for audit in &audits {
+        ctx.resolve_audit(audit, BOND + share);
+    }
+    for node in &nodes {
+        let stored = ctx.node(&node.node);
+        assert_eq!(stored.total_stake(), 0);
+        assert_eq!(stored.total_slashed, 2 * SOL + 1, "slashed once, and never more than the stake");
+    }
+    // Everyone leaves; emptied nodes close with a zero withdrawal; the creator
+    // recovers the bounty with the pool's share of the slashes.
+    for node in &nodes {
+        ctx.send_ok(builders::request_unstake(&node.operator.pubkey(), &task), &[&node.operator]);
+    }
+    ctx.warp_to_round(&task, 5, 0);
+    for node in &nodes {
+        ctx.withdraw(&node.operator, &task, 0);
+    }
+    ctx.send_ok(builders::set_task_active(&creator.pubkey(), &task, false), &[&creator]);
+    let pool = ctx.task(&task).bounty_pool;
+    assert_eq!(pool, INITIAL_BOUNTY + 3 * (2 * SOL + 1 - share));
+    ctx.close_task(&creator, &task);
+}
+
+#[test]
+fn auditing_your_own_second_node_only_loses_money() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL], 1);
+    // One operator runs both nodes: the raise pays half the slash back, the
+    // other half and nothing more leaves for the pool.
+    let (slashed, share) = slash_of(2 * SOL);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    let held_before = ctx.lamports(&nodes[0].operator.pubkey()) + ctx.node(&nodes[1].node).total_stake();
+    ctx.resolve_audit(&audit, BOND + share);
+    let held_after = ctx.lamports(&nodes[0].operator.pubkey()) + ctx.node(&nodes[1].node).total_stake();
+    let rent = ctx.svm.minimum_balance_for_rent_exemption(
+        <gradual_interface::state::Audit as gradual_interface::state::Account>::LEN,
+    );
+    assert_eq!(held_after, held_before + BOND + rent - (slashed - share));
+    assert!(slashed - share > 0);
+}
+
+#[test]
+fn a_node_casts_at_most_eight_audit_votes_per_round() {
+    let stakes = vec![2 * SOL; 11];
+    let Audited { mut ctx, task, nodes, .. } = audited(&stakes, 1);
+    let busy = &nodes[0];
+    // Eight raises use up the busy node's votes for round 0.
+    for target in &nodes[1..9] {
+        ctx.raise_audit(&busy.operator, &task, &target.node, 0);
+    }
+    let ninth = builders::raise_audit(&busy.operator.pubkey(), &task, &nodes[9].node, 0);
+    ctx.expect_error(ninth, &[&busy.operator], custom(GradualError::VoteLimitReached));
+    let other = ctx.raise_audit(&nodes[10].operator, &task, &nodes[9].node, 0);
+    let vote = builders::vote_audit(&busy.operator.pubkey(), &task, &other, false);
+    ctx.expect_error(vote, &[&busy.operator], custom(GradualError::VoteLimitReached));
+    assert_eq!(other, find_audit_address(&nodes[9].node, 0).0);
+}
+
+#[test]
+fn resolution_checks_every_account_against_the_audit() {
+    let Audited { mut ctx, task, nodes, creator } = audited(&[2 * SOL, 2 * SOL, 2 * SOL], 1);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    let good = || {
+        builders::resolve_audit(
+            &audit,
+            &task,
+            &nodes[1].node,
+            &nodes[0].operator.pubkey(),
+            &nodes[1].operator.pubkey(),
+        )
+    };
+    let mut wrong_raiser = good();
+    wrong_raiser.accounts[3].pubkey = nodes[2].operator.pubkey();
+    ctx.expect_error(wrong_raiser, &[], custom(GradualError::AuditAccountMismatch));
+    let mut wrong_target_operator = good();
+    wrong_target_operator.accounts[4].pubkey = creator.pubkey();
+    ctx.expect_error(wrong_target_operator, &[], custom(GradualError::AuditAccountMismatch));
+    let mut wrong_target = good();
+    wrong_target.accounts[2].pubkey = nodes[2].node;
+    ctx.expect_error(wrong_target, &[], custom(GradualError::AuditAccountMismatch));
+    // Unopposed, the raiser's own vote upholds it (one voter is the minimum here).
+    ctx.send_flow_ok(good(), &[], Flow::payout(BOND + slash_of(2 * SOL).1));
+    ctx.expect_error(good(), &[], custom(GradualError::InvalidAuditAccount));
+}
