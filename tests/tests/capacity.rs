@@ -38,6 +38,12 @@ fn every_instruction_at_its_largest_fits_a_packet() {
         ("WithdrawStake", builders::withdraw_stake(&authority, &task, u64::MAX)),
         ("SubmitProof", builders::submit_proof(&authority, &task, u64::MAX, [0xff; 32], &[b'c'; 64])),
         ("CloseTask", builders::close_task(&authority, &task)),
+        ("RaiseAudit", builders::raise_audit(&authority, &task, &Keypair::new().pubkey(), u64::MAX)),
+        ("VoteAudit", builders::vote_audit(&authority, &task, &Keypair::new().pubkey(), true)),
+        ("ResolveAudit", {
+            let others: Vec<Address> = (0..4).map(|_| Keypair::new().pubkey()).collect();
+            builders::resolve_audit(&others[0], &task, &others[1], &others[2], &others[3])
+        }),
     ];
     for (name, instruction) in largest {
         let size = transaction_size(instruction, &payer);

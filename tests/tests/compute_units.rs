@@ -56,6 +56,39 @@ fn measure_all() -> Vec<Measure> {
     let units = ctx.send_ok(builders::update_task(&creator.pubkey(), &task, &round_params()), &[&creator]);
     row("UpdateTask", "mid-round, new checkpoint", units, 10_000);
 
+    // Audits of round 0's proofs in round 1's audit window.
+    for operator in &operators[3..6] {
+        let submit = builders::submit_proof(&operator.pubkey(), &task, 0, [5; 32], b"c");
+        ctx.send_ok(submit, &[operator]);
+    }
+    ctx.warp_to_round(&task, 1, SUBMISSION_WINDOW);
+    let target =
+        |index: usize| gradual_interface::pda::find_node_address(&task, &operators[index].pubkey()).0;
+    let bond = round_params().audit_bond;
+    let raise = builders::raise_audit(&operators[3].pubkey(), &task, &target(4), 0);
+    let units = ctx.send_flow_ok(raise, &[&operators[3]], Flow::deposit(bond));
+    row("RaiseAudit", "creates the audit", units, 6_000);
+    let audit = gradual_interface::pda::find_audit_address(&target(4), 0).0;
+    // Every vote scans the whole eight-entry vote ring, so its cost hardly varies.
+    let mut worst_vote = 0;
+    for voter in &operators[5..13] {
+        worst_vote = worst_vote.max(ctx.vote_audit(voter, &task, &audit, false));
+    }
+    row("VoteAudit", "worst of 8 voters", worst_vote, 1_500);
+    let second = builders::raise_audit(&operators[3].pubkey(), &task, &target(5), 0);
+    ctx.send_flow_ok(second, &[&operators[3]], Flow::deposit(bond));
+    let rejected_audit = gradual_interface::pda::find_audit_address(&target(5), 0).0;
+    for voter in &operators[6..13] {
+        ctx.vote_audit(voter, &task, &rejected_audit, true);
+    }
+    ctx.warp_to_round(&task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    let stake = ctx.node(&target(4)).total_stake();
+    let share = stake / 10 / 2;
+    let units = ctx.resolve_audit(&audit, bond + share);
+    row("ResolveAudit", "upheld: slash, share, exclusion, close", units, 5_000);
+    let units = ctx.resolve_audit(&rejected_audit, bond);
+    row("ResolveAudit", "rejected: bond to the target, close", units, 5_000);
+
     let units = ctx.send_ok(builders::request_unstake(&operators[2].pubkey(), &task), &[&operators[2]]);
     row("RequestUnstake", "", units, 10_000);
     ctx.warp_to_round(&task, 5, 0);

@@ -4,8 +4,8 @@
 
 use gradual_interface::{
     builders,
-    pda::find_node_address,
-    state::{Account, Node, Task},
+    pda::{find_audit_address, find_node_address},
+    state::{Account, AccountKind, Audit, Node, Task},
     Address, ID, SYSTEM_PROGRAM_ID,
 };
 use gradual_tests::{fixtures::*, TestContext, SOL};
@@ -16,86 +16,110 @@ use solana_signer::Signer;
 
 const CLOCK_SYSVAR: Address = Address::from_str_const("SysvarC1ock11111111111111111111111111111111");
 
-/// A task mid-round-1 with everything each instruction needs to succeed.
+/// A chain state in which each baseline instruction succeeds.
 struct World {
     ctx: TestContext,
-    creator: Keypair,
-    task: Address,
-    /// Active on `task`, staked before the start.
-    operator: Keypair,
-    /// Exited before the start, so it may withdraw at once.
-    leaver: Keypair,
-    /// A paused task with no nodes, ready to close.
-    closable: Address,
-    /// Another creator's task, where `operator` also has a node.
-    other_task: Address,
-    newcomer: Keypair,
+    /// Everyone who may need to sign a baseline.
+    keypairs: Vec<Keypair>,
     /// Funded, signs, and has no business with any of it.
     stranger: Keypair,
+    /// Another creator's task, where the world's operators also have nodes.
+    other_task: Address,
 }
 
-fn world() -> World {
+fn other_task(ctx: &mut TestContext, operators: &[&Keypair]) -> Address {
+    let other_creator = ctx.funded_keypair(100 * SOL);
+    let config = task_config(ctx.slot() + START_DELAY, &other_creator.pubkey());
+    let task = ctx.create_task(&other_creator, &config);
+    for operator in operators {
+        ctx.stake(operator, &task, 2 * SOL);
+    }
+    task
+}
+
+/// Part 1: a task mid-round-1, with a node that may submit, a node that may
+/// withdraw at once, a paused task that may close, and a newcomer.
+fn part_one() -> (World, Vec<(&'static str, Instruction)>) {
     let mut ctx = TestContext::new();
     let fixture = TaskFixture::new(&mut ctx);
+    let (creator, task) = (fixture.creator, fixture.task);
     let operator = ctx.funded_keypair(100 * SOL);
-    ctx.stake(&operator, &fixture.task, 2 * SOL);
+    ctx.stake(&operator, &task, 2 * SOL);
     let leaver = ctx.funded_keypair(100 * SOL);
-    ctx.stake(&leaver, &fixture.task, 2 * SOL);
-    ctx.send_ok(builders::request_unstake(&leaver.pubkey(), &fixture.task), &[&leaver]);
-
-    let mut closable_config = task_config(ctx.slot() + START_DELAY, &fixture.creator.pubkey());
+    ctx.stake(&leaver, &task, 2 * SOL);
+    ctx.send_ok(builders::request_unstake(&leaver.pubkey(), &task), &[&leaver]);
+    let mut closable_config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
     closable_config.args.task_id = 99;
-    let closable = ctx.create_task(&fixture.creator, &closable_config);
-    ctx.send_ok(builders::set_task_active(&fixture.creator.pubkey(), &closable, false), &[&fixture.creator]);
-
-    let other_creator = ctx.funded_keypair(100 * SOL);
-    let other_task =
-        ctx.create_task(&other_creator, &task_config(ctx.slot() + START_DELAY, &other_creator.pubkey()));
-    ctx.stake(&operator, &other_task, 2 * SOL);
-
-    ctx.warp_to_round(&fixture.task, 1, 1);
+    let closable = ctx.create_task(&creator, &closable_config);
+    ctx.send_ok(builders::set_task_active(&creator.pubkey(), &closable, false), &[&creator]);
+    let other_task = other_task(&mut ctx, &[&operator]);
+    ctx.warp_to_round(&task, 1, 1);
     let newcomer = ctx.funded_keypair(100 * SOL);
     let stranger = ctx.funded_keypair(100 * SOL);
-    World {
-        ctx,
-        creator: fixture.creator,
-        task: fixture.task,
-        operator,
-        leaver,
-        closable,
-        other_task,
-        newcomer,
-        stranger,
-    }
+
+    let mut next_config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
+    next_config.args.task_id = 1234;
+    let baselines = vec![
+        ("CreateTask", builders::create_task(&creator.pubkey(), &next_config)),
+        ("FundTask", builders::fund_task(&creator.pubkey(), &task, SOL)),
+        ("UpdateTask", builders::update_task(&creator.pubkey(), &task, &round_params())),
+        ("SetTaskActive", builders::set_task_active(&creator.pubkey(), &task, false)),
+        ("Stake (create)", builders::stake(&newcomer.pubkey(), &task, SOL, b"u")),
+        ("Stake (top up)", builders::stake(&operator.pubkey(), &task, SOL, b"u")),
+        ("RequestUnstake", builders::request_unstake(&operator.pubkey(), &task)),
+        ("WithdrawStake", builders::withdraw_stake(&leaver.pubkey(), &task, SOL)),
+        ("SubmitProof", builders::submit_proof(&operator.pubkey(), &task, 0, [1; 32], b"c")),
+        ("CloseTask", builders::close_task(&creator.pubkey(), &closable)),
+    ];
+    let keypairs = vec![creator, operator, leaver, newcomer];
+    (World { ctx, keypairs, stranger, other_task }, baselines)
 }
 
-/// Every instruction in a form that succeeds in `world()`, with its signer.
-fn baselines(w: &World) -> Vec<(&'static str, Instruction)> {
-    let mut next_config = task_config(w.ctx.slot() + START_DELAY, &w.creator.pubkey());
-    next_config.args.task_id = 1234;
-    vec![
-        ("CreateTask", builders::create_task(&w.creator.pubkey(), &next_config)),
-        ("FundTask", builders::fund_task(&w.creator.pubkey(), &w.task, SOL)),
-        ("UpdateTask", builders::update_task(&w.creator.pubkey(), &w.task, &round_params())),
-        ("SetTaskActive", builders::set_task_active(&w.creator.pubkey(), &w.task, false)),
-        ("Stake (create)", builders::stake(&w.newcomer.pubkey(), &w.task, SOL, b"u")),
-        ("Stake (top up)", builders::stake(&w.operator.pubkey(), &w.task, SOL, b"u")),
-        ("RequestUnstake", builders::request_unstake(&w.operator.pubkey(), &w.task)),
-        ("WithdrawStake", builders::withdraw_stake(&w.leaver.pubkey(), &w.task, SOL)),
-        ("SubmitProof", builders::submit_proof(&w.operator.pubkey(), &w.task, 0, [1; 32], b"c")),
-        ("CloseTask", builders::close_task(&w.creator.pubkey(), &w.closable)),
-    ]
+/// Part 2: round 1's audit window, with a proof to audit and an open audit to vote on.
+struct AuditWorld {
+    world: World,
+    task: Address,
+    audit: Address,
+    raiser: Address,
+    target: Address,
+}
+
+fn part_two() -> (AuditWorld, Vec<(&'static str, Instruction)>) {
+    let mut ctx = TestContext::new();
+    let fixture = TaskFixture::new(&mut ctx);
+    let task = fixture.task;
+    let operators: Vec<Keypair> = (0..3).map(|_| ctx.funded_keypair(100 * SOL)).collect();
+    for operator in &operators {
+        ctx.stake(operator, &task, 2 * SOL);
+    }
+    let other_task = other_task(&mut ctx, &operators.iter().collect::<Vec<_>>());
+    ctx.warp_to_round(&task, 1, 0);
+    for operator in &operators[1..] {
+        ctx.send_ok(builders::submit_proof(&operator.pubkey(), &task, 0, [1; 32], b"c"), &[operator]);
+    }
+    ctx.warp_to_round(&task, 1, SUBMISSION_WINDOW);
+    let node = |operator: &Keypair| find_node_address(&task, &operator.pubkey()).0;
+    let (raiser, target, fresh_target) = (&operators[2], node(&operators[1]), node(&operators[2]));
+    let audit = ctx.raise_audit(raiser, &task, &target, 0);
+    let baselines = vec![
+        ("RaiseAudit", builders::raise_audit(&operators[0].pubkey(), &task, &fresh_target, 0)),
+        ("VoteAudit", builders::vote_audit(&operators[0].pubkey(), &task, &audit, false)),
+    ];
+    let stranger = ctx.funded_keypair(100 * SOL);
+    let world = World { ctx, keypairs: operators, stranger, other_task };
+    let raiser = world.keypairs[2].pubkey();
+    (AuditWorld { world, task, audit, raiser, target }, baselines)
 }
 
 /// The keypairs `instruction` needs; a signer slot nobody holds stops signing.
 fn signers_for(w: &World, instruction: &mut Instruction) -> Vec<Keypair> {
-    let pool = [&w.creator, &w.operator, &w.leaver, &w.newcomer, &w.stranger];
     let mut signers: Vec<Keypair> = Vec::new();
     for meta in &mut instruction.accounts {
         if !meta.is_signer {
             continue;
         }
-        match pool.iter().find(|keypair| keypair.pubkey() == meta.pubkey) {
+        let holder = w.keypairs.iter().chain([&w.stranger]).find(|keypair| keypair.pubkey() == meta.pubkey);
+        match holder {
             Some(keypair) if !signers.iter().any(|s| s.pubkey() == meta.pubkey) => {
                 signers.push(keypair.insecure_clone())
             }
@@ -124,37 +148,45 @@ fn copy_with_owner(w: &mut World, original: &Address, owner: Address) -> Address
     address
 }
 
-/// A program-owned account of the other type with this slot's length.
-fn other_type_same_length(w: &mut World, original: &Address) -> Option<Address> {
+/// A program-owned account of the same length that claims to be another kind.
+fn other_kind_same_length(w: &mut World, original: &Address) -> Option<Address> {
     let account = w.ctx.svm.get_account(original)?;
     if account.owner != ID {
         return None;
     }
     let mut data = account.data.clone();
-    data[0] = if data.len() == Task::LEN { Node::KIND as u8 } else { Task::KIND as u8 };
+    data[0] = match data.len() {
+        Task::LEN => AccountKind::Node,
+        Node::LEN => AccountKind::Audit,
+        _ => AccountKind::Task,
+    } as u8;
     let address = Keypair::new().pubkey();
     w.ctx.forge(address, SolanaAccount { data, ..account });
     Some(address)
 }
 
-fn another_tasks_pda(w: &World, original: &Address) -> Option<Address> {
+/// The same account's counterpart under another task.
+fn another_tasks_counterpart(w: &World, original: &Address) -> Option<Address> {
     let account = w.ctx.svm.get_account(original)?;
     if Task::read(&account.data).is_some() {
-        Some(w.other_task)
-    } else {
-        Node::read(&account.data)
-            .map(|node| find_node_address(&w.other_task, &Address::new_from_array(node.operator)).0)
+        return Some(w.other_task);
     }
+    if let Some(node) = Node::read(&account.data) {
+        return Some(find_node_address(&w.other_task, &Address::new_from_array(node.operator)).0);
+    }
+    let audit = Audit::read(&account.data)?;
+    let target = Node::read(&w.ctx.svm.get_account(&Address::new_from_array(audit.target))?.data)?;
+    let counterpart = find_node_address(&w.other_task, &Address::new_from_array(target.operator)).0;
+    Some(find_audit_address(&counterpart, audit.round).0)
 }
 
-#[test]
-fn every_substitution_in_every_slot_fails_and_changes_nothing() {
-    let mut w = world();
+/// Every variant of every baseline: each must fail cleanly and change nothing.
+fn sweep(w: &mut World, baselines: &[(&'static str, Instruction)]) -> usize {
     let mut checked = 0;
-    for (name, baseline) in baselines(&w) {
+    for (name, baseline) in baselines {
         // The baseline itself must succeed, or the sweep would prove nothing.
         let mut probe = baseline.clone();
-        let signers = signers_for(&w, &mut probe);
+        let signers = signers_for(w, &mut probe);
         let transaction = solana_transaction::Transaction::new_signed_with_payer(
             &[probe],
             Some(&w.ctx.payer.pubkey()),
@@ -167,37 +199,34 @@ fn every_substitution_in_every_slot_fails_and_changes_nothing() {
         let mut variants: Vec<(String, Instruction)> = Vec::new();
         for slot in 0..baseline.accounts.len() {
             let original = baseline.accounts[slot].pubkey;
+            let is_signer = baseline.accounts[slot].is_signer;
             let mut substitutes: Vec<(String, Address)> = Vec::new();
-            let mut substitute =
-                |label: &str, address: Address| substitutes.push((label.to_string(), address));
-            if baseline.accounts[slot].is_signer {
+            if is_signer {
                 // Security test 2: the authority present but not signing.
                 let mut unsigned = baseline.clone();
                 unsigned.accounts[slot].is_signer = false;
                 variants.push((format!("{name}: slot {slot} not signing"), unsigned));
-                if name != "FundTask" {
-                    substitute("another signer", w.stranger.pubkey());
+                // Anyone may fund any task.
+                if *name != "FundTask" {
+                    substitutes.push(("another signer".into(), w.stranger.pubkey()));
                 }
             }
             if original == SYSTEM_PROGRAM_ID {
-                substitute("fake system program", ID);
-                substitute("forged clock sysvar", CLOCK_SYSVAR);
-            } else if !baseline.accounts[slot].is_signer {
-                substitute(
-                    "owned by another program",
-                    copy_with_owner(&mut w, &original, Keypair::new().pubkey()),
-                );
-                if let Some(forged) = other_type_same_length(&mut w, &original) {
-                    substitute("another type of the same length", forged);
+                substitutes.push(("fake system program".into(), ID));
+                substitutes.push(("forged clock sysvar".into(), CLOCK_SYSVAR));
+            } else if !is_signer {
+                let foreign = copy_with_owner(w, &original, Keypair::new().pubkey());
+                substitutes.push(("owned by another program".into(), foreign));
+                if let Some(forged) = other_kind_same_length(w, &original) {
+                    substitutes.push(("another kind of the same length".into(), forged));
                 }
-                // Funding another task is legitimate: anyone may fund any task.
-                if let Some(pda) = another_tasks_pda(&w, &original).filter(|_| name != "FundTask") {
-                    substitute("PDA of another task", pda);
+                if let Some(pda) = another_tasks_counterpart(w, &original).filter(|_| *name != "FundTask") {
+                    substitutes.push(("PDA of another task".into(), pda));
                 }
             }
-            for other in 0..baseline.accounts.len() {
-                if other != slot && baseline.accounts[other].pubkey != original {
-                    substitute(&format!("duplicate of slot {other}"), baseline.accounts[other].pubkey);
+            for (other, meta) in baseline.accounts.iter().enumerate() {
+                if other != slot && meta.pubkey != original {
+                    substitutes.push((format!("duplicate of slot {other}"), meta.pubkey));
                 }
             }
             for (label, address) in substitutes {
@@ -217,12 +246,39 @@ fn every_substitution_in_every_slot_fails_and_changes_nothing() {
         variants.push((format!("{name}: last account missing"), missing));
 
         for (label, mut instruction) in variants {
-            let signers = signers_for(&w, &mut instruction);
+            let signers = signers_for(w, &mut instruction);
             eprintln!("{label}");
             let signer_refs: Vec<&Keypair> = signers.iter().collect();
             w.ctx.expect_failure(&[instruction], &signer_refs);
             checked += 1;
         }
     }
-    assert!(checked > 100, "only {checked} substitutions were tried");
+    checked
+}
+
+#[test]
+fn part_one_instructions_refuse_every_substitution() {
+    let (mut world, baselines) = part_one();
+    let checked = sweep(&mut world, &baselines);
+    assert!(checked > 150, "only {checked} substitutions were tried");
+}
+
+#[test]
+fn audit_instructions_refuse_every_substitution() {
+    let (mut audits, baselines) = part_two();
+    let mut checked = sweep(&mut audits.world, &baselines);
+
+    let ctx = &mut audits.world.ctx;
+    let window_end = ctx.audit(&audits.audit).window_end;
+    ctx.warp_to_slot(window_end);
+    let target_operator = Address::new_from_array(ctx.node(&audits.target).operator);
+    let resolve = builders::resolve_audit(
+        &audits.audit,
+        &audits.task,
+        &audits.target,
+        &audits.raiser,
+        &target_operator,
+    );
+    checked += sweep(&mut audits.world, &[("ResolveAudit", resolve)]);
+    assert!(checked > 50, "only {checked} substitutions were tried");
 }
