@@ -276,7 +276,8 @@ fn a_full_slash_takes_exactly_the_stake_and_the_bounty_stays_recoverable() {
         .map(|index| ctx.raise_audit(&nodes[index].operator, &task, &nodes[(index + 1) % 3].node, 0))
         .collect();
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
-    let share = (2 * SOL + 1) / 2;
+    let slashed = 2 * SOL + 1;
+    let share = slashed / 2;
     for audit in &audits {
         ctx.resolve_audit(audit, BOND + share);
     }
@@ -361,4 +362,15 @@ fn resolution_checks_every_account_against_the_audit() {
     // Unopposed, the raiser's own vote upholds it (one voter is the minimum here).
     ctx.send_flow_ok(good(), &[], Flow::payout(BOND + slash_of(2 * SOL).1));
     ctx.expect_error(good(), &[], custom(GradualError::InvalidAuditAccount));
+}
+
+#[test]
+fn an_audited_node_cannot_add_stake_until_the_audit_resolves() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL], 1);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    let top_up = || builders::stake(&nodes[1].operator.pubkey(), &task, SOL, b"u");
+    ctx.expect_error(top_up(), &[&nodes[1].operator], custom(GradualError::OpenAuditsPending));
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.resolve_audit(&audit, BOND + slash_of(2 * SOL).1);
+    ctx.send_flow_ok(top_up(), &[&nodes[1].operator], Flow::deposit(SOL));
 }

@@ -22,6 +22,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, raiser_account, target_account, task_account, audit_account, system_program] =
         accounts::exact::<6>(accounts)?;
     // 1. signers and writable accounts
+    accounts::signer(operator)?;
     accounts::writable(operator)?;
     accounts::writable(audit_account)?;
     // 2. program ids

@@ -79,6 +79,10 @@ fn top_up(
         if node.is_exiting() {
             return fail(GradualError::NodeExiting);
         }
+        // Keeps the stake history an open audit will read unchanged until it resolves.
+        if node.open_audits != 0 {
+            return fail(GradualError::OpenAuditsPending);
+        }
         node.add_stake(data.args.amount, from_round)?;
         if node.total_stake() < min_stake {
             return fail(GradualError::StakeBelowMinimum);
