@@ -9,6 +9,7 @@ extern crate std;
 pub mod error;
 pub mod instruction;
 pub mod math;
+pub mod merkle;
 pub mod pda;
 pub mod round;
 pub mod state;
