@@ -4,8 +4,11 @@ use solana_instruction::{AccountMeta, Instruction};
 use std::vec::Vec;
 
 use crate::{
-    instruction::{CreateTaskArgs, GradualInstruction, RaiseAuditArgs, StakeArgs, SubmitProofArgs},
-    pda::{find_audit_address, find_node_address, find_task_address},
+    instruction::{
+        CreateTaskArgs, GradualInstruction, ProposeDistributionArgs, RaiseAuditArgs, StakeArgs,
+        SubmitProofArgs,
+    },
+    pda::{find_audit_address, find_distribution_address, find_node_address, find_task_address},
     state::RoundParams,
     Address, ID, SYSTEM_PROGRAM_ID,
 };
@@ -201,5 +204,107 @@ pub fn resolve_audit(
             AccountMeta::new(*target_operator, false),
         ],
         data: data_with(GradualInstruction::ResolveAudit, &[]),
+    }
+}
+
+/// A proposed distribution list, as `ProposeDistribution` carries it.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub round: u64,
+    pub total: u64,
+    pub leaf_count: u64,
+    pub root: [u8; 32],
+    pub content_hash: [u8; 32],
+    pub url: Vec<u8>,
+}
+
+pub fn propose_distribution(operator: &Address, task: &Address, proposal: &Proposal) -> Instruction {
+    let (proposer, _) = find_node_address(task, operator);
+    let (distribution, bump) = find_distribution_address(task, proposal.round);
+    let args = ProposeDistributionArgs {
+        round: proposal.round,
+        total: proposal.total,
+        leaf_count: proposal.leaf_count,
+        root: proposal.root,
+        content_hash: proposal.content_hash,
+        bump,
+        _padding: [0; 7],
+    };
+    let mut data = data_with(GradualInstruction::ProposeDistribution, bytemuck::bytes_of(&args));
+    push_text(&mut data, &proposal.url);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*operator, true),
+            AccountMeta::new_readonly(proposer, false),
+            AccountMeta::new(*task, false),
+            AccountMeta::new(distribution, false),
+            AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false),
+        ],
+        data,
+    }
+}
+
+pub fn vote_distribution(operator: &Address, task: &Address, round: u64, valid: bool) -> Instruction {
+    let (voter, _) = find_node_address(task, operator);
+    let (distribution, _) = find_distribution_address(task, round);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new_readonly(*operator, true),
+            AccountMeta::new(voter, false),
+            AccountMeta::new(distribution, false),
+        ],
+        data: data_with(GradualInstruction::VoteDistribution, &[u8::from(valid)]),
+    }
+}
+
+pub fn resolve_distribution(task: &Address, round: u64, proposer_operator: &Address) -> Instruction {
+    let (distribution, _) = find_distribution_address(task, round);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(distribution, false),
+            AccountMeta::new(*task, false),
+            AccountMeta::new(*proposer_operator, false),
+        ],
+        data: data_with(GradualInstruction::ResolveDistribution, &[]),
+    }
+}
+
+pub fn claim_reward(
+    operator: &Address,
+    task: &Address,
+    round: u64,
+    amount: u64,
+    proof: &[[u8; 32]],
+) -> Instruction {
+    let (node, _) = find_node_address(task, operator);
+    let (distribution, _) = find_distribution_address(task, round);
+    let mut data = data_with(GradualInstruction::ClaimReward, &amount.to_le_bytes());
+    for sibling in proof {
+        data.extend_from_slice(sibling);
+    }
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*operator, true),
+            AccountMeta::new(node, false),
+            AccountMeta::new(distribution, false),
+        ],
+        data,
+    }
+}
+
+pub fn expire_distribution(task: &Address, round: u64, payer: &Address) -> Instruction {
+    let (distribution, _) = find_distribution_address(task, round);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(distribution, false),
+            AccountMeta::new(*task, false),
+            AccountMeta::new(*payer, false),
+        ],
+        data: data_with(GradualInstruction::ExpireDistribution, &[]),
     }
 }

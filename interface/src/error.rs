@@ -90,7 +90,7 @@ errors! {
     UnstakeCooldownTooShort = 24,
     /// The first round's start slot is already in the past.
     StartSlotInPast = 25,
-    /// More than 16 failed distributions allowed per round.
+    /// More than 7 failed distributions allowed per round.
     TooManyFailedDistributions = 26,
     /// The manager is the default (all-zero) address.
     InvalidManager = 27,
@@ -154,6 +154,48 @@ errors! {
     AuditWindowOpen = 56,
     /// An account passed to resolve the audit is not the one it records.
     AuditAccountMismatch = 57,
+    /// The distribution window is longer than 500 slots.
+    DistributionWindowTooLong = 58,
+    /// The distribution account is not a Gradual distribution (wrong owner, length, discriminator or version).
+    InvalidDistributionAccount = 59,
+    /// The distribution account's address is not a PDA of its task, round and the given bump.
+    InvalidDistributionAddress = 60,
+    /// The slot is outside a distribution window of that round (or every attempt is used up).
+    OutsideDistributionWindow = 61,
+    /// The node is not entitled to propose at this slot of this attempt.
+    NotEntitledToPropose = 62,
+    /// The proposal's total exceeds the round's bounty or the pool.
+    TotalExceedsBounty = 63,
+    /// The list's URL is empty or longer than 128 bytes, or its leaf count cannot hold its total.
+    InvalidDistributionList = 64,
+    /// A proposal for this round is still open or already approved.
+    DistributionNotOpenForProposal = 65,
+    /// The list is not open for votes.
+    DistributionNotOpenForVotes = 66,
+    /// The slot is outside the list's distribution audit window.
+    OutsideDistributionAuditWindow = 67,
+    /// The proposer cannot vote on its own list.
+    ProposerCannotVote = 68,
+    /// The distribution audit window has not closed yet.
+    DistributionVoteOpen = 69,
+    /// The list is not approved.
+    DistributionNotApproved = 70,
+    /// The claim period is over.
+    ClaimPeriodOver = 71,
+    /// The node already claimed this round's reward.
+    AlreadyClaimed = 72,
+    /// The Merkle proof does not lead from this node and amount to the list's root.
+    InvalidProof = 73,
+    /// The claim would take the list's claims above its total.
+    ClaimExceedsTotal = 74,
+    /// The distribution cannot expire yet.
+    DistributionNotExpired = 75,
+    /// The slot hash that seeds proposer selection is no longer available.
+    SeedUnavailable = 76,
+    /// An account passed to settle the distribution is not the one it records.
+    DistributionAccountMismatch = 77,
+    /// Distribution accounts of the task have not expired yet.
+    TaskHasOpenDistributions = 78,
 }
 
 impl From<GradualError> for ProgramError {

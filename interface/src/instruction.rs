@@ -120,10 +120,60 @@ pub enum GradualInstruction {
     /// 3. `[writable]` The raiser's operator (the audit's `raiser_operator`).
     /// 4. `[writable]` The target's operator.
     ResolveAudit = 11,
+    /// Proposes round `r`'s distribution list during the distribution window
+    /// of round `r + 2 + a` (attempt `a`), if the proposer is entitled (see
+    /// `selection`). Posts the audit bond and moves the list's total from the
+    /// pool into the distribution account. The proposal is the proposer's
+    /// "valid" vote.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable, signer]` The proposer's operator, paying bond (and rent on the first attempt).
+    /// 1. `[]` The proposer's node.
+    /// 2. `[writable]` The task.
+    /// 3. `[writable]` The distribution PDA `["distribution", task, r]`.
+    /// 4. `[]` The system program.
+    ///
+    /// Data expected by this instruction: [`ProposeDistributionArgs`], then the URL as `u8 length, bytes`.
+    ProposeDistribution = 12,
+    /// Votes on an open list with the voter's stake for its round.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[signer]` The voter's operator.
+    /// 1. `[writable]` The voter's node.
+    /// 2. `[writable]` The distribution.
+    ///
+    /// Data expected by this instruction: `valid: u8` (1: the list is right, 0: wrong).
+    VoteDistribution = 13,
+    /// Settles a list after its vote window: approved, the bond returns to
+    /// the proposer; rejected, bond and total go to the pool and the next
+    /// attempt may propose (or, after the last allowed attempt, the round fails).
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable]` The distribution.
+    /// 1. `[writable]` The task.
+    /// 2. `[writable]` The proposer's operator.
+    ResolveDistribution = 14,
+    /// Pays a node's amount from an approved list, once, against a Merkle proof.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable, signer]` The node's operator, receiving the lamports.
+    /// 1. `[writable]` The node.
+    /// 2. `[writable]` The distribution.
+    ///
+    /// Data expected by this instruction: `amount: u64`, then the proof's sibling hashes (32 bytes each).
+    ClaimReward = 15,
+    /// After the claim period (or once the round failed), returns what is
+    /// left of the reserve to the pool and closes the distribution.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[writable]` The distribution.
+    /// 1. `[writable]` The task.
+    /// 2. `[writable]` The payer recorded in the distribution, receiving the rent.
+    ExpireDistribution = 16,
 }
 
 impl GradualInstruction {
-    pub const ALL: [GradualInstruction; 12] = [
+    pub const ALL: [GradualInstruction; 17] = [
         Self::CreateTask,
         Self::FundTask,
         Self::UpdateTask,
@@ -136,6 +186,11 @@ impl GradualInstruction {
         Self::RaiseAudit,
         Self::VoteAudit,
         Self::ResolveAudit,
+        Self::ProposeDistribution,
+        Self::VoteDistribution,
+        Self::ResolveDistribution,
+        Self::ClaimReward,
+        Self::ExpireDistribution,
     ];
 
     /// Splits instruction data into its discriminator and the rest.
@@ -206,6 +261,24 @@ pub struct RaiseAuditArgs {
 }
 
 const _: () = assert!(core::mem::size_of::<RaiseAuditArgs>() == 16);
+
+/// Fixed part of `ProposeDistribution`'s data.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct ProposeDistributionArgs {
+    /// The round whose rewards the list pays.
+    pub round: u64,
+    pub total: u64,
+    pub leaf_count: u64,
+    pub root: [u8; 32],
+    /// sha256 of the full list as served at the URL.
+    pub content_hash: [u8; 32],
+    /// Bump of the distribution PDA (see `pda::find_distribution_address`).
+    pub bump: u8,
+    pub _padding: [u8; 7],
+}
+
+const _: () = assert!(core::mem::size_of::<ProposeDistributionArgs>() == 96);
 
 /// Reads a fixed-size struct from the front of `data`.
 pub fn read_fixed<T: Pod>(data: &[u8]) -> Result<(T, &[u8]), GradualError> {

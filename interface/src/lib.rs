@@ -12,6 +12,7 @@ pub mod math;
 pub mod merkle;
 pub mod pda;
 pub mod round;
+pub mod selection;
 pub mod state;
 
 #[cfg(feature = "std")]

@@ -131,7 +131,10 @@ mod tests {
             let tree = tree_of(&leaves);
             for (index, (address, amount)) in leaves.iter().enumerate() {
                 let proof = tree.proof(index).unwrap();
-                assert!(verify(&tree.root(), leaf_hash(address, *amount), &proof), "size {size} index {index}");
+                assert!(
+                    verify(&tree.root(), leaf_hash(address, *amount), &proof),
+                    "size {size} index {index}"
+                );
             }
         }
     }

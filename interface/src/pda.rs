@@ -6,6 +6,8 @@ pub const TASK_SEED: &[u8] = b"task";
 pub const NODE_SEED: &[u8] = b"node";
 /// Audit: `["audit", target node, round as u64 little-endian]`.
 pub const AUDIT_SEED: &[u8] = b"audit";
+/// Distribution: `["distribution", task, round as u64 little-endian]`.
+pub const DISTRIBUTION_SEED: &[u8] = b"distribution";
 
 #[cfg(feature = "std")]
 mod find {
@@ -20,6 +22,11 @@ mod find {
     /// The audit PDA for `target`'s proof of `round`, and its bump.
     pub fn find_audit_address(target: &Address, round: u64) -> (Address, u8) {
         Address::find_program_address(&[AUDIT_SEED, target.as_ref(), &round.to_le_bytes()], &ID)
+    }
+
+    /// The distribution PDA of `task`'s `round`, and its bump.
+    pub fn find_distribution_address(task: &Address, round: u64) -> (Address, u8) {
+        Address::find_program_address(&[DISTRIBUTION_SEED, task.as_ref(), &round.to_le_bytes()], &ID)
     }
 
     /// The node PDA and its bump.

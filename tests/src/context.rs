@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use gradual_interface::{
     builders,
     error::GradualError,
-    state::{Account, Audit, Node, Task},
+    state::{Account, Audit, Distribution, Node, Task},
     Address, ID,
 };
 use litesvm::{
@@ -27,6 +27,11 @@ pub fn program_path() -> PathBuf {
     std::env::var_os("GRADUAL_SO")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/deploy/gradual.so"))
+}
+
+/// The hash the harness gives `slot` in `SlotHashes`.
+pub fn slot_hash(slot: u64) -> [u8; 32] {
+    solana_sha256_hasher::hashv(&[b"test-slot", &slot.to_le_bytes()]).to_bytes()
 }
 
 /// The error an instruction is expected to fail with.
@@ -79,8 +84,9 @@ impl TestContext {
             .unwrap_or_else(|error| panic!("cannot load {} ({error}); run `make sbf` first", path.display()));
         let payer = Keypair::new();
         svm.airdrop(&payer.pubkey(), 10_000 * SOL).expect("airdrop to the fee payer");
-        svm.warp_to_slot(1_000);
-        Self { svm, payer, ledger: Ledger::default(), forged: Vec::new() }
+        let mut ctx = Self { svm, payer, ledger: Ledger::default(), forged: Vec::new() };
+        ctx.warp_to_slot(1_000);
+        ctx
     }
 
     pub fn funded_keypair(&mut self, lamports: u64) -> Keypair {
@@ -93,8 +99,15 @@ impl TestContext {
         self.svm.get_sysvar::<Clock>().slot
     }
 
+    /// Moves the clock to `slot` and fills `SlotHashes` with the 512 slots
+    /// before it (LiteSVM's `warp_to_slot` alone leaves it untouched).
     pub fn warp_to_slot(&mut self, slot: u64) {
         self.svm.warp_to_slot(slot);
+        let entries: Vec<(u64, solana_hash::Hash)> = (1..=512u64)
+            .filter_map(|back| slot.checked_sub(back))
+            .map(|past| (past, solana_hash::Hash::new_from_array(slot_hash(past))))
+            .collect();
+        self.svm.set_sysvar(&solana_slot_hashes::SlotHashes::new(&entries));
     }
 
     /// Moves the clock to `offset` slots into `round` of `task`.
@@ -127,6 +140,11 @@ impl TestContext {
     pub fn audit(&self, address: &Address) -> Audit {
         let account = self.svm.get_account(address).expect("audit account exists");
         Audit::read(&account.data).expect("audit account decodes")
+    }
+
+    pub fn distribution(&self, address: &Address) -> Distribution {
+        let account = self.svm.get_account(address).expect("distribution account exists");
+        Distribution::read(&account.data).expect("distribution account decodes")
     }
 
     pub fn exists(&self, address: &Address) -> bool {

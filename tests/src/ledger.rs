@@ -1,5 +1,5 @@
 use gradual_interface::{
-    state::{Account, Audit, Node, Task},
+    state::{Account, Audit, Distribution, Node, Task},
     Address,
 };
 use litesvm::LiteSVM;
@@ -24,8 +24,9 @@ impl Ledger {
 
 /// Conservation (design decision 7): every program account is rent-exempt
 /// and holds exactly its rent plus what it tracks (a task its bounty pool, a
-/// node its stake, an audit its bond), and the tracked lamports add up to
-/// deposits minus payouts.
+/// node its stake, an audit its bond, a distribution its proposer's bond and
+/// the reserve for claims), and the tracked lamports add up to deposits minus
+/// payouts.
 pub fn check_conservation(svm: &LiteSVM, ledger: &Ledger, forged: &[Address]) {
     let mut tracked: u128 = 0;
     for (address, account) in svm.get_program_accounts(&gradual_interface::ID) {
@@ -41,8 +42,10 @@ pub fn check_conservation(svm: &LiteSVM, ledger: &Ledger, forged: &[Address]) {
             node.total_stake()
         } else if let Some(audit) = Audit::read(&account.data) {
             audit.bond
+        } else if let Some(distribution) = Distribution::read(&account.data) {
+            distribution.bond + distribution.reserved
         } else {
-            panic!("{address} is owned by the program but is not a task, node or audit");
+            panic!("{address} is owned by the program but is not a task, node, audit or distribution");
         };
         assert_eq!(held, expected, "{address}: lamports above rent differ from what it tracks");
         tracked += u128::from(held);

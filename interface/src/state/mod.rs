@@ -3,11 +3,13 @@
 //! explicit padding, and its size is checked at compile time.
 
 mod audit;
+mod distribution;
 mod node;
 mod params;
 mod task;
 
 pub use audit::*;
+pub use distribution::*;
 pub use node::*;
 pub use params::*;
 pub use task::*;
@@ -22,6 +24,7 @@ pub enum AccountKind {
     Task = 1,
     Node = 2,
     Audit = 3,
+    Distribution = 4,
 }
 
 /// A fixed-size account layout with a discriminator and version header.

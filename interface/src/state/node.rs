@@ -29,6 +29,9 @@ pub const SUBMISSION_AUDITED: u8 = 2;
 pub const SUBMISSION_EXCLUDED: u8 = 4;
 /// Audit votes (raises included) a node may cast per audited round.
 pub const VOTES_PER_ROUND: usize = 8;
+/// Distribution lists a node can vote on in one round: one per round whose
+/// attempt falls in it, at most `MAX_FAILED_DISTRIBUTIONS + 1`.
+pub const DISTRIBUTION_VOTES: usize = 8;
 
 /// One vote this node cast, in an audit of `round`. An all-zero `audit` is an empty entry.
 #[repr(C)]
@@ -95,9 +98,14 @@ pub struct Node {
     pub submissions: [Submission; SUBMISSION_RING],
     /// Votes in recent audits; entries of other rounds are free for reuse.
     pub votes: [VoteRecord; VOTES_PER_ROUND],
+    /// Votes on distribution lists, keyed by the round the vote was cast in.
+    pub distribution_votes: [VoteRecord; DISTRIBUTION_VOTES],
+    /// Bit `i` set: round `claimed_base + i`'s reward was claimed.
+    pub claimed_rounds: u64,
+    pub claimed_base: u64,
 }
 
-const _: () = assert!(core::mem::size_of::<Node>() == 1576);
+const _: () = assert!(core::mem::size_of::<Node>() == 1912);
 const _: () = assert!(core::mem::align_of::<Node>() == 8);
 
 impl Account for Node {
@@ -184,6 +192,46 @@ impl Node {
         Ok(())
     }
 
+    /// Records this node's vote on `distribution` during `vote_round`: once
+    /// per list and attempt.
+    pub fn record_distribution_vote(
+        &mut self,
+        vote_round: u64,
+        distribution: &[u8; 32],
+    ) -> Result<(), GradualError> {
+        let mut free = None;
+        for (index, vote) in self.distribution_votes.iter().enumerate() {
+            if vote.audit != [0; 32] && vote.round == vote_round {
+                if vote.audit == *distribution {
+                    return Err(GradualError::AlreadyVoted);
+                }
+            } else if free.is_none() {
+                free = Some(index);
+            }
+        }
+        let index = free.ok_or(GradualError::VoteLimitReached)?;
+        self.distribution_votes[index] = VoteRecord { audit: *distribution, round: vote_round };
+        Ok(())
+    }
+
+    /// Marks `round`'s reward claimed; fails if it already was. The 64-round
+    /// window slides forward; claimable rounds span far fewer than 64.
+    pub fn mark_claimed(&mut self, round: u64) -> Result<(), GradualError> {
+        let mut offset = round.checked_sub(self.claimed_base).ok_or(GradualError::ClaimPeriodOver)?;
+        if offset >= 64 {
+            let shift = offset.saturating_sub(63);
+            self.claimed_rounds = self.claimed_rounds.checked_shr(shift as u32).unwrap_or(0);
+            self.claimed_base = self.claimed_base.saturating_add(shift);
+            offset = 63;
+        }
+        let bit = 1u64 << offset;
+        if self.claimed_rounds & bit != 0 {
+            return Err(GradualError::AlreadyClaimed);
+        }
+        self.claimed_rounds |= bit;
+        Ok(())
+    }
+
     /// The proof for `round`, if the ring still holds it.
     pub fn submission(&self, round: u64) -> Option<&Submission> {
         let entry = self.submission_slot(round);
@@ -259,6 +307,19 @@ mod tests {
         // A later round reuses the entries of earlier rounds.
         node.record_vote(6, &[1; 32]).unwrap();
         assert_eq!(node.record_vote(6, &[1; 32]), Err(GradualError::AlreadyVoted));
+    }
+
+    #[test]
+    fn claims_are_once_per_round_across_a_sliding_window() {
+        let mut node = fresh_node();
+        node.mark_claimed(3).unwrap();
+        assert_eq!(node.mark_claimed(3), Err(GradualError::AlreadyClaimed));
+        node.mark_claimed(100).unwrap();
+        assert_eq!(node.mark_claimed(100), Err(GradualError::AlreadyClaimed));
+        node.mark_claimed(90).unwrap();
+        assert_eq!(node.mark_claimed(3), Err(GradualError::ClaimPeriodOver));
+        node.mark_claimed(1_000_000).unwrap();
+        assert_eq!(node.mark_claimed(1_000_000), Err(GradualError::AlreadyClaimed));
     }
 
     #[test]

@@ -2,6 +2,10 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::error::GradualError;
 
+/// Longest distribution window: the proposer seed is the hash of the slot
+/// before the window, and the `SlotHashes` sysvar keeps only 512 slots.
+pub const MAX_DISTRIBUTION_WINDOW: u64 = 500;
+
 /// Basis points in 100%.
 pub const MAX_BASIS_POINTS: u16 = 10_000;
 
@@ -65,6 +69,9 @@ impl RoundParams {
             .ok_or(GradualError::DistributionWindowsExceedRound)?;
         if distribution_span > round_length {
             return Err(GradualError::DistributionWindowsExceedRound);
+        }
+        if self.distribution_window > MAX_DISTRIBUTION_WINDOW {
+            return Err(GradualError::DistributionWindowTooLong);
         }
         if self.min_stake == 0 {
             return Err(GradualError::ZeroMinimumStake);

@@ -7,7 +7,7 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const MAX_DESCRIPTION_LEN: usize = 192;
 pub const MAX_EXECUTABLE_LOCATOR_LEN: usize = 128;
 /// Upper bound on `allowed_failed_distributions`.
-pub const MAX_FAILED_DISTRIBUTIONS: u8 = 16;
+pub const MAX_FAILED_DISTRIBUTIONS: u8 = 7;
 /// Shortest unstake cooldown: a node's last active round `r` is audited in
 /// round `r + 1` and its distribution is decided in round `r + 2`.
 pub const MIN_UNSTAKE_COOLDOWN_ROUNDS: u64 = 2;
@@ -44,7 +44,9 @@ pub struct Task {
     pub node_count: u64,
     /// Fewest voters (the raiser included) for an audit to be upheld.
     pub min_audit_voters: u16,
-    pub _padding: [u8; 6],
+    pub _padding: [u8; 2],
+    /// Distribution accounts not yet expired; the task cannot close while any remain.
+    pub open_distributions: u32,
     pub params_history: [ParamsCheckpoint; PARAMS_HISTORY],
     /// sha256 of the task executable; nodes refuse to run anything else.
     pub executable_sha256: [u8; 32],

@@ -32,6 +32,15 @@ pub fn process_instruction(program_id: &Address, accounts: &[AccountView], data:
         GradualInstruction::RaiseAudit => instructions::raise_audit::process(accounts, data),
         GradualInstruction::VoteAudit => instructions::vote_audit::process(accounts, data),
         GradualInstruction::ResolveAudit => instructions::resolve_audit::process(accounts, data),
+        GradualInstruction::ProposeDistribution => {
+            instructions::propose_distribution::process(accounts, data)
+        }
+        GradualInstruction::VoteDistribution => instructions::vote_distribution::process(accounts, data),
+        GradualInstruction::ResolveDistribution => {
+            instructions::resolve_distribution::process(accounts, data)
+        }
+        GradualInstruction::ClaimReward => instructions::claim_reward::process(accounts, data),
+        GradualInstruction::ExpireDistribution => instructions::expire_distribution::process(accounts, data),
     }
 }
 

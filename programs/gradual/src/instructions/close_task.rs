@@ -25,6 +25,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if task.node_count != 0 {
         return fail(GradualError::TaskHasStake);
     }
+    if task.open_distributions != 0 {
+        return fail(GradualError::TaskHasOpenDistributions);
+    }
     if task.is_active() {
         let current_round = task.timeline().round_at(accounts::current_slot()?).unwrap_or(0);
         if task.bounty_pool >= task.params_for(current_round)?.bounty_per_round {

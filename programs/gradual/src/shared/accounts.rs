@@ -1,6 +1,6 @@
 use gradual_interface::{
     error::GradualError,
-    state::{Account, Audit, Node, Task},
+    state::{Account, Audit, Distribution, Node, Task},
     ID, SYSTEM_PROGRAM_ID,
 };
 use pinocchio::{
@@ -82,6 +82,15 @@ pub fn task_mut(account: &AccountView) -> Result<RefMut<'_, Task>, ProgramError>
 pub fn audit_mut(account: &AccountView) -> Result<RefMut<'_, Audit>, ProgramError> {
     writable(account)?;
     load_mut(account, GradualError::InvalidAuditAccount)
+}
+
+pub fn distribution_mut(account: &AccountView) -> Result<RefMut<'_, Distribution>, ProgramError> {
+    writable(account)?;
+    load_mut(account, GradualError::InvalidDistributionAccount)
+}
+
+pub fn node(account: &AccountView) -> Result<Ref<'_, Node>, ProgramError> {
+    load(account, GradualError::InvalidNodeAccount)
 }
 
 pub fn node_mut(account: &AccountView) -> Result<RefMut<'_, Node>, ProgramError> {

@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod create;
 pub mod lamports;
+pub mod slot_hashes;
 pub mod sysvars;

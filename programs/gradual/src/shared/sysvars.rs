@@ -8,14 +8,19 @@ use pinocchio::{error::ProgramError, Address};
 /// Bytes the runtime charges rent for on top of an account's data.
 const ACCOUNT_STORAGE_OVERHEAD: u64 = 128;
 
-/// Reads `N` little-endian words from the start of a sysvar.
+/// Reads `N` little-endian words of a sysvar, from byte `offset`.
 #[cfg(target_arch = "bpf")]
-fn read_sysvar<const N: usize>(id: &Address) -> Result<[u64; N], ProgramError> {
+pub fn read_sysvar_at<const N: usize>(id: &Address, offset: u64) -> Result<[u64; N], ProgramError> {
     let mut words = [0u64; N];
     let length = core::mem::size_of::<[u64; N]>() as u64;
     // SAFETY: `words` is `length` writable bytes and `id` is 32 readable bytes.
     match unsafe {
-        pinocchio::syscalls::sol_get_sysvar(id.as_ref().as_ptr(), words.as_mut_ptr() as *mut u8, 0, length)
+        pinocchio::syscalls::sol_get_sysvar(
+            id.as_ref().as_ptr(),
+            words.as_mut_ptr() as *mut u8,
+            offset,
+            length,
+        )
     } {
         0 => Ok(words),
         _ => Err(ProgramError::UnsupportedSysvar),
@@ -23,8 +28,12 @@ fn read_sysvar<const N: usize>(id: &Address) -> Result<[u64; N], ProgramError> {
 }
 
 #[cfg(not(target_arch = "bpf"))]
-fn read_sysvar<const N: usize>(_id: &Address) -> Result<[u64; N], ProgramError> {
+pub fn read_sysvar_at<const N: usize>(_id: &Address, _offset: u64) -> Result<[u64; N], ProgramError> {
     Err(ProgramError::UnsupportedSysvar)
+}
+
+fn read_sysvar<const N: usize>(id: &Address) -> Result<[u64; N], ProgramError> {
+    read_sysvar_at::<N>(id, 0)
 }
 
 /// The clock's first field: the slot.

@@ -1,0 +1,54 @@
+use gradual_interface::{
+    error::GradualError,
+    state::{DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED},
+};
+use pinocchio::{AccountView, ProgramResult};
+
+use crate::{
+    fail,
+    shared::{accounts, lamports},
+};
+
+/// Settles a list after its vote window. Approved: the proposer's bond goes
+/// back and the total stays reserved for claims. Rejected: the bond and the
+/// total go to the pool, and the next attempt may propose; after the last
+/// allowed attempt the round fails and pays nothing.
+pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
+    let [distribution_account, task_account, proposer_operator] = accounts::exact::<3>(accounts)?;
+    // 1. writable accounts
+    accounts::writable(proposer_operator)?;
+    // 2. the distribution and the accounts it names
+    let mut distribution = accounts::distribution_mut(distribution_account)?;
+    let mut task = accounts::task_mut(task_account)?;
+    if distribution.task != *task_account.address().as_array()
+        || distribution.proposer_operator != *proposer_operator.address().as_array()
+    {
+        return fail(GradualError::DistributionAccountMismatch);
+    }
+
+    if !data.is_empty() {
+        return fail(GradualError::InvalidInstructionData);
+    }
+    if distribution.status != DISTRIBUTION_PROPOSED {
+        return fail(GradualError::DistributionNotOpenForVotes);
+    }
+    if accounts::current_slot()? < distribution.vote_end {
+        return fail(GradualError::DistributionVoteOpen);
+    }
+
+    let bond = distribution.bond;
+    distribution.bond = 0;
+    if !distribution.is_rejected() {
+        distribution.status = DISTRIBUTION_APPROVED;
+        return lamports::pay_out(distribution_account, proposer_operator, bond);
+    }
+    let returned = bond.checked_add(distribution.reserved).ok_or(GradualError::ArithmeticOverflow)?;
+    distribution.reserved = 0;
+    distribution.status = if distribution.attempt >= task.allowed_failed_distributions {
+        DISTRIBUTION_FAILED
+    } else {
+        DISTRIBUTION_REJECTED
+    };
+    task.bounty_pool = task.bounty_pool.checked_add(returned).ok_or(GradualError::ArithmeticOverflow)?;
+    lamports::pay_out(distribution_account, task_account, returned)
+}

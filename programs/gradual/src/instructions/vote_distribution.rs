@@ -1,0 +1,54 @@
+use gradual_interface::{error::GradualError, state::DISTRIBUTION_PROPOSED};
+use pinocchio::{AccountView, ProgramResult};
+
+use crate::{fail, shared::accounts};
+
+/// Adds the voter's stake for the list's round to one side of the list.
+/// Writes only the voter's node and the distribution.
+pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
+    let [operator, voter_account, distribution_account] = accounts::exact::<3>(accounts)?;
+    // 1. signers
+    accounts::signer(operator)?;
+    // 2. the voter's node (operated by the signer) and a list of its task
+    let mut voter = accounts::node_mut(voter_account)?;
+    if voter.operator != *operator.address().as_array() {
+        return fail(GradualError::OperatorMismatch);
+    }
+    let mut distribution = accounts::distribution_mut(distribution_account)?;
+    if voter.task != distribution.task {
+        return fail(GradualError::NodeTaskMismatch);
+    }
+    if distribution.proposer == *voter_account.address().as_array() {
+        return fail(GradualError::ProposerCannotVote);
+    }
+
+    let valid = match data {
+        [0] => false,
+        [1] => true,
+        _ => return fail(GradualError::InvalidInstructionData),
+    };
+    if distribution.status != DISTRIBUTION_PROPOSED {
+        return fail(GradualError::DistributionNotOpenForVotes);
+    }
+    let slot = accounts::current_slot()?;
+    if slot < distribution.vote_start || slot >= distribution.vote_end {
+        return fail(GradualError::OutsideDistributionAuditWindow);
+    }
+    let weight = voter.stake_for_round(distribution.round);
+    if weight < distribution.min_stake {
+        return fail(GradualError::StakeNotActiveForRound);
+    }
+    // The attempt's vote falls in round r + 2 + a: one vote per list and attempt.
+    let vote_round = distribution
+        .round
+        .checked_add(2)
+        .and_then(|round| round.checked_add(u64::from(distribution.attempt)))
+        .ok_or(GradualError::ArithmeticOverflow)?;
+    voter.record_distribution_vote(vote_round, distribution_account.address().as_array())?;
+
+    let side = if valid { &mut distribution.valid_weight } else { &mut distribution.invalid_weight };
+    *side = side.checked_add(weight).ok_or(GradualError::ArithmeticOverflow)?;
+    distribution.voter_count =
+        distribution.voter_count.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
+    Ok(())
+}
