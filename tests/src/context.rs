@@ -349,6 +349,42 @@ impl TestContext {
         self.send_flow_ok(instruction, &[], Flow::payout(expected_payout))
     }
 
+    /// Proposes `proposal` for `operator`'s node; the bond comes in, the total
+    /// moves from the pool inside the program. Returns the compute units.
+    pub fn propose(&mut self, operator: &Keypair, task: &Address, proposal: &builders::Proposal) -> u64 {
+        let bond = self.task(task).params_for(proposal.round).expect("params for the round").audit_bond;
+        let instruction = builders::propose_distribution(&operator.pubkey(), task, proposal);
+        self.send_flow_ok(instruction, &[operator], Flow::deposit(bond))
+    }
+
+    /// Resolves round `round`'s list; the bond leaves only if it is approved.
+    pub fn resolve_distribution(&mut self, task: &Address, round: u64) -> u64 {
+        let address = gradual_interface::pda::find_distribution_address(task, round).0;
+        let record = self.distribution(&address);
+        let payout = if record.is_rejected() { 0 } else { record.bond };
+        let proposer_operator = Address::new_from_array(record.proposer_operator);
+        let instruction = builders::resolve_distribution(task, round, &proposer_operator);
+        self.send_flow_ok(instruction, &[], Flow::payout(payout))
+    }
+
+    pub fn claim(
+        &mut self,
+        operator: &Keypair,
+        task: &Address,
+        round: u64,
+        amount: u64,
+        proof: &[[u8; 32]],
+    ) -> u64 {
+        let instruction = builders::claim_reward(&operator.pubkey(), task, round, amount, proof);
+        self.send_flow_ok(instruction, &[operator], Flow::payout(amount))
+    }
+
+    pub fn expire_distribution(&mut self, task: &Address, round: u64) -> u64 {
+        let address = gradual_interface::pda::find_distribution_address(task, round).0;
+        let payer = Address::new_from_array(self.distribution(&address).payer);
+        self.send_ok(builders::expire_distribution(task, round, &payer), &[])
+    }
+
     pub fn close_task(&mut self, creator: &Keypair, task: &Address) -> u64 {
         let pool = self.task(task).bounty_pool;
         let instruction = builders::close_task(&creator.pubkey(), task);

@@ -100,3 +100,82 @@ pub fn system_transfer(from: &Address, to: &Address, lamports: u64) -> Instructi
         data,
     }
 }
+
+/// The proposer-selection seed of `round`'s attempt `attempt`, as the
+/// program computes it from the harness's slot hashes.
+pub fn proposal_seed(ctx: &TestContext, task: &Address, round: u64, attempt: u8) -> [u8; 32] {
+    let stored = ctx.task(task);
+    let attempt_round = round + 2 + u64::from(attempt);
+    let seed_slot = stored.start_slot + attempt_round * stored.round_length - 1;
+    gradual_interface::selection::proposal_seed(&crate::slot_hash(seed_slot), round, attempt)
+}
+
+/// The earliest offset into the distribution window at which one of
+/// `nodes` may propose `round`'s list in `attempt`, and which node.
+pub fn first_entitled(
+    ctx: &TestContext,
+    task: &Address,
+    round: u64,
+    attempt: u8,
+    nodes: &[Address],
+) -> (u64, usize) {
+    let stored = ctx.task(task);
+    let window = stored.params_for(round + 2 + u64::from(attempt)).expect("params").distribution_window;
+    let seed = proposal_seed(ctx, task, round, attempt);
+    (0..window)
+        .find_map(|offset| {
+            nodes
+                .iter()
+                .position(|node| {
+                    gradual_interface::selection::is_entitled(
+                        &seed,
+                        &node.to_bytes(),
+                        stored.node_count,
+                        offset,
+                        window,
+                    )
+                })
+                .map(|index| (offset, index))
+        })
+        .expect("everyone is entitled by the end of the window")
+}
+
+/// Round `round`'s list by the default rule, from chain state: nodes that
+/// submitted for the round and were not excluded share its bounty.
+pub fn default_list(
+    ctx: &TestContext,
+    task: &Address,
+    round: u64,
+    nodes: &[Address],
+) -> Vec<([u8; 32], u64)> {
+    let eligible: Vec<[u8; 32]> = nodes
+        .iter()
+        .filter(|node| ctx.exists(node))
+        .filter(|node| {
+            ctx.node(node)
+                .submission(round)
+                .is_some_and(|proof| proof.flags & gradual_interface::state::SUBMISSION_EXCLUDED == 0)
+        })
+        .map(|node| node.to_bytes())
+        .collect();
+    let bounty = ctx.task(task).params_for(round).expect("params").bounty_per_round;
+    gradual_interface::merkle::equal_split(bounty, &eligible).0
+}
+
+/// A proposal carrying `leaves`.
+pub fn proposal_of(round: u64, leaves: &[([u8; 32], u64)]) -> gradual_interface::builders::Proposal {
+    let tree = gradual_interface::merkle::tree_of(leaves);
+    let mut listed = Vec::new();
+    for (node, amount) in leaves {
+        listed.extend_from_slice(node);
+        listed.extend_from_slice(&amount.to_le_bytes());
+    }
+    gradual_interface::builders::Proposal {
+        round,
+        total: leaves.iter().map(|(_, amount)| amount).sum(),
+        leaf_count: leaves.len() as u64,
+        root: tree.root(),
+        content_hash: solana_sha256_hasher::hash(&listed).to_bytes(),
+        url: format!("http://127.0.0.1:8900/distribution/{round}").into_bytes(),
+    }
+}

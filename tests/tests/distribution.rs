@@ -1,0 +1,504 @@
+//! ProposeDistribution, VoteDistribution, ResolveDistribution, ClaimReward and
+//! ExpireDistribution on the .so: success paths, a rejected list followed by
+//! an approved one, the failed-attempts limit, double and forged claims,
+//! over-total lists, window edges and a claim at depth 20.
+
+use gradual_interface::{
+    builders::{self, Proposal},
+    error::GradualError,
+    merkle::{leaf_hash, tree_of, MerkleTree},
+    pda::find_distribution_address,
+    state::{DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED},
+    Address,
+};
+use gradual_tests::{custom, fixtures::*, Flow, TestContext, SOL};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+const DISTRIBUTION_WINDOW: u64 = 20;
+const DISTRIBUTION_AUDIT_WINDOW: u64 = 30;
+const BOND: u64 = SOL / 10;
+
+struct Paid {
+    ctx: TestContext,
+    creator: Keypair,
+    task: Address,
+    nodes: Vec<NodeFixture>,
+}
+
+impl Paid {
+    fn addresses(&self) -> Vec<Address> {
+        self.nodes.iter().map(|node| node.node).collect()
+    }
+
+    /// Moves to the first slot of `round`'s attempt at which one of the nodes
+    /// is entitled, skipping `skip`; returns that node's index.
+    fn warp_to_proposer(&mut self, round: u64, attempt: u8, skip: &[usize]) -> usize {
+        let candidates: Vec<Address> = self
+            .addresses()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !skip.contains(i))
+            .map(|(_, a)| a)
+            .collect();
+        let (offset, index) = first_entitled(&self.ctx, &self.task, round, attempt, &candidates);
+        self.ctx.warp_to_round(&self.task, round + 2 + u64::from(attempt), offset);
+        let chosen = candidates[index];
+        self.addresses().iter().position(|address| *address == chosen).expect("a node")
+    }
+
+    fn distribution(&self, round: u64) -> Address {
+        find_distribution_address(&self.task, round).0
+    }
+
+    fn vote_start(&self, round: u64, attempt: u8) -> (u64, u64) {
+        let round_start = |r: u64| self.ctx.task(&self.task).start_slot + r * ROUND_LENGTH;
+        let start = round_start(round + 2 + u64::from(attempt)) + DISTRIBUTION_WINDOW;
+        (start, start + DISTRIBUTION_AUDIT_WINDOW)
+    }
+}
+
+/// `count` nodes with 2 SOL each, all of which submitted round 0's proof.
+fn paid(count: usize, min_voters: u16) -> Paid {
+    let mut ctx = TestContext::new();
+    let creator = ctx.funded_keypair(1_000 * SOL);
+    let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
+    config.args.min_audit_voters = min_voters;
+    let task = ctx.create_task(&creator, &config);
+    let nodes: Vec<NodeFixture> = (0..count).map(|_| NodeFixture::new(&mut ctx, &task, 2 * SOL)).collect();
+    ctx.warp_to_round(&task, 1, 0);
+    for node in &nodes {
+        ctx.send_ok(
+            builders::submit_proof(&node.operator.pubkey(), &task, 0, [3; 32], b"cid"),
+            &[&node.operator],
+        );
+    }
+    Paid { ctx, creator, task, nodes }
+}
+
+fn claim_all(world: &mut Paid, round: u64, leaves: &[([u8; 32], u64)]) {
+    let tree = tree_of(leaves);
+    for (index, (address, amount)) in leaves.iter().enumerate() {
+        let node = world.nodes.iter().find(|node| node.node.to_bytes() == *address).expect("a listed node");
+        let before = world.ctx.lamports(&node.operator.pubkey());
+        let proof = tree.proof(index).unwrap();
+        let operator = node.operator.insecure_clone();
+        world.ctx.claim(&operator, &world.task, round, *amount, &proof);
+        assert_eq!(world.ctx.lamports(&operator.pubkey()), before + amount);
+    }
+}
+
+#[test]
+fn a_list_is_proposed_approved_claimed_and_expired() {
+    let mut world = paid(3, 1);
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    assert_eq!(leaves.len(), 3);
+    assert!(leaves.iter().all(|(_, amount)| *amount == BOUNTY_PER_ROUND / 3));
+    let pool_before = world.ctx.task(&world.task).bounty_pool;
+
+    let proposer = world.warp_to_proposer(0, 0, &[]);
+    let operator = world.nodes[proposer].operator.insecure_clone();
+    let proposal = proposal_of(0, &leaves);
+    world.ctx.propose(&operator, &world.task, &proposal);
+    let address = world.distribution(0);
+    let record = world.ctx.distribution(&address);
+    assert_eq!(record.status, DISTRIBUTION_PROPOSED);
+    assert_eq!((record.total, record.leaf_count, record.root), (proposal.total, 3, proposal.root));
+    assert_eq!(record.url(), proposal.url.as_slice());
+    assert_eq!(
+        world.ctx.task(&world.task).bounty_pool,
+        pool_before - proposal.total,
+        "the total is reserved"
+    );
+    assert_eq!(world.ctx.task(&world.task).open_distributions, 1);
+
+    let (vote_start, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_start);
+    for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != proposer).map(|(_, node)| node) {
+        let vote = builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, true);
+        world.ctx.send_ok(vote, &[&node.operator]);
+    }
+    world.ctx.warp_to_slot(vote_end);
+    world.ctx.resolve_distribution(&world.task, 0);
+    assert_eq!(world.ctx.distribution(&address).status, DISTRIBUTION_APPROVED);
+
+    claim_all(&mut world, 0, &leaves);
+    let record = world.ctx.distribution(&address);
+    assert_eq!(record.claimed, proposal.total);
+    assert_eq!(record.reserved, 0);
+
+    // After the claim period the account closes; its rent goes to the payer.
+    world.ctx.expect_error(
+        builders::expire_distribution(&world.task, 0, &operator.pubkey()),
+        &[],
+        custom(GradualError::DistributionNotExpired),
+    );
+    world.ctx.warp_to_slot(record.claim_deadline);
+    let payer_before = world.ctx.lamports(&operator.pubkey());
+    let rent = world.ctx.lamports(&address);
+    world.ctx.expire_distribution(&world.task, 0);
+    assert!(!world.ctx.exists(&address));
+    assert_eq!(world.ctx.lamports(&operator.pubkey()), payer_before + rent);
+    assert_eq!(world.ctx.task(&world.task).open_distributions, 0);
+    // The dust of the equal split never left the pool.
+    assert_eq!(world.ctx.task(&world.task).bounty_pool, pool_before - proposal.total);
+}
+
+#[test]
+fn a_rejected_list_is_followed_by_an_approved_one() {
+    let mut world = paid(4, 2);
+    let honest = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    let cheat = world.warp_to_proposer(0, 0, &[]);
+    // The cheating proposer pays itself the whole round.
+    let greedy = vec![(world.nodes[cheat].node.to_bytes(), BOUNTY_PER_ROUND)];
+    let cheater = world.nodes[cheat].operator.insecure_clone();
+    world.ctx.propose(&cheater, &world.task, &proposal_of(0, &greedy));
+    let (vote_start, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_start);
+    for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != cheat).map(|(_, n)| n) {
+        world.ctx.send_ok(
+            builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, false),
+            &[&node.operator],
+        );
+    }
+    world.ctx.warp_to_slot(vote_end);
+    let pool_before = world.ctx.task(&world.task).bounty_pool;
+    let cheater_before = world.ctx.lamports(&cheater.pubkey());
+    world.ctx.resolve_distribution(&world.task, 0);
+    let address = world.distribution(0);
+    let record = world.ctx.distribution(&address);
+    assert_eq!(record.status, DISTRIBUTION_REJECTED);
+    assert_eq!(
+        world.ctx.task(&world.task).bounty_pool,
+        pool_before + BOUNTY_PER_ROUND + BOND,
+        "total and bond to the pool"
+    );
+    assert_eq!(world.ctx.lamports(&cheater.pubkey()), cheater_before, "the bond is lost");
+    // The same attempt cannot be re-proposed; the next attempt (round 3) can.
+    let retry = builders::propose_distribution(&cheater.pubkey(), &world.task, &proposal_of(0, &honest));
+    world.ctx.expect_error(retry, &[&cheater], custom(GradualError::OutsideDistributionWindow));
+
+    let honest_proposer = world.warp_to_proposer(0, 1, &[cheat]);
+    let operator = world.nodes[honest_proposer].operator.insecure_clone();
+    world.ctx.propose(&operator, &world.task, &proposal_of(0, &honest));
+    let (_, vote_end) = world.vote_start(0, 1);
+    world.ctx.warp_to_slot(vote_end);
+    world.ctx.resolve_distribution(&world.task, 0);
+    let record = world.ctx.distribution(&address);
+    assert_eq!((record.status, record.attempt), (DISTRIBUTION_APPROVED, 1));
+    claim_all(&mut world, 0, &honest);
+}
+
+#[test]
+fn after_the_allowed_failures_the_round_pays_nothing() {
+    let mut world = paid(3, 1);
+    // Every attempt's list is voted down by everyone else (2 of 3 nodes).
+    for attempt in 0..=2u8 {
+        let proposer = world.warp_to_proposer(0, attempt, &[]);
+        let operator = world.nodes[proposer].operator.insecure_clone();
+        let greedy = vec![(world.nodes[proposer].node.to_bytes(), BOUNTY_PER_ROUND)];
+        world.ctx.propose(&operator, &world.task, &proposal_of(0, &greedy));
+        let (vote_start, vote_end) = world.vote_start(0, attempt);
+        world.ctx.warp_to_slot(vote_start);
+        for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != proposer).map(|(_, n)| n) {
+            world.ctx.send_ok(
+                builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, false),
+                &[&node.operator],
+            );
+        }
+        world.ctx.warp_to_slot(vote_end);
+        world.ctx.resolve_distribution(&world.task, 0);
+    }
+    let address = world.distribution(0);
+    assert_eq!(world.ctx.distribution(&address).status, DISTRIBUTION_FAILED);
+    // A fourth attempt (round 5) is refused; the account expires at once.
+    world.ctx.warp_to_round(&world.task, 5, 0);
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    let operator = world.nodes[0].operator.insecure_clone();
+    let late = builders::propose_distribution(&operator.pubkey(), &world.task, &proposal_of(0, &leaves));
+    world.ctx.expect_error(late, &[&operator], custom(GradualError::OutsideDistributionWindow));
+    world.ctx.expire_distribution(&world.task, 0);
+    assert!(!world.ctx.exists(&address));
+}
+
+#[test]
+fn claims_are_paid_once_and_only_against_a_true_proof() {
+    let mut world = paid(3, 1);
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    let tree = tree_of(&leaves);
+    let proposer = world.warp_to_proposer(0, 0, &[]);
+    let operator = world.nodes[proposer].operator.insecure_clone();
+    world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
+    let claim_of = |world: &Paid, index: usize, amount: u64, proof: &[[u8; 32]]| {
+        let node = world.nodes.iter().find(|node| node.node.to_bytes() == leaves[index].0).unwrap();
+        (
+            node.operator.insecure_clone(),
+            builders::claim_reward(&node.operator.pubkey(), &world.task, 0, amount, proof),
+        )
+    };
+    let (claimer, early) = claim_of(&world, 0, leaves[0].1, &tree.proof(0).unwrap());
+    world.ctx.expect_error(early, &[&claimer], custom(GradualError::DistributionNotApproved));
+    let (_, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_end);
+    world.ctx.resolve_distribution(&world.task, 0);
+
+    // Another node's proof, another amount, a tampered proof: all refused.
+    let (claimer, wrong_proof) = claim_of(&world, 0, leaves[0].1, &tree.proof(1).unwrap());
+    world.ctx.expect_error(wrong_proof, &[&claimer], custom(GradualError::InvalidProof));
+    let (claimer, more) = claim_of(&world, 0, leaves[0].1 + 1, &tree.proof(0).unwrap());
+    world.ctx.expect_error(more, &[&claimer], custom(GradualError::InvalidProof));
+    let mut tampered = tree.proof(0).unwrap();
+    tampered[0][0] ^= 1;
+    let (claimer, bad) = claim_of(&world, 0, leaves[0].1, &tampered);
+    world.ctx.expect_error(bad, &[&claimer], custom(GradualError::InvalidProof));
+    // A node claiming with someone else's leaf and proof.
+    let thief = world
+        .nodes
+        .iter()
+        .find(|node| node.node.to_bytes() != leaves[1].0)
+        .unwrap()
+        .operator
+        .insecure_clone();
+    let stolen =
+        builders::claim_reward(&thief.pubkey(), &world.task, 0, leaves[1].1, &tree.proof(1).unwrap());
+    world.ctx.expect_error(stolen, &[&thief], custom(GradualError::InvalidProof));
+
+    // Once, and not twice in one transaction either.
+    let (claimer, first) = claim_of(&world, 0, leaves[0].1, &tree.proof(0).unwrap());
+    world.ctx.expect_error_all(
+        &[first.clone(), first.clone()],
+        &[&claimer],
+        1,
+        custom(GradualError::AlreadyClaimed),
+    );
+    world.ctx.send_flow_ok(first.clone(), &[&claimer], Flow::payout(leaves[0].1));
+    world.ctx.expect_error(first, &[&claimer], custom(GradualError::AlreadyClaimed));
+
+    // Claims close at the deadline.
+    let deadline = world.ctx.distribution(&world.distribution(0)).claim_deadline;
+    world.ctx.warp_to_slot(deadline - 1);
+    let (claimer, second) = claim_of(&world, 1, leaves[1].1, &tree.proof(1).unwrap());
+    world.ctx.send_flow_ok(second, &[&claimer], Flow::payout(leaves[1].1));
+    world.ctx.warp_to_slot(deadline);
+    let (claimer, late) = claim_of(&world, 2, leaves[2].1, &tree.proof(2).unwrap());
+    world.ctx.expect_error(late, &[&claimer], custom(GradualError::ClaimPeriodOver));
+    world.ctx.expire_distribution(&world.task, 0);
+}
+
+#[test]
+fn totals_are_capped_by_the_bounty_the_pool_and_the_claims() {
+    let mut world = paid(3, 1);
+    let proposer = world.warp_to_proposer(0, 0, &[]);
+    let operator = world.nodes[proposer].operator.insecure_clone();
+    let over_bounty =
+        Proposal { total: BOUNTY_PER_ROUND + 1, ..proposal_of(0, &[([1; 32], BOUNTY_PER_ROUND + 1)]) };
+    let instruction = builders::propose_distribution(&operator.pubkey(), &world.task, &over_bounty);
+    world.ctx.expect_error(instruction, &[&operator], custom(GradualError::TotalExceedsBounty));
+    let no_leaves = Proposal { leaf_count: 0, ..proposal_of(0, &[([1; 32], 5)]) };
+    let instruction = builders::propose_distribution(&operator.pubkey(), &world.task, &no_leaves);
+    world.ctx.expect_error(instruction, &[&operator], custom(GradualError::InvalidDistributionList));
+
+    // A list whose leaves add up to more than its declared total: approved
+    // unopposed, but claims stop at the total.
+    let leaves: Vec<([u8; 32], u64)> =
+        world.nodes.iter().map(|node| (node.node.to_bytes(), SOL / 2)).collect();
+    let understated = Proposal { total: SOL, ..proposal_of(0, &leaves) };
+    world.ctx.propose(&operator, &world.task, &understated);
+    let (_, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_end);
+    world.ctx.resolve_distribution(&world.task, 0);
+    let tree = tree_of(&leaves);
+    for (index, node) in world.nodes.iter().enumerate().take(2) {
+        let operator = node.operator.insecure_clone();
+        world.ctx.claim(&operator, &world.task, 0, SOL / 2, &tree.proof(index).unwrap());
+    }
+    let third = world.nodes[2].operator.insecure_clone();
+    let over = builders::claim_reward(&third.pubkey(), &world.task, 0, SOL / 2, &tree.proof(2).unwrap());
+    world.ctx.expect_error(over, &[&third], custom(GradualError::ClaimExceedsTotal));
+}
+
+#[test]
+fn a_total_beyond_the_pool_is_refused() {
+    let mut ctx = TestContext::new();
+    let creator = ctx.funded_keypair(1_000 * SOL);
+    let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
+    config.args.initial_bounty = BOUNTY_PER_ROUND / 2;
+    let task = ctx.create_task(&creator, &config);
+    let node = NodeFixture::new(&mut ctx, &task, 2 * SOL);
+    ctx.warp_to_round(&task, 1, 0);
+    ctx.send_ok(
+        builders::submit_proof(&node.operator.pubkey(), &task, 0, [3; 32], b"cid"),
+        &[&node.operator],
+    );
+    let (offset, _) = first_entitled(&ctx, &task, 0, 0, &[node.node]);
+    ctx.warp_to_round(&task, 2, offset);
+    let leaves = [(node.node.to_bytes(), BOUNTY_PER_ROUND)];
+    let instruction =
+        builders::propose_distribution(&node.operator.pubkey(), &task, &proposal_of(0, &leaves));
+    ctx.expect_error(instruction, &[&node.operator], custom(GradualError::TotalExceedsBounty));
+    let affordable = [(node.node.to_bytes(), BOUNTY_PER_ROUND / 2)];
+    ctx.propose(&node.operator, &task, &proposal_of(0, &affordable));
+    assert_eq!(ctx.task(&task).bounty_pool, 0);
+}
+
+#[test]
+fn proposing_voting_and_resolving_respect_the_windows_and_the_selection() {
+    let mut world = paid(5, 1);
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    let proposal = proposal_of(0, &leaves);
+    let propose = |world: &Paid, index: usize| {
+        let operator = world.nodes[index].operator.insecure_clone();
+        (builders::propose_distribution(&operator.pubkey(), &world.task, &proposal), operator)
+    };
+    // Round 1 is too early for round 0's list; the last slot of the window is
+    // open to everyone; the slot after it is too late.
+    world.ctx.warp_to_round(&world.task, 1, 0);
+    let (early, operator) = propose(&world, 0);
+    world.ctx.expect_error(early, &[&operator], custom(GradualError::OutsideDistributionWindow));
+    world.ctx.warp_to_round(&world.task, 2, DISTRIBUTION_WINDOW);
+    let (late, operator) = propose(&world, 0);
+    world.ctx.expect_error(late, &[&operator], custom(GradualError::OutsideDistributionWindow));
+
+    // At the start of the window only the selected few may propose.
+    let seed = proposal_seed(&world.ctx, &world.task, 0, 0);
+    let entitled_at_zero = |index: usize| {
+        gradual_interface::selection::is_entitled(
+            &seed,
+            &world.nodes[index].node.to_bytes(),
+            5,
+            0,
+            DISTRIBUTION_WINDOW,
+        )
+    };
+    if let Some(outsider) = (0..5).find(|index| !entitled_at_zero(*index)) {
+        world.ctx.warp_to_round(&world.task, 2, 0);
+        let (instruction, operator) = propose(&world, outsider);
+        world.ctx.expect_error(instruction, &[&operator], custom(GradualError::NotEntitledToPropose));
+    }
+    world.ctx.warp_to_round(&world.task, 2, DISTRIBUTION_WINDOW - 1);
+    let (instruction, operator) = propose(&world, 0);
+    world.ctx.send_flow_ok(instruction, &[&operator], Flow::deposit(BOND));
+
+    // Votes: [vote_start, vote_end); the proposer never votes; once per node.
+    let (vote_start, vote_end) = world.vote_start(0, 0);
+    let vote = |world: &Paid, index: usize, valid: bool| {
+        let operator = world.nodes[index].operator.insecure_clone();
+        (builders::vote_distribution(&operator.pubkey(), &world.task, 0, valid), operator)
+    };
+    world.ctx.warp_to_slot(vote_start - 1);
+    let (instruction, operator) = vote(&world, 1, true);
+    world.ctx.expect_error(instruction, &[&operator], custom(GradualError::OutsideDistributionAuditWindow));
+    world.ctx.warp_to_slot(vote_start);
+    let (instruction, operator) = vote(&world, 0, true);
+    world.ctx.expect_error(instruction, &[&operator], custom(GradualError::ProposerCannotVote));
+    let (instruction, operator) = vote(&world, 1, true);
+    world.ctx.send_ok(instruction.clone(), &[&operator]);
+    world.ctx.expect_error(instruction, &[&operator], custom(GradualError::AlreadyVoted));
+    world.ctx.warp_to_slot(vote_end - 1);
+    let (instruction, operator) = vote(&world, 2, true);
+    world.ctx.send_ok(instruction, &[&operator]);
+    let resolve = builders::resolve_distribution(&world.task, 0, &world.nodes[0].operator.pubkey());
+    world.ctx.expect_error(resolve.clone(), &[], custom(GradualError::DistributionVoteOpen));
+    world.ctx.warp_to_slot(vote_end);
+    let (instruction, operator) = vote(&world, 3, true);
+    world.ctx.expect_error(instruction, &[&operator], custom(GradualError::OutsideDistributionAuditWindow));
+    world.ctx.send_flow_ok(resolve.clone(), &[], Flow::payout(BOND));
+    world.ctx.expect_error(resolve, &[], custom(GradualError::DistributionNotOpenForVotes));
+}
+
+#[test]
+fn an_excluded_node_is_left_out_and_a_reopened_node_cannot_claim_again() {
+    let mut world = paid(3, 1);
+    // Node 2's round-0 proof is audited and the audit upheld.
+    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW);
+    let raiser = world.nodes[0].operator.insecure_clone();
+    let audit = world.ctx.raise_audit(&raiser, &world.task, &world.nodes[2].node, 0);
+    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    world.ctx.resolve_audit(&audit, BOND + (2 * SOL / 10) / 2);
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    assert_eq!(leaves.len(), 2, "the excluded node is not paid");
+    assert!(leaves.iter().all(|(node, _)| *node != world.nodes[2].node.to_bytes()));
+
+    let proposer = world.warp_to_proposer(0, 0, &[]);
+    let operator = world.nodes[proposer].operator.insecure_clone();
+    world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
+    let (_, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_end);
+    world.ctx.resolve_distribution(&world.task, 0);
+
+    // Node 0 claims, leaves, closes its account, stakes again, and tries again.
+    let tree = tree_of(&leaves);
+    let index = leaves.iter().position(|(node, _)| *node == world.nodes[0].node.to_bytes()).unwrap();
+    let zero = world.nodes[0].operator.insecure_clone();
+    world.ctx.claim(&zero, &world.task, 0, leaves[index].1, &tree.proof(index).unwrap());
+    world.ctx.send_ok(builders::request_unstake(&zero.pubkey(), &world.task), &[&zero]);
+    let current = world.ctx.task(&world.task).timeline().round_at(world.ctx.slot()).unwrap();
+    world.ctx.warp_to_round(&world.task, current + 3, 0);
+    world.ctx.withdraw(&zero, &world.task, 2 * SOL);
+    world.ctx.stake(&zero, &world.task, 2 * SOL);
+    let again =
+        builders::claim_reward(&zero.pubkey(), &world.task, 0, leaves[index].1, &tree.proof(index).unwrap());
+    world.ctx.expect_error(again, &[&zero], custom(GradualError::StakeNotActiveForRound));
+}
+
+#[test]
+fn a_task_with_an_open_distribution_cannot_close() {
+    let mut world = paid(1, 1);
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    world.warp_to_proposer(0, 0, &[]);
+    let operator = world.nodes[0].operator.insecure_clone();
+    world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
+    world.ctx.send_ok(builders::request_unstake(&operator.pubkey(), &world.task), &[&operator]);
+    world.ctx.warp_to_round(&world.task, 6, 0);
+    world.ctx.resolve_distribution(&world.task, 0);
+    world.ctx.withdraw(&operator, &world.task, 2 * SOL);
+    let creator = world.creator.insecure_clone();
+    world.ctx.send_ok(builders::set_task_active(&creator.pubkey(), &world.task, false), &[&creator]);
+    let close = builders::close_task(&creator.pubkey(), &world.task);
+    world.ctx.expect_error(close, &[&creator], custom(GradualError::TaskHasOpenDistributions));
+    let deadline = world.ctx.distribution(&world.distribution(0)).claim_deadline;
+    world.ctx.warp_to_slot(deadline);
+    world.ctx.expire_distribution(&world.task, 0);
+    world.ctx.close_task(&creator, &world.task);
+}
+
+/// A tree of 2^20 leaves: the listed nodes first, then filler leaves.
+fn million_leaf_tree(listed: &[([u8; 32], u64)]) -> MerkleTree {
+    let mut leaves: Vec<[u8; 32]> = listed.iter().map(|(node, amount)| leaf_hash(node, *amount)).collect();
+    let mut filler = [0u8; 32];
+    while leaves.len() < 1 << 20 {
+        filler[..8].copy_from_slice(&(leaves.len() as u64).to_le_bytes());
+        leaves.push(leaf_hash(&filler, 1));
+    }
+    MerkleTree::new(leaves)
+}
+
+#[test]
+fn a_claim_at_depth_twenty_fits_one_transaction() {
+    let mut world = paid(2, 1);
+    let listed: Vec<([u8; 32], u64)> =
+        world.nodes.iter().map(|node| (node.node.to_bytes(), SOL / 4)).collect();
+    let tree = million_leaf_tree(&listed);
+    let proposal = Proposal {
+        total: BOUNTY_PER_ROUND,
+        leaf_count: 1 << 20,
+        root: tree.root(),
+        ..proposal_of(0, &listed)
+    };
+    let proposer = world.warp_to_proposer(0, 0, &[]);
+    let operator = world.nodes[proposer].operator.insecure_clone();
+    world.ctx.propose(&operator, &world.task, &proposal);
+    let (_, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_end);
+    world.ctx.resolve_distribution(&world.task, 0);
+
+    let proof = tree.proof(1).unwrap();
+    assert_eq!(proof.len(), 20);
+    let claimer = world.nodes[1].operator.insecure_clone();
+    let instruction = builders::claim_reward(&claimer.pubkey(), &world.task, 0, SOL / 4, &proof);
+    let message = solana_message::Message::new(&[instruction], Some(&world.ctx.payer.pubkey()));
+    let size = 1 + 64 * usize::from(message.header.num_required_signatures) + message.serialize().len();
+    assert!(size <= 1_232, "a depth-20 claim needs {size} bytes");
+    let units = world.ctx.claim(&claimer, &world.task, 0, SOL / 4, &proof);
+    assert!(units <= 5_000, "a depth-20 claim used {units} CU");
+}
