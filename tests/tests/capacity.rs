@@ -2,7 +2,7 @@
 //! of at most 1,232 bytes with its fee payer and signer, and fits the
 //! compute budget (the ceilings are in compute_units.rs).
 
-use gradual_interface::{builders, state::RoundParams, Address};
+use gradual_interface::{builders, merkle::MAX_PROOF_DEPTH, state::RoundParams, Address};
 use gradual_tests::fixtures::*;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
@@ -40,6 +40,18 @@ fn every_instruction_at_its_largest_fits_a_packet() {
         ("CloseTask", builders::close_task(&authority, &task)),
         ("RaiseAudit", builders::raise_audit(&authority, &task, &Keypair::new().pubkey(), u64::MAX)),
         ("VoteAudit", builders::vote_audit(&authority, &task, &Keypair::new().pubkey(), true)),
+        ("ProposeDistribution", {
+            let mut proposal = proposal_of(u64::MAX, &[([7; 32], u64::MAX)]);
+            proposal.url = vec![b'u'; 128];
+            builders::propose_distribution(&authority, &task, &proposal)
+        }),
+        ("VoteDistribution", builders::vote_distribution(&authority, &task, u64::MAX, true)),
+        ("ResolveDistribution", builders::resolve_distribution(&task, u64::MAX, &authority)),
+        (
+            "ClaimReward (deepest proof the program accepts)",
+            builders::claim_reward(&authority, &task, u64::MAX, u64::MAX, &[[0xee; 32]; MAX_PROOF_DEPTH]),
+        ),
+        ("ExpireDistribution", builders::expire_distribution(&task, u64::MAX, &authority)),
         ("ResolveAudit", {
             let others: Vec<Address> = (0..4).map(|_| Keypair::new().pubkey()).collect();
             builders::resolve_audit(&others[0], &task, &others[1], &others[2], &others[3])

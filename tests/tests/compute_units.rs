@@ -89,9 +89,53 @@ fn measure_all() -> Vec<Measure> {
     let units = ctx.resolve_audit(&rejected_audit, bond);
     row("ResolveAudit", "rejected: bond to the target, close", units, 5_000);
 
+    // Round 0's distribution in round 2: a million-leaf list holding the
+    // three nodes that submitted, claimed at depth 20.
+    let listed: Vec<([u8; 32], u64)> = (3..6).map(|index| (target(index).to_bytes(), SOL / 10)).collect();
+    let tree = million_leaf_tree(&listed);
+    let proposal = gradual_interface::builders::Proposal {
+        total: BOUNTY_PER_ROUND,
+        leaf_count: 1 << 20,
+        root: tree.root(),
+        ..proposal_of(0, &listed)
+    };
+    let candidates: Vec<gradual_interface::Address> = (3..6).map(target).collect();
+    let (offset, chosen) = first_entitled(&ctx, &task, 0, 0, &candidates);
+    ctx.warp_to_round(&task, 2, offset);
+    let proposer = &operators[3 + chosen];
+    let units = ctx.propose(proposer, &task, &proposal);
+    row("ProposeDistribution", "creates the distribution, reserves the total", units, 8_000);
+    ctx.warp_to_round(&task, 2, round_params().distribution_window);
+    let mut worst_vote = 0;
+    for voter in operators[6..14].iter() {
+        let vote = builders::vote_distribution(&voter.pubkey(), &task, 0, true);
+        worst_vote = worst_vote.max(ctx.send_ok(vote, &[voter]));
+    }
+    row("VoteDistribution", "worst of 8 voters", worst_vote, 1_500);
+    ctx.warp_to_round(
+        &task,
+        2,
+        round_params().distribution_window + round_params().distribution_audit_window,
+    );
+    let units = ctx.resolve_distribution(&task, 0);
+    row("ResolveDistribution", "approved", units, 10_000);
+    let mut worst_claim = 0;
+    for (index, operator) in operators[3..6].iter().enumerate() {
+        let proof = tree.proof(index).expect("a listed leaf");
+        assert_eq!(proof.len(), 20);
+        worst_claim = worst_claim.max(ctx.claim(operator, &task, 0, SOL / 10, &proof));
+    }
+    row("ClaimReward", "depth 20 (2^20 leaves), worst of 3", worst_claim, 5_000);
+    let deadline =
+        ctx.distribution(&gradual_interface::pda::find_distribution_address(&task, 0).0).claim_deadline;
+    ctx.warp_to_slot(deadline);
+    let units = ctx.expire_distribution(&task, 0);
+    row("ExpireDistribution", "returns the unclaimed rest, closes", units, 10_000);
+
     let units = ctx.send_ok(builders::request_unstake(&operators[2].pubkey(), &task), &[&operators[2]]);
     row("RequestUnstake", "", units, 10_000);
-    ctx.warp_to_round(&task, 5, 0);
+    let now = ctx.task(&task).timeline().round_at(ctx.slot()).expect("started");
+    ctx.warp_to_round(&task, now + 3, 0);
     let partial = builders::withdraw_stake(&operators[2].pubkey(), &task, SOL);
     let units = ctx.send_flow_ok(partial, &[&operators[2]], Flow::payout(SOL));
     row("WithdrawStake", "partial", units, 10_000);
@@ -103,7 +147,8 @@ fn measure_all() -> Vec<Measure> {
     for operator in operators.iter().filter(|o| o.pubkey() != operators[2].pubkey()) {
         ctx.send_ok(builders::request_unstake(&operator.pubkey(), &task), &[operator]);
     }
-    ctx.warp_to_round(&task, 9, 0);
+    let now = ctx.task(&task).timeline().round_at(ctx.slot()).expect("started");
+    ctx.warp_to_round(&task, now + 4, 0);
     for operator in operators.iter().filter(|o| o.pubkey() != operators[2].pubkey()) {
         let (node, _) = gradual_interface::pda::find_node_address(&task, &operator.pubkey());
         let stake = ctx.node(&node).total_stake();

@@ -6,7 +6,7 @@
 use gradual_interface::{
     builders::{self, Proposal},
     error::GradualError,
-    merkle::{leaf_hash, tree_of, MerkleTree},
+    merkle::tree_of,
     pda::find_distribution_address,
     state::{DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED},
     Address,
@@ -460,17 +460,6 @@ fn a_task_with_an_open_distribution_cannot_close() {
     world.ctx.warp_to_slot(deadline);
     world.ctx.expire_distribution(&world.task, 0);
     world.ctx.close_task(&creator, &world.task);
-}
-
-/// A tree of 2^20 leaves: the listed nodes first, then filler leaves.
-fn million_leaf_tree(listed: &[([u8; 32], u64)]) -> MerkleTree {
-    let mut leaves: Vec<[u8; 32]> = listed.iter().map(|(node, amount)| leaf_hash(node, *amount)).collect();
-    let mut filler = [0u8; 32];
-    while leaves.len() < 1 << 20 {
-        filler[..8].copy_from_slice(&(leaves.len() as u64).to_le_bytes());
-        leaves.push(leaf_hash(&filler, 1));
-    }
-    MerkleTree::new(leaves)
 }
 
 #[test]
