@@ -4,8 +4,8 @@
 
 use gradual_interface::{
     builders,
-    pda::{find_audit_address, find_node_address},
-    state::{Account, AccountKind, Audit, Node, Task},
+    pda::{find_audit_address, find_distribution_address, find_node_address},
+    state::{Account, AccountKind, Audit, Distribution, Node, Task},
     Address, ID, SYSTEM_PROGRAM_ID,
 };
 use gradual_tests::{fixtures::*, TestContext, SOL};
@@ -158,6 +158,7 @@ fn other_kind_same_length(w: &mut World, original: &Address) -> Option<Address> 
     data[0] = match data.len() {
         Task::LEN => AccountKind::Node,
         Node::LEN => AccountKind::Audit,
+        Audit::LEN => AccountKind::Distribution,
         _ => AccountKind::Task,
     } as u8;
     let address = Keypair::new().pubkey();
@@ -173,6 +174,9 @@ fn another_tasks_counterpart(w: &World, original: &Address) -> Option<Address> {
     }
     if let Some(node) = Node::read(&account.data) {
         return Some(find_node_address(&w.other_task, &Address::new_from_array(node.operator)).0);
+    }
+    if let Some(distribution) = Distribution::read(&account.data) {
+        return Some(find_distribution_address(&w.other_task, distribution.round).0);
     }
     let audit = Audit::read(&account.data)?;
     let target = Node::read(&w.ctx.svm.get_account(&Address::new_from_array(audit.target))?.data)?;
@@ -281,4 +285,61 @@ fn audit_instructions_refuse_every_substitution() {
     );
     checked += sweep(&mut audits.world, &[("ResolveAudit", resolve)]);
     assert!(checked > 50, "only {checked} substitutions were tried");
+}
+
+#[test]
+fn distribution_instructions_refuse_every_substitution() {
+    let mut ctx = TestContext::new();
+    let fixture = TaskFixture::new(&mut ctx);
+    let task = fixture.task;
+    let operators: Vec<Keypair> = (0..3).map(|_| ctx.funded_keypair(100 * SOL)).collect();
+    for operator in &operators {
+        ctx.stake(operator, &task, 2 * SOL);
+    }
+    let other_task = other_task(&mut ctx, &operators.iter().collect::<Vec<_>>());
+    ctx.warp_to_round(&task, 1, 0);
+    for operator in &operators {
+        ctx.send_ok(builders::submit_proof(&operator.pubkey(), &task, 0, [1; 32], b"c"), &[operator]);
+    }
+    let nodes: Vec<Address> =
+        operators.iter().map(|operator| find_node_address(&task, &operator.pubkey()).0).collect();
+    let leaves = default_list(&ctx, &task, 0, &nodes);
+    let tree = gradual_interface::merkle::tree_of(&leaves);
+    let proposal = proposal_of(0, &leaves);
+    let (offset, proposer) = first_entitled(&ctx, &task, 0, 0, &nodes);
+    ctx.warp_to_round(&task, 2, offset);
+    let voter = (proposer + 1) % 3;
+    let stranger = ctx.funded_keypair(100 * SOL);
+    let mut world = World { ctx, keypairs: operators, stranger, other_task };
+    let operator = |world: &World, index: usize| world.keypairs[index].pubkey();
+
+    let propose = builders::propose_distribution(&operator(&world, proposer), &task, &proposal);
+    let mut checked = sweep(&mut world, &[("ProposeDistribution", propose)]);
+    let proposer_keypair = world.keypairs[proposer].insecure_clone();
+    world.ctx.propose(&proposer_keypair, &task, &proposal);
+    let distribution = world.ctx.distribution(&find_distribution_address(&task, 0).0);
+
+    world.ctx.warp_to_slot(distribution.vote_start);
+    let vote = builders::vote_distribution(&operator(&world, voter), &task, 0, true);
+    checked += sweep(&mut world, &[("VoteDistribution", vote)]);
+
+    world.ctx.warp_to_slot(distribution.vote_end);
+    let resolve = builders::resolve_distribution(&task, 0, &operator(&world, proposer));
+    checked += sweep(&mut world, &[("ResolveDistribution", resolve)]);
+    world.ctx.resolve_distribution(&task, 0);
+
+    let index = leaves.iter().position(|(node, _)| *node == nodes[voter].to_bytes()).expect("listed");
+    let claim = builders::claim_reward(
+        &operator(&world, voter),
+        &task,
+        0,
+        leaves[index].1,
+        &tree.proof(index).unwrap(),
+    );
+    checked += sweep(&mut world, &[("ClaimReward", claim)]);
+
+    world.ctx.warp_to_slot(distribution.claim_deadline);
+    let expire = builders::expire_distribution(&task, 0, &operator(&world, proposer));
+    checked += sweep(&mut world, &[("ExpireDistribution", expire)]);
+    assert!(checked > 60, "only {checked} substitutions were tried");
 }
