@@ -1,12 +1,15 @@
-//! Security test 3: random sequences of every instruction so far (tasks,
-//! staking, submissions, audits) over 1 to 64 nodes, round by round. The
+//! Security test 3: random sequences of every instruction (tasks, staking,
+//! submissions, audits, distribution lists and claims) over 1 to 64 nodes,
+//! round by round. The
 //! harness checks conservation after every transaction; at the end every
 //! audit settles, every node leaves, the task closes and every lamport that
 //! went in has come out.
 
 use gradual_interface::{
     builders,
-    pda::{find_audit_address, find_node_address},
+    merkle::tree_of,
+    pda::{find_audit_address, find_distribution_address, find_node_address},
+    state::{CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED, DISTRIBUTION_PROPOSED},
     Address,
 };
 use gradual_tests::{fixtures::*, Flow, TestContext, SOL};
@@ -27,6 +30,9 @@ struct RoundPlan {
     votes: Vec<(usize, usize, bool)>,
     update: Option<(u64, u64)>,
     pause_for_a_round: bool,
+    /// Round r - 2's list: proposed honestly (true) or greedily (false), if at all.
+    proposal: Option<bool>,
+    list_votes: Vec<(usize, bool)>,
 }
 
 fn round_plan() -> impl Strategy<Value = RoundPlan> {
@@ -40,10 +46,14 @@ fn round_plan() -> impl Strategy<Value = RoundPlan> {
         prop::collection::vec((index.clone(), index.clone()), 0..4),
         prop::collection::vec((index.clone(), 0..4usize, any::<bool>()), 0..8),
         prop::option::of((SOL..4 * SOL, SOL / 2..2 * SOL)),
-        prop::bool::weighted(0.1),
+        (
+            prop::bool::weighted(0.1),
+            prop::option::weighted(0.8, prop::bool::weighted(0.7)),
+            prop::collection::vec((index.clone(), any::<bool>()), 0..6),
+        ),
     )
-        .prop_map(|(fund, stakes, unstakes, withdrawals, skip_submit, raises, votes, update, pause)| {
-            RoundPlan {
+        .prop_map(
+            |(
                 fund,
                 stakes,
                 unstakes,
@@ -52,9 +62,23 @@ fn round_plan() -> impl Strategy<Value = RoundPlan> {
                 raises,
                 votes,
                 update,
-                pause_for_a_round: pause,
-            }
-        })
+                (pause, proposal, list_votes),
+            )| {
+                RoundPlan {
+                    fund,
+                    stakes,
+                    unstakes,
+                    withdrawals,
+                    skip_submit,
+                    raises,
+                    votes,
+                    update,
+                    pause_for_a_round: pause,
+                    proposal,
+                    list_votes,
+                }
+            },
+        )
 }
 
 /// Resolves `audit` with the payout the test computes itself: the bond,
@@ -76,6 +100,8 @@ struct Run {
     task: Address,
     operators: Vec<Keypair>,
     audits: Vec<Address>,
+    /// Proposed lists by round: the leaves of the latest proposal.
+    lists: std::collections::BTreeMap<u64, Vec<([u8; 32], u64)>>,
     /// Successful transactions by kind, to show the run did real work.
     landed: std::collections::BTreeMap<&'static str, usize>,
 }
@@ -135,6 +161,10 @@ impl Run {
             self.count("WithdrawStake", landed);
         }
 
+        if let (Some(honest), Some(listed_round)) = (plan.proposal, round.checked_sub(2)) {
+            self.propose(listed_round, honest);
+        }
+
         // The audit window: raises aimed at nodes that did submit, then votes.
         self.ctx.warp_to_round(&task, round, SUBMISSION_WINDOW);
         let audited_round = round.saturating_sub(1);
@@ -161,6 +191,13 @@ impl Run {
             self.count("VoteAudit", landed);
         }
         self.audits.extend(round_audits);
+        for (voter, valid) in &plan.list_votes {
+            let Some(listed_round) = round.checked_sub(2) else { break };
+            let operator = self.operator(*voter).insecure_clone();
+            let vote = builders::vote_distribution(&operator.pubkey(), &task, listed_round, *valid);
+            let landed = self.ctx.send(vote, &[&operator]).is_ok();
+            self.count("VoteDistribution", landed);
+        }
 
         // After the window: settle what is due, change parameters, unstake, pause.
         self.ctx.warp_to_round(&task, round, SUBMISSION_WINDOW + AUDIT_WINDOW);
@@ -170,6 +207,7 @@ impl Run {
                 self.count("ResolveAudit", true);
             }
         }
+        self.settle_distributions();
         if let Some((bounty, min_stake)) = plan.update {
             let params = gradual_interface::state::RoundParams {
                 bounty_per_round: bounty,
@@ -196,6 +234,77 @@ impl Run {
         }
     }
 
+    /// Proposes `listed_round`'s list if some node may, as early as it may.
+    fn propose(&mut self, listed_round: u64, honest: bool) {
+        let task = self.task;
+        let nodes: Vec<Address> =
+            (0..self.operators.len()).map(|index| self.node(index)).filter(|n| self.ctx.exists(n)).collect();
+        if nodes.is_empty() {
+            return;
+        }
+        let attempt =
+            self.ctx.task(&task).timeline().round_at(self.ctx.slot()).unwrap_or(0) - listed_round - 2;
+        let (offset, chosen) = first_entitled(&self.ctx, &task, listed_round, attempt as u8, &nodes);
+        self.ctx.warp_to_round(&task, listed_round + 2 + attempt, offset);
+        let mut leaves = default_list(&self.ctx, &task, listed_round, &nodes);
+        if !honest {
+            leaves = vec![(nodes[chosen].to_bytes(), leaves.iter().map(|(_, amount)| amount).sum())];
+        }
+        let proposal = proposal_of(listed_round, &leaves);
+        let operator_index =
+            (0..self.operators.len()).find(|index| self.node(*index) == nodes[chosen]).expect("a node");
+        let operator = self.operator(operator_index).insecure_clone();
+        let bond = self.ctx.task(&task).params_for(listed_round).map_or(0, |params| params.audit_bond);
+        let instruction = builders::propose_distribution(&operator.pubkey(), &task, &proposal);
+        let landed = self.ctx.send_with_flow(&[instruction], &[&operator], Flow::deposit(bond)).is_ok();
+        self.count("ProposeDistribution", landed);
+        if landed {
+            self.lists.insert(listed_round, leaves);
+        }
+    }
+
+    /// Resolves lists whose votes closed, claims every approved leaf whose
+    /// node still exists, and expires what is due.
+    fn settle_distributions(&mut self) {
+        let task = self.task;
+        for (listed_round, leaves) in self.lists.clone() {
+            let address = find_distribution_address(&task, listed_round).0;
+            if !self.ctx.exists(&address) {
+                continue;
+            }
+            let record = self.ctx.distribution(&address);
+            if record.status == DISTRIBUTION_PROPOSED && self.ctx.slot() >= record.vote_end {
+                self.ctx.resolve_distribution(&task, listed_round);
+                self.count("ResolveDistribution", true);
+            }
+            let record = self.ctx.distribution(&address);
+            if record.status == DISTRIBUTION_APPROVED && self.ctx.slot() < record.claim_deadline {
+                let tree = tree_of(&leaves);
+                for (index, (node, amount)) in leaves.iter().enumerate() {
+                    let Some(owner) = (0..self.operators.len()).find(|i| self.node(*i).to_bytes() == *node)
+                    else {
+                        continue;
+                    };
+                    let operator = self.operator(owner).insecure_clone();
+                    let claim = builders::claim_reward(
+                        &operator.pubkey(),
+                        &task,
+                        listed_round,
+                        *amount,
+                        &tree.proof(index).unwrap(),
+                    );
+                    let landed =
+                        self.ctx.send_with_flow(&[claim], &[&operator], Flow::payout(*amount)).is_ok();
+                    self.count("ClaimReward", landed);
+                }
+            }
+            let payer = Address::new_from_array(record.payer);
+            let expire = builders::expire_distribution(&task, listed_round, &payer);
+            let landed = self.ctx.send(expire, &[]).is_ok();
+            self.count("ExpireDistribution", landed);
+        }
+    }
+
     fn wind_down(&mut self) {
         let task = self.task;
         let current = self.ctx.task(&task).timeline().round_at(self.ctx.slot()).unwrap_or(0);
@@ -205,13 +314,17 @@ impl Run {
                 resolve(&mut self.ctx, &audit);
             }
         }
+        // Past every vote window and every claim deadline, all lists expire.
+        self.ctx.warp_to_round(&task, current + 2 + 8 + CLAIM_PERIOD_ROUNDS, 0);
+        self.settle_distributions();
         for index in 0..self.operators.len() {
             if self.stake_of(index).is_some() {
                 let operator = self.operator(index).insecure_clone();
                 let _ = self.ctx.send(builders::request_unstake(&operator.pubkey(), &task), &[&operator]);
             }
         }
-        self.ctx.warp_to_round(&task, current + 6, 0);
+        let current = self.ctx.task(&task).timeline().round_at(self.ctx.slot()).unwrap_or(0);
+        self.ctx.warp_to_round(&task, current + 4, 0);
         for index in 0..self.operators.len() {
             if let Some(stake) = self.stake_of(index) {
                 let operator = self.operator(index).insecure_clone();
@@ -245,6 +358,7 @@ fn run(nodes: usize, plans: &[RoundPlan]) -> std::collections::BTreeMap<&'static
         task: fixture.task,
         operators,
         audits: Vec::new(),
+        lists: Default::default(),
         landed: Default::default(),
     };
     for (round, plan) in plans.iter().enumerate() {
@@ -277,6 +391,8 @@ fn a_fixed_busy_run_exercises_every_instruction() {
         votes: vec![(4, 0, false), (5, 1, true), (6, 0, false)],
         update: Some((3 * SOL, SOL)),
         pause_for_a_round: false,
+        proposal: Some(true),
+        list_votes: vec![(3, true), (5, true)],
     };
     let last = RoundPlan { unstakes: vec![7], withdrawals: vec![(0, false)], ..plan.clone() };
     let landed = run(8, &[plan.clone(), plan.clone(), plan, last]);
