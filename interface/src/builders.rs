@@ -245,31 +245,48 @@ pub fn propose_distribution(operator: &Address, task: &Address, proposal: &Propo
     }
 }
 
-pub fn vote_distribution(operator: &Address, task: &Address, round: u64, valid: bool) -> Instruction {
-    let (voter, _) = find_node_address(task, operator);
+/// `[operator (signer), node (writable), round's distribution (writable)]`.
+fn node_distribution_instruction(
+    operator: AccountMeta,
+    task: &Address,
+    round: u64,
+    data: Vec<u8>,
+) -> Instruction {
+    let (node, _) = find_node_address(task, &operator.pubkey);
     let (distribution, _) = find_distribution_address(task, round);
     Instruction {
         program_id: ID,
-        accounts: std::vec![
-            AccountMeta::new_readonly(*operator, true),
-            AccountMeta::new(voter, false),
-            AccountMeta::new(distribution, false),
-        ],
-        data: data_with(GradualInstruction::VoteDistribution, &[u8::from(valid)]),
+        accounts: std::vec![operator, AccountMeta::new(node, false), AccountMeta::new(distribution, false)],
+        data,
     }
 }
 
-pub fn resolve_distribution(task: &Address, round: u64, proposer_operator: &Address) -> Instruction {
+pub fn vote_distribution(operator: &Address, task: &Address, round: u64, valid: bool) -> Instruction {
+    let data = data_with(GradualInstruction::VoteDistribution, &[u8::from(valid)]);
+    node_distribution_instruction(AccountMeta::new_readonly(*operator, true), task, round, data)
+}
+
+/// `[round's distribution, task, recipient]`, all writable, no signer.
+fn settle_distribution_instruction(
+    task: &Address,
+    round: u64,
+    recipient: &Address,
+    instruction: GradualInstruction,
+) -> Instruction {
     let (distribution, _) = find_distribution_address(task, round);
     Instruction {
         program_id: ID,
         accounts: std::vec![
             AccountMeta::new(distribution, false),
             AccountMeta::new(*task, false),
-            AccountMeta::new(*proposer_operator, false),
+            AccountMeta::new(*recipient, false),
         ],
-        data: data_with(GradualInstruction::ResolveDistribution, &[]),
+        data: data_with(instruction, &[]),
     }
+}
+
+pub fn resolve_distribution(task: &Address, round: u64, proposer_operator: &Address) -> Instruction {
+    settle_distribution_instruction(task, round, proposer_operator, GradualInstruction::ResolveDistribution)
 }
 
 pub fn claim_reward(
@@ -279,32 +296,13 @@ pub fn claim_reward(
     amount: u64,
     proof: &[[u8; 32]],
 ) -> Instruction {
-    let (node, _) = find_node_address(task, operator);
-    let (distribution, _) = find_distribution_address(task, round);
     let mut data = data_with(GradualInstruction::ClaimReward, &amount.to_le_bytes());
     for sibling in proof {
         data.extend_from_slice(sibling);
     }
-    Instruction {
-        program_id: ID,
-        accounts: std::vec![
-            AccountMeta::new(*operator, true),
-            AccountMeta::new(node, false),
-            AccountMeta::new(distribution, false),
-        ],
-        data,
-    }
+    node_distribution_instruction(AccountMeta::new(*operator, true), task, round, data)
 }
 
 pub fn expire_distribution(task: &Address, round: u64, payer: &Address) -> Instruction {
-    let (distribution, _) = find_distribution_address(task, round);
-    Instruction {
-        program_id: ID,
-        accounts: std::vec![
-            AccountMeta::new(distribution, false),
-            AccountMeta::new(*task, false),
-            AccountMeta::new(*payer, false),
-        ],
-        data: data_with(GradualInstruction::ExpireDistribution, &[]),
-    }
+    settle_distribution_instruction(task, round, payer, GradualInstruction::ExpireDistribution)
 }

@@ -176,20 +176,7 @@ impl Node {
     /// Records this node's vote in `audit` of `round`: once per audit, at
     /// most `VOTES_PER_ROUND` per round.
     pub fn record_vote(&mut self, round: u64, audit: &[u8; 32]) -> Result<(), GradualError> {
-        let mut free = None;
-        for (index, vote) in self.votes.iter().enumerate() {
-            let empty = vote.audit == [0; 32];
-            if !empty && vote.round == round {
-                if vote.audit == *audit {
-                    return Err(GradualError::AlreadyVoted);
-                }
-            } else if free.is_none() {
-                free = Some(index);
-            }
-        }
-        let index = free.ok_or(GradualError::VoteLimitReached)?;
-        self.votes[index] = VoteRecord { audit: *audit, round };
-        Ok(())
+        record_in(&mut self.votes, round, audit)
     }
 
     /// Records this node's vote on `distribution` during `vote_round`: once
@@ -199,19 +186,7 @@ impl Node {
         vote_round: u64,
         distribution: &[u8; 32],
     ) -> Result<(), GradualError> {
-        let mut free = None;
-        for (index, vote) in self.distribution_votes.iter().enumerate() {
-            if vote.audit != [0; 32] && vote.round == vote_round {
-                if vote.audit == *distribution {
-                    return Err(GradualError::AlreadyVoted);
-                }
-            } else if free.is_none() {
-                free = Some(index);
-            }
-        }
-        let index = free.ok_or(GradualError::VoteLimitReached)?;
-        self.distribution_votes[index] = VoteRecord { audit: *distribution, round: vote_round };
-        Ok(())
+        record_in(&mut self.distribution_votes, vote_round, distribution)
     }
 
     /// Marks `round`'s reward claimed; fails if it already was. The 64-round
@@ -237,6 +212,24 @@ impl Node {
         let entry = self.submission_slot(round);
         entry.holds_round(round).then_some(entry)
     }
+}
+
+/// Records a vote for `key` under `round` in `ring`: refused if already
+/// there; entries under other rounds are free for reuse.
+fn record_in(ring: &mut [VoteRecord], round: u64, key: &[u8; 32]) -> Result<(), GradualError> {
+    let mut free = None;
+    for (index, vote) in ring.iter().enumerate() {
+        if vote.audit != [0; 32] && vote.round == round {
+            if vote.audit == *key {
+                return Err(GradualError::AlreadyVoted);
+            }
+        } else if free.is_none() {
+            free = Some(index);
+        }
+    }
+    let index = free.ok_or(GradualError::VoteLimitReached)?;
+    ring[index] = VoteRecord { audit: *key, round };
+    Ok(())
 }
 
 fn ring_index(round: u64) -> usize {
