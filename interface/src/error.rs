@@ -90,7 +90,7 @@ errors! {
     UnstakeCooldownTooShort = 24,
     /// The first round's start slot is already in the past.
     StartSlotInPast = 25,
-    /// More than 7 failed distributions allowed per round.
+    /// More than 6 failed distributions allowed per round.
     TooManyFailedDistributions = 26,
     /// The manager is the default (all-zero) address.
     InvalidManager = 27,
@@ -146,16 +146,16 @@ errors! {
     NoSubmissionForRound = 52,
     /// That proof has already been audited.
     AlreadyAudited = 53,
-    /// The node already voted in this audit.
+    /// The node already voted in this audit or on this list.
     AlreadyVoted = 54,
-    /// The node has cast its maximum number of audit votes for that round.
+    /// The node has cast its maximum number of votes for that round.
     VoteLimitReached = 55,
     /// The audit window has not closed yet.
     AuditWindowOpen = 56,
     /// An account passed to resolve the audit is not the one it records.
     AuditAccountMismatch = 57,
-    /// The distribution window is longer than 500 slots.
-    DistributionWindowTooLong = 58,
+    /// The distribution window is shorter than 8 slots or longer than 500.
+    InvalidDistributionWindow = 58,
     /// The distribution account is not a Gradual distribution (wrong owner, length, discriminator or version).
     InvalidDistributionAccount = 59,
     /// The distribution account's address is not a PDA of its task, round and the given bump.
@@ -166,9 +166,9 @@ errors! {
     NotEntitledToPropose = 62,
     /// The proposal's total exceeds the round's bounty or the pool.
     TotalExceedsBounty = 63,
-    /// The list's URL is empty or longer than 128 bytes, or its leaf count cannot hold its total.
+    /// The list's URL is empty or longer than 128 bytes, or it has no leaves but a non-zero total.
     InvalidDistributionList = 64,
-    /// A proposal for this round is still open or already approved.
+    /// The round's list is open for votes, approved or failed, or this attempt has already proposed.
     DistributionNotOpenForProposal = 65,
     /// The list is not open for votes.
     DistributionNotOpenForVotes = 66,
@@ -182,7 +182,7 @@ errors! {
     DistributionNotApproved = 70,
     /// The claim period is over.
     ClaimPeriodOver = 71,
-    /// The node already claimed this round's reward.
+    /// The node already claimed this round's reward, or an upheld audit excluded it from the round.
     AlreadyClaimed = 72,
     /// The Merkle proof does not lead from this node and amount to the list's root.
     InvalidProof = 73,
@@ -196,6 +196,12 @@ errors! {
     DistributionAccountMismatch = 77,
     /// Distribution accounts of the task have not expired yet.
     TaskHasOpenDistributions = 78,
+    /// The audit window is shorter than 2 slots: raises need its first half, votes the rest.
+    AuditWindowTooShort = 79,
+    /// The proposer has no unexcluded proof for the round it proposes to pay.
+    ProposerHasNoProof = 80,
+    /// The round already has a distribution account (one per round, whatever the bump).
+    DistributionAlreadyExists = 81,
 }
 
 impl From<GradualError> for ProgramError {

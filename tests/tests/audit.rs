@@ -16,6 +16,8 @@ const BOND: u64 = SOL / 10;
 const SLASH_RATE_BPS: u128 = 1_000;
 /// Round 1's audit window (for round 0's proofs): offsets [20, 50).
 const AUDIT_OPENS: u64 = SUBMISSION_WINDOW;
+/// Raises only in the first half of the window: offsets [20, 35).
+const RAISES_CLOSE: u64 = SUBMISSION_WINDOW + AUDIT_WINDOW / 2;
 const AUDIT_CLOSES: u64 = SUBMISSION_WINDOW + AUDIT_WINDOW;
 
 struct Audited {
@@ -150,14 +152,15 @@ fn contest_with_three() -> bool {
 fn raising_voting_and_resolving_respect_the_window_edges() {
     let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 2 * SOL], 1);
     let raise = || builders::raise_audit(&nodes[0].operator.pubkey(), &task, &nodes[1].node, 0);
-    for (round, offset) in [(1, AUDIT_OPENS - 1), (1, AUDIT_CLOSES), (1, AUDIT_CLOSES + 1), (2, AUDIT_OPENS)]
-    {
+    for (round, offset) in [(1, AUDIT_OPENS - 1), (1, RAISES_CLOSE), (1, AUDIT_CLOSES), (2, AUDIT_OPENS)] {
         ctx.warp_to_round(&task, round, offset);
         ctx.expect_error(raise(), &[&nodes[0].operator], custom(GradualError::OutsideAuditWindow));
     }
 
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES - 1);
+    // The last slot for raises still leaves half the window for votes.
+    ctx.warp_to_round(&task, 1, RAISES_CLOSE - 1);
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES - 1);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     let record = ctx.audit(&audit);
     let resolve = builders::resolve_audit(

@@ -237,8 +237,11 @@ impl Run {
     /// Proposes `listed_round`'s list if some node may, as early as it may.
     fn propose(&mut self, listed_round: u64, honest: bool) {
         let task = self.task;
-        let nodes: Vec<Address> =
-            (0..self.operators.len()).map(|index| self.node(index)).filter(|n| self.ctx.exists(n)).collect();
+        // Only a node with a proof for the round may propose its list.
+        let nodes: Vec<Address> = (0..self.operators.len())
+            .map(|index| self.node(index))
+            .filter(|node| self.ctx.exists(node) && self.ctx.node(node).submission(listed_round).is_some())
+            .collect();
         if nodes.is_empty() {
             return;
         }

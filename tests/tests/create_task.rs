@@ -65,13 +65,15 @@ fn every_invalid_parameter_has_its_own_error() {
                 c.args.round_length = 1_000;
                 c.args.params.distribution_window = 501;
             },
-            GradualError::DistributionWindowTooLong,
+            GradualError::InvalidDistributionWindow,
         ),
+        (|c, _| c.args.params.distribution_window = 7, GradualError::InvalidDistributionWindow),
+        (|c, _| c.args.params.audit_window = 1, GradualError::AuditWindowTooShort),
         (|c, _| c.args.params.slash_rate_bps = 10_001, GradualError::SlashRateTooHigh),
         (|c, _| c.args.params.audit_bond = 0, GradualError::ZeroAuditBond),
         (|c, _| c.args.unstake_cooldown_rounds = 1, GradualError::UnstakeCooldownTooShort),
         (|c, now| c.args.start_slot = now - 1, GradualError::StartSlotInPast),
-        (|c, _| c.args.allowed_failed_distributions = 8, GradualError::TooManyFailedDistributions),
+        (|c, _| c.args.allowed_failed_distributions = 7, GradualError::TooManyFailedDistributions),
         (|c, _| c.args.manager = [0; 32], GradualError::InvalidManager),
         (|c, _| c.args._padding[0] = 1, GradualError::NonZeroPadding),
         (|c, _| c.args.params._padding[0] = 1, GradualError::NonZeroPadding),
@@ -100,7 +102,7 @@ fn limits_are_inclusive() {
     config.args.params.distribution_audit_window = 80;
     config.args.params.slash_rate_bps = 10_000;
     config.args.start_slot = ctx.slot();
-    config.args.allowed_failed_distributions = 7;
+    config.args.allowed_failed_distributions = 6;
     let task = ctx.create_task(&creator, &config);
     assert_eq!(ctx.task(&task).name(), &[b'n'; 32][..]);
     assert_eq!(ctx.task(&task).description().len(), 192);

@@ -491,3 +491,73 @@ fn a_claim_at_depth_twenty_fits_one_transaction() {
     let units = world.ctx.claim(&claimer, &world.task, 0, SOL / 4, &proof);
     assert!(units <= 5_000, "a depth-20 claim used {units} CU");
 }
+
+#[test]
+fn a_round_has_one_distribution_whatever_the_bump() {
+    let mut world = paid(3, 1);
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    let proposer = world.warp_to_proposer(0, 0, &[]);
+    let operator = world.nodes[proposer].operator.insecure_clone();
+    world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
+
+    // A second account for the same round under another valid bump is refused.
+    let (canonical, bump) = find_distribution_address(&world.task, 0);
+    let other_bump = (0..bump).rev().find_map(|candidate| {
+        Address::create_program_address(
+            &[b"distribution", world.task.as_ref(), &0u64.to_le_bytes(), &[candidate]],
+            &gradual_interface::ID,
+        )
+        .ok()
+        .map(|address| (address, candidate))
+    });
+    let (second, second_bump) = other_bump.expect("another off-curve bump exists");
+    assert_ne!(second, canonical);
+    let mut duplicate =
+        builders::propose_distribution(&operator.pubkey(), &world.task, &proposal_of(0, &leaves));
+    duplicate.accounts[3].pubkey = second;
+    duplicate.data[1 + 88] = second_bump;
+    world.ctx.expect_error(duplicate, &[&operator], custom(GradualError::DistributionAlreadyExists));
+}
+
+#[test]
+fn a_node_without_a_proof_for_the_round_cannot_propose() {
+    let mut ctx = TestContext::new();
+    let fixture = TaskFixture::new(&mut ctx);
+    let worker = NodeFixture::new(&mut ctx, &fixture.task, 2 * SOL);
+    let idle = NodeFixture::new(&mut ctx, &fixture.task, 2 * SOL);
+    ctx.warp_to_round(&fixture.task, 1, 0);
+    ctx.send_ok(
+        builders::submit_proof(&worker.operator.pubkey(), &fixture.task, 0, [3; 32], b"c"),
+        &[&worker.operator],
+    );
+    // The last eighth of the window: everyone is entitled, so only the proof is missing.
+    ctx.warp_to_round(&fixture.task, 2, DISTRIBUTION_WINDOW - 1);
+    let leaves = [(worker.node.to_bytes(), BOUNTY_PER_ROUND)];
+    let instruction =
+        builders::propose_distribution(&idle.operator.pubkey(), &fixture.task, &proposal_of(0, &leaves));
+    ctx.expect_error(instruction, &[&idle.operator], custom(GradualError::ProposerHasNoProof));
+    ctx.propose(&worker.operator, &fixture.task, &proposal_of(0, &leaves));
+}
+
+#[test]
+fn an_excluded_node_cannot_claim_even_from_a_list_that_pays_it() {
+    let mut world = paid(3, 1);
+    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW);
+    let raiser = world.nodes[0].operator.insecure_clone();
+    let audit = world.ctx.raise_audit(&raiser, &world.task, &world.nodes[2].node, 0);
+    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    world.ctx.resolve_audit(&audit, BOND + (2 * SOL / 10) / 2);
+    // A list that wrongly pays all three is approved unopposed.
+    let leaves: Vec<([u8; 32], u64)> =
+        world.nodes.iter().map(|node| (node.node.to_bytes(), SOL / 2)).collect();
+    let proposer = world.warp_to_proposer(0, 0, &[2]);
+    let operator = world.nodes[proposer].operator.insecure_clone();
+    world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
+    let (_, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_end);
+    world.ctx.resolve_distribution(&world.task, 0);
+    let tree = tree_of(&leaves);
+    let excluded = world.nodes[2].operator.insecure_clone();
+    let claim = builders::claim_reward(&excluded.pubkey(), &world.task, 0, SOL / 2, &tree.proof(2).unwrap());
+    world.ctx.expect_error(claim, &[&excluded], custom(GradualError::AlreadyClaimed));
+}

@@ -73,3 +73,47 @@ pub fn copy_text<const N: usize>(buffer: &mut [u8; N], bytes: &[u8]) -> Option<u
 pub fn text<const N: usize>(buffer: &[u8; N], len: u8) -> &[u8] {
     buffer.get(..usize::from(len)).unwrap_or(buffer)
 }
+
+/// A set of recent rounds: bit `i` of `bits` is round `base + i`. Marking a
+/// round beyond the 64-round window slides it forward, forgetting the
+/// oldest; every user of it only ever needs far fewer than 64 rounds back.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct RoundSet {
+    pub base: u64,
+    pub bits: u64,
+}
+
+/// Why a round could not be marked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundMark {
+    AlreadyMarked,
+    /// Older than the window: treated as unusable.
+    TooOld,
+}
+
+impl RoundSet {
+    pub fn contains(&self, round: u64) -> bool {
+        match round.checked_sub(self.base) {
+            Some(offset) if offset < 64 => self.bits & (1u64 << offset) != 0,
+            _ => false,
+        }
+    }
+
+    pub fn mark(&mut self, round: u64) -> Result<(), RoundMark> {
+        let mut offset = round.checked_sub(self.base).ok_or(RoundMark::TooOld)?;
+        if offset >= 64 {
+            let shift = offset.saturating_sub(63);
+            let kept = u32::try_from(shift).ok().and_then(|shift| self.bits.checked_shr(shift));
+            self.bits = kept.unwrap_or(0);
+            self.base = self.base.saturating_add(shift);
+            offset = 63;
+        }
+        let bit = 1u64 << offset;
+        if self.bits & bit != 0 {
+            return Err(RoundMark::AlreadyMarked);
+        }
+        self.bits |= bit;
+        Ok(())
+    }
+}

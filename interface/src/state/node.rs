@@ -1,14 +1,16 @@
 use bytemuck::{Pod, Zeroable};
 
-use super::{Account, AccountKind};
+use super::{Account, AccountKind, RoundMark, RoundSet};
 use crate::error::GradualError;
 
 pub const MAX_SERVICE_URL_LEN: usize = 128;
 pub const MAX_PROOF_LOCATOR_LEN: usize = 64;
 /// Recent rounds' submissions kept in the node account, indexed by `round % SUBMISSION_RING`.
 pub const SUBMISSION_RING: usize = 8;
-/// Stake checkpoints kept; enough to answer "stake for round r" for `r >= current - 2`.
-pub const STAKE_HISTORY: usize = 4;
+/// Stake checkpoints kept: enough to answer "stake for round r" for every
+/// round a vote can still concern, back to `current - 2 - MAX_FAILED_DISTRIBUTIONS`
+/// (see `PARAMS_HISTORY` for the count).
+pub const STAKE_HISTORY: usize = 11;
 /// `exit_round` of a node that has not asked to unstake.
 pub const NOT_EXITING: u64 = u64::MAX;
 
@@ -100,12 +102,11 @@ pub struct Node {
     pub votes: [VoteRecord; VOTES_PER_ROUND],
     /// Votes on distribution lists, keyed by the round the vote was cast in.
     pub distribution_votes: [VoteRecord; DISTRIBUTION_VOTES],
-    /// Bit `i` set: round `claimed_base + i`'s reward was claimed.
-    pub claimed_rounds: u64,
-    pub claimed_base: u64,
+    /// Rounds whose reward was claimed or which an upheld audit excluded.
+    pub claimed_rounds: RoundSet,
 }
 
-const _: () = assert!(core::mem::size_of::<Node>() == 1912);
+const _: () = assert!(core::mem::size_of::<Node>() == 2024);
 const _: () = assert!(core::mem::align_of::<Node>() == 8);
 
 impl Account for Node {
@@ -189,22 +190,13 @@ impl Node {
         record_in(&mut self.distribution_votes, vote_round, distribution)
     }
 
-    /// Marks `round`'s reward claimed; fails if it already was. The 64-round
-    /// window slides forward; claimable rounds span far fewer than 64.
+    /// Marks `round`'s reward claimed; fails if it already was (or was
+    /// excluded, which marks it too).
     pub fn mark_claimed(&mut self, round: u64) -> Result<(), GradualError> {
-        let mut offset = round.checked_sub(self.claimed_base).ok_or(GradualError::ClaimPeriodOver)?;
-        if offset >= 64 {
-            let shift = offset.saturating_sub(63);
-            self.claimed_rounds = self.claimed_rounds.checked_shr(shift as u32).unwrap_or(0);
-            self.claimed_base = self.claimed_base.saturating_add(shift);
-            offset = 63;
-        }
-        let bit = 1u64 << offset;
-        if self.claimed_rounds & bit != 0 {
-            return Err(GradualError::AlreadyClaimed);
-        }
-        self.claimed_rounds |= bit;
-        Ok(())
+        self.claimed_rounds.mark(round).map_err(|marked| match marked {
+            RoundMark::AlreadyMarked => GradualError::AlreadyClaimed,
+            RoundMark::TooOld => GradualError::ClaimPeriodOver,
+        })
     }
 
     /// The proof for `round`, if the ring still holds it.
@@ -261,12 +253,12 @@ mod tests {
     }
 
     #[test]
-    fn one_top_up_per_round_keeps_three_rounds_back() {
+    fn one_top_up_per_round_keeps_every_round_a_vote_can_reach() {
         let mut node = fresh_node();
         for round in 1..40u64 {
             node.add_stake(round, round + 1).unwrap();
             let current = round;
-            for back in 0..3 {
+            for back in 0..(STAKE_HISTORY as u64 - 1) {
                 let wanted = current.saturating_sub(back);
                 let expected: u64 = (1..wanted).sum();
                 assert_eq!(node.stake_for_round(wanted), expected, "round {wanted} at {current}");

@@ -5,6 +5,11 @@ use crate::error::GradualError;
 /// Longest distribution window: the proposer seed is the hash of the slot
 /// before the window, and the `SlotHashes` sysvar keeps only 512 slots.
 pub const MAX_DISTRIBUTION_WINDOW: u64 = 500;
+/// Shortest distribution window: the entitled set doubles every eighth of it
+/// and must reach every node in the last eighth.
+pub const MIN_DISTRIBUTION_WINDOW: u64 = crate::selection::WIDENING_STEPS;
+/// Shortest audit window: raises use its first half, votes all of it.
+pub const MIN_AUDIT_WINDOW: u64 = 2;
 
 /// Basis points in 100%.
 pub const MAX_BASIS_POINTS: u16 = 10_000;
@@ -70,8 +75,11 @@ impl RoundParams {
         if distribution_span > round_length {
             return Err(GradualError::DistributionWindowsExceedRound);
         }
-        if self.distribution_window > MAX_DISTRIBUTION_WINDOW {
-            return Err(GradualError::DistributionWindowTooLong);
+        if !(MIN_DISTRIBUTION_WINDOW..=MAX_DISTRIBUTION_WINDOW).contains(&self.distribution_window) {
+            return Err(GradualError::InvalidDistributionWindow);
+        }
+        if self.audit_window < MIN_AUDIT_WINDOW {
+            return Err(GradualError::AuditWindowTooShort);
         }
         if self.min_stake == 0 {
             return Err(GradualError::ZeroMinimumStake);
@@ -89,6 +97,19 @@ impl RoundParams {
     pub fn in_submission_window(&self, offset: u64) -> bool {
         offset < self.submission_window
     }
+
+    /// Offsets `[start, raise_end)` of a round at which audits may be raised:
+    /// the first half of the audit window (rounded up), so that every audit
+    /// has at least the second half for votes.
+    pub fn audit_raise_window(&self) -> Option<(u64, u64)> {
+        let raise_slots = self.audit_window.checked_sub(self.audit_window / 2)?;
+        Some((self.submission_window, self.submission_window.checked_add(raise_slots)?))
+    }
+
+    /// The first offset after the audit window.
+    pub fn audit_window_end(&self) -> Option<u64> {
+        self.submission_window.checked_add(self.audit_window)
+    }
 }
 
 /// Parameters in force from `from_round` until the next checkpoint.
@@ -102,10 +123,12 @@ pub struct ParamsCheckpoint {
 
 const _: () = assert!(core::mem::size_of::<ParamsCheckpoint>() == 72);
 
-/// How many parameter sets a task keeps. Lookups reach back two rounds from
-/// the current one (round `c - 2`'s distribution is decided in round `c`);
-/// with at most one new checkpoint per round, four always cover that.
-pub const PARAMS_HISTORY: usize = 4;
+/// How many parameter sets a task keeps. Lookups reach back `2 + F` rounds
+/// from the current one `c` (attempt `F` of round `c - 2 - F`'s list is
+/// made in round `c`, with `F` at most `MAX_FAILED_DISTRIBUTIONS` = 7), and
+/// the newest checkpoint is for `c + 1`: with at most one new checkpoint per
+/// round, eleven always cover that.
+pub const PARAMS_HISTORY: usize = 11;
 
 /// A checkpoint slot that holds nothing.
 pub const UNUSED_CHECKPOINT: u64 = u64::MAX;
@@ -160,7 +183,7 @@ mod tests {
             bounty_per_round: bounty,
             submission_window: 3,
             audit_window: 3,
-            distribution_window: 3,
+            distribution_window: 8,
             distribution_audit_window: 3,
             min_stake: 10,
             audit_bond: 5,
@@ -198,17 +221,18 @@ mod tests {
     }
 
     #[test]
-    fn one_change_per_round_keeps_the_last_three_rounds() {
+    fn one_change_per_round_keeps_every_round_a_lookup_can_reach() {
         let mut history = empty_history(params(100));
         for round in 1..50u64 {
             schedule_params(&mut history, round, params(100 + round));
-            for back in 0..3 {
+            // Scheduled during round - 1; lookups reach back to round - 1 - 9.
+            for back in 0..PARAMS_HISTORY as u64 {
                 let wanted = round.saturating_sub(back);
                 let found = params_for_round(&history, wanted).unwrap().bounty_per_round;
                 assert_eq!(found, 100 + wanted, "round {wanted} after scheduling {round}");
             }
         }
-        assert_eq!(params_for_round(&history, 10), Err(GradualError::RoundParamsUnavailable));
+        assert_eq!(params_for_round(&history, 30), Err(GradualError::RoundParamsUnavailable));
     }
 
     #[test]
@@ -216,11 +240,13 @@ mod tests {
         let round_length = 12;
         assert_eq!(params(1).validate(round_length), Ok(()));
         type Break = fn(&mut RoundParams);
-        let cases: [(Break, GradualError); 8] = [
+        let cases: [(Break, GradualError); 10] = [
             (|p| p.bounty_per_round = 0, GradualError::ZeroBountyPerRound),
             (|p| p.audit_window = 0, GradualError::ZeroWindow),
             (|p| p.submission_window = 10, GradualError::SubmissionWindowsExceedRound),
             (|p| p.distribution_window = u64::MAX, GradualError::DistributionWindowsExceedRound),
+            (|p| p.distribution_window = 7, GradualError::InvalidDistributionWindow),
+            (|p| p.audit_window = 1, GradualError::AuditWindowTooShort),
             (|p| p.min_stake = 0, GradualError::ZeroMinimumStake),
             (|p| p.slash_rate_bps = 10_001, GradualError::SlashRateTooHigh),
             (|p| p.audit_bond = 0, GradualError::ZeroAuditBond),

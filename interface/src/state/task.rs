@@ -7,7 +7,9 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const MAX_DESCRIPTION_LEN: usize = 192;
 pub const MAX_EXECUTABLE_LOCATOR_LEN: usize = 128;
 /// Upper bound on `allowed_failed_distributions`.
-pub const MAX_FAILED_DISTRIBUTIONS: u8 = 7;
+/// At most 6, so that attempt 6 (round `r + 8`) still finds round `r`'s
+/// proofs in the nodes' eight-round submission rings.
+pub const MAX_FAILED_DISTRIBUTIONS: u8 = 6;
 /// Shortest unstake cooldown: a node's last active round `r` is audited in
 /// round `r + 1` and its distribution is decided in round `r + 2`.
 pub const MIN_UNSTAKE_COOLDOWN_ROUNDS: u64 = 2;
@@ -47,6 +49,8 @@ pub struct Task {
     pub _padding: [u8; 2],
     /// Distribution accounts not yet expired; the task cannot close while any remain.
     pub open_distributions: u32,
+    /// Rounds that have a distribution account: one per round, whatever its bump.
+    pub distributed_rounds: super::RoundSet,
     pub params_history: [ParamsCheckpoint; PARAMS_HISTORY],
     /// sha256 of the task executable; nodes refuse to run anything else.
     pub executable_sha256: [u8; 32],
@@ -56,7 +60,7 @@ pub struct Task {
     pub executable_locator: [u8; MAX_EXECUTABLE_LOCATOR_LEN],
 }
 
-const _: () = assert!(core::mem::size_of::<Task>() == 808);
+const _: () = assert!(core::mem::size_of::<Task>() == 1328);
 const _: () = assert!(core::mem::align_of::<Task>() == 8);
 
 impl Account for Task {

@@ -5,7 +5,7 @@ use gradual_interface::{
     selection::{is_entitled, proposal_seed},
     state::{
         copy_text, Account, Distribution, ACCOUNT_VERSION, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_PROPOSED,
-        DISTRIBUTION_REJECTED, MAX_LIST_URL_LEN,
+        DISTRIBUTION_REJECTED, MAX_LIST_URL_LEN, SUBMISSION_EXCLUDED,
     },
     ID,
 };
@@ -66,6 +66,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if weight < round_params.min_stake {
         return fail(GradualError::StakeNotActiveForRound);
     }
+    // Only a node that did the round's work (and was not excluded) may list its payees.
+    let has_proof = proposer.submission(round).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0);
+    if !has_proof {
+        return fail(GradualError::ProposerHasNoProof);
+    }
     if args.total > round_params.bounty_per_round || args.total > task.bounty_pool {
         return fail(GradualError::TotalExceedsBounty);
     }
@@ -120,6 +125,10 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         );
         if *distribution_account.address() != expected {
             return fail(GradualError::InvalidDistributionAddress);
+        }
+        // Another bump gives another valid address: the task remembers the round.
+        if task.distributed_rounds.mark(round).is_err() {
+            return fail(GradualError::DistributionAlreadyExists);
         }
         let seeds = [
             Seed::from(DISTRIBUTION_SEED),

@@ -51,13 +51,13 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if round.checked_add(1) != Some(current_round) {
         return fail(GradualError::OutsideAuditWindow);
     }
+    // Raises use the first half of the window, so every audit has the second half for votes.
     let window = task.params_for(current_round)?;
-    let window_start = window.submission_window;
-    let window_close =
-        window_start.checked_add(window.audit_window).ok_or(GradualError::ArithmeticOverflow)?;
-    if offset < window_start || offset >= window_close {
+    let (raise_start, raise_end) = window.audit_raise_window().ok_or(GradualError::ArithmeticOverflow)?;
+    if offset < raise_start || offset >= raise_end {
         return fail(GradualError::OutsideAuditWindow);
     }
+    let window_close = window.audit_window_end().ok_or(GradualError::ArithmeticOverflow)?;
     let window_end = task
         .timeline()
         .round_start(current_round)

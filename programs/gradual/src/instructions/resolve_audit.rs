@@ -55,6 +55,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if let Some(entry) = target.submission(audit.round).copied() {
         target.submission_slot_mut(audit.round).flags = entry.flags | SUBMISSION_EXCLUDED;
     }
+    // The exclusion also blocks any claim for the round, whatever list is approved.
+    match target.mark_claimed(audit.round) {
+        Ok(()) | Err(GradualError::AlreadyClaimed) | Err(GradualError::ClaimPeriodOver) => {}
+        Err(error) => return Err(error.into()),
+    }
     task.bounty_pool = task.bounty_pool.checked_add(split.to_pool).ok_or(GradualError::ArithmeticOverflow)?;
     drop((task, target));
 

@@ -27,12 +27,11 @@ pub fn hash_at_or_before(target: u64) -> Result<[u8; 32], ProgramError> {
         return Err(GradualError::SeedUnavailable.into());
     }
     let (newest, newest_hash) = entry(0)?;
-    let Some(distance) = newest.checked_sub(target) else {
-        return Err(GradualError::SeedUnavailable.into());
+    // No newer block than `target` yet (it was skipped): the newest is the answer, for good.
+    let distance = match newest.checked_sub(target) {
+        None | Some(0) => return Ok(newest_hash),
+        Some(distance) => distance,
     };
-    if distance == 0 {
-        return Ok(newest_hash);
-    }
     // Without skipped slots the entry sits exactly `distance` places down.
     if distance < count {
         let (slot, hash) = entry(distance)?;
