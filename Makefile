@@ -7,7 +7,7 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup sbf test unit program-tests cu fmt clippy lint clean-sbf
+.PHONY: setup sbf test cu demo fmt lint
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
@@ -25,6 +25,11 @@ test: setup sbf lint
 cu: sbf
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) GRADUAL_WRITE_CU_TABLE=$(CURDIR)/docs/compute-units.md \
 		cargo test -p gradual-tests --locked --test compute_units -- --nocapture
+
+## The embedded demo: 8 nodes, 6 rounds, one bad, one offline, one bad proposer.
+demo: sbf
+	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo run --release --locked -p gradual-node --bin gradual -- \
+		simulate --nodes 8 --rounds 6 --bad 1 --offline 1 --bad-proposer 1
 
 fmt:
 	cargo fmt --all

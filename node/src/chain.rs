@@ -1,0 +1,129 @@
+//! The chain a node talks to. One interface, so the runtime and `simulate`
+//! run unchanged on the embedded LiteSVM chain or (later) over RPC.
+
+use std::path::Path;
+
+use gradual_interface::{Address, ID};
+use litesvm::LiteSVM;
+use solana_account::Account;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+/// A transaction the chain refused, with the program's error if it had one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub message: String,
+    pub custom_code: Option<u32>,
+}
+
+pub trait Chain {
+    fn slot(&self) -> u64;
+    fn account(&self, address: &Address) -> Option<Account>;
+    /// The hash of the newest slot at or before `slot`, if still kept.
+    fn slot_hash(&self, slot: u64) -> Option<[u8; 32]>;
+    /// Sends one transaction, fee paid by `payer`; returns the compute units used.
+    fn send(
+        &mut self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<u64, Refused>;
+    fn airdrop(&mut self, address: &Address, lamports: u64) -> Result<(), Refused>;
+    /// Every account the program owns.
+    fn program_accounts(&self) -> Vec<(Address, Account)>;
+}
+
+/// LiteSVM running the `.so` built from source, with a slot clock that only
+/// moves when told to and a `SlotHashes` sysvar kept in step with it.
+pub struct EmbeddedChain {
+    svm: LiteSVM,
+}
+
+/// The hash the embedded chain gives `slot`.
+pub fn embedded_slot_hash(slot: u64) -> [u8; 32] {
+    solana_sha256_hasher::hashv(&[b"gradual-embedded-slot", &slot.to_le_bytes()]).to_bytes()
+}
+
+impl EmbeddedChain {
+    pub fn new(program: &Path, start_slot: u64) -> Result<Self, String> {
+        let mut svm = LiteSVM::new();
+        svm.add_program_from_file(ID, program)
+            .map_err(|error| format!("cannot load {}: {error}; run `make sbf` first", program.display()))?;
+        let mut chain = Self { svm };
+        chain.warp_to(start_slot);
+        Ok(chain)
+    }
+
+    pub fn rent_exempt_minimum(&self, len: usize) -> u64 {
+        self.svm.minimum_balance_for_rent_exemption(len)
+    }
+
+    pub fn warp_to(&mut self, slot: u64) {
+        self.svm.warp_to_slot(slot);
+        let entries: Vec<(u64, solana_hash::Hash)> = (1..=512u64)
+            .filter_map(|back| slot.checked_sub(back))
+            .map(|past| (past, solana_hash::Hash::new_from_array(embedded_slot_hash(past))))
+            .collect();
+        self.svm.set_sysvar(&solana_slot_hashes::SlotHashes::new(&entries));
+        self.svm.expire_blockhash();
+    }
+}
+
+impl Chain for EmbeddedChain {
+    fn slot(&self) -> u64 {
+        self.svm.get_sysvar::<solana_clock::Clock>().slot
+    }
+
+    fn account(&self, address: &Address) -> Option<Account> {
+        self.svm.get_account(address).filter(|account| account.lamports > 0)
+    }
+
+    fn slot_hash(&self, slot: u64) -> Option<[u8; 32]> {
+        self.slot().checked_sub(slot).filter(|age| (1..=512).contains(age)).map(|_| embedded_slot_hash(slot))
+    }
+
+    fn send(
+        &mut self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<u64, Refused> {
+        let mut all: Vec<&Keypair> = vec![payer];
+        all.extend(signers.iter().copied().filter(|signer| signer.pubkey() != payer.pubkey()));
+        let transaction = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&payer.pubkey()),
+            &all,
+            self.svm.latest_blockhash(),
+        );
+        let result = self.svm.send_transaction(transaction);
+        // Identical transactions later in the same slot must not be dropped as duplicates.
+        self.svm.expire_blockhash();
+        match result {
+            Ok(meta) => Ok(meta.compute_units_consumed),
+            Err(failed) => {
+                let custom_code = match &failed.err {
+                    solana_transaction::TransactionError::InstructionError(
+                        _,
+                        solana_instruction::error::InstructionError::Custom(code),
+                    ) => Some(*code),
+                    _ => None,
+                };
+                Err(Refused { message: format!("{:?}", failed.err), custom_code })
+            }
+        }
+    }
+
+    fn airdrop(&mut self, address: &Address, lamports: u64) -> Result<(), Refused> {
+        self.svm
+            .airdrop(address, lamports)
+            .map(|_| ())
+            .map_err(|failed| Refused { message: format!("{:?}", failed.err), custom_code: None })
+    }
+
+    fn program_accounts(&self) -> Vec<(Address, Account)> {
+        self.svm.get_program_accounts(&ID)
+    }
+}

@@ -1,0 +1,440 @@
+//! One node's round runtime, driven by slots: for each round it works,
+//! submits, audits and votes, proposes and checks distribution lists,
+//! resolves what is due and claims what it is owed. Every action first
+//! reads chain state, so a tick repeated at the same slot sends nothing twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gradual_interface::{
+    builders::{self, Proposal},
+    merkle::tree_of,
+    pda::{find_audit_address, find_distribution_address},
+    selection::{is_entitled, proposal_seed},
+    state::{
+        split_slash, Audit, Distribution, Node, Task as TaskAccount, CLAIM_PERIOD_ROUNDS,
+        DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
+        SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
+    },
+    Address,
+};
+use serde::Serialize;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::{chain::Chain, tasks::Task};
+
+/// How a simulated node behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Behaviour {
+    Honest,
+    /// Submits proofs that do not match its work.
+    Bad,
+    /// Skips every odd round.
+    Offline,
+    /// Works honestly but proposes lists that pay only itself.
+    BadProposer,
+}
+
+/// What each node serves to auditors (the HTTP peer service, in process).
+#[derive(Default)]
+pub struct Peers {
+    results: BTreeMap<(Address, u64), Vec<u8>>,
+}
+
+impl Peers {
+    pub fn serve(&mut self, node: Address, round: u64, result: Vec<u8>) {
+        self.results.insert((node, round), result);
+    }
+
+    pub fn fetch(&self, node: &Address, round: u64) -> Option<&[u8]> {
+        self.results.get(&(*node, round)).map(Vec::as_slice)
+    }
+}
+
+/// Everything the nodes share: the task, who is in it, and what they serve;
+/// plus the bookkeeping `simulate` reports.
+pub struct World {
+    pub task: Address,
+    pub nodes: Vec<Address>,
+    pub peers: Peers,
+    /// Compute units of every landed instruction, by kind.
+    pub compute_units: BTreeMap<&'static str, Vec<u64>>,
+    /// Lamports moved into and out of the program, as the senders expected.
+    pub deposited: u128,
+    pub paid_out: u128,
+    /// Rounds after which nodes stop working (they keep settling).
+    pub work_rounds: u64,
+    /// Audits raised against each node.
+    pub audits_against: BTreeMap<Address, u64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NodeStats {
+    pub rounds_submitted: Vec<u64>,
+    pub audits_raised: u64,
+    pub audit_votes: u64,
+    /// Lists proposed, as (round, attempt).
+    pub proposals: Vec<(u64, u8)>,
+    pub list_votes: u64,
+    pub rewards_claimed: u64,
+    pub rounds_paid: Vec<u64>,
+}
+
+pub struct NodeRuntime {
+    pub operator: Keypair,
+    pub node: Address,
+    pub behaviour: Behaviour,
+    pub stats: NodeStats,
+    /// Lists already voted on, by (distribution, attempt).
+    voted_lists: BTreeSet<(Address, u8)>,
+    voted_audits: BTreeSet<Address>,
+}
+
+fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, address: &Address) -> Option<T> {
+    chain.account(address).and_then(|account| T::read(&account.data))
+}
+
+impl NodeRuntime {
+    pub fn new(operator: Keypair, node: Address, behaviour: Behaviour) -> Self {
+        Self {
+            operator,
+            node,
+            behaviour,
+            stats: NodeStats::default(),
+            voted_lists: BTreeSet::new(),
+            voted_audits: BTreeSet::new(),
+        }
+    }
+
+    fn online(&self, round: u64) -> bool {
+        self.behaviour != Behaviour::Offline || round.is_multiple_of(2)
+    }
+
+    fn send(
+        &self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        kind: &'static str,
+        instruction: Instruction,
+        deposit: u64,
+        payout: u64,
+    ) -> bool {
+        match chain.send(&[instruction], &self.operator, &[&self.operator]) {
+            Ok(units) => {
+                world.compute_units.entry(kind).or_default().push(units);
+                world.deposited = world.deposited.saturating_add(u128::from(deposit));
+                world.paid_out = world.paid_out.saturating_add(u128::from(payout));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Does whatever this slot calls for.
+    pub fn tick(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &dyn Task) {
+        let Some(task) = read::<TaskAccount>(chain, &world.task) else { return };
+        let Some(me) = read::<Node>(chain, &self.node) else { return };
+        let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
+        let Ok(params) = task.params_for(round).copied() else { return };
+
+        // Work for this round, served to auditors.
+        if round < world.work_rounds && self.online(round) && world.peers.fetch(&self.node, round).is_none() {
+            world.peers.serve(self.node, round, task_impl.work(round));
+        }
+        if let Some(previous) = round.checked_sub(1) {
+            if offset < params.submission_window {
+                self.submit(chain, world, task_impl, &me, previous);
+            }
+            self.audit(chain, world, task_impl, &task, previous, offset);
+        }
+        for attempt in 0..=task.allowed_failed_distributions {
+            if let Some(listed) = round.checked_sub(2 + u64::from(attempt)) {
+                self.distribute(chain, world, task_impl, &task, listed, attempt, offset);
+            }
+        }
+        self.claim_and_expire(chain, world, task_impl, &task, round);
+    }
+
+    fn submit(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        me: &Node,
+        round: u64,
+    ) {
+        if me.submission(round).is_some() {
+            return;
+        }
+        let Some(result) = world.peers.fetch(&self.node, round).map(<[u8]>::to_vec) else { return };
+        let digest = match self.behaviour {
+            Behaviour::Bad => task_impl.proof(b"not the work"),
+            _ => task_impl.proof(&result),
+        };
+        let locator = format!("node/{}/round/{round}", self.node);
+        let instruction =
+            builders::submit_proof(&self.operator.pubkey(), &world.task, round, digest, locator.as_bytes());
+        if self.send(chain, world, "SubmitProof", instruction, 0, 0) {
+            self.stats.rounds_submitted.push(round);
+        }
+    }
+
+    fn audit(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        round: u64,
+        offset: u64,
+    ) {
+        let Ok(params) = task.params_for(round.saturating_add(1)).copied() else { return };
+        let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
+        let Some(window_end) = params.audit_window_end() else { return };
+        let checks = self.behaviour != Behaviour::Bad && self.online(round.saturating_add(1));
+        for target in world.nodes.clone() {
+            if target == self.node {
+                continue;
+            }
+            let Some(node) = read::<Node>(chain, &target) else { continue };
+            let Some(proof) = node.submission(round).copied() else { continue };
+            let audit_address = find_audit_address(&target, round).0;
+            let valid = || {
+                world
+                    .peers
+                    .fetch(&target, round)
+                    .is_some_and(|result| task_impl.audit(round, result, &proof.digest))
+            };
+            if checks
+                && (raise_start..raise_end).contains(&offset)
+                && proof.flags & SUBMISSION_AUDITED == 0
+                && !valid()
+            {
+                let bond = task.params_for(round).map_or(0, |p| p.audit_bond);
+                let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, &target, round);
+                if self.send(chain, world, "RaiseAudit", raise, bond, 0) {
+                    self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
+                    let against = world.audits_against.entry(target).or_default();
+                    *against = against.saturating_add(1);
+                    self.voted_audits.insert(audit_address);
+                }
+            } else if checks
+                && (raise_start..window_end).contains(&offset)
+                && !self.voted_audits.contains(&audit_address)
+                && read::<Audit>(chain, &audit_address).is_some()
+            {
+                let vote =
+                    builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid());
+                if self.send(chain, world, "VoteAudit", vote, 0, 0) {
+                    self.stats.audit_votes = self.stats.audit_votes.saturating_add(1);
+                }
+                self.voted_audits.insert(audit_address);
+            }
+            if offset >= window_end {
+                self.resolve_audit(chain, world, &audit_address);
+            }
+        }
+    }
+
+    fn resolve_audit(&self, chain: &mut dyn Chain, world: &mut World, address: &Address) {
+        let Some(audit) = read::<Audit>(chain, address) else { return };
+        if chain.slot() < audit.window_end {
+            return;
+        }
+        let target = Address::new_from_array(audit.target);
+        let Some(node) = read::<Node>(chain, &target) else { return };
+        let payout = if audit.is_upheld() {
+            let stake = node.stake_for_round(audit.round).min(node.total_stake());
+            audit
+                .bond
+                .saturating_add(split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser))
+        } else {
+            audit.bond
+        };
+        let instruction = builders::resolve_audit(
+            address,
+            &world.task,
+            &target,
+            &Address::new_from_array(audit.raiser_operator),
+            &Address::new_from_array(node.operator),
+        );
+        self.send(chain, world, "ResolveAudit", instruction, 0, payout);
+    }
+
+    /// Round `round`'s list by the default rule, from chain state.
+    fn expected_list(
+        chain: &dyn Chain,
+        world: &World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        round: u64,
+    ) -> Vec<([u8; 32], u64)> {
+        let eligible: Vec<[u8; 32]> = world
+            .nodes
+            .iter()
+            .filter(|address| {
+                read::<Node>(chain, address)
+                    .and_then(|node| node.submission(round).copied())
+                    .is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0)
+            })
+            .map(|address| address.to_bytes())
+            .collect();
+        let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
+        task_impl.distribution(bounty.min(task.bounty_pool), &eligible)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn distribute(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        listed: u64,
+        attempt: u8,
+        offset: u64,
+    ) {
+        let attempt_round = listed.saturating_add(2).saturating_add(u64::from(attempt));
+        let Ok(params) = task.params_for(attempt_round).copied() else { return };
+        let address = find_distribution_address(&world.task, listed).0;
+        let existing = read::<Distribution>(chain, &address);
+        let open_for_attempt = match &existing {
+            None => true,
+            Some(distribution) => {
+                distribution.status == DISTRIBUTION_REJECTED && distribution.attempt < attempt
+            }
+        };
+        if offset < params.distribution_window && open_for_attempt && self.online(attempt_round) {
+            self.propose(chain, world, task_impl, task, listed, attempt, offset, params.distribution_window);
+            return;
+        }
+        let Some(distribution) = existing else { return };
+        if distribution.status != DISTRIBUTION_PROPOSED || distribution.attempt != attempt {
+            return;
+        }
+        let slot = chain.slot();
+        if (distribution.vote_start..distribution.vote_end).contains(&slot)
+            && Address::new_from_array(distribution.proposer) != self.node
+            && self.behaviour != Behaviour::Bad
+            && self.voted_lists.insert((address, attempt))
+        {
+            let expected = tree_of(&Self::expected_list(chain, world, task_impl, task, listed));
+            let valid = expected.root() == distribution.root;
+            let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
+            if self.send(chain, world, "VoteDistribution", vote, 0, 0) {
+                self.stats.list_votes = self.stats.list_votes.saturating_add(1);
+            }
+        }
+        if slot >= distribution.vote_end {
+            let payout = if distribution.is_rejected() { 0 } else { distribution.bond };
+            let operator = Address::new_from_array(distribution.proposer_operator);
+            let resolve = builders::resolve_distribution(&world.task, listed, &operator);
+            self.send(chain, world, "ResolveDistribution", resolve, 0, payout);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn propose(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        listed: u64,
+        attempt: u8,
+        offset: u64,
+        window: u64,
+    ) {
+        let Some(me) = read::<Node>(chain, &self.node) else { return };
+        let has_proof = me.submission(listed).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0);
+        if !has_proof {
+            return;
+        }
+        let Some(round_start) =
+            task.timeline().round_start(listed.saturating_add(2).saturating_add(u64::from(attempt)))
+        else {
+            return;
+        };
+        let Some(slot_hash) = chain.slot_hash(round_start.saturating_sub(1)) else { return };
+        let seed = proposal_seed(&slot_hash, listed, attempt);
+        if !is_entitled(&seed, &self.node.to_bytes(), task.node_count, offset, window) {
+            return;
+        }
+        let mut leaves = Self::expected_list(chain, world, task_impl, task, listed);
+        if self.behaviour == Behaviour::BadProposer {
+            let total = leaves.iter().map(|(_, amount)| amount).sum();
+            leaves = vec![(self.node.to_bytes(), total)];
+        }
+        let tree = tree_of(&leaves);
+        let mut listed_bytes = Vec::new();
+        for (node, amount) in &leaves {
+            listed_bytes.extend_from_slice(node);
+            listed_bytes.extend_from_slice(&amount.to_le_bytes());
+        }
+        let proposal = Proposal {
+            round: listed,
+            total: leaves.iter().map(|(_, amount)| amount).sum(),
+            leaf_count: leaves.len() as u64,
+            root: tree.root(),
+            content_hash: solana_sha256_hasher::hash(&listed_bytes).to_bytes(),
+            url: format!("node/{}/distribution/{listed}", self.node).into_bytes(),
+        };
+        let bond = task.params_for(listed).map_or(0, |params| params.audit_bond);
+        let instruction = builders::propose_distribution(&self.operator.pubkey(), &world.task, &proposal);
+        if self.send(chain, world, "ProposeDistribution", instruction, bond, 0) {
+            self.stats.proposals.push((listed, attempt));
+        }
+    }
+
+    fn claim_and_expire(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        round: u64,
+    ) {
+        let horizon = u64::from(task.allowed_failed_distributions)
+            .saturating_add(3)
+            .saturating_add(CLAIM_PERIOD_ROUNDS);
+        for listed in round.saturating_sub(horizon)..round.saturating_sub(1) {
+            let address = find_distribution_address(&world.task, listed).0;
+            let Some(distribution) = read::<Distribution>(chain, &address) else { continue };
+            let slot = chain.slot();
+            let Some(me) = read::<Node>(chain, &self.node) else { return };
+            if distribution.status == DISTRIBUTION_APPROVED
+                && slot < distribution.claim_deadline
+                && !me.claimed_rounds.contains(listed)
+            {
+                let leaves = Self::expected_list(chain, world, task_impl, task, listed);
+                let tree = tree_of(&leaves);
+                if tree.root() == distribution.root {
+                    if let Some(index) = leaves.iter().position(|(node, _)| *node == self.node.to_bytes()) {
+                        let amount = leaves[index].1;
+                        let proof = tree.proof(index).unwrap_or_default();
+                        let claim = builders::claim_reward(
+                            &self.operator.pubkey(),
+                            &world.task,
+                            listed,
+                            amount,
+                            &proof,
+                        );
+                        if self.send(chain, world, "ClaimReward", claim, 0, amount) {
+                            self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(amount);
+                            self.stats.rounds_paid.push(listed);
+                        }
+                    }
+                }
+            }
+            let expired = distribution.status == DISTRIBUTION_FAILED
+                || (distribution.status == DISTRIBUTION_APPROVED && slot >= distribution.claim_deadline);
+            if expired {
+                let payer = Address::new_from_array(distribution.payer);
+                let expire = builders::expire_distribution(&world.task, listed, &payer);
+                self.send(chain, world, "ExpireDistribution", expire, 0, 0);
+            }
+        }
+    }
+}

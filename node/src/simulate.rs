@@ -1,0 +1,300 @@
+//! `gradual simulate`: a task on the embedded chain with N node runtimes,
+//! some of them misbehaving, run for R rounds and settled; the report says
+//! what each node staked, did, lost and earned.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use gradual_interface::{
+    builders::{self, CreateTaskConfig},
+    instruction::CreateTaskArgs,
+    pda::{find_distribution_address, find_node_address, find_task_address},
+    state::{Account, Audit, Distribution, Node, RoundParams, Task, DISTRIBUTION_APPROVED},
+    Address,
+};
+use serde::Serialize;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::{
+    chain::{Chain, EmbeddedChain},
+    runtime::{Behaviour, NodeRuntime, NodeStats, Peers, World},
+    tasks::Hello,
+};
+
+pub const SOL: u64 = 1_000_000_000;
+const ROUND_LENGTH: u64 = 40;
+const STAKE: u64 = 2 * SOL;
+const BOUNTY_PER_ROUND: u64 = SOL;
+const ALLOWED_FAILED_DISTRIBUTIONS: u8 = 2;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SimulateConfig {
+    pub nodes: usize,
+    pub rounds: u64,
+    pub bad: usize,
+    pub offline: usize,
+    pub bad_proposer: usize,
+    pub seed: u64,
+    #[serde(skip)]
+    pub program: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodeReport {
+    pub index: usize,
+    pub node: String,
+    pub behaviour: Behaviour,
+    pub stake_before: u64,
+    pub stake_after: u64,
+    pub audits_against: u64,
+    pub lamports_slashed: u64,
+    #[serde(flatten)]
+    pub stats: NodeStats,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoundReport {
+    pub round: u64,
+    /// "approved", "rejected", "failed", "proposed" or "none".
+    pub distribution: &'static str,
+    pub attempt: Option<u8>,
+    pub proposer: Option<String>,
+    pub total: u64,
+    pub claimed: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Conservation {
+    /// Lamports the program's accounts hold above rent.
+    pub held: u128,
+    pub deposited: u128,
+    pub paid_out: u128,
+    /// Every account holds exactly rent plus what it tracks, and the total is deposits minus payouts.
+    pub holds: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnitStats {
+    pub count: usize,
+    pub min: u64,
+    pub max: u64,
+    pub mean: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub config: SimulateConfig,
+    pub task: String,
+    pub slots: u64,
+    pub transactions: usize,
+    pub nodes: Vec<NodeReport>,
+    pub rounds: Vec<RoundReport>,
+    pub conservation: Conservation,
+    pub compute_units: BTreeMap<&'static str, UnitStats>,
+}
+
+fn keypair(seed: u64, index: u64) -> Keypair {
+    let secret =
+        solana_sha256_hasher::hashv(&[b"gradual-simulate", &seed.to_le_bytes(), &index.to_le_bytes()]);
+    Keypair::new_from_array(secret.to_bytes())
+}
+
+fn round_params() -> RoundParams {
+    RoundParams {
+        bounty_per_round: BOUNTY_PER_ROUND,
+        submission_window: 8,
+        audit_window: 12,
+        distribution_window: 8,
+        distribution_audit_window: 12,
+        min_stake: SOL,
+        audit_bond: SOL / 10,
+        slash_rate_bps: 1_000,
+        _padding: [0; 6],
+    }
+}
+
+fn check_conservation(chain: &EmbeddedChain, world: &World) -> Conservation {
+    let mut held: u128 = 0;
+    let mut holds = true;
+    for (_, account) in chain.program_accounts() {
+        let rent = chain.rent_exempt_minimum(account.data.len());
+        let above = u128::from(account.lamports.saturating_sub(rent));
+        let tracked = if let Some(task) = Task::read(&account.data) {
+            task.bounty_pool
+        } else if let Some(node) = Node::read(&account.data) {
+            node.total_stake()
+        } else if let Some(audit) = Audit::read(&account.data) {
+            audit.bond
+        } else if let Some(distribution) = Distribution::read(&account.data) {
+            distribution.bond.saturating_add(distribution.reserved)
+        } else {
+            holds = false;
+            0
+        };
+        holds &= account.lamports >= rent && above == u128::from(tracked);
+        held = held.saturating_add(above);
+    }
+    holds &= Some(held) == world.deposited.checked_sub(world.paid_out);
+    Conservation { held, deposited: world.deposited, paid_out: world.paid_out, holds }
+}
+
+/// Runs the simulation; `progress` hears one line per round.
+pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Report, String> {
+    let misbehaving = config.bad.saturating_add(config.offline).saturating_add(config.bad_proposer);
+    if misbehaving > config.nodes {
+        return Err("--bad, --offline and --bad-proposer add up to more than --nodes".into());
+    }
+    let first_slot = 1_000;
+    let mut chain = EmbeddedChain::new(&config.program, first_slot)?;
+    let creator = keypair(config.seed, u64::MAX);
+    chain.airdrop(&creator.pubkey(), 1_000 * SOL).map_err(|refused| refused.message)?;
+    let start_slot = first_slot + 10;
+    let args = CreateTaskArgs {
+        task_id: config.seed,
+        initial_bounty: BOUNTY_PER_ROUND.saturating_mul(config.rounds.saturating_add(2)),
+        start_slot,
+        round_length: ROUND_LENGTH,
+        unstake_cooldown_rounds: 2,
+        manager: creator.pubkey().to_bytes(),
+        executable_sha256: solana_sha256_hasher::hash(b"builtin:hello").to_bytes(),
+        params: round_params(),
+        allowed_failed_distributions: ALLOWED_FAILED_DISTRIBUTIONS,
+        bump: 0,
+        min_audit_voters: 2,
+        _padding: [0; 4],
+    };
+    let create = CreateTaskConfig {
+        args,
+        name: b"hello".to_vec(),
+        description: b"simulate: every node stores Hello, World!".to_vec(),
+        executable_locator: b"builtin:hello".to_vec(),
+    };
+    let task = find_task_address(&creator.pubkey(), config.seed).0;
+    let units = chain
+        .send(&[builders::create_task(&creator.pubkey(), &create)], &creator, &[&creator])
+        .map_err(|r| r.message)?;
+
+    let mut world = World {
+        task,
+        nodes: Vec::new(),
+        peers: Peers::default(),
+        compute_units: BTreeMap::from([("CreateTask", vec![units])]),
+        deposited: u128::from(args.initial_bounty),
+        paid_out: 0,
+        work_rounds: config.rounds,
+        audits_against: BTreeMap::new(),
+    };
+    let mut runtimes = Vec::new();
+    for index in 0..config.nodes {
+        let behaviour = if index < config.bad {
+            Behaviour::Bad
+        } else if index < config.bad.saturating_add(config.offline) {
+            Behaviour::Offline
+        } else if index < misbehaving {
+            Behaviour::BadProposer
+        } else {
+            Behaviour::Honest
+        };
+        let operator = keypair(config.seed, index as u64);
+        chain.airdrop(&operator.pubkey(), 100 * SOL).map_err(|refused| refused.message)?;
+        let stake = builders::stake(
+            &operator.pubkey(),
+            &task,
+            STAKE,
+            format!("http://127.0.0.1:{}", 8900usize.saturating_add(index)).as_bytes(),
+        );
+        let units = chain.send(&[stake], &operator, &[&operator]).map_err(|refused| refused.message)?;
+        world.compute_units.entry("Stake").or_default().push(units);
+        world.deposited = world.deposited.saturating_add(u128::from(STAKE));
+        let node = find_node_address(&task, &operator.pubkey()).0;
+        world.nodes.push(node);
+        runtimes.push(NodeRuntime::new(operator, node, behaviour));
+    }
+
+    // Work rounds, then enough rounds for every list's attempts and claims.
+    let last_round = config.rounds.saturating_add(3).saturating_add(u64::from(ALLOWED_FAILED_DISTRIBUTIONS));
+    let end_slot = start_slot.saturating_add(last_round.saturating_mul(ROUND_LENGTH));
+    for slot in start_slot..end_slot {
+        chain.warp_to(slot);
+        for runtime in &mut runtimes {
+            runtime.tick(&mut chain, &mut world, &Hello);
+        }
+        let (round, offset) =
+            (slot.saturating_sub(start_slot) / ROUND_LENGTH, slot.saturating_sub(start_slot) % ROUND_LENGTH);
+        if offset == ROUND_LENGTH - 1 {
+            let landed: usize = world.compute_units.values().map(Vec::len).sum();
+            progress(&format!("round {round}/{last_round}: {landed} transactions landed"));
+        }
+    }
+
+    let nodes = runtimes
+        .iter()
+        .enumerate()
+        .map(|(index, runtime)| {
+            let node = chain.account(&runtime.node).and_then(|account| Node::read(&account.data));
+            NodeReport {
+                index,
+                node: runtime.node.to_string(),
+                behaviour: runtime.behaviour,
+                stake_before: STAKE,
+                stake_after: node.map_or(0, |node| node.total_stake()),
+                audits_against: world.audits_against.get(&runtime.node).copied().unwrap_or(0),
+                lamports_slashed: node.map_or(0, |node| node.total_slashed),
+                stats: runtime.stats.clone(),
+            }
+        })
+        .collect();
+    let rounds = (0..config.rounds)
+        .map(|round| {
+            let address = find_distribution_address(&task, round).0;
+            match chain.account(&address).and_then(|account| Distribution::read(&account.data)) {
+                None => RoundReport {
+                    round,
+                    distribution: "none",
+                    attempt: None,
+                    proposer: None,
+                    total: 0,
+                    claimed: 0,
+                },
+                Some(distribution) => RoundReport {
+                    round,
+                    distribution: match distribution.status {
+                        DISTRIBUTION_APPROVED => "approved",
+                        gradual_interface::state::DISTRIBUTION_REJECTED => "rejected",
+                        gradual_interface::state::DISTRIBUTION_FAILED => "failed",
+                        _ => "proposed",
+                    },
+                    attempt: Some(distribution.attempt),
+                    proposer: Some(Address::new_from_array(distribution.proposer).to_string()),
+                    total: distribution.total,
+                    claimed: distribution.claimed,
+                },
+            }
+        })
+        .collect();
+    let compute_units = world
+        .compute_units
+        .iter()
+        .map(|(kind, units)| {
+            let count = units.len();
+            let sum: u64 = units.iter().sum();
+            let stats = UnitStats {
+                count,
+                min: units.iter().copied().min().unwrap_or(0),
+                max: units.iter().copied().max().unwrap_or(0),
+                mean: sum.checked_div(count as u64).unwrap_or(0),
+            };
+            (*kind, stats)
+        })
+        .collect();
+    Ok(Report {
+        config: config.clone(),
+        task: task.to_string(),
+        slots: end_slot.saturating_sub(start_slot),
+        transactions: world.compute_units.values().map(Vec::len).sum(),
+        nodes,
+        rounds,
+        conservation: check_conservation(&chain, &world),
+        compute_units,
+    })
+}

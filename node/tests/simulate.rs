@@ -1,0 +1,120 @@
+//! The `gradual simulate` acceptance run, through the binary as a user runs
+//! it: 8 nodes, 6 rounds, one bad node, one offline, one bad proposer.
+
+// Expected figures are computed with plain arithmetic on small numbers.
+#![allow(clippy::arithmetic_side_effects)]
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const SOL: u64 = 1_000_000_000;
+const ROUNDS: u64 = 6;
+const BOUNTY_PER_ROUND: u64 = SOL;
+
+fn program() -> String {
+    std::env::var("GRADUAL_SO")
+        .unwrap_or_else(|_| format!("{}/../target/deploy/gradual.so", env!("CARGO_MANIFEST_DIR")))
+}
+
+fn u64_of(value: &Value) -> u64 {
+    value.as_u64().expect("a number")
+}
+
+fn rounds_of(value: &Value) -> Vec<u64> {
+    value.as_array().expect("a list").iter().map(u64_of).collect()
+}
+
+#[test]
+fn the_acceptance_run_pays_the_honest_and_slashes_the_bad() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gradual"))
+        .args([
+            "simulate",
+            "--nodes",
+            "8",
+            "--rounds",
+            "6",
+            "--bad",
+            "1",
+            "--offline",
+            "1",
+            "--bad-proposer",
+            "1",
+        ])
+        .args(["--output", "json", "--program", &program()])
+        .output()
+        .expect("run gradual");
+    assert!(output.status.success(), "exit {:?}: {}", output.status, String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON report");
+    let nodes = report["nodes"].as_array().expect("nodes");
+    let behaviour = |node: &Value| node["behaviour"].as_str().expect("behaviour").to_string();
+
+    // Who was eligible each round: everyone but the bad node, and the offline
+    // node only on even rounds.
+    let eligible = |round: u64| if round.is_multiple_of(2) { 7 } else { 6 };
+    let share = |round: u64| BOUNTY_PER_ROUND / eligible(round);
+
+    for node in nodes {
+        let slashed = u64_of(&node["lamports_slashed"]);
+        let claimed = u64_of(&node["rewards_claimed"]);
+        let paid = rounds_of(&node["rounds_paid"]);
+        match behaviour(node).as_str() {
+            "bad" => {
+                // Slashed 10% of what was left, once for each of its six bad proofs; paid nothing.
+                let mut stake = 2 * SOL;
+                for _ in 0..ROUNDS {
+                    stake -= stake / 10;
+                }
+                assert_eq!(u64_of(&node["audits_against"]), ROUNDS);
+                assert_eq!(u64_of(&node["stake_after"]), stake);
+                assert_eq!(slashed, 2 * SOL - stake);
+                assert_eq!(claimed, 0);
+                assert!(paid.is_empty());
+            }
+            "offline" => {
+                assert_eq!(slashed, 0, "never slashed");
+                assert_eq!(paid, vec![0, 2, 4], "paid only for the rounds it worked");
+                assert_eq!(claimed, [0, 2, 4].iter().map(|round| share(*round)).sum::<u64>());
+            }
+            "honest" | "bad-proposer" => {
+                assert_eq!(slashed, 0);
+                assert_eq!(paid, (0..ROUNDS).collect::<Vec<_>>(), "paid for every completed round");
+                assert_eq!(claimed, (0..ROUNDS).map(share).sum::<u64>(), "an equal share of every round");
+            }
+            other => panic!("unexpected behaviour {other}"),
+        }
+    }
+
+    // Every list the bad proposer made was rejected, and its round was still
+    // paid by a later attempt.
+    let rounds = report["rounds"].as_array().expect("rounds");
+    let bad_proposals: Vec<(u64, u64)> = nodes
+        .iter()
+        .filter(|node| behaviour(node) == "bad-proposer")
+        .flat_map(|node| node["proposals"].as_array().expect("proposals").clone())
+        .map(|pair| (u64_of(&pair[0]), u64_of(&pair[1])))
+        .collect();
+    assert!(!bad_proposals.is_empty(), "the scenario includes bad lists");
+    for (round, attempt) in bad_proposals {
+        let outcome = &rounds[round as usize];
+        assert_eq!(outcome["distribution"], "approved", "round {round}");
+        assert!(u64_of(&outcome["attempt"]) > attempt, "round {round} paid by a later attempt");
+    }
+    for outcome in rounds {
+        assert_eq!(outcome["distribution"], "approved");
+        assert_eq!(outcome["claimed"], outcome["total"]);
+    }
+    assert_eq!(report["conservation"]["holds"], true);
+}
+
+#[test]
+fn inconsistent_counts_are_refused_with_exit_code_2() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gradual"))
+        .args(["simulate", "--nodes", "2", "--bad", "3", "--program", &program()])
+        .output()
+        .expect("run gradual");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("--bad"), "{stderr}");
+}
