@@ -28,7 +28,7 @@ cu: sbf
 
 ## The embedded demo: 8 nodes, 6 rounds, one bad, one offline, one bad proposer.
 demo: sbf
-	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo run --release --locked -p gradual-node --bin gradual -- \
+	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo run --locked -p gradual-node --bin gradual -- \
 		simulate --nodes 8 --rounds 6 --bad 1 --offline 1 --bad-proposer 1
 
 fmt:
