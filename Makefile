@@ -7,7 +7,7 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup sbf test cu demo fmt lint
+.PHONY: setup sbf test cu demo bench-sim fmt lint
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
@@ -30,6 +30,12 @@ cu: sbf
 demo: sbf
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo run --locked -p gradual-node --bin gradual -- \
 		simulate --nodes 8 --rounds 6 --bad 1 --offline 1 --bad-proposer 1
+
+## 1,000 nodes for 5 rounds on the embedded chain, optimised build; JSON report in target/bench-sim.json.
+bench-sim: sbf
+	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo run --profile bench-sim --locked -p gradual-node --bin gradual -- \
+		simulate --nodes 1000 --rounds 5 --bad 10 --offline 10 --bad-proposer 10 --output json > target/bench-sim.json
+	python3 -c "import json; r=json.load(open('target/bench-sim.json')); print('wall', r['wall_seconds'], 's; transactions', r['transactions'], '; tx/s', round(r['transactions']/r['wall_seconds'], 1), '; peak memory', r['peak_memory_kib'], 'KiB; conservation', r['conservation']['holds'])"
 
 fmt:
 	cargo fmt --all

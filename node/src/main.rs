@@ -41,6 +41,9 @@ enum Command {
         /// Makes keys, and so the whole run, reproducible.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Peers each node checks per round (every proof under audit is checked too).
+        #[arg(long, default_value_t = 16)]
+        audit_sample: usize,
         /// The program built by `make sbf`.
         #[arg(long, env = "GRADUAL_SO", default_value = "target/deploy/gradual.so")]
         program: PathBuf,
@@ -50,8 +53,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Simulate { nodes, rounds, bad, offline, bad_proposer, seed, program } => {
-            let config = SimulateConfig { nodes, rounds, bad, offline, bad_proposer, seed, program };
+        Command::Simulate { nodes, rounds, bad, offline, bad_proposer, seed, audit_sample, program } => {
+            let config =
+                SimulateConfig { nodes, rounds, bad, offline, bad_proposer, seed, audit_sample, program };
             let quiet = matches!(cli.output, Output::Json);
             let report = match simulate::run(&config, |line| {
                 if !quiet {

@@ -68,6 +68,58 @@ pub struct World {
     pub work_rounds: u64,
     /// Audits raised against each node.
     pub audits_against: BTreeMap<Address, u64>,
+    /// Peers each node checks per round, besides every proof already under audit.
+    pub audit_sample: usize,
+    /// Nodes whose proof of a round is under audit, by round.
+    pub audited: BTreeMap<u64, Vec<Address>>,
+    /// Node accounts as of the current slot (see [`World::refresh`]).
+    pub node_cache: BTreeMap<Address, Node>,
+    /// Each round's list by the default rule, as of the slot it was computed in.
+    list_cache: BTreeMap<u64, (u64, Vec<([u8; 32], u64)>)>,
+}
+
+impl World {
+    pub fn new(task: Address, work_rounds: u64, audit_sample: usize) -> Self {
+        Self {
+            task,
+            nodes: Vec::new(),
+            peers: Peers::default(),
+            compute_units: BTreeMap::new(),
+            deposited: 0,
+            paid_out: 0,
+            work_rounds,
+            audits_against: BTreeMap::new(),
+            audit_sample,
+            audited: BTreeMap::new(),
+            node_cache: BTreeMap::new(),
+            list_cache: BTreeMap::new(),
+        }
+    }
+
+    /// Reads every node account once for this slot; runtimes read the cache.
+    pub fn refresh(&mut self, chain: &dyn Chain) {
+        self.node_cache =
+            self.nodes.iter().filter_map(|address| Some((*address, read::<Node>(chain, address)?))).collect();
+    }
+
+    /// Which peers `node` checks in `round`: `audit_sample` of them, drawn
+    /// from a hash of the node and the round, so every node checks a
+    /// different, reproducible sample.
+    fn sample(&self, node: &Address, round: u64) -> Vec<Address> {
+        if self.audit_sample >= self.nodes.len() {
+            return self.nodes.clone();
+        }
+        let count = self.nodes.len() as u64;
+        (0..self.audit_sample as u64)
+            .map(|draw| {
+                let hash =
+                    solana_sha256_hasher::hashv(&[node.as_ref(), &round.to_le_bytes(), &draw.to_le_bytes()]);
+                let mut first = [0u8; 8];
+                first.copy_from_slice(&hash.to_bytes()[..8]);
+                self.nodes[(u64::from_le_bytes(first) % count) as usize]
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -194,39 +246,30 @@ impl NodeRuntime {
         let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
         let Some(window_end) = params.audit_window_end() else { return };
         let checks = self.behaviour != Behaviour::Bad && self.online(round.saturating_add(1));
-        for target in world.nodes.clone() {
-            if target == self.node {
-                continue;
+        if checks && (raise_start..raise_end).contains(&offset) {
+            for target in world.sample(&self.node, round) {
+                self.raise_if_invalid(chain, world, task_impl, task, &target, round);
             }
-            let Some(node) = read::<Node>(chain, &target) else { continue };
-            let Some(proof) = node.submission(round).copied() else { continue };
+        }
+        let audited = world.audited.get(&round).cloned().unwrap_or_default();
+        for target in audited {
             let audit_address = find_audit_address(&target, round).0;
-            let valid = || {
-                world
-                    .peers
-                    .fetch(&target, round)
-                    .is_some_and(|result| task_impl.audit(round, result, &proof.digest))
-            };
             if checks
-                && (raise_start..raise_end).contains(&offset)
-                && proof.flags & SUBMISSION_AUDITED == 0
-                && !valid()
-            {
-                let bond = task.params_for(round).map_or(0, |p| p.audit_bond);
-                let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, &target, round);
-                if self.send(chain, world, "RaiseAudit", raise, bond, 0) {
-                    self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
-                    let against = world.audits_against.entry(target).or_default();
-                    *against = against.saturating_add(1);
-                    self.voted_audits.insert(audit_address);
-                }
-            } else if checks
+                && target != self.node
                 && (raise_start..window_end).contains(&offset)
                 && !self.voted_audits.contains(&audit_address)
                 && read::<Audit>(chain, &audit_address).is_some()
             {
-                let vote =
-                    builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid());
+                let valid =
+                    world.node_cache.get(&target).and_then(|node| node.submission(round)).is_some_and(
+                        |proof| {
+                            world
+                                .peers
+                                .fetch(&target, round)
+                                .is_some_and(|result| task_impl.audit(round, result, &proof.digest))
+                        },
+                    );
+                let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
                 if self.send(chain, world, "VoteAudit", vote, 0, 0) {
                     self.stats.audit_votes = self.stats.audit_votes.saturating_add(1);
                 }
@@ -235,6 +278,47 @@ impl NodeRuntime {
             if offset >= window_end {
                 self.resolve_audit(chain, world, &audit_address);
             }
+        }
+    }
+
+    /// Raises an audit against `target`'s proof of `round` if the result it
+    /// serves does not check out and nobody has raised one yet.
+    fn raise_if_invalid(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        target: &Address,
+        round: u64,
+    ) {
+        if *target == self.node {
+            return;
+        }
+        let Some(proof) = world.node_cache.get(target).and_then(|node| node.submission(round)).copied()
+        else {
+            return;
+        };
+        if proof.flags & SUBMISSION_AUDITED != 0
+            || world.audited.get(&round).is_some_and(|list| list.contains(target))
+        {
+            return;
+        }
+        let valid = world
+            .peers
+            .fetch(target, round)
+            .is_some_and(|result| task_impl.audit(round, result, &proof.digest));
+        if valid {
+            return;
+        }
+        let bond = task.params_for(round).map_or(0, |params| params.audit_bond);
+        let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, target, round);
+        if self.send(chain, world, "RaiseAudit", raise, bond, 0) {
+            self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
+            let against = world.audits_against.entry(*target).or_default();
+            *against = against.saturating_add(1);
+            world.audited.entry(round).or_default().push(*target);
+            self.voted_audits.insert(find_audit_address(target, round).0);
         }
     }
 
@@ -263,26 +347,33 @@ impl NodeRuntime {
         self.send(chain, world, "ResolveAudit", instruction, 0, payout);
     }
 
-    /// Round `round`'s list by the default rule, from chain state.
+    /// Round `round`'s list by the default rule, from chain state (the
+    /// cache of this slot's node accounts).
     fn expected_list(
         chain: &dyn Chain,
-        world: &World,
+        world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
         round: u64,
     ) -> Vec<([u8; 32], u64)> {
+        let slot = chain.slot();
+        if let Some((cached_at, leaves)) = world.list_cache.get(&round) {
+            if *cached_at == slot {
+                return leaves.clone();
+            }
+        }
         let eligible: Vec<[u8; 32]> = world
-            .nodes
+            .node_cache
             .iter()
-            .filter(|address| {
-                read::<Node>(chain, address)
-                    .and_then(|node| node.submission(round).copied())
-                    .is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0)
+            .filter(|(_, node)| {
+                node.submission(round).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0)
             })
-            .map(|address| address.to_bytes())
+            .map(|(address, _)| address.to_bytes())
             .collect();
         let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
-        task_impl.distribution(bounty.min(task.bounty_pool), &eligible)
+        let leaves = task_impl.distribution(bounty.min(task.bounty_pool), &eligible);
+        world.list_cache.insert(round, (slot, leaves.clone()));
+        leaves
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -17,7 +17,7 @@ use solana_signer::Signer;
 
 use crate::{
     chain::{Chain, EmbeddedChain},
-    runtime::{Behaviour, NodeRuntime, NodeStats, Peers, World},
+    runtime::{Behaviour, NodeRuntime, NodeStats, World},
     tasks::Hello,
 };
 
@@ -35,6 +35,8 @@ pub struct SimulateConfig {
     pub offline: usize,
     pub bad_proposer: usize,
     pub seed: u64,
+    /// Peers each node checks per round, besides every proof already under audit.
+    pub audit_sample: usize,
     #[serde(skip)]
     pub program: PathBuf,
 }
@@ -91,6 +93,16 @@ pub struct Report {
     pub rounds: Vec<RoundReport>,
     pub conservation: Conservation,
     pub compute_units: BTreeMap<&'static str, UnitStats>,
+    /// Wall-clock seconds the run took, and its peak resident memory (Linux).
+    pub wall_seconds: f64,
+    pub peak_memory_kib: Option<u64>,
+}
+
+/// The process's peak resident set size, from `/proc/self/status` (`VmHWM`).
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn keypair(seed: u64, index: u64) -> Keypair {
@@ -140,6 +152,7 @@ fn check_conservation(chain: &EmbeddedChain, world: &World) -> Conservation {
 
 /// Runs the simulation; `progress` hears one line per round.
 pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Report, String> {
+    let started = std::time::Instant::now();
     let misbehaving = config.bad.saturating_add(config.offline).saturating_add(config.bad_proposer);
     if misbehaving > config.nodes {
         return Err("--bad, --offline and --bad-proposer add up to more than --nodes".into());
@@ -174,16 +187,9 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Re
         .send(&[builders::create_task(&creator.pubkey(), &create)], &creator, &[&creator])
         .map_err(|r| r.message)?;
 
-    let mut world = World {
-        task,
-        nodes: Vec::new(),
-        peers: Peers::default(),
-        compute_units: BTreeMap::from([("CreateTask", vec![units])]),
-        deposited: u128::from(args.initial_bounty),
-        paid_out: 0,
-        work_rounds: config.rounds,
-        audits_against: BTreeMap::new(),
-    };
+    let mut world = World::new(task, config.rounds, config.audit_sample);
+    world.compute_units.insert("CreateTask", vec![units]);
+    world.deposited = u128::from(args.initial_bounty);
     let mut runtimes = Vec::new();
     for index in 0..config.nodes {
         let behaviour = if index < config.bad {
@@ -216,6 +222,7 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Re
     let end_slot = start_slot.saturating_add(last_round.saturating_mul(ROUND_LENGTH));
     for slot in start_slot..end_slot {
         chain.warp_to(slot);
+        world.refresh(&chain);
         for runtime in &mut runtimes {
             runtime.tick(&mut chain, &mut world, &Hello);
         }
@@ -296,5 +303,7 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Re
         rounds,
         conservation: check_conservation(&chain, &world),
         compute_units,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        peak_memory_kib: peak_memory_kib(),
     })
 }

@@ -125,9 +125,9 @@ const _: () = assert!(core::mem::size_of::<ParamsCheckpoint>() == 72);
 
 /// How many parameter sets a task keeps. Lookups reach back `2 + F` rounds
 /// from the current one `c` (attempt `F` of round `c - 2 - F`'s list is
-/// made in round `c`, with `F` at most `MAX_FAILED_DISTRIBUTIONS` = 7), and
+/// made in round `c`, with `F` at most `MAX_FAILED_DISTRIBUTIONS` = 6), and
 /// the newest checkpoint is for `c + 1`: with at most one new checkpoint per
-/// round, eleven always cover that.
+/// round, ten cover that; eleven leave one spare.
 pub const PARAMS_HISTORY: usize = 11;
 
 /// A checkpoint slot that holds nothing.
@@ -225,7 +225,7 @@ mod tests {
         let mut history = empty_history(params(100));
         for round in 1..50u64 {
             schedule_params(&mut history, round, params(100 + round));
-            // Scheduled during round - 1; lookups reach back to round - 1 - 9.
+            // Scheduled during round - 1; lookups reach back ten rounds from there.
             for back in 0..PARAMS_HISTORY as u64 {
                 let wanted = round.saturating_sub(back);
                 let found = params_for_round(&history, wanted).unwrap().bounty_per_round;
