@@ -37,6 +37,9 @@ pub enum Behaviour {
     BadProposer,
 }
 
+/// A distribution list: `(node, amount)` leaves.
+type Leaves = Vec<([u8; 32], u64)>;
+
 /// What each node serves to auditors (the HTTP peer service, in process).
 #[derive(Default)]
 pub struct Peers {
@@ -75,7 +78,7 @@ pub struct World {
     /// Node accounts as of the current slot (see [`World::refresh`]).
     pub node_cache: BTreeMap<Address, Node>,
     /// Each round's list by the default rule, as of the slot it was computed in.
-    list_cache: BTreeMap<u64, (u64, Vec<([u8; 32], u64)>)>,
+    list_cache: BTreeMap<u64, (u64, Leaves)>,
 }
 
 impl World {
@@ -116,7 +119,8 @@ impl World {
                     solana_sha256_hasher::hashv(&[node.as_ref(), &round.to_le_bytes(), &draw.to_le_bytes()]);
                 let mut first = [0u8; 8];
                 first.copy_from_slice(&hash.to_bytes()[..8]);
-                self.nodes[(u64::from_le_bytes(first) % count) as usize]
+                let index = u64::from_le_bytes(first).checked_rem(count).unwrap_or(0);
+                self.nodes[index as usize]
             })
             .collect()
     }
