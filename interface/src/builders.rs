@@ -218,6 +218,26 @@ pub struct Proposal {
     pub url: Vec<u8>,
 }
 
+impl Proposal {
+    /// The proposal of `leaves` for `round`: their root, total and count,
+    /// and the sha256 of the list as served (`node ‖ amount LE` per leaf).
+    pub fn of(round: u64, leaves: &[([u8; 32], u64)], url: Vec<u8>) -> Self {
+        let mut served = Vec::with_capacity(leaves.len().saturating_mul(40));
+        for (node, amount) in leaves {
+            served.extend_from_slice(node);
+            served.extend_from_slice(&amount.to_le_bytes());
+        }
+        Self {
+            round,
+            total: leaves.iter().fold(0u64, |total, (_, amount)| total.saturating_add(*amount)),
+            leaf_count: u64::try_from(leaves.len()).unwrap_or(u64::MAX),
+            root: crate::merkle::tree_of(leaves).root(),
+            content_hash: solana_sha256_hasher::hash(&served).to_bytes(),
+            url,
+        }
+    }
+}
+
 pub fn propose_distribution(operator: &Address, task: &Address, proposal: &Proposal) -> Instruction {
     let (proposer, _) = find_node_address(task, operator);
     let (distribution, bump) = find_distribution_address(task, proposal.round);

@@ -462,20 +462,8 @@ impl NodeRuntime {
             let total = leaves.iter().map(|(_, amount)| amount).sum();
             leaves = vec![(self.node.to_bytes(), total)];
         }
-        let tree = tree_of(&leaves);
-        let mut listed_bytes = Vec::new();
-        for (node, amount) in &leaves {
-            listed_bytes.extend_from_slice(node);
-            listed_bytes.extend_from_slice(&amount.to_le_bytes());
-        }
-        let proposal = Proposal {
-            round: listed,
-            total: leaves.iter().map(|(_, amount)| amount).sum(),
-            leaf_count: leaves.len() as u64,
-            root: tree.root(),
-            content_hash: solana_sha256_hasher::hash(&listed_bytes).to_bytes(),
-            url: format!("node/{}/distribution/{listed}", self.node).into_bytes(),
-        };
+        let url = format!("node/{}/distribution/{listed}", self.node).into_bytes();
+        let proposal = Proposal::of(listed, &leaves, url);
         let bond = task.params_for(listed).map_or(0, |params| params.audit_bond);
         let instruction = builders::propose_distribution(&self.operator.pubkey(), &world.task, &proposal);
         if self.send(chain, world, "ProposeDistribution", instruction, bond, 0) {

@@ -8,7 +8,7 @@ use gradual_interface::{
     builders::{self, CreateTaskConfig},
     instruction::CreateTaskArgs,
     pda::{find_distribution_address, find_node_address, find_task_address},
-    state::{Account, Audit, Distribution, Node, RoundParams, Task, DISTRIBUTION_APPROVED},
+    state::{tracked_lamports, Account, Distribution, Node, RoundParams, DISTRIBUTION_APPROVED},
     Address,
 };
 use serde::Serialize;
@@ -131,18 +131,10 @@ fn check_conservation(chain: &EmbeddedChain, world: &World) -> Conservation {
     for (_, account) in chain.program_accounts() {
         let rent = chain.rent_exempt_minimum(account.data.len());
         let above = u128::from(account.lamports.saturating_sub(rent));
-        let tracked = if let Some(task) = Task::read(&account.data) {
-            task.bounty_pool
-        } else if let Some(node) = Node::read(&account.data) {
-            node.total_stake()
-        } else if let Some(audit) = Audit::read(&account.data) {
-            audit.bond
-        } else if let Some(distribution) = Distribution::read(&account.data) {
-            distribution.bond.saturating_add(distribution.reserved)
-        } else {
+        let tracked = tracked_lamports(&account.data).unwrap_or_else(|| {
             holds = false;
             0
-        };
+        });
         holds &= account.lamports >= rent && above == u128::from(tracked);
         held = held.saturating_add(above);
     }

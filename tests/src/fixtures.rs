@@ -164,20 +164,8 @@ pub fn default_list(
 
 /// A proposal carrying `leaves`.
 pub fn proposal_of(round: u64, leaves: &[([u8; 32], u64)]) -> gradual_interface::builders::Proposal {
-    let tree = gradual_interface::merkle::tree_of(leaves);
-    let mut listed = Vec::new();
-    for (node, amount) in leaves {
-        listed.extend_from_slice(node);
-        listed.extend_from_slice(&amount.to_le_bytes());
-    }
-    gradual_interface::builders::Proposal {
-        round,
-        total: leaves.iter().map(|(_, amount)| amount).sum(),
-        leaf_count: leaves.len() as u64,
-        root: tree.root(),
-        content_hash: solana_sha256_hasher::hash(&listed).to_bytes(),
-        url: format!("http://127.0.0.1:8900/distribution/{round}").into_bytes(),
-    }
+    let url = format!("http://127.0.0.1:8900/distribution/{round}").into_bytes();
+    gradual_interface::builders::Proposal::of(round, leaves, url)
 }
 
 /// A tree of 2^20 leaves (about a million): the listed nodes first, then

@@ -1,7 +1,4 @@
-use gradual_interface::{
-    state::{Account, Audit, Distribution, Node, Task},
-    Address,
-};
+use gradual_interface::{state::tracked_lamports, Address};
 use litesvm::LiteSVM;
 
 /// Lamports the tests moved into and out of the program, counted from the
@@ -36,17 +33,9 @@ pub fn check_conservation(svm: &LiteSVM, ledger: &Ledger, forged: &[Address]) {
         let rent = svm.minimum_balance_for_rent_exemption(account.data.len());
         assert!(account.lamports >= rent, "{address} is below rent exemption");
         let held = account.lamports - rent;
-        let expected = if let Some(task) = Task::read(&account.data) {
-            task.bounty_pool
-        } else if let Some(node) = Node::read(&account.data) {
-            node.total_stake()
-        } else if let Some(audit) = Audit::read(&account.data) {
-            audit.bond
-        } else if let Some(distribution) = Distribution::read(&account.data) {
-            distribution.bond + distribution.reserved
-        } else {
-            panic!("{address} is owned by the program but is not a task, node, audit or distribution");
-        };
+        let expected = tracked_lamports(&account.data).unwrap_or_else(|| {
+            panic!("{address} is owned by the program but is not a task, node, audit or distribution")
+        });
         assert_eq!(held, expected, "{address}: lamports above rent differ from what it tracks");
         tracked += u128::from(held);
     }

@@ -9,7 +9,7 @@ use gradual_interface::{
     builders,
     merkle::tree_of,
     pda::{find_audit_address, find_distribution_address, find_node_address},
-    state::{CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED, DISTRIBUTION_PROPOSED},
+    state::{CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED, DISTRIBUTION_PROPOSED, SUBMISSION_EXCLUDED},
     Address,
 };
 use gradual_tests::{fixtures::*, Flow, TestContext, SOL};
@@ -240,7 +240,14 @@ impl Run {
         // Only a node with a proof for the round may propose its list.
         let nodes: Vec<Address> = (0..self.operators.len())
             .map(|index| self.node(index))
-            .filter(|node| self.ctx.exists(node) && self.ctx.node(node).submission(listed_round).is_some())
+            .filter(|node| {
+                self.ctx.exists(node)
+                    && self
+                        .ctx
+                        .node(node)
+                        .submission(listed_round)
+                        .is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0)
+            })
             .collect();
         if nodes.is_empty() {
             return;

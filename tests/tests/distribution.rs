@@ -419,7 +419,7 @@ fn an_excluded_node_is_left_out_and_a_reopened_node_cannot_claim_again() {
     assert_eq!(leaves.len(), 2, "the excluded node is not paid");
     assert!(leaves.iter().all(|(node, _)| *node != world.nodes[2].node.to_bytes()));
 
-    let proposer = world.warp_to_proposer(0, 0, &[]);
+    let proposer = world.warp_to_proposer(0, 0, &[2]);
     let operator = world.nodes[proposer].operator.insecure_clone();
     world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
     let (_, vote_end) = world.vote_start(0, 0);

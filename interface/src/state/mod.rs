@@ -74,6 +74,22 @@ pub fn text<const N: usize>(buffer: &[u8; N], len: u8) -> &[u8] {
     buffer.get(..usize::from(len)).unwrap_or(buffer)
 }
 
+/// Lamports a program account holds above its rent-exempt minimum by
+/// design (decision 7): a task its bounty pool, a node its stake, an audit
+/// its bond, a distribution its proposer's bond and its reserve for claims.
+/// `None` for data that is none of these.
+pub fn tracked_lamports(data: &[u8]) -> Option<u64> {
+    if let Some(task) = Task::read(data) {
+        Some(task.bounty_pool)
+    } else if let Some(node) = Node::read(data) {
+        Some(node.total_stake())
+    } else if let Some(audit) = Audit::read(data) {
+        Some(audit.bond)
+    } else {
+        Distribution::read(data).and_then(|list| list.bond.checked_add(list.reserved))
+    }
+}
+
 /// A set of recent rounds: bit `i` of `bits` is round `base + i`. Marking a
 /// round beyond the 64-round window slides it forward, forgetting the
 /// oldest; every user of it only ever needs far fewer than 64 rounds back.
