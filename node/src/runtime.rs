@@ -255,7 +255,12 @@ impl NodeRuntime {
                 self.raise_if_invalid(chain, world, task_impl, task, &target, round);
             }
         }
-        let audited = world.audited.get(&round).cloned().unwrap_or_default();
+        // A node has 8 votes per audited round: each node takes the open audits
+        // in its own pseudo-random order, so that together they cover them all.
+        let mut audited = world.audited.get(&round).cloned().unwrap_or_default();
+        audited.sort_by_cached_key(|target| {
+            solana_sha256_hasher::hashv(&[self.node.as_ref(), target.as_ref()]).to_bytes()
+        });
         for target in audited {
             let audit_address = find_audit_address(&target, round).0;
             if checks
