@@ -76,6 +76,15 @@ fn paid(count: usize, min_voters: u16) -> Paid {
     Paid { ctx, creator, task, nodes }
 }
 
+/// Node 0 audits node 2's round-0 proof, unopposed: upheld, node 2 excluded.
+fn exclude_node_two(world: &mut Paid) {
+    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW);
+    let raiser = world.nodes[0].operator.insecure_clone();
+    let audit = world.ctx.raise_audit(&raiser, &world.task, &world.nodes[2].node, 0);
+    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    world.ctx.resolve_audit(&audit, BOND + (2 * SOL / 10) / 2);
+}
+
 fn claim_all(world: &mut Paid, round: u64, leaves: &[([u8; 32], u64)]) {
     let tree = tree_of(leaves);
     for (index, (address, amount)) in leaves.iter().enumerate() {
@@ -409,12 +418,7 @@ fn proposing_voting_and_resolving_respect_the_windows_and_the_selection() {
 #[test]
 fn an_excluded_node_is_left_out_and_a_reopened_node_cannot_claim_again() {
     let mut world = paid(3, 1);
-    // Node 2's round-0 proof is audited and the audit upheld.
-    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW);
-    let raiser = world.nodes[0].operator.insecure_clone();
-    let audit = world.ctx.raise_audit(&raiser, &world.task, &world.nodes[2].node, 0);
-    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
-    world.ctx.resolve_audit(&audit, BOND + (2 * SOL / 10) / 2);
+    exclude_node_two(&mut world);
     let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
     assert_eq!(leaves.len(), 2, "the excluded node is not paid");
     assert!(leaves.iter().all(|(node, _)| *node != world.nodes[2].node.to_bytes()));
@@ -542,11 +546,7 @@ fn a_node_without_a_proof_for_the_round_cannot_propose() {
 #[test]
 fn an_excluded_node_cannot_claim_even_from_a_list_that_pays_it() {
     let mut world = paid(3, 1);
-    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW);
-    let raiser = world.nodes[0].operator.insecure_clone();
-    let audit = world.ctx.raise_audit(&raiser, &world.task, &world.nodes[2].node, 0);
-    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
-    world.ctx.resolve_audit(&audit, BOND + (2 * SOL / 10) / 2);
+    exclude_node_two(&mut world);
     // A list that wrongly pays all three is approved unopposed.
     let leaves: Vec<([u8; 32], u64)> =
         world.nodes.iter().map(|node| (node.node.to_bytes(), SOL / 2)).collect();
