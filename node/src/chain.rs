@@ -1,5 +1,5 @@
 //! The chain a node talks to. One interface, so the runtime and `simulate`
-//! run unchanged on the embedded LiteSVM chain or (later) over RPC.
+//! run unchanged on the embedded LiteSVM chain or over RPC (`rpc.rs`).
 
 use std::path::Path;
 
@@ -33,7 +33,19 @@ pub trait Chain {
     fn airdrop(&mut self, address: &Address, lamports: u64) -> Result<(), Refused>;
     /// Every account the program owns.
     fn program_accounts(&self) -> Vec<(Address, Account)>;
+    /// The program's accounts that belong to `task` (nodes, audits and
+    /// distributions all keep their task at byte offset 8).
+    fn task_accounts(&self, task: &Address) -> Vec<(Address, Account)> {
+        self.program_accounts()
+            .into_iter()
+            .filter(|(_, account)| account.data.get(TASK_FIELD) == Some(task.as_ref()))
+            .collect()
+    }
+    fn rent_exempt_minimum(&self, len: usize) -> u64;
 }
+
+/// Where node, audit and distribution accounts keep their task's address.
+pub const TASK_FIELD: std::ops::Range<usize> = 8..40;
 
 /// LiteSVM running the `.so` built from source, with a slot clock that only
 /// moves when told to and a `SlotHashes` sysvar kept in step with it.
@@ -54,10 +66,6 @@ impl EmbeddedChain {
         let mut chain = Self { svm };
         chain.warp_to(start_slot);
         Ok(chain)
-    }
-
-    pub fn rent_exempt_minimum(&self, len: usize) -> u64 {
-        self.svm.minimum_balance_for_rent_exemption(len)
     }
 
     pub fn warp_to(&mut self, slot: u64) {
@@ -125,5 +133,9 @@ impl Chain for EmbeddedChain {
 
     fn program_accounts(&self) -> Vec<(Address, Account)> {
         self.svm.get_program_accounts(&ID)
+    }
+
+    fn rent_exempt_minimum(&self, len: usize) -> u64 {
+        self.svm.minimum_balance_for_rent_exemption(len)
     }
 }

@@ -11,9 +11,9 @@ use gradual_interface::{
     pda::{find_audit_address, find_distribution_address},
     selection::{is_entitled, proposal_seed},
     state::{
-        split_slash, Audit, Distribution, Node, Task as TaskAccount, CLAIM_PERIOD_ROUNDS,
-        DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
-        SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
+        split_slash, Account, Audit, Distribution, Node, Task as TaskAccount, VoteRecord,
+        CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED,
+        DISTRIBUTION_REJECTED, MAX_LIST_URL_LEN, SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
     },
     Address,
 };
@@ -38,30 +38,56 @@ pub enum Behaviour {
 }
 
 /// A distribution list: `(node, amount)` leaves.
-type Leaves = Vec<([u8; 32], u64)>;
+pub type Leaves = Vec<([u8; 32], u64)>;
 
-/// What each node serves to auditors (the HTTP peer service, in process).
+/// How a node keeps and serves its own results and fetches other nodes':
+/// in process for `simulate`, over HTTP with signed responses for `node run`.
+pub trait Peers {
+    /// Keeps `node`'s result of `round` and serves it to auditors.
+    fn serve(&mut self, node: &Address, round: u64, result: Vec<u8>);
+    /// `node`'s own stored result of `round`.
+    fn own(&self, node: &Address, round: u64) -> Option<Vec<u8>>;
+    /// Fetches `target`'s result of `round` from wherever its node account
+    /// says it serves it; `None` if it cannot be had (yet).
+    fn fetch(&mut self, target: &Address, account: &Node, round: u64) -> Option<Vec<u8>>;
+    /// Keeps the list `node` proposed for `round` and serves it.
+    fn serve_list(&mut self, _node: &Address, _round: u64, _leaves: &Leaves) {}
+}
+
+/// Results held in memory, shared by every runtime of one process.
 #[derive(Default)]
-pub struct Peers {
+pub struct InProcessPeers {
     results: BTreeMap<(Address, u64), Vec<u8>>,
 }
 
-impl Peers {
-    pub fn serve(&mut self, node: Address, round: u64, result: Vec<u8>) {
-        self.results.insert((node, round), result);
+impl Peers for InProcessPeers {
+    fn serve(&mut self, node: &Address, round: u64, result: Vec<u8>) {
+        self.results.insert((*node, round), result);
     }
 
-    pub fn fetch(&self, node: &Address, round: u64) -> Option<&[u8]> {
-        self.results.get(&(*node, round)).map(Vec::as_slice)
+    fn own(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
+        self.results.get(&(*node, round)).cloned()
+    }
+
+    fn fetch(&mut self, target: &Address, _account: &Node, round: u64) -> Option<Vec<u8>> {
+        self.own(target, round)
     }
 }
 
-/// Everything the nodes share: the task, who is in it, and what they serve;
-/// plus the bookkeeping `simulate` reports.
+/// A transaction that landed, for the caller's journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Landed {
+    pub kind: &'static str,
+    /// The round the instruction concerns.
+    pub round: u64,
+    pub node: Address,
+}
+
+/// Everything the runtimes of one process share: the task, the chain state
+/// of this slot, what they serve; plus the bookkeeping `simulate` reports.
 pub struct World {
     pub task: Address,
-    pub nodes: Vec<Address>,
-    pub peers: Peers,
+    pub peers: Box<dyn Peers>,
     /// Compute units of every landed instruction, by kind.
     pub compute_units: BTreeMap<&'static str, Vec<u64>>,
     /// Lamports moved into and out of the program, as the senders expected.
@@ -73,46 +99,56 @@ pub struct World {
     pub audits_against: BTreeMap<Address, u64>,
     /// Peers each node checks per round, besides every proof already under audit.
     pub audit_sample: usize,
-    /// Nodes whose proof of a round is under audit, by round.
-    pub audited: BTreeMap<u64, Vec<Address>>,
-    /// Node accounts as of the current slot (see [`World::refresh`]).
+    /// The task's node accounts as of the current slot (see [`World::refresh`]).
     pub node_cache: BTreeMap<Address, Node>,
+    /// The task's open audits as of the current slot.
+    pub open_audits: BTreeMap<Address, Audit>,
+    /// Transactions landed since the caller last drained this.
+    pub landed: Vec<Landed>,
     /// Each round's list by the default rule, as of the slot it was computed in.
     list_cache: BTreeMap<u64, (u64, Leaves)>,
 }
 
 impl World {
-    pub fn new(task: Address, work_rounds: u64, audit_sample: usize) -> Self {
+    pub fn new(task: Address, peers: Box<dyn Peers>, work_rounds: u64, audit_sample: usize) -> Self {
         Self {
             task,
-            nodes: Vec::new(),
-            peers: Peers::default(),
+            peers,
             compute_units: BTreeMap::new(),
             deposited: 0,
             paid_out: 0,
             work_rounds,
             audits_against: BTreeMap::new(),
             audit_sample,
-            audited: BTreeMap::new(),
             node_cache: BTreeMap::new(),
+            open_audits: BTreeMap::new(),
+            landed: Vec::new(),
             list_cache: BTreeMap::new(),
         }
     }
 
-    /// Reads every node account once for this slot; runtimes read the cache.
+    /// Reads the task's node and audit accounts once for this slot; runtimes read the cache.
     pub fn refresh(&mut self, chain: &dyn Chain) {
-        self.node_cache =
-            self.nodes.iter().filter_map(|address| Some((*address, read::<Node>(chain, address)?))).collect();
+        self.node_cache.clear();
+        self.open_audits.clear();
+        for (address, account) in chain.task_accounts(&self.task) {
+            if let Some(node) = Node::read(&account.data) {
+                self.node_cache.insert(address, node);
+            } else if let Some(audit) = Audit::read(&account.data) {
+                self.open_audits.insert(address, audit);
+            }
+        }
     }
 
     /// Which peers `node` checks in `round`: `audit_sample` of them, drawn
     /// from a hash of the node and the round, so every node checks a
     /// different, reproducible sample.
     fn sample(&self, node: &Address, round: u64) -> Vec<Address> {
-        if self.audit_sample >= self.nodes.len() {
-            return self.nodes.clone();
+        let nodes: Vec<Address> = self.node_cache.keys().copied().collect();
+        if self.audit_sample >= nodes.len() {
+            return nodes;
         }
-        let count = self.nodes.len() as u64;
+        let count = nodes.len() as u64;
         (0..self.audit_sample as u64)
             .map(|draw| {
                 let hash =
@@ -120,7 +156,7 @@ impl World {
                 let mut first = [0u8; 8];
                 first.copy_from_slice(&hash.to_bytes()[..8]);
                 let index = u64::from_le_bytes(first).checked_rem(count).unwrap_or(0);
-                self.nodes[index as usize]
+                nodes[index as usize]
             })
             .collect()
     }
@@ -143,13 +179,19 @@ pub struct NodeRuntime {
     pub node: Address,
     pub behaviour: Behaviour,
     pub stats: NodeStats,
-    /// Lists already voted on, by (distribution, attempt).
+    /// Votes already attempted, so a refused one is not retried every slot.
     voted_lists: BTreeSet<(Address, u8)>,
     voted_audits: BTreeSet<Address>,
+    /// Peers' proofs already checked, by (node, round): whether they held up.
+    verdicts: BTreeMap<(Address, u64), bool>,
 }
 
 fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, address: &Address) -> Option<T> {
     chain.account(address).and_then(|account| T::read(&account.data))
+}
+
+fn voted_in(ring: &[VoteRecord], round: u64, key: &Address) -> bool {
+    ring.iter().any(|vote| vote.round == round && vote.audit == key.to_bytes())
 }
 
 impl NodeRuntime {
@@ -161,6 +203,7 @@ impl NodeRuntime {
             stats: NodeStats::default(),
             voted_lists: BTreeSet::new(),
             voted_audits: BTreeSet::new(),
+            verdicts: BTreeMap::new(),
         }
     }
 
@@ -168,11 +211,13 @@ impl NodeRuntime {
         self.behaviour != Behaviour::Offline || round.is_multiple_of(2)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
         chain: &mut dyn Chain,
         world: &mut World,
         kind: &'static str,
+        round: u64,
         instruction: Instruction,
         deposit: u64,
         payout: u64,
@@ -182,67 +227,85 @@ impl NodeRuntime {
                 world.compute_units.entry(kind).or_default().push(units);
                 world.deposited = world.deposited.saturating_add(u128::from(deposit));
                 world.paid_out = world.paid_out.saturating_add(u128::from(payout));
+                world.landed.push(Landed { kind, round, node: self.node });
                 true
             }
-            Err(_) => false,
+            Err(refused) => {
+                tracing::warn!(node = %self.node, kind, round, error = %refused.message, "transaction refused");
+                false
+            }
         }
     }
 
     /// Does whatever this slot calls for.
     pub fn tick(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &dyn Task) {
         let Some(task) = read::<TaskAccount>(chain, &world.task) else { return };
-        let Some(me) = read::<Node>(chain, &self.node) else { return };
+        let Some(me) = world.node_cache.get(&self.node).copied() else { return };
         let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
         let Ok(params) = task.params_for(round).copied() else { return };
 
         // Work for this round, served to auditors.
-        if round < world.work_rounds && self.online(round) && world.peers.fetch(&self.node, round).is_none() {
-            world.peers.serve(self.node, round, task_impl.work(round));
+        let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
+        if working && self.online(round) && world.peers.own(&self.node, round).is_none() {
+            match task_impl.work(round) {
+                Ok(result) => world.peers.serve(&self.node, round, result),
+                Err(error) => tracing::warn!(node = %self.node, round, %error, "work failed"),
+            }
         }
         if let Some(previous) = round.checked_sub(1) {
             if offset < params.submission_window {
                 self.submit(chain, world, task_impl, &me, previous);
             }
-            self.audit(chain, world, task_impl, &task, previous, offset);
+            self.audit(chain, world, task_impl, &task, &me, previous, offset);
         }
+        self.resolve_audits(chain, world);
         for attempt in 0..=task.allowed_failed_distributions {
             if let Some(listed) = round.checked_sub(2 + u64::from(attempt)) {
-                self.distribute(chain, world, task_impl, &task, listed, attempt, offset);
+                self.distribute(chain, world, task_impl, &task, &me, listed, attempt, offset);
             }
         }
         self.claim_and_expire(chain, world, task_impl, &task, round);
     }
 
-    fn submit(
-        &mut self,
-        chain: &mut dyn Chain,
-        world: &mut World,
-        task_impl: &dyn Task,
-        me: &Node,
-        round: u64,
-    ) {
+    fn submit(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &dyn Task, me: &Node, round: u64) {
         if me.submission(round).is_some() {
             return;
         }
-        let Some(result) = world.peers.fetch(&self.node, round).map(<[u8]>::to_vec) else { return };
+        let Some(result) = world.peers.own(&self.node, round) else { return };
         let digest = match self.behaviour {
             Behaviour::Bad => task_impl.proof(b"not the work"),
             _ => task_impl.proof(&result),
         };
-        let locator = format!("node/{}/round/{round}", self.node);
+        let locator = result_locator(round);
         let instruction =
             builders::submit_proof(&self.operator.pubkey(), &world.task, round, digest, locator.as_bytes());
-        if self.send(chain, world, "SubmitProof", instruction, 0, 0) {
+        if self.send(chain, world, "SubmitProof", round, instruction, 0, 0) {
             self.stats.rounds_submitted.push(round);
         }
     }
 
+    /// Whether `target`'s proof of `round` checks out; fetched and checked
+    /// once, then remembered. `None` while its result cannot be fetched.
+    fn verdict(&mut self, world: &mut World, task_impl: &dyn Task, target: &Address, round: u64) -> Option<bool> {
+        if let Some(verdict) = self.verdicts.get(&(*target, round)) {
+            return Some(*verdict);
+        }
+        let account = world.node_cache.get(target).copied()?;
+        let proof = account.submission(round).copied()?;
+        let result = world.peers.fetch(target, &account, round)?;
+        let verdict = task_impl.audit(round, &result, &proof.digest);
+        self.verdicts.insert((*target, round), verdict);
+        Some(verdict)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn audit(
         &mut self,
         chain: &mut dyn Chain,
         world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
+        me: &Node,
         round: u64,
         offset: u64,
     ) {
@@ -250,48 +313,47 @@ impl NodeRuntime {
         let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
         let Some(window_end) = params.audit_window_end() else { return };
         let checks = self.behaviour != Behaviour::Bad && self.online(round.saturating_add(1));
-        if checks && (raise_start..raise_end).contains(&offset) {
+        if !checks {
+            return;
+        }
+        if (raise_start..raise_end).contains(&offset) {
+            // An unreachable result counts against its node only at the last
+            // slot a raise is allowed; until then it may just be slow.
+            let last_chance = offset.saturating_add(1) >= raise_end;
             for target in world.sample(&self.node, round) {
-                self.raise_if_invalid(chain, world, task_impl, task, &target, round);
+                self.raise_if_invalid(chain, world, task_impl, task, &target, round, last_chance);
             }
+        }
+        if !(raise_start..window_end).contains(&offset) {
+            return;
         }
         // A node has 8 votes per audited round: each node takes the open audits
         // in its own pseudo-random order, so that together they cover them all.
-        let mut audited = world.audited.get(&round).cloned().unwrap_or_default();
-        audited.sort_by_cached_key(|target| {
-            solana_sha256_hasher::hashv(&[self.node.as_ref(), target.as_ref()]).to_bytes()
+        let mut open: Vec<(Address, Audit)> = world
+            .open_audits
+            .iter()
+            .filter(|(_, audit)| audit.round == round && Address::new_from_array(audit.target) != self.node)
+            .map(|(address, audit)| (*address, *audit))
+            .collect();
+        open.sort_by_cached_key(|(address, _)| {
+            solana_sha256_hasher::hashv(&[self.node.as_ref(), address.as_ref()]).to_bytes()
         });
-        for target in audited {
-            let audit_address = find_audit_address(&target, round).0;
-            if checks
-                && target != self.node
-                && (raise_start..window_end).contains(&offset)
-                && !self.voted_audits.contains(&audit_address)
-                && read::<Audit>(chain, &audit_address).is_some()
-            {
-                let valid =
-                    world.node_cache.get(&target).and_then(|node| node.submission(round)).is_some_and(
-                        |proof| {
-                            world
-                                .peers
-                                .fetch(&target, round)
-                                .is_some_and(|result| task_impl.audit(round, result, &proof.digest))
-                        },
-                    );
-                let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
-                if self.send(chain, world, "VoteAudit", vote, 0, 0) {
-                    self.stats.audit_votes = self.stats.audit_votes.saturating_add(1);
-                }
-                self.voted_audits.insert(audit_address);
+        for (audit_address, audit) in open {
+            if voted_in(&me.votes, round, &audit_address) || !self.voted_audits.insert(audit_address) {
+                continue;
             }
-            if offset >= window_end {
-                self.resolve_audit(chain, world, &audit_address);
+            let target = Address::new_from_array(audit.target);
+            let valid = self.verdict(world, task_impl, &target, round).unwrap_or(false);
+            let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
+            if self.send(chain, world, "VoteAudit", round, vote, 0, 0) {
+                self.stats.audit_votes = self.stats.audit_votes.saturating_add(1);
             }
         }
     }
 
     /// Raises an audit against `target`'s proof of `round` if the result it
     /// serves does not check out and nobody has raised one yet.
+    #[allow(clippy::too_many_arguments)]
     fn raise_if_invalid(
         &mut self,
         chain: &mut dyn Chain,
@@ -300,6 +362,7 @@ impl NodeRuntime {
         task: &TaskAccount,
         target: &Address,
         round: u64,
+        last_chance: bool,
     ) {
         if *target == self.node {
             return;
@@ -308,52 +371,66 @@ impl NodeRuntime {
         else {
             return;
         };
-        if proof.flags & SUBMISSION_AUDITED != 0
-            || world.audited.get(&round).is_some_and(|list| list.contains(target))
-        {
+        if proof.flags & SUBMISSION_AUDITED != 0 {
             return;
         }
-        let valid = world
-            .peers
-            .fetch(target, round)
-            .is_some_and(|result| task_impl.audit(round, result, &proof.digest));
-        if valid {
-            return;
+        match self.verdict(world, task_impl, target, round) {
+            Some(true) => return,
+            None if !last_chance => return,
+            _ => {}
         }
         let bond = task.params_for(round).map_or(0, |params| params.audit_bond);
         let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, target, round);
-        if self.send(chain, world, "RaiseAudit", raise, bond, 0) {
+        if self.send(chain, world, "RaiseAudit", round, raise, bond, 0) {
             self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
             let against = world.audits_against.entry(*target).or_default();
             *against = against.saturating_add(1);
-            world.audited.entry(round).or_default().push(*target);
-            self.voted_audits.insert(find_audit_address(target, round).0);
+            let address = find_audit_address(target, round).0;
+            self.voted_audits.insert(address);
+            // Later runtimes in this slot must see the audit and the flag.
+            if let Some(audit) = read::<Audit>(chain, &address) {
+                world.open_audits.insert(address, audit);
+            }
+            if let Some(node) = read::<Node>(chain, target) {
+                world.node_cache.insert(*target, node);
+            }
         }
     }
 
-    fn resolve_audit(&self, chain: &mut dyn Chain, world: &mut World, address: &Address) {
-        let Some(audit) = read::<Audit>(chain, address) else { return };
-        if chain.slot() < audit.window_end {
-            return;
+    /// Resolves every open audit whose window has closed.
+    fn resolve_audits(&self, chain: &mut dyn Chain, world: &mut World) {
+        let slot = chain.slot();
+        let due: Vec<(Address, Audit)> = world
+            .open_audits
+            .iter()
+            .filter(|(_, audit)| slot >= audit.window_end)
+            .map(|(address, audit)| (*address, *audit))
+            .collect();
+        for (address, audit) in due {
+            let target = Address::new_from_array(audit.target);
+            let Some(node) = world.node_cache.get(&target).copied() else { continue };
+            let payout = if audit.is_upheld() {
+                let stake = node.stake_for_round(audit.round).min(node.total_stake());
+                audit
+                    .bond
+                    .saturating_add(split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser))
+            } else {
+                audit.bond
+            };
+            let instruction = builders::resolve_audit(
+                &address,
+                &world.task,
+                &target,
+                &Address::new_from_array(audit.raiser_operator),
+                &Address::new_from_array(node.operator),
+            );
+            if self.send(chain, world, "ResolveAudit", audit.round, instruction, 0, payout) {
+                world.open_audits.remove(&address);
+                if let Some(node) = read::<Node>(chain, &target) {
+                    world.node_cache.insert(target, node);
+                }
+            }
         }
-        let target = Address::new_from_array(audit.target);
-        let Some(node) = read::<Node>(chain, &target) else { return };
-        let payout = if audit.is_upheld() {
-            let stake = node.stake_for_round(audit.round).min(node.total_stake());
-            audit
-                .bond
-                .saturating_add(split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser))
-        } else {
-            audit.bond
-        };
-        let instruction = builders::resolve_audit(
-            address,
-            &world.task,
-            &target,
-            &Address::new_from_array(audit.raiser_operator),
-            &Address::new_from_array(node.operator),
-        );
-        self.send(chain, world, "ResolveAudit", instruction, 0, payout);
     }
 
     /// Round `round`'s list by the default rule, from chain state (the
@@ -364,7 +441,7 @@ impl NodeRuntime {
         task_impl: &dyn Task,
         task: &TaskAccount,
         round: u64,
-    ) -> Vec<([u8; 32], u64)> {
+    ) -> Leaves {
         let slot = chain.slot();
         if let Some((cached_at, leaves)) = world.list_cache.get(&round) {
             if *cached_at == slot {
@@ -392,6 +469,7 @@ impl NodeRuntime {
         world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
+        me: &Node,
         listed: u64,
         attempt: u8,
         offset: u64,
@@ -407,7 +485,7 @@ impl NodeRuntime {
             }
         };
         if offset < params.distribution_window && open_for_attempt && self.online(attempt_round) {
-            self.propose(chain, world, task_impl, task, listed, attempt, offset, params.distribution_window);
+            self.propose(chain, world, task_impl, task, me, listed, attempt, offset, params.distribution_window);
             return;
         }
         let Some(distribution) = existing else { return };
@@ -418,12 +496,13 @@ impl NodeRuntime {
         if (distribution.vote_start..distribution.vote_end).contains(&slot)
             && Address::new_from_array(distribution.proposer) != self.node
             && self.behaviour != Behaviour::Bad
+            && !voted_in(&me.distribution_votes, attempt_round, &address)
             && self.voted_lists.insert((address, attempt))
         {
             let expected = tree_of(&Self::expected_list(chain, world, task_impl, task, listed));
             let valid = expected.root() == distribution.root;
             let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
-            if self.send(chain, world, "VoteDistribution", vote, 0, 0) {
+            if self.send(chain, world, "VoteDistribution", listed, vote, 0, 0) {
                 self.stats.list_votes = self.stats.list_votes.saturating_add(1);
             }
         }
@@ -431,7 +510,7 @@ impl NodeRuntime {
             let payout = if distribution.is_rejected() { 0 } else { distribution.bond };
             let operator = Address::new_from_array(distribution.proposer_operator);
             let resolve = builders::resolve_distribution(&world.task, listed, &operator);
-            self.send(chain, world, "ResolveDistribution", resolve, 0, payout);
+            self.send(chain, world, "ResolveDistribution", listed, resolve, 0, payout);
         }
     }
 
@@ -442,12 +521,12 @@ impl NodeRuntime {
         world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
+        me: &Node,
         listed: u64,
         attempt: u8,
         offset: u64,
         window: u64,
     ) {
-        let Some(me) = read::<Node>(chain, &self.node) else { return };
         let has_proof = me.submission(listed).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0);
         if !has_proof {
             return;
@@ -467,11 +546,14 @@ impl NodeRuntime {
             let total = leaves.iter().map(|(_, amount)| amount).sum();
             leaves = vec![(self.node.to_bytes(), total)];
         }
-        let url = format!("node/{}/distribution/{listed}", self.node).into_bytes();
+        let mut url = me.service_url().to_vec();
+        url.extend_from_slice(format!("/v1/lists/{listed}").as_bytes());
+        url.truncate(MAX_LIST_URL_LEN);
         let proposal = Proposal::of(listed, &leaves, url);
         let bond = task.params_for(listed).map_or(0, |params| params.audit_bond);
         let instruction = builders::propose_distribution(&self.operator.pubkey(), &world.task, &proposal);
-        if self.send(chain, world, "ProposeDistribution", instruction, bond, 0) {
+        world.peers.serve_list(&self.node, listed, &leaves);
+        if self.send(chain, world, "ProposeDistribution", listed, instruction, bond, 0) {
             self.stats.proposals.push((listed, attempt));
         }
     }
@@ -497,22 +579,12 @@ impl NodeRuntime {
                 && !me.claimed_rounds.contains(listed)
             {
                 let leaves = Self::expected_list(chain, world, task_impl, task, listed);
-                let tree = tree_of(&leaves);
-                if tree.root() == distribution.root {
-                    if let Some(index) = leaves.iter().position(|(node, _)| *node == self.node.to_bytes()) {
-                        let amount = leaves[index].1;
-                        let proof = tree.proof(index).unwrap_or_default();
-                        let claim = builders::claim_reward(
-                            &self.operator.pubkey(),
-                            &world.task,
-                            listed,
-                            amount,
-                            &proof,
-                        );
-                        if self.send(chain, world, "ClaimReward", claim, 0, amount) {
-                            self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(amount);
-                            self.stats.rounds_paid.push(listed);
-                        }
+                if let Some((amount, proof)) = claim_of(&leaves, &distribution, &self.node) {
+                    let claim =
+                        builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
+                    if self.send(chain, world, "ClaimReward", listed, claim, 0, amount) {
+                        self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(amount);
+                        self.stats.rounds_paid.push(listed);
                     }
                 }
             }
@@ -521,8 +593,24 @@ impl NodeRuntime {
             if expired {
                 let payer = Address::new_from_array(distribution.payer);
                 let expire = builders::expire_distribution(&world.task, listed, &payer);
-                self.send(chain, world, "ExpireDistribution", expire, 0, 0);
+                self.send(chain, world, "ExpireDistribution", listed, expire, 0, 0);
             }
         }
     }
+}
+
+/// Where a node serves its result of `round`, relative to its service URL.
+pub fn result_locator(round: u64) -> String {
+    format!("v1/results/{round}")
+}
+
+/// `node`'s amount and Merkle proof in `leaves`, if they build the
+/// distribution's root and pay `node` anything.
+pub fn claim_of(leaves: &Leaves, distribution: &Distribution, node: &Address) -> Option<(u64, Vec<[u8; 32]>)> {
+    let tree = tree_of(leaves);
+    if tree.root() != distribution.root {
+        return None;
+    }
+    let index = leaves.iter().position(|(leaf, _)| *leaf == node.to_bytes())?;
+    Some((leaves[index].1, tree.proof(index).unwrap_or_default()))
 }

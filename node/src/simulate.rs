@@ -17,7 +17,7 @@ use solana_signer::Signer;
 
 use crate::{
     chain::{Chain, EmbeddedChain},
-    runtime::{Behaviour, NodeRuntime, NodeStats, World},
+    runtime::{Behaviour, InProcessPeers, NodeRuntime, NodeStats, World},
     tasks::Hello,
 };
 
@@ -179,7 +179,7 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Re
         .send(&[builders::create_task(&creator.pubkey(), &create)], &creator, &[&creator])
         .map_err(|r| r.message)?;
 
-    let mut world = World::new(task, config.rounds, config.audit_sample);
+    let mut world = World::new(task, Box::new(InProcessPeers::default()), config.rounds, config.audit_sample);
     world.compute_units.insert("CreateTask", vec![units]);
     world.deposited = u128::from(args.initial_bounty);
     let mut runtimes = Vec::new();
@@ -205,7 +205,6 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Re
         world.compute_units.entry("Stake").or_default().push(units);
         world.deposited = world.deposited.saturating_add(u128::from(STAKE));
         let node = find_node_address(&task, &operator.pubkey()).0;
-        world.nodes.push(node);
         runtimes.push(NodeRuntime::new(operator, node, behaviour));
     }
 
@@ -218,6 +217,7 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Re
         for runtime in &mut runtimes {
             runtime.tick(&mut chain, &mut world, &Hello);
         }
+        world.landed.clear();
         let (round, offset) =
             (slot.saturating_sub(start_slot) / ROUND_LENGTH, slot.saturating_sub(start_slot) % ROUND_LENGTH);
         if offset == ROUND_LENGTH - 1 {

@@ -4,7 +4,7 @@ use gradual_interface::merkle::equal_split;
 
 pub trait Task {
     /// Does round `round`'s work; the result is what the node serves to auditors.
-    fn work(&self, round: u64) -> Vec<u8>;
+    fn work(&self, round: u64) -> Result<Vec<u8>, String>;
 
     /// The 32-byte digest submitted on-chain for a result.
     fn proof(&self, result: &[u8]) -> [u8; 32] {
@@ -27,8 +27,8 @@ pub struct Hello;
 pub const HELLO: &[u8] = b"Hello, World!";
 
 impl Task for Hello {
-    fn work(&self, _round: u64) -> Vec<u8> {
-        HELLO.to_vec()
+    fn work(&self, _round: u64) -> Result<Vec<u8>, String> {
+        Ok(HELLO.to_vec())
     }
 
     fn audit(&self, _round: u64, result: &[u8], digest: &[u8; 32]) -> bool {
