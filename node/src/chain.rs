@@ -60,12 +60,24 @@ pub fn embedded_slot_hash(slot: u64) -> [u8; 32] {
 
 impl EmbeddedChain {
     pub fn new(program: &Path, start_slot: u64) -> Result<Self, String> {
-        let mut svm = LiteSVM::new();
+        Self::with_svm(LiteSVM::new(), program, start_slot)
+    }
+
+    /// Like [`EmbeddedChain::new`], on an SVM the caller configured.
+    pub fn with_svm(mut svm: LiteSVM, program: &Path, start_slot: u64) -> Result<Self, String> {
         svm.add_program_from_file(ID, program)
             .map_err(|error| format!("cannot load {}: {error}; run `make sbf` first", program.display()))?;
         let mut chain = Self { svm };
         chain.warp_to(start_slot);
         Ok(chain)
+    }
+
+    pub fn svm(&self) -> &LiteSVM {
+        &self.svm
+    }
+
+    pub fn svm_mut(&mut self) -> &mut LiteSVM {
+        &mut self.svm
     }
 
     pub fn warp_to(&mut self, slot: u64) {

@@ -1,8 +1,14 @@
-//! The Gradual node: the chain interface, tasks, the round runtime and the
-//! embedded simulation. Work in progress: the RPC backend, the HTTP peer
-//! service, the local database and the operator CLI are still to come.
+//! The Gradual node: the chain interface with its embedded and RPC backends,
+//! tasks, the round runtime, local state, the peer service, the embedded
+//! simulation and localnet, and the `gradual` CLI.
 
 pub mod chain;
+pub mod cli;
+pub mod localnet;
+pub mod peers;
+pub mod rpc;
 pub mod runtime;
+pub mod service;
 pub mod simulate;
+pub mod store;
 pub mod tasks;

@@ -435,7 +435,7 @@ impl NodeRuntime {
 
     /// Round `round`'s list by the default rule, from chain state (the
     /// cache of this slot's node accounts).
-    fn expected_list(
+    pub fn expected_list(
         chain: &dyn Chain,
         world: &mut World,
         task_impl: &dyn Task,

@@ -35,3 +35,189 @@ impl Task for Hello {
         result == HELLO && self.proof(result) == *digest
     }
 }
+
+/// Fetches a task-configured list of URLs every round and submits the
+/// digest of the round's results. Auditors check the digest over the
+/// submitter's stored results and refetch one source, chosen by the digest,
+/// to check the submitter really fetched it.
+pub struct HttpDigest {
+    urls: Vec<String>,
+    client: reqwest::Client,
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
+}
+
+/// A round's result as `http-digest` stores and serves it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DigestResult {
+    round: u64,
+    sources: Vec<Source>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Source {
+    url: String,
+    status: u16,
+    /// sha256 of the body, hex.
+    body_sha256: String,
+    body: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Bodies larger than this are cut; the digest covers what was kept.
+const MAX_SOURCE_BYTES: usize = 256 * 1024;
+
+impl HttpDigest {
+    /// `locator` is `builtin:http-digest <url> <url>...`.
+    pub fn from_locator(locator: &str, runtime: std::sync::Arc<tokio::runtime::Runtime>) -> Result<Self, String> {
+        let urls: Vec<String> = locator.split_whitespace().skip(1).map(str::to_string).collect();
+        if urls.is_empty() {
+            return Err("http-digest needs at least one URL after `builtin:http-digest`".into());
+        }
+        if let Some(bad) = urls.iter().find(|url| reqwest::Url::parse(url).is_err()) {
+            return Err(format!("http-digest source {bad:?} is not a URL"));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|error| error.to_string())?;
+        Ok(Self { urls, client, runtime })
+    }
+
+    async fn fetch(&self, url: &str) -> Result<(u16, Vec<u8>), String> {
+        let response = self.client.get(url).send().await.map_err(|error| format!("{url}: {error}"))?;
+        let status = response.status().as_u16();
+        let mut body = response.bytes().await.map_err(|error| format!("{url}: {error}"))?.to_vec();
+        body.truncate(MAX_SOURCE_BYTES);
+        Ok((status, body))
+    }
+}
+
+impl Task for HttpDigest {
+    fn work(&self, round: u64) -> Result<Vec<u8>, String> {
+        let mut sources = Vec::with_capacity(self.urls.len());
+        for url in &self.urls {
+            let (status, body) = self.runtime.block_on(self.fetch(url))?;
+            sources.push(Source {
+                url: url.clone(),
+                status,
+                body_sha256: hex(&solana_sha256_hasher::hash(&body).to_bytes()),
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        serde_json::to_vec(&DigestResult { round, sources }).map_err(|error| error.to_string())
+    }
+
+    fn audit(&self, round: u64, result: &[u8], digest: &[u8; 32]) -> bool {
+        if self.proof(result) != *digest {
+            return false;
+        }
+        let Ok(parsed) = serde_json::from_slice::<DigestResult>(result) else { return false };
+        let urls: Vec<&str> = parsed.sources.iter().map(|source| source.url.as_str()).collect();
+        if parsed.round != round || urls != self.urls.iter().map(String::as_str).collect::<Vec<_>>() {
+            return false;
+        }
+        let consistent = parsed.sources.iter().all(|source| {
+            source.body_sha256 == hex(&solana_sha256_hasher::hash(source.body.as_bytes()).to_bytes())
+        });
+        if !consistent {
+            return false;
+        }
+        // Refetch the one source the digest points at.
+        let index = usize::from(digest[0]).checked_rem(parsed.sources.len()).unwrap_or(0);
+        let source = &parsed.sources[index];
+        match self.runtime.block_on(self.fetch(&source.url)) {
+            Ok((status, body)) => status == source.status && String::from_utf8_lossy(&body) == source.body,
+            // A source that is down now says nothing about the submitter.
+            Err(_) => true,
+        }
+    }
+}
+
+/// Any program speaking the JSON-lines protocol of `docs/external-tasks.md`:
+/// one request line on stdin, one response line on stdout, per call.
+pub struct External {
+    program: std::path::PathBuf,
+}
+
+impl External {
+    /// Refuses to run `program` unless its sha256 is `expected` (the one recorded on-chain).
+    pub fn verified(program: &std::path::Path, expected: &[u8; 32]) -> Result<Self, String> {
+        let bytes =
+            std::fs::read(program).map_err(|error| format!("cannot read executable {}: {error}", program.display()))?;
+        let actual = solana_sha256_hasher::hash(&bytes).to_bytes();
+        if actual != *expected {
+            return Err(format!(
+                "executable {} has sha256 {}, but the task records {}; refusing to run it",
+                program.display(),
+                hex(&actual),
+                hex(expected)
+            ));
+        }
+        Ok(Self { program: program.to_path_buf() })
+    }
+
+    fn call(&self, request: &serde_json::Value) -> Result<serde_json::Value, String> {
+        use std::io::{BufRead, Read, Write};
+        let mut child = std::process::Command::new(&self.program)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map_err(|error| format!("cannot start {}: {error}", self.program.display()))?;
+        let mut line = request.to_string();
+        line.push('\n');
+        child
+            .stdin
+            .take()
+            .ok_or("no stdin")?
+            .write_all(line.as_bytes())
+            .map_err(|error| format!("cannot write to the executable: {error}"))?;
+        let mut response = String::new();
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        std::io::BufReader::new(stdout.take(4 * MAX_SOURCE_BYTES as u64))
+            .read_line(&mut response)
+            .map_err(|error| format!("cannot read from the executable: {error}"))?;
+        let status = child.wait().map_err(|error| error.to_string())?;
+        if !status.success() {
+            return Err(format!("executable exited with {status}"));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(&response).map_err(|_| format!("executable answered a non-JSON line: {response:?}"))?;
+        if let Some(error) = value.get("error").and_then(serde_json::Value::as_str) {
+            return Err(format!("executable error: {error}"));
+        }
+        Ok(value)
+    }
+}
+
+impl Task for External {
+    fn work(&self, round: u64) -> Result<Vec<u8>, String> {
+        use base64::Engine;
+        let response = self.call(&serde_json::json!({ "method": "work", "round": round }))?;
+        let encoded = response.get("result").and_then(serde_json::Value::as_str).ok_or("no \"result\" in the answer")?;
+        base64::prelude::BASE64_STANDARD.decode(encoded).map_err(|error| format!("\"result\" is not base64: {error}"))
+    }
+
+    fn audit(&self, round: u64, result: &[u8], digest: &[u8; 32]) -> bool {
+        use base64::Engine;
+        if self.proof(result) != *digest {
+            return false;
+        }
+        let request = serde_json::json!({
+            "method": "audit",
+            "round": round,
+            "result": base64::prelude::BASE64_STANDARD.encode(result),
+        });
+        match self.call(&request) {
+            Ok(response) => response.get("valid").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            // An auditor whose own executable fails cannot judge: it must not accuse.
+            Err(error) => {
+                tracing::warn!(%error, round, "external audit failed; treating the result as valid");
+                true
+            }
+        }
+    }
+}

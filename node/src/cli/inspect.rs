@@ -1,0 +1,155 @@
+//! Auditors' reads: `gradual inspect task | node | round | audit | distribution`.
+//! Every read decodes raw account state; `--output json` prints it as JSON.
+
+use clap::Subcommand;
+use gradual_interface::{
+    pda::{find_audit_address, find_distribution_address, find_node_address},
+    state::{tracked_lamports, Account, Audit, Distribution, Node},
+    Address,
+};
+use serde_json::{json, Value};
+
+use super::{task::read_task, views, CliError, CliResult, Context};
+use crate::{chain::Chain, rpc::RpcChain};
+
+#[derive(Subcommand)]
+pub enum InspectCommand {
+    /// A task, its parameters and the conservation check over its accounts.
+    Task { task: Address },
+    /// A node account, by address or by `--task` and `--operator`.
+    Node {
+        node: Option<Address>,
+        #[arg(long, requires = "operator")]
+        task: Option<Address>,
+        #[arg(long, requires = "task")]
+        operator: Option<Address>,
+    },
+    /// One round of a task: every node's submission, audits and the distribution.
+    Round { task: Address, round: u64 },
+    /// An audit, by address or by `--target` node and `--round`.
+    Audit {
+        audit: Option<Address>,
+        #[arg(long, requires = "round")]
+        target: Option<Address>,
+        #[arg(long, requires = "target")]
+        round: Option<u64>,
+    },
+    /// A round's distribution list account.
+    Distribution { task: Address, round: u64 },
+}
+
+fn read<T: Account>(chain: &RpcChain, address: &Address, kind: &str) -> CliResult<(T, u64)> {
+    let account = chain.account(address).ok_or_else(|| CliError::usage(format!("no account at {address}")))?;
+    let decoded = T::read(&account.data).ok_or_else(|| CliError::usage(format!("{address} is not a Gradual {kind}")))?;
+    Ok((decoded, account.lamports))
+}
+
+/// Every account of the task holds its rent-exempt minimum plus exactly the
+/// lamports its state says it holds: nothing created or lost.
+pub fn conservation(chain: &RpcChain, task: &Address) -> Value {
+    let mut accounts = chain.task_accounts(task);
+    if let Some(account) = chain.account(task) {
+        accounts.push((*task, account));
+    }
+    let mut held: u128 = 0;
+    let mut tracked: u128 = 0;
+    let mut broken = Vec::new();
+    for (address, account) in &accounts {
+        let rent = chain.rent_exempt_minimum(account.data.len());
+        let above = account.lamports.saturating_sub(rent);
+        let expected = tracked_lamports(&account.data);
+        if account.lamports < rent || expected != Some(above) {
+            broken.push(address.to_string());
+        }
+        held = held.saturating_add(u128::from(above));
+        tracked = tracked.saturating_add(u128::from(expected.unwrap_or(0)));
+    }
+    json!({
+        "accounts": accounts.len(),
+        "held_above_rent": held.to_string(),
+        "tracked": tracked.to_string(),
+        "holds": broken.is_empty(),
+        "mismatched_accounts": broken,
+    })
+}
+
+pub fn run(context: &Context, command: InspectCommand) -> CliResult {
+    let chain = context.chain()?;
+    let value = match command {
+        InspectCommand::Task { task } => {
+            let (state, lamports) = read_task(&chain, &task)?;
+            let mut value = views::task(&task, &state, lamports, chain.slot());
+            value["conservation"] = conservation(&chain, &task);
+            value
+        }
+        InspectCommand::Node { node, task, operator } => {
+            let address = match (node, task, operator) {
+                (Some(node), _, _) => node,
+                (None, Some(task), Some(operator)) => find_node_address(&task, &operator).0,
+                _ => return Err(CliError::usage("give a node address, or --task and --operator")),
+            };
+            let (state, lamports) = read::<Node>(&chain, &address, "node")?;
+            views::node(&address, &state, lamports)
+        }
+        InspectCommand::Audit { audit, target, round } => {
+            let address = match (audit, target, round) {
+                (Some(audit), _, _) => audit,
+                (None, Some(target), Some(round)) => find_audit_address(&target, round).0,
+                _ => return Err(CliError::usage("give an audit address, or --target and --round")),
+            };
+            let (state, lamports) = read::<Audit>(&chain, &address, "audit")?;
+            views::audit(&address, &state, lamports)
+        }
+        InspectCommand::Distribution { task, round } => {
+            let address = find_distribution_address(&task, round).0;
+            let (state, lamports) = read::<Distribution>(&chain, &address, "distribution")?;
+            views::distribution(&address, &state, lamports)
+        }
+        InspectCommand::Round { task, round } => round_view(&chain, &task, round)?,
+    };
+    context.print(&value);
+    Ok(())
+}
+
+fn round_view(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Value> {
+    let (state, _) = read_task(chain, task)?;
+    let mut submissions = Vec::new();
+    let mut audits = Vec::new();
+    let mut slashed_nodes = Vec::new();
+    for (address, account) in chain.task_accounts(task) {
+        if let Some(node) = Node::read(&account.data) {
+            if let Some(submission) = node.submission(round) {
+                let excluded = submission.flags & gradual_interface::state::SUBMISSION_EXCLUDED != 0;
+                if excluded {
+                    slashed_nodes.push(address.to_string());
+                }
+                submissions.push(json!({
+                    "node": address.to_string(),
+                    "operator": Address::new_from_array(node.operator).to_string(),
+                    "slot": submission.slot,
+                    "audited": submission.flags & gradual_interface::state::SUBMISSION_AUDITED != 0,
+                    "excluded": excluded,
+                }));
+            }
+        } else if let Some(audit) = Audit::read(&account.data).filter(|audit| audit.round == round) {
+            audits.push(views::audit(&address, &audit, account.lamports));
+        }
+    }
+    let distribution_address = find_distribution_address(task, round).0;
+    let distribution = chain
+        .account(&distribution_address)
+        .and_then(|account| Some((Distribution::read(&account.data)?, account.lamports)))
+        .map(|(distribution, lamports)| views::distribution(&distribution_address, &distribution, lamports));
+    let timeline = state.timeline();
+    Ok(json!({
+        "task": task.to_string(),
+        "round": round,
+        "start_slot": timeline.round_start(round),
+        "current_slot": chain.slot(),
+        "submissions": submissions,
+        "excluded_nodes": slashed_nodes,
+        "open_audits": audits,
+        "distributed": state.distributed_rounds.contains(round),
+        "distribution": distribution,
+    }))
+}

@@ -1,0 +1,230 @@
+//! The `gradual` command line, following the Solana CLI's conventions.
+//! Exit codes: 0 success, 1 failure (the chain or the network), 2 bad input
+//! (including requests the program refuses).
+
+mod config;
+mod inspect;
+mod node;
+mod simulate;
+mod task;
+pub mod views;
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gradual_interface::Address;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use tokio::runtime::Runtime;
+
+use crate::{
+    chain::{Chain, Refused},
+    rpc::{RpcChain, SendConfig},
+};
+pub use config::{read_keypair, write_keypair};
+
+/// A one-line error and the exit code it earns.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub code: u8,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: 2 }
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: 1 }
+    }
+
+    /// The program refusing a request is bad input; anything else is a failure.
+    pub fn refused(what: &str, refused: Refused) -> Self {
+        let message = format!("{what} refused: {}", refused.message);
+        if refused.custom_code.is_some() {
+            Self::usage(message)
+        } else {
+            Self::failed(message)
+        }
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;
+
+#[derive(Parser)]
+#[command(name = "gradual", version, about = "Gradual Consensus tasks on Solana")]
+pub struct Cli {
+    /// RPC URL or moniker: localhost, devnet, testnet, mainnet-beta [default: the Solana CLI config's, else localhost].
+    #[arg(short = 'u', long, global = true, env = "GRADUAL_URL")]
+    url: Option<String>,
+    /// Keypair file that signs and pays [default: the Solana CLI config's, else ~/.config/solana/id.json].
+    #[arg(short = 'k', long, global = true)]
+    keypair: Option<PathBuf>,
+    /// Solana CLI config file [default: ~/.config/solana/cli/config.yml].
+    #[arg(short = 'C', long, global = true)]
+    config: Option<PathBuf>,
+    /// processed, confirmed or finalized [default: the config's, else confirmed].
+    #[arg(long, global = true)]
+    commitment: Option<String>,
+    /// Priority fee in micro-lamports per compute unit.
+    #[arg(long, global = true, default_value_t = 0)]
+    priority_fee: u64,
+    /// Output format for reads and reports.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    output: Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creators: create, fund, update, pause, resume, close and show tasks.
+    #[command(subcommand)]
+    Task(task::TaskCommand),
+    /// Operators: stake, run a node, claim, unstake, withdraw, show.
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+    /// Auditors: decode a task, node, round, audit or distribution.
+    #[command(subcommand)]
+    Inspect(inspect::InspectCommand),
+    /// Generate a keypair file (mode 600).
+    Keygen {
+        #[arg(long)]
+        outfile: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Request an airdrop (test validators and localnet only).
+    Airdrop {
+        lamports: u64,
+        /// Recipient [default: the keypair's address].
+        #[arg(long)]
+        to: Option<Address>,
+    },
+    /// Serve the embedded chain over JSON-RPC, for trying Gradual without a validator.
+    Localnet(simulate::LocalnetArgs),
+    /// Run a task with N nodes on the embedded chain and report what happened.
+    Simulate(simulate::SimulateArgs),
+}
+
+/// What every command needs: settings, the output format, and the tokio
+/// runtime the RPC client and the peer service run on.
+pub struct Context {
+    pub url: String,
+    pub keypair_path: PathBuf,
+    pub commitment: solana_commitment_config::CommitmentConfig,
+    pub json: bool,
+    pub priority_fee: u64,
+    pub runtime: Arc<Runtime>,
+}
+
+impl Context {
+    pub fn chain(&self) -> CliResult<RpcChain> {
+        let mut chain = RpcChain::new(&self.url, self.commitment, Arc::clone(&self.runtime))
+            .with_send_config(SendConfig { priority_fee: self.priority_fee, ..SendConfig::default() });
+        chain
+            .refresh_slot()
+            .map_err(|refused| CliError::failed(format!("cannot reach {}: {}", self.url, refused.message)))?;
+        Ok(chain)
+    }
+
+    pub fn signer(&self) -> CliResult<Keypair> {
+        read_keypair(&self.keypair_path)
+    }
+
+    /// Sends `instructions` signed by `signer` and prints the outcome.
+    pub fn send(
+        &self,
+        chain: &mut RpcChain,
+        what: &str,
+        instructions: &[Instruction],
+        signer: &Keypair,
+        mut report: serde_json::Value,
+    ) -> CliResult {
+        let units = chain.send(instructions, signer, &[signer]).map_err(|refused| CliError::refused(what, refused))?;
+        if let serde_json::Value::Object(map) = &mut report {
+            map.insert("signer".into(), signer.pubkey().to_string().into());
+            map.insert("signature".into(), chain.last_signature().map(|s| s.to_string()).into());
+            map.insert("compute_units".into(), units.into());
+        }
+        if self.json {
+            views::print(&report, true);
+        } else {
+            println!("{what}: done");
+            views::print(&report, false);
+        }
+        Ok(())
+    }
+
+    pub fn print(&self, value: &serde_json::Value) {
+        views::print(value, self.json);
+    }
+}
+
+fn dispatch(cli: Cli) -> CliResult {
+    let settings = config::resolve(
+        cli.config.as_deref(),
+        cli.url.as_deref(),
+        cli.keypair.as_deref(),
+        cli.commitment.as_deref(),
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::failed(format!("cannot start the async runtime: {error}")))?;
+    let context = Context {
+        url: settings.url,
+        keypair_path: settings.keypair_path,
+        commitment: settings.commitment,
+        json: cli.output == Output::Json,
+        priority_fee: cli.priority_fee,
+        runtime: Arc::new(runtime),
+    };
+    match cli.command {
+        Command::Task(command) => task::run(&context, command),
+        Command::Node(command) => node::run(&context, command),
+        Command::Inspect(command) => inspect::run(&context, command),
+        Command::Keygen { outfile, force } => {
+            let keypair = Keypair::new();
+            write_keypair(&outfile, &keypair, force)?;
+            context.print(&serde_json::json!({ "address": keypair.pubkey().to_string(), "outfile": outfile }));
+            Ok(())
+        }
+        Command::Airdrop { lamports, to } => {
+            let recipient = match to {
+                Some(address) => address,
+                None => context.signer()?.pubkey(),
+            };
+            let mut chain = context.chain()?;
+            chain.airdrop(&recipient, lamports).map_err(|refused| CliError::refused("airdrop", refused))?;
+            let balance = chain.account(&recipient).map_or(0, |account| account.lamports);
+            context.print(&serde_json::json!({ "address": recipient.to_string(), "balance": balance }));
+            Ok(())
+        }
+        Command::Localnet(args) => simulate::localnet(&context, args),
+        Command::Simulate(args) => simulate::simulate(&context, args),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GRADUAL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", error.message);
+            ExitCode::from(error.code)
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Operators' commands: `gradual node stake | run | claim | unstake | withdraw | show`.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use clap::{Args, Subcommand, ValueEnum};
+use gradual_interface::{
+    builders,
+    pda::{find_distribution_address, find_node_address},
+    state::{Account, Distribution, Node, Task as TaskAccount, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED},
+    Address,
+};
+use serde_json::json;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use super::{task::read_task, views, CliError, CliResult, Context};
+use crate::{
+    chain::Chain,
+    peers::NetworkPeers,
+    rpc::RpcChain,
+    runtime::{claim_of, Behaviour, InProcessPeers, NodeRuntime, World},
+    service,
+    store::Store,
+    tasks::{External, Hello, HttpDigest, Task},
+};
+
+#[derive(Subcommand)]
+pub enum NodeCommand {
+    /// Stake in a task (creating the node) or add to the stake.
+    Stake {
+        task: Address,
+        lamports: u64,
+        /// Where this node serves its results, e.g. http://203.0.113.7:8900.
+        #[arg(long)]
+        service_url: String,
+    },
+    /// Run the node: work, submit, audit, vote, propose, claim, every round.
+    Run(RunArgs),
+    /// Claim every reward this node is owed and has not claimed.
+    Claim { task: Address },
+    /// Ask to leave: stake stops counting after the cooldown.
+    Unstake { task: Address },
+    /// Withdraw stake after the cooldown; all of it (closing the node) by default.
+    Withdraw {
+        task: Address,
+        #[arg(long)]
+        lamports: Option<u64>,
+    },
+    /// Show this operator's node in a task.
+    Show {
+        task: Address,
+        /// Another operator [default: the keypair's address].
+        #[arg(long)]
+        operator: Option<Address>,
+        /// Also show what the local database recorded.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RunBehaviour {
+    Honest,
+    /// Submit proofs that do not match the work (for testing auditors).
+    Bad,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    task: Address,
+    /// Where the peer service listens.
+    #[arg(long, default_value = "127.0.0.1:8900")]
+    listen: SocketAddr,
+    /// The node's local database [default: ./gradual-<node>.redb].
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The external executable, for tasks that are not built in.
+    #[arg(long)]
+    executable: Option<PathBuf>,
+    /// Peers checked per round, besides every proof already under audit.
+    #[arg(long, default_value_t = 16)]
+    audit_sample: usize,
+    /// Stop once this round is over (default: run until stopped or unstaked).
+    #[arg(long)]
+    exit_after_round: Option<u64>,
+    #[arg(long, value_enum, default_value = "honest", hide = true)]
+    behaviour: RunBehaviour,
+}
+
+fn task_impl(
+    context: &Context,
+    task: &TaskAccount,
+    executable: Option<&PathBuf>,
+) -> CliResult<Box<dyn Task>> {
+    let locator = String::from_utf8_lossy(task.executable_locator()).into_owned();
+    let builtin = locator.starts_with("builtin:");
+    if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != task.executable_sha256 {
+        return Err(CliError::usage("the task's executable_sha256 does not match its built-in locator; refusing to run"));
+    }
+    match locator.split_whitespace().next().unwrap_or_default() {
+        "builtin:hello" => Ok(Box::new(Hello)),
+        "builtin:http-digest" => {
+            Ok(Box::new(HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?))
+        }
+        _ => {
+            let program = executable.ok_or_else(|| {
+                CliError::usage(format!("task runs {locator:?}: pass --executable with a local copy of it"))
+            })?;
+            Ok(Box::new(External::verified(program, &task.executable_sha256).map_err(CliError::usage)?))
+        }
+    }
+}
+
+fn read_node(chain: &RpcChain, node: &Address) -> Option<Node> {
+    chain.account(node).and_then(|account| Node::read(&account.data))
+}
+
+fn run_node(context: &Context, args: RunArgs) -> CliResult {
+    let operator = context.signer()?;
+    let mut chain = context.chain()?;
+    let (task, _) = read_task(&chain, &args.task)?;
+    let node = find_node_address(&args.task, &operator.pubkey()).0;
+    if read_node(&chain, &node).is_none() {
+        return Err(CliError::usage(format!(
+            "{} has no node in task {}; run `gradual node stake` first",
+            operator.pubkey(),
+            args.task
+        )));
+    }
+    let task_impl = task_impl(context, &task, args.executable.as_ref())?;
+    let db = args.db.unwrap_or_else(|| PathBuf::from(format!("gradual-{node}.redb")));
+    let store = Arc::new(Store::open(&db, &args.task, &node).map_err(CliError::usage)?);
+    let service_key = Keypair::new_from_array(*operator.secret_bytes());
+    let router = service::router(Arc::clone(&store), service_key, node);
+    let listening = context.runtime.block_on(service::spawn(args.listen, router)).map_err(CliError::usage)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::clone(&stop);
+    context.runtime.spawn(async move {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = term => {},
+        }
+        signalled.store(true, Ordering::SeqCst);
+    });
+
+    let peers = NetworkPeers::new(Arc::clone(&store), Arc::clone(&context.runtime));
+    let mut world = World::new(args.task, Box::new(peers), u64::MAX, args.audit_sample);
+    let behaviour = if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest };
+    let mut runtime = NodeRuntime::new(operator, node, behaviour);
+    let event = |value: serde_json::Value| {
+        if context.json {
+            println!("{value}");
+        } else {
+            eprintln!("{}", value.as_object().map(|map| map.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(" ")).unwrap_or_default());
+        }
+    };
+    event(json!({ "event": "started", "node": node.to_string(), "task": args.task.to_string(), "listening": listening.to_string(), "db": db }));
+
+    let mut last_slot = 0;
+    let mut last_round = None;
+    while !stop.load(Ordering::SeqCst) {
+        let slot = match chain.refresh_slot() {
+            Ok(slot) => slot,
+            Err(refused) => {
+                tracing::error!(error = %refused.message, "cannot read the slot");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if slot == last_slot {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        last_slot = slot;
+        let round = task.timeline().round_at(slot);
+        if round != last_round {
+            if let (Some(previous), Some(limit)) = (last_round, args.exit_after_round) {
+                if previous >= limit {
+                    break;
+                }
+            }
+            last_round = round;
+            event(json!({ "event": "round", "round": round, "slot": slot }));
+        }
+        world.refresh(&chain);
+        if !world.node_cache.contains_key(&node) {
+            event(json!({ "event": "unstaked", "node": node.to_string() }));
+            break;
+        }
+        runtime.tick(&mut chain, &mut world, task_impl.as_ref());
+        for landed in world.landed.drain(..) {
+            if let Err(error) = store.record(landed.kind, landed.round) {
+                tracing::error!(%error, "cannot record in the journal");
+            }
+            event(json!({ "event": "landed", "kind": landed.kind, "round": landed.round, "slot": slot }));
+        }
+    }
+    event(json!({ "event": "stopped", "node": node.to_string(), "stats": runtime.stats }));
+    Ok(())
+}
+
+fn claim(context: &Context, task_address: &Address) -> CliResult {
+    let operator = context.signer()?;
+    let mut chain = context.chain()?;
+    let (task, _) = read_task(&chain, task_address)?;
+    let node = find_node_address(task_address, &operator.pubkey()).0;
+    let me = read_node(&chain, &node).ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
+    let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
+    world.refresh(&chain);
+    let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
+    let horizon = u64::from(task.allowed_failed_distributions).saturating_add(3).saturating_add(CLAIM_PERIOD_ROUNDS);
+    let mut claims = Vec::new();
+    for round in current.saturating_sub(horizon)..current {
+        let address = find_distribution_address(task_address, round).0;
+        let Some(distribution) = chain.account(&address).and_then(|account| Distribution::read(&account.data)) else {
+            continue;
+        };
+        if distribution.status != DISTRIBUTION_APPROVED || me.claimed_rounds.contains(round) || chain.slot() >= distribution.claim_deadline {
+            continue;
+        }
+        let leaves = NodeRuntime::expected_list(&chain, &mut world, &Hello, &task, round);
+        let Some((amount, proof)) = claim_of(&leaves, &distribution, &node) else { continue };
+        let instruction = builders::claim_reward(&operator.pubkey(), task_address, round, amount, &proof);
+        chain.send(&[instruction], &operator, &[&operator]).map_err(|refused| CliError::refused("node claim", refused))?;
+        claims.push(json!({ "round": round, "amount": amount, "signature": chain.last_signature().map(|s| s.to_string()) }));
+    }
+    let total: u64 = claims.iter().filter_map(|claim| claim["amount"].as_u64()).sum();
+    context.print(&json!({ "node": node.to_string(), "claims": claims, "total": total }));
+    Ok(())
+}
+
+pub fn run(context: &Context, command: NodeCommand) -> CliResult {
+    match command {
+        NodeCommand::Run(args) => run_node(context, args),
+        NodeCommand::Claim { task } => claim(context, &task),
+        NodeCommand::Stake { task, lamports, service_url } => {
+            if reqwest::Url::parse(&service_url).is_err() {
+                return Err(CliError::usage(format!("--service-url {service_url:?} is not a URL")));
+            }
+            let operator = context.signer()?;
+            let mut chain = context.chain()?;
+            read_task(&chain, &task)?;
+            let node = find_node_address(&task, &operator.pubkey()).0;
+            let instruction = builders::stake(&operator.pubkey(), &task, lamports, service_url.as_bytes());
+            context.send(&mut chain, "node stake", &[instruction], &operator, json!({ "task": task.to_string(), "node": node.to_string(), "lamports": lamports }))
+        }
+        NodeCommand::Unstake { task } => {
+            let operator = context.signer()?;
+            let mut chain = context.chain()?;
+            let node = find_node_address(&task, &operator.pubkey()).0;
+            read_node(&chain, &node).ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
+            let instruction = builders::request_unstake(&operator.pubkey(), &task);
+            context.send(&mut chain, "node unstake", &[instruction], &operator, json!({ "task": task.to_string(), "node": node.to_string() }))
+        }
+        NodeCommand::Withdraw { task, lamports } => {
+            let operator = context.signer()?;
+            let mut chain = context.chain()?;
+            let node = find_node_address(&task, &operator.pubkey()).0;
+            let state = read_node(&chain, &node).ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
+            let amount = lamports.unwrap_or(state.total_stake());
+            let instruction = builders::withdraw_stake(&operator.pubkey(), &task, amount);
+            context.send(&mut chain, "node withdraw", &[instruction], &operator, json!({ "task": task.to_string(), "node": node.to_string(), "lamports": amount }))
+        }
+        NodeCommand::Show { task, operator, db } => {
+            let operator = match operator {
+                Some(operator) => operator,
+                None => context.signer()?.pubkey(),
+            };
+            let chain = context.chain()?;
+            let node = find_node_address(&task, &operator).0;
+            let account = chain.account(&node).ok_or_else(|| CliError::usage(format!("no node for {operator} in {task}")))?;
+            let state = Node::read(&account.data).ok_or_else(|| CliError::usage(format!("{node} is not a node account")))?;
+            let mut value = views::node(&node, &state, account.lamports);
+            if let Some(db) = db {
+                let store = Store::open(&db, &task, &node).map_err(CliError::usage)?;
+                let journal: serde_json::Map<String, serde_json::Value> =
+                    store.journal().map_err(CliError::failed)?.into_iter().map(|(key, count)| (key, count.into())).collect();
+                value["journal"] = journal.into();
+            }
+            context.print(&value);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! `gradual simulate` and `gradual localnet`: the embedded chain, in process
+//! or served over JSON-RPC.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Args;
+
+use super::{CliError, CliResult, Context};
+use crate::{
+    localnet::{Faults, Localnet, LocalnetConfig},
+    simulate::{self, SimulateConfig},
+};
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    #[arg(long, default_value_t = 8)]
+    nodes: usize,
+    #[arg(long, default_value_t = 6)]
+    rounds: u64,
+    /// Nodes that submit proofs not matching their work.
+    #[arg(long, default_value_t = 0)]
+    bad: usize,
+    /// Nodes that skip every odd round.
+    #[arg(long, default_value_t = 0)]
+    offline: usize,
+    /// Nodes that propose lists paying only themselves.
+    #[arg(long, default_value_t = 0)]
+    bad_proposer: usize,
+    /// Makes keys, and so the whole run, reproducible.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Peers each node checks per round (every proof under audit is checked too).
+    #[arg(long, default_value_t = 16)]
+    audit_sample: usize,
+    /// The program built by `make sbf`.
+    #[arg(long, env = "GRADUAL_SO", default_value = "target/deploy/gradual.so")]
+    program: PathBuf,
+}
+
+#[derive(Args)]
+pub struct LocalnetArgs {
+    #[arg(long, default_value = "127.0.0.1:8899")]
+    listen: SocketAddr,
+    /// Milliseconds per slot.
+    #[arg(long, default_value_t = 400)]
+    slot_ms: u64,
+    /// Slots a blockhash stays valid.
+    #[arg(long, default_value_t = 150)]
+    blockhash_ttl: u64,
+    /// Fault injection: fail every Nth request with HTTP 503 (0: never).
+    #[arg(long, default_value_t = 0)]
+    fail_every: u64,
+    /// Fault injection: silently drop every Nth sendTransaction (0: never).
+    #[arg(long, default_value_t = 0)]
+    drop_every: u64,
+    /// The program built by `make sbf`.
+    #[arg(long, env = "GRADUAL_SO", default_value = "target/deploy/gradual.so")]
+    program: PathBuf,
+}
+
+pub fn localnet(context: &Context, args: LocalnetArgs) -> CliResult {
+    if args.slot_ms == 0 || args.blockhash_ttl == 0 {
+        return Err(CliError::usage("--slot-ms and --blockhash-ttl must be at least 1"));
+    }
+    let config = LocalnetConfig {
+        program: args.program,
+        listen: args.listen,
+        slot_duration: Duration::from_millis(args.slot_ms),
+        blockhash_ttl: args.blockhash_ttl,
+        faults: Faults { fail_every: args.fail_every, drop_every: args.drop_every },
+    };
+    let localnet = Localnet::new(config).map_err(CliError::usage)?;
+    let json = context.json;
+    context
+        .runtime
+        .block_on(localnet.serve(|address| {
+            if json {
+                println!("{}", serde_json::json!({ "url": format!("http://{address}") }));
+            } else {
+                println!("localnet listening on http://{address}");
+            }
+        }))
+        .map_err(CliError::failed)
+}
+
+pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
+    let config = SimulateConfig {
+        nodes: args.nodes,
+        rounds: args.rounds,
+        bad: args.bad,
+        offline: args.offline,
+        bad_proposer: args.bad_proposer,
+        seed: args.seed,
+        audit_sample: args.audit_sample,
+        program: args.program,
+    };
+    let quiet = context.json;
+    let report = simulate::run(&config, |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })
+    .map_err(CliError::usage)?;
+    if context.json {
+        let json = serde_json::to_string_pretty(&report).map_err(|error| CliError::failed(error.to_string()))?;
+        println!("{json}");
+    } else {
+        print_table(&report);
+    }
+    if report.conservation.holds {
+        Ok(())
+    } else {
+        Err(CliError::failed("the conservation check failed"))
+    }
+}
+
+fn print_table(report: &simulate::Report) {
+    println!(
+        "{:>4} {:<13} {:>14} {:>14} {:>9} {:>7} {:>7} {:>12} {:>12}",
+        "node", "behaviour", "stake before", "stake after", "submitted", "raised", "against", "slashed", "claimed"
+    );
+    for node in &report.nodes {
+        println!(
+            "{:>4} {:<13} {:>14} {:>14} {:>9} {:>7} {:>7} {:>12} {:>12}",
+            node.index,
+            format!("{:?}", node.behaviour),
+            node.stake_before,
+            node.stake_after,
+            node.stats.rounds_submitted.len(),
+            node.stats.audits_raised,
+            node.audits_against,
+            node.lamports_slashed,
+            node.stats.rewards_claimed
+        );
+    }
+    println!(
+        "conservation: {} (held {}, deposited {}, paid out {})",
+        if report.conservation.holds { "holds" } else { "BROKEN" },
+        report.conservation.held,
+        report.conservation.deposited,
+        report.conservation.paid_out
+    );
+    for (kind, units) in &report.compute_units {
+        println!(
+            "{kind:<20} {:>5} tx  CU min {:>5}  mean {:>5}  max {:>5}",
+            units.count, units.min, units.mean, units.max
+        );
+    }
+}

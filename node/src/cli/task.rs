@@ -1,0 +1,243 @@
+//! Creators' commands: `gradual task create | fund | update | pause | resume | close | show`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use gradual_interface::{
+    builders::{self, CreateTaskConfig},
+    instruction::CreateTaskArgs,
+    pda::find_task_address,
+    state::{Account, RoundParams, Task},
+    Address,
+};
+use serde_json::json;
+use solana_signer::Signer;
+
+use super::{views, CliError, CliResult, Context};
+use crate::{chain::Chain, rpc::RpcChain};
+
+#[derive(Subcommand)]
+pub enum TaskCommand {
+    /// Create a task and deposit its first bounty.
+    Create(CreateArgs),
+    /// Add lamports to a task's bounty pool.
+    Fund { task: Address, lamports: u64 },
+    /// Change parameters from the next round on; unset ones keep their value.
+    Update {
+        task: Address,
+        #[command(flatten)]
+        params: ParamArgs,
+    },
+    /// Stop taking stake and submissions.
+    Pause { task: Address },
+    /// Take stake and submissions again.
+    Resume { task: Address },
+    /// Close a task with no nodes and no open distributions; its lamports go to the creator.
+    Close { task: Address },
+    /// Show a task's state.
+    Show { task: Address },
+}
+
+/// Round parameters; on `create` unset ones take the defaults shown.
+#[derive(Args, Default)]
+pub struct ParamArgs {
+    /// Lamports each round pays out [create default: required].
+    #[arg(long)]
+    bounty_per_round: Option<u64>,
+    /// [create default: 8]
+    #[arg(long)]
+    submission_window: Option<u64>,
+    /// [create default: 12]
+    #[arg(long)]
+    audit_window: Option<u64>,
+    /// [create default: 8]
+    #[arg(long)]
+    distribution_window: Option<u64>,
+    /// [create default: 12]
+    #[arg(long)]
+    distribution_audit_window: Option<u64>,
+    /// [create default: 1 SOL]
+    #[arg(long)]
+    min_stake: Option<u64>,
+    /// [create default: 0.1 SOL]
+    #[arg(long)]
+    audit_bond: Option<u64>,
+    /// [create default: 1000 (10%)]
+    #[arg(long)]
+    slash_rate_bps: Option<u16>,
+}
+
+impl ParamArgs {
+    fn over(&self, base: &RoundParams) -> RoundParams {
+        RoundParams {
+            bounty_per_round: self.bounty_per_round.unwrap_or(base.bounty_per_round),
+            submission_window: self.submission_window.unwrap_or(base.submission_window),
+            audit_window: self.audit_window.unwrap_or(base.audit_window),
+            distribution_window: self.distribution_window.unwrap_or(base.distribution_window),
+            distribution_audit_window: self.distribution_audit_window.unwrap_or(base.distribution_audit_window),
+            min_stake: self.min_stake.unwrap_or(base.min_stake),
+            audit_bond: self.audit_bond.unwrap_or(base.audit_bond),
+            slash_rate_bps: self.slash_rate_bps.unwrap_or(base.slash_rate_bps),
+            _padding: [0; 6],
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Distinguishes this creator's tasks [default: the current slot].
+    #[arg(long)]
+    task_id: Option<u64>,
+    #[arg(long)]
+    name: String,
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Lamports deposited as the first bounty.
+    #[arg(long)]
+    bounty: u64,
+    /// `builtin:hello`, `builtin:http-digest <url>...`, or where to fetch an executable.
+    #[arg(long, default_value = "builtin:hello")]
+    executable_locator: String,
+    /// The external executable nodes must run; its sha256 is recorded on-chain.
+    #[arg(long)]
+    executable: Option<PathBuf>,
+    #[arg(long, default_value_t = 40)]
+    round_length: u64,
+    /// Slots from now until round 0 starts.
+    #[arg(long, default_value_t = 20)]
+    start_in: u64,
+    #[arg(long, default_value_t = 2)]
+    unstake_cooldown_rounds: u64,
+    #[arg(long, default_value_t = 2)]
+    min_audit_voters: u16,
+    #[arg(long, default_value_t = 2)]
+    allowed_failed_distributions: u8,
+    /// May update, pause and resume the task [default: the creator].
+    #[arg(long)]
+    manager: Option<Address>,
+    #[command(flatten)]
+    params: ParamArgs,
+}
+
+const SOL: u64 = 1_000_000_000;
+
+/// The sha256 nodes must find: the executable's, or for built-in tasks the locator's.
+pub fn executable_sha256(locator: &str, executable: Option<&PathBuf>) -> CliResult<[u8; 32]> {
+    match executable {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|error| CliError::usage(format!("cannot read --executable {}: {error}", path.display())))?;
+            Ok(solana_sha256_hasher::hash(&bytes).to_bytes())
+        }
+        None => Ok(solana_sha256_hasher::hash(locator.as_bytes()).to_bytes()),
+    }
+}
+
+pub fn read_task(chain: &RpcChain, task: &Address) -> CliResult<(Task, u64)> {
+    let account = chain.account(task).ok_or_else(|| CliError::usage(format!("no account at {task}")))?;
+    let decoded =
+        Task::read(&account.data).ok_or_else(|| CliError::usage(format!("{task} is not a Gradual task")))?;
+    Ok((decoded, account.lamports))
+}
+
+fn create(context: &Context, args: CreateArgs) -> CliResult {
+    let creator = context.signer()?;
+    let mut chain = context.chain()?;
+    let Some(bounty_per_round) = args.params.bounty_per_round else {
+        return Err(CliError::usage("--bounty-per-round is required"));
+    };
+    let defaults = RoundParams {
+        bounty_per_round,
+        submission_window: 8,
+        audit_window: 12,
+        distribution_window: 8,
+        distribution_audit_window: 12,
+        min_stake: SOL,
+        audit_bond: SOL / 10,
+        slash_rate_bps: 1_000,
+        _padding: [0; 6],
+    };
+    let params = args.params.over(&defaults);
+    params
+        .validate(args.round_length)
+        .map_err(|error| CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message())))?;
+    let task_id = args.task_id.unwrap_or(chain.slot());
+    let sha256 = executable_sha256(&args.executable_locator, args.executable.as_ref())?;
+    let config = CreateTaskConfig {
+        args: CreateTaskArgs {
+            task_id,
+            initial_bounty: args.bounty,
+            start_slot: chain.slot().saturating_add(args.start_in),
+            round_length: args.round_length,
+            unstake_cooldown_rounds: args.unstake_cooldown_rounds,
+            manager: args.manager.unwrap_or(creator.pubkey()).to_bytes(),
+            executable_sha256: sha256,
+            params,
+            allowed_failed_distributions: args.allowed_failed_distributions,
+            bump: 0,
+            min_audit_voters: args.min_audit_voters,
+            _padding: [0; 4],
+        },
+        name: args.name.into_bytes(),
+        description: args.description.into_bytes(),
+        executable_locator: args.executable_locator.into_bytes(),
+    };
+    let task = find_task_address(&creator.pubkey(), task_id).0;
+    let instruction = builders::create_task(&creator.pubkey(), &config);
+    let report = json!({
+        "task": task.to_string(),
+        "task_id": task_id,
+        "start_slot": config.args.start_slot,
+        "round_length": config.args.round_length,
+    });
+    context.send(&mut chain, "task create", &[instruction], &creator, report)
+}
+
+pub fn run(context: &Context, command: TaskCommand) -> CliResult {
+    match command {
+        TaskCommand::Create(args) => create(context, args),
+        TaskCommand::Fund { task, lamports } => {
+            let funder = context.signer()?;
+            let mut chain = context.chain()?;
+            read_task(&chain, &task)?;
+            let instruction = builders::fund_task(&funder.pubkey(), &task, lamports);
+            context.send(&mut chain, "task fund", &[instruction], &funder, json!({ "task": task.to_string(), "lamports": lamports }))
+        }
+        TaskCommand::Update { task, params } => {
+            let manager = context.signer()?;
+            let mut chain = context.chain()?;
+            let (state, _) = read_task(&chain, &task)?;
+            let current = state.timeline().round_at(chain.slot()).unwrap_or(0);
+            let base = *state.params_for(current.saturating_add(1)).map_err(|error| CliError::failed(error.name()))?;
+            let updated = params.over(&base);
+            updated
+                .validate(state.round_length)
+                .map_err(|error| CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message())))?;
+            let instruction = builders::update_task(&manager.pubkey(), &task, &updated);
+            let report = json!({ "task": task.to_string(), "from_round": current.saturating_add(1), "params": views::params(&updated) });
+            context.send(&mut chain, "task update", &[instruction], &manager, report)
+        }
+        TaskCommand::Pause { task } | TaskCommand::Resume { task } => {
+            let active = matches!(command, TaskCommand::Resume { .. });
+            let manager = context.signer()?;
+            let mut chain = context.chain()?;
+            read_task(&chain, &task)?;
+            let instruction = builders::set_task_active(&manager.pubkey(), &task, active);
+            let what = if active { "task resume" } else { "task pause" };
+            context.send(&mut chain, what, &[instruction], &manager, json!({ "task": task.to_string(), "active": active }))
+        }
+        TaskCommand::Close { task } => {
+            let creator = context.signer()?;
+            let mut chain = context.chain()?;
+            let (_, lamports) = read_task(&chain, &task)?;
+            let instruction = builders::close_task(&creator.pubkey(), &task);
+            context.send(&mut chain, "task close", &[instruction], &creator, json!({ "task": task.to_string(), "returned": lamports }))
+        }
+        TaskCommand::Show { task } => {
+            let chain = context.chain()?;
+            let (state, lamports) = read_task(&chain, &task)?;
+            context.print(&views::task(&task, &state, lamports, chain.slot()));
+            Ok(())
+        }
+    }
+}

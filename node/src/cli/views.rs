@@ -1,0 +1,221 @@
+//! Account state decoded into readable fields, for `inspect` and `show`.
+
+use gradual_interface::{
+    state::{
+        Audit, Distribution, Node, RoundParams, Task, DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED,
+        DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED, NOT_EXITING, SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
+    },
+    Address,
+};
+use serde_json::{json, Value};
+
+fn address(bytes: &[u8; 32]) -> String {
+    Address::new_from_array(*bytes).to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+pub fn params(params: &RoundParams) -> Value {
+    json!({
+        "bounty_per_round": params.bounty_per_round,
+        "submission_window": params.submission_window,
+        "audit_window": params.audit_window,
+        "distribution_window": params.distribution_window,
+        "distribution_audit_window": params.distribution_audit_window,
+        "min_stake": params.min_stake,
+        "audit_bond": params.audit_bond,
+        "slash_rate_bps": params.slash_rate_bps,
+    })
+}
+
+pub fn task(key: &Address, task: &Task, lamports: u64, slot: u64) -> Value {
+    let timeline = task.timeline();
+    let round = timeline.round_at(slot);
+    let history: Vec<Value> = task
+        .params_history
+        .iter()
+        .filter(|checkpoint| checkpoint.from_round != u64::MAX)
+        .map(|checkpoint| json!({ "from_round": checkpoint.from_round, "params": params(&checkpoint.params) }))
+        .collect();
+    json!({
+        "address": key.to_string(),
+        "kind": "task",
+        "name": text(task.name()),
+        "description": text(task.description()),
+        "creator": address(&task.creator),
+        "manager": address(&task.manager),
+        "task_id": task.task_id,
+        "active": task.is_active(),
+        "start_slot": task.start_slot,
+        "round_length": task.round_length,
+        "current_slot": slot,
+        "current_round": round,
+        "unstake_cooldown_rounds": task.unstake_cooldown_rounds,
+        "bounty_pool": task.bounty_pool,
+        "total_funded": task.total_funded,
+        "node_count": task.node_count,
+        "min_audit_voters": task.min_audit_voters,
+        "allowed_failed_distributions": task.allowed_failed_distributions,
+        "open_distributions": task.open_distributions,
+        "executable_sha256": hex(&task.executable_sha256),
+        "executable_locator": text(task.executable_locator()),
+        "params": round.and_then(|round| task.params_for(round).ok()).map(params),
+        "params_history": history,
+        "lamports": lamports,
+    })
+}
+
+fn flags(flags: u8) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if flags & SUBMISSION_AUDITED != 0 {
+        names.push("audited");
+    }
+    if flags & SUBMISSION_EXCLUDED != 0 {
+        names.push("excluded");
+    }
+    names
+}
+
+pub fn node(key: &Address, node: &Node, lamports: u64) -> Value {
+    let mut submissions: Vec<Value> = node
+        .submissions
+        .iter()
+        .filter(|submission| submission.flags != 0)
+        .map(|submission| {
+            json!({
+                "round": submission.round,
+                "slot": submission.slot,
+                "digest": hex(&submission.digest),
+                "locator": text(submission.locator()),
+                "flags": flags(submission.flags),
+            })
+        })
+        .collect();
+    submissions.sort_by_key(|submission| submission["round"].as_u64());
+    let stake_history: Vec<Value> = node
+        .stake_history
+        .iter()
+        .filter(|checkpoint| checkpoint.total > 0 || checkpoint.from_round > 0)
+        .map(|checkpoint| json!({ "from_round": checkpoint.from_round, "total": checkpoint.total }))
+        .collect();
+    let claimed: Vec<u64> = (node.claimed_rounds.base..node.claimed_rounds.base.saturating_add(64))
+        .filter(|round| node.claimed_rounds.contains(*round))
+        .collect();
+    json!({
+        "address": key.to_string(),
+        "kind": "node",
+        "task": address(&node.task),
+        "operator": address(&node.operator),
+        "service_url": text(node.service_url()),
+        "stake": node.total_stake(),
+        "stake_history": stake_history,
+        "joined_round": node.joined_round,
+        "exit_round": (node.exit_round != NOT_EXITING).then_some(node.exit_round),
+        "open_audits": node.open_audits,
+        "total_slashed": node.total_slashed,
+        "submissions": submissions,
+        "claimed_or_excluded_rounds": claimed,
+        "lamports": lamports,
+    })
+}
+
+pub fn audit(key: &Address, audit: &Audit, lamports: u64) -> Value {
+    json!({
+        "address": key.to_string(),
+        "kind": "audit",
+        "task": address(&audit.task),
+        "target": address(&audit.target),
+        "raiser": address(&audit.raiser),
+        "raiser_operator": address(&audit.raiser_operator),
+        "round": audit.round,
+        "window_end": audit.window_end,
+        "bond": audit.bond,
+        "slash_rate_bps": audit.slash_rate_bps,
+        "min_voters": audit.min_voters,
+        "voter_count": audit.voter_count,
+        "invalid_weight": audit.invalid_weight,
+        "valid_weight": audit.valid_weight,
+        "upheld_if_resolved_now": audit.is_upheld(),
+        "lamports": lamports,
+    })
+}
+
+pub fn distribution_status(status: u8) -> &'static str {
+    match status {
+        DISTRIBUTION_PROPOSED => "proposed",
+        DISTRIBUTION_REJECTED => "rejected",
+        DISTRIBUTION_APPROVED => "approved",
+        DISTRIBUTION_FAILED => "failed",
+        _ => "unknown",
+    }
+}
+
+pub fn distribution(key: &Address, distribution: &Distribution, lamports: u64) -> Value {
+    json!({
+        "address": key.to_string(),
+        "kind": "distribution",
+        "task": address(&distribution.task),
+        "round": distribution.round,
+        "status": distribution_status(distribution.status),
+        "attempt": distribution.attempt,
+        "proposer": address(&distribution.proposer),
+        "proposer_operator": address(&distribution.proposer_operator),
+        "payer": address(&distribution.payer),
+        "root": hex(&distribution.root),
+        "content_hash": hex(&distribution.content_hash),
+        "url": text(distribution.url()),
+        "total": distribution.total,
+        "leaf_count": distribution.leaf_count,
+        "claimed": distribution.claimed,
+        "bond": distribution.bond,
+        "vote_start": distribution.vote_start,
+        "vote_end": distribution.vote_end,
+        "claim_deadline": distribution.claim_deadline,
+        "valid_weight": distribution.valid_weight,
+        "invalid_weight": distribution.invalid_weight,
+        "voter_count": distribution.voter_count,
+        "min_voters": distribution.min_voters,
+        "lamports": lamports,
+    })
+}
+
+/// Prints `value` as JSON, or as indented `key: value` lines.
+pub fn print(value: &Value, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        print_text(value, 0);
+    }
+}
+
+fn print_text(value: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                match item {
+                    Value::Object(_) => {
+                        println!("{pad}{key}:");
+                        print_text(item, indent.saturating_add(2));
+                    }
+                    Value::Array(items) if items.iter().any(|item| item.is_object()) => {
+                        println!("{pad}{key}:");
+                        for item in items {
+                            println!("{pad}  -");
+                            print_text(item, indent.saturating_add(4));
+                        }
+                    }
+                    Value::String(text) => println!("{pad}{key}: {text}"),
+                    other => println!("{pad}{key}: {other}"),
+                }
+            }
+        }
+        other => println!("{pad}{other}"),
+    }
+}

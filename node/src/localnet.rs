@@ -1,0 +1,386 @@
+//! `gradual localnet`: the embedded chain (LiteSVM running the `.so` built
+//! from source) behind the standard Solana JSON-RPC wire format, with a slot
+//! clock that advances in real time. It answers the subset of methods the
+//! Solana RPC client uses for Gradual, so the CLI and `node run` can be tried
+//! and tested across processes without building a validator.
+//!
+//! It can also misbehave on purpose: fail every Nth request, drop every Nth
+//! transaction, and expire blockhashes after a few slots. The node's tests use
+//! this to check that the sender resends, re-signs and backs off correctly.
+//!
+//! Hand-written because no maintained crate serves LiteSVM over JSON-RPC with
+//! fault injection; it reuses the RPC client's own response types, so the
+//! wire format cannot drift from what the client expects.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::post, Json, Router};
+use base64::{prelude::BASE64_STANDARD, Engine};
+use gradual_interface::{Address, ID};
+use litesvm::LiteSVM;
+use serde_json::{json, Value};
+use solana_account::Account;
+use solana_account_decoder_client_types::{UiAccount, UiAccountData, UiAccountEncoding};
+use solana_hash::Hash;
+use solana_rpc_client_types::{
+    config::RpcProgramAccountsConfig,
+    filter::RpcFilterType,
+    response::{RpcBlockhash, RpcKeyedAccount, RpcSimulateTransactionResult},
+};
+use solana_signature::Signature;
+use solana_transaction::versioned::VersionedTransaction;
+use solana_transaction_error::TransactionError;
+use solana_transaction_status_client_types::{TransactionConfirmationStatus, TransactionStatus};
+
+use crate::chain::EmbeddedChain;
+
+/// Deliberate misbehaviour, for testing clients. Zero turns a fault off.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// Every Nth request fails with HTTP 503.
+    pub fail_every: u64,
+    /// Every Nth `sendTransaction` is acknowledged but never executed.
+    pub drop_every: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct LocalnetConfig {
+    pub program: PathBuf,
+    pub listen: SocketAddr,
+    pub slot_duration: Duration,
+    /// Slots a blockhash stays valid (150 on a real cluster).
+    pub blockhash_ttl: u64,
+    pub faults: Faults,
+}
+
+struct Ledger {
+    chain: EmbeddedChain,
+    slot: u64,
+    /// Recent blockhashes and the slot each was issued in, oldest first.
+    blockhashes: VecDeque<(Hash, u64)>,
+    /// Every transaction executed: its slot and error, as a status cache.
+    statuses: HashMap<Signature, (u64, Option<TransactionError>)>,
+    requests: u64,
+    sends: u64,
+    config: LocalnetConfig,
+}
+
+type Shared = Arc<Mutex<Ledger>>;
+
+/// JSON-RPC errors as the RPC client classifies them.
+struct RpcError {
+    code: i64,
+    message: String,
+}
+
+fn invalid_params(message: impl Into<String>) -> RpcError {
+    RpcError { code: -32602, message: message.into() }
+}
+
+fn param<'a>(params: &'a Value, index: usize) -> Result<&'a Value, RpcError> {
+    params.get(index).ok_or_else(|| invalid_params(format!("missing parameter {index}")))
+}
+
+fn address_param(params: &Value, index: usize) -> Result<Address, RpcError> {
+    param(params, index)?
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| invalid_params(format!("parameter {index} is not an address")))
+}
+
+fn u64_param(params: &Value, index: usize) -> Result<u64, RpcError> {
+    param(params, index)?.as_u64().ok_or_else(|| invalid_params(format!("parameter {index} is not an integer")))
+}
+
+fn ui_account(account: &Account) -> UiAccount {
+    UiAccount {
+        lamports: account.lamports,
+        data: UiAccountData::Binary(BASE64_STANDARD.encode(&account.data), UiAccountEncoding::Base64),
+        owner: account.owner.to_string(),
+        executable: account.executable,
+        rent_epoch: account.rent_epoch,
+        space: Some(account.data.len() as u64),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, RpcError> {
+    serde_json::to_value(value).map_err(|error| RpcError { code: -32603, message: error.to_string() })
+}
+
+fn matches(account: &Account, filter: &RpcFilterType) -> bool {
+    match filter {
+        RpcFilterType::DataSize(size) => account.data.len() as u64 == *size,
+        RpcFilterType::Memcmp(memcmp) => memcmp.bytes_match(&account.data),
+        RpcFilterType::TokenAccountState => false,
+    }
+}
+
+impl Ledger {
+    fn context(&self, value: Value) -> Value {
+        json!({ "context": { "slot": self.slot, "apiVersion": "4.2.2" }, "value": value })
+    }
+
+    fn account(&self, address: &Address) -> Option<Account> {
+        self.chain.svm().get_account(address).filter(|account| account.lamports > 0)
+    }
+
+    fn advance(&mut self) {
+        self.slot = self.slot.saturating_add(1);
+        self.chain.warp_to(self.slot);
+        self.blockhashes.push_back((self.chain.svm().latest_blockhash(), self.slot));
+        let oldest = self.slot.saturating_sub(self.config.blockhash_ttl);
+        while self.blockhashes.front().is_some_and(|(_, issued)| *issued < oldest) {
+            self.blockhashes.pop_front();
+        }
+    }
+
+    fn blockhash_valid(&self, hash: &Hash) -> bool {
+        self.blockhashes.iter().any(|(known, _)| known == hash)
+    }
+
+    fn decode_transaction(params: &Value) -> Result<VersionedTransaction, RpcError> {
+        let encoded = param(params, 0)?.as_str().ok_or_else(|| invalid_params("transaction is not a string"))?;
+        let base58 = params.get(1).and_then(|config| config.get("encoding")).and_then(Value::as_str)
+            != Some("base64");
+        let bytes = if base58 {
+            bs58::decode(encoded).into_vec().map_err(|error| invalid_params(error.to_string()))?
+        } else {
+            BASE64_STANDARD.decode(encoded).map_err(|error| invalid_params(error.to_string()))?
+        };
+        wincode::deserialize(&bytes).map_err(|error| invalid_params(format!("bad transaction: {error}")))
+    }
+
+    fn simulate(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let mut transaction = Self::decode_transaction(params)?;
+        let replace = params
+            .get(1)
+            .and_then(|config| config.get("replaceRecentBlockhash"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if replace {
+            transaction.message.set_recent_blockhash(self.chain.svm().latest_blockhash());
+        }
+        let outcome = self.chain.svm().simulate_transaction(transaction);
+        let (err, meta) = match outcome {
+            Ok(info) => (None, info.meta),
+            Err(failed) => (Some(failed.err), failed.meta),
+        };
+        let result = RpcSimulateTransactionResult {
+            err: err.map(Into::into),
+            logs: Some(meta.logs),
+            accounts: None,
+            units_consumed: Some(meta.compute_units_consumed),
+            loaded_accounts_data_size: None,
+            return_data: None,
+            inner_instructions: None,
+            replacement_blockhash: None,
+            fee: None,
+            pre_balances: None,
+            post_balances: None,
+            pre_token_balances: None,
+            post_token_balances: None,
+            loaded_addresses: None,
+        };
+        Ok(self.context(to_json(&result)?))
+    }
+
+    fn send(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let transaction = Self::decode_transaction(params)?;
+        let signature = *transaction.signatures.first().ok_or_else(|| invalid_params("unsigned transaction"))?;
+        self.sends = self.sends.saturating_add(1);
+        let dropped =
+            self.config.faults.drop_every > 0 && self.sends.is_multiple_of(self.config.faults.drop_every);
+        // The SVM runs without signature checks so that simulations need
+        // none; sent transactions are checked here.
+        if !transaction.verify_with_results().into_iter().all(|valid| valid) {
+            return Err(RpcError { code: -32003, message: "Transaction signature verification failure".into() });
+        }
+        let known = self.statuses.contains_key(&signature);
+        // Like a validator: expired or duplicate transactions are acknowledged and never run.
+        if dropped || known || !self.blockhash_valid(transaction.message.recent_blockhash()) {
+            if dropped {
+                tracing::info!(%signature, "fault: dropping transaction");
+            }
+            return Ok(json!(signature.to_string()));
+        }
+        let err = self.chain.svm_mut().send_transaction(transaction).err().map(|failed| failed.err);
+        self.statuses.insert(signature, (self.slot, err));
+        Ok(json!(signature.to_string()))
+    }
+
+    fn statuses(&self, params: &Value) -> Result<Value, RpcError> {
+        let signatures = param(params, 0)?.as_array().ok_or_else(|| invalid_params("signatures"))?;
+        let mut values = Vec::with_capacity(signatures.len());
+        for signature in signatures {
+            let signature: Signature = signature
+                .as_str()
+                .and_then(|text| text.parse().ok())
+                .ok_or_else(|| invalid_params("bad signature"))?;
+            values.push(self.statuses.get(&signature).map(|(slot, err)| TransactionStatus {
+                slot: *slot,
+                confirmations: None,
+                status: err.clone().map_or(Ok(()), Err),
+                err: err.clone(),
+                confirmation_status: Some(TransactionConfirmationStatus::Finalized),
+            }));
+        }
+        Ok(self.context(to_json(&values)?))
+    }
+
+    fn program_accounts(&self, params: &Value) -> Result<Value, RpcError> {
+        let program = address_param(params, 0)?;
+        let config: RpcProgramAccountsConfig = match params.get(1) {
+            Some(config) => serde_json::from_value(config.clone()).map_err(|error| invalid_params(error.to_string()))?,
+            None => RpcProgramAccountsConfig::default(),
+        };
+        let filters = config.filters.unwrap_or_default();
+        let keyed: Vec<RpcKeyedAccount> = self
+            .chain
+            .svm()
+            .get_program_accounts(&program)
+            .into_iter()
+            .filter(|(_, account)| account.lamports > 0 && filters.iter().all(|filter| matches(account, filter)))
+            .map(|(address, account)| RpcKeyedAccount { pubkey: address.to_string(), account: ui_account(&account) })
+            .collect();
+        let value = to_json(&keyed)?;
+        Ok(if config.with_context == Some(true) { self.context(value) } else { value })
+    }
+
+    fn handle(&mut self, method: &str, params: &Value) -> Result<Value, RpcError> {
+        match method {
+            "getHealth" => Ok(json!("ok")),
+            "getVersion" => Ok(json!({ "solana-core": "4.2.2", "feature-set": 0 })),
+            "getSlot" | "getBlockHeight" => Ok(json!(self.slot)),
+            "getAccountInfo" => {
+                let account = self.account(&address_param(params, 0)?);
+                Ok(self.context(to_json(&account.as_ref().map(ui_account))?))
+            }
+            "getMultipleAccounts" => {
+                let addresses = param(params, 0)?.as_array().ok_or_else(|| invalid_params("addresses"))?;
+                let mut accounts = Vec::with_capacity(addresses.len());
+                for address in addresses {
+                    let address: Address = address
+                        .as_str()
+                        .and_then(|text| text.parse().ok())
+                        .ok_or_else(|| invalid_params("bad address"))?;
+                    accounts.push(self.account(&address).as_ref().map(ui_account));
+                }
+                Ok(self.context(to_json(&accounts)?))
+            }
+            "getBalance" => {
+                let lamports = self.account(&address_param(params, 0)?).map_or(0, |account| account.lamports);
+                Ok(self.context(json!(lamports)))
+            }
+            "getProgramAccounts" => self.program_accounts(params),
+            "getLatestBlockhash" => {
+                let (blockhash, issued) =
+                    self.blockhashes.back().copied().unwrap_or((self.chain.svm().latest_blockhash(), self.slot));
+                let value = RpcBlockhash {
+                    blockhash: blockhash.to_string(),
+                    last_valid_block_height: issued.saturating_add(self.config.blockhash_ttl),
+                };
+                Ok(self.context(to_json(&value)?))
+            }
+            "isBlockhashValid" => {
+                let hash: Hash = param(params, 0)?
+                    .as_str()
+                    .and_then(|text| text.parse().ok())
+                    .ok_or_else(|| invalid_params("bad blockhash"))?;
+                Ok(self.context(json!(self.blockhash_valid(&hash))))
+            }
+            "getMinimumBalanceForRentExemption" => {
+                let len = usize::try_from(u64_param(params, 0)?).map_err(|_| invalid_params("length"))?;
+                Ok(json!(self.chain.svm().minimum_balance_for_rent_exemption(len)))
+            }
+            "requestAirdrop" => {
+                let address = address_param(params, 0)?;
+                let lamports = u64_param(params, 1)?;
+                match self.chain.svm_mut().airdrop(&address, lamports) {
+                    Ok(meta) => {
+                        self.statuses.insert(meta.signature, (self.slot, None));
+                        Ok(json!(meta.signature.to_string()))
+                    }
+                    Err(failed) => Err(RpcError { code: -32603, message: format!("airdrop failed: {}", failed.err) }),
+                }
+            }
+            "simulateTransaction" => self.simulate(params),
+            "sendTransaction" => self.send(params),
+            "getSignatureStatuses" => self.statuses(params),
+            _ => Err(RpcError { code: -32601, message: format!("method not found: {method}") }),
+        }
+    }
+}
+
+async fn rpc(State(ledger): State<Shared>, Json(request): Json<Value>) -> impl IntoResponse {
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let method = request.get("method").and_then(Value::as_str).unwrap_or_default().to_string();
+    let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
+    let outcome = {
+        let mut ledger = ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ledger.requests = ledger.requests.saturating_add(1);
+        let fail_every = ledger.config.faults.fail_every;
+        if fail_every > 0 && ledger.requests.is_multiple_of(fail_every) {
+            tracing::info!(%method, "fault: failing request");
+            return (StatusCode::SERVICE_UNAVAILABLE, "fault injected").into_response();
+        }
+        ledger.handle(&method, &params)
+    };
+    let body = match outcome {
+        Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+        Err(error) => json!({ "jsonrpc": "2.0", "id": id, "error": { "code": error.code, "message": error.message } }),
+    };
+    Json(body).into_response()
+}
+
+/// A running localnet; dropping it does not stop it, [`Localnet::serve`] runs until the process ends.
+pub struct Localnet {
+    ledger: Shared,
+    config: LocalnetConfig,
+}
+
+impl Localnet {
+    pub fn new(config: LocalnetConfig) -> Result<Self, String> {
+        let svm = LiteSVM::new().with_blockhash_check(false).with_sigverify(false).with_transaction_history(0);
+        let start_slot = 1;
+        let chain = EmbeddedChain::with_svm(svm, &config.program, start_slot)?;
+        let mut ledger = Ledger {
+            chain,
+            slot: start_slot,
+            blockhashes: VecDeque::new(),
+            statuses: HashMap::new(),
+            requests: 0,
+            sends: 0,
+            config: config.clone(),
+        };
+        let first = ledger.chain.svm().latest_blockhash();
+        ledger.blockhashes.push_back((first, start_slot));
+        Ok(Self { ledger: Arc::new(Mutex::new(ledger)), config })
+    }
+
+    /// Serves JSON-RPC and advances the slot clock until the process ends.
+    pub async fn serve(self, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
+        let listener = tokio::net::TcpListener::bind(self.config.listen)
+            .await
+            .map_err(|error| format!("cannot listen on {}: {error}", self.config.listen))?;
+        let address = listener.local_addr().map_err(|error| error.to_string())?;
+        let clock = Arc::clone(&self.ledger);
+        let slot_duration = self.config.slot_duration;
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(slot_duration);
+            loop {
+                interval.tick().await;
+                clock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).advance();
+            }
+        });
+        tracing::info!(%address, program = %ID, "localnet serving JSON-RPC");
+        ready(address);
+        let app = Router::new().route("/", post(rpc)).with_state(self.ledger);
+        axum::serve(listener, app).await.map_err(|error| error.to_string())
+    }
+}

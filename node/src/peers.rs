@@ -1,0 +1,84 @@
+//! Peers over the network: this node's results live in its local database
+//! (served by `service.rs`); other nodes' results are fetched from the
+//! service URL in their node account and must carry their operator's signature.
+
+use std::{sync::Arc, time::Duration};
+
+use gradual_interface::{state::Node, Address};
+use tokio::runtime::Runtime;
+
+use crate::{
+    runtime::{Leaves, Peers},
+    service,
+    store::Store,
+};
+
+/// Largest result accepted from a peer.
+pub const MAX_RESULT_BYTES: usize = 1 << 20;
+
+pub struct NetworkPeers {
+    store: Arc<Store>,
+    client: reqwest::Client,
+    runtime: Arc<Runtime>,
+}
+
+impl NetworkPeers {
+    pub fn new(store: Arc<Store>, runtime: Arc<Runtime>) -> Self {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default();
+        Self { store, client, runtime }
+    }
+
+    async fn get(&self, url: &str, operator: &Address) -> Result<Vec<u8>, String> {
+        let url = reqwest::Url::parse(url).map_err(|error| format!("bad URL {url}: {error}"))?;
+        let response = self.client.get(url.clone()).send().await.map_err(|error| error.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        if response.content_length().is_some_and(|length| length > MAX_RESULT_BYTES as u64) {
+            return Err("result too large".into());
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|error| error.to_string())?;
+        if body.len() > MAX_RESULT_BYTES {
+            return Err("result too large".into());
+        }
+        service::verify(&headers, operator, url.path(), &body)?;
+        Ok(body.to_vec())
+    }
+}
+
+impl Peers for NetworkPeers {
+    fn serve(&mut self, _node: &Address, round: u64, result: Vec<u8>) {
+        if let Err(error) = self.store.put_result(round, &result) {
+            tracing::error!(%error, round, "cannot store result");
+        }
+    }
+
+    fn own(&self, _node: &Address, round: u64) -> Option<Vec<u8>> {
+        self.store.result(round).unwrap_or_else(|error| {
+            tracing::error!(%error, round, "cannot read result");
+            None
+        })
+    }
+
+    fn fetch(&mut self, target: &Address, account: &Node, round: u64) -> Option<Vec<u8>> {
+        let submission = account.submission(round)?;
+        let base = String::from_utf8_lossy(account.service_url()).trim_end_matches('/').to_string();
+        let locator = String::from_utf8_lossy(submission.locator()).trim_start_matches('/').to_string();
+        let url = format!("{base}/{locator}");
+        let operator = Address::new_from_array(account.operator);
+        match self.runtime.block_on(self.get(&url, &operator)) {
+            Ok(result) => Some(result),
+            Err(error) => {
+                tracing::warn!(node = %target, round, %url, %error, "cannot fetch result");
+                None
+            }
+        }
+    }
+
+    fn serve_list(&mut self, _node: &Address, round: u64, leaves: &Leaves) {
+        if let Err(error) = self.store.put_list(round, leaves) {
+            tracing::error!(%error, round, "cannot store list");
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The RPC backend: the Solana nonblocking RPC client behind the same
+//! [`Chain`] interface as the embedded chain, and a transaction sender that
+//! simulates first, sizes the compute budget, resends until the blockhash
+//! expires and backs off on RPC errors.
+//!
+//! The runtime is slot-driven and synchronous, so each call blocks on the
+//! process's tokio runtime; the peer service runs on the same runtime.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use gradual_interface::{Address, ID};
+use solana_account::Account;
+use solana_commitment_config::CommitmentConfig;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_hash::Hash;
+use solana_instruction::{error::InstructionError, Instruction};
+use solana_keypair::Keypair;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::{
+    client_error::Error as ClientError,
+    config::{
+        RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
+        RpcSimulateTransactionConfig, UiAccountEncoding,
+    },
+    filter::{Memcmp, RpcFilterType},
+};
+use solana_signature::Signature;
+use solana_signer::Signer;
+use solana_transaction::{Transaction, TransactionError};
+use tokio::runtime::Runtime;
+
+use crate::chain::{Chain, Refused, TASK_FIELD};
+
+/// The `SlotHashes` sysvar's address.
+const SLOT_HASHES: Address = Address::from_str_const("SysvarS1otHashes111111111111111111111111111");
+
+/// How the sender treats a transaction.
+#[derive(Clone, Debug)]
+pub struct SendConfig {
+    /// Micro-lamports per compute unit; 0 sends no price instruction.
+    pub priority_fee: u64,
+    /// Times a transaction is re-signed with a fresh blockhash after the
+    /// previous one expired without landing.
+    pub resign_limit: u32,
+    /// How often an unconfirmed transaction is sent again.
+    pub resend_interval: Duration,
+    /// How often its status is polled meanwhile.
+    pub poll_interval: Duration,
+    /// RPC errors in a row before the sender gives up.
+    pub error_limit: u32,
+}
+
+impl Default for SendConfig {
+    fn default() -> Self {
+        Self {
+            priority_fee: 0,
+            resign_limit: 3,
+            resend_interval: Duration::from_millis(1_000),
+            poll_interval: Duration::from_millis(150),
+            error_limit: 8,
+        }
+    }
+}
+
+pub struct RpcChain {
+    client: RpcClient,
+    runtime: Arc<Runtime>,
+    commitment: CommitmentConfig,
+    send_config: SendConfig,
+    /// The slot as of the last [`RpcChain::refresh_slot`]: one slot per runtime tick.
+    slot: u64,
+    last_signature: Option<Signature>,
+}
+
+/// Headroom over the simulated compute units, for the budget instructions
+/// themselves and for state that changes between simulation and execution.
+fn compute_limit(simulated: u64) -> u32 {
+    let padded = simulated.saturating_add(simulated / 10).saturating_add(1_000);
+    u32::try_from(padded).unwrap_or(u32::MAX).min(1_400_000)
+}
+
+fn refused_by(error: &TransactionError, logs: &[String]) -> Refused {
+    let custom_code = match error {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
+        _ => None,
+    };
+    let mut message = format!("{error}");
+    if let Some(code) = custom_code {
+        if let Some(error) = gradual_interface::error::GradualError::from_code(code) {
+            message = format!("{} (error {code}):{}", error.name(), error.message());
+        }
+    }
+    if let Some(last) = logs.iter().rev().find(|line| line.contains("failed")) {
+        tracing::debug!(log = %last, "program log");
+    }
+    Refused { message, custom_code }
+}
+
+impl RpcChain {
+    pub fn new(url: &str, commitment: CommitmentConfig, runtime: Arc<Runtime>) -> Self {
+        let client =
+            RpcClient::new_with_timeout_and_commitment(url.to_string(), Duration::from_secs(30), commitment);
+        Self { client, runtime, commitment, send_config: SendConfig::default(), slot: 0, last_signature: None }
+    }
+
+    pub fn with_send_config(mut self, send_config: SendConfig) -> Self {
+        self.send_config = send_config;
+        self
+    }
+
+    /// The signature of the last transaction that landed.
+    pub fn last_signature(&self) -> Option<Signature> {
+        self.last_signature
+    }
+
+    pub fn url(&self) -> String {
+        self.client.url()
+    }
+
+    fn block<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Runs `call` until it succeeds, backing off on RPC errors; gives up
+    /// after `error_limit` errors in a row.
+    fn retry<T, F, Fut>(&self, what: &str, call: F) -> Result<T, Refused>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        let mut delay = Duration::from_millis(100);
+        let mut errors = 0u32;
+        loop {
+            match self.block(call()) {
+                Ok(value) => return Ok(value),
+                Err(error) => {
+                    errors = errors.saturating_add(1);
+                    if errors >= self.send_config.error_limit {
+                        return Err(Refused {
+                            message: format!("{what}: {error} ({errors} RPC errors in a row)"),
+                            custom_code: None,
+                        });
+                    }
+                    tracing::warn!(%error, attempt = errors, retry_in_ms = delay.as_millis() as u64, "{what}: RPC error");
+                    std::thread::sleep(delay);
+                    delay = delay.saturating_mul(2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Reads the current slot; the runtime calls this once per tick.
+    pub fn refresh_slot(&mut self) -> Result<u64, Refused> {
+        let commitment = self.commitment;
+        self.slot = self.retry("getSlot", || self.client.get_slot_with_commitment(commitment))?;
+        Ok(self.slot)
+    }
+
+    fn read_slot_hashes(&self) -> Option<Vec<(u64, [u8; 32])>> {
+        let account = self.account(&SLOT_HASHES)?;
+        let data = account.data;
+        let count = u64::from_le_bytes(data.get(..8)?.try_into().ok()?);
+        let mut entries = Vec::new();
+        for index in 0..usize::try_from(count).ok()?.min(512) {
+            let start = index.checked_mul(40)?.checked_add(8)?;
+            let entry = data.get(start..start.checked_add(40)?)?;
+            let slot = u64::from_le_bytes(entry[..8].try_into().ok()?);
+            let hash: [u8; 32] = entry[8..].try_into().ok()?;
+            entries.push((slot, hash));
+        }
+        Some(entries)
+    }
+
+    /// Whether one of `signatures` (all the same transaction) landed, and how.
+    fn landed(&mut self, signatures: &[Signature]) -> Result<Option<Result<(), Refused>>, Refused> {
+        if signatures.is_empty() {
+            return Ok(None);
+        }
+        let statuses = self.retry("getSignatureStatuses", || self.client.get_signature_statuses(signatures))?;
+        for (signature, status) in signatures.iter().zip(statuses.value) {
+            let Some(status) = status.filter(|status| status.satisfies_commitment(self.commitment)) else {
+                continue;
+            };
+            return Ok(Some(match status.err {
+                None => {
+                    self.last_signature = Some(*signature);
+                    Ok(())
+                }
+                Some(error) => Err(refused_by(&error, &[])),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+impl Chain for RpcChain {
+    fn slot(&self) -> u64 {
+        self.slot
+    }
+
+    fn account(&self, address: &Address) -> Option<Account> {
+        let commitment = self.commitment;
+        match self.retry("getAccountInfo", || self.client.get_account_with_commitment(address, commitment)) {
+            Ok(response) => response.value.filter(|account| account.lamports > 0),
+            Err(refused) => {
+                tracing::error!(%address, error = %refused.message, "cannot read account");
+                None
+            }
+        }
+    }
+
+    fn slot_hash(&self, slot: u64) -> Option<[u8; 32]> {
+        let entries = self.read_slot_hashes()?;
+        // Skipped slots have no entry: the newest slot at or before `slot` counts.
+        entries.iter().filter(|(entry, _)| *entry <= slot).max_by_key(|(entry, _)| *entry).map(|(_, hash)| *hash)
+    }
+
+    fn send(
+        &mut self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<u64, Refused> {
+        let mut all: Vec<&Keypair> = vec![payer];
+        all.extend(signers.iter().copied().filter(|signer| signer.pubkey() != payer.pubkey()));
+        let budgeted = |limit: u32| {
+            let mut with_budget = vec![ComputeBudgetInstruction::set_compute_unit_limit(limit)];
+            if self.send_config.priority_fee > 0 {
+                with_budget.push(ComputeBudgetInstruction::set_compute_unit_price(self.send_config.priority_fee));
+            }
+            with_budget.extend_from_slice(instructions);
+            with_budget
+        };
+
+        // Simulate first: a refusal costs no fee, and the units size the budget.
+        let probe = Transaction::new_with_payer(&budgeted(1_400_000), Some(&payer.pubkey()));
+        let simulation = self.retry("simulateTransaction", || {
+            self.client.simulate_transaction_with_config(
+                &probe,
+                RpcSimulateTransactionConfig {
+                    sig_verify: false,
+                    replace_recent_blockhash: true,
+                    commitment: Some(self.commitment),
+                    ..RpcSimulateTransactionConfig::default()
+                },
+            )
+        })?;
+        if let Some(error) = simulation.value.err {
+            let logs = simulation.value.logs.unwrap_or_default();
+            return Err(refused_by(&error.into(), &logs));
+        }
+        let units = simulation.value.units_consumed.unwrap_or(200_000);
+        let message = budgeted(compute_limit(units));
+
+        let mut sent: Vec<Signature> = Vec::new();
+        for signing in 0..=self.send_config.resign_limit {
+            // Before re-signing, make sure no earlier signature landed: the
+            // effect must never happen twice.
+            if let Some(outcome) = self.landed(&sent)? {
+                return outcome.map(|()| units);
+            }
+            let commitment = self.commitment;
+            let (blockhash, last_valid_height): (Hash, u64) = self
+                .retry("getLatestBlockhash", || self.client.get_latest_blockhash_with_commitment(commitment))?;
+            let transaction =
+                Transaction::new_signed_with_payer(&message, Some(&payer.pubkey()), &all, blockhash);
+            let signature = transaction.signatures[0];
+            sent.push(signature);
+            tracing::debug!(%signature, signing, "sending");
+            loop {
+                let send = self.block(self.client.send_transaction_with_config(
+                    &transaction,
+                    RpcSendTransactionConfig {
+                        skip_preflight: true,
+                        max_retries: Some(0),
+                        ..RpcSendTransactionConfig::default()
+                    },
+                ));
+                if let Err(error) = send {
+                    tracing::warn!(%signature, %error, "sendTransaction failed; will resend");
+                }
+                let resend_at = std::time::Instant::now() + self.send_config.resend_interval;
+                while std::time::Instant::now() < resend_at {
+                    std::thread::sleep(self.send_config.poll_interval);
+                    if let Some(outcome) = self.landed(&sent)? {
+                        return outcome.map(|()| units);
+                    }
+                }
+                let height =
+                    self.retry("getBlockHeight", || self.client.get_block_height_with_commitment(commitment))?;
+                if height > last_valid_height {
+                    tracing::warn!(%signature, "blockhash expired before the transaction landed; re-signing");
+                    break;
+                }
+            }
+        }
+        if let Some(outcome) = self.landed(&sent)? {
+            return outcome.map(|()| units);
+        }
+        Err(Refused {
+            message: format!(
+                "transaction did not land after {} signings; last signature {}",
+                sent.len(),
+                sent.last().map(ToString::to_string).unwrap_or_default()
+            ),
+            custom_code: None,
+        })
+    }
+
+    fn airdrop(&mut self, address: &Address, lamports: u64) -> Result<(), Refused> {
+        let signature = self.retry("requestAirdrop", || self.client.request_airdrop(address, lamports))?;
+        for _ in 0..60 {
+            if let Some(outcome) = self.landed(&[signature])? {
+                return outcome;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Err(Refused { message: format!("airdrop {signature} did not land"), custom_code: None })
+    }
+
+    fn program_accounts(&self) -> Vec<(Address, Account)> {
+        self.filtered_accounts(Vec::new())
+    }
+
+    fn task_accounts(&self, task: &Address) -> Vec<(Address, Account)> {
+        self.filtered_accounts(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+            TASK_FIELD.start,
+            task.to_bytes().to_vec(),
+        ))])
+    }
+
+    fn rent_exempt_minimum(&self, len: usize) -> u64 {
+        self.retry("getMinimumBalanceForRentExemption", || {
+            self.client.get_minimum_balance_for_rent_exemption(len)
+        })
+        .unwrap_or(u64::MAX)
+    }
+}
+
+impl RpcChain {
+    fn filtered_accounts(&self, filters: Vec<RpcFilterType>) -> Vec<(Address, Account)> {
+        let config = RpcProgramAccountsConfig {
+            filters: (!filters.is_empty()).then_some(filters),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.commitment),
+                ..RpcAccountInfoConfig::default()
+            },
+            with_context: None,
+            sort_results: None,
+        };
+        match self.retry("getProgramAccounts", || {
+            self.client.get_program_ui_accounts_with_config(&ID, config.clone())
+        }) {
+            Ok(accounts) => accounts
+                .into_iter()
+                .filter_map(|(address, account)| Some((address, account.to_account()?)))
+                .collect(),
+            Err(refused) => {
+                tracing::error!(error = %refused.message, "cannot list program accounts");
+                Vec::new()
+            }
+        }
+    }
+}

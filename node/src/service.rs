@@ -1,0 +1,153 @@
+//! The peer service: a node's results and proposed lists over HTTP, each
+//! response signed with the operator's key so auditors know who vouched for
+//! it. Requests carry no body; malformed or oversized ones get a 4xx.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    body::Body,
+    extract::{Path, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use gradual_interface::Address;
+use serde_json::json;
+use solana_keypair::Keypair;
+use solana_signature::Signature;
+use solana_signer::Signer;
+
+use crate::store::Store;
+
+pub const SIGNER_HEADER: &str = "x-gradual-signer";
+pub const SIGNATURE_HEADER: &str = "x-gradual-signature";
+/// Longest request path served; anything longer is refused with 414.
+const MAX_PATH_LEN: usize = 256;
+
+/// What a response's signature covers: the request path and the body, so a
+/// body cannot be replayed as the answer to another round.
+pub fn signed_message(path: &str, body: &[u8]) -> Vec<u8> {
+    let mut message = b"gradual-peer-v1\n".to_vec();
+    message.extend_from_slice(path.as_bytes());
+    message.push(b'\n');
+    message.extend_from_slice(body);
+    message
+}
+
+/// Checks a response's signature against the operator expected to serve it.
+pub fn verify(headers: &HeaderMap, operator: &Address, path: &str, body: &[u8]) -> Result<(), String> {
+    let signer = headers.get(SIGNER_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    if signer != operator.to_string() {
+        return Err(format!("signed by {signer:?}, expected {operator}"));
+    }
+    let signature: Signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse().ok())
+        .ok_or("missing or malformed signature")?;
+    if signature.verify(operator.as_ref(), &signed_message(path, body)) {
+        Ok(())
+    } else {
+        Err("bad signature".into())
+    }
+}
+
+struct Service {
+    store: Arc<Store>,
+    operator: Keypair,
+    node: Address,
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+impl Service {
+    fn signed(&self, path: &str, body: Vec<u8>, content_type: &'static str) -> Response {
+        let signature = self.operator.sign_message(&signed_message(path, &body));
+        let mut response = Response::new(Body::from(body));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        for (name, value) in [
+            (SIGNER_HEADER, self.operator.pubkey().to_string()),
+            (SIGNATURE_HEADER, signature.to_string()),
+            ("x-gradual-node", self.node.to_string()),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+fn round_of(text: &str) -> Result<u64, Response> {
+    text.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "round must be an unsigned 64-bit integer"))
+}
+
+async fn result(State(service): State<Arc<Service>>, Path(round): Path<String>) -> Response {
+    let round = match round_of(&round) {
+        Ok(round) => round,
+        Err(response) => return response,
+    };
+    match service.store.result(round) {
+        Ok(Some(body)) => service.signed(&format!("/v1/results/{round}"), body, "application/octet-stream"),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no result for that round"),
+        Err(message) => error(StatusCode::INTERNAL_SERVER_ERROR, &message),
+    }
+}
+
+async fn list(State(service): State<Arc<Service>>, Path(round): Path<String>) -> Response {
+    let round = match round_of(&round) {
+        Ok(round) => round,
+        Err(response) => return response,
+    };
+    match service.store.list(round) {
+        Ok(Some(body)) => service.signed(&format!("/v1/lists/{round}"), body, "application/json"),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no list proposed for that round"),
+        Err(message) => error(StatusCode::INTERNAL_SERVER_ERROR, &message),
+    }
+}
+
+/// Requests never need a body or a long path: refuse both before routing.
+async fn limits(request: Request, next: Next) -> Response {
+    if request.uri().path().len() > MAX_PATH_LEN {
+        return error(StatusCode::URI_TOO_LONG, "path too long");
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok())
+        .unwrap_or(0);
+    if declared > 0 || request.headers().contains_key(header::TRANSFER_ENCODING) {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "requests carry no body");
+    }
+    next.run(request).await
+}
+
+pub fn router(store: Arc<Store>, operator: Keypair, node: Address) -> Router {
+    let service = Arc::new(Service { store, operator, node });
+    Router::new()
+        .route("/v1/health", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/v1/results/{round}", get(result))
+        .route("/v1/lists/{round}", get(list))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(middleware::from_fn(limits))
+        .with_state(service)
+}
+
+/// Binds `listen` and serves until the runtime shuts down; returns the bound address.
+pub async fn spawn(listen: SocketAddr, router: Router) -> Result<SocketAddr, String> {
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|error| format!("cannot listen on {listen}: {error}"))?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "peer service stopped");
+        }
+    });
+    Ok(address)
+}

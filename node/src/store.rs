@@ -1,0 +1,112 @@
+//! A node's local state: one redb database per node, holding its results,
+//! its proposed lists and a journal of what it has landed. It is what lets a
+//! restarted node serve and submit work it did before the restart.
+
+use std::path::Path;
+
+use gradual_interface::Address;
+use redb::{Database, ReadableTable, TableDefinition};
+
+use crate::runtime::Leaves;
+
+const RESULTS: TableDefinition<u64, &[u8]> = TableDefinition::new("results");
+const LISTS: TableDefinition<u64, &[u8]> = TableDefinition::new("lists");
+/// `"<kind>/<round>"` to the number of transactions of that kind landed for that round.
+const JOURNAL: TableDefinition<&str, u64> = TableDefinition::new("journal");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+pub struct Store {
+    db: Database,
+}
+
+fn failed(error: impl std::fmt::Display) -> String {
+    format!("local database: {error}")
+}
+
+impl Store {
+    /// Opens (or creates) the database of `node` in `task`; refuses one that
+    /// belongs to another node or task.
+    pub fn open(path: &Path, task: &Address, node: &Address) -> Result<Self, String> {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        let db = Database::create(path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+        let mut owner = task.to_bytes().to_vec();
+        owner.extend_from_slice(node.as_ref());
+        let write = db.begin_write().map_err(failed)?;
+        {
+            let mut meta = write.open_table(META).map_err(failed)?;
+            let existing = meta.get("owner").map_err(failed)?.map(|value| value.value().to_vec());
+            match existing {
+                Some(existing) if existing != owner => {
+                    return Err(format!("{} belongs to another node or task", path.display()));
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("owner", owner.as_slice()).map_err(failed)?;
+                }
+            }
+            write.open_table(RESULTS).map_err(failed)?;
+            write.open_table(LISTS).map_err(failed)?;
+            write.open_table(JOURNAL).map_err(failed)?;
+        }
+        write.commit().map_err(failed)?;
+        Ok(Self { db })
+    }
+
+    pub fn put_result(&self, round: u64, result: &[u8]) -> Result<(), String> {
+        let write = self.db.begin_write().map_err(failed)?;
+        write.open_table(RESULTS).map_err(failed)?.insert(round, result).map_err(failed)?;
+        write.commit().map_err(failed)
+    }
+
+    pub fn result(&self, round: u64) -> Result<Option<Vec<u8>>, String> {
+        let read = self.db.begin_read().map_err(failed)?;
+        let table = read.open_table(RESULTS).map_err(failed)?;
+        Ok(table.get(round).map_err(failed)?.map(|value| value.value().to_vec()))
+    }
+
+    pub fn put_list(&self, round: u64, leaves: &Leaves) -> Result<(), String> {
+        let json = serde_json::to_vec(&leaves_json(leaves)).map_err(failed)?;
+        let write = self.db.begin_write().map_err(failed)?;
+        write.open_table(LISTS).map_err(failed)?.insert(round, json.as_slice()).map_err(failed)?;
+        write.commit().map_err(failed)
+    }
+
+    /// The list proposed for `round`, as served: JSON `[{"node", "amount"}]`.
+    pub fn list(&self, round: u64) -> Result<Option<Vec<u8>>, String> {
+        let read = self.db.begin_read().map_err(failed)?;
+        let table = read.open_table(LISTS).map_err(failed)?;
+        Ok(table.get(round).map_err(failed)?.map(|value| value.value().to_vec()))
+    }
+
+    pub fn record(&self, kind: &str, round: u64) -> Result<(), String> {
+        let key = format!("{kind}/{round}");
+        let write = self.db.begin_write().map_err(failed)?;
+        {
+            let mut journal = write.open_table(JOURNAL).map_err(failed)?;
+            let count = journal.get(key.as_str()).map_err(failed)?.map_or(0, |value| value.value());
+            journal.insert(key.as_str(), count.saturating_add(1)).map_err(failed)?;
+        }
+        write.commit().map_err(failed)
+    }
+
+    /// Every `(kind/round, count)` in the journal.
+    pub fn journal(&self) -> Result<Vec<(String, u64)>, String> {
+        let read = self.db.begin_read().map_err(failed)?;
+        let table = read.open_table(JOURNAL).map_err(failed)?;
+        let mut entries = Vec::new();
+        for entry in table.iter().map_err(failed)? {
+            let (key, value) = entry.map_err(failed)?;
+            entries.push((key.value().to_string(), value.value()));
+        }
+        Ok(entries)
+    }
+}
+
+pub fn leaves_json(leaves: &Leaves) -> serde_json::Value {
+    leaves
+        .iter()
+        .map(|(node, amount)| serde_json::json!({ "node": Address::new_from_array(*node).to_string(), "amount": amount }))
+        .collect()
+}
