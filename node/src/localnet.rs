@@ -95,7 +95,9 @@ fn address_param(params: &Value, index: usize) -> Result<Address, RpcError> {
 }
 
 fn u64_param(params: &Value, index: usize) -> Result<u64, RpcError> {
-    param(params, index)?.as_u64().ok_or_else(|| invalid_params(format!("parameter {index} is not an integer")))
+    param(params, index)?
+        .as_u64()
+        .ok_or_else(|| invalid_params(format!("parameter {index} is not an integer")))
 }
 
 fn ui_account(account: &Account) -> UiAccount {
@@ -145,9 +147,10 @@ impl Ledger {
     }
 
     fn decode_transaction(params: &Value) -> Result<VersionedTransaction, RpcError> {
-        let encoded = param(params, 0)?.as_str().ok_or_else(|| invalid_params("transaction is not a string"))?;
-        let base58 = params.get(1).and_then(|config| config.get("encoding")).and_then(Value::as_str)
-            != Some("base64");
+        let encoded =
+            param(params, 0)?.as_str().ok_or_else(|| invalid_params("transaction is not a string"))?;
+        let base58 =
+            params.get(1).and_then(|config| config.get("encoding")).and_then(Value::as_str) != Some("base64");
         let bytes = if base58 {
             bs58::decode(encoded).into_vec().map_err(|error| invalid_params(error.to_string()))?
         } else {
@@ -192,14 +195,18 @@ impl Ledger {
 
     fn send(&mut self, params: &Value) -> Result<Value, RpcError> {
         let transaction = Self::decode_transaction(params)?;
-        let signature = *transaction.signatures.first().ok_or_else(|| invalid_params("unsigned transaction"))?;
+        let signature =
+            *transaction.signatures.first().ok_or_else(|| invalid_params("unsigned transaction"))?;
         self.sends = self.sends.saturating_add(1);
         let dropped =
             self.config.faults.drop_every > 0 && self.sends.is_multiple_of(self.config.faults.drop_every);
         // The SVM runs without signature checks so that simulations need
         // none; sent transactions are checked here.
         if !transaction.verify_with_results().into_iter().all(|valid| valid) {
-            return Err(RpcError { code: -32003, message: "Transaction signature verification failure".into() });
+            return Err(RpcError {
+                code: -32003,
+                message: "Transaction signature verification failure".into(),
+            });
         }
         let known = self.statuses.contains_key(&signature);
         // Like a validator: expired or duplicate transactions are acknowledged and never run.
@@ -236,7 +243,9 @@ impl Ledger {
     fn program_accounts(&self, params: &Value) -> Result<Value, RpcError> {
         let program = address_param(params, 0)?;
         let config: RpcProgramAccountsConfig = match params.get(1) {
-            Some(config) => serde_json::from_value(config.clone()).map_err(|error| invalid_params(error.to_string()))?,
+            Some(config) => {
+                serde_json::from_value(config.clone()).map_err(|error| invalid_params(error.to_string()))?
+            }
             None => RpcProgramAccountsConfig::default(),
         };
         let filters = config.filters.unwrap_or_default();
@@ -245,8 +254,13 @@ impl Ledger {
             .svm()
             .get_program_accounts(&program)
             .into_iter()
-            .filter(|(_, account)| account.lamports > 0 && filters.iter().all(|filter| matches(account, filter)))
-            .map(|(address, account)| RpcKeyedAccount { pubkey: address.to_string(), account: ui_account(&account) })
+            .filter(|(_, account)| {
+                account.lamports > 0 && filters.iter().all(|filter| matches(account, filter))
+            })
+            .map(|(address, account)| RpcKeyedAccount {
+                pubkey: address.to_string(),
+                account: ui_account(&account),
+            })
             .collect();
         let value = to_json(&keyed)?;
         Ok(if config.with_context == Some(true) { self.context(value) } else { value })
@@ -279,8 +293,11 @@ impl Ledger {
             }
             "getProgramAccounts" => self.program_accounts(params),
             "getLatestBlockhash" => {
-                let (blockhash, issued) =
-                    self.blockhashes.back().copied().unwrap_or((self.chain.svm().latest_blockhash(), self.slot));
+                let (blockhash, issued) = self
+                    .blockhashes
+                    .back()
+                    .copied()
+                    .unwrap_or((self.chain.svm().latest_blockhash(), self.slot));
                 let value = RpcBlockhash {
                     blockhash: blockhash.to_string(),
                     last_valid_block_height: issued.saturating_add(self.config.blockhash_ttl),
@@ -306,7 +323,9 @@ impl Ledger {
                         self.statuses.insert(meta.signature, (self.slot, None));
                         Ok(json!(meta.signature.to_string()))
                     }
-                    Err(failed) => Err(RpcError { code: -32603, message: format!("airdrop failed: {}", failed.err) }),
+                    Err(failed) => {
+                        Err(RpcError { code: -32603, message: format!("airdrop failed: {}", failed.err) })
+                    }
                 }
             }
             "simulateTransaction" => self.simulate(params),
@@ -333,7 +352,9 @@ async fn rpc(State(ledger): State<Shared>, Json(request): Json<Value>) -> impl I
     };
     let body = match outcome {
         Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
-        Err(error) => json!({ "jsonrpc": "2.0", "id": id, "error": { "code": error.code, "message": error.message } }),
+        Err(error) => {
+            json!({ "jsonrpc": "2.0", "id": id, "error": { "code": error.code, "message": error.message } })
+        }
     };
     Json(body).into_response()
 }
@@ -346,7 +367,8 @@ pub struct Localnet {
 
 impl Localnet {
     pub fn new(config: LocalnetConfig) -> Result<Self, String> {
-        let svm = LiteSVM::new().with_blockhash_check(false).with_sigverify(false).with_transaction_history(0);
+        let svm =
+            LiteSVM::new().with_blockhash_check(false).with_sigverify(false).with_transaction_history(0);
         let start_slot = 1;
         let chain = EmbeddedChain::with_svm(svm, &config.program, start_slot)?;
         let mut ledger = Ledger {

@@ -54,7 +54,7 @@ impl Default for SendConfig {
     fn default() -> Self {
         Self {
             priority_fee: 0,
-            resign_limit: 3,
+            resign_limit: 5,
             resend_interval: Duration::from_millis(1_000),
             poll_interval: Duration::from_millis(150),
             error_limit: 8,
@@ -96,16 +96,49 @@ fn refused_by(error: &TransactionError, logs: &[String]) -> Refused {
     Refused { message, custom_code }
 }
 
+/// Whether an RPC error may go away by itself: the transport, or the node
+/// saying it is behind or overloaded. A request the node refuses is final.
+fn transient(error: &ClientError) -> bool {
+    use solana_rpc_client_api::{client_error::ErrorKind, request::RpcError};
+    match error.kind() {
+        ErrorKind::Io(_) | ErrorKind::Reqwest(_) | ErrorKind::Middleware(_) => true,
+        // -32004 block not available, -32005 node unhealthy, -32016 minimum context slot not reached.
+        ErrorKind::RpcError(RpcError::RpcResponseError { code, .. }) => {
+            matches!(code, -32004 | -32005 | -32016)
+        }
+        ErrorKind::RpcError(RpcError::RpcRequestError(_)) => true,
+        _ => false,
+    }
+}
+
 impl RpcChain {
     pub fn new(url: &str, commitment: CommitmentConfig, runtime: Arc<Runtime>) -> Self {
         let client =
             RpcClient::new_with_timeout_and_commitment(url.to_string(), Duration::from_secs(30), commitment);
-        Self { client, runtime, commitment, send_config: SendConfig::default(), slot: 0, last_signature: None }
+        Self {
+            client,
+            runtime,
+            commitment,
+            send_config: SendConfig::default(),
+            slot: 0,
+            last_signature: None,
+        }
     }
 
     pub fn with_send_config(mut self, send_config: SendConfig) -> Self {
         self.send_config = send_config;
         self
+    }
+
+    /// Reads one account, telling "absent" (`Ok(None)`) from "could not ask".
+    // getMultipleAccounts, because the client folds getAccountInfo's
+    // transport errors into "account not found".
+    pub fn try_account(&self, address: &Address) -> Result<Option<Account>, Refused> {
+        let commitment = self.commitment;
+        let accounts = self.retry("getMultipleAccounts", || {
+            self.client.get_multiple_accounts_with_commitment(std::slice::from_ref(address), commitment)
+        })?;
+        Ok(accounts.value.into_iter().next().flatten().filter(|account| account.lamports > 0))
     }
 
     /// The signature of the last transaction that landed.
@@ -135,7 +168,7 @@ impl RpcChain {
                 Ok(value) => return Ok(value),
                 Err(error) => {
                     errors = errors.saturating_add(1);
-                    if errors >= self.send_config.error_limit {
+                    if !transient(&error) || errors >= self.send_config.error_limit {
                         return Err(Refused {
                             message: format!("{what}: {error} ({errors} RPC errors in a row)"),
                             custom_code: None,
@@ -176,7 +209,8 @@ impl RpcChain {
         if signatures.is_empty() {
             return Ok(None);
         }
-        let statuses = self.retry("getSignatureStatuses", || self.client.get_signature_statuses(signatures))?;
+        let statuses =
+            self.retry("getSignatureStatuses", || self.client.get_signature_statuses(signatures))?;
         for (signature, status) in signatures.iter().zip(statuses.value) {
             let Some(status) = status.filter(|status| status.satisfies_commitment(self.commitment)) else {
                 continue;
@@ -199,20 +233,20 @@ impl Chain for RpcChain {
     }
 
     fn account(&self, address: &Address) -> Option<Account> {
-        let commitment = self.commitment;
-        match self.retry("getAccountInfo", || self.client.get_account_with_commitment(address, commitment)) {
-            Ok(response) => response.value.filter(|account| account.lamports > 0),
-            Err(refused) => {
-                tracing::error!(%address, error = %refused.message, "cannot read account");
-                None
-            }
-        }
+        self.try_account(address).unwrap_or_else(|refused| {
+            tracing::error!(%address, error = %refused.message, "cannot read account");
+            None
+        })
     }
 
     fn slot_hash(&self, slot: u64) -> Option<[u8; 32]> {
         let entries = self.read_slot_hashes()?;
         // Skipped slots have no entry: the newest slot at or before `slot` counts.
-        entries.iter().filter(|(entry, _)| *entry <= slot).max_by_key(|(entry, _)| *entry).map(|(_, hash)| *hash)
+        entries
+            .iter()
+            .filter(|(entry, _)| *entry <= slot)
+            .max_by_key(|(entry, _)| *entry)
+            .map(|(_, hash)| *hash)
     }
 
     fn send(
@@ -226,7 +260,8 @@ impl Chain for RpcChain {
         let budgeted = |limit: u32| {
             let mut with_budget = vec![ComputeBudgetInstruction::set_compute_unit_limit(limit)];
             if self.send_config.priority_fee > 0 {
-                with_budget.push(ComputeBudgetInstruction::set_compute_unit_price(self.send_config.priority_fee));
+                with_budget
+                    .push(ComputeBudgetInstruction::set_compute_unit_price(self.send_config.priority_fee));
             }
             with_budget.extend_from_slice(instructions);
             with_budget
@@ -260,8 +295,9 @@ impl Chain for RpcChain {
                 return outcome.map(|()| units);
             }
             let commitment = self.commitment;
-            let (blockhash, last_valid_height): (Hash, u64) = self
-                .retry("getLatestBlockhash", || self.client.get_latest_blockhash_with_commitment(commitment))?;
+            let (blockhash, last_valid_height): (Hash, u64) = self.retry("getLatestBlockhash", || {
+                self.client.get_latest_blockhash_with_commitment(commitment)
+            })?;
             let transaction =
                 Transaction::new_signed_with_payer(&message, Some(&payer.pubkey()), &all, blockhash);
             let signature = transaction.signatures[0];
@@ -286,8 +322,8 @@ impl Chain for RpcChain {
                         return outcome.map(|()| units);
                     }
                 }
-                let height =
-                    self.retry("getBlockHeight", || self.client.get_block_height_with_commitment(commitment))?;
+                let height = self
+                    .retry("getBlockHeight", || self.client.get_block_height_with_commitment(commitment))?;
                 if height > last_valid_height {
                     tracing::warn!(%signature, "blockhash expired before the transaction landed; re-signing");
                     break;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gradual_interface::{
     builders::{self, Proposal},
+    error::GradualError,
     merkle::tree_of,
     pda::{find_audit_address, find_distribution_address},
     selection::{is_entitled, proposal_seed},
@@ -231,7 +232,23 @@ impl NodeRuntime {
                 true
             }
             Err(refused) => {
-                tracing::warn!(node = %self.node, kind, round, error = %refused.message, "transaction refused");
+                // Another node got there first: expected whenever nodes race.
+                let lost_race = refused.custom_code.and_then(GradualError::from_code).is_some_and(|error| {
+                    matches!(
+                        error,
+                        GradualError::AlreadyAudited
+                            | GradualError::AlreadyVoted
+                            | GradualError::DistributionNotOpenForVotes
+                            | GradualError::DistributionNotOpenForProposal
+                            | GradualError::DistributionAlreadyExists
+                            | GradualError::InvalidAuditAccount
+                    )
+                });
+                if lost_race {
+                    tracing::debug!(node = %self.node, kind, round, error = %refused.message, "lost a race");
+                } else {
+                    tracing::warn!(node = %self.node, kind, round, error = %refused.message, "transaction refused");
+                }
                 false
             }
         }
@@ -267,7 +284,14 @@ impl NodeRuntime {
         self.claim_and_expire(chain, world, task_impl, &task, round);
     }
 
-    fn submit(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &dyn Task, me: &Node, round: u64) {
+    fn submit(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        me: &Node,
+        round: u64,
+    ) {
         if me.submission(round).is_some() {
             return;
         }
@@ -286,7 +310,13 @@ impl NodeRuntime {
 
     /// Whether `target`'s proof of `round` checks out; fetched and checked
     /// once, then remembered. `None` while its result cannot be fetched.
-    fn verdict(&mut self, world: &mut World, task_impl: &dyn Task, target: &Address, round: u64) -> Option<bool> {
+    fn verdict(
+        &mut self,
+        world: &mut World,
+        task_impl: &dyn Task,
+        target: &Address,
+        round: u64,
+    ) -> Option<bool> {
         if let Some(verdict) = self.verdicts.get(&(*target, round)) {
             return Some(*verdict);
         }
@@ -411,9 +441,9 @@ impl NodeRuntime {
             let Some(node) = world.node_cache.get(&target).copied() else { continue };
             let payout = if audit.is_upheld() {
                 let stake = node.stake_for_round(audit.round).min(node.total_stake());
-                audit
-                    .bond
-                    .saturating_add(split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser))
+                audit.bond.saturating_add(
+                    split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser),
+                )
             } else {
                 audit.bond
             };
@@ -485,7 +515,17 @@ impl NodeRuntime {
             }
         };
         if offset < params.distribution_window && open_for_attempt && self.online(attempt_round) {
-            self.propose(chain, world, task_impl, task, me, listed, attempt, offset, params.distribution_window);
+            self.propose(
+                chain,
+                world,
+                task_impl,
+                task,
+                me,
+                listed,
+                attempt,
+                offset,
+                params.distribution_window,
+            );
             return;
         }
         let Some(distribution) = existing else { return };
@@ -606,7 +646,11 @@ pub fn result_locator(round: u64) -> String {
 
 /// `node`'s amount and Merkle proof in `leaves`, if they build the
 /// distribution's root and pay `node` anything.
-pub fn claim_of(leaves: &Leaves, distribution: &Distribution, node: &Address) -> Option<(u64, Vec<[u8; 32]>)> {
+pub fn claim_of(
+    leaves: &Leaves,
+    distribution: &Distribution,
+    node: &Address,
+) -> Option<(u64, Vec<[u8; 32]>)> {
     let tree = tree_of(leaves);
     if tree.root() != distribution.root {
         return None;

@@ -141,8 +141,9 @@ pub fn router(store: Arc<Store>, operator: Keypair, node: Address) -> Router {
 
 /// Binds `listen` and serves until the runtime shuts down; returns the bound address.
 pub async fn spawn(listen: SocketAddr, router: Router) -> Result<SocketAddr, String> {
-    let listener =
-        tokio::net::TcpListener::bind(listen).await.map_err(|error| format!("cannot listen on {listen}: {error}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).await {

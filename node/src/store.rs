@@ -30,7 +30,8 @@ impl Store {
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(failed)?;
         }
-        let db = Database::create(path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+        let db =
+            Database::create(path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
         let mut owner = task.to_bytes().to_vec();
         owner.extend_from_slice(node.as_ref());
         let write = db.begin_write().map_err(failed)?;

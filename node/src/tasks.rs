@@ -71,7 +71,10 @@ const MAX_SOURCE_BYTES: usize = 256 * 1024;
 
 impl HttpDigest {
     /// `locator` is `builtin:http-digest <url> <url>...`.
-    pub fn from_locator(locator: &str, runtime: std::sync::Arc<tokio::runtime::Runtime>) -> Result<Self, String> {
+    pub fn from_locator(
+        locator: &str,
+        runtime: std::sync::Arc<tokio::runtime::Runtime>,
+    ) -> Result<Self, String> {
         let urls: Vec<String> = locator.split_whitespace().skip(1).map(str::to_string).collect();
         if urls.is_empty() {
             return Err("http-digest needs at least one URL after `builtin:http-digest`".into());
@@ -145,8 +148,8 @@ pub struct External {
 impl External {
     /// Refuses to run `program` unless its sha256 is `expected` (the one recorded on-chain).
     pub fn verified(program: &std::path::Path, expected: &[u8; 32]) -> Result<Self, String> {
-        let bytes =
-            std::fs::read(program).map_err(|error| format!("cannot read executable {}: {error}", program.display()))?;
+        let bytes = std::fs::read(program)
+            .map_err(|error| format!("cannot read executable {}: {error}", program.display()))?;
         let actual = solana_sha256_hasher::hash(&bytes).to_bytes();
         if actual != *expected {
             return Err(format!(
@@ -184,8 +187,8 @@ impl External {
         if !status.success() {
             return Err(format!("executable exited with {status}"));
         }
-        let value: serde_json::Value =
-            serde_json::from_str(&response).map_err(|_| format!("executable answered a non-JSON line: {response:?}"))?;
+        let value: serde_json::Value = serde_json::from_str(&response)
+            .map_err(|_| format!("executable answered a non-JSON line: {response:?}"))?;
         if let Some(error) = value.get("error").and_then(serde_json::Value::as_str) {
             return Err(format!("executable error: {error}"));
         }
@@ -197,8 +200,13 @@ impl Task for External {
     fn work(&self, round: u64) -> Result<Vec<u8>, String> {
         use base64::Engine;
         let response = self.call(&serde_json::json!({ "method": "work", "round": round }))?;
-        let encoded = response.get("result").and_then(serde_json::Value::as_str).ok_or("no \"result\" in the answer")?;
-        base64::prelude::BASE64_STANDARD.decode(encoded).map_err(|error| format!("\"result\" is not base64: {error}"))
+        let encoded = response
+            .get("result")
+            .and_then(serde_json::Value::as_str)
+            .ok_or("no \"result\" in the answer")?;
+        base64::prelude::BASE64_STANDARD
+            .decode(encoded)
+            .map_err(|error| format!("\"result\" is not base64: {error}"))
     }
 
     fn audit(&self, round: u64, result: &[u8], digest: &[u8; 32]) -> bool {

@@ -72,10 +72,13 @@ pub fn resolve(
 ) -> Result<Settings, CliError> {
     let path = config_path.map_or_else(default_config_path, Path::to_path_buf);
     let file = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_yaml::from_str::<SolanaConfig>(&text)
-            .map_err(|error| CliError::usage(format!("config file {} is not valid: {error}", path.display())))?,
+        Ok(text) => serde_yaml::from_str::<SolanaConfig>(&text).map_err(|error| {
+            CliError::usage(format!("config file {} is not valid: {error}", path.display()))
+        })?,
         Err(_) if config_path.is_none() => SolanaConfig::default(),
-        Err(error) => return Err(CliError::usage(format!("cannot read config file {}: {error}", path.display()))),
+        Err(error) => {
+            return Err(CliError::usage(format!("cannot read config file {}: {error}", path.display())))
+        }
     };
     let url = expand_url(url.or(file.json_rpc_url.as_deref()).unwrap_or("localhost"))?;
     let keypair_path = keypair
@@ -101,8 +104,9 @@ pub fn read_keypair(path: &Path) -> Result<Keypair, CliError> {
     }
     let text = std::fs::read_to_string(path)
         .map_err(|error| CliError::usage(format!("cannot read keypair {}: {error}", path.display())))?;
-    let bytes: Vec<u8> = serde_json::from_str(&text)
-        .map_err(|_| CliError::usage(format!("keypair {} is not a JSON array of 64 bytes", path.display())))?;
+    let bytes: Vec<u8> = serde_json::from_str(&text).map_err(|_| {
+        CliError::usage(format!("keypair {} is not a JSON array of 64 bytes", path.display()))
+    })?;
     Keypair::try_from(bytes.as_slice())
         .map_err(|_| CliError::usage(format!("keypair {} is not a valid ed25519 keypair", path.display())))
 }

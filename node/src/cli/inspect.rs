@@ -39,8 +39,12 @@ pub enum InspectCommand {
 }
 
 fn read<T: Account>(chain: &RpcChain, address: &Address, kind: &str) -> CliResult<(T, u64)> {
-    let account = chain.account(address).ok_or_else(|| CliError::usage(format!("no account at {address}")))?;
-    let decoded = T::read(&account.data).ok_or_else(|| CliError::usage(format!("{address} is not a Gradual {kind}")))?;
+    let account = chain
+        .try_account(address)
+        .map_err(|refused| CliError::failed(refused.message))?
+        .ok_or_else(|| CliError::usage(format!("no account at {address}")))?;
+    let decoded = T::read(&account.data)
+        .ok_or_else(|| CliError::usage(format!("{address} is not a Gradual {kind}")))?;
     Ok((decoded, account.lamports))
 }
 

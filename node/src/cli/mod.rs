@@ -123,13 +123,19 @@ pub struct Context {
     pub commitment: solana_commitment_config::CommitmentConfig,
     pub json: bool,
     pub priority_fee: u64,
+    /// RPC errors in a row before a command gives up.
+    pub error_limit: u32,
     pub runtime: Arc<Runtime>,
 }
 
 impl Context {
     pub fn chain(&self) -> CliResult<RpcChain> {
         let mut chain = RpcChain::new(&self.url, self.commitment, Arc::clone(&self.runtime))
-            .with_send_config(SendConfig { priority_fee: self.priority_fee, ..SendConfig::default() });
+            .with_send_config(SendConfig {
+                priority_fee: self.priority_fee,
+                error_limit: self.error_limit,
+                ..SendConfig::default()
+            });
         chain
             .refresh_slot()
             .map_err(|refused| CliError::failed(format!("cannot reach {}: {}", self.url, refused.message)))?;
@@ -149,7 +155,9 @@ impl Context {
         signer: &Keypair,
         mut report: serde_json::Value,
     ) -> CliResult {
-        let units = chain.send(instructions, signer, &[signer]).map_err(|refused| CliError::refused(what, refused))?;
+        let units = chain
+            .send(instructions, signer, &[signer])
+            .map_err(|refused| CliError::refused(what, refused))?;
         if let serde_json::Value::Object(map) = &mut report {
             map.insert("signer".into(), signer.pubkey().to_string().into());
             map.insert("signature".into(), chain.last_signature().map(|s| s.to_string()).into());
@@ -181,7 +189,9 @@ fn dispatch(cli: Cli) -> CliResult {
         .enable_all()
         .build()
         .map_err(|error| CliError::failed(format!("cannot start the async runtime: {error}")))?;
+    let error_limit = if matches!(cli.command, Command::Node(node::NodeCommand::Run(_))) { 10 } else { 5 };
     let context = Context {
+        error_limit,
         url: settings.url,
         keypair_path: settings.keypair_path,
         commitment: settings.commitment,
@@ -196,7 +206,8 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Keygen { outfile, force } => {
             let keypair = Keypair::new();
             write_keypair(&outfile, &keypair, force)?;
-            context.print(&serde_json::json!({ "address": keypair.pubkey().to_string(), "outfile": outfile }));
+            context
+                .print(&serde_json::json!({ "address": keypair.pubkey().to_string(), "outfile": outfile }));
             Ok(())
         }
         Command::Airdrop { lamports, to } => {
@@ -216,10 +227,24 @@ fn dispatch(cli: Cli) -> CliResult {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout as usual; usage errors get one line and exit 2.
+        Err(error) if !error.use_stderr() => error.exit(),
+        Err(error) => {
+            let rendered = error.render().to_string();
+            eprintln!("{}", rendered.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    // Long-running commands log warnings (retries, refusals); one-shot
+    // commands print only their result or their one-line error.
+    let long_running = matches!(cli.command, Command::Node(node::NodeCommand::Run(_)) | Command::Localnet(_));
+    let default_level = if long_running { "warn" } else { "off" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GRADUAL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -103,13 +103,15 @@ fn task_impl(
     let locator = String::from_utf8_lossy(task.executable_locator()).into_owned();
     let builtin = locator.starts_with("builtin:");
     if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != task.executable_sha256 {
-        return Err(CliError::usage("the task's executable_sha256 does not match its built-in locator; refusing to run"));
+        return Err(CliError::usage(
+            "the task's executable_sha256 does not match its built-in locator; refusing to run",
+        ));
     }
     match locator.split_whitespace().next().unwrap_or_default() {
         "builtin:hello" => Ok(Box::new(Hello)),
-        "builtin:http-digest" => {
-            Ok(Box::new(HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?))
-        }
+        "builtin:http-digest" => Ok(Box::new(
+            HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
+        )),
         _ => {
             let program = executable.ok_or_else(|| {
                 CliError::usage(format!("task runs {locator:?}: pass --executable with a local copy of it"))
@@ -169,10 +171,22 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
         if context.json {
             println!("{value}");
         } else {
-            eprintln!("{}", value.as_object().map(|map| map.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(" ")).unwrap_or_default());
+            eprintln!(
+                "{}",
+                value
+                    .as_object()
+                    .map(|map| map
+                        .iter()
+                        .map(|(key, value)| format!("{key}={value}"))
+                        .collect::<Vec<_>>()
+                        .join(" "))
+                    .unwrap_or_default()
+            );
         }
     };
-    event(json!({ "event": "started", "node": node.to_string(), "task": args.task.to_string(), "listening": listening.to_string(), "db": db }));
+    event(
+        json!({ "event": "started", "node": node.to_string(), "task": args.task.to_string(), "listening": listening.to_string(), "db": db }),
+    );
 
     let mut last_slot = 0;
     let mut last_round = None;
@@ -222,24 +236,33 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
     let mut chain = context.chain()?;
     let (task, _) = read_task(&chain, task_address)?;
     let node = find_node_address(task_address, &operator.pubkey()).0;
-    let me = read_node(&chain, &node).ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
+    let me = read_node(&chain, &node)
+        .ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
     let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
     world.refresh(&chain);
     let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
-    let horizon = u64::from(task.allowed_failed_distributions).saturating_add(3).saturating_add(CLAIM_PERIOD_ROUNDS);
+    let horizon =
+        u64::from(task.allowed_failed_distributions).saturating_add(3).saturating_add(CLAIM_PERIOD_ROUNDS);
     let mut claims = Vec::new();
     for round in current.saturating_sub(horizon)..current {
         let address = find_distribution_address(task_address, round).0;
-        let Some(distribution) = chain.account(&address).and_then(|account| Distribution::read(&account.data)) else {
+        let Some(distribution) =
+            chain.account(&address).and_then(|account| Distribution::read(&account.data))
+        else {
             continue;
         };
-        if distribution.status != DISTRIBUTION_APPROVED || me.claimed_rounds.contains(round) || chain.slot() >= distribution.claim_deadline {
+        if distribution.status != DISTRIBUTION_APPROVED
+            || me.claimed_rounds.contains(round)
+            || chain.slot() >= distribution.claim_deadline
+        {
             continue;
         }
         let leaves = NodeRuntime::expected_list(&chain, &mut world, &Hello, &task, round);
         let Some((amount, proof)) = claim_of(&leaves, &distribution, &node) else { continue };
         let instruction = builders::claim_reward(&operator.pubkey(), task_address, round, amount, &proof);
-        chain.send(&[instruction], &operator, &[&operator]).map_err(|refused| CliError::refused("node claim", refused))?;
+        chain
+            .send(&[instruction], &operator, &[&operator])
+            .map_err(|refused| CliError::refused("node claim", refused))?;
         claims.push(json!({ "round": round, "amount": amount, "signature": chain.last_signature().map(|s| s.to_string()) }));
     }
     let total: u64 = claims.iter().filter_map(|claim| claim["amount"].as_u64()).sum();
@@ -260,24 +283,44 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
             read_task(&chain, &task)?;
             let node = find_node_address(&task, &operator.pubkey()).0;
             let instruction = builders::stake(&operator.pubkey(), &task, lamports, service_url.as_bytes());
-            context.send(&mut chain, "node stake", &[instruction], &operator, json!({ "task": task.to_string(), "node": node.to_string(), "lamports": lamports }))
+            context.send(
+                &mut chain,
+                "node stake",
+                &[instruction],
+                &operator,
+                json!({ "task": task.to_string(), "node": node.to_string(), "lamports": lamports }),
+            )
         }
         NodeCommand::Unstake { task } => {
             let operator = context.signer()?;
             let mut chain = context.chain()?;
             let node = find_node_address(&task, &operator.pubkey()).0;
-            read_node(&chain, &node).ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
+            read_node(&chain, &node)
+                .ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
             let instruction = builders::request_unstake(&operator.pubkey(), &task);
-            context.send(&mut chain, "node unstake", &[instruction], &operator, json!({ "task": task.to_string(), "node": node.to_string() }))
+            context.send(
+                &mut chain,
+                "node unstake",
+                &[instruction],
+                &operator,
+                json!({ "task": task.to_string(), "node": node.to_string() }),
+            )
         }
         NodeCommand::Withdraw { task, lamports } => {
             let operator = context.signer()?;
             let mut chain = context.chain()?;
             let node = find_node_address(&task, &operator.pubkey()).0;
-            let state = read_node(&chain, &node).ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
+            let state = read_node(&chain, &node)
+                .ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
             let amount = lamports.unwrap_or(state.total_stake());
             let instruction = builders::withdraw_stake(&operator.pubkey(), &task, amount);
-            context.send(&mut chain, "node withdraw", &[instruction], &operator, json!({ "task": task.to_string(), "node": node.to_string(), "lamports": amount }))
+            context.send(
+                &mut chain,
+                "node withdraw",
+                &[instruction],
+                &operator,
+                json!({ "task": task.to_string(), "node": node.to_string(), "lamports": amount }),
+            )
         }
         NodeCommand::Show { task, operator, db } => {
             let operator = match operator {
@@ -286,13 +329,20 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
             };
             let chain = context.chain()?;
             let node = find_node_address(&task, &operator).0;
-            let account = chain.account(&node).ok_or_else(|| CliError::usage(format!("no node for {operator} in {task}")))?;
-            let state = Node::read(&account.data).ok_or_else(|| CliError::usage(format!("{node} is not a node account")))?;
+            let account = chain
+                .account(&node)
+                .ok_or_else(|| CliError::usage(format!("no node for {operator} in {task}")))?;
+            let state = Node::read(&account.data)
+                .ok_or_else(|| CliError::usage(format!("{node} is not a node account")))?;
             let mut value = views::node(&node, &state, account.lamports);
             if let Some(db) = db {
                 let store = Store::open(&db, &task, &node).map_err(CliError::usage)?;
-                let journal: serde_json::Map<String, serde_json::Value> =
-                    store.journal().map_err(CliError::failed)?.into_iter().map(|(key, count)| (key, count.into())).collect();
+                let journal: serde_json::Map<String, serde_json::Value> = store
+                    .journal()
+                    .map_err(CliError::failed)?
+                    .into_iter()
+                    .map(|(key, count)| (key, count.into()))
+                    .collect();
                 value["journal"] = journal.into();
             }
             context.print(&value);

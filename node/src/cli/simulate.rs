@@ -102,7 +102,8 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
     })
     .map_err(CliError::usage)?;
     if context.json {
-        let json = serde_json::to_string_pretty(&report).map_err(|error| CliError::failed(error.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(&report).map_err(|error| CliError::failed(error.to_string()))?;
         println!("{json}");
     } else {
         print_table(&report);
@@ -117,7 +118,15 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
 fn print_table(report: &simulate::Report) {
     println!(
         "{:>4} {:<13} {:>14} {:>14} {:>9} {:>7} {:>7} {:>12} {:>12}",
-        "node", "behaviour", "stake before", "stake after", "submitted", "raised", "against", "slashed", "claimed"
+        "node",
+        "behaviour",
+        "stake before",
+        "stake after",
+        "submitted",
+        "raised",
+        "against",
+        "slashed",
+        "claimed"
     );
     for node in &report.nodes {
         println!(

@@ -74,7 +74,9 @@ impl ParamArgs {
             submission_window: self.submission_window.unwrap_or(base.submission_window),
             audit_window: self.audit_window.unwrap_or(base.audit_window),
             distribution_window: self.distribution_window.unwrap_or(base.distribution_window),
-            distribution_audit_window: self.distribution_audit_window.unwrap_or(base.distribution_audit_window),
+            distribution_audit_window: self
+                .distribution_audit_window
+                .unwrap_or(base.distribution_audit_window),
             min_stake: self.min_stake.unwrap_or(base.min_stake),
             audit_bond: self.audit_bond.unwrap_or(base.audit_bond),
             slash_rate_bps: self.slash_rate_bps.unwrap_or(base.slash_rate_bps),
@@ -125,8 +127,9 @@ const SOL: u64 = 1_000_000_000;
 pub fn executable_sha256(locator: &str, executable: Option<&PathBuf>) -> CliResult<[u8; 32]> {
     match executable {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|error| CliError::usage(format!("cannot read --executable {}: {error}", path.display())))?;
+            let bytes = std::fs::read(path).map_err(|error| {
+                CliError::usage(format!("cannot read --executable {}: {error}", path.display()))
+            })?;
             Ok(solana_sha256_hasher::hash(&bytes).to_bytes())
         }
         None => Ok(solana_sha256_hasher::hash(locator.as_bytes()).to_bytes()),
@@ -134,7 +137,10 @@ pub fn executable_sha256(locator: &str, executable: Option<&PathBuf>) -> CliResu
 }
 
 pub fn read_task(chain: &RpcChain, task: &Address) -> CliResult<(Task, u64)> {
-    let account = chain.account(task).ok_or_else(|| CliError::usage(format!("no account at {task}")))?;
+    let account = chain
+        .try_account(task)
+        .map_err(|refused| CliError::failed(refused.message))?
+        .ok_or_else(|| CliError::usage(format!("no account at {task}")))?;
     let decoded =
         Task::read(&account.data).ok_or_else(|| CliError::usage(format!("{task} is not a Gradual task")))?;
     Ok((decoded, account.lamports))
@@ -158,9 +164,9 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
         _padding: [0; 6],
     };
     let params = args.params.over(&defaults);
-    params
-        .validate(args.round_length)
-        .map_err(|error| CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message())))?;
+    params.validate(args.round_length).map_err(|error| {
+        CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
+    })?;
     let task_id = args.task_id.unwrap_or(chain.slot());
     let sha256 = executable_sha256(&args.executable_locator, args.executable.as_ref())?;
     let config = CreateTaskConfig {
@@ -201,18 +207,26 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
             let mut chain = context.chain()?;
             read_task(&chain, &task)?;
             let instruction = builders::fund_task(&funder.pubkey(), &task, lamports);
-            context.send(&mut chain, "task fund", &[instruction], &funder, json!({ "task": task.to_string(), "lamports": lamports }))
+            context.send(
+                &mut chain,
+                "task fund",
+                &[instruction],
+                &funder,
+                json!({ "task": task.to_string(), "lamports": lamports }),
+            )
         }
         TaskCommand::Update { task, params } => {
             let manager = context.signer()?;
             let mut chain = context.chain()?;
             let (state, _) = read_task(&chain, &task)?;
             let current = state.timeline().round_at(chain.slot()).unwrap_or(0);
-            let base = *state.params_for(current.saturating_add(1)).map_err(|error| CliError::failed(error.name()))?;
+            let base = *state
+                .params_for(current.saturating_add(1))
+                .map_err(|error| CliError::failed(error.name()))?;
             let updated = params.over(&base);
-            updated
-                .validate(state.round_length)
-                .map_err(|error| CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message())))?;
+            updated.validate(state.round_length).map_err(|error| {
+                CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
+            })?;
             let instruction = builders::update_task(&manager.pubkey(), &task, &updated);
             let report = json!({ "task": task.to_string(), "from_round": current.saturating_add(1), "params": views::params(&updated) });
             context.send(&mut chain, "task update", &[instruction], &manager, report)
@@ -224,14 +238,26 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
             read_task(&chain, &task)?;
             let instruction = builders::set_task_active(&manager.pubkey(), &task, active);
             let what = if active { "task resume" } else { "task pause" };
-            context.send(&mut chain, what, &[instruction], &manager, json!({ "task": task.to_string(), "active": active }))
+            context.send(
+                &mut chain,
+                what,
+                &[instruction],
+                &manager,
+                json!({ "task": task.to_string(), "active": active }),
+            )
         }
         TaskCommand::Close { task } => {
             let creator = context.signer()?;
             let mut chain = context.chain()?;
             let (_, lamports) = read_task(&chain, &task)?;
             let instruction = builders::close_task(&creator.pubkey(), &task);
-            context.send(&mut chain, "task close", &[instruction], &creator, json!({ "task": task.to_string(), "returned": lamports }))
+            context.send(
+                &mut chain,
+                "task close",
+                &[instruction],
+                &creator,
+                json!({ "task": task.to_string(), "returned": lamports }),
+            )
         }
         TaskCommand::Show { task } => {
             let chain = context.chain()?;

@@ -41,7 +41,9 @@ pub fn task(key: &Address, task: &Task, lamports: u64, slot: u64) -> Value {
         .params_history
         .iter()
         .filter(|checkpoint| checkpoint.from_round != u64::MAX)
-        .map(|checkpoint| json!({ "from_round": checkpoint.from_round, "params": params(&checkpoint.params) }))
+        .map(
+            |checkpoint| json!({ "from_round": checkpoint.from_round, "params": params(&checkpoint.params) }),
+        )
         .collect();
     json!({
         "address": key.to_string(),

@@ -1,0 +1,323 @@
+//! Every creator, operator and auditor command, run through the binary
+//! against a localnet process, as a user would.
+
+#![allow(clippy::arithmetic_side_effects)]
+
+mod common;
+
+use std::{os::unix::fs::PermissionsExt, time::Duration};
+
+use common::{failure, u64_of, Localnet, User, SOL};
+
+/// Short rounds (20 slots of 50 ms) so cooldowns pass quickly.
+fn create_task(user: &User, creator: &str, start_in: &str) -> String {
+    let mut args = vec![
+        "-k",
+        creator,
+        "task",
+        "create",
+        "--name",
+        "cli test",
+        "--description",
+        "created by tests/cli.rs",
+        "--bounty",
+        "5000000000",
+        "--bounty-per-round",
+        "1000000000",
+        "--round-length",
+        "20",
+        "--submission-window",
+        "4",
+        "--audit-window",
+        "4",
+        "--distribution-window",
+        "8",
+        "--distribution-audit-window",
+        "4",
+        "--start-in",
+        start_in,
+    ];
+    user.json(&args)["task"].as_str().expect("task address").to_string()
+}
+
+#[test]
+fn creators_and_operators_run_every_command() {
+    let localnet = Localnet::start(&["--slot-ms", "50"]);
+    let user = User::new(&localnet.url);
+    let (creator, creator_address) = user.funded_keypair("creator.json", 100 * SOL);
+    let (operator, operator_address) = user.funded_keypair("operator.json", 10 * SOL);
+
+    let task = create_task(&user, &creator, "2");
+    let shown = user.json(&["task", "show", &task]);
+    assert_eq!(shown["name"], "cli test");
+    assert_eq!(shown["creator"], creator_address.as_str());
+    assert_eq!(u64_of(&shown["bounty_pool"]), 5 * SOL);
+    assert_eq!(shown["active"], true);
+    assert_eq!(shown["executable_locator"], "builtin:hello");
+
+    user.json(&["-k", &creator, "task", "fund", &task, "1000000000"]);
+    let shown = user.json(&["task", "show", &task]);
+    assert_eq!(u64_of(&shown["total_funded"]), 6 * SOL);
+    assert_eq!(u64_of(&shown["bounty_pool"]), 6 * SOL);
+
+    let updated = user.json(&["-k", &creator, "task", "update", &task, "--bounty-per-round", "2000000000"]);
+    let from_round = u64_of(&updated["from_round"]);
+    let history = user.json(&["task", "show", &task])["params_history"].clone();
+    let last = history.as_array().expect("history").last().expect("an entry").clone();
+    assert_eq!(u64_of(&last["from_round"]), from_round);
+    assert_eq!(u64_of(&last["params"]["bounty_per_round"]), 2 * SOL);
+
+    user.json(&["-k", &creator, "task", "pause", &task]);
+    assert_eq!(user.json(&["task", "show", &task])["active"], false);
+    let refused = user.run(&[
+        "-k",
+        &operator,
+        "node",
+        "stake",
+        &task,
+        "2000000000",
+        "--service-url",
+        "http://127.0.0.1:9",
+    ]);
+    let (code, message) = failure(&refused);
+    assert_eq!(code, 2, "{message}");
+    assert!(message.contains("TaskPaused"), "{message}");
+    user.json(&["-k", &creator, "task", "resume", &task]);
+    assert_eq!(user.json(&["task", "show", &task])["active"], true);
+
+    let staked = user.json(&[
+        "-k",
+        &operator,
+        "node",
+        "stake",
+        &task,
+        "2000000000",
+        "--service-url",
+        "http://127.0.0.1:9",
+    ]);
+    let node = staked["node"].as_str().expect("node").to_string();
+    let shown = user.json(&["-k", &operator, "node", "show", &task]);
+    assert_eq!(shown["address"], node.as_str());
+    assert_eq!(u64_of(&shown["stake"]), 2 * SOL);
+    assert_eq!(shown["service_url"], "http://127.0.0.1:9");
+    let inspected = user.json(&["inspect", "node", "--task", &task, "--operator", &operator_address]);
+    assert_eq!(inspected["address"], node.as_str());
+    assert_eq!(user.json(&["inspect", "node", &node])["operator"], operator_address.as_str());
+    assert_eq!(user.json(&["inspect", "task", &task])["conservation"]["holds"], true);
+
+    let claimed = user.json(&["-k", &operator, "node", "claim", &task]);
+    assert_eq!(u64_of(&claimed["total"]), 0, "nothing was earned");
+
+    // A node whose stake never counted may leave at once; wait until it counts.
+    let joined = u64_of(&shown["joined_round"]);
+    while user.json(&["task", "show", &task])["current_round"].as_u64().is_none_or(|round| round <= joined) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    user.json(&["-k", &operator, "node", "unstake", &task]);
+    let exit_round = u64_of(&user.json(&["-k", &operator, "node", "show", &task])["exit_round"]);
+    let early = user.run(&["-k", &operator, "node", "withdraw", &task]);
+    assert_eq!(failure(&early).0, 2, "withdrawing during the cooldown is refused");
+
+    // Wait out the cooldown (two 1-second rounds), then take everything back.
+    let mut withdrawn = None;
+    for _ in 0..60 {
+        std::thread::sleep(Duration::from_millis(250));
+        let output = user
+            .command()
+            .args(["-k", &operator, "node", "withdraw", &task, "--output", "json"])
+            .output()
+            .expect("run");
+        if output.status.success() {
+            withdrawn = Some(serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("json"));
+            break;
+        }
+    }
+    let withdrawn = withdrawn.unwrap_or_else(|| panic!("could not withdraw after round {exit_round}"));
+    assert_eq!(u64_of(&withdrawn["lamports"]), 2 * SOL);
+    let (code, message) = failure(&user.run(&["-k", &operator, "node", "show", &task]));
+    assert_eq!(code, 2, "{message}");
+    assert!(message.contains("no node"), "{message}");
+
+    let (code, message) = failure(&user.run(&["-k", &creator, "task", "close", &task]));
+    assert_eq!(code, 2, "an active, funded task cannot close: {message}");
+    assert!(message.contains("TaskNotFinished"), "{message}");
+    user.json(&["-k", &creator, "task", "pause", &task]);
+    let closed = user.json(&["-k", &creator, "task", "close", &task]);
+    assert!(u64_of(&closed["returned"]) >= 6 * SOL);
+    let (code, message) = failure(&user.run(&["task", "show", &task]));
+    assert_eq!(code, 2);
+    assert!(message.contains("no account"), "{message}");
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_code_2() {
+    let localnet = Localnet::start(&["--slot-ms", "50"]);
+    let user = User::new(&localnet.url);
+    let (creator, _) = user.funded_keypair("creator.json", 10 * SOL);
+
+    let one_line = |args: &[&str], expected_code: i32, needle: &str| {
+        let (code, message) = failure(&user.run(args));
+        assert_eq!(code, expected_code, "gradual {args:?}: {message}");
+        assert_eq!(message.lines().count(), 1, "gradual {args:?} printed more than one line: {message}");
+        assert!(message.starts_with("error:"), "{message}");
+        assert!(message.contains(needle), "gradual {args:?}: {message:?} does not mention {needle:?}");
+    };
+
+    let exposed = user.path("exposed.json");
+    std::fs::copy(&creator, &exposed).expect("copy");
+    std::fs::set_permissions(&exposed, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    one_line(&["-k", exposed.to_str().expect("path"), "airdrop", "1"], 2, "chmod 600");
+    one_line(&["-k", "/nonexistent/id.json", "airdrop", "1"], 2, "/nonexistent/id.json");
+    one_line(&["task", "show", "not-an-address"], 2, "not-an-address");
+    let elsewhere = User::new("nowhere");
+    let (code, message) = failure(&elsewhere.run(&["task", "show", "11111111111111111111111111111111"]));
+    assert_eq!(code, 2);
+    assert!(message.contains("nowhere") && message.lines().count() == 1, "{message}");
+    one_line(&["--commitment", "soon", "task", "show", "11111111111111111111111111111111"], 2, "soon");
+    one_line(&["task", "show", "11111111111111111111111111111111"], 2, "not a Gradual task");
+    one_line(&["inspect", "audit"], 2, "--target");
+    one_line(
+        &[
+            "-k",
+            &creator,
+            "task",
+            "create",
+            "--name",
+            "x",
+            "--bounty",
+            "1",
+            "--bounty-per-round",
+            "1",
+            "--submission-window",
+            "0",
+        ],
+        2,
+        "ZeroWindow",
+    );
+    one_line(
+        &[
+            "-k",
+            &creator,
+            "node",
+            "stake",
+            "11111111111111111111111111111111",
+            "1",
+            "--service-url",
+            "not a url",
+        ],
+        2,
+        "--service-url",
+    );
+    // A request the program refuses is bad input too, and names the program's error.
+    let task = create_task(&user, &creator, "2");
+    one_line(&["-k", &creator, "task", "update", &task, "--slash-rate-bps", "20000"], 2, "SlashRateTooHigh");
+    // An unreachable cluster is a failure, not bad input.
+    let unreachable = User::new("http://127.0.0.1:9");
+    let (code, message) = failure(&unreachable.run(&["task", "show", &task]));
+    assert_eq!(code, 1, "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+}
+
+#[test]
+fn defaults_come_from_the_solana_cli_config() {
+    let localnet = Localnet::start(&["--slot-ms", "50"]);
+    let user = User::new("unused");
+    let solana = user.path(".config/solana");
+    std::fs::create_dir_all(solana.join("cli")).expect("mkdir");
+    // ~/.config/solana/id.json is the default keypair, and the config file's URL the default cluster.
+    let gradual = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gradual"));
+        command.env("HOME", user.home.path()).env_remove("GRADUAL_URL");
+        command
+    };
+    let keygen = gradual()
+        .args(["keygen", "--outfile"])
+        .arg(solana.join("id.json"))
+        .args(["--output", "json"])
+        .output()
+        .expect("keygen");
+    assert!(keygen.status.success());
+    let address = serde_json::from_slice::<serde_json::Value>(&keygen.stdout).expect("json")["address"]
+        .as_str()
+        .expect("address")
+        .to_string();
+    std::fs::write(
+        solana.join("cli/config.yml"),
+        format!("json_rpc_url: {}\ncommitment: confirmed\n", localnet.url),
+    )
+    .expect("config");
+
+    let output = gradual().args(["airdrop", "5000000000", "--output", "json"]).output().expect("airdrop");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let airdrop: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(airdrop["address"], address.as_str());
+    assert_eq!(u64_of(&airdrop["balance"]), 5 * SOL);
+
+    // -C names another config file, whose keypair_path is used.
+    let other = user.path("other.json");
+    let keygen = gradual()
+        .args(["keygen", "--outfile"])
+        .arg(&other)
+        .args(["--output", "json"])
+        .output()
+        .expect("keygen");
+    let other_address = serde_json::from_slice::<serde_json::Value>(&keygen.stdout).expect("json")["address"]
+        .as_str()
+        .expect("address")
+        .to_string();
+    let config = user.path("other.yml");
+    std::fs::write(&config, format!("json_rpc_url: {}\nkeypair_path: {}\n", localnet.url, other.display()))
+        .expect("config");
+    let output = gradual()
+        .arg("-C")
+        .arg(&config)
+        .args(["airdrop", "7000000000", "--output", "json"])
+        .output()
+        .expect("airdrop");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let airdrop: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(airdrop["address"], other_address.as_str());
+}
+
+/// Funds a task four times through a misbehaving localnet and checks every
+/// deposit landed exactly once; returns what the client logged.
+fn fund_four_times(faults: &[&str], log: &tempfile::NamedTempFile) -> String {
+    let localnet =
+        Localnet::start_logging(&[&["--slot-ms", "50"], faults].concat(), log.reopen().expect("log handle"));
+    let user = User::new(&localnet.url);
+    let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
+    let task = create_task(&user, &creator, "1000");
+    let mut client_log = String::new();
+    for _ in 0..4 {
+        let output = user
+            .command()
+            .env("GRADUAL_LOG", "warn")
+            .args(["-k", &creator, "task", "fund", &task, "1000000000"])
+            .output()
+            .expect("fund");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        client_log.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    let shown = user.json(&["inspect", "task", &task]);
+    assert_eq!(u64_of(&shown["total_funded"]), 9 * SOL, "each deposit landed exactly once");
+    assert_eq!(shown["conservation"]["holds"], true);
+    client_log
+}
+
+#[test]
+fn dropped_sends_are_re_signed_after_the_blockhash_expires_and_land_once() {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    // Every second send is dropped and blockhashes live 4 slots (200 ms), less
+    // than the resend interval: a dropped transaction can only land re-signed.
+    let client_log = fund_four_times(&["--drop-every", "2", "--blockhash-ttl", "4"], &log);
+    assert!(std::fs::read_to_string(log.path()).expect("log").contains("fault: dropping transaction"));
+    assert!(client_log.contains("re-signing"), "no transaction was re-signed: {client_log}");
+}
+
+#[test]
+fn rpc_errors_are_retried_with_backoff_and_writes_land_once() {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let client_log = fund_four_times(&["--fail-every", "3"], &log);
+    assert!(std::fs::read_to_string(log.path()).expect("log").contains("fault: failing request"));
+    assert!(client_log.contains("RPC error"), "no RPC error was retried: {client_log}");
+}

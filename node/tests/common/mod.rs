@@ -1,0 +1,119 @@
+//! Running `gradual` as a user would: a localnet process serving the `.so`
+//! over JSON-RPC, and CLI invocations with an isolated home directory.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+};
+
+use serde_json::Value;
+
+pub const SOL: u64 = 1_000_000_000;
+
+pub fn program() -> String {
+    std::env::var("GRADUAL_SO")
+        .unwrap_or_else(|_| format!("{}/../target/deploy/gradual.so", env!("CARGO_MANIFEST_DIR")))
+}
+
+/// A `gradual localnet` process; killed when dropped.
+pub struct Localnet {
+    child: Child,
+    pub url: String,
+}
+
+impl Localnet {
+    pub fn start(extra: &[&str]) -> Self {
+        Self::start_logging(extra, Stdio::inherit())
+    }
+
+    /// Starts a localnet whose log (at info level) goes to `log`.
+    pub fn start_logging(extra: &[&str], log: impl Into<Stdio>) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gradual"))
+            .args(["localnet", "--listen", "127.0.0.1:0", "--output", "json", "--program", &program()])
+            .args(extra)
+            .env("GRADUAL_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start localnet");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("localnet address");
+        let ready: Value = serde_json::from_str(&line).expect("localnet prints its URL as JSON");
+        let url = ready["url"].as_str().expect("url").to_string();
+        Self { child, url }
+    }
+}
+
+impl Drop for Localnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A user's environment: a home directory of their own and a localnet URL.
+pub struct User {
+    pub home: tempfile::TempDir,
+    pub url: String,
+}
+
+impl User {
+    pub fn new(url: &str) -> Self {
+        Self { home: tempfile::tempdir().expect("temp dir"), url: url.to_string() }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gradual"));
+        command.env("HOME", self.home.path()).env_remove("GRADUAL_URL").arg("-u").arg(&self.url);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run gradual")
+    }
+
+    /// Runs a command that must succeed with `--output json`, returning its JSON.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let output = self.command().args(args).args(["--output", "json"]).output().expect("run gradual");
+        assert!(
+            output.status.success(),
+            "gradual {args:?} exited {:?}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+            panic!("gradual {args:?} printed no JSON ({error}): {}", String::from_utf8_lossy(&output.stdout))
+        })
+    }
+
+    /// Creates a funded keypair file and returns its path and address.
+    pub fn funded_keypair(&self, name: &str, lamports: u64) -> (String, String) {
+        let path = self.path(name);
+        let path_text = path.to_str().expect("utf-8 path").to_string();
+        let created = self.json(&["keygen", "--outfile", &path_text]);
+        let address = created["address"].as_str().expect("address").to_string();
+        self.json(&["-k", &path_text, "airdrop", &lamports.to_string()]);
+        (path_text, address)
+    }
+}
+
+/// Exit code and the single stderr line of a failed command.
+pub fn failure(output: &Output) -> (i32, String) {
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+pub fn u64_of(value: &Value) -> u64 {
+    value.as_u64().unwrap_or_else(|| panic!("{value} is not a u64"))
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
