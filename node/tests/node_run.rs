@@ -1,0 +1,181 @@
+//! Four `gradual node run` processes against a localnet, one of them
+//! submitting bad proofs, one killed mid-round and restarted. Everything is
+//! checked through `gradual inspect` and `node show`, as an auditor would.
+
+#![allow(clippy::arithmetic_side_effects)]
+
+mod common;
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{u64_of, Localnet, User, SOL};
+use serde_json::Value;
+
+const LAST_ROUND: u64 = 7;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+struct Operator {
+    keypair: String,
+    address: String,
+    port: u16,
+    db: String,
+    log: String,
+}
+
+fn start_node(user: &User, operator: &Operator, task: &str, behaviour: &str) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&operator.log).expect("log");
+    user.command()
+        .env("GRADUAL_LOG", "info")
+        .args(["-k", &operator.keypair, "node", "run", task])
+        .args(["--listen", &format!("127.0.0.1:{}", operator.port), "--db", &operator.db])
+        .args(["--exit-after-round", &LAST_ROUND.to_string(), "--behaviour", behaviour, "--output", "json"])
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start node")
+}
+
+fn current_round(user: &User, task: &str) -> Option<u64> {
+    user.json(&["task", "show", task])["current_round"].as_u64()
+}
+
+fn wait_for_round(user: &User, task: &str, round: u64, offset_ms: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while current_round(user, task).is_none_or(|current| current < round) {
+        assert!(Instant::now() < deadline, "round {round} never came");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(offset_ms));
+}
+
+#[test]
+fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
+    let localnet = Localnet::start(&["--slot-ms", "100"]);
+    let user = User::new(&localnet.url);
+    let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
+    let created = user.json(&[
+        "-k",
+        &creator,
+        "task",
+        "create",
+        "--name",
+        "hello",
+        "--bounty",
+        "20000000000",
+        "--bounty-per-round",
+        "1000000000",
+        "--round-length",
+        "40",
+        "--submission-window",
+        "8",
+        "--audit-window",
+        "16",
+        "--distribution-window",
+        "8",
+        "--distribution-audit-window",
+        "16",
+        "--start-in",
+        "60",
+    ]);
+    let task = created["task"].as_str().expect("task").to_string();
+
+    let operators: Vec<Operator> = (0..4)
+        .map(|index| {
+            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
+            let port = free_port();
+            let url = format!("http://127.0.0.1:{port}");
+            user.json(&["-k", &keypair, "node", "stake", &task, "2000000000", "--service-url", &url]);
+            Operator {
+                keypair,
+                address,
+                port,
+                db: user.path(&format!("node{index}.redb")).display().to_string(),
+                log: user.path(&format!("node{index}.log")).display().to_string(),
+            }
+        })
+        .collect();
+    let behaviours = ["bad", "honest", "honest", "honest"];
+    let mut children: Vec<Child> = operators
+        .iter()
+        .zip(behaviours)
+        .map(|(operator, behaviour)| start_node(&user, operator, &task, behaviour))
+        .collect();
+
+    // Kill node 1 without warning in the middle of round 2, restart it a second later.
+    wait_for_round(&user, &task, 2, 1_500);
+    children[1].kill().expect("kill");
+    children[1].wait().expect("reap");
+    std::thread::sleep(Duration::from_secs(1));
+    children[1] = start_node(&user, &operators[1], &task, "honest");
+
+    let deadline = Instant::now() + Duration::from_secs(180);
+    for child in &mut children {
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "nodes did not stop after round {LAST_ROUND}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let logs: Vec<String> =
+        operators.iter().map(|operator| std::fs::read_to_string(&operator.log).unwrap_or_default()).collect();
+    let context = |index: usize| format!("node {index} log:\n{}", logs[index]);
+
+    let nodes: Vec<Value> = operators
+        .iter()
+        .map(|operator| user.json(&["inspect", "node", "--task", &task, "--operator", &operator.address]))
+        .collect();
+    let node_address = |index: usize| nodes[index]["address"].as_str().expect("address").to_string();
+
+    // Every node submitted every round, and the bad node's proofs were all excluded.
+    for round in 0..=4u64 {
+        let view = user.json(&["inspect", "round", &task, &round.to_string()]);
+        assert_eq!(view["submissions"].as_array().expect("submissions").len(), 4, "round {round}: {view}");
+        assert_eq!(view["excluded_nodes"], serde_json::json!([node_address(0)]), "round {round}: {view}");
+        let distribution = user.json(&["inspect", "distribution", &task, &round.to_string()]);
+        assert_eq!(distribution["status"], "approved", "round {round}: {distribution}");
+        assert_eq!(u64_of(&distribution["leaf_count"]), 3, "the bad node is not on the list");
+        assert_eq!(
+            u64_of(&distribution["claimed"]),
+            u64_of(&distribution["total"]),
+            "round {round} fully claimed"
+        );
+    }
+    assert!(u64_of(&nodes[0]["total_slashed"]) > 0, "the bad node was slashed");
+    assert!(u64_of(&nodes[0]["stake"]) < 2 * SOL);
+    for (index, node) in nodes.iter().enumerate().skip(1) {
+        assert_eq!(u64_of(&node["total_slashed"]), 0, "honest node {index} was slashed");
+        let claimed: Vec<u64> =
+            node["claimed_or_excluded_rounds"].as_array().expect("rounds").iter().map(u64_of).collect();
+        for round in 0..=4 {
+            assert!(claimed.contains(&round), "node {index} did not claim round {round}: {}", context(index));
+        }
+    }
+    assert_eq!(user.json(&["inspect", "task", &task])["conservation"]["holds"], true);
+
+    // The restarted node missed no round and submitted none twice.
+    let shown = user.json(&["-k", &operators[1].keypair, "node", "show", &task, "--db", &operators[1].db]);
+    for round in 0..=5u64 {
+        let submitted = shown["submissions"]
+            .as_array()
+            .expect("submissions")
+            .iter()
+            .any(|entry| u64_of(&entry["round"]) == round);
+        assert!(submitted, "node 1 missed round {round}: {}", context(1));
+        assert_eq!(
+            shown["journal"][format!("SubmitProof/{round}")],
+            1,
+            "node 1 journal: {}",
+            shown["journal"]
+        );
+    }
+    assert_eq!(logs[1].matches("\"event\":\"started\"").count(), 2, "{}", context(1));
+}
