@@ -83,7 +83,7 @@ fn invalid_params(message: impl Into<String>) -> RpcError {
     RpcError { code: -32602, message: message.into() }
 }
 
-fn param<'a>(params: &'a Value, index: usize) -> Result<&'a Value, RpcError> {
+fn param(params: &Value, index: usize) -> Result<&Value, RpcError> {
     params.get(index).ok_or_else(|| invalid_params(format!("missing parameter {index}")))
 }
 

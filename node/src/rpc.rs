@@ -315,8 +315,8 @@ impl Chain for RpcChain {
                 if let Err(error) = send {
                     tracing::warn!(%signature, %error, "sendTransaction failed; will resend");
                 }
-                let resend_at = std::time::Instant::now() + self.send_config.resend_interval;
-                while std::time::Instant::now() < resend_at {
+                let since_send = std::time::Instant::now();
+                while since_send.elapsed() < self.send_config.resend_interval {
                     std::thread::sleep(self.send_config.poll_interval);
                     if let Some(outcome) = self.landed(&sent)? {
                         return outcome.map(|()| units);

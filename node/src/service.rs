@@ -83,15 +83,16 @@ impl Service {
     }
 }
 
-fn round_of(text: &str) -> Result<u64, Response> {
-    text.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "round must be an unsigned 64-bit integer"))
+fn round_of(text: &str) -> Option<u64> {
+    text.parse().ok()
+}
+
+fn bad_round() -> Response {
+    error(StatusCode::BAD_REQUEST, "round must be an unsigned 64-bit integer")
 }
 
 async fn result(State(service): State<Arc<Service>>, Path(round): Path<String>) -> Response {
-    let round = match round_of(&round) {
-        Ok(round) => round,
-        Err(response) => return response,
-    };
+    let Some(round) = round_of(&round) else { return bad_round() };
     match service.store.result(round) {
         Ok(Some(body)) => service.signed(&format!("/v1/results/{round}"), body, "application/octet-stream"),
         Ok(None) => error(StatusCode::NOT_FOUND, "no result for that round"),
@@ -100,10 +101,7 @@ async fn result(State(service): State<Arc<Service>>, Path(round): Path<String>) 
 }
 
 async fn list(State(service): State<Arc<Service>>, Path(round): Path<String>) -> Response {
-    let round = match round_of(&round) {
-        Ok(round) => round,
-        Err(response) => return response,
-    };
+    let Some(round) = round_of(&round) else { return bad_round() };
     match service.store.list(round) {
         Ok(Some(body)) => service.signed(&format!("/v1/lists/{round}"), body, "application/json"),
         Ok(None) => error(StatusCode::NOT_FOUND, "no list proposed for that round"),

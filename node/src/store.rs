@@ -111,3 +111,30 @@ pub fn leaves_json(leaves: &Leaves) -> serde_json::Value {
         .map(|(node, amount)| serde_json::json!({ "node": Address::new_from_array(*node).to_string(), "amount": amount }))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_survives_a_reopen_and_belongs_to_one_node() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("node.redb");
+        let (task, node) = (Address::new_unique(), Address::new_unique());
+        {
+            let store = Store::open(&path, &task, &node).expect("open");
+            store.put_result(4, b"work of round 4").expect("put");
+            store.put_list(4, &vec![([1; 32], 10)]).expect("put list");
+            store.record("SubmitProof", 4).expect("record");
+            store.record("SubmitProof", 4).expect("record");
+        }
+        let store = Store::open(&path, &task, &node).expect("reopen");
+        assert_eq!(store.result(4).expect("read").as_deref(), Some(&b"work of round 4"[..]));
+        assert_eq!(store.result(5).expect("read"), None);
+        assert!(store.list(4).expect("read").is_some());
+        assert_eq!(store.journal().expect("journal"), vec![("SubmitProof/4".to_string(), 2)]);
+        drop(store);
+        let error = Store::open(&path, &task, &Address::new_unique()).err().expect("another node is refused");
+        assert!(error.contains("another node"), "{error}");
+    }
+}

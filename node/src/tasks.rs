@@ -66,6 +66,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// Longest answer line read from an external executable.
+const MAX_ANSWER_BYTES: u64 = 4 << 20;
+
 /// Bodies larger than this are cut; the digest covers what was kept.
 const MAX_SOURCE_BYTES: usize = 256 * 1024;
 
@@ -180,7 +183,7 @@ impl External {
             .map_err(|error| format!("cannot write to the executable: {error}"))?;
         let mut response = String::new();
         let stdout = child.stdout.take().ok_or("no stdout")?;
-        std::io::BufReader::new(stdout.take(4 * MAX_SOURCE_BYTES as u64))
+        std::io::BufReader::new(stdout.take(MAX_ANSWER_BYTES))
             .read_line(&mut response)
             .map_err(|error| format!("cannot read from the executable: {error}"))?;
         let status = child.wait().map_err(|error| error.to_string())?;

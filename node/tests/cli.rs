@@ -11,7 +11,7 @@ use common::{failure, u64_of, Localnet, User, SOL};
 
 /// Short rounds (20 slots of 50 ms) so cooldowns pass quickly.
 fn create_task(user: &User, creator: &str, start_in: &str) -> String {
-    let mut args = vec![
+    let args = [
         "-k",
         creator,
         "task",

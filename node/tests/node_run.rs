@@ -8,7 +8,7 @@ mod common;
 
 use std::{
     net::TcpListener,
-    process::{Child, Command, Stdio},
+    process::Child,
     time::{Duration, Instant},
 };
 

@@ -133,3 +133,30 @@ pub fn write_keypair(path: &Path, keypair: &Keypair, force: bool) -> Result<(), 
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|error| CliError::failed(format!("cannot chmod {}: {error}", path.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monikers_expand_like_the_solana_cli() {
+        assert_eq!(expand_url("localhost").expect("url"), "http://127.0.0.1:8899");
+        assert_eq!(expand_url("devnet").expect("url"), "https://api.devnet.solana.com");
+        assert_eq!(expand_url("mainnet-beta").expect("url"), "https://api.mainnet-beta.solana.com");
+        assert_eq!(expand_url("http://10.0.0.1:8899").expect("url"), "http://10.0.0.1:8899");
+        assert_eq!(expand_url("ftp://x").expect_err("refused").code, 2);
+    }
+
+    #[test]
+    fn keypairs_readable_by_others_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("id.json");
+        let keypair = Keypair::new();
+        write_keypair(&path, &keypair, false).expect("write");
+        assert_eq!(std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777, 0o600);
+        assert_eq!(read_keypair(&path).expect("read").to_bytes(), keypair.to_bytes());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        assert!(read_keypair(&path).expect_err("refused").message.contains("chmod 600"));
+        assert!(write_keypair(&path, &keypair, false).is_err(), "no silent overwrite");
+    }
+}

@@ -1,0 +1,109 @@
+//! The task implementations: hello, http-digest against a real local HTTP
+//! server, and the external-executable adapter with its sha256 check.
+
+use std::{
+    os::unix::fs::PermissionsExt,
+    sync::{Arc, Mutex},
+};
+
+use axum::{extract::State, routing::get, Router};
+use gradual_node::tasks::{External, Hello, HttpDigest, Task, HELLO};
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    solana_sha256_hasher::hash(bytes).to_bytes()
+}
+
+#[test]
+fn hello_checks_exactly_hello_world() {
+    let result = Hello.work(0).expect("work");
+    assert_eq!(result, HELLO);
+    assert!(Hello.audit(0, &result, &sha256(&result)));
+    assert!(!Hello.audit(0, b"Hello, World?", &sha256(b"Hello, World?")));
+    assert!(!Hello.audit(0, &result, &sha256(b"something else")));
+}
+
+#[test]
+fn http_digest_fetches_its_sources_and_auditors_recheck_them() {
+    let runtime = Arc::new(tokio::runtime::Runtime::new().expect("runtime"));
+    let content = Arc::new(Mutex::new(("alpha".to_string(), "beta".to_string())));
+    let app = Router::new()
+        .route(
+            "/a",
+            get(|State(content): State<Arc<Mutex<(String, String)>>>| async move {
+                content.lock().expect("lock").0.clone()
+            }),
+        )
+        .route(
+            "/b",
+            get(|State(content): State<Arc<Mutex<(String, String)>>>| async move {
+                content.lock().expect("lock").1.clone()
+            }),
+        )
+        .with_state(Arc::clone(&content));
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+    let address = listener.local_addr().expect("address");
+    runtime.spawn(async move { axum::serve(listener, app).await });
+
+    let locator = format!("builtin:http-digest http://{address}/a http://{address}/b");
+    let task = HttpDigest::from_locator(&locator, Arc::clone(&runtime)).expect("task");
+    let result = task.work(5).expect("work");
+    let text = String::from_utf8_lossy(&result);
+    assert!(text.contains("alpha") && text.contains("beta"), "{text}");
+    let digest = task.proof(&result);
+    assert!(task.audit(5, &result, &digest), "an honest result passes");
+    assert!(!task.audit(6, &result, &digest), "a result of another round fails");
+    assert!(!task.audit(5, &result, &sha256(b"not it")), "a wrong digest fails");
+
+    // A submitter that invents a body (and a matching body hash and digest) is caught by the refetch.
+    let forged = String::from_utf8_lossy(&result)
+        .replace("alpha", "gamma")
+        .replace("beta\"", "delta\"")
+        .replace(&hex(&sha256(b"alpha")), &hex(&sha256(b"gamma")))
+        .replace(&hex(&sha256(b"beta")), &hex(&sha256(b"delta")))
+        .into_bytes();
+    assert_ne!(forged, result);
+    assert!(!task.audit(5, &forged, &task.proof(&forged)), "invented bodies fail the refetch");
+    // A body that does not match its own recorded hash fails without any fetch.
+    let inconsistent = String::from_utf8_lossy(&result).replace("alpha", "omega").into_bytes();
+    assert!(!task.audit(5, &inconsistent, &task.proof(&inconsistent)));
+
+    assert!(HttpDigest::from_locator("builtin:http-digest", Arc::clone(&runtime)).is_err(), "no sources");
+    assert!(HttpDigest::from_locator("builtin:http-digest not-a-url", runtime).is_err(), "bad source");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+const ADAPTER: &str = r#"#!/bin/sh
+# A task speaking the JSON-lines protocol: its work is "hello" (aGVsbG8= in base64).
+read -r line
+case "$line" in
+  *'"method":"work"'*) echo '{"result":"aGVsbG8="}' ;;
+  *'"method":"audit"'*)
+    case "$line" in
+      *'"result":"aGVsbG8="'*) echo '{"valid":true}' ;;
+      *) echo '{"valid":false}' ;;
+    esac ;;
+  *) echo '{"error":"unknown method"}' ;;
+esac
+"#;
+
+#[test]
+fn the_external_adapter_runs_only_the_recorded_executable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("task.sh");
+    std::fs::write(&program, ADAPTER).expect("write");
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let error = External::verified(&program, &[0; 32]).err().expect("a different sha256 is refused");
+    assert!(error.contains("refusing to run it"), "{error}");
+
+    let task =
+        External::verified(&program, &sha256(ADAPTER.as_bytes())).expect("the recorded executable runs");
+    let result = task.work(3).expect("work");
+    assert_eq!(result, b"hello");
+    assert!(task.audit(3, &result, &sha256(b"hello")));
+    assert!(!task.audit(3, b"goodbye", &sha256(b"goodbye")), "the executable judges the result");
+    assert!(!task.audit(3, &result, &sha256(b"goodbye")), "the digest must match");
+}
