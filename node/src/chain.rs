@@ -51,6 +51,8 @@ pub const TASK_FIELD: std::ops::Range<usize> = 8..40;
 /// moves when told to and a `SlotHashes` sysvar kept in step with it.
 pub struct EmbeddedChain {
     svm: LiteSVM,
+    /// Wall time spent signing and executing transactions, for benchmarks.
+    pub send_time: std::time::Duration,
 }
 
 /// The hash the embedded chain gives `slot`.
@@ -67,7 +69,7 @@ impl EmbeddedChain {
     pub fn with_svm(mut svm: LiteSVM, program: &Path, start_slot: u64) -> Result<Self, String> {
         svm.add_program_from_file(ID, program)
             .map_err(|error| format!("cannot load {}: {error}; run `make sbf` first", program.display()))?;
-        let mut chain = Self { svm };
+        let mut chain = Self { svm, send_time: std::time::Duration::ZERO };
         chain.warp_to(start_slot);
         Ok(chain)
     }
@@ -110,6 +112,7 @@ impl Chain for EmbeddedChain {
         payer: &Keypair,
         signers: &[&Keypair],
     ) -> Result<u64, Refused> {
+        let started = std::time::Instant::now();
         let mut all: Vec<&Keypair> = vec![payer];
         all.extend(signers.iter().copied().filter(|signer| signer.pubkey() != payer.pubkey()));
         let transaction = Transaction::new_signed_with_payer(
@@ -121,6 +124,7 @@ impl Chain for EmbeddedChain {
         let result = self.svm.send_transaction(transaction);
         // Identical transactions later in the same slot must not be dropped as duplicates.
         self.svm.expire_blockhash();
+        self.send_time = self.send_time.saturating_add(started.elapsed());
         match result {
             Ok(meta) => Ok(meta.compute_units_consumed),
             Err(failed) => {

@@ -96,6 +96,32 @@ pub struct Report {
     /// Wall-clock seconds the run took, and its peak resident memory (Linux).
     pub wall_seconds: f64,
     pub peak_memory_kib: Option<u64>,
+    pub time: TimeBreakdown,
+}
+
+/// Where the wall time went, in seconds.
+#[derive(Debug, Default, Serialize)]
+pub struct TimeBreakdown {
+    /// Signing and executing transactions in the SVM.
+    pub transactions: f64,
+    /// Reading the task's accounts once per slot.
+    pub refresh: f64,
+    /// Advancing the clock and rebuilding the SlotHashes sysvar.
+    pub clock: f64,
+    /// The runtimes' own work: sampling, checking, building lists and trees.
+    pub runtime: f64,
+    /// Setup and the final report.
+    pub other: f64,
+}
+
+/// Where the run is, reported after every slot.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub slot: u64,
+    pub slots: u64,
+    pub round: u64,
+    pub rounds: u64,
+    pub transactions: usize,
 }
 
 /// The process's peak resident set size, from `/proc/self/status` (`VmHWM`).
@@ -143,7 +169,7 @@ fn check_conservation(chain: &EmbeddedChain, world: &World) -> Conservation {
 }
 
 /// Runs the simulation; `progress` hears one line per round.
-pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Report, String> {
+pub fn run(config: &SimulateConfig, mut progress: impl FnMut(Progress)) -> Result<Report, String> {
     let started = std::time::Instant::now();
     let misbehaving = config.bad.saturating_add(config.offline).saturating_add(config.bad_proposer);
     if misbehaving > config.nodes {
@@ -211,20 +237,31 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Re
     // Work rounds, then enough rounds for every list's attempts and claims.
     let last_round = config.rounds.saturating_add(3).saturating_add(u64::from(ALLOWED_FAILED_DISTRIBUTIONS));
     let end_slot = start_slot.saturating_add(last_round.saturating_mul(ROUND_LENGTH));
+    let mut time = TimeBreakdown::default();
+    let sends_before = chain.send_time;
     for slot in start_slot..end_slot {
+        let clock = std::time::Instant::now();
         chain.warp_to(slot);
+        time.clock += clock.elapsed().as_secs_f64();
+        let refresh = std::time::Instant::now();
         world.refresh(&chain);
+        time.refresh += refresh.elapsed().as_secs_f64();
+        let ticks = std::time::Instant::now();
         for runtime in &mut runtimes {
             runtime.tick(&mut chain, &mut world, &Hello);
         }
+        time.runtime += ticks.elapsed().as_secs_f64();
         world.landed.clear();
-        let (round, offset) =
-            (slot.saturating_sub(start_slot) / ROUND_LENGTH, slot.saturating_sub(start_slot) % ROUND_LENGTH);
-        if offset == ROUND_LENGTH - 1 {
-            let landed: usize = world.compute_units.values().map(Vec::len).sum();
-            progress(&format!("round {round}/{last_round}: {landed} transactions landed"));
-        }
+        progress(Progress {
+            slot: slot.saturating_sub(start_slot).saturating_add(1),
+            slots: end_slot.saturating_sub(start_slot),
+            round: slot.saturating_sub(start_slot) / ROUND_LENGTH,
+            rounds: last_round,
+            transactions: world.compute_units.values().map(Vec::len).sum(),
+        });
     }
+    time.transactions = chain.send_time.saturating_sub(sends_before).as_secs_f64();
+    time.runtime -= time.transactions;
 
     let nodes = runtimes
         .iter()
@@ -297,5 +334,13 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(&str)) -> Result<Re
         compute_units,
         wall_seconds: started.elapsed().as_secs_f64(),
         peak_memory_kib: peak_memory_kib(),
+        time: TimeBreakdown {
+            other: started.elapsed().as_secs_f64()
+                - time.transactions
+                - time.refresh
+                - time.clock
+                - time.runtime,
+            ..time
+        },
     })
 }

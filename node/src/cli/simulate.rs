@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{CliError, CliResult, Context};
 use crate::{
@@ -94,13 +95,22 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         audit_sample: args.audit_sample,
         program: args.program,
     };
-    let quiet = context.json;
-    let report = simulate::run(&config, |line| {
-        if !quiet {
-            eprintln!("{line}");
-        }
+    // A live progress bar on stderr; JSON output stays a single report on stdout.
+    let bar = if context.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} slot {pos}/{len} {wide_bar} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = simulate::run(&config, |progress| {
+        bar.set_length(progress.slots);
+        bar.set_position(progress.slot);
+        bar.set_message(format!(
+            "round {}/{} · {} tx",
+            progress.round, progress.rounds, progress.transactions
+        ));
     })
     .map_err(CliError::usage)?;
+    bar.finish_and_clear();
     if context.json {
         let json =
             serde_json::to_string_pretty(&report).map_err(|error| CliError::failed(error.to_string()))?;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs solana-test-validator from the Agave 4.2.x crates into a cache
+# outside the clone, idempotently: nothing is rebuilt when it is there.
+# Prints the binary's path on its last line.
+set -euo pipefail
+
+AGAVE_VERSION=4.2.2
+CACHE="${GRADUAL_CACHE:-$HOME/.cache/gradual}"
+ROOT="$CACHE/agave-$AGAVE_VERSION"
+BIN="$ROOT/bin/solana-test-validator"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+if [ -x "$BIN" ]; then
+  echo "validator: solana-test-validator $AGAVE_VERSION present" >&2
+  echo "$BIN"
+  exit 0
+fi
+
+need_apt=0
+for pkg in clang libclang-dev protobuf-compiler libudev-dev pkg-config libssl-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt=1
+done
+if [ "$need_apt" -eq 1 ]; then
+  echo "validator: installing Debian packages clang libclang-dev protobuf-compiler libudev-dev pkg-config libssl-dev" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    clang libclang-dev protobuf-compiler libudev-dev pkg-config libssl-dev >/dev/null
+fi
+
+echo "validator: building agave-validator $AGAVE_VERSION (solana-test-validator); the first build takes about an hour on 2 cores" >&2
+# A kept target directory lets an interrupted build resume where it stopped.
+cargo install "agave-validator@$AGAVE_VERSION" --locked --bin solana-test-validator \
+  --root "$ROOT" --target-dir "$CACHE/agave-build" >&2
+rm -rf "$CACHE/agave-build"
+echo "$BIN"
