@@ -7,7 +7,7 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup sbf test cu demo bench-sim fmt lint
+.PHONY: setup sbf test cu demo bench-sim validator e2e fmt lint
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
@@ -36,6 +36,14 @@ bench-sim: sbf
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo run --profile bench-sim --locked -p gradual-node --bin gradual -- \
 		simulate --nodes 1000 --rounds 5 --bad 10 --offline 10 --bad-proposer 10 --output json > target/bench-sim.json
 	python3 -c "import json; r=json.load(open('target/bench-sim.json')); print('wall', r['wall_seconds'], 's; transactions', r['transactions'], '; tx/s', round(r['transactions']/r['wall_seconds'], 1), '; peak memory', r['peak_memory_kib'], 'KiB; conservation', r['conservation']['holds'])"
+
+## Install solana-test-validator (Agave 4.2.2) into ~/.cache/gradual; idempotent.
+validator:
+	bash scripts/install-validator.sh
+
+## End to end on solana-test-validator: separate node processes, inspected through the CLI.
+e2e: sbf validator
+	bash scripts/e2e.sh
 
 fmt:
 	cargo fmt --all

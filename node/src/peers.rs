@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// Largest result accepted from a peer.
-pub const MAX_RESULT_BYTES: usize = 1 << 20;
+pub const MAX_RESULT_BYTES: usize = 8 << 20;
 
 pub struct NetworkPeers {
     store: Arc<Store>,

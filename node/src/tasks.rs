@@ -66,6 +66,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// Longest an external executable may take to answer one call.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Longest answer line read from an external executable.
 const MAX_ANSWER_BYTES: u64 = 4 << 20;
 
@@ -181,11 +184,22 @@ impl External {
             .ok_or("no stdin")?
             .write_all(line.as_bytes())
             .map_err(|error| format!("cannot write to the executable: {error}"))?;
-        let mut response = String::new();
         let stdout = child.stdout.take().ok_or("no stdout")?;
-        std::io::BufReader::new(stdout.take(MAX_ANSWER_BYTES))
-            .read_line(&mut response)
-            .map_err(|error| format!("cannot read from the executable: {error}"))?;
+        // Read on another thread so a hung executable can be killed after CALL_TIMEOUT.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut response = String::new();
+            let read = std::io::BufReader::new(stdout.take(MAX_ANSWER_BYTES)).read_line(&mut response);
+            let _ = sender.send(read.map(|_| response));
+        });
+        let response = match receiver.recv_timeout(CALL_TIMEOUT) {
+            Ok(read) => read.map_err(|error| format!("cannot read from the executable: {error}"))?,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("executable gave no answer within {} s", CALL_TIMEOUT.as_secs()));
+            }
+        };
         let status = child.wait().map_err(|error| error.to_string())?;
         if !status.success() {
             return Err(format!("executable exited with {status}"));

@@ -109,6 +109,8 @@ enum Command {
         #[arg(long)]
         to: Option<Address>,
     },
+    /// Print the program id this binary was built for.
+    ProgramId,
     /// Serve the embedded chain over JSON-RPC, for trying Gradual without a validator.
     Localnet(simulate::LocalnetArgs),
     /// Run a task with N nodes on the embedded chain and report what happened.
@@ -219,6 +221,14 @@ fn dispatch(cli: Cli) -> CliResult {
             chain.airdrop(&recipient, lamports).map_err(|refused| CliError::refused("airdrop", refused))?;
             let balance = chain.account(&recipient).map_or(0, |account| account.lamports);
             context.print(&serde_json::json!({ "address": recipient.to_string(), "balance": balance }));
+            Ok(())
+        }
+        Command::ProgramId => {
+            if context.json {
+                context.print(&serde_json::json!({ "program_id": gradual_interface::ID.to_string() }));
+            } else {
+                println!("{}", gradual_interface::ID);
+            }
             Ok(())
         }
         Command::Localnet(args) => simulate::localnet(&context, args),

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# End to end on solana-test-validator: the freshly built .so preloaded at the
+# program id, a task created and funded with the CLI, four `gradual node run`
+# processes (one submitting bad proofs, one killed mid-round and restarted),
+# and every assertion made through `gradual inspect ... --output json`.
+# Logs are kept in $E2E_DIR (printed at the end); everything started is stopped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VALIDATOR="$(bash scripts/install-validator.sh | tail -n 1)"
+SO="$PWD/target/deploy/gradual.so"
+cargo build --locked -p gradual-node --bin gradual >&2
+GRADUAL="$PWD/target/debug/gradual"
+PROGRAM_ID="$("$GRADUAL" program-id)"
+E2E_DIR="${E2E_DIR:-$(mktemp -d -t gradual-e2e.XXXXXX)}"
+RPC_PORT="${E2E_RPC_PORT:-18899}"
+URL="http://127.0.0.1:$RPC_PORT"
+LAST_ROUND=6
+export HOME="$E2E_DIR/home"   # keep the operator's real Solana config out of it
+mkdir -p "$HOME"
+
+pids=()
+cleanup() {
+  status=$?
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "$status" -eq 0 ]; then
+    echo "e2e: passed; logs in $E2E_DIR"
+  else
+    echo "e2e: FAILED (exit $status); validator and node logs kept in $E2E_DIR" >&2
+  fi
+}
+trap cleanup EXIT
+log() { echo "e2e: $*" >&2; }
+g() { "$GRADUAL" -u "$URL" "$@"; }
+json() { g "$@" --output json; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+log "starting solana-test-validator on $URL with $SO at $PROGRAM_ID (ledger $E2E_DIR/ledger)"
+"$VALIDATOR" --ledger "$E2E_DIR/ledger" --reset --quiet \
+  --bind-address 127.0.0.1 --rpc-port "$RPC_PORT" --faucet-port "$((RPC_PORT + 1001))" \
+  --bpf-program "$PROGRAM_ID" "$SO" >"$E2E_DIR/validator.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 120); do
+  g inspect task 11111111111111111111111111111111 >/dev/null 2>&1 && break
+  status=$?; [ "$status" -eq 2 ] && break   # reachable: "not a Gradual task"
+  sleep 1
+done
+
+g keygen --outfile "$E2E_DIR/creator.json" >/dev/null
+g -k "$E2E_DIR/creator.json" airdrop 100000000000 >/dev/null
+TASK="$(json -k "$E2E_DIR/creator.json" task create --name e2e --description "end to end" \
+  --bounty 20000000000 --bounty-per-round 1000000000 --round-length 40 \
+  --submission-window 8 --audit-window 16 --distribution-window 8 --distribution-audit-window 16 \
+  --start-in 60 | field "['task']")"
+log "task $TASK created"
+
+declare -a KEYS PORTS
+for i in 0 1 2 3; do
+  KEYS[$i]="$E2E_DIR/operator$i.json"
+  PORTS[$i]=$((RPC_PORT + 2000 + i))
+  g keygen --outfile "${KEYS[$i]}" >/dev/null
+  g -k "${KEYS[$i]}" airdrop 10000000000 >/dev/null
+  g -k "${KEYS[$i]}" node stake "$TASK" 2000000000 --service-url "http://127.0.0.1:${PORTS[$i]}" >/dev/null
+done
+log "four nodes staked"
+
+start_node() {
+  local i=$1 behaviour=$2
+  GRADUAL_LOG=info "$GRADUAL" -u "$URL" -k "${KEYS[$i]}" node run "$TASK" \
+    --listen "127.0.0.1:${PORTS[$i]}" --db "$E2E_DIR/node$i.redb" \
+    --exit-after-round "$LAST_ROUND" --behaviour "$behaviour" --output json \
+    >>"$E2E_DIR/node$i.log" 2>&1 &
+  NODE_PIDS[$i]=$!
+  pids+=($!)
+}
+declare -a NODE_PIDS
+start_node 0 bad
+for i in 1 2 3; do start_node "$i" honest; done
+
+current_round() { json inspect task "$TASK" | field ".get('current_round')"; }
+wait_round() {
+  until r="$(current_round)" && [ "$r" != None ] && [ "$r" -ge "$1" ]; do sleep 1; done
+}
+wait_round 2
+sleep 6   # partway through round 2, after its submission window
+log "killing node 1 in round $(current_round), restarting it"
+kill -9 "${NODE_PIDS[1]}"; wait "${NODE_PIDS[1]}" 2>/dev/null || true
+sleep 3
+start_node 1 honest
+
+log "waiting for the nodes to finish round $LAST_ROUND"
+for i in 0 1 2 3; do wait "${NODE_PIDS[$i]}"; done
+
+log "checking on-chain state through gradual inspect"
+export URL TASK GRADUAL E2E_DIR
+python3 - <<'PY'
+import json, os, subprocess, sys
+
+url, task, gradual, work = os.environ["URL"], os.environ["TASK"], os.environ["GRADUAL"], os.environ["E2E_DIR"]
+
+def inspect(*args):
+    out = subprocess.run([gradual, "-u", url, *args, "--output", "json"], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+failures = []
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+def operator(i):
+    keypair = json.load(open(f"{work}/operator{i}.json"))
+    return subprocess.run([gradual, "-k", f"{work}/operator{i}.json", "-u", url, "node", "show", task, "--output", "json"],
+                          check=True, capture_output=True, text=True)
+
+nodes = [json.loads(operator(i).stdout) for i in range(4)]
+bad = nodes[0]["address"]
+for r in range(0, 4):
+    view = inspect("inspect", "round", task, str(r))
+    check(len(view["submissions"]) == 4, f"round {r}: all four nodes submitted")
+    check(view["excluded_nodes"] == [bad], f"round {r}: the bad node was audited, slashed and excluded")
+    dist = inspect("inspect", "distribution", task, str(r))
+    check(dist["status"] == "approved", f"round {r}: distribution list approved")
+    check(dist["leaf_count"] == 3, f"round {r}: the list pays the three honest nodes")
+    check(dist["claimed"] == dist["total"] and dist["total"] > 0, f"round {r}: every reward claimed")
+check(nodes[0]["total_slashed"] > 0, "the bad node lost stake")
+for i in (1, 2, 3):
+    claimed = nodes[i]["claimed_or_excluded_rounds"]
+    check(all(r in claimed for r in range(4)), f"honest node {i} claimed rounds 0-3")
+    check(nodes[i]["total_slashed"] == 0, f"honest node {i} was never slashed")
+restarted = json.loads(subprocess.run([gradual, "-k", f"{work}/operator1.json", "-u", url, "node", "show", task,
+                                       "--db", f"{work}/node1.redb", "--output", "json"],
+                                      check=True, capture_output=True, text=True).stdout)
+rounds = sorted(s["round"] for s in restarted["submissions"])
+check(all(r in rounds for r in range(0, 5)), f"the restarted node missed no round (submitted {rounds})")
+check(all(restarted["journal"].get(f"SubmitProof/{r}") == 1 for r in range(0, 5)),
+      f"the restarted node submitted each round once (journal {restarted['journal']})")
+task_view = inspect("inspect", "task", task)
+check(task_view["conservation"]["holds"], f"conservation: {task_view['conservation']}")
+sys.exit(1 if failures else 0)
+PY
