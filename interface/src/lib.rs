@@ -20,8 +20,17 @@ pub mod builders;
 
 pub use solana_address::Address;
 
-/// The program id: `hQwwvjZE8X4y5CH2jHPr7Vd52qLbLrgDdKGFtGALUh9`.
-pub const ID: Address = Address::new_from_array([
+/// The program id: `hQwwvjZE8X4y5CH2jHPr7Vd52qLbLrgDdKGFtGALUh9`, unless the
+/// build sets `GRADUAL_PROGRAM_ID` to the address of a deployment's program
+/// keypair (see `docs/deploy.md`). The program and every client must be
+/// built with the same value.
+pub const ID: Address = match option_env!("GRADUAL_PROGRAM_ID") {
+    Some(id) => Address::from_str_const(id),
+    None => DEFAULT_ID,
+};
+
+/// The id used when `GRADUAL_PROGRAM_ID` is not set: local validators and tests.
+pub const DEFAULT_ID: Address = Address::new_from_array([
     10, 90, 79, 74, 148, 190, 4, 80, 5, 206, 74, 246, 117, 27, 83, 248, 224, 151, 136, 116, 128, 53, 30, 57,
     191, 106, 34, 16, 189, 97, 235, 140,
 ]);

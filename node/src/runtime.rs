@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use gradual_interface::{
     builders::{self, Proposal},
     error::GradualError,
-    merkle::tree_of,
+    merkle::{tree_of, MerkleTree},
     pda::{find_audit_address, find_distribution_address},
     selection::{is_entitled, proposal_seed},
     state::{
@@ -75,6 +75,13 @@ impl Peers for InProcessPeers {
     }
 }
 
+/// A round's list by the default rule and its Merkle tree, as of one slot.
+struct CachedList {
+    slot: u64,
+    leaves: Leaves,
+    tree: MerkleTree,
+}
+
 /// A transaction that landed, for the caller's journal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Landed {
@@ -104,10 +111,16 @@ pub struct World {
     pub node_cache: BTreeMap<Address, Node>,
     /// The task's open audits as of the current slot.
     pub open_audits: BTreeMap<Address, Audit>,
+    /// The task account as of the current slot.
+    pub task_state: Option<TaskAccount>,
+    /// The task's distribution accounts as of the current slot, by round.
+    pub distributions: BTreeMap<u64, (Address, Distribution)>,
+    /// The keys of `node_cache`, in order, for sampling.
+    node_list: Vec<Address>,
     /// Transactions landed since the caller last drained this.
     pub landed: Vec<Landed>,
     /// Each round's list by the default rule, as of the slot it was computed in.
-    list_cache: BTreeMap<u64, (u64, Leaves)>,
+    list_cache: BTreeMap<u64, CachedList>,
 }
 
 impl World {
@@ -123,31 +136,58 @@ impl World {
             audit_sample,
             node_cache: BTreeMap::new(),
             open_audits: BTreeMap::new(),
+            task_state: None,
+            distributions: BTreeMap::new(),
+            node_list: Vec::new(),
             landed: Vec::new(),
             list_cache: BTreeMap::new(),
         }
     }
 
-    /// Reads the task's node and audit accounts once for this slot; runtimes read the cache.
+    /// Reads the task and its node, audit and distribution accounts once for
+    /// this slot; runtimes read the cache.
     pub fn refresh(&mut self, chain: &dyn Chain) {
         self.node_cache.clear();
         self.open_audits.clear();
+        self.distributions.clear();
+        self.task_state = read::<TaskAccount>(chain, &self.task);
         for (address, account) in chain.task_accounts(&self.task) {
             if let Some(node) = Node::read(&account.data) {
                 self.node_cache.insert(address, node);
             } else if let Some(audit) = Audit::read(&account.data) {
                 self.open_audits.insert(address, audit);
+            } else if let Some(distribution) = Distribution::read(&account.data) {
+                self.distributions.insert(distribution.round, (address, distribution));
             }
         }
+        self.node_list = self.node_cache.keys().copied().collect();
+    }
+
+    /// Rereads what a transaction about `round`'s list may have changed, so
+    /// that later runtimes in this slot see it.
+    fn reload_distribution(&mut self, chain: &dyn Chain, round: u64, node: &Address) {
+        let address = self
+            .distributions
+            .get(&round)
+            .map(|(address, _)| *address)
+            .unwrap_or_else(|| find_distribution_address(&self.task, round).0);
+        match read::<Distribution>(chain, &address) {
+            Some(distribution) => self.distributions.insert(round, (address, distribution)),
+            None => self.distributions.remove(&round),
+        };
+        if let Some(account) = read::<Node>(chain, node) {
+            self.node_cache.insert(*node, account);
+        }
+        self.task_state = read::<TaskAccount>(chain, &self.task);
     }
 
     /// Which peers `node` checks in `round`: `audit_sample` of them, drawn
     /// from a hash of the node and the round, so every node checks a
     /// different, reproducible sample.
     fn sample(&self, node: &Address, round: u64) -> Vec<Address> {
-        let nodes: Vec<Address> = self.node_cache.keys().copied().collect();
+        let nodes = &self.node_list;
         if self.audit_sample >= nodes.len() {
-            return nodes;
+            return nodes.clone();
         }
         let count = nodes.len() as u64;
         (0..self.audit_sample as u64)
@@ -256,7 +296,7 @@ impl NodeRuntime {
 
     /// Does whatever this slot calls for.
     pub fn tick(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &dyn Task) {
-        let Some(task) = read::<TaskAccount>(chain, &world.task) else { return };
+        let Some(task) = world.task_state else { return };
         let Some(me) = world.node_cache.get(&self.node).copied() else { return };
         let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
         let Ok(params) = task.params_for(round).copied() else { return };
@@ -472,24 +512,35 @@ impl NodeRuntime {
         task: &TaskAccount,
         round: u64,
     ) -> Leaves {
+        Self::cached_list(chain, world, task_impl, task, round).leaves.clone()
+    }
+
+    /// The default-rule list of `round` and its tree, computed once per slot
+    /// and shared by every runtime of the process.
+    fn cached_list<'w>(
+        chain: &dyn Chain,
+        world: &'w mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        round: u64,
+    ) -> &'w CachedList {
         let slot = chain.slot();
-        if let Some((cached_at, leaves)) = world.list_cache.get(&round) {
-            if *cached_at == slot {
-                return leaves.clone();
-            }
+        let fresh = world.list_cache.get(&round).is_some_and(|cached| cached.slot == slot);
+        if !fresh {
+            let eligible: Vec<[u8; 32]> = world
+                .node_cache
+                .iter()
+                .filter(|(_, node)| {
+                    node.submission(round).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0)
+                })
+                .map(|(address, _)| address.to_bytes())
+                .collect();
+            let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
+            let leaves = task_impl.distribution(bounty.min(task.bounty_pool), &eligible);
+            let tree = tree_of(&leaves);
+            world.list_cache.insert(round, CachedList { slot, leaves, tree });
         }
-        let eligible: Vec<[u8; 32]> = world
-            .node_cache
-            .iter()
-            .filter(|(_, node)| {
-                node.submission(round).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0)
-            })
-            .map(|(address, _)| address.to_bytes())
-            .collect();
-        let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
-        let leaves = task_impl.distribution(bounty.min(task.bounty_pool), &eligible);
-        world.list_cache.insert(round, (slot, leaves.clone()));
-        leaves
+        &world.list_cache[&round]
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -506,11 +557,10 @@ impl NodeRuntime {
     ) {
         let attempt_round = listed.saturating_add(2).saturating_add(u64::from(attempt));
         let Ok(params) = task.params_for(attempt_round).copied() else { return };
-        let address = find_distribution_address(&world.task, listed).0;
-        let existing = read::<Distribution>(chain, &address);
+        let existing = world.distributions.get(&listed).copied();
         let open_for_attempt = match &existing {
             None => true,
-            Some(distribution) => {
+            Some((_, distribution)) => {
                 distribution.status == DISTRIBUTION_REJECTED && distribution.attempt < attempt
             }
         };
@@ -528,7 +578,7 @@ impl NodeRuntime {
             );
             return;
         }
-        let Some(distribution) = existing else { return };
+        let Some((address, distribution)) = existing else { return };
         if distribution.status != DISTRIBUTION_PROPOSED || distribution.attempt != attempt {
             return;
         }
@@ -539,18 +589,21 @@ impl NodeRuntime {
             && !voted_in(&me.distribution_votes, attempt_round, &address)
             && self.voted_lists.insert((address, attempt))
         {
-            let expected = tree_of(&Self::expected_list(chain, world, task_impl, task, listed));
-            let valid = expected.root() == distribution.root;
+            let valid =
+                Self::cached_list(chain, world, task_impl, task, listed).tree.root() == distribution.root;
             let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
             if self.send(chain, world, "VoteDistribution", listed, vote, 0, 0) {
                 self.stats.list_votes = self.stats.list_votes.saturating_add(1);
+                world.reload_distribution(chain, listed, &self.node);
             }
         }
         if slot >= distribution.vote_end {
             let payout = if distribution.is_rejected() { 0 } else { distribution.bond };
             let operator = Address::new_from_array(distribution.proposer_operator);
             let resolve = builders::resolve_distribution(&world.task, listed, &operator);
-            self.send(chain, world, "ResolveDistribution", listed, resolve, 0, payout);
+            if self.send(chain, world, "ResolveDistribution", listed, resolve, 0, payout) {
+                world.reload_distribution(chain, listed, &self.node);
+            }
         }
     }
 
@@ -595,6 +648,7 @@ impl NodeRuntime {
         world.peers.serve_list(&self.node, listed, &leaves);
         if self.send(chain, world, "ProposeDistribution", listed, instruction, bond, 0) {
             self.stats.proposals.push((listed, attempt));
+            world.reload_distribution(chain, listed, &self.node);
         }
     }
 
@@ -609,22 +663,26 @@ impl NodeRuntime {
         let horizon = u64::from(task.allowed_failed_distributions)
             .saturating_add(3)
             .saturating_add(CLAIM_PERIOD_ROUNDS);
-        for listed in round.saturating_sub(horizon)..round.saturating_sub(1) {
-            let address = find_distribution_address(&world.task, listed).0;
-            let Some(distribution) = read::<Distribution>(chain, &address) else { continue };
-            let slot = chain.slot();
-            let Some(me) = read::<Node>(chain, &self.node) else { return };
+        let settled: Vec<(u64, Distribution)> = world
+            .distributions
+            .range(round.saturating_sub(horizon)..round.saturating_sub(1))
+            .map(|(listed, (_, distribution))| (*listed, *distribution))
+            .collect();
+        let slot = chain.slot();
+        for (listed, distribution) in settled {
+            let Some(me) = world.node_cache.get(&self.node).copied() else { return };
             if distribution.status == DISTRIBUTION_APPROVED
                 && slot < distribution.claim_deadline
                 && !me.claimed_rounds.contains(listed)
             {
-                let leaves = Self::expected_list(chain, world, task_impl, task, listed);
-                if let Some((amount, proof)) = claim_of(&leaves, &distribution, &self.node) {
+                let list = Self::cached_list(chain, world, task_impl, task, listed);
+                if let Some((amount, proof)) = claim_in(&list.leaves, &list.tree, &distribution, &self.node) {
                     let claim =
                         builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
                     if self.send(chain, world, "ClaimReward", listed, claim, 0, amount) {
                         self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(amount);
                         self.stats.rounds_paid.push(listed);
+                        world.reload_distribution(chain, listed, &self.node);
                     }
                 }
             }
@@ -633,7 +691,9 @@ impl NodeRuntime {
             if expired {
                 let payer = Address::new_from_array(distribution.payer);
                 let expire = builders::expire_distribution(&world.task, listed, &payer);
-                self.send(chain, world, "ExpireDistribution", listed, expire, 0, 0);
+                if self.send(chain, world, "ExpireDistribution", listed, expire, 0, 0) {
+                    world.reload_distribution(chain, listed, &self.node);
+                }
             }
         }
     }
@@ -651,7 +711,15 @@ pub fn claim_of(
     distribution: &Distribution,
     node: &Address,
 ) -> Option<(u64, Vec<[u8; 32]>)> {
-    let tree = tree_of(leaves);
+    claim_in(leaves, &tree_of(leaves), distribution, node)
+}
+
+fn claim_in(
+    leaves: &Leaves,
+    tree: &MerkleTree,
+    distribution: &Distribution,
+    node: &Address,
+) -> Option<(u64, Vec<[u8; 32]>)> {
     if tree.root() != distribution.root {
         return None;
     }

@@ -30,12 +30,16 @@ struct Operator {
 }
 
 fn start_node(user: &User, operator: &Operator, task: &str, behaviour: &str) -> Child {
+    start_node_until(user, operator, task, behaviour, LAST_ROUND)
+}
+
+fn start_node_until(user: &User, operator: &Operator, task: &str, behaviour: &str, last_round: u64) -> Child {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&operator.log).expect("log");
     user.command()
         .env("GRADUAL_LOG", "info")
         .args(["-k", &operator.keypair, "node", "run", task])
         .args(["--listen", &format!("127.0.0.1:{}", operator.port), "--db", &operator.db])
-        .args(["--exit-after-round", &LAST_ROUND.to_string(), "--behaviour", behaviour, "--output", "json"])
+        .args(["--exit-after-round", &last_round.to_string(), "--behaviour", behaviour, "--output", "json"])
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
         .spawn()
@@ -178,4 +182,101 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
         );
     }
     assert_eq!(logs[1].matches("\"event\":\"started\"").count(), 2, "{}", context(1));
+}
+
+#[test]
+fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
+    let localnet = Localnet::start(&["--slot-ms", "50"]);
+    let user = User::new(&localnet.url);
+    let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
+    let created = user.json(&[
+        "-k",
+        &creator,
+        "task",
+        "create",
+        "--name",
+        "leaving",
+        "--bounty",
+        "5000000000",
+        "--bounty-per-round",
+        "100000000",
+        "--round-length",
+        "20",
+        "--submission-window",
+        "4",
+        "--audit-window",
+        "4",
+        "--distribution-window",
+        "8",
+        "--distribution-audit-window",
+        "4",
+        "--start-in",
+        "10",
+    ]);
+    let task = created["task"].as_str().expect("task").to_string();
+    // Three nodes, so that lists have voters besides their proposer.
+    let operators: Vec<Operator> = (0..3)
+        .map(|index| {
+            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
+            let port = free_port();
+            user.json(&[
+                "-k",
+                &keypair,
+                "node",
+                "stake",
+                &task,
+                "2000000000",
+                "--service-url",
+                &format!("http://127.0.0.1:{port}"),
+            ]);
+            Operator {
+                keypair,
+                address,
+                port,
+                db: user.path(&format!("node{index}.redb")).display().to_string(),
+                log: user.path(&format!("node{index}.log")).display().to_string(),
+            }
+        })
+        .collect();
+    let mut others: Vec<Child> = operators[1..]
+        .iter()
+        .map(|operator| start_node_until(&user, operator, &task, "honest", 100))
+        .collect();
+    let operator = &operators[0];
+    let mut child = start_node_until(&user, operator, &task, "honest", 100);
+    wait_for_round(&user, &task, 2, 0);
+    let exit_round = {
+        user.json(&["-k", &operator.keypair, "node", "unstake", &task]);
+        u64_of(
+            &user.json(&["inspect", "node", "--task", &task, "--operator", &operator.address])["exit_round"],
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the node never withdrew");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for other in &mut others {
+        let _ = other.kill();
+        let _ = other.wait();
+    }
+    let log = std::fs::read_to_string(&operator.log).unwrap_or_default();
+    let withdrawn: Value = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| event["event"] == "withdrawn")
+        .unwrap_or_else(|| panic!("no withdrawn event:\n{log}"));
+    assert_eq!(u64_of(&withdrawn["lamports"]), 2 * SOL);
+    // Defaults: cooldown 2 rounds, 2 failed distributions allowed.
+    assert!(
+        u64_of(&withdrawn["round"]) >= exit_round + 4,
+        "withdrew before its last list was settled: {withdrawn}"
+    );
+    let (code, _) =
+        common::failure(&user.run(&["inspect", "node", "--task", &task, "--operator", &operator.address]));
+    assert_eq!(code, 2, "the node account is closed");
+    // It was paid for the rounds it worked before leaving.
+    let paid = user.json(&["inspect", "distribution", &task, "0"]);
+    assert_eq!(u64_of(&paid["claimed"]), u64_of(&paid["total"]));
+    assert_eq!(user.json(&["inspect", "task", &task])["conservation"]["holds"], true);
 }

@@ -226,9 +226,32 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             }
             event(json!({ "event": "landed", "kind": landed.kind, "round": landed.round, "slot": slot }));
         }
+        if let (Some(me), Some(round)) = (world.node_cache.get(&node).copied(), round) {
+            if me.is_exiting() && round >= withdrawable_from(&task, &me) {
+                let amount = me.total_stake();
+                let withdraw = builders::withdraw_stake(&runtime.operator.pubkey(), &args.task, amount);
+                match chain.send(&[withdraw], &runtime.operator, &[&runtime.operator]) {
+                    Ok(_) => {
+                        event(json!({ "event": "withdrawn", "lamports": amount, "round": round }));
+                        break;
+                    }
+                    Err(refused) => tracing::warn!(error = %refused.message, "cannot withdraw yet"),
+                }
+            }
+        }
     }
     event(json!({ "event": "stopped", "node": node.to_string(), "stats": runtime.stats }));
     Ok(())
+}
+
+/// The first round in which an unstaking node has both served its cooldown
+/// and seen every list that can still pay its last active round; withdrawing
+/// everything earlier would forfeit those claims.
+fn withdrawable_from(task: &TaskAccount, node: &Node) -> u64 {
+    let cooldown_over = node.exit_round.saturating_add(task.unstake_cooldown_rounds);
+    let last_list =
+        node.exit_round.saturating_add(2).saturating_add(u64::from(task.allowed_failed_distributions));
+    cooldown_over.max(last_list)
 }
 
 fn claim(context: &Context, task_address: &Address) -> CliResult {
