@@ -15,7 +15,11 @@ use std::{
 use common::{u64_of, Localnet, User, SOL};
 use serde_json::Value;
 
-const LAST_ROUND: u64 = 7;
+const LAST_ROUND: u64 = 8;
+
+/// The two tests run many processes on real time; run them one at a time so
+/// they do not starve each other of CPU.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
@@ -61,6 +65,7 @@ fn wait_for_round(user: &User, task: &str, round: u64, offset_ms: u64) {
 
 #[test]
 fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let localnet = Localnet::start(&["--slot-ms", "100"]);
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
@@ -186,6 +191,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
 
 #[test]
 fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let localnet = Localnet::start(&["--slot-ms", "50"]);
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
@@ -275,8 +281,19 @@ fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
     let (code, _) =
         common::failure(&user.run(&["inspect", "node", "--task", &task, "--operator", &operator.address]));
     assert_eq!(code, 2, "the node account is closed");
-    // It was paid for the rounds it worked before leaving.
-    let paid = user.json(&["inspect", "distribution", &task, "0"]);
-    assert_eq!(u64_of(&paid["claimed"]), u64_of(&paid["total"]));
+    // It was paid for every round it worked before leaving: rounds before its exit round.
+    let stopped: Value = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| event["event"] == "stopped")
+        .unwrap_or_else(|| panic!("no stopped event:\n{log}"));
+    let paid: Vec<u64> =
+        stopped["stats"]["rounds_paid"].as_array().expect("rounds paid").iter().map(u64_of).collect();
+    let worked: Vec<u64> =
+        stopped["stats"]["rounds_submitted"].as_array().expect("rounds").iter().map(u64_of).collect();
+    assert!(!worked.is_empty(), "{log}");
+    for round in &worked {
+        assert!(paid.contains(round), "round {round} worked but not paid before withdrawing:\n{log}");
+    }
     assert_eq!(user.json(&["inspect", "task", &task])["conservation"]["holds"], true);
 }
