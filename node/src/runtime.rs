@@ -219,6 +219,8 @@ pub struct NodeRuntime {
     pub operator: Keypair,
     pub node: Address,
     pub behaviour: Behaviour,
+    /// Claims rewards as soon as they are payable (`node run --no-claim` turns it off).
+    pub auto_claim: bool,
     pub stats: NodeStats,
     /// Votes already attempted, so a refused one is not retried every slot.
     voted_lists: BTreeSet<(Address, u8)>,
@@ -241,6 +243,7 @@ impl NodeRuntime {
             operator,
             node,
             behaviour,
+            auto_claim: true,
             stats: NodeStats::default(),
             voted_lists: BTreeSet::new(),
             voted_audits: BTreeSet::new(),
@@ -671,7 +674,8 @@ impl NodeRuntime {
         let slot = chain.slot();
         for (listed, distribution) in settled {
             let Some(me) = world.node_cache.get(&self.node).copied() else { return };
-            if distribution.status == DISTRIBUTION_APPROVED
+            if self.auto_claim
+                && distribution.status == DISTRIBUTION_APPROVED
                 && slot < distribution.claim_deadline
                 && !me.claimed_rounds.contains(listed)
             {

@@ -38,12 +38,24 @@ fn start_node(user: &User, operator: &Operator, task: &str, behaviour: &str) -> 
 }
 
 fn start_node_until(user: &User, operator: &Operator, task: &str, behaviour: &str, last_round: u64) -> Child {
+    start_node_with(user, operator, task, behaviour, last_round, &[])
+}
+
+fn start_node_with(
+    user: &User,
+    operator: &Operator,
+    task: &str,
+    behaviour: &str,
+    last_round: u64,
+    extra: &[&str],
+) -> Child {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&operator.log).expect("log");
     user.command()
         .env("GRADUAL_LOG", "info")
         .args(["-k", &operator.keypair, "node", "run", task])
         .args(["--listen", &format!("127.0.0.1:{}", operator.port), "--db", &operator.db])
         .args(["--exit-after-round", &last_round.to_string(), "--behaviour", behaviour, "--output", "json"])
+        .args(extra)
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
         .spawn()
@@ -110,12 +122,13 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
             }
         })
         .collect();
-    let behaviours = ["bad", "honest", "honest", "honest"];
-    let mut children: Vec<Child> = operators
-        .iter()
-        .zip(behaviours)
-        .map(|(operator, behaviour)| start_node(&user, operator, &task, behaviour))
-        .collect();
+    // Node 3 leaves its rewards for `gradual node claim`.
+    let mut children: Vec<Child> = vec![
+        start_node(&user, &operators[0], &task, "bad"),
+        start_node(&user, &operators[1], &task, "honest"),
+        start_node(&user, &operators[2], &task, "honest"),
+        start_node_with(&user, &operators[3], &task, "honest", LAST_ROUND, &["--no-claim"]),
+    ];
 
     // Kill node 1 without warning in the middle of round 2, restart it a second later.
     wait_for_round(&user, &task, 2, 1_500);
@@ -134,6 +147,16 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    let claimed = user.json(&["-k", &operators[3].keypair, "node", "claim", &task]);
+    let claimed_rounds: Vec<u64> =
+        claimed["claims"].as_array().expect("claims").iter().map(|claim| u64_of(&claim["round"])).collect();
+    for round in 0..=4 {
+        assert!(claimed_rounds.contains(&round), "node claim did not claim round {round}: {claimed}");
+    }
+    assert!(u64_of(&claimed["total"]) >= 5 * 333_333_333, "{claimed}");
+    let again = user.json(&["-k", &operators[3].keypair, "node", "claim", &task]);
+    assert_eq!(u64_of(&again["total"]), 0, "a second claim pays nothing: {again}");
+
     let logs: Vec<String> =
         operators.iter().map(|operator| std::fs::read_to_string(&operator.log).unwrap_or_default()).collect();
     let context = |index: usize| format!("node {index} log:\n{}", logs[index]);

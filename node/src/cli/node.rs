@@ -91,6 +91,9 @@ pub struct RunArgs {
     /// Stop once this round is over (default: run until stopped or unstaked).
     #[arg(long)]
     exit_after_round: Option<u64>,
+    /// Leave rewards for `gradual node claim` instead of claiming them as they come.
+    #[arg(long)]
+    no_claim: bool,
     #[arg(long, value_enum, default_value = "honest", hide = true)]
     behaviour: RunBehaviour,
 }
@@ -167,6 +170,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     let mut world = World::new(args.task, Box::new(peers), u64::MAX, args.audit_sample);
     let behaviour = if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest };
     let mut runtime = NodeRuntime::new(operator, node, behaviour);
+    runtime.auto_claim = !args.no_claim;
     let event = |value: serde_json::Value| {
         if context.json {
             println!("{value}");
