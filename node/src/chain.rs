@@ -42,6 +42,9 @@ pub trait Chain {
             .collect()
     }
     fn rent_exempt_minimum(&self, len: usize) -> u64;
+    /// Moves on to `slot` (embedded: warps there) or waits until the chain
+    /// reaches it (RPC); returns the slot now current.
+    fn advance_to(&mut self, slot: u64) -> Result<u64, Refused>;
 }
 
 /// Where node, audit and distribution accounts keep their task's address.
@@ -51,8 +54,6 @@ pub const TASK_FIELD: std::ops::Range<usize> = 8..40;
 /// moves when told to and a `SlotHashes` sysvar kept in step with it.
 pub struct EmbeddedChain {
     svm: LiteSVM,
-    /// Wall time spent signing and executing transactions, for benchmarks.
-    pub send_time: std::time::Duration,
 }
 
 /// The hash the embedded chain gives `slot`.
@@ -69,7 +70,7 @@ impl EmbeddedChain {
     pub fn with_svm(mut svm: LiteSVM, program: &Path, start_slot: u64) -> Result<Self, String> {
         svm.add_program_from_file(ID, program)
             .map_err(|error| format!("cannot load {}: {error}; run `make sbf` first", program.display()))?;
-        let mut chain = Self { svm, send_time: std::time::Duration::ZERO };
+        let mut chain = Self { svm };
         chain.warp_to(start_slot);
         Ok(chain)
     }
@@ -112,7 +113,6 @@ impl Chain for EmbeddedChain {
         payer: &Keypair,
         signers: &[&Keypair],
     ) -> Result<u64, Refused> {
-        let started = std::time::Instant::now();
         let mut all: Vec<&Keypair> = vec![payer];
         all.extend(signers.iter().copied().filter(|signer| signer.pubkey() != payer.pubkey()));
         let transaction = Transaction::new_signed_with_payer(
@@ -124,7 +124,6 @@ impl Chain for EmbeddedChain {
         let result = self.svm.send_transaction(transaction);
         // Identical transactions later in the same slot must not be dropped as duplicates.
         self.svm.expire_blockhash();
-        self.send_time = self.send_time.saturating_add(started.elapsed());
         match result {
             Ok(meta) => Ok(meta.compute_units_consumed),
             Err(failed) => {
@@ -153,5 +152,10 @@ impl Chain for EmbeddedChain {
 
     fn rent_exempt_minimum(&self, len: usize) -> u64 {
         self.svm.minimum_balance_for_rent_exemption(len)
+    }
+
+    fn advance_to(&mut self, slot: u64) -> Result<u64, Refused> {
+        self.warp_to(slot);
+        Ok(slot)
     }
 }

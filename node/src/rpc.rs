@@ -365,6 +365,13 @@ impl Chain for RpcChain {
         ))])
     }
 
+    fn advance_to(&mut self, slot: u64) -> Result<u64, Refused> {
+        while self.refresh_slot()? < slot {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(self.slot)
+    }
+
     fn rent_exempt_minimum(&self, len: usize) -> u64 {
         self.retry("getMinimumBalanceForRentExemption", || {
             self.client.get_minimum_balance_for_rent_exemption(len)

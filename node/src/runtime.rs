@@ -119,6 +119,8 @@ pub struct World {
     node_list: Vec<Address>,
     /// Transactions landed since the caller last drained this.
     pub landed: Vec<Landed>,
+    /// Wall time spent sending transactions, for benchmarks.
+    pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
     list_cache: BTreeMap<u64, CachedList>,
 }
@@ -140,6 +142,7 @@ impl World {
             distributions: BTreeMap::new(),
             node_list: Vec::new(),
             landed: Vec::new(),
+            send_time: std::time::Duration::ZERO,
             list_cache: BTreeMap::new(),
         }
     }
@@ -266,7 +269,10 @@ impl NodeRuntime {
         deposit: u64,
         payout: u64,
     ) -> bool {
-        match chain.send(&[instruction], &self.operator, &[&self.operator]) {
+        let started = std::time::Instant::now();
+        let sent = chain.send(&[instruction], &self.operator, &[&self.operator]);
+        world.send_time = world.send_time.saturating_add(started.elapsed());
+        match sent {
             Ok(units) => {
                 world.compute_units.entry(kind).or_default().push(units);
                 world.deposited = world.deposited.saturating_add(u128::from(deposit));

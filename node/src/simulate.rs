@@ -16,7 +16,7 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::{
-    chain::{Chain, EmbeddedChain},
+    chain::Chain,
     runtime::{Behaviour, InProcessPeers, NodeRuntime, NodeStats, World},
     tasks::Hello,
 };
@@ -151,7 +151,7 @@ fn round_params() -> RoundParams {
     }
 }
 
-fn check_conservation(chain: &EmbeddedChain, world: &World) -> Conservation {
+fn check_conservation(chain: &dyn Chain, world: &World) -> Conservation {
     let mut held: u128 = 0;
     let mut holds = true;
     for (_, account) in chain.program_accounts() {
@@ -169,17 +169,23 @@ fn check_conservation(chain: &EmbeddedChain, world: &World) -> Conservation {
 }
 
 /// Runs the simulation; `progress` hears one line per round.
-pub fn run(config: &SimulateConfig, mut progress: impl FnMut(Progress)) -> Result<Report, String> {
+/// Runs the simulation on `chain`: the embedded chain (`EmbeddedChain`), or
+/// any cluster over RPC, where `start_margin` must leave time to stake every
+/// node before round 0.
+pub fn run(
+    config: &SimulateConfig,
+    chain: &mut dyn Chain,
+    start_margin: u64,
+    mut progress: impl FnMut(Progress),
+) -> Result<Report, String> {
     let started = std::time::Instant::now();
     let misbehaving = config.bad.saturating_add(config.offline).saturating_add(config.bad_proposer);
     if misbehaving > config.nodes {
         return Err("--bad, --offline and --bad-proposer add up to more than --nodes".into());
     }
-    let first_slot = 1_000;
-    let mut chain = EmbeddedChain::new(&config.program, first_slot)?;
     let creator = keypair(config.seed, u64::MAX);
     chain.airdrop(&creator.pubkey(), 1_000 * SOL).map_err(|refused| refused.message)?;
-    let start_slot = first_slot + 10;
+    let start_slot = chain.slot().saturating_add(start_margin);
     let args = CreateTaskArgs {
         task_id: config.seed,
         initial_bounty: BOUNTY_PER_ROUND.saturating_mul(config.rounds.saturating_add(2)),
@@ -238,17 +244,17 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(Progress)) -> Resul
     let last_round = config.rounds.saturating_add(3).saturating_add(u64::from(ALLOWED_FAILED_DISTRIBUTIONS));
     let end_slot = start_slot.saturating_add(last_round.saturating_mul(ROUND_LENGTH));
     let mut time = TimeBreakdown::default();
-    let sends_before = chain.send_time;
-    for slot in start_slot..end_slot {
+    let mut slot = start_slot;
+    while slot < end_slot {
         let clock = std::time::Instant::now();
-        chain.warp_to(slot);
+        slot = chain.advance_to(slot).map_err(|refused| refused.message)?;
         time.clock += clock.elapsed().as_secs_f64();
         let refresh = std::time::Instant::now();
-        world.refresh(&chain);
+        world.refresh(chain);
         time.refresh += refresh.elapsed().as_secs_f64();
         let ticks = std::time::Instant::now();
         for runtime in &mut runtimes {
-            runtime.tick(&mut chain, &mut world, &Hello);
+            runtime.tick(chain, &mut world, &Hello);
         }
         time.runtime += ticks.elapsed().as_secs_f64();
         world.landed.clear();
@@ -259,8 +265,9 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(Progress)) -> Resul
             rounds: last_round,
             transactions: world.compute_units.values().map(Vec::len).sum(),
         });
+        slot = slot.saturating_add(1);
     }
-    time.transactions = chain.send_time.saturating_sub(sends_before).as_secs_f64();
+    time.transactions = world.send_time.as_secs_f64();
     time.runtime -= time.transactions;
 
     let nodes = runtimes
@@ -330,7 +337,7 @@ pub fn run(config: &SimulateConfig, mut progress: impl FnMut(Progress)) -> Resul
         transactions: world.compute_units.values().map(Vec::len).sum(),
         nodes,
         rounds,
-        conservation: check_conservation(&chain, &world),
+        conservation: check_conservation(chain, &world),
         compute_units,
         wall_seconds: started.elapsed().as_secs_f64(),
         peak_memory_kib: peak_memory_kib(),

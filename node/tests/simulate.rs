@@ -4,22 +4,16 @@
 // Expected figures are computed with plain arithmetic on small numbers.
 #![allow(clippy::arithmetic_side_effects)]
 
+mod common;
+
 use std::process::Command;
 
+use common::{program, u64_of};
 use serde_json::Value;
 
-const SOL: u64 = 1_000_000_000;
+use common::SOL;
 const ROUNDS: u64 = 6;
 const BOUNTY_PER_ROUND: u64 = SOL;
-
-fn program() -> String {
-    std::env::var("GRADUAL_SO")
-        .unwrap_or_else(|_| format!("{}/../target/deploy/gradual.so", env!("CARGO_MANIFEST_DIR")))
-}
-
-fn u64_of(value: &Value) -> u64 {
-    value.as_u64().expect("a number")
-}
 
 fn rounds_of(value: &Value) -> Vec<u64> {
     value.as_array().expect("a list").iter().map(u64_of).collect()
@@ -117,4 +111,31 @@ fn inconsistent_counts_are_refused_with_exit_code_2() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains("--bad"), "{stderr}");
+}
+
+/// The same demo, unchanged, over JSON-RPC: a localnet process with 100 ms
+/// slots stands in for a cluster.
+#[test]
+fn the_demo_runs_unchanged_over_rpc() {
+    let localnet = common::Localnet::start(&["--slot-ms", "100"]);
+    let home = tempfile::tempdir().expect("home");
+    let output = Command::new(env!("CARGO_BIN_EXE_gradual"))
+        .env("HOME", home.path())
+        .args(["-u", &localnet.url, "simulate", "--cluster", "--nodes", "4", "--rounds", "2", "--bad", "1"])
+        .args(["--output", "json"])
+        .output()
+        .expect("run gradual");
+    assert!(output.status.success(), "exit {:?}: {}", output.status, String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON report");
+    assert_eq!(report["conservation"]["holds"], true);
+    let nodes = report["nodes"].as_array().expect("nodes");
+    for node in nodes {
+        if node["behaviour"] == "bad" {
+            assert!(u64_of(&node["lamports_slashed"]) > 0, "{node}");
+            assert_eq!(u64_of(&node["rewards_claimed"]), 0, "{node}");
+        } else {
+            assert_eq!(rounds_of(&node["rounds_paid"]), vec![0, 1], "{node}");
+            assert_eq!(u64_of(&node["rewards_claimed"]), 2 * (BOUNTY_PER_ROUND / 3), "{node}");
+        }
+    }
 }

@@ -8,8 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{CliError, CliResult, Context};
 use crate::{
+    chain::{Chain, EmbeddedChain},
     localnet::{Faults, Localnet, LocalnetConfig},
-    simulate::{self, SimulateConfig},
+    simulate::{self, Progress, SimulateConfig},
 };
 
 #[derive(Args)]
@@ -36,6 +37,9 @@ pub struct SimulateArgs {
     /// The program built by `make sbf`.
     #[arg(long, env = "GRADUAL_SO", default_value = "target/deploy/gradual.so")]
     program: PathBuf,
+    /// Run against the cluster at `--url` (which must allow airdrops) instead of the embedded chain.
+    #[arg(long)]
+    cluster: bool,
 }
 
 #[derive(Args)]
@@ -101,7 +105,17 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         ProgressStyle::with_template("{spinner} slot {pos}/{len} {wide_bar} {msg} [{elapsed}]")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = simulate::run(&config, |progress| {
+    let mut embedded;
+    let mut rpc;
+    let (chain, start_margin): (&mut dyn Chain, u64) = if args.cluster {
+        rpc = context.chain()?;
+        // Leave time to fund and stake every node before round 0.
+        (&mut rpc, 40u64.saturating_add(4u64.saturating_mul(args.nodes as u64)))
+    } else {
+        embedded = EmbeddedChain::new(&config.program, 1_000).map_err(CliError::usage)?;
+        (&mut embedded, 10)
+    };
+    let report = simulate::run(&config, chain, start_margin, |progress: Progress| {
         bar.set_length(progress.slots);
         bar.set_position(progress.slot);
         bar.set_message(format!(
