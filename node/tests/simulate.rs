@@ -8,10 +8,9 @@ mod common;
 
 use std::process::Command;
 
-use common::{program, u64_of};
+use common::{program, u64_of, SOL};
 use serde_json::Value;
 
-use common::SOL;
 const ROUNDS: u64 = 6;
 const BOUNTY_PER_ROUND: u64 = SOL;
 
