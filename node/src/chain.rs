@@ -47,6 +47,13 @@ pub trait Chain {
     fn advance_to(&mut self, slot: u64) -> Result<u64, Refused>;
 }
 
+/// The payer, then every other signer once: the order transactions sign in.
+pub fn payer_first<'a>(payer: &'a Keypair, signers: &[&'a Keypair]) -> Vec<&'a Keypair> {
+    let mut all = vec![payer];
+    all.extend(signers.iter().copied().filter(|signer| signer.pubkey() != payer.pubkey()));
+    all
+}
+
 /// Where node, audit and distribution accounts keep their task's address.
 pub const TASK_FIELD: std::ops::Range<usize> = 8..40;
 
@@ -113,12 +120,10 @@ impl Chain for EmbeddedChain {
         payer: &Keypair,
         signers: &[&Keypair],
     ) -> Result<u64, Refused> {
-        let mut all: Vec<&Keypair> = vec![payer];
-        all.extend(signers.iter().copied().filter(|signer| signer.pubkey() != payer.pubkey()));
         let transaction = Transaction::new_signed_with_payer(
             instructions,
             Some(&payer.pubkey()),
-            &all,
+            &payer_first(payer, signers),
             self.svm.latest_blockhash(),
         );
         let result = self.svm.send_transaction(transaction);

@@ -29,7 +29,7 @@ use solana_signer::Signer;
 use solana_transaction::{Transaction, TransactionError};
 use tokio::runtime::Runtime;
 
-use crate::chain::{Chain, Refused, TASK_FIELD};
+use crate::chain::{payer_first, Chain, Refused, TASK_FIELD};
 
 /// The `SlotHashes` sysvar's address.
 const SLOT_HASHES: Address = Address::from_str_const("SysvarS1otHashes111111111111111111111111111");
@@ -255,8 +255,7 @@ impl Chain for RpcChain {
         payer: &Keypair,
         signers: &[&Keypair],
     ) -> Result<u64, Refused> {
-        let mut all: Vec<&Keypair> = vec![payer];
-        all.extend(signers.iter().copied().filter(|signer| signer.pubkey() != payer.pubkey()));
+        let all = payer_first(payer, signers);
         let budgeted = |limit: u32| {
             let mut with_budget = vec![ComputeBudgetInstruction::set_compute_unit_limit(limit)];
             if self.send_config.priority_fee > 0 {

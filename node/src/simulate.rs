@@ -137,9 +137,10 @@ fn keypair(seed: u64, index: u64) -> Keypair {
     Keypair::new_from_array(secret.to_bytes())
 }
 
-fn round_params() -> RoundParams {
+/// The windows and amounts `simulate` and `gradual task create` use unless told otherwise.
+pub fn default_round_params(bounty_per_round: u64) -> RoundParams {
     RoundParams {
-        bounty_per_round: BOUNTY_PER_ROUND,
+        bounty_per_round,
         submission_window: 8,
         audit_window: 12,
         distribution_window: 8,
@@ -194,7 +195,7 @@ pub fn run(
         unstake_cooldown_rounds: 2,
         manager: creator.pubkey().to_bytes(),
         executable_sha256: solana_sha256_hasher::hash(b"builtin:hello").to_bytes(),
-        params: round_params(),
+        params: default_round_params(BOUNTY_PER_ROUND),
         allowed_failed_distributions: ALLOWED_FAILED_DISTRIBUTIONS,
         bump: 0,
         min_audit_voters: 2,

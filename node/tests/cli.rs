@@ -7,37 +7,19 @@ mod common;
 
 use std::{os::unix::fs::PermissionsExt, time::Duration};
 
-use common::{failure, u64_of, Localnet, User, SOL};
+use common::{failure, u64_of, Localnet, TaskShape, User, SOL};
 
 /// Short rounds (20 slots of 50 ms) so cooldowns pass quickly.
-fn create_task(user: &User, creator: &str, start_in: &str) -> String {
-    let args = [
-        "-k",
-        creator,
-        "task",
-        "create",
-        "--name",
-        "cli test",
-        "--description",
-        "created by tests/cli.rs",
-        "--bounty",
-        "5000000000",
-        "--bounty-per-round",
-        "1000000000",
-        "--round-length",
-        "20",
-        "--submission-window",
-        "4",
-        "--audit-window",
-        "4",
-        "--distribution-window",
-        "8",
-        "--distribution-audit-window",
-        "4",
-        "--start-in",
+fn create_task(user: &User, creator: &str, start_in: u64) -> String {
+    let shape = TaskShape {
+        name: "cli test",
+        bounty: 5 * SOL,
+        bounty_per_round: SOL,
+        round_length: 20,
+        windows: [4, 4, 8, 4],
         start_in,
-    ];
-    user.json(&args)["task"].as_str().expect("task address").to_string()
+    };
+    user.create_task(creator, &shape)
 }
 
 #[test]
@@ -47,7 +29,7 @@ fn creators_and_operators_run_every_command() {
     let (creator, creator_address) = user.funded_keypair("creator.json", 100 * SOL);
     let (operator, operator_address) = user.funded_keypair("operator.json", 10 * SOL);
 
-    let task = create_task(&user, &creator, "2");
+    let task = create_task(&user, &creator, 2);
     let shown = user.json(&["task", "show", &task]);
     assert_eq!(shown["name"], "cli test");
     assert_eq!(shown["creator"], creator_address.as_str());
@@ -69,32 +51,16 @@ fn creators_and_operators_run_every_command() {
 
     user.json(&["-k", &creator, "task", "pause", &task]);
     assert_eq!(user.json(&["task", "show", &task])["active"], false);
-    let refused = user.run(&[
-        "-k",
-        &operator,
-        "node",
-        "stake",
-        &task,
-        "2000000000",
-        "--service-url",
-        "http://127.0.0.1:9",
-    ]);
+    let refused = user.stake(&operator, &task, 2 * SOL, "http://127.0.0.1:9");
     let (code, message) = failure(&refused);
     assert_eq!(code, 2, "{message}");
     assert!(message.contains("TaskPaused"), "{message}");
     user.json(&["-k", &creator, "task", "resume", &task]);
     assert_eq!(user.json(&["task", "show", &task])["active"], true);
 
-    let staked = user.json(&[
-        "-k",
-        &operator,
-        "node",
-        "stake",
-        &task,
-        "2000000000",
-        "--service-url",
-        "http://127.0.0.1:9",
-    ]);
+    let staked = user.stake(&operator, &task, 2 * SOL, "http://127.0.0.1:9");
+    assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
+    let staked: serde_json::Value = serde_json::from_slice(&staked.stdout).unwrap_or_default();
     let node = staked["node"].as_str().expect("node").to_string();
     let shown = user.json(&["-k", &operator, "node", "show", &task]);
     assert_eq!(shown["address"], node.as_str());
@@ -209,7 +175,7 @@ fn bad_input_gets_one_line_and_exit_code_2() {
         "--service-url",
     );
     // A request the program refuses is bad input too, and names the program's error.
-    let task = create_task(&user, &creator, "2");
+    let task = create_task(&user, &creator, 2);
     one_line(&["-k", &creator, "task", "update", &task, "--slash-rate-bps", "20000"], 2, "SlashRateTooHigh");
     // An unreachable cluster is a failure, not bad input.
     let unreachable = User::new("http://127.0.0.1:9");
@@ -286,7 +252,7 @@ fn fund_four_times(faults: &[&str], log: &tempfile::NamedTempFile) -> String {
         Localnet::start_logging(&[&["--slot-ms", "50"], faults].concat(), log.reopen().expect("log handle"));
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let task = create_task(&user, &creator, "1000");
+    let task = create_task(&user, &creator, 1000);
     let mut client_log = String::new();
     for _ in 0..4 {
         let output = user

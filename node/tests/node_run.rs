@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{u64_of, Localnet, User, SOL};
+use common::{u64_of, Localnet, TaskShape, User, SOL};
 use serde_json::Value;
 
 const LAST_ROUND: u64 = 8;
@@ -31,6 +31,25 @@ struct Operator {
     port: u16,
     db: String,
     log: String,
+}
+
+/// `count` funded operators, each staked 2 SOL with its own port, database and log.
+fn staked_operators(user: &User, task: &str, count: usize) -> Vec<Operator> {
+    (0..count)
+        .map(|index| {
+            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
+            let port = free_port();
+            let staked = user.stake(&keypair, task, 2 * SOL, &format!("http://127.0.0.1:{port}"));
+            assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
+            Operator {
+                keypair,
+                address,
+                port,
+                db: user.path(&format!("node{index}.redb")).display().to_string(),
+                log: user.path(&format!("node{index}.log")).display().to_string(),
+            }
+        })
+        .collect()
 }
 
 fn start_node(user: &User, operator: &Operator, task: &str, behaviour: &str) -> Child {
@@ -81,47 +100,17 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
     let localnet = Localnet::start(&["--slot-ms", "100"]);
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let created = user.json(&[
-        "-k",
-        &creator,
-        "task",
-        "create",
-        "--name",
-        "hello",
-        "--bounty",
-        "20000000000",
-        "--bounty-per-round",
-        "1000000000",
-        "--round-length",
-        "40",
-        "--submission-window",
-        "8",
-        "--audit-window",
-        "16",
-        "--distribution-window",
-        "8",
-        "--distribution-audit-window",
-        "16",
-        "--start-in",
-        "60",
-    ]);
-    let task = created["task"].as_str().expect("task").to_string();
+    let shape = TaskShape {
+        name: "hello",
+        bounty: 20 * SOL,
+        bounty_per_round: SOL,
+        round_length: 40,
+        windows: [8, 16, 8, 16],
+        start_in: 60,
+    };
+    let task = user.create_task(&creator, &shape);
 
-    let operators: Vec<Operator> = (0..4)
-        .map(|index| {
-            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
-            let port = free_port();
-            let url = format!("http://127.0.0.1:{port}");
-            user.json(&["-k", &keypair, "node", "stake", &task, "2000000000", "--service-url", &url]);
-            Operator {
-                keypair,
-                address,
-                port,
-                db: user.path(&format!("node{index}.redb")).display().to_string(),
-                log: user.path(&format!("node{index}.log")).display().to_string(),
-            }
-        })
-        .collect();
+    let operators = staked_operators(&user, &task, 4);
     // Node 3 leaves its rewards for `gradual node claim`.
     let mut children: Vec<Child> = vec![
         start_node(&user, &operators[0], &task, "bad"),
@@ -218,55 +207,17 @@ fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
     let localnet = Localnet::start(&["--slot-ms", "50"]);
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let created = user.json(&[
-        "-k",
-        &creator,
-        "task",
-        "create",
-        "--name",
-        "leaving",
-        "--bounty",
-        "5000000000",
-        "--bounty-per-round",
-        "100000000",
-        "--round-length",
-        "20",
-        "--submission-window",
-        "4",
-        "--audit-window",
-        "4",
-        "--distribution-window",
-        "8",
-        "--distribution-audit-window",
-        "4",
-        "--start-in",
-        "10",
-    ]);
-    let task = created["task"].as_str().expect("task").to_string();
+    let shape = TaskShape {
+        name: "leaving",
+        bounty: 5 * SOL,
+        bounty_per_round: SOL / 10,
+        round_length: 20,
+        windows: [4, 4, 8, 4],
+        start_in: 10,
+    };
+    let task = user.create_task(&creator, &shape);
     // Three nodes, so that lists have voters besides their proposer.
-    let operators: Vec<Operator> = (0..3)
-        .map(|index| {
-            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
-            let port = free_port();
-            user.json(&[
-                "-k",
-                &keypair,
-                "node",
-                "stake",
-                &task,
-                "2000000000",
-                "--service-url",
-                &format!("http://127.0.0.1:{port}"),
-            ]);
-            Operator {
-                keypair,
-                address,
-                port,
-                db: user.path(&format!("node{index}.redb")).display().to_string(),
-                log: user.path(&format!("node{index}.log")).display().to_string(),
-            }
-        })
-        .collect();
+    let operators = staked_operators(&user, &task, 3);
     let mut others: Vec<Child> = operators[1..]
         .iter()
         .map(|operator| start_node_until(&user, operator, &task, "honest", 100))

@@ -14,7 +14,7 @@ use serde_json::json;
 use solana_signer::Signer;
 
 use super::{views, CliError, CliResult, Context};
-use crate::{chain::Chain, rpc::RpcChain};
+use crate::{chain::Chain, rpc::RpcChain, simulate::default_round_params};
 
 #[derive(Subcommand)]
 pub enum TaskCommand {
@@ -121,8 +121,6 @@ pub struct CreateArgs {
     params: ParamArgs,
 }
 
-const SOL: u64 = 1_000_000_000;
-
 /// The sha256 nodes must find: the executable's, or for built-in tasks the locator's.
 pub fn executable_sha256(locator: &str, executable: Option<&PathBuf>) -> CliResult<[u8; 32]> {
     match executable {
@@ -152,18 +150,7 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
     let Some(bounty_per_round) = args.params.bounty_per_round else {
         return Err(CliError::usage("--bounty-per-round is required"));
     };
-    let defaults = RoundParams {
-        bounty_per_round,
-        submission_window: 8,
-        audit_window: 12,
-        distribution_window: 8,
-        distribution_audit_window: 12,
-        min_stake: SOL,
-        audit_bond: SOL / 10,
-        slash_rate_bps: 1_000,
-        _padding: [0; 6],
-    };
-    let params = args.params.over(&defaults);
+    let params = args.params.over(&default_round_params(bounty_per_round));
     params.validate(args.round_length).map_err(|error| {
         CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
     })?;

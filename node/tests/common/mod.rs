@@ -117,3 +117,42 @@ pub fn u64_of(value: &Value) -> u64 {
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// A task's timing and money, as `gradual task create` flags.
+pub struct TaskShape {
+    pub name: &'static str,
+    pub bounty: u64,
+    pub bounty_per_round: u64,
+    pub round_length: u64,
+    /// Submission, audit, distribution and distribution-audit windows.
+    pub windows: [u64; 4],
+    pub start_in: u64,
+}
+
+impl User {
+    /// Creates a task with `gradual task create` and returns its address.
+    pub fn create_task(&self, creator: &str, shape: &TaskShape) -> String {
+        let numbers = [
+            ("--bounty", shape.bounty),
+            ("--bounty-per-round", shape.bounty_per_round),
+            ("--round-length", shape.round_length),
+            ("--submission-window", shape.windows[0]),
+            ("--audit-window", shape.windows[1]),
+            ("--distribution-window", shape.windows[2]),
+            ("--distribution-audit-window", shape.windows[3]),
+            ("--start-in", shape.start_in),
+        ]
+        .map(|(flag, value)| (flag, value.to_string()));
+        let mut args = vec!["-k", creator, "task", "create", "--name", shape.name];
+        for (flag, value) in &numbers {
+            args.push(flag);
+            args.push(value);
+        }
+        self.json(&args)["task"].as_str().expect("task address").to_string()
+    }
+
+    /// Stakes `lamports` from `keypair` with `gradual node stake`; returns the output.
+    pub fn stake(&self, keypair: &str, task: &str, lamports: u64, service_url: &str) -> Output {
+        self.run(&["-k", keypair, "node", "stake", task, &lamports.to_string(), "--service-url", service_url])
+    }
+}
