@@ -60,7 +60,7 @@ fn creators_and_operators_run_every_command() {
 
     let staked = user.stake(&operator, &task, 2 * SOL, "http://127.0.0.1:9");
     assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
-    let staked: serde_json::Value = serde_json::from_slice(&staked.stdout).unwrap_or_default();
+    let staked: serde_json::Value = serde_json::from_slice(&staked.stdout).expect("JSON");
     let node = staked["node"].as_str().expect("node").to_string();
     let shown = user.json(&["-k", &operator, "node", "show", &task]);
     assert_eq!(shown["address"], node.as_str());

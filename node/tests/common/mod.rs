@@ -151,8 +151,20 @@ impl User {
         self.json(&args)["task"].as_str().expect("task address").to_string()
     }
 
-    /// Stakes `lamports` from `keypair` with `gradual node stake`; returns the output.
+    /// Stakes `lamports` from `keypair` with `gradual node stake --output json`; returns the output.
     pub fn stake(&self, keypair: &str, task: &str, lamports: u64, service_url: &str) -> Output {
-        self.run(&["-k", keypair, "node", "stake", task, &lamports.to_string(), "--service-url", service_url])
+        let lamports = lamports.to_string();
+        self.run(&[
+            "-k",
+            keypair,
+            "node",
+            "stake",
+            task,
+            &lamports,
+            "--service-url",
+            service_url,
+            "--output",
+            "json",
+        ])
     }
 }
