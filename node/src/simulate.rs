@@ -22,7 +22,8 @@ use crate::{
 };
 
 pub const SOL: u64 = 1_000_000_000;
-const ROUND_LENGTH: u64 = 40;
+/// The default round: 40 slots, with the windows of [`default_round_params`].
+pub const ROUND_LENGTH: u64 = 40;
 const STAKE: u64 = 2 * SOL;
 const BOUNTY_PER_ROUND: u64 = SOL;
 const ALLOWED_FAILED_DISTRIBUTIONS: u8 = 2;
@@ -35,6 +36,8 @@ pub struct SimulateConfig {
     pub offline: usize,
     pub bad_proposer: usize,
     pub seed: u64,
+    /// Slots per round, a multiple of 40; the windows scale with it.
+    pub round_length: u64,
     /// Peers each node checks per round, besides every proof already under audit.
     pub audit_sample: usize,
     #[serde(skip)]
@@ -137,6 +140,19 @@ fn keypair(seed: u64, index: u64) -> Keypair {
     Keypair::new_from_array(secret.to_bytes())
 }
 
+/// The default windows stretched to `round_length` (a multiple of 40 slots).
+fn scaled_params(round_length: u64) -> RoundParams {
+    let scale = round_length.checked_div(ROUND_LENGTH).unwrap_or(1).max(1);
+    let base = default_round_params(BOUNTY_PER_ROUND);
+    RoundParams {
+        submission_window: base.submission_window.saturating_mul(scale),
+        audit_window: base.audit_window.saturating_mul(scale),
+        distribution_window: base.distribution_window.saturating_mul(scale),
+        distribution_audit_window: base.distribution_audit_window.saturating_mul(scale),
+        ..base
+    }
+}
+
 /// The windows and amounts `simulate` and `gradual task create` use unless told otherwise.
 pub fn default_round_params(bounty_per_round: u64) -> RoundParams {
     RoundParams {
@@ -181,6 +197,9 @@ pub fn run(
 ) -> Result<Report, String> {
     let started = std::time::Instant::now();
     let misbehaving = config.bad.saturating_add(config.offline).saturating_add(config.bad_proposer);
+    if config.round_length == 0 || !config.round_length.is_multiple_of(ROUND_LENGTH) {
+        return Err(format!("--round-length must be a positive multiple of {ROUND_LENGTH}"));
+    }
     if misbehaving > config.nodes {
         return Err("--bad, --offline and --bad-proposer add up to more than --nodes".into());
     }
@@ -191,11 +210,11 @@ pub fn run(
         task_id: config.seed,
         initial_bounty: BOUNTY_PER_ROUND.saturating_mul(config.rounds.saturating_add(2)),
         start_slot,
-        round_length: ROUND_LENGTH,
+        round_length: config.round_length,
         unstake_cooldown_rounds: 2,
         manager: creator.pubkey().to_bytes(),
         executable_sha256: solana_sha256_hasher::hash(b"builtin:hello").to_bytes(),
-        params: default_round_params(BOUNTY_PER_ROUND),
+        params: scaled_params(config.round_length),
         allowed_failed_distributions: ALLOWED_FAILED_DISTRIBUTIONS,
         bump: 0,
         min_audit_voters: 2,
@@ -243,7 +262,7 @@ pub fn run(
 
     // Work rounds, then enough rounds for every list's attempts and claims.
     let last_round = config.rounds.saturating_add(3).saturating_add(u64::from(ALLOWED_FAILED_DISTRIBUTIONS));
-    let end_slot = start_slot.saturating_add(last_round.saturating_mul(ROUND_LENGTH));
+    let end_slot = start_slot.saturating_add(last_round.saturating_mul(config.round_length));
     let mut time = TimeBreakdown::default();
     let mut slot = start_slot;
     while slot < end_slot {
@@ -262,7 +281,7 @@ pub fn run(
         progress(Progress {
             slot: slot.saturating_sub(start_slot).saturating_add(1),
             slots: end_slot.saturating_sub(start_slot),
-            round: slot.saturating_sub(start_slot) / ROUND_LENGTH,
+            round: slot.saturating_sub(start_slot).checked_div(config.round_length).unwrap_or(0),
             rounds: last_round,
             transactions: world.compute_units.values().map(Vec::len).sum(),
         });

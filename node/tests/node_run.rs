@@ -104,8 +104,9 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
         name: "hello",
         bounty: 20 * SOL,
         bounty_per_round: SOL,
-        round_length: 40,
-        windows: [8, 16, 8, 16],
+        // 6-second rounds with a 1.5-second raise window: room for slow ticks on a busy machine.
+        round_length: 60,
+        windows: [10, 30, 10, 20],
         start_in: 60,
     };
     let task = user.create_task(&creator, &shape);
@@ -204,7 +205,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
 #[test]
 fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let localnet = Localnet::start(&["--slot-ms", "50"]);
+    let localnet = Localnet::start(&["--slot-ms", "100"]);
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
     let shape = TaskShape {

@@ -34,6 +34,9 @@ pub struct SimulateArgs {
     /// Peers each node checks per round (every proof under audit is checked too).
     #[arg(long, default_value_t = 16)]
     audit_sample: usize,
+    /// Slots per round, a multiple of 40; the windows scale with it.
+    #[arg(long, default_value_t = simulate::ROUND_LENGTH)]
+    round_length: u64,
     /// The program built by `make sbf`.
     #[arg(long, env = "GRADUAL_SO", default_value = "target/deploy/gradual.so")]
     program: PathBuf,
@@ -96,6 +99,7 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         offline: args.offline,
         bad_proposer: args.bad_proposer,
         seed: args.seed,
+        round_length: args.round_length,
         audit_sample: args.audit_sample,
         program: args.program,
     };
