@@ -7,7 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VALIDATOR="$(bash scripts/install-validator.sh | tail -n 1)"
+# E2E_LOCALNET=1 runs the same script against `gradual localnet` (LiteSVM
+# behind JSON-RPC, 400 ms slots) instead, to debug it without a validator.
+if [ "${E2E_LOCALNET:-0}" != 1 ]; then
+  VALIDATOR="$(bash scripts/install-validator.sh | tail -n 1)"
+fi
 SO="$PWD/target/deploy/gradual.so"
 cargo build --locked -p gradual-node --bin gradual >&2
 GRADUAL="$PWD/target/debug/gradual"
@@ -36,10 +40,15 @@ g() { "$GRADUAL" -u "$URL" "$@"; }
 json() { g "$@" --output json; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-log "starting solana-test-validator on $URL with $SO at $PROGRAM_ID (ledger $E2E_DIR/ledger)"
-"$VALIDATOR" --ledger "$E2E_DIR/ledger" --reset --quiet \
-  --bind-address 127.0.0.1 --rpc-port "$RPC_PORT" --faucet-port "$((RPC_PORT + 1001))" \
-  --bpf-program "$PROGRAM_ID" "$SO" >"$E2E_DIR/validator.log" 2>&1 &
+if [ "${E2E_LOCALNET:-0}" = 1 ]; then
+  log "starting gradual localnet on $URL with $SO"
+  "$GRADUAL" localnet --listen "127.0.0.1:$RPC_PORT" --program "$SO" >"$E2E_DIR/validator.log" 2>&1 &
+else
+  log "starting solana-test-validator on $URL with $SO at $PROGRAM_ID (ledger $E2E_DIR/ledger)"
+  "$VALIDATOR" --ledger "$E2E_DIR/ledger" --reset --quiet \
+    --bind-address 127.0.0.1 --rpc-port "$RPC_PORT" --faucet-port "$((RPC_PORT + 1001))" \
+    --bpf-program "$PROGRAM_ID" "$SO" >"$E2E_DIR/validator.log" 2>&1 &
+fi
 pids+=($!)
 for _ in $(seq 1 120); do
   g inspect task 11111111111111111111111111111111 >/dev/null 2>&1 && break
