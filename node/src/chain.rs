@@ -35,11 +35,12 @@ pub trait Chain {
     fn program_accounts(&self) -> Vec<(Address, Account)>;
     /// The program's accounts that belong to `task` (nodes, audits and
     /// distributions all keep their task at byte offset 8).
-    fn task_accounts(&self, task: &Address) -> Vec<(Address, Account)> {
-        self.program_accounts()
+    fn task_accounts(&self, task: &Address) -> Result<Vec<(Address, Account)>, Refused> {
+        Ok(self
+            .program_accounts()
             .into_iter()
             .filter(|(_, account)| account.data.get(TASK_FIELD) == Some(task.as_ref()))
-            .collect()
+            .collect())
     }
     fn rent_exempt_minimum(&self, len: usize) -> u64;
     /// Moves on to `slot` (embedded: warps there) or waits until the chain

@@ -354,10 +354,13 @@ impl Chain for RpcChain {
     }
 
     fn program_accounts(&self) -> Vec<(Address, Account)> {
-        self.filtered_accounts(Vec::new())
+        self.filtered_accounts(Vec::new()).unwrap_or_else(|refused| {
+            tracing::error!(error = %refused.message, "cannot list program accounts");
+            Vec::new()
+        })
     }
 
-    fn task_accounts(&self, task: &Address) -> Vec<(Address, Account)> {
+    fn task_accounts(&self, task: &Address) -> Result<Vec<(Address, Account)>, Refused> {
         self.filtered_accounts(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
             TASK_FIELD.start,
             task.to_bytes().to_vec(),
@@ -380,7 +383,7 @@ impl Chain for RpcChain {
 }
 
 impl RpcChain {
-    fn filtered_accounts(&self, filters: Vec<RpcFilterType>) -> Vec<(Address, Account)> {
+    fn filtered_accounts(&self, filters: Vec<RpcFilterType>) -> Result<Vec<(Address, Account)>, Refused> {
         let config = RpcProgramAccountsConfig {
             filters: (!filters.is_empty()).then_some(filters),
             account_config: RpcAccountInfoConfig {
@@ -391,17 +394,12 @@ impl RpcChain {
             with_context: None,
             sort_results: None,
         };
-        match self.retry("getProgramAccounts", || {
+        let accounts = self.retry("getProgramAccounts", || {
             self.client.get_program_ui_accounts_with_config(&ID, config.clone())
-        }) {
-            Ok(accounts) => accounts
-                .into_iter()
-                .filter_map(|(address, account)| Some((address, account.to_account()?)))
-                .collect(),
-            Err(refused) => {
-                tracing::error!(error = %refused.message, "cannot list program accounts");
-                Vec::new()
-            }
-        }
+        })?;
+        Ok(accounts
+            .into_iter()
+            .filter_map(|(address, account)| Some((address, account.to_account()?)))
+            .collect())
     }
 }

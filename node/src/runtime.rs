@@ -23,7 +23,10 @@ use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::{chain::Chain, tasks::Task};
+use crate::{
+    chain::{Chain, Refused},
+    tasks::Task,
+};
 
 /// How a simulated node behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -78,6 +81,7 @@ impl Peers for InProcessPeers {
 /// A round's list by the default rule and its Merkle tree, as of one slot.
 struct CachedList {
     slot: u64,
+    pool: u64,
     leaves: Leaves,
     tree: MerkleTree,
 }
@@ -149,12 +153,13 @@ impl World {
 
     /// Reads the task and its node, audit and distribution accounts once for
     /// this slot; runtimes read the cache.
-    pub fn refresh(&mut self, chain: &dyn Chain) {
+    pub fn refresh(&mut self, chain: &dyn Chain) -> Result<(), Refused> {
+        let accounts = chain.task_accounts(&self.task)?;
         self.node_cache.clear();
         self.open_audits.clear();
         self.distributions.clear();
         self.task_state = read::<TaskAccount>(chain, &self.task);
-        for (address, account) in chain.task_accounts(&self.task) {
+        for (address, account) in accounts {
             if let Some(node) = Node::read(&account.data) {
                 self.node_cache.insert(address, node);
             } else if let Some(audit) = Audit::read(&account.data) {
@@ -164,6 +169,7 @@ impl World {
             }
         }
         self.node_list = self.node_cache.keys().copied().collect();
+        Ok(())
     }
 
     /// Rereads what a transaction about `round`'s list may have changed, so
@@ -309,6 +315,14 @@ impl NodeRuntime {
         let Some(me) = world.node_cache.get(&self.node).copied() else { return };
         let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
         let Ok(params) = task.params_for(round).copied() else { return };
+        // Forget what no instruction can concern any more.
+        let oldest = round.saturating_sub(
+            u64::from(task.allowed_failed_distributions)
+                .saturating_add(3)
+                .saturating_add(CLAIM_PERIOD_ROUNDS),
+        );
+        world.list_cache.retain(|listed, _| *listed >= oldest);
+        self.verdicts.retain(|(_, checked), _| *checked >= oldest);
 
         // Work for this round, served to auditors.
         let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
@@ -396,9 +410,9 @@ impl NodeRuntime {
             return;
         }
         if (raise_start..raise_end).contains(&offset) {
-            // An unreachable result counts against its node only at the last
-            // slot a raise is allowed; until then it may just be slow.
-            let last_chance = offset.saturating_add(1) >= raise_end;
+            // An unreachable result counts against its node only in the second
+            // half of the raise window; until then it may just be slow.
+            let last_chance = offset >= raise_start.saturating_add(raise_end.saturating_sub(raise_start) / 2);
             for target in world.sample(&self.node, round) {
                 self.raise_if_invalid(chain, world, task_impl, task, &target, round, last_chance);
             }
@@ -520,21 +534,26 @@ impl NodeRuntime {
         task_impl: &dyn Task,
         task: &TaskAccount,
         round: u64,
+        pool: u64,
     ) -> Leaves {
-        Self::cached_list(chain, world, task_impl, task, round).leaves.clone()
+        Self::cached_list(chain, world, task_impl, task, round, pool).leaves.clone()
     }
 
     /// The default-rule list of `round` and its tree, computed once per slot
     /// and shared by every runtime of the process.
+    /// `pool` is the bounty pool the list may draw on: the current one for a
+    /// proposal, the one before it for votes, the list's total for claims.
     fn cached_list<'w>(
         chain: &dyn Chain,
         world: &'w mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
         round: u64,
+        pool: u64,
     ) -> &'w CachedList {
         let slot = chain.slot();
-        let fresh = world.list_cache.get(&round).is_some_and(|cached| cached.slot == slot);
+        let fresh =
+            world.list_cache.get(&round).is_some_and(|cached| cached.slot == slot && cached.pool == pool);
         if !fresh {
             let eligible: Vec<[u8; 32]> = world
                 .node_cache
@@ -545,9 +564,9 @@ impl NodeRuntime {
                 .map(|(address, _)| address.to_bytes())
                 .collect();
             let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
-            let leaves = task_impl.distribution(bounty.min(task.bounty_pool), &eligible);
+            let leaves = task_impl.distribution(bounty.min(pool), &eligible);
             let tree = tree_of(&leaves);
-            world.list_cache.insert(round, CachedList { slot, leaves, tree });
+            world.list_cache.insert(round, CachedList { slot, pool, leaves, tree });
         }
         &world.list_cache[&round]
     }
@@ -588,29 +607,37 @@ impl NodeRuntime {
             return;
         }
         let Some((address, distribution)) = existing else { return };
+        let slot = chain.slot();
+        // A list whose votes are over is resolved whatever attempt it was,
+        // so one missed in its own round (slow ticks, an outage) is not stuck.
+        if distribution.status == DISTRIBUTION_PROPOSED && slot >= distribution.vote_end {
+            let payout = if distribution.is_rejected() { 0 } else { distribution.bond };
+            let operator = Address::new_from_array(distribution.proposer_operator);
+            let resolve = builders::resolve_distribution(&world.task, listed, &operator);
+            if self.send(chain, world, "ResolveDistribution", listed, resolve, 0, payout) {
+                world.reload_distribution(chain, listed, &self.node);
+            }
+            return;
+        }
         if distribution.status != DISTRIBUTION_PROPOSED || distribution.attempt != attempt {
             return;
         }
-        let slot = chain.slot();
         if (distribution.vote_start..distribution.vote_end).contains(&slot)
             && Address::new_from_array(distribution.proposer) != self.node
             && self.behaviour != Behaviour::Bad
             && !voted_in(&me.distribution_votes, attempt_round, &address)
             && self.voted_lists.insert((address, attempt))
         {
-            let valid =
-                Self::cached_list(chain, world, task_impl, task, listed).tree.root() == distribution.root;
+            // The proposal already took its total out of the pool: the
+            // bounty it could pay is judged against the pool before it.
+            let pool_before = task.bounty_pool.saturating_add(distribution.reserved);
+            let list = Self::cached_list(chain, world, task_impl, task, listed, pool_before);
+            let valid = list.tree.root() == distribution.root
+                && distribution.total == list.leaves.iter().map(|(_, amount)| *amount).sum::<u64>()
+                && distribution.leaf_count == list.leaves.len() as u64;
             let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
             if self.send(chain, world, "VoteDistribution", listed, vote, 0, 0) {
                 self.stats.list_votes = self.stats.list_votes.saturating_add(1);
-                world.reload_distribution(chain, listed, &self.node);
-            }
-        }
-        if slot >= distribution.vote_end {
-            let payout = if distribution.is_rejected() { 0 } else { distribution.bond };
-            let operator = Address::new_from_array(distribution.proposer_operator);
-            let resolve = builders::resolve_distribution(&world.task, listed, &operator);
-            if self.send(chain, world, "ResolveDistribution", listed, resolve, 0, payout) {
                 world.reload_distribution(chain, listed, &self.node);
             }
         }
@@ -643,7 +670,7 @@ impl NodeRuntime {
         if !is_entitled(&seed, &self.node.to_bytes(), task.node_count, offset, window) {
             return;
         }
-        let mut leaves = Self::expected_list(chain, world, task_impl, task, listed);
+        let mut leaves = Self::expected_list(chain, world, task_impl, task, listed, task.bounty_pool);
         if self.behaviour == Behaviour::BadProposer {
             let total = leaves.iter().map(|(_, amount)| amount).sum();
             leaves = vec![(self.node.to_bytes(), total)];
@@ -685,7 +712,7 @@ impl NodeRuntime {
                 && slot < distribution.claim_deadline
                 && !me.claimed_rounds.contains(listed)
             {
-                let list = Self::cached_list(chain, world, task_impl, task, listed);
+                let list = Self::cached_list(chain, world, task_impl, task, listed, distribution.total);
                 if let Some((amount, proof)) = claim_in(&list.leaves, &list.tree, &distribution, &self.node) {
                     let claim =
                         builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
@@ -696,8 +723,11 @@ impl NodeRuntime {
                     }
                 }
             }
+            let attempts_over =
+                round > listed.saturating_add(2).saturating_add(u64::from(task.allowed_failed_distributions));
             let expired = distribution.status == DISTRIBUTION_FAILED
-                || (distribution.status == DISTRIBUTION_APPROVED && slot >= distribution.claim_deadline);
+                || (distribution.status == DISTRIBUTION_APPROVED && slot >= distribution.claim_deadline)
+                || (distribution.status == DISTRIBUTION_REJECTED && attempts_over);
             if expired {
                 let payer = Address::new_from_array(distribution.payer);
                 let expire = builders::expire_distribution(&world.task, listed, &payer);

@@ -270,7 +270,7 @@ pub fn run(
         slot = chain.advance_to(slot).map_err(|refused| refused.message)?;
         time.clock += clock.elapsed().as_secs_f64();
         let refresh = std::time::Instant::now();
-        world.refresh(chain);
+        world.refresh(chain).map_err(|refused| refused.message)?;
         time.refresh += refresh.elapsed().as_secs_f64();
         let ticks = std::time::Instant::now();
         for runtime in &mut runtimes {

@@ -1,5 +1,6 @@
 //! Tasks: the four parts of a Koii task (work, proof, audit, distribution).
 
+use base64::Engine as _;
 use gradual_interface::merkle::equal_split;
 
 pub trait Task {
@@ -59,6 +60,7 @@ struct Source {
     status: u16,
     /// sha256 of the body, hex.
     body_sha256: String,
+    /// The body's bytes, base64: sources need not be UTF-8.
     body: String,
 }
 
@@ -113,7 +115,7 @@ impl Task for HttpDigest {
                 url: url.clone(),
                 status,
                 body_sha256: hex(&solana_sha256_hasher::hash(&body).to_bytes()),
-                body: String::from_utf8_lossy(&body).into_owned(),
+                body: base64::prelude::BASE64_STANDARD.encode(&body),
             });
         }
         serde_json::to_vec(&DigestResult { round, sources }).map_err(|error| error.to_string())
@@ -128,19 +130,22 @@ impl Task for HttpDigest {
         if parsed.round != round || urls != self.urls.iter().map(String::as_str).collect::<Vec<_>>() {
             return false;
         }
-        let consistent = parsed.sources.iter().all(|source| {
-            source.body_sha256 == hex(&solana_sha256_hasher::hash(source.body.as_bytes()).to_bytes())
-        });
-        if !consistent {
-            return false;
+        let mut bodies = Vec::with_capacity(parsed.sources.len());
+        for source in &parsed.sources {
+            let Ok(body) = base64::prelude::BASE64_STANDARD.decode(&source.body) else { return false };
+            if source.body_sha256 != hex(&solana_sha256_hasher::hash(&body).to_bytes()) {
+                return false;
+            }
+            bodies.push(body);
         }
         // Refetch the one source the digest points at.
         let index = usize::from(digest[0]).checked_rem(parsed.sources.len()).unwrap_or(0);
         let source = &parsed.sources[index];
         match self.runtime.block_on(self.fetch(&source.url)) {
-            Ok((status, body)) => status == source.status && String::from_utf8_lossy(&body) == source.body,
-            // A source that is down now says nothing about the submitter.
-            Err(_) => true,
+            Ok((status, body)) if status == source.status => body == bodies[index],
+            // A source that is down or answers differently now (rate limits,
+            // errors) says nothing about the submitter.
+            _ => true,
         }
     }
 }
@@ -215,7 +220,6 @@ impl External {
 
 impl Task for External {
     fn work(&self, round: u64) -> Result<Vec<u8>, String> {
-        use base64::Engine;
         let response = self.call(&serde_json::json!({ "method": "work", "round": round }))?;
         let encoded = response
             .get("result")
@@ -227,7 +231,6 @@ impl Task for External {
     }
 
     fn audit(&self, round: u64, result: &[u8], digest: &[u8; 32]) -> bool {
-        use base64::Engine;
         if self.proof(result) != *digest {
             return false;
         }

@@ -48,7 +48,8 @@ fn http_digest_fetches_its_sources_and_auditors_recheck_them() {
     let task = HttpDigest::from_locator(&locator, Arc::clone(&runtime)).expect("task");
     let result = task.work(5).expect("work");
     let text = String::from_utf8_lossy(&result);
-    assert!(text.contains("alpha") && text.contains("beta"), "{text}");
+    let (alpha, beta) = (b64(b"alpha"), b64(b"beta"));
+    assert!(text.contains(&alpha) && text.contains(&beta), "{text}");
     let digest = task.proof(&result);
     assert!(task.audit(5, &result, &digest), "an honest result passes");
     assert!(!task.audit(6, &result, &digest), "a result of another round fails");
@@ -56,19 +57,24 @@ fn http_digest_fetches_its_sources_and_auditors_recheck_them() {
 
     // A submitter that invents a body (and a matching body hash and digest) is caught by the refetch.
     let forged = String::from_utf8_lossy(&result)
-        .replace("alpha", "gamma")
-        .replace("beta\"", "delta\"")
+        .replace(&alpha, &b64(b"gamma"))
+        .replace(&beta, &b64(b"delta"))
         .replace(&hex(&sha256(b"alpha")), &hex(&sha256(b"gamma")))
         .replace(&hex(&sha256(b"beta")), &hex(&sha256(b"delta")))
         .into_bytes();
     assert_ne!(forged, result);
     assert!(!task.audit(5, &forged, &task.proof(&forged)), "invented bodies fail the refetch");
     // A body that does not match its own recorded hash fails without any fetch.
-    let inconsistent = String::from_utf8_lossy(&result).replace("alpha", "omega").into_bytes();
+    let inconsistent = String::from_utf8_lossy(&result).replace(&alpha, &b64(b"omega")).into_bytes();
     assert!(!task.audit(5, &inconsistent, &task.proof(&inconsistent)));
 
     assert!(HttpDigest::from_locator("builtin:http-digest", Arc::clone(&runtime)).is_err(), "no sources");
     assert!(HttpDigest::from_locator("builtin:http-digest not-a-url", runtime).is_err(), "bad source");
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::prelude::BASE64_STANDARD.encode(bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -50,8 +50,8 @@ fn read<T: Account>(chain: &RpcChain, address: &Address, kind: &str) -> CliResul
 
 /// Every account of the task holds its rent-exempt minimum plus exactly the
 /// lamports its state says it holds: nothing created or lost.
-pub fn conservation(chain: &RpcChain, task: &Address) -> Value {
-    let mut accounts = chain.task_accounts(task);
+pub fn conservation(chain: &RpcChain, task: &Address) -> CliResult<Value> {
+    let mut accounts = chain.task_accounts(task).map_err(|refused| CliError::failed(refused.message))?;
     if let Some(account) = chain.account(task) {
         accounts.push((*task, account));
     }
@@ -68,13 +68,13 @@ pub fn conservation(chain: &RpcChain, task: &Address) -> Value {
         held = held.saturating_add(u128::from(above));
         tracked = tracked.saturating_add(u128::from(expected.unwrap_or(0)));
     }
-    json!({
+    Ok(json!({
         "accounts": accounts.len(),
         "held_above_rent": held.to_string(),
         "tracked": tracked.to_string(),
         "holds": broken.is_empty(),
         "mismatched_accounts": broken,
-    })
+    }))
 }
 
 pub fn run(context: &Context, command: InspectCommand) -> CliResult {
@@ -83,7 +83,7 @@ pub fn run(context: &Context, command: InspectCommand) -> CliResult {
         InspectCommand::Task { task } => {
             let (state, lamports) = read_task(&chain, &task)?;
             let mut value = views::task(&task, &state, lamports, chain.slot());
-            value["conservation"] = conservation(&chain, &task);
+            value["conservation"] = conservation(&chain, &task)?;
             value
         }
         InspectCommand::Node { node, task, operator } => {
@@ -120,7 +120,9 @@ fn round_view(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Value> 
     let mut submissions = Vec::new();
     let mut audits = Vec::new();
     let mut slashed_nodes = Vec::new();
-    for (address, account) in chain.task_accounts(task) {
+    for (address, account) in
+        chain.task_accounts(task).map_err(|refused| CliError::failed(refused.message))?
+    {
         if let Some(node) = Node::read(&account.data) {
             if let Some(submission) = node.submission(round) {
                 let excluded = submission.flags & gradual_interface::state::SUBMISSION_EXCLUDED != 0;

@@ -124,8 +124,10 @@ fn task_impl(
     }
 }
 
-fn read_node(chain: &RpcChain, node: &Address) -> Option<Node> {
-    chain.account(node).and_then(|account| Node::read(&account.data))
+/// The node account, `None` if there is none; an RPC failure is an error (exit 1), not "no node".
+fn read_node(chain: &RpcChain, node: &Address) -> CliResult<Option<Node>> {
+    let account = chain.try_account(node).map_err(|refused| CliError::failed(refused.message))?;
+    Ok(account.and_then(|account| Node::read(&account.data)))
 }
 
 fn run_node(context: &Context, args: RunArgs) -> CliResult {
@@ -133,7 +135,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     let mut chain = context.chain()?;
     let (task, _) = read_task(&chain, &args.task)?;
     let node = find_node_address(&args.task, &operator.pubkey()).0;
-    if read_node(&chain, &node).is_none() {
+    if read_node(&chain, &node)?.is_none() {
         return Err(CliError::usage(format!(
             "{} has no node in task {}; run `gradual node stake` first",
             operator.pubkey(),
@@ -218,10 +220,17 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             last_round = round;
             event(json!({ "event": "round", "round": round, "slot": slot }));
         }
-        world.refresh(&chain);
+        if let Err(refused) = world.refresh(&chain) {
+            tracing::error!(error = %refused.message, "cannot read the task's accounts; skipping this slot");
+            continue;
+        }
         if !world.node_cache.contains_key(&node) {
-            event(json!({ "event": "unstaked", "node": node.to_string() }));
-            break;
+            // Only an account that is really gone means the node left.
+            if let Ok(None) = chain.try_account(&node) {
+                event(json!({ "event": "unstaked", "node": node.to_string() }));
+                break;
+            }
+            continue;
         }
         runtime.tick(&mut chain, &mut world, task_impl.as_ref());
         for landed in world.landed.drain(..) {
@@ -231,7 +240,8 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             event(json!({ "event": "landed", "kind": landed.kind, "round": landed.round, "slot": slot }));
         }
         if let (Some(me), Some(round)) = (world.node_cache.get(&node).copied(), round) {
-            if me.is_exiting() && round >= withdrawable_from(&task, &me) {
+            // With --no-claim the operator claims by hand, which needs the node: it is left open.
+            if runtime.auto_claim && me.is_exiting() && round >= withdrawable_from(&task, &me) {
                 let amount = me.total_stake();
                 let withdraw = builders::withdraw_stake(&runtime.operator.pubkey(), &args.task, amount);
                 match chain.send(&[withdraw], &runtime.operator, &[&runtime.operator]) {
@@ -263,10 +273,10 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
     let mut chain = context.chain()?;
     let (task, _) = read_task(&chain, task_address)?;
     let node = find_node_address(task_address, &operator.pubkey()).0;
-    let me = read_node(&chain, &node)
+    let me = read_node(&chain, &node)?
         .ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
     let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
-    world.refresh(&chain);
+    world.refresh(&chain).map_err(|refused| CliError::failed(refused.message))?;
     let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
     let horizon =
         u64::from(task.allowed_failed_distributions).saturating_add(3).saturating_add(CLAIM_PERIOD_ROUNDS);
@@ -284,7 +294,8 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
         {
             continue;
         }
-        let leaves = NodeRuntime::expected_list(&chain, &mut world, &Hello, &task, round);
+        // The approved list paid out its total: the default rule over that total.
+        let leaves = NodeRuntime::expected_list(&chain, &mut world, &Hello, &task, round, distribution.total);
         let Some((amount, proof)) = claim_of(&leaves, &distribution, &node) else { continue };
         let instruction = builders::claim_reward(&operator.pubkey(), task_address, round, amount, &proof);
         chain
@@ -322,7 +333,7 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
             let operator = context.signer()?;
             let mut chain = context.chain()?;
             let node = find_node_address(&task, &operator.pubkey()).0;
-            read_node(&chain, &node)
+            read_node(&chain, &node)?
                 .ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
             let instruction = builders::request_unstake(&operator.pubkey(), &task);
             context.send(
@@ -337,7 +348,7 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
             let operator = context.signer()?;
             let mut chain = context.chain()?;
             let node = find_node_address(&task, &operator.pubkey()).0;
-            let state = read_node(&chain, &node)
+            let state = read_node(&chain, &node)?
                 .ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
             let amount = lamports.unwrap_or(state.total_stake());
             let instruction = builders::withdraw_stake(&operator.pubkey(), &task, amount);
