@@ -24,13 +24,18 @@ pub struct NetworkPeers {
 
 impl NetworkPeers {
     pub fn new(store: Arc<Store>, runtime: Arc<Runtime>) -> Self {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default();
+        // No redirects: the signature covers the path that was asked for.
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
         Self { store, client, runtime }
     }
 
     async fn get(&self, url: &str, operator: &Address) -> Result<Vec<u8>, String> {
         let url = reqwest::Url::parse(url).map_err(|error| format!("bad URL {url}: {error}"))?;
-        let response = self.client.get(url.clone()).send().await.map_err(|error| error.to_string())?;
+        let mut response = self.client.get(url.clone()).send().await.map_err(|error| error.to_string())?;
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status()));
         }
@@ -38,12 +43,16 @@ impl NetworkPeers {
             return Err("result too large".into());
         }
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|error| error.to_string())?;
-        if body.len() > MAX_RESULT_BYTES {
-            return Err("result too large".into());
+        // Read in chunks, so a peer without Content-Length cannot make us buffer more than the cap.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
+            if body.len().saturating_add(chunk.len()) > MAX_RESULT_BYTES {
+                return Err("result too large".into());
+            }
+            body.extend_from_slice(&chunk);
         }
         service::verify(&headers, operator, url.path(), &body)?;
-        Ok(body.to_vec())
+        Ok(body)
     }
 }
 

@@ -183,22 +183,27 @@ impl External {
             .map_err(|error| format!("cannot start {}: {error}", self.program.display()))?;
         let mut line = request.to_string();
         line.push('\n');
-        child
-            .stdin
-            .take()
-            .ok_or("no stdin")?
-            .write_all(line.as_bytes())
-            .map_err(|error| format!("cannot write to the executable: {error}"))?;
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
-        // Read on another thread so a hung executable can be killed after CALL_TIMEOUT.
+        // Write and read on another thread, so a hung executable (one that
+        // never reads, never answers or never exits) is killed after CALL_TIMEOUT.
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut response = String::new();
-            let read = std::io::BufReader::new(stdout.take(MAX_ANSWER_BYTES)).read_line(&mut response);
-            let _ = sender.send(read.map(|_| response));
+            let exchange = stdin
+                .write_all(line.as_bytes())
+                .map_err(|error| format!("cannot write to the executable: {error}"))
+                .and_then(|()| {
+                    drop(stdin);
+                    let mut response = String::new();
+                    std::io::BufReader::new(stdout.take(MAX_ANSWER_BYTES))
+                        .read_line(&mut response)
+                        .map(|_| response)
+                        .map_err(|error| format!("cannot read from the executable: {error}"))
+                });
+            let _ = sender.send(exchange);
         });
         let response = match receiver.recv_timeout(CALL_TIMEOUT) {
-            Ok(read) => read.map_err(|error| format!("cannot read from the executable: {error}"))?,
+            Ok(exchange) => exchange?,
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();

@@ -122,16 +122,23 @@ pub fn write_keypair(path: &Path, keypair: &Keypair, force: bool) -> Result<(), 
     }
     let json = serde_json::to_string(&keypair.to_bytes().to_vec())
         .map_err(|error| CliError::failed(error.to_string()))?;
+    // Written to a new 0600 file beside the target, then renamed over it: the
+    // secret never lands in an existing file or through a symlink.
+    let temporary = path.with_extension("json.tmp");
+    let _ = std::fs::remove_file(&temporary);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|error| CliError::failed(format!("cannot write {}: {error}", path.display())))?;
-    std::io::Write::write_all(&mut file, json.as_bytes())
-        .map_err(|error| CliError::failed(format!("cannot write {}: {error}", path.display())))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|error| CliError::failed(format!("cannot chmod {}: {error}", path.display())))
+    let written = options
+        .open(&temporary)
+        .and_then(|mut file| {
+            std::io::Write::write_all(&mut file, json.as_bytes()).and_then(|()| file.sync_all())
+        })
+        .and_then(|()| std::fs::rename(&temporary, path));
+    written.map_err(|error| {
+        let _ = std::fs::remove_file(&temporary);
+        CliError::failed(format!("cannot write {}: {error}", path.display()))
+    })
 }
 
 #[cfg(test)]
