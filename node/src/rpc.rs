@@ -31,6 +31,10 @@ use tokio::runtime::Runtime;
 
 use crate::chain::{payer_first, Chain, Refused, TASK_FIELD};
 
+/// How long a sender waits for any answer from the RPC node about a
+/// transaction it sent before reporting the outcome as unknown.
+const UNKNOWN_AFTER: Duration = Duration::from_secs(60);
+
 /// The `SlotHashes` sysvar's address.
 const SLOT_HASHES: Address = Address::from_str_const("SysvarS1otHashes111111111111111111111111111");
 
@@ -287,16 +291,35 @@ impl Chain for RpcChain {
         let message = budgeted(compute_limit(units));
 
         let mut sent: Vec<Signature> = Vec::new();
+        // Once something was sent, RPC errors never end the wait early: the
+        // transaction may still land. Only this long without any answer does.
+        let mut last_answer = std::time::Instant::now();
+        let unknown = |sent: &[Signature]| {
+            Refused {
+            message: format!(
+                "outcome unknown: the RPC node stopped answering; transaction {} may still land, check it before retrying",
+                sent.last().map(ToString::to_string).unwrap_or_default()
+            ),
+            custom_code: None,
+        }
+        };
         for signing in 0..=self.send_config.resign_limit {
             // Before re-signing, make sure no earlier signature landed: the
             // effect must never happen twice.
-            if let Some(outcome) = self.landed(&sent)? {
-                return outcome.map(|()| units);
+            match self.landed(&sent) {
+                Ok(Some(outcome)) => return outcome.map(|()| units),
+                Ok(None) => {}
+                Err(_) if !sent.is_empty() => return Err(unknown(&sent)),
+                Err(refused) => return Err(refused),
             }
             let commitment = self.commitment;
-            let (blockhash, last_valid_height): (Hash, u64) = self.retry("getLatestBlockhash", || {
-                self.client.get_latest_blockhash_with_commitment(commitment)
-            })?;
+            let (blockhash, last_valid_height): (Hash, u64) = match self
+                .retry("getLatestBlockhash", || self.client.get_latest_blockhash_with_commitment(commitment))
+            {
+                Ok(latest) => latest,
+                Err(_) if !sent.is_empty() => return Err(unknown(&sent)),
+                Err(refused) => return Err(refused),
+            };
             let transaction =
                 Transaction::new_signed_with_payer(&message, Some(&payer.pubkey()), &all, blockhash);
             let signature = transaction.signatures[0];
@@ -317,24 +340,37 @@ impl Chain for RpcChain {
                 let since_send = std::time::Instant::now();
                 while since_send.elapsed() < self.send_config.resend_interval {
                     std::thread::sleep(self.send_config.poll_interval);
-                    if let Some(outcome) = self.landed(&sent)? {
-                        return outcome.map(|()| units);
+                    match self.landed(&sent) {
+                        Ok(Some(outcome)) => return outcome.map(|()| units),
+                        Ok(None) => last_answer = std::time::Instant::now(),
+                        Err(refused) => {
+                            tracing::warn!(error = %refused.message, "cannot read statuses; still waiting")
+                        }
                     }
                 }
-                let height = self
-                    .retry("getBlockHeight", || self.client.get_block_height_with_commitment(commitment))?;
-                if height > last_valid_height {
-                    tracing::warn!(%signature, "blockhash expired before the transaction landed; re-signing");
-                    break;
+                match self
+                    .retry("getBlockHeight", || self.client.get_block_height_with_commitment(commitment))
+                {
+                    Ok(height) if height > last_valid_height => {
+                        tracing::warn!(%signature, "blockhash expired before the transaction landed; re-signing");
+                        break;
+                    }
+                    Ok(_) => last_answer = std::time::Instant::now(),
+                    Err(refused) => tracing::warn!(error = %refused.message, "cannot read the block height"),
+                }
+                if last_answer.elapsed() > UNKNOWN_AFTER {
+                    return Err(unknown(&sent));
                 }
             }
         }
-        if let Some(outcome) = self.landed(&sent)? {
-            return outcome.map(|()| units);
+        match self.landed(&sent) {
+            Ok(Some(outcome)) => return outcome.map(|()| units),
+            Ok(None) => {}
+            Err(_) => return Err(unknown(&sent)),
         }
         Err(Refused {
             message: format!(
-                "transaction did not land after {} signings; last signature {}",
+                "transaction did not land after {} signings, each until its blockhash expired; last signature {}",
                 sent.len(),
                 sent.last().map(ToString::to_string).unwrap_or_default()
             ),
