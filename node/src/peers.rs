@@ -22,37 +22,46 @@ pub struct NetworkPeers {
     runtime: Arc<Runtime>,
 }
 
-impl NetworkPeers {
-    pub fn new(store: Arc<Store>, runtime: Arc<Runtime>) -> Self {
-        // No redirects: the signature covers the path that was asked for.
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self { store, client, runtime }
+async fn fetch_signed(client: &reqwest::Client, url: &str, operator: &Address) -> Result<Vec<u8>, String> {
+    let url = reqwest::Url::parse(url).map_err(|error| format!("bad URL {url}: {error}"))?;
+    let mut response = client.get(url.clone()).send().await.map_err(|error| error.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
     }
-
-    async fn get(&self, url: &str, operator: &Address) -> Result<Vec<u8>, String> {
-        let url = reqwest::Url::parse(url).map_err(|error| format!("bad URL {url}: {error}"))?;
-        let mut response = self.client.get(url.clone()).send().await.map_err(|error| error.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("HTTP {}", response.status()));
-        }
-        if response.content_length().is_some_and(|length| length > MAX_RESULT_BYTES as u64) {
+    if response.content_length().is_some_and(|length| length > MAX_RESULT_BYTES as u64) {
+        return Err("result too large".into());
+    }
+    let headers = response.headers().clone();
+    // Read in chunks, so a peer without Content-Length cannot make us buffer more than the cap.
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
+        if body.len().saturating_add(chunk.len()) > MAX_RESULT_BYTES {
             return Err("result too large".into());
         }
-        let headers = response.headers().clone();
-        // Read in chunks, so a peer without Content-Length cannot make us buffer more than the cap.
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
-            if body.len().saturating_add(chunk.len()) > MAX_RESULT_BYTES {
-                return Err("result too large".into());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        service::verify(&headers, operator, url.path(), &body)?;
-        Ok(body)
+        body.extend_from_slice(&chunk);
+    }
+    service::verify(&headers, operator, url.path(), &body)?;
+    Ok(body)
+}
+
+/// Fetches the list a proposer serves at `url`, checking that `operator` signed it.
+pub fn fetch_list(runtime: &Runtime, url: &str, operator: &Address) -> Result<Leaves, String> {
+    let body = runtime.block_on(fetch_signed(&peer_client(), url, operator))?;
+    crate::store::parse_leaves(&body)
+}
+
+/// No redirects: the signature covers the path that was asked for.
+fn peer_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+impl NetworkPeers {
+    pub fn new(store: Arc<Store>, runtime: Arc<Runtime>) -> Self {
+        Self { store, client: peer_client(), runtime }
     }
 }
 
@@ -76,13 +85,20 @@ impl Peers for NetworkPeers {
         let locator = String::from_utf8_lossy(submission.locator()).trim_start_matches('/').to_string();
         let url = format!("{base}/{locator}");
         let operator = Address::new_from_array(account.operator);
-        match self.runtime.block_on(self.get(&url, &operator)) {
+        match self.runtime.block_on(fetch_signed(&self.client, &url, &operator)) {
             Ok(result) => Some(result),
             Err(error) => {
                 tracing::warn!(node = %target, round, %url, %error, "cannot fetch result");
                 None
             }
         }
+    }
+
+    fn kept_list(&self, _node: &Address, round: u64) -> Option<Leaves> {
+        self.store.leaves(round).unwrap_or_else(|error| {
+            tracing::error!(%error, round, "cannot read kept list");
+            None
+        })
     }
 
     fn serve_list(&mut self, _node: &Address, round: u64, leaves: &Leaves) {

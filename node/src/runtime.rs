@@ -54,8 +54,13 @@ pub trait Peers {
     /// Fetches `target`'s result of `round` from wherever its node account
     /// says it serves it; `None` if it cannot be had (yet).
     fn fetch(&mut self, target: &Address, account: &Node, round: u64) -> Option<Vec<u8>>;
-    /// Keeps the list `node` proposed for `round` and serves it.
+    /// Keeps a list `node` proposed or verified for `round`, and serves it.
     fn serve_list(&mut self, _node: &Address, _round: u64, _leaves: &Leaves) {}
+    /// The list kept for `round`, if any: after its nodes' accounts change
+    /// (a ring overwritten, a node gone), it can no longer be recomputed.
+    fn kept_list(&self, _node: &Address, _round: u64) -> Option<Leaves> {
+        None
+    }
 }
 
 /// Results held in memory, shared by every runtime of one process.
@@ -635,6 +640,10 @@ impl NodeRuntime {
             let valid = list.tree.root() == distribution.root
                 && distribution.total == list.leaves.iter().map(|(_, amount)| *amount).sum::<u64>()
                 && distribution.leaf_count == list.leaves.len() as u64;
+            if valid {
+                let leaves = list.leaves.clone();
+                world.peers.serve_list(&self.node, listed, &leaves);
+            }
             let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
             if self.send(chain, world, "VoteDistribution", listed, vote, 0, 0) {
                 self.stats.list_votes = self.stats.list_votes.saturating_add(1);
@@ -712,8 +721,14 @@ impl NodeRuntime {
                 && slot < distribution.claim_deadline
                 && !me.claimed_rounds.contains(listed)
             {
-                let list = Self::cached_list(chain, world, task_impl, task, listed, distribution.total);
-                if let Some((amount, proof)) = claim_in(&list.leaves, &list.tree, &distribution, &self.node) {
+                let kept = world.peers.kept_list(&self.node, listed);
+                let claim =
+                    kept.and_then(|leaves| claim_of(&leaves, &distribution, &self.node)).or_else(|| {
+                        let list =
+                            Self::cached_list(chain, world, task_impl, task, listed, distribution.total);
+                        claim_in(&list.leaves, &list.tree, &distribution, &self.node)
+                    });
+                if let Some((amount, proof)) = claim {
                     let claim =
                         builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
                     if self.send(chain, world, "ClaimReward", listed, claim, 0, amount) {

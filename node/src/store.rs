@@ -81,6 +81,14 @@ impl Store {
         Ok(table.get(round).map_err(failed)?.map(|value| value.value().to_vec()))
     }
 
+    /// The list kept for `round`, parsed back into leaves.
+    pub fn leaves(&self, round: u64) -> Result<Option<Leaves>, String> {
+        match self.list(round)? {
+            None => Ok(None),
+            Some(json) => parse_leaves(&json).map(Some),
+        }
+    }
+
     pub fn record(&self, kind: &str, round: u64) -> Result<(), String> {
         let key = format!("{kind}/{round}");
         let write = self.db.begin_write().map_err(failed)?;
@@ -103,6 +111,22 @@ impl Store {
         }
         Ok(entries)
     }
+}
+
+/// Parses a served list, JSON `[{"node": "<address>", "amount": N}]`.
+pub fn parse_leaves(json: &[u8]) -> Result<Leaves, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|error| format!("list is not JSON: {error}"))?;
+    let entries = value.as_array().ok_or("list is not a JSON array")?;
+    entries
+        .iter()
+        .map(|entry| {
+            let node: Address =
+                entry["node"].as_str().and_then(|text| text.parse().ok()).ok_or("bad node in list")?;
+            let amount = entry["amount"].as_u64().ok_or("bad amount in list")?;
+            Ok((node.to_bytes(), amount))
+        })
+        .collect()
 }
 
 pub fn leaves_json(leaves: &Leaves) -> serde_json::Value {
@@ -131,7 +155,7 @@ mod tests {
         let store = Store::open(&path, &task, &node).expect("reopen");
         assert_eq!(store.result(4).expect("read").as_deref(), Some(&b"work of round 4"[..]));
         assert_eq!(store.result(5).expect("read"), None);
-        assert!(store.list(4).expect("read").is_some());
+        assert_eq!(store.leaves(4).expect("read"), Some(vec![([1; 32], 10)]), "kept lists parse back");
         assert_eq!(store.journal().expect("journal"), vec![("SubmitProof/4".to_string(), 2)]);
         drop(store);
         let error = Store::open(&path, &task, &Address::new_unique()).err().expect("another node is refused");

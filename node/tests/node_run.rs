@@ -107,7 +107,8 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
         // 6-second rounds with a 1.5-second raise window: room for slow ticks on a busy machine.
         round_length: 60,
         windows: [10, 30, 10, 20],
-        start_in: 60,
+        // 15 s to fund and stake four operators before round 0 (every node must work round 0).
+        start_in: 150,
     };
     let task = user.create_task(&creator, &shape);
 
@@ -141,7 +142,12 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
     let claimed_rounds: Vec<u64> =
         claimed["claims"].as_array().expect("claims").iter().map(|claim| u64_of(&claim["round"])).collect();
     for round in 0..=4 {
-        assert!(claimed_rounds.contains(&round), "node claim did not claim round {round}: {claimed}");
+        assert!(
+            claimed_rounds.contains(&round),
+            "node claim did not claim round {round}: {claimed}; the list: {}; node 3: {}",
+            user.json(&["inspect", "distribution", &task, &round.to_string()]),
+            user.json(&["inspect", "node", "--task", &task, "--operator", &operators[3].address])
+        );
     }
     assert!(u64_of(&claimed["total"]) >= 5 * 333_333_333, "{claimed}");
     let again = user.json(&["-k", &operators[3].keypair, "node", "claim", &task]);
