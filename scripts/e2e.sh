@@ -62,7 +62,8 @@ TASK="$(json -k "$E2E_DIR/creator.json" task create --name e2e --description "en
   --bounty 20000000000 --bounty-per-round 1000000000 --round-length 40 \
   --submission-window 8 --audit-window 16 --distribution-window 8 --distribution-audit-window 16 \
   --start-in 60 | field "['task']")"
-log "task $TASK created"
+g -k "$E2E_DIR/creator.json" task fund "$TASK" 1000000000 >/dev/null
+log "task $TASK created and funded"
 
 declare -a KEYS PORTS
 for i in 0 1 2 3; do
@@ -119,7 +120,6 @@ def check(ok, what):
         failures.append(what)
 
 def operator(i):
-    keypair = json.load(open(f"{work}/operator{i}.json"))
     return subprocess.run([gradual, "-k", f"{work}/operator{i}.json", "-u", url, "node", "show", task, "--output", "json"],
                           check=True, capture_output=True, text=True)
 
@@ -146,6 +146,7 @@ check(all(r in rounds for r in range(0, 5)), f"the restarted node missed no roun
 check(all(restarted["journal"].get(f"SubmitProof/{r}") == 1 for r in range(0, 5)),
       f"the restarted node submitted each round once (journal {restarted['journal']})")
 task_view = inspect("inspect", "task", task)
+check(task_view["total_funded"] == 21_000_000_000, "the task holds what create and fund deposited")
 check(task_view["conservation"]["holds"], f"conservation: {task_view['conservation']}")
 sys.exit(1 if failures else 0)
 PY
