@@ -7,18 +7,18 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup sbf test cu demo bench-sim validator e2e fmt lint
+.PHONY: setup sbf test cu demo bench-sim validator e2e fmt lint check-make
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
 	bash scripts/setup-sbf.sh
 
-## Build target/deploy/gradual.so from source.
-sbf:
+## Build target/deploy/gradual.so from source, installing the toolchain first if missing.
+sbf: setup
 	bash scripts/build-sbf.sh
 
 ## Setup, the SBF build, lints and every test.
-test: setup sbf lint
+test: setup sbf lint check-make
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo test --workspace --locked
 
 ## Regenerate docs/compute-units.md from the built .so.
@@ -47,6 +47,10 @@ e2e: sbf validator
 
 fmt:
 	cargo fmt --all
+
+## Every target that builds the .so installs the SBF toolchain first, so each works as the first command.
+check-make:
+	bash scripts/check-make.sh sbf test cu demo bench-sim e2e
 
 lint:
 	cargo fmt --all -- --check

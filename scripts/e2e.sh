@@ -17,8 +17,6 @@ cargo build --locked -p gradual-node --bin gradual >&2
 GRADUAL="$PWD/target/debug/gradual"
 PROGRAM_ID="$("$GRADUAL" program-id)"
 E2E_DIR="${E2E_DIR:-$(mktemp -d -t gradual-e2e.XXXXXX)}"
-RPC_PORT="${E2E_RPC_PORT:-18899}"
-URL="http://127.0.0.1:$RPC_PORT"
 LAST_ROUND=6
 export HOME="$E2E_DIR/home"   # keep the operator's real Solana config out of it
 mkdir -p "$HOME"
@@ -36,48 +34,117 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { echo "e2e: $*" >&2; }
-g() { "$GRADUAL" -u "$URL" "$@"; }
+die() { log "$*"; exit 1; }
+g() { "$GRADUAL" "$@"; }
 json() { g "$@" --output json; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
+# Free TCP ports on 127.0.0.1, COUNT consecutive ones from each of N bases:
+# `free_ports N COUNT` prints N base ports.
+free_ports() {
+  python3 - "$1" "$2" <<'PY'
+import random, socket, sys
+wanted, run = int(sys.argv[1]), int(sys.argv[2])
+def free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+found = []
+while len(found) < wanted:
+    base = random.randrange(20000, 60000 - run)
+    if all(free(base + i) for i in range(run)) and all(abs(base - other) >= run for other in found):
+        found.append(base)
+print(" ".join(map(str, found)))
+PY
+}
+
+# Waits until COMMAND succeeds, at most SECONDS; fails naming WHAT.
+wait_for() {
+  local seconds=$1 what=$2; shift 2
+  local deadline=$(( $(date +%s) + seconds ))
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "gave up after ${seconds}s waiting for $what"
+    sleep 1
+  done
+}
+
+# The chain this script started must stay alive; another process answering
+# on its port would otherwise take its place unnoticed.
+chain_alive() { kill -0 "$CHAIN_PID" 2>/dev/null || die "the chain (pid $CHAIN_PID) exited; its log: $E2E_DIR/validator.log"; }
+
 if [ "${E2E_LOCALNET:-0}" = 1 ]; then
-  log "starting gradual localnet on $URL with $SO"
-  "$GRADUAL" localnet --listen "127.0.0.1:$RPC_PORT" --program "$SO" >"$E2E_DIR/validator.log" 2>&1 &
+  log "starting gradual localnet with $SO on a port it picks"
+  "$GRADUAL" localnet --listen 127.0.0.1:0 --program "$SO" --output json \
+    >"$E2E_DIR/localnet.json" 2>"$E2E_DIR/validator.log" &
+  CHAIN_PID=$!; pids+=($!)
+  # It prints its own URL once it listens, so nothing else can answer for it.
+  wait_for 60 "localnet to print its URL" grep -q url "$E2E_DIR/localnet.json"
+  URL="$(field "['url']" <"$E2E_DIR/localnet.json")"
 else
+  # RPC on PORT, its websocket on PORT+1, the faucet on FAUCET.
+  read -r RPC_PORT FAUCET_PORT <<<"$(free_ports 2 2)"
+  URL="http://127.0.0.1:$RPC_PORT"
   log "starting solana-test-validator on $URL with $SO at $PROGRAM_ID (ledger $E2E_DIR/ledger)"
   "$VALIDATOR" --ledger "$E2E_DIR/ledger" --reset --quiet \
-    --bind-address 127.0.0.1 --rpc-port "$RPC_PORT" --faucet-port "$((RPC_PORT + 1001))" \
+    --bind-address 127.0.0.1 --rpc-port "$RPC_PORT" --faucet-port "$FAUCET_PORT" \
     --bpf-program "$PROGRAM_ID" "$SO" >"$E2E_DIR/validator.log" 2>&1 &
+  CHAIN_PID=$!; pids+=($!)
 fi
-pids+=($!)
-for _ in $(seq 1 120); do
-  g inspect task 11111111111111111111111111111111 >/dev/null 2>&1 && break
-  status=$?; [ "$status" -eq 2 ] && break   # reachable: "not a Gradual task"
-  sleep 1
-done
+export GRADUAL_URL="$URL"
+
+reachable() {
+  chain_alive
+  g inspect task 11111111111111111111111111111111 >/dev/null 2>&1
+  [ $? -eq 2 ]   # reachable: "not a Gradual task"
+}
+wait_for 120 "the chain to answer on $URL" reachable
+if [ "${E2E_LOCALNET:-0}" != 1 ]; then
+  # Whoever answers must be the validator this script started: its identity is in our ledger.
+  identity_is_ours() {
+    python3 - "$URL" "$E2E_DIR/ledger/validator-keypair.json" <<'PY'
+import json, sys, urllib.request
+url, keypair = sys.argv[1], sys.argv[2]
+alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+raw = bytes(json.load(open(keypair))[32:])
+number, text = int.from_bytes(raw, "big"), ""
+while number:
+    number, digit = divmod(number, 58)
+    text = alphabet[digit] + text
+ours = "1" * (len(raw) - len(raw.lstrip(b"\0"))) + text
+request = urllib.request.Request(url, json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getIdentity"}).encode(),
+                                 {"Content-Type": "application/json"})
+theirs = json.load(urllib.request.urlopen(request, timeout=5))["result"]["identity"]
+sys.exit(0 if theirs == ours else f"port {url.rsplit(':', 1)[1]} is answered by validator {theirs}, not ours ({ours})")
+PY
+  }
+  identity_is_ours || die "another process is listening on $URL"
+fi
 
 g keygen --outfile "$E2E_DIR/creator.json" >/dev/null
-g -k "$E2E_DIR/creator.json" airdrop 100000000000 >/dev/null
-TASK="$(json -k "$E2E_DIR/creator.json" task create --name e2e --description "end to end" \
+g airdrop -k "$E2E_DIR/creator.json" 100000000000 >/dev/null
+TASK="$(json task create -k "$E2E_DIR/creator.json" --name e2e --description "end to end" \
   --bounty 20000000000 --bounty-per-round 1000000000 --round-length 40 \
   --submission-window 8 --audit-window 16 --distribution-window 8 --distribution-audit-window 16 \
   --start-in 60 | field "['task']")"
-g -k "$E2E_DIR/creator.json" task fund "$TASK" 1000000000 >/dev/null
+g task fund -k "$E2E_DIR/creator.json" "$TASK" 1000000000 >/dev/null
 log "task $TASK created and funded"
 
 declare -a KEYS PORTS
+read -r -a PORTS <<<"$(free_ports 4 1)"
 for i in 0 1 2 3; do
   KEYS[$i]="$E2E_DIR/operator$i.json"
-  PORTS[$i]=$((RPC_PORT + 2000 + i))
   g keygen --outfile "${KEYS[$i]}" >/dev/null
-  g -k "${KEYS[$i]}" airdrop 10000000000 >/dev/null
-  g -k "${KEYS[$i]}" node stake "$TASK" 2000000000 --service-url "http://127.0.0.1:${PORTS[$i]}" >/dev/null
+  g airdrop -k "${KEYS[$i]}" 10000000000 >/dev/null
+  g node stake -k "${KEYS[$i]}" "$TASK" 2000000000 --service-url "http://127.0.0.1:${PORTS[$i]}" >/dev/null
 done
 log "four nodes staked"
 
 start_node() {
   local i=$1 behaviour=$2
-  GRADUAL_LOG=info "$GRADUAL" -u "$URL" -k "${KEYS[$i]}" node run "$TASK" \
+  GRADUAL_LOG=info "$GRADUAL" node run -k "${KEYS[$i]}" "$TASK" \
     --listen "127.0.0.1:${PORTS[$i]}" --db "$E2E_DIR/node$i.redb" \
     --exit-after-round "$LAST_ROUND" --behaviour "$behaviour" --output json \
     >>"$E2E_DIR/node$i.log" 2>&1 &
@@ -89,10 +156,8 @@ start_node 0 bad
 for i in 1 2 3; do start_node "$i" honest; done
 
 current_round() { json inspect task "$TASK" | field ".get('current_round')"; }
-wait_round() {
-  until r="$(current_round)" && [ "$r" != None ] && [ "$r" -ge "$1" ]; do sleep 1; done
-}
-wait_round 2
+round_reached() { chain_alive; r="$(current_round)" && [ "$r" != None ] && [ "$r" -ge "$1" ]; }
+wait_for 300 "round 2" round_reached 2
 sleep 6   # partway through round 2, after its submission window
 log "killing node 1 in round $(current_round), restarting it"
 kill -9 "${NODE_PIDS[1]}"; wait "${NODE_PIDS[1]}" 2>/dev/null || true
@@ -100,17 +165,24 @@ sleep 3
 start_node 1 honest
 
 log "waiting for the nodes to finish round $LAST_ROUND"
-for i in 0 1 2 3; do wait "${NODE_PIDS[$i]}"; done
+nodes_done() {
+  chain_alive
+  for i in 0 1 2 3; do kill -0 "${NODE_PIDS[$i]}" 2>/dev/null && return 1; done
+  return 0
+}
+# Round 6 ends about 5 rounds (3.5 minutes at 400 ms slots) after round 2; allow three times that.
+wait_for 600 "the nodes to finish round $LAST_ROUND" nodes_done
+for i in 0 1 2 3; do wait "${NODE_PIDS[$i]}" || die "node $i exited with status $?; its log: $E2E_DIR/node$i.log"; done
 
 log "checking on-chain state through gradual inspect"
-export URL TASK GRADUAL E2E_DIR
+export TASK GRADUAL E2E_DIR
 python3 - <<'PY'
 import json, os, subprocess, sys
 
-url, task, gradual, work = os.environ["URL"], os.environ["TASK"], os.environ["GRADUAL"], os.environ["E2E_DIR"]
+task, gradual, work = os.environ["TASK"], os.environ["GRADUAL"], os.environ["E2E_DIR"]
 
 def inspect(*args):
-    out = subprocess.run([gradual, "-u", url, *args, "--output", "json"], check=True, capture_output=True, text=True)
+    out = subprocess.run([gradual, *args, "--output", "json"], check=True, capture_output=True, text=True, timeout=60)
     return json.loads(out.stdout)
 
 failures = []
@@ -120,8 +192,8 @@ def check(ok, what):
         failures.append(what)
 
 def operator(i):
-    return subprocess.run([gradual, "-k", f"{work}/operator{i}.json", "-u", url, "node", "show", task, "--output", "json"],
-                          check=True, capture_output=True, text=True)
+    return subprocess.run([gradual, "node", "show", task, "-k", f"{work}/operator{i}.json", "--output", "json"],
+                          check=True, capture_output=True, text=True, timeout=60)
 
 nodes = [json.loads(operator(i).stdout) for i in range(4)]
 bad = nodes[0]["address"]
@@ -138,9 +210,9 @@ for i in (1, 2, 3):
     claimed = nodes[i]["claimed_or_excluded_rounds"]
     check(all(r in claimed for r in range(4)), f"honest node {i} claimed rounds 0-3")
     check(nodes[i]["total_slashed"] == 0, f"honest node {i} was never slashed")
-restarted = json.loads(subprocess.run([gradual, "-k", f"{work}/operator1.json", "-u", url, "node", "show", task,
+restarted = json.loads(subprocess.run([gradual, "node", "show", task, "-k", f"{work}/operator1.json",
                                        "--db", f"{work}/node1.redb", "--output", "json"],
-                                      check=True, capture_output=True, text=True).stdout)
+                                      check=True, capture_output=True, text=True, timeout=60).stdout)
 rounds = sorted(s["round"] for s in restarted["submissions"])
 check(all(r in rounds for r in range(0, 5)), f"the restarted node missed no round (submitted {rounds})")
 check(all(restarted["journal"].get(f"SubmitProof/{r}") == 1 for r in range(0, 5)),

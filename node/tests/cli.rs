@@ -37,32 +37,32 @@ fn creators_and_operators_run_every_command() {
     assert_eq!(shown["active"], true);
     assert_eq!(shown["executable_locator"], "builtin:hello");
 
-    user.json(&["-k", &creator, "task", "fund", &task, "1000000000"]);
+    user.json(&["task", "fund", "-k", &creator, &task, "1000000000"]);
     let shown = user.json(&["task", "show", &task]);
     assert_eq!(u64_of(&shown["total_funded"]), 6 * SOL);
     assert_eq!(u64_of(&shown["bounty_pool"]), 6 * SOL);
 
-    let updated = user.json(&["-k", &creator, "task", "update", &task, "--bounty-per-round", "2000000000"]);
+    let updated = user.json(&["task", "update", "-k", &creator, &task, "--bounty-per-round", "2000000000"]);
     let from_round = u64_of(&updated["from_round"]);
     let history = user.json(&["task", "show", &task])["params_history"].clone();
     let last = history.as_array().expect("history").last().expect("an entry").clone();
     assert_eq!(u64_of(&last["from_round"]), from_round);
     assert_eq!(u64_of(&last["params"]["bounty_per_round"]), 2 * SOL);
 
-    user.json(&["-k", &creator, "task", "pause", &task]);
+    user.json(&["task", "pause", "-k", &creator, &task]);
     assert_eq!(user.json(&["task", "show", &task])["active"], false);
     let refused = user.stake(&operator, &task, 2 * SOL, "http://127.0.0.1:9");
     let (code, message) = failure(&refused);
     assert_eq!(code, 2, "{message}");
     assert!(message.contains("TaskPaused"), "{message}");
-    user.json(&["-k", &creator, "task", "resume", &task]);
+    user.json(&["task", "resume", "-k", &creator, &task]);
     assert_eq!(user.json(&["task", "show", &task])["active"], true);
 
     let staked = user.stake(&operator, &task, 2 * SOL, "http://127.0.0.1:9");
     assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
     let staked: serde_json::Value = serde_json::from_slice(&staked.stdout).expect("JSON");
     let node = staked["node"].as_str().expect("node").to_string();
-    let shown = user.json(&["-k", &operator, "node", "show", &task]);
+    let shown = user.json(&["node", "show", "-k", &operator, &task]);
     assert_eq!(shown["address"], node.as_str());
     assert_eq!(u64_of(&shown["stake"]), 2 * SOL);
     assert_eq!(shown["service_url"], "http://127.0.0.1:9");
@@ -71,7 +71,7 @@ fn creators_and_operators_run_every_command() {
     assert_eq!(user.json(&["inspect", "node", &node])["operator"], operator_address.as_str());
     assert_eq!(user.json(&["inspect", "task", &task])["conservation"]["holds"], true);
 
-    let claimed = user.json(&["-k", &operator, "node", "claim", &task]);
+    let claimed = user.json(&["node", "claim", "-k", &operator, &task]);
     assert_eq!(u64_of(&claimed["total"]), 0, "nothing was earned");
 
     // A node whose stake never counted may leave at once; wait until it counts.
@@ -79,9 +79,9 @@ fn creators_and_operators_run_every_command() {
     while user.json(&["task", "show", &task])["current_round"].as_u64().is_none_or(|round| round <= joined) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    user.json(&["-k", &operator, "node", "unstake", &task]);
-    let exit_round = u64_of(&user.json(&["-k", &operator, "node", "show", &task])["exit_round"]);
-    let early = user.run(&["-k", &operator, "node", "withdraw", &task]);
+    user.json(&["node", "unstake", "-k", &operator, &task]);
+    let exit_round = u64_of(&user.json(&["node", "show", "-k", &operator, &task])["exit_round"]);
+    let early = user.run(&["node", "withdraw", "-k", &operator, &task]);
     assert_eq!(failure(&early).0, 2, "withdrawing during the cooldown is refused");
 
     // Wait out the cooldown (two 1-second rounds), then take everything back.
@@ -90,7 +90,7 @@ fn creators_and_operators_run_every_command() {
         std::thread::sleep(Duration::from_millis(250));
         let output = user
             .command()
-            .args(["-k", &operator, "node", "withdraw", &task, "--output", "json"])
+            .args(["node", "withdraw", "-k", &operator, &task, "--output", "json"])
             .output()
             .expect("run");
         if output.status.success() {
@@ -100,15 +100,15 @@ fn creators_and_operators_run_every_command() {
     }
     let withdrawn = withdrawn.unwrap_or_else(|| panic!("could not withdraw after round {exit_round}"));
     assert_eq!(u64_of(&withdrawn["lamports"]), 2 * SOL);
-    let (code, message) = failure(&user.run(&["-k", &operator, "node", "show", &task]));
+    let (code, message) = failure(&user.run(&["node", "show", "-k", &operator, &task]));
     assert_eq!(code, 2, "{message}");
     assert!(message.contains("no node"), "{message}");
 
-    let (code, message) = failure(&user.run(&["-k", &creator, "task", "close", &task]));
+    let (code, message) = failure(&user.run(&["task", "close", "-k", &creator, &task]));
     assert_eq!(code, 2, "an active, funded task cannot close: {message}");
     assert!(message.contains("TaskNotFinished"), "{message}");
-    user.json(&["-k", &creator, "task", "pause", &task]);
-    let closed = user.json(&["-k", &creator, "task", "close", &task]);
+    user.json(&["task", "pause", "-k", &creator, &task]);
+    let closed = user.json(&["task", "close", "-k", &creator, &task]);
     assert!(u64_of(&closed["returned"]) >= 6 * SOL);
     let (code, message) = failure(&user.run(&["task", "show", &task]));
     assert_eq!(code, 2);
@@ -119,7 +119,7 @@ fn creators_and_operators_run_every_command() {
 fn bad_input_gets_one_line_and_exit_code_2() {
     let localnet = Localnet::start(&["--slot-ms", "50"]);
     let user = User::new(&localnet.url);
-    let (creator, _) = user.funded_keypair("creator.json", 10 * SOL);
+    let (creator, creator_address) = user.funded_keypair("creator.json", 10 * SOL);
 
     let one_line = |args: &[&str], expected_code: i32, needle: &str| {
         let (code, message) = failure(&user.run(args));
@@ -132,22 +132,22 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     let exposed = user.path("exposed.json");
     std::fs::copy(&creator, &exposed).expect("copy");
     std::fs::set_permissions(&exposed, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    one_line(&["-k", exposed.to_str().expect("path"), "airdrop", "1"], 2, "chmod 600");
-    one_line(&["-k", "/nonexistent/id.json", "airdrop", "1"], 2, "/nonexistent/id.json");
+    one_line(&["airdrop", "-k", exposed.to_str().expect("path"), "1"], 2, "chmod 600");
+    one_line(&["airdrop", "-k", "/nonexistent/id.json", "1"], 2, "/nonexistent/id.json");
     one_line(&["task", "show", "not-an-address"], 2, "not-an-address");
     let elsewhere = User::new("nowhere");
     let (code, message) = failure(&elsewhere.run(&["task", "show", "11111111111111111111111111111111"]));
     assert_eq!(code, 2);
     assert!(message.contains("nowhere") && message.lines().count() == 1, "{message}");
-    one_line(&["--commitment", "soon", "task", "show", "11111111111111111111111111111111"], 2, "soon");
+    one_line(&["task", "show", "--commitment", "soon", "11111111111111111111111111111111"], 2, "soon");
     one_line(&["task", "show", "11111111111111111111111111111111"], 2, "not a Gradual task");
     one_line(&["inspect", "audit"], 2, "--target");
     one_line(
         &[
-            "-k",
-            &creator,
             "task",
             "create",
+            "-k",
+            &creator,
             "--name",
             "x",
             "--bounty",
@@ -162,10 +162,10 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     );
     one_line(
         &[
-            "-k",
-            &creator,
             "node",
             "stake",
+            "-k",
+            &creator,
             "11111111111111111111111111111111",
             "1",
             "--service-url",
@@ -176,12 +176,76 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     );
     // A request the program refuses is bad input too, and names the program's error.
     let task = create_task(&user, &creator, 2);
-    one_line(&["-k", &creator, "task", "update", &task, "--slash-rate-bps", "20000"], 2, "SlashRateTooHigh");
+    one_line(&["task", "update", "-k", &creator, &task, "--slash-rate-bps", "20000"], 2, "SlashRateTooHigh");
     // An unreachable cluster is a failure, not bad input.
     let unreachable = User::new("http://127.0.0.1:9");
     let (code, message) = failure(&unreachable.run(&["task", "show", &task]));
     assert_eq!(code, 1, "{message}");
     assert_eq!(message.lines().count(), 1, "{message}");
+
+    // Auditors fetch results over HTTP(S): other service URLs are refused before anything is sent.
+    for (service_url, needle) in [("ftp://x", "http"), ("file:///tmp/x", "http"), ("http://", "host")] {
+        one_line(
+            &["node", "stake", "-k", &creator, &task, "2000000000", "--service-url", service_url],
+            2,
+            needle,
+        );
+    }
+    one_line(&["inspect", "node", "--task", &task, "--operator", &creator_address], 2, "no account");
+
+    // A bounty per round that the deposit cannot pay once is refused unless the user insists.
+    let underfunded =
+        ["task", "create", "-k", &creator, "--name", "u", "--bounty", "1000", "--bounty-per-round", "2000"];
+    one_line(&underfunded, 2, "pays for 0 rounds");
+    let created = user.json(&[&underfunded[..], &["--allow-underfunded"]].concat());
+    assert_eq!(u64_of(&created["rounds_funded"]), 0);
+    let created = user.json(&[
+        "task",
+        "create",
+        "-k",
+        &creator,
+        "--name",
+        "f",
+        "--bounty",
+        "5000",
+        "--bounty-per-round",
+        "2000",
+    ]);
+    assert_eq!(u64_of(&created["rounds_funded"]), 2, "5,000 lamports pay two rounds of 2,000");
+    one_line(
+        &["task", "update", "-k", &creator, &task, "--bounty-per-round", "6000000000"],
+        2,
+        "the bounty pool",
+    );
+    let updated = user.json(&["task", "update", "-k", &creator, &task, "--bounty-per-round", "2000000000"]);
+    assert_eq!(u64_of(&updated["rounds_funded"]), 2, "5 SOL pay two rounds of 2 SOL");
+
+    // Options exist only where they mean something.
+    one_line(&["localnet", "--priority-fee", "1"], 2, "--priority-fee");
+    one_line(&["inspect", "task", &task, "-k", &creator], 2, "-k");
+    one_line(&["task", "show", &task, "--priority-fee", "1"], 2, "--priority-fee");
+    one_line(&["keygen", "--outfile", "x.json", "--url", "localhost"], 2, "--url");
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let localnet = Localnet::start(&["--slot-ms", "50"]);
+    let user = User::new(&localnet.url);
+    let (creator, _) = user.funded_keypair("creator.json", 10 * SOL);
+    let task = create_task(&user, &creator, 2);
+    // `gradual task show TASK | head -0`: the pipe is closed before the command prints.
+    let mut child = user
+        .command()
+        .args(["task", "show", &task])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
@@ -235,9 +299,8 @@ fn defaults_come_from_the_solana_cli_config() {
     std::fs::write(&config, format!("json_rpc_url: {}\nkeypair_path: {}\n", localnet.url, other.display()))
         .expect("config");
     let output = gradual()
-        .arg("-C")
+        .args(["airdrop", "7000000000", "--output", "json", "-C"])
         .arg(&config)
-        .args(["airdrop", "7000000000", "--output", "json"])
         .output()
         .expect("airdrop");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -258,7 +321,7 @@ fn fund_four_times(faults: &[&str], log: &tempfile::NamedTempFile) -> String {
         let output = user
             .command()
             .env("GRADUAL_LOG", "warn")
-            .args(["-k", &creator, "task", "fund", &task, "1000000000"])
+            .args(["task", "fund", "-k", &creator, &task, "1000000000"])
             .output()
             .expect("fund");
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

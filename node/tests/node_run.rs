@@ -71,7 +71,7 @@ fn start_node_with(
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&operator.log).expect("log");
     user.command()
         .env("GRADUAL_LOG", "info")
-        .args(["-k", &operator.keypair, "node", "run", task])
+        .args(["node", "run", "-k", &operator.keypair, task])
         .args(["--listen", &format!("127.0.0.1:{}", operator.port), "--db", &operator.db])
         .args(["--exit-after-round", &last_round.to_string(), "--behaviour", behaviour, "--output", "json"])
         .args(extra)
@@ -138,7 +138,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    let claimed = user.json(&["-k", &operators[3].keypair, "node", "claim", &task]);
+    let claimed = user.json(&["node", "claim", "-k", &operators[3].keypair, &task]);
     let claimed_rounds: Vec<u64> =
         claimed["claims"].as_array().expect("claims").iter().map(|claim| u64_of(&claim["round"])).collect();
     for round in 0..=4 {
@@ -150,7 +150,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
         );
     }
     assert!(u64_of(&claimed["total"]) >= 5 * 333_333_333, "{claimed}");
-    let again = user.json(&["-k", &operators[3].keypair, "node", "claim", &task]);
+    let again = user.json(&["node", "claim", "-k", &operators[3].keypair, &task]);
     assert_eq!(u64_of(&again["total"]), 0, "a second claim pays nothing: {again}");
 
     let logs: Vec<String> =
@@ -190,7 +190,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
     assert_eq!(user.json(&["inspect", "task", &task])["conservation"]["holds"], true);
 
     // The restarted node missed no round and submitted none twice.
-    let shown = user.json(&["-k", &operators[1].keypair, "node", "show", &task, "--db", &operators[1].db]);
+    let shown = user.json(&["node", "show", "-k", &operators[1].keypair, &task, "--db", &operators[1].db]);
     for round in 0..=5u64 {
         let submitted = shown["submissions"]
             .as_array()
@@ -233,7 +233,7 @@ fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
     let mut child = start_node_until(&user, operator, &task, "honest", 100);
     wait_for_round(&user, &task, 2, 0);
     let exit_round = {
-        user.json(&["-k", &operator.keypair, "node", "unstake", &task]);
+        user.json(&["node", "unstake", "-k", &operator.keypair, &task]);
         u64_of(
             &user.json(&["inspect", "node", "--task", &task, "--operator", &operator.address])["exit_round"],
         )

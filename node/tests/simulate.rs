@@ -120,7 +120,7 @@ fn the_demo_runs_unchanged_over_rpc() {
     let home = tempfile::tempdir().expect("home");
     let output = Command::new(env!("CARGO_BIN_EXE_gradual"))
         .env("HOME", home.path())
-        .args(["-u", &localnet.url, "simulate", "--cluster", "--nodes", "4", "--rounds", "2", "--bad", "1"])
+        .args(["simulate", "-u", &localnet.url, "--cluster", "--nodes", "4", "--rounds", "2", "--bad", "1"])
         // 8-second rounds: windows wide enough for four runtimes sharing one process on a busy machine.
         .args(["--round-length", "80"])
         .args(["--output", "json"])

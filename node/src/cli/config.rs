@@ -89,6 +89,15 @@ pub fn resolve(
     Ok(Settings { url, keypair_path, commitment })
 }
 
+/// Settings for commands that never reach a cluster or sign.
+pub fn resolve_offline() -> Settings {
+    Settings {
+        url: "http://127.0.0.1:8899".to_string(),
+        keypair_path: home().join(".config/solana/id.json"),
+        commitment: CommitmentConfig::confirmed(),
+    }
+}
+
 /// Reads a Solana keypair file (a JSON array of 64 bytes), refusing one that
 /// anybody but its owner can read.
 pub fn read_keypair(path: &Path) -> Result<Keypair, CliError> {

@@ -9,13 +9,21 @@ use gradual_interface::{
 };
 use serde_json::{json, Value};
 
-use super::{task::read_task, views, CliError, CliResult, Context};
+use super::{
+    options::{Chosen, ReadOptions},
+    task::read_task,
+    views, CliError, CliResult, Context,
+};
 use crate::{chain::Chain, rpc::RpcChain};
 
 #[derive(Subcommand)]
 pub enum InspectCommand {
     /// A task, its parameters and the conservation check over its accounts.
-    Task { task: Address },
+    Task {
+        task: Address,
+        #[command(flatten)]
+        options: ReadOptions,
+    },
     /// A node account, by address or by `--task` and `--operator`.
     Node {
         node: Option<Address>,
@@ -23,9 +31,16 @@ pub enum InspectCommand {
         task: Option<Address>,
         #[arg(long, requires = "task")]
         operator: Option<Address>,
+        #[command(flatten)]
+        options: ReadOptions,
     },
     /// One round of a task: every node's submission, audits and the distribution.
-    Round { task: Address, round: u64 },
+    Round {
+        task: Address,
+        round: u64,
+        #[command(flatten)]
+        options: ReadOptions,
+    },
     /// An audit, by address or by `--target` node and `--round`.
     Audit {
         audit: Option<Address>,
@@ -33,9 +48,28 @@ pub enum InspectCommand {
         target: Option<Address>,
         #[arg(long, requires = "target")]
         round: Option<u64>,
+        #[command(flatten)]
+        options: ReadOptions,
     },
     /// A round's distribution list account.
-    Distribution { task: Address, round: u64 },
+    Distribution {
+        task: Address,
+        round: u64,
+        #[command(flatten)]
+        options: ReadOptions,
+    },
+}
+
+impl InspectCommand {
+    pub fn chosen(&self) -> Chosen<'_> {
+        match self {
+            InspectCommand::Task { options, .. }
+            | InspectCommand::Node { options, .. }
+            | InspectCommand::Round { options, .. }
+            | InspectCommand::Audit { options, .. }
+            | InspectCommand::Distribution { options, .. } => options.chosen(),
+        }
+    }
 }
 
 fn read<T: Account>(chain: &RpcChain, address: &Address, kind: &str) -> CliResult<(T, u64)> {
@@ -80,13 +114,13 @@ pub fn conservation(chain: &RpcChain, task: &Address) -> CliResult<Value> {
 pub fn run(context: &Context, command: InspectCommand) -> CliResult {
     let chain = context.chain()?;
     let value = match command {
-        InspectCommand::Task { task } => {
+        InspectCommand::Task { task, .. } => {
             let (state, lamports) = read_task(&chain, &task)?;
             let mut value = views::task(&task, &state, lamports, chain.slot());
             value["conservation"] = conservation(&chain, &task)?;
             value
         }
-        InspectCommand::Node { node, task, operator } => {
+        InspectCommand::Node { node, task, operator, .. } => {
             let address = match (node, task, operator) {
                 (Some(node), _, _) => node,
                 (None, Some(task), Some(operator)) => find_node_address(&task, &operator).0,
@@ -95,7 +129,7 @@ pub fn run(context: &Context, command: InspectCommand) -> CliResult {
             let (state, lamports) = read::<Node>(&chain, &address, "node")?;
             views::node(&address, &state, lamports)
         }
-        InspectCommand::Audit { audit, target, round } => {
+        InspectCommand::Audit { audit, target, round, .. } => {
             let address = match (audit, target, round) {
                 (Some(audit), _, _) => audit,
                 (None, Some(target), Some(round)) => find_audit_address(&target, round).0,
@@ -104,12 +138,12 @@ pub fn run(context: &Context, command: InspectCommand) -> CliResult {
             let (state, lamports) = read::<Audit>(&chain, &address, "audit")?;
             views::audit(&address, &state, lamports)
         }
-        InspectCommand::Distribution { task, round } => {
+        InspectCommand::Distribution { task, round, .. } => {
             let address = find_distribution_address(&task, round).0;
             let (state, lamports) = read::<Distribution>(&chain, &address, "distribution")?;
             views::distribution(&address, &state, lamports)
         }
-        InspectCommand::Round { task, round } => round_view(&chain, &task, round)?,
+        InspectCommand::Round { task, round, .. } => round_view(&chain, &task, round)?,
     };
     context.print(&value);
     Ok(())

@@ -2,16 +2,25 @@
 //! Exit codes: 0 success, 1 failure (the chain or the network), 2 bad input
 //! (including requests the program refuses).
 
+/// `println!` for command output. A reader that goes away (`| head -1`)
+/// ends the command quietly, as it does a Unix tool, instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod config;
 mod inspect;
 mod node;
+mod options;
 mod simulate;
 mod task;
 pub mod views;
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{io::Write, path::PathBuf, process::ExitCode, sync::Arc};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use gradual_interface::Address;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
@@ -23,6 +32,7 @@ use crate::{
     rpc::{RpcChain, SendConfig},
 };
 pub use config::{read_keypair, write_keypair};
+use options::{Chosen, Output, OutputOption, SignerOptions};
 
 /// A one-line error and the exit code it earns.
 #[derive(Debug)]
@@ -56,32 +66,8 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 #[derive(Parser)]
 #[command(name = "gradual", version, about = "Gradual Consensus tasks on Solana")]
 pub struct Cli {
-    /// RPC URL or moniker: localhost, devnet, testnet, mainnet-beta [default: the Solana CLI config's, else localhost].
-    #[arg(short = 'u', long, global = true, env = "GRADUAL_URL")]
-    url: Option<String>,
-    /// Keypair file that signs and pays [default: the Solana CLI config's, else ~/.config/solana/id.json].
-    #[arg(short = 'k', long, global = true)]
-    keypair: Option<PathBuf>,
-    /// Solana CLI config file [default: ~/.config/solana/cli/config.yml].
-    #[arg(short = 'C', long, global = true)]
-    config: Option<PathBuf>,
-    /// processed, confirmed or finalized [default: the config's, else confirmed].
-    #[arg(long, global = true)]
-    commitment: Option<String>,
-    /// Priority fee in micro-lamports per compute unit.
-    #[arg(long, global = true, default_value_t = 0)]
-    priority_fee: u64,
-    /// Output format for reads and reports.
-    #[arg(long, value_enum, default_value = "text", global = true)]
-    output: Output,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -101,6 +87,8 @@ enum Command {
         outfile: PathBuf,
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        options: OutputOption,
     },
     /// Request an airdrop (test validators and localnet only).
     Airdrop {
@@ -108,13 +96,32 @@ enum Command {
         /// Recipient [default: the keypair's address].
         #[arg(long)]
         to: Option<Address>,
+        #[command(flatten)]
+        options: SignerOptions,
     },
     /// Print the program id this binary was built for.
-    ProgramId,
+    ProgramId {
+        #[command(flatten)]
+        options: OutputOption,
+    },
     /// Serve the embedded chain over JSON-RPC, for trying Gradual without a validator.
     Localnet(simulate::LocalnetArgs),
     /// Run a task with N nodes on the embedded chain and report what happened.
     Simulate(simulate::SimulateArgs),
+}
+
+impl Command {
+    fn chosen(&self) -> Chosen<'_> {
+        match self {
+            Command::Task(command) => command.chosen(),
+            Command::Node(command) => command.chosen(),
+            Command::Inspect(command) => command.chosen(),
+            Command::Keygen { options, .. } | Command::ProgramId { options } => options.chosen(),
+            Command::Airdrop { options, .. } => options.chosen(),
+            Command::Localnet(args) => args.options.chosen(),
+            Command::Simulate(args) => args.options.chosen(),
+        }
+    }
 }
 
 /// What every command needs: settings, the output format, and the tokio
@@ -168,7 +175,7 @@ impl Context {
         if self.json {
             views::print(&report, true);
         } else {
-            println!("{what}: done");
+            out!("{what}: done");
             views::print(&report, false);
         }
         Ok(())
@@ -180,12 +187,17 @@ impl Context {
 }
 
 fn dispatch(cli: Cli) -> CliResult {
-    let settings = config::resolve(
-        cli.config.as_deref(),
-        cli.url.as_deref(),
-        cli.keypair.as_deref(),
-        cli.commitment.as_deref(),
-    )?;
+    let chosen = cli.command.chosen();
+    // Commands that never reach a cluster do not read the Solana CLI config.
+    let settings = match chosen.read {
+        Some(read) => config::resolve(
+            read.config.as_deref(),
+            read.url.as_deref(),
+            chosen.keypair.map(PathBuf::as_path),
+            read.commitment.as_deref(),
+        )?,
+        None => config::resolve_offline(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -197,22 +209,22 @@ fn dispatch(cli: Cli) -> CliResult {
         url: settings.url,
         keypair_path: settings.keypair_path,
         commitment: settings.commitment,
-        json: cli.output == Output::Json,
-        priority_fee: cli.priority_fee,
+        json: chosen.output == Output::Json,
+        priority_fee: chosen.priority_fee,
         runtime: Arc::new(runtime),
     };
     match cli.command {
         Command::Task(command) => task::run(&context, command),
         Command::Node(command) => node::run(&context, command),
         Command::Inspect(command) => inspect::run(&context, command),
-        Command::Keygen { outfile, force } => {
+        Command::Keygen { outfile, force, .. } => {
             let keypair = Keypair::new();
             write_keypair(&outfile, &keypair, force)?;
             context
                 .print(&serde_json::json!({ "address": keypair.pubkey().to_string(), "outfile": outfile }));
             Ok(())
         }
-        Command::Airdrop { lamports, to } => {
+        Command::Airdrop { lamports, to, .. } => {
             let recipient = match to {
                 Some(address) => address,
                 None => context.signer()?.pubkey(),
@@ -223,16 +235,27 @@ fn dispatch(cli: Cli) -> CliResult {
             context.print(&serde_json::json!({ "address": recipient.to_string(), "balance": balance }));
             Ok(())
         }
-        Command::ProgramId => {
+        Command::ProgramId { .. } => {
             if context.json {
                 context.print(&serde_json::json!({ "program_id": gradual_interface::ID.to_string() }));
             } else {
-                println!("{}", gradual_interface::ID);
+                out!("{}", gradual_interface::ID);
             }
             Ok(())
         }
         Command::Localnet(args) => simulate::localnet(&context, args),
         Command::Simulate(args) => simulate::simulate(&context, args),
+    }
+}
+
+#[doc(hidden)]
+pub fn write_stdout(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(line).and_then(|()| stdout.write_all(b"\n"));
+    if written.is_err() {
+        // The reader is gone, or stdout cannot be written: nobody can see more output.
+        std::process::exit(0);
     }
 }
 
@@ -243,7 +266,8 @@ pub fn main() -> ExitCode {
         Err(error) if !error.use_stderr() => error.exit(),
         Err(error) => {
             let rendered = error.render().to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("error: bad arguments"));
+            let _ =
+                writeln!(std::io::stderr(), "{}", rendered.lines().next().unwrap_or("error: bad arguments"));
             return ExitCode::from(2);
         }
     };
@@ -258,7 +282,7 @@ pub fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", error.message);
+            let _ = writeln!(std::io::stderr(), "error: {}", error.message);
             ExitCode::from(error.code)
         }
     }

@@ -1,6 +1,7 @@
 //! Operators' commands: `gradual node stake | run | claim | unstake | withdraw | show`.
 
 use std::{
+    io::Write,
     net::SocketAddr,
     path::PathBuf,
     sync::{
@@ -21,7 +22,11 @@ use serde_json::json;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use super::{task::read_task, views, CliError, CliResult, Context};
+use super::{
+    options::{Chosen, SendOptions, SignerOptions},
+    task::read_task,
+    views, CliError, CliResult, Context,
+};
 use crate::{
     chain::Chain,
     peers::NetworkPeers,
@@ -41,18 +46,30 @@ pub enum NodeCommand {
         /// Where this node serves its results, e.g. http://203.0.113.7:8900.
         #[arg(long)]
         service_url: String,
+        #[command(flatten)]
+        options: SendOptions,
     },
     /// Run the node: work, submit, audit, vote, propose, claim, every round.
     Run(RunArgs),
     /// Claim every reward this node is owed and has not claimed.
-    Claim { task: Address },
+    Claim {
+        task: Address,
+        #[command(flatten)]
+        options: SendOptions,
+    },
     /// Ask to leave: stake stops counting after the cooldown.
-    Unstake { task: Address },
+    Unstake {
+        task: Address,
+        #[command(flatten)]
+        options: SendOptions,
+    },
     /// Withdraw stake after the cooldown; all of it (closing the node) by default.
     Withdraw {
         task: Address,
         #[arg(long)]
         lamports: Option<u64>,
+        #[command(flatten)]
+        options: SendOptions,
     },
     /// Show this operator's node in a task.
     Show {
@@ -63,7 +80,38 @@ pub enum NodeCommand {
         /// Also show what the local database recorded.
         #[arg(long)]
         db: Option<PathBuf>,
+        #[command(flatten)]
+        options: SignerOptions,
     },
+}
+
+impl NodeCommand {
+    pub fn chosen(&self) -> Chosen<'_> {
+        match self {
+            NodeCommand::Run(args) => args.options.chosen(),
+            NodeCommand::Stake { options, .. }
+            | NodeCommand::Claim { options, .. }
+            | NodeCommand::Unstake { options, .. }
+            | NodeCommand::Withdraw { options, .. } => options.chosen(),
+            NodeCommand::Show { options, .. } => options.chosen(),
+        }
+    }
+}
+
+/// Auditors fetch results over HTTP(S), so a node must be reachable that way.
+fn check_service_url(service_url: &str) -> CliResult {
+    let url = reqwest::Url::parse(service_url)
+        .map_err(|error| CliError::usage(format!("--service-url {service_url:?} is not a URL: {error}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(CliError::usage(format!(
+            "--service-url {service_url:?} must be http:// or https://, not {}://; auditors fetch results over HTTP",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(CliError::usage(format!("--service-url {service_url:?} has no host")));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,6 +144,8 @@ pub struct RunArgs {
     no_claim: bool,
     #[arg(long, value_enum, default_value = "honest", hide = true)]
     behaviour: RunBehaviour,
+    #[command(flatten)]
+    options: SendOptions,
 }
 
 fn task_impl(
@@ -175,9 +225,10 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     runtime.auto_claim = !args.no_claim;
     let event = |value: serde_json::Value| {
         if context.json {
-            println!("{value}");
+            out!("{value}");
         } else {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "{}",
                 value
                     .as_object()
@@ -321,11 +372,9 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
 pub fn run(context: &Context, command: NodeCommand) -> CliResult {
     match command {
         NodeCommand::Run(args) => run_node(context, args),
-        NodeCommand::Claim { task } => claim(context, &task),
-        NodeCommand::Stake { task, lamports, service_url } => {
-            if reqwest::Url::parse(&service_url).is_err() {
-                return Err(CliError::usage(format!("--service-url {service_url:?} is not a URL")));
-            }
+        NodeCommand::Claim { task, .. } => claim(context, &task),
+        NodeCommand::Stake { task, lamports, service_url, .. } => {
+            check_service_url(&service_url)?;
             let operator = context.signer()?;
             let mut chain = context.chain()?;
             read_task(&chain, &task)?;
@@ -339,7 +388,7 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
                 json!({ "task": task.to_string(), "node": node.to_string(), "lamports": lamports }),
             )
         }
-        NodeCommand::Unstake { task } => {
+        NodeCommand::Unstake { task, .. } => {
             let operator = context.signer()?;
             let mut chain = context.chain()?;
             let node = find_node_address(&task, &operator.pubkey()).0;
@@ -354,7 +403,7 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
                 json!({ "task": task.to_string(), "node": node.to_string() }),
             )
         }
-        NodeCommand::Withdraw { task, lamports } => {
+        NodeCommand::Withdraw { task, lamports, .. } => {
             let operator = context.signer()?;
             let mut chain = context.chain()?;
             let node = find_node_address(&task, &operator.pubkey()).0;
@@ -370,7 +419,7 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
                 json!({ "task": task.to_string(), "node": node.to_string(), "lamports": amount }),
             )
         }
-        NodeCommand::Show { task, operator, db } => {
+        NodeCommand::Show { task, operator, db, .. } => {
             let operator = match operator {
                 Some(operator) => operator,
                 None => context.signer()?.pubkey(),

@@ -6,7 +6,10 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{CliError, CliResult, Context};
+use super::{
+    options::{OutputOption, ReadOptions},
+    CliError, CliResult, Context,
+};
 use crate::{
     chain::{Chain, EmbeddedChain},
     localnet::{Faults, Localnet, LocalnetConfig},
@@ -43,6 +46,8 @@ pub struct SimulateArgs {
     /// Run against the cluster at `--url` (which must allow airdrops) instead of the embedded chain.
     #[arg(long)]
     cluster: bool,
+    #[command(flatten)]
+    pub options: ReadOptions,
 }
 
 #[derive(Args)]
@@ -64,6 +69,8 @@ pub struct LocalnetArgs {
     /// The program built by `make sbf`.
     #[arg(long, env = "GRADUAL_SO", default_value = "target/deploy/gradual.so")]
     program: PathBuf,
+    #[command(flatten)]
+    pub options: OutputOption,
 }
 
 pub fn localnet(context: &Context, args: LocalnetArgs) -> CliResult {
@@ -83,9 +90,9 @@ pub fn localnet(context: &Context, args: LocalnetArgs) -> CliResult {
         .runtime
         .block_on(localnet.serve(|address| {
             if json {
-                println!("{}", serde_json::json!({ "url": format!("http://{address}") }));
+                out!("{}", serde_json::json!({ "url": format!("http://{address}") }));
             } else {
-                println!("localnet listening on http://{address}");
+                out!("localnet listening on http://{address}");
             }
         }))
         .map_err(CliError::failed)
@@ -132,7 +139,7 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
     if context.json {
         let json =
             serde_json::to_string_pretty(&report).map_err(|error| CliError::failed(error.to_string()))?;
-        println!("{json}");
+        out!("{json}");
     } else {
         print_table(&report);
     }
@@ -144,7 +151,7 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
 }
 
 fn print_table(report: &simulate::Report) {
-    println!(
+    out!(
         "{:>4} {:<13} {:>14} {:>14} {:>9} {:>7} {:>7} {:>12} {:>12}",
         "node",
         "behaviour",
@@ -157,7 +164,7 @@ fn print_table(report: &simulate::Report) {
         "claimed"
     );
     for node in &report.nodes {
-        println!(
+        out!(
             "{:>4} {:<13} {:>14} {:>14} {:>9} {:>7} {:>7} {:>12} {:>12}",
             node.index,
             format!("{:?}", node.behaviour),
@@ -170,7 +177,7 @@ fn print_table(report: &simulate::Report) {
             node.stats.rewards_claimed
         );
     }
-    println!(
+    out!(
         "conservation: {} (held {}, deposited {}, paid out {})",
         if report.conservation.holds { "holds" } else { "BROKEN" },
         report.conservation.held,
@@ -178,9 +185,12 @@ fn print_table(report: &simulate::Report) {
         report.conservation.paid_out
     );
     for (kind, units) in &report.compute_units {
-        println!(
+        out!(
             "{kind:<20} {:>5} tx  CU min {:>5}  mean {:>5}  max {:>5}",
-            units.count, units.min, units.mean, units.max
+            units.count,
+            units.min,
+            units.mean,
+            units.max
         );
     }
 }

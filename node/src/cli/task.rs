@@ -13,7 +13,10 @@ use gradual_interface::{
 use serde_json::json;
 use solana_signer::Signer;
 
-use super::{views, CliError, CliResult, Context};
+use super::{
+    options::{Chosen, ReadOptions, SendOptions},
+    views, CliError, CliResult, Context,
+};
 use crate::{chain::Chain, rpc::RpcChain, simulate::default_round_params};
 
 #[derive(Subcommand)]
@@ -21,21 +24,61 @@ pub enum TaskCommand {
     /// Create a task and deposit its first bounty.
     Create(CreateArgs),
     /// Add lamports to a task's bounty pool.
-    Fund { task: Address, lamports: u64 },
+    Fund {
+        task: Address,
+        lamports: u64,
+        #[command(flatten)]
+        options: SendOptions,
+    },
     /// Change parameters from the next round on; unset ones keep their value.
     Update {
         task: Address,
         #[command(flatten)]
         params: ParamArgs,
+        /// Accept a bounty per round above what the pool holds.
+        #[arg(long)]
+        allow_underfunded: bool,
+        #[command(flatten)]
+        options: SendOptions,
     },
     /// Stop taking stake and submissions.
-    Pause { task: Address },
+    Pause {
+        task: Address,
+        #[command(flatten)]
+        options: SendOptions,
+    },
     /// Take stake and submissions again.
-    Resume { task: Address },
+    Resume {
+        task: Address,
+        #[command(flatten)]
+        options: SendOptions,
+    },
     /// Close a task with no nodes and no open distributions; its lamports go to the creator.
-    Close { task: Address },
+    Close {
+        task: Address,
+        #[command(flatten)]
+        options: SendOptions,
+    },
     /// Show a task's state.
-    Show { task: Address },
+    Show {
+        task: Address,
+        #[command(flatten)]
+        options: ReadOptions,
+    },
+}
+
+impl TaskCommand {
+    pub fn chosen(&self) -> Chosen<'_> {
+        match self {
+            TaskCommand::Create(args) => args.options.chosen(),
+            TaskCommand::Fund { options, .. }
+            | TaskCommand::Update { options, .. }
+            | TaskCommand::Pause { options, .. }
+            | TaskCommand::Resume { options, .. }
+            | TaskCommand::Close { options, .. } => options.chosen(),
+            TaskCommand::Show { options, .. } => options.chosen(),
+        }
+    }
 }
 
 /// Round parameters; on `create` unset ones take the defaults shown.
@@ -119,6 +162,11 @@ pub struct CreateArgs {
     manager: Option<Address>,
     #[command(flatten)]
     params: ParamArgs,
+    /// Accept a bounty per round above the first deposit (a task that cannot pay one round yet).
+    #[arg(long)]
+    allow_underfunded: bool,
+    #[command(flatten)]
+    options: SendOptions,
 }
 
 /// The sha256 nodes must find: the executable's, or for built-in tasks the locator's.
@@ -132,6 +180,19 @@ pub fn executable_sha256(locator: &str, executable: Option<&PathBuf>) -> CliResu
         }
         None => Ok(solana_sha256_hasher::hash(locator.as_bytes()).to_bytes()),
     }
+}
+
+/// How many rounds `held` pays for; refuses a bounty per round that `held`
+/// cannot pay even once unless the user says so.
+fn check_funded(held: u64, what: &str, bounty_per_round: u64, allow_underfunded: bool) -> CliResult<u64> {
+    let rounds = held.checked_div(bounty_per_round).unwrap_or(0);
+    if rounds == 0 && !allow_underfunded {
+        return Err(CliError::usage(format!(
+            "--bounty-per-round {bounty_per_round} is above {what} ({held} lamports), which pays for 0 rounds; \
+             deposit more or pass --allow-underfunded"
+        )));
+    }
+    Ok(rounds)
 }
 
 pub fn read_task(chain: &RpcChain, task: &Address) -> CliResult<(Task, u64)> {
@@ -154,6 +215,8 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
     params.validate(args.round_length).map_err(|error| {
         CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
     })?;
+    let rounds_funded =
+        check_funded(args.bounty, "the first deposit", bounty_per_round, args.allow_underfunded)?;
     let task_id = args.task_id.unwrap_or(chain.slot());
     let sha256 = executable_sha256(&args.executable_locator, args.executable.as_ref())?;
     let config = CreateTaskConfig {
@@ -182,6 +245,7 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
         "task_id": task_id,
         "start_slot": config.args.start_slot,
         "round_length": config.args.round_length,
+        "rounds_funded": rounds_funded,
     });
     context.send(&mut chain, "task create", &[instruction], &creator, report)
 }
@@ -189,7 +253,7 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
 pub fn run(context: &Context, command: TaskCommand) -> CliResult {
     match command {
         TaskCommand::Create(args) => create(context, args),
-        TaskCommand::Fund { task, lamports } => {
+        TaskCommand::Fund { task, lamports, .. } => {
             let funder = context.signer()?;
             let mut chain = context.chain()?;
             read_task(&chain, &task)?;
@@ -202,7 +266,7 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
                 json!({ "task": task.to_string(), "lamports": lamports }),
             )
         }
-        TaskCommand::Update { task, params } => {
+        TaskCommand::Update { task, params, allow_underfunded, .. } => {
             let manager = context.signer()?;
             let mut chain = context.chain()?;
             let (state, _) = read_task(&chain, &task)?;
@@ -211,14 +275,28 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
                 .params_for(current.saturating_add(1))
                 .map_err(|error| CliError::failed(error.name()))?;
             let updated = params.over(&base);
+            let rounds_funded = match params.bounty_per_round {
+                Some(bounty_per_round) => Some(check_funded(
+                    state.bounty_pool,
+                    "the bounty pool",
+                    bounty_per_round,
+                    allow_underfunded,
+                )?),
+                None => None,
+            };
             updated.validate(state.round_length).map_err(|error| {
                 CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
             })?;
             let instruction = builders::update_task(&manager.pubkey(), &task, &updated);
-            let report = json!({ "task": task.to_string(), "from_round": current.saturating_add(1), "params": views::params(&updated) });
+            let report = json!({
+                "task": task.to_string(),
+                "from_round": current.saturating_add(1),
+                "params": views::params(&updated),
+                "rounds_funded": rounds_funded,
+            });
             context.send(&mut chain, "task update", &[instruction], &manager, report)
         }
-        TaskCommand::Pause { task } | TaskCommand::Resume { task } => {
+        TaskCommand::Pause { task, .. } | TaskCommand::Resume { task, .. } => {
             let active = matches!(command, TaskCommand::Resume { .. });
             let manager = context.signer()?;
             let mut chain = context.chain()?;
@@ -233,7 +311,7 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
                 json!({ "task": task.to_string(), "active": active }),
             )
         }
-        TaskCommand::Close { task } => {
+        TaskCommand::Close { task, .. } => {
             let creator = context.signer()?;
             let mut chain = context.chain()?;
             let (_, lamports) = read_task(&chain, &task)?;
@@ -246,7 +324,7 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
                 json!({ "task": task.to_string(), "returned": lamports }),
             )
         }
-        TaskCommand::Show { task } => {
+        TaskCommand::Show { task, .. } => {
             let chain = context.chain()?;
             let (state, lamports) = read_task(&chain, &task)?;
             context.print(&views::task(&task, &state, lamports, chain.slot()));

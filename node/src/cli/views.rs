@@ -190,7 +190,7 @@ pub fn distribution(key: &Address, distribution: &Distribution, lamports: u64) -
 /// Prints `value` as JSON, or as indented `key: value` lines.
 pub fn print(value: &Value, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     } else {
         print_text(value, 0);
     }
@@ -203,21 +203,21 @@ fn print_text(value: &Value, indent: usize) {
             for (key, item) in map {
                 match item {
                     Value::Object(_) => {
-                        println!("{pad}{key}:");
+                        out!("{pad}{key}:");
                         print_text(item, indent.saturating_add(2));
                     }
                     Value::Array(items) if items.iter().any(|item| item.is_object()) => {
-                        println!("{pad}{key}:");
+                        out!("{pad}{key}:");
                         for item in items {
-                            println!("{pad}  -");
+                            out!("{pad}  -");
                             print_text(item, indent.saturating_add(4));
                         }
                     }
-                    Value::String(text) => println!("{pad}{key}: {text}"),
-                    other => println!("{pad}{key}: {other}"),
+                    Value::String(text) => out!("{pad}{key}: {text}"),
+                    other => out!("{pad}{key}: {other}"),
                 }
             }
         }
-        other => println!("{pad}{other}"),
+        other => out!("{pad}{other}"),
     }
 }

@@ -71,7 +71,7 @@ impl User {
 
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gradual"));
-        command.env("HOME", self.home.path()).env_remove("GRADUAL_URL").arg("-u").arg(&self.url);
+        command.env("HOME", self.home.path()).env("GRADUAL_URL", &self.url);
         command
     }
 
@@ -99,7 +99,7 @@ impl User {
         let path_text = path.to_str().expect("utf-8 path").to_string();
         let created = self.json(&["keygen", "--outfile", &path_text]);
         let address = created["address"].as_str().expect("address").to_string();
-        self.json(&["-k", &path_text, "airdrop", &lamports.to_string()]);
+        self.json(&["airdrop", "-k", &path_text, &lamports.to_string()]);
         (path_text, address)
     }
 }
@@ -143,7 +143,7 @@ impl User {
             ("--start-in", shape.start_in),
         ]
         .map(|(flag, value)| (flag, value.to_string()));
-        let mut args = vec!["-k", creator, "task", "create", "--name", shape.name];
+        let mut args = vec!["task", "create", "-k", creator, "--name", shape.name];
         for (flag, value) in &numbers {
             args.push(flag);
             args.push(value);
@@ -155,10 +155,10 @@ impl User {
     pub fn stake(&self, keypair: &str, task: &str, lamports: u64, service_url: &str) -> Output {
         let lamports = lamports.to_string();
         self.run(&[
-            "-k",
-            keypair,
             "node",
             "stake",
+            "-k",
+            keypair,
             task,
             &lamports,
             "--service-url",
