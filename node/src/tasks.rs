@@ -214,25 +214,39 @@ impl External {
         if !status.success() {
             return Err(format!("executable exited with {status}"));
         }
-        let value: serde_json::Value = serde_json::from_str(&response)
-            .map_err(|_| format!("executable answered a non-JSON line: {response:?}"))?;
-        if let Some(error) = value.get("error").and_then(serde_json::Value::as_str) {
-            return Err(format!("executable error: {error}"));
-        }
-        Ok(value)
+        parse_answer(&response)
     }
+}
+
+/// Reads an executable's answer line: a JSON value, unless it reports an error.
+pub fn parse_answer(line: &str) -> Result<serde_json::Value, String> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|_| {
+        let shown: String = line.chars().take(120).collect();
+        format!("executable answered a non-JSON line ({} bytes): {shown:?}", line.len())
+    })?;
+    if let Some(error) = value.get("error").and_then(serde_json::Value::as_str) {
+        return Err(format!("executable error: {error}"));
+    }
+    Ok(value)
+}
+
+/// The result bytes of a `work` answer: `"result"`, base64.
+pub fn work_result(answer: &serde_json::Value) -> Result<Vec<u8>, String> {
+    let encoded =
+        answer.get("result").and_then(serde_json::Value::as_str).ok_or("no \"result\" in the answer")?;
+    base64::prelude::BASE64_STANDARD
+        .decode(encoded)
+        .map_err(|error| format!("\"result\" is not base64: {error}"))
+}
+
+/// The verdict of an `audit` answer: only `"valid": true` is valid.
+pub fn audit_verdict(answer: &serde_json::Value) -> bool {
+    answer.get("valid").and_then(serde_json::Value::as_bool).unwrap_or(false)
 }
 
 impl Task for External {
     fn work(&self, round: u64) -> Result<Vec<u8>, String> {
-        let response = self.call(&serde_json::json!({ "method": "work", "round": round }))?;
-        let encoded = response
-            .get("result")
-            .and_then(serde_json::Value::as_str)
-            .ok_or("no \"result\" in the answer")?;
-        base64::prelude::BASE64_STANDARD
-            .decode(encoded)
-            .map_err(|error| format!("\"result\" is not base64: {error}"))
+        work_result(&self.call(&serde_json::json!({ "method": "work", "round": round }))?)
     }
 
     fn audit(&self, round: u64, result: &[u8], digest: &[u8; 32]) -> bool {
@@ -245,7 +259,7 @@ impl Task for External {
             "result": base64::prelude::BASE64_STANDARD.encode(result),
         });
         match self.call(&request) {
-            Ok(response) => response.get("valid").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            Ok(response) => audit_verdict(&response),
             // An auditor whose own executable fails cannot judge: it must not accuse.
             Err(error) => {
                 tracing::warn!(%error, round, "external audit failed; treating the result as valid");

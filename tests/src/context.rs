@@ -198,6 +198,23 @@ impl TestContext {
         result
     }
 
+    /// Runs a transaction against the current state without committing it.
+    pub fn simulate(
+        &self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<(), TransactionError> {
+        let mut all_signers: Vec<&Keypair> = vec![&self.payer];
+        all_signers.extend_from_slice(signers);
+        let transaction = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&self.payer.pubkey()),
+            &all_signers,
+            self.svm.latest_blockhash(),
+        );
+        self.svm.simulate_transaction(transaction).map(|_| ()).map_err(|failed| failed.err)
+    }
+
     /// Sends an instruction that must succeed; returns the compute units it used.
     pub fn send_ok(&mut self, instruction: Instruction, signers: &[&Keypair]) -> u64 {
         match self.send(instruction, signers) {
