@@ -228,7 +228,7 @@ proptest! {
 /// right; `read` copies it whatever the alignment. Accessors never panic.
 fn check_account<T: Account>(data: &mut [u8], use_it: impl Fn(&T)) -> Result<(), TestCaseError> {
     let header_ok = data.len() == T::LEN && data[0] == T::KIND as u8 && data[1] == ACCOUNT_VERSION;
-    let aligned = (data.as_ptr() as usize) % core::mem::align_of::<T>() == 0;
+    let aligned = (data.as_ptr() as usize).is_multiple_of(core::mem::align_of::<T>());
     prop_assert_eq!(T::load(data).is_some(), header_ok && aligned);
     prop_assert_eq!(T::load_mut(data).is_some(), header_ok && aligned);
     let read = T::read(data);

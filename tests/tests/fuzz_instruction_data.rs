@@ -132,7 +132,7 @@ fn mutated_instruction_data_is_refused_cleanly() {
             let (name, baseline) = &baselines[index];
             let mut instruction = baseline.clone();
             instruction.data = mutation.apply(&baseline.data);
-            let outcome = ctx.simulate(&[instruction.clone()], &signers_of(&instruction));
+            let outcome = ctx.simulate(std::slice::from_ref(&instruction), &signers_of(&instruction));
             if let Err(TransactionError::InstructionError(_, error)) = outcome {
                 prop_assert!(
                     !matches!(
@@ -155,7 +155,7 @@ fn mutated_instruction_data_is_refused_cleanly() {
     // The accounts are right: unmutated, these land, so mutations reach the decoders.
     for (name, baseline) in &baselines {
         if ["CreateTask", "FundTask", "UpdateTask", "SetTaskActive", "Stake", "VoteAudit"].contains(name) {
-            let outcome = ctx.simulate(&[baseline.clone()], &signers_of(baseline));
+            let outcome = ctx.simulate(std::slice::from_ref(baseline), &signers_of(baseline));
             assert_eq!(outcome, Ok(()), "{name} unmutated");
         }
     }
