@@ -17,7 +17,9 @@ if [ "$need_apt" -eq 1 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustc-web cargo-web rust-web-src llvm-22-dev >/dev/null
 fi
 
-if command -v sbpf-linker >/dev/null 2>&1 && sbpf-linker --version 2>/dev/null | grep -q "$SBPF_LINKER_VERSION"; then
+# `sbpf-linker --version` prints its version but exits 1, so its status is not a test.
+installed="$(sbpf-linker --version 2>&1 || true)"
+if grep -q "sbpf-linker $SBPF_LINKER_VERSION" <<<"$installed"; then
   echo "setup: sbpf-linker $SBPF_LINKER_VERSION present"
 else
   echo "setup: installing sbpf-linker $SBPF_LINKER_VERSION (about 3 minutes)"
