@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod cli;
+pub mod jobs;
 pub mod localnet;
 pub mod peers;
 pub mod rpc;

@@ -8,6 +8,7 @@ use gradual_interface::{state::Node, Address};
 use tokio::runtime::Runtime;
 
 use crate::{
+    jobs::FETCH_TIMEOUT,
     runtime::{Leaves, Peers},
     service,
     store::Store,
@@ -18,13 +19,18 @@ pub const MAX_RESULT_BYTES: usize = 8 << 20;
 
 pub struct NetworkPeers {
     store: Arc<Store>,
-    client: reqwest::Client,
-    runtime: Arc<Runtime>,
+    fetcher: ResultFetcher,
 }
 
-async fn fetch_signed(client: &reqwest::Client, url: &str, operator: &Address) -> Result<Vec<u8>, String> {
+async fn fetch_signed(
+    client: &reqwest::Client,
+    url: &str,
+    operator: &Address,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
     let url = reqwest::Url::parse(url).map_err(|error| format!("bad URL {url}: {error}"))?;
-    let mut response = client.get(url.clone()).send().await.map_err(|error| error.to_string())?;
+    let mut response =
+        client.get(url.clone()).timeout(timeout).send().await.map_err(|error| error.to_string())?;
     if !response.status().is_success() {
         return Err(format!("HTTP {}", response.status()));
     }
@@ -46,22 +52,43 @@ async fn fetch_signed(client: &reqwest::Client, url: &str, operator: &Address) -
 
 /// Fetches the list a proposer serves at `url`, checking that `operator` signed it.
 pub fn fetch_list(runtime: &Runtime, url: &str, operator: &Address) -> Result<Leaves, String> {
-    let body = runtime.block_on(fetch_signed(&peer_client(), url, operator))?;
+    let body = runtime.block_on(fetch_signed(&peer_client(), url, operator, FETCH_TIMEOUT))?;
     crate::store::parse_leaves(&body)
 }
 
 /// No redirects: the signature covers the path that was asked for.
 fn peer_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default()
+}
+
+/// Fetches peers' results from the service URLs in their node accounts;
+/// shared by the threads that check them.
+pub struct ResultFetcher {
+    client: reqwest::Client,
+    runtime: Arc<Runtime>,
+}
+
+impl ResultFetcher {
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        Self { client: peer_client(), runtime }
+    }
+
+    /// The result `account`'s node serves for `round`, signed by its operator.
+    pub fn fetch(&self, account: &Node, round: u64, timeout: Duration) -> Result<Vec<u8>, String> {
+        let submission = account.submission(round).ok_or("no submission for that round")?;
+        let base = String::from_utf8_lossy(account.service_url()).trim_end_matches('/').to_string();
+        let locator = String::from_utf8_lossy(submission.locator()).trim_start_matches('/').to_string();
+        let url = format!("{base}/{locator}");
+        let operator = Address::new_from_array(account.operator);
+        self.runtime
+            .block_on(fetch_signed(&self.client, &url, &operator, timeout))
+            .map_err(|error| format!("{url}: {error}"))
+    }
 }
 
 impl NetworkPeers {
     pub fn new(store: Arc<Store>, runtime: Arc<Runtime>) -> Self {
-        Self { store, client: peer_client(), runtime }
+        Self { store, fetcher: ResultFetcher::new(runtime) }
     }
 }
 
@@ -80,15 +107,10 @@ impl Peers for NetworkPeers {
     }
 
     fn fetch(&mut self, target: &Address, account: &Node, round: u64) -> Option<Vec<u8>> {
-        let submission = account.submission(round)?;
-        let base = String::from_utf8_lossy(account.service_url()).trim_end_matches('/').to_string();
-        let locator = String::from_utf8_lossy(submission.locator()).trim_start_matches('/').to_string();
-        let url = format!("{base}/{locator}");
-        let operator = Address::new_from_array(account.operator);
-        match self.runtime.block_on(fetch_signed(&self.client, &url, &operator)) {
+        match self.fetcher.fetch(account, round, FETCH_TIMEOUT) {
             Ok(result) => Some(result),
             Err(error) => {
-                tracing::warn!(node = %target, round, %url, %error, "cannot fetch result");
+                tracing::warn!(node = %target, round, %error, "cannot fetch result");
                 None
             }
         }

@@ -25,6 +25,7 @@ use solana_signer::Signer;
 
 use crate::{
     chain::{Chain, Refused},
+    jobs::{CheckRequest, Checked, Inline, Jobs, SharedTask},
     tasks::Task,
 };
 
@@ -132,6 +133,9 @@ pub struct World {
     pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
     list_cache: BTreeMap<u64, CachedList>,
+    /// How long a slot lasts, as the driver measures it: turns the slot
+    /// deadlines of checks into wall-clock ones.
+    pub slot_duration: std::time::Duration,
 }
 
 impl World {
@@ -153,6 +157,7 @@ impl World {
             landed: Vec::new(),
             send_time: std::time::Duration::ZERO,
             list_cache: BTreeMap::new(),
+            slot_duration: std::time::Duration::from_millis(400),
         }
     }
 
@@ -241,6 +246,12 @@ pub struct NodeRuntime {
     voted_audits: BTreeSet<Address>,
     /// Peers' proofs already checked, by (node, round): whether they held up.
     verdicts: BTreeMap<(Address, u64), bool>,
+    /// Peers' proofs whose last check could not fetch the result.
+    unreachable: BTreeSet<(Address, u64)>,
+    /// Where work and checks run: at once, or beside the slot loop.
+    pub jobs: Box<dyn Jobs>,
+    /// Rounds whose work was started and whose outcome is not in yet.
+    working_on: BTreeSet<u64>,
 }
 
 fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, address: &Address) -> Option<T> {
@@ -262,6 +273,9 @@ impl NodeRuntime {
             voted_lists: BTreeSet::new(),
             voted_audits: BTreeSet::new(),
             verdicts: BTreeMap::new(),
+            unreachable: BTreeSet::new(),
+            jobs: Box::new(Inline),
+            working_on: BTreeSet::new(),
         }
     }
 
@@ -315,7 +329,7 @@ impl NodeRuntime {
     }
 
     /// Does whatever this slot calls for.
-    pub fn tick(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &dyn Task) {
+    pub fn tick(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &SharedTask) {
         let Some(task) = world.task_state else { return };
         let Some(me) = world.node_cache.get(&self.node).copied() else { return };
         let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
@@ -328,28 +342,58 @@ impl NodeRuntime {
         );
         world.list_cache.retain(|listed, _| *listed >= oldest);
         self.verdicts.retain(|(_, checked), _| *checked >= oldest);
+        self.unreachable.retain(|(_, checked)| *checked >= oldest);
 
-        // Work for this round, served to auditors.
+        // Work for this round, beside the loop, served to auditors once done.
         let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
         if working && self.online(round) && world.peers.own(&self.node, round).is_none() {
-            match task_impl.work(round) {
-                Ok(result) => world.peers.serve(&self.node, round, result),
-                Err(error) => tracing::warn!(node = %self.node, round, %error, "work failed"),
-            }
+            self.working_on.insert(round);
+        }
+        let submission_open = offset < params.submission_window;
+        for worked in self.working_on.clone() {
+            let due = worked == round || (worked.saturating_add(1) == round && submission_open);
+            self.collect_work(world, task_impl, worked, due);
         }
         if let Some(previous) = round.checked_sub(1) {
-            if offset < params.submission_window {
-                self.submit(chain, world, task_impl, &me, previous);
+            if submission_open {
+                self.submit(chain, world, task_impl.as_ref(), &me, previous);
             }
             self.audit(chain, world, task_impl, &task, &me, previous, offset);
         }
         self.resolve_audits(chain, world);
         for attempt in 0..=task.allowed_failed_distributions {
             if let Some(listed) = round.checked_sub(2 + u64::from(attempt)) {
-                self.distribute(chain, world, task_impl, &task, &me, listed, attempt, offset);
+                self.distribute(chain, world, task_impl.as_ref(), &task, &me, listed, attempt, offset);
             }
         }
-        self.claim_and_expire(chain, world, task_impl, &task, round);
+        self.claim_and_expire(chain, world, task_impl.as_ref(), &task, round);
+    }
+
+    /// Picks up `round`'s work if it is done, serving its result; gives it
+    /// up once it is no longer `due` (its submission window has closed).
+    fn collect_work(&mut self, world: &mut World, task_impl: &SharedTask, round: u64, due: bool) {
+        if !due {
+            self.working_on.remove(&round);
+            if self.jobs.abandon_work(&self.node, round) {
+                tracing::warn!(
+                    node = %self.node,
+                    round,
+                    "work was still running when the submission window closed: round {round} is missed"
+                );
+            }
+            return;
+        }
+        match self.jobs.work(task_impl, &self.node, round) {
+            None => {}
+            Some(Ok(result)) => {
+                self.working_on.remove(&round);
+                world.peers.serve(&self.node, round, result);
+            }
+            Some(Err(error)) => {
+                self.working_on.remove(&round);
+                tracing::warn!(node = %self.node, round, %error, "work failed: round {round} is missed");
+            }
+        }
     }
 
     fn submit(
@@ -376,24 +420,37 @@ impl NodeRuntime {
         }
     }
 
-    /// Whether `target`'s proof of `round` checks out; fetched and checked
-    /// once, then remembered. `None` while its result cannot be fetched.
-    fn verdict(
+    /// Checks `target`'s proof of `round` beside the loop, to be decided
+    /// before `deadline_slot`: `None` while the check runs. A proof that held
+    /// up or did not is remembered; an unreachable result is tried again.
+    fn check(
         &mut self,
+        chain: &dyn Chain,
         world: &mut World,
-        task_impl: &dyn Task,
+        task_impl: &SharedTask,
         target: &Address,
-        round: u64,
-    ) -> Option<bool> {
-        if let Some(verdict) = self.verdicts.get(&(*target, round)) {
-            return Some(*verdict);
+        (round, deadline_slot): (u64, u64),
+    ) -> Option<Checked> {
+        if let Some(valid) = self.verdicts.get(&(*target, round)) {
+            return Some(if *valid { Checked::Valid } else { Checked::Invalid });
         }
         let account = world.node_cache.get(target).copied()?;
-        let proof = account.submission(round).copied()?;
-        let result = world.peers.fetch(target, &account, round)?;
-        let verdict = task_impl.audit(round, &result, &proof.digest);
-        self.verdicts.insert((*target, round), verdict);
-        Some(verdict)
+        account.submission(round)?;
+        let slots_left = u32::try_from(deadline_slot.saturating_sub(chain.slot())).unwrap_or(u32::MAX);
+        let now = std::time::Instant::now();
+        let deadline = now.checked_add(world.slot_duration.saturating_mul(slots_left)).unwrap_or(now);
+        let request = CheckRequest { target: *target, account: &account, round, deadline };
+        let checked = self.jobs.check(task_impl, world.peers.as_mut(), request)?;
+        match checked {
+            Checked::Unreachable => {
+                self.unreachable.insert((*target, round));
+            }
+            Checked::Valid | Checked::Invalid => {
+                self.unreachable.remove(&(*target, round));
+                self.verdicts.insert((*target, round), checked == Checked::Valid);
+            }
+        }
+        Some(checked)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -401,7 +458,7 @@ impl NodeRuntime {
         &mut self,
         chain: &mut dyn Chain,
         world: &mut World,
-        task_impl: &dyn Task,
+        task_impl: &SharedTask,
         task: &TaskAccount,
         me: &Node,
         round: u64,
@@ -410,16 +467,23 @@ impl NodeRuntime {
         let Ok(params) = task.params_for(round.saturating_add(1)).copied() else { return };
         let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
         let Some(window_end) = params.audit_window_end() else { return };
+        let Some(round_start) = task.timeline().round_start(round.saturating_add(1)) else { return };
         let checks = self.behaviour != Behaviour::Bad && self.online(round.saturating_add(1));
         if !checks {
             return;
         }
-        if (raise_start..raise_end).contains(&offset) {
+        if offset < raise_end {
             // An unreachable result counts against its node only in the second
             // half of the raise window; until then it may just be slow.
-            let last_chance = offset >= raise_start.saturating_add(raise_end.saturating_sub(raise_start) / 2);
+            let last_chance_from = raise_start.saturating_add(raise_end.saturating_sub(raise_start) / 2);
+            let last_chance = offset >= last_chance_from;
+            // Checks start as soon as proofs land and are decided by then.
+            let decide_by = round_start.saturating_add(last_chance_from);
             for target in world.sample(&self.node, round) {
-                self.raise_if_invalid(chain, world, task_impl, task, &target, round, last_chance);
+                let checked = self.check(chain, world, task_impl, &target, (round, decide_by));
+                if offset >= raise_start {
+                    self.raise_if_invalid(chain, world, task, &target, (round, checked), last_chance);
+                }
             }
         }
         if !(raise_start..window_end).contains(&offset) {
@@ -436,12 +500,20 @@ impl NodeRuntime {
         open.sort_by_cached_key(|(address, _)| {
             solana_sha256_hasher::hashv(&[self.node.as_ref(), address.as_ref()]).to_bytes()
         });
+        let vote_by = round_start.saturating_add(window_end).saturating_sub(1);
         for (audit_address, audit) in open {
-            if voted_in(&me.votes, round, &audit_address) || !self.voted_audits.insert(audit_address) {
+            if voted_in(&me.votes, round, &audit_address) || self.voted_audits.contains(&audit_address) {
                 continue;
             }
             let target = Address::new_from_array(audit.target);
-            let valid = self.verdict(world, task_impl, &target, round).unwrap_or(false);
+            let valid = match self.check(chain, world, task_impl, &target, (round, vote_by)) {
+                Some(Checked::Valid) => true,
+                Some(Checked::Invalid) => false,
+                _ if self.unreachable.contains(&(target, round)) => false,
+                // Still checking: vote on a later slot.
+                _ => continue,
+            };
+            self.voted_audits.insert(audit_address);
             let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
             if self.send(chain, world, "VoteAudit", round, vote, 0, 0) {
                 self.stats.audit_votes = self.stats.audit_votes.saturating_add(1);
@@ -450,16 +522,15 @@ impl NodeRuntime {
     }
 
     /// Raises an audit against `target`'s proof of `round` if the result it
-    /// serves does not check out and nobody has raised one yet.
-    #[allow(clippy::too_many_arguments)]
+    /// serves does not check out (or, at the `last_chance`, could not be
+    /// fetched) and nobody has raised one yet.
     fn raise_if_invalid(
         &mut self,
         chain: &mut dyn Chain,
         world: &mut World,
-        task_impl: &dyn Task,
         task: &TaskAccount,
         target: &Address,
-        round: u64,
+        (round, checked): (u64, Option<Checked>),
         last_chance: bool,
     ) {
         if *target == self.node {
@@ -472,10 +543,11 @@ impl NodeRuntime {
         if proof.flags & SUBMISSION_AUDITED != 0 {
             return;
         }
-        match self.verdict(world, task_impl, target, round) {
-            Some(true) => return,
-            None if !last_chance => return,
-            _ => {}
+        match checked {
+            Some(Checked::Invalid) => {}
+            Some(Checked::Valid) => return,
+            _ if last_chance && self.unreachable.contains(&(*target, round)) => {}
+            _ => return,
         }
         let bond = task.params_for(round).map_or(0, |params| params.audit_bond);
         let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, target, round);

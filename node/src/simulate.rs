@@ -17,6 +17,7 @@ use solana_signer::Signer;
 
 use crate::{
     chain::Chain,
+    jobs::SharedTask,
     runtime::{Behaviour, InProcessPeers, NodeRuntime, NodeStats, World},
     tasks::Hello,
 };
@@ -264,6 +265,7 @@ pub fn run(
     let last_round = config.rounds.saturating_add(3).saturating_add(u64::from(ALLOWED_FAILED_DISTRIBUTIONS));
     let end_slot = start_slot.saturating_add(last_round.saturating_mul(config.round_length));
     let mut time = TimeBreakdown::default();
+    let task_impl: SharedTask = std::sync::Arc::new(Hello);
     let mut slot = start_slot;
     while slot < end_slot {
         let clock = std::time::Instant::now();
@@ -274,7 +276,7 @@ pub fn run(
         time.refresh += refresh.elapsed().as_secs_f64();
         let ticks = std::time::Instant::now();
         for runtime in &mut runtimes {
-            runtime.tick(chain, &mut world, &Hello);
+            runtime.tick(chain, &mut world, &task_impl);
         }
         time.runtime += ticks.elapsed().as_secs_f64();
         world.landed.clear();

@@ -7,12 +7,11 @@
 mod common;
 
 use std::{
-    net::TcpListener,
     process::Child,
     time::{Duration, Instant},
 };
 
-use common::{u64_of, Localnet, TaskShape, User, SOL};
+use common::{staked_operators, start_node_with, u64_of, Localnet, Operator, TaskShape, User, SOL};
 use serde_json::Value;
 
 const LAST_ROUND: u64 = 8;
@@ -21,64 +20,12 @@ const LAST_ROUND: u64 = 8;
 /// they do not starve each other of CPU.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
-}
-
-struct Operator {
-    keypair: String,
-    address: String,
-    port: u16,
-    db: String,
-    log: String,
-}
-
-/// `count` funded operators, each staked 2 SOL with its own port, database and log.
-fn staked_operators(user: &User, task: &str, count: usize) -> Vec<Operator> {
-    (0..count)
-        .map(|index| {
-            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
-            let port = free_port();
-            let staked = user.stake(&keypair, task, 2 * SOL, &format!("http://127.0.0.1:{port}"));
-            assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
-            Operator {
-                keypair,
-                address,
-                port,
-                db: user.path(&format!("node{index}.redb")).display().to_string(),
-                log: user.path(&format!("node{index}.log")).display().to_string(),
-            }
-        })
-        .collect()
-}
-
 fn start_node(user: &User, operator: &Operator, task: &str, behaviour: &str) -> Child {
     start_node_until(user, operator, task, behaviour, LAST_ROUND)
 }
 
 fn start_node_until(user: &User, operator: &Operator, task: &str, behaviour: &str, last_round: u64) -> Child {
     start_node_with(user, operator, task, behaviour, last_round, &[])
-}
-
-fn start_node_with(
-    user: &User,
-    operator: &Operator,
-    task: &str,
-    behaviour: &str,
-    last_round: u64,
-    extra: &[&str],
-) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&operator.log).expect("log");
-    user.command()
-        .env("GRADUAL_LOG", "info")
-        .args(["node", "run", "-k", &operator.keypair, task])
-        .args(["--listen", &format!("127.0.0.1:{}", operator.port), "--db", &operator.db])
-        .args(["--exit-after-round", &last_round.to_string(), "--behaviour", behaviour, "--output", "json"])
-        .args(extra)
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start node")
 }
 
 fn current_round(user: &User, task: &str) -> Option<u64> {

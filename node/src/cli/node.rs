@@ -29,12 +29,13 @@ use super::{
 };
 use crate::{
     chain::Chain,
-    peers::NetworkPeers,
+    jobs::{SharedTask, Threaded},
+    peers::{NetworkPeers, ResultFetcher},
     rpc::RpcChain,
     runtime::{claim_of, Behaviour, InProcessPeers, NodeRuntime, World},
     service,
     store::Store,
-    tasks::{External, Hello, HttpDigest, Task},
+    tasks::{External, Hello, HttpDigest},
 };
 
 #[derive(Subcommand)]
@@ -148,11 +149,7 @@ pub struct RunArgs {
     options: SendOptions,
 }
 
-fn task_impl(
-    context: &Context,
-    task: &TaskAccount,
-    executable: Option<&PathBuf>,
-) -> CliResult<Box<dyn Task>> {
+fn task_impl(context: &Context, task: &TaskAccount, executable: Option<&PathBuf>) -> CliResult<SharedTask> {
     let locator = String::from_utf8_lossy(task.executable_locator()).into_owned();
     let builtin = locator.starts_with("builtin:");
     if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != task.executable_sha256 {
@@ -161,15 +158,15 @@ fn task_impl(
         ));
     }
     match locator.split_whitespace().next().unwrap_or_default() {
-        "builtin:hello" => Ok(Box::new(Hello)),
-        "builtin:http-digest" => Ok(Box::new(
+        "builtin:hello" => Ok(Arc::new(Hello)),
+        "builtin:http-digest" => Ok(Arc::new(
             HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
         )),
         _ => {
             let program = executable.ok_or_else(|| {
                 CliError::usage(format!("task runs {locator:?}: pass --executable with a local copy of it"))
             })?;
-            Ok(Box::new(External::verified(program, &task.executable_sha256).map_err(CliError::usage)?))
+            Ok(Arc::new(External::verified(program, &task.executable_sha256).map_err(CliError::usage)?))
         }
     }
 }
@@ -223,6 +220,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     let behaviour = if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest };
     let mut runtime = NodeRuntime::new(operator, node, behaviour);
     runtime.auto_claim = !args.no_claim;
+    runtime.jobs = Box::new(Threaded::new(ResultFetcher::new(Arc::clone(&context.runtime))));
     let event = |value: serde_json::Value| {
         if context.json {
             out!("{value}");
@@ -246,6 +244,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     );
 
     let mut last_slot = 0;
+    let mut last_slot_seen = std::time::Instant::now();
     let mut last_round = None;
     while !stop.load(Ordering::SeqCst) {
         let slot = match chain.refresh_slot() {
@@ -260,6 +259,11 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
+        if last_slot != 0 {
+            world.slot_duration =
+                measured_slot(world.slot_duration, last_slot_seen.elapsed(), slot.saturating_sub(last_slot));
+        }
+        last_slot_seen = std::time::Instant::now();
         last_slot = slot;
         let round = task.timeline().round_at(slot);
         if round != last_round {
@@ -283,7 +287,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             }
             continue;
         }
-        runtime.tick(&mut chain, &mut world, task_impl.as_ref());
+        runtime.tick(&mut chain, &mut world, &task_impl);
         for landed in world.landed.drain(..) {
             if let Err(error) = store.record(landed.kind, landed.round) {
                 tracing::error!(%error, "cannot record in the journal");
@@ -307,6 +311,14 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     }
     event(json!({ "event": "stopped", "node": node.to_string(), "stats": runtime.stats }));
     Ok(())
+}
+
+/// The slot length, smoothed over the last few slots (weight 1/8 to the
+/// newest), from `elapsed` wall time over `slots` slots.
+fn measured_slot(previous: Duration, elapsed: Duration, slots: u64) -> Duration {
+    let newest = elapsed.checked_div(u32::try_from(slots).unwrap_or(u32::MAX)).unwrap_or(previous);
+    let newest = newest.clamp(Duration::from_millis(20), Duration::from_secs(5));
+    previous.saturating_mul(7).saturating_add(newest).checked_div(8).unwrap_or(previous)
 }
 
 /// The first round in which an unstaking node has both served its cooldown

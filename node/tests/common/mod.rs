@@ -5,6 +5,7 @@
 
 use std::{
     io::{BufRead, BufReader},
+    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
 };
@@ -166,5 +167,78 @@ impl User {
             "--output",
             "json",
         ])
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+pub struct Operator {
+    pub keypair: String,
+    pub address: String,
+    pub port: u16,
+    pub db: String,
+    pub log: String,
+}
+
+/// `count` funded operators, each staked 2 SOL with its own port, database and log.
+pub fn staked_operators(user: &User, task: &str, count: usize) -> Vec<Operator> {
+    staked_operators_serving(user, task, 0..count, |port| format!("http://127.0.0.1:{port}"))
+}
+
+/// Like [`staked_operators`], numbered `indices`, each staked with the service URL `url(port)`.
+pub fn staked_operators_serving(
+    user: &User,
+    task: &str,
+    indices: std::ops::Range<usize>,
+    url: impl Fn(u16) -> String,
+) -> Vec<Operator> {
+    indices
+        .map(|index| {
+            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
+            let port = free_port();
+            let staked = user.stake(&keypair, task, 2 * SOL, &url(port));
+            assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
+            Operator {
+                keypair,
+                address,
+                port,
+                db: user.path(&format!("node{index}.redb")).display().to_string(),
+                log: user.path(&format!("node{index}.log")).display().to_string(),
+            }
+        })
+        .collect()
+}
+
+pub fn start_node_with(
+    user: &User,
+    operator: &Operator,
+    task: &str,
+    behaviour: &str,
+    last_round: u64,
+    extra: &[&str],
+) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&operator.log).expect("log");
+    user.command()
+        .env("GRADUAL_LOG", "info")
+        .args(["node", "run", "-k", &operator.keypair, task])
+        .args(["--listen", &format!("127.0.0.1:{}", operator.port), "--db", &operator.db])
+        .args(["--exit-after-round", &last_round.to_string(), "--behaviour", behaviour, "--output", "json"])
+        .args(extra)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start node")
+}
+
+/// Waits for every node process to exit, at most `limit`.
+pub fn wait_for_exit(children: &mut [Child], limit: std::time::Duration, what: &str) {
+    let deadline = std::time::Instant::now() + limit;
+    for child in children {
+        while child.try_wait().expect("wait").is_none() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 }

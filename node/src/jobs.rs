@@ -1,0 +1,184 @@
+//! A task's work and the checks of peers' results, run beside the slot loop
+//! (design decision 10). The loop starts a job and picks up its outcome on a
+//! later slot, so a slow task or a silent peer never delays a submission, a
+//! vote or a claim.
+//!
+//! - [`Inline`] runs each job at once. `simulate` uses it: its clock waits
+//!   for the runtimes, so nothing can be late.
+//! - [`Threaded`] runs each job on its own thread, at most
+//!   [`MAX_CHECKS`] checks at a time. `node run` uses it. Each check has a
+//!   deadline, so a silent peer costs one timeout, not one per peer.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        mpsc::{self, Receiver, TryRecvError},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use gradual_interface::{state::Node, Address};
+
+use crate::{peers::ResultFetcher, runtime::Peers, tasks::Task};
+
+/// A task shared with the threads that run its work and checks.
+pub type SharedTask = Arc<dyn Task + Send + Sync>;
+
+/// Checks of peers' results running at once, at most.
+pub const MAX_CHECKS: usize = 16;
+
+/// Longest a single fetch of a peer's result may take, deadline permitting.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Shortest time a fetch is given, even past its deadline.
+const MIN_FETCH_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// What checking a peer's result found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checked {
+    Valid,
+    Invalid,
+    /// The result could not be fetched (in time).
+    Unreachable,
+}
+
+/// A check of `target`'s proof of `round`, to be decided by `deadline`.
+pub struct CheckRequest<'a> {
+    pub target: Address,
+    pub account: &'a Node,
+    pub round: u64,
+    pub deadline: Instant,
+}
+
+pub trait Jobs {
+    /// `node`'s work for `round`: started on the first call, `None` while it
+    /// runs, then its outcome, once.
+    fn work(&mut self, task: &SharedTask, node: &Address, round: u64) -> Option<Result<Vec<u8>, String>>;
+
+    /// Gives up on `node`'s work for `round`; true if it was still running.
+    fn abandon_work(&mut self, node: &Address, round: u64) -> bool;
+
+    /// The check of a peer's proof: started on the first call, `None` while
+    /// it runs (or waits for a free place), then its outcome, once.
+    fn check(&mut self, task: &SharedTask, peers: &mut dyn Peers, request: CheckRequest) -> Option<Checked>;
+}
+
+fn verdict(task: &dyn Task, round: u64, result: &[u8], digest: &[u8; 32]) -> Checked {
+    if task.audit(round, result, digest) {
+        Checked::Valid
+    } else {
+        Checked::Invalid
+    }
+}
+
+/// Runs every job at once, on the caller's thread.
+#[derive(Default)]
+pub struct Inline;
+
+impl Jobs for Inline {
+    fn work(&mut self, task: &SharedTask, _node: &Address, round: u64) -> Option<Result<Vec<u8>, String>> {
+        Some(task.work(round))
+    }
+
+    fn abandon_work(&mut self, _node: &Address, _round: u64) -> bool {
+        false
+    }
+
+    fn check(&mut self, task: &SharedTask, peers: &mut dyn Peers, request: CheckRequest) -> Option<Checked> {
+        let digest = request.account.submission(request.round)?.digest;
+        Some(match peers.fetch(&request.target, request.account, request.round) {
+            Some(result) => verdict(task.as_ref(), request.round, &result, &digest),
+            None => Checked::Unreachable,
+        })
+    }
+}
+
+/// A round's work as a task returns it.
+type WorkOutcome = Result<Vec<u8>, String>;
+
+/// Running jobs by (node, round): where each one's outcome will arrive.
+type Running<T> = BTreeMap<(Address, u64), Receiver<T>>;
+
+/// Runs every job on a thread of its own; outcomes come back over channels.
+pub struct Threaded {
+    fetcher: Arc<ResultFetcher>,
+    work: Running<WorkOutcome>,
+    checks: Running<Checked>,
+}
+
+impl Threaded {
+    pub fn new(fetcher: ResultFetcher) -> Self {
+        Self { fetcher: Arc::new(fetcher), work: BTreeMap::new(), checks: BTreeMap::new() }
+    }
+}
+
+/// Takes a finished job's outcome from `jobs`, if it has one.
+fn take<T>(jobs: &mut Running<T>, key: (Address, u64), lost: T) -> Option<T> {
+    let outcome = match jobs.get(&key)?.try_recv() {
+        Ok(outcome) => outcome,
+        Err(TryRecvError::Empty) => return None,
+        // The thread ended without an answer: it panicked.
+        Err(TryRecvError::Disconnected) => lost,
+    };
+    jobs.remove(&key);
+    Some(outcome)
+}
+
+/// Runs `job` on a new thread; `None` if no thread can be started.
+fn spawn<T: Send + 'static>(name: &str, job: impl FnOnce() -> T + Send + 'static) -> Option<Receiver<T>> {
+    let (sender, receiver) = mpsc::channel();
+    let started = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+        let _ = sender.send(job());
+    });
+    match started {
+        Ok(_) => Some(receiver),
+        Err(error) => {
+            tracing::error!(%error, "cannot start a {name} thread");
+            None
+        }
+    }
+}
+
+impl Jobs for Threaded {
+    fn work(&mut self, task: &SharedTask, node: &Address, round: u64) -> Option<Result<Vec<u8>, String>> {
+        let key = (*node, round);
+        if let std::collections::btree_map::Entry::Vacant(entry) = self.work.entry(key) {
+            let task = Arc::clone(task);
+            entry.insert(spawn("gradual-work", move || task.work(round))?);
+        }
+        take(&mut self.work, key, Err("the work thread panicked".into()))
+    }
+
+    fn abandon_work(&mut self, node: &Address, round: u64) -> bool {
+        // The thread finishes on its own (an external call times out); its outcome is dropped.
+        self.work.remove(&(*node, round)).is_some_and(|receiver| receiver.try_recv().is_err())
+    }
+
+    fn check(&mut self, task: &SharedTask, _peers: &mut dyn Peers, request: CheckRequest) -> Option<Checked> {
+        let key = (request.target, request.round);
+        if !self.checks.contains_key(&key) {
+            if self.checks.len() >= MAX_CHECKS {
+                return None;
+            }
+            let digest = request.account.submission(request.round)?.digest;
+            let (task, fetcher, account, round) =
+                (Arc::clone(task), Arc::clone(&self.fetcher), *request.account, request.round);
+            // A retry after the deadline still gets a moment: the peer may have come back.
+            let timeout = request
+                .deadline
+                .saturating_duration_since(Instant::now())
+                .clamp(MIN_FETCH_TIMEOUT, FETCH_TIMEOUT);
+            let target = request.target;
+            let job = move || match fetcher.fetch(&account, round, timeout) {
+                Ok(result) => verdict(task.as_ref(), round, &result, &digest),
+                Err(error) => {
+                    tracing::warn!(node = %target, round, %error, "cannot fetch result");
+                    Checked::Unreachable
+                }
+            };
+            self.checks.insert(key, spawn("gradual-check", job)?);
+        }
+        take(&mut self.checks, key, Checked::Unreachable)
+    }
+}
