@@ -20,7 +20,10 @@ use std::{
 
 use gradual_interface::{state::Node, Address};
 
-use crate::{peers::ResultFetcher, runtime::Peers, tasks::Task};
+use crate::{
+    runtime::Peers,
+    tasks::{Judgement, Submitted, Task, WorkContext},
+};
 
 /// A task shared with the threads that run its work and checks.
 pub type SharedTask = Arc<dyn Task + Send + Sync>;
@@ -54,7 +57,7 @@ pub struct CheckRequest<'a> {
 pub trait Jobs {
     /// `node`'s work for `round`: started on the first call, `None` while it
     /// runs, then its outcome, once.
-    fn work(&mut self, task: &SharedTask, node: &Address, round: u64) -> Option<Result<Vec<u8>, String>>;
+    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Result<Vec<u8>, String>>;
 
     /// Gives up on `node`'s work for `round`; true if it was still running.
     fn abandon_work(&mut self, node: &Address, round: u64) -> bool;
@@ -64,12 +67,26 @@ pub trait Jobs {
     fn check(&mut self, task: &SharedTask, peers: &mut dyn Peers, request: CheckRequest) -> Option<Checked>;
 }
 
-fn verdict(task: &dyn Task, round: u64, result: &[u8], digest: &[u8; 32]) -> Checked {
-    if task.audit(round, result, digest) {
-        Checked::Valid
-    } else {
-        Checked::Invalid
+/// The task's judgement of `result` as a check's outcome. A node that cannot
+/// judge never accuses: it counts the result as valid.
+fn verdict(task: &dyn Task, round: u64, submitted: &Submitted, result: &[u8]) -> Checked {
+    match task.audit(round, submitted, result) {
+        Judgement::Valid => Checked::Valid,
+        Judgement::Invalid(reason) => {
+            tracing::info!(node = %submitted.node, round, %reason, "result judged invalid");
+            Checked::Invalid
+        }
+        Judgement::CannotJudge(error) => {
+            tracing::warn!(node = %submitted.node, round, %error, "the task cannot judge this result; counting it valid");
+            Checked::Valid
+        }
     }
+}
+
+/// `target`'s proof of `round` as its account records it.
+fn submitted(target: &Address, account: &Node, round: u64) -> Option<Submitted> {
+    let proof = account.submission(round)?;
+    Some(Submitted { node: *target, digest: proof.digest, locator: proof.locator().to_vec() })
 }
 
 /// Runs every job at once, on the caller's thread.
@@ -77,8 +94,8 @@ fn verdict(task: &dyn Task, round: u64, result: &[u8], digest: &[u8; 32]) -> Che
 pub struct Inline;
 
 impl Jobs for Inline {
-    fn work(&mut self, task: &SharedTask, _node: &Address, round: u64) -> Option<Result<Vec<u8>, String>> {
-        Some(task.work(round))
+    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Result<Vec<u8>, String>> {
+        Some(task.work(context))
     }
 
     fn abandon_work(&mut self, _node: &Address, _round: u64) -> bool {
@@ -86,9 +103,9 @@ impl Jobs for Inline {
     }
 
     fn check(&mut self, task: &SharedTask, peers: &mut dyn Peers, request: CheckRequest) -> Option<Checked> {
-        let digest = request.account.submission(request.round)?.digest;
+        let submitted = submitted(&request.target, request.account, request.round)?;
         Some(match peers.fetch(&request.target, request.account, request.round) {
-            Some(result) => verdict(task.as_ref(), request.round, &result, &digest),
+            Some(result) => verdict(task.as_ref(), request.round, &submitted, &result),
             None => Checked::Unreachable,
         })
     }
@@ -100,16 +117,29 @@ type WorkOutcome = Result<Vec<u8>, String>;
 /// Running jobs by (node, round): where each one's outcome will arrive.
 type Running<T> = BTreeMap<(Address, u64), Receiver<T>>;
 
+/// Fetches peers' results from threads: over HTTP for `node run`
+/// (`peers::ResultFetcher`), from memory for `simulate --slot-ms`.
+pub trait Fetch: Send + Sync {
+    /// The result `account`'s node serves for `round`, within `timeout`.
+    fn fetch(
+        &self,
+        target: &Address,
+        account: &Node,
+        round: u64,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, String>;
+}
+
 /// Runs every job on a thread of its own; outcomes come back over channels.
 pub struct Threaded {
-    fetcher: Arc<ResultFetcher>,
+    fetcher: Arc<dyn Fetch>,
     work: Running<WorkOutcome>,
     checks: Running<Checked>,
 }
 
 impl Threaded {
-    pub fn new(fetcher: ResultFetcher) -> Self {
-        Self { fetcher: Arc::new(fetcher), work: BTreeMap::new(), checks: BTreeMap::new() }
+    pub fn new(fetcher: Arc<dyn Fetch>) -> Self {
+        Self { fetcher, work: BTreeMap::new(), checks: BTreeMap::new() }
     }
 }
 
@@ -141,11 +171,11 @@ fn spawn<T: Send + 'static>(name: &str, job: impl FnOnce() -> T + Send + 'static
 }
 
 impl Jobs for Threaded {
-    fn work(&mut self, task: &SharedTask, node: &Address, round: u64) -> Option<Result<Vec<u8>, String>> {
-        let key = (*node, round);
+    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Result<Vec<u8>, String>> {
+        let key = (context.node, context.round);
         if let std::collections::btree_map::Entry::Vacant(entry) = self.work.entry(key) {
-            let task = Arc::clone(task);
-            entry.insert(spawn("gradual-work", move || task.work(round))?);
+            let (task, context) = (Arc::clone(task), *context);
+            entry.insert(spawn("gradual-work", move || task.work(&context))?);
         }
         take(&mut self.work, key, Err("the work thread panicked".into()))
     }
@@ -161,7 +191,7 @@ impl Jobs for Threaded {
             if self.checks.len() >= MAX_CHECKS {
                 return None;
             }
-            let digest = request.account.submission(request.round)?.digest;
+            let submitted = submitted(&request.target, request.account, request.round)?;
             let (task, fetcher, account, round) =
                 (Arc::clone(task), Arc::clone(&self.fetcher), *request.account, request.round);
             // A retry after the deadline still gets a moment: the peer may have come back.
@@ -170,8 +200,8 @@ impl Jobs for Threaded {
                 .saturating_duration_since(Instant::now())
                 .clamp(MIN_FETCH_TIMEOUT, FETCH_TIMEOUT);
             let target = request.target;
-            let job = move || match fetcher.fetch(&account, round, timeout) {
-                Ok(result) => verdict(task.as_ref(), round, &result, &digest),
+            let job = move || match fetcher.fetch(&target, &account, round, timeout) {
+                Ok(result) => verdict(task.as_ref(), round, &submitted, &result),
                 Err(error) => {
                     tracing::warn!(node = %target, round, %error, "cannot fetch result");
                     Checked::Unreachable

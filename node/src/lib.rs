@@ -6,6 +6,7 @@ pub mod chain;
 pub mod cli;
 pub mod jobs;
 pub mod localnet;
+pub mod misbehaviour;
 pub mod peers;
 pub mod rpc;
 pub mod runtime;

@@ -4,11 +4,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use gradual_interface::{state::Node, Address};
+use gradual_interface::{
+    state::{Distribution, Node},
+    Address,
+};
 use tokio::runtime::Runtime;
 
 use crate::{
-    jobs::FETCH_TIMEOUT,
+    jobs::{Fetch, FETCH_TIMEOUT},
     runtime::{Leaves, Peers},
     service,
     store::Store,
@@ -74,7 +77,7 @@ impl ResultFetcher {
     }
 
     /// The result `account`'s node serves for `round`, signed by its operator.
-    pub fn fetch(&self, account: &Node, round: u64, timeout: Duration) -> Result<Vec<u8>, String> {
+    pub fn fetch_signed(&self, account: &Node, round: u64, timeout: Duration) -> Result<Vec<u8>, String> {
         let submission = account.submission(round).ok_or("no submission for that round")?;
         let base = String::from_utf8_lossy(account.service_url()).trim_end_matches('/').to_string();
         let locator = String::from_utf8_lossy(submission.locator()).trim_start_matches('/').to_string();
@@ -83,6 +86,18 @@ impl ResultFetcher {
         self.runtime
             .block_on(fetch_signed(&self.client, &url, &operator, timeout))
             .map_err(|error| format!("{url}: {error}"))
+    }
+}
+
+impl Fetch for ResultFetcher {
+    fn fetch(
+        &self,
+        _target: &Address,
+        account: &Node,
+        round: u64,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, String> {
+        self.fetch_signed(account, round, timeout)
     }
 }
 
@@ -107,7 +122,7 @@ impl Peers for NetworkPeers {
     }
 
     fn fetch(&mut self, target: &Address, account: &Node, round: u64) -> Option<Vec<u8>> {
-        match self.fetcher.fetch(account, round, FETCH_TIMEOUT) {
+        match self.fetcher.fetch_signed(account, round, FETCH_TIMEOUT) {
             Ok(result) => Some(result),
             Err(error) => {
                 tracing::warn!(node = %target, round, %error, "cannot fetch result");
@@ -121,6 +136,14 @@ impl Peers for NetworkPeers {
             tracing::error!(%error, round, "cannot read kept list");
             None
         })
+    }
+
+    fn proposer_list(&mut self, distribution: &Distribution) -> Option<Leaves> {
+        let url = String::from_utf8_lossy(distribution.url()).into_owned();
+        let operator = Address::new_from_array(distribution.proposer_operator);
+        fetch_list(&self.fetcher.runtime, &url, &operator)
+            .map_err(|error| tracing::warn!(round = distribution.round, %url, %error, "cannot fetch the proposer's list"))
+            .ok()
     }
 
     fn serve_list(&mut self, _node: &Address, round: u64, leaves: &Leaves) {

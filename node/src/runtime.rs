@@ -26,24 +26,10 @@ use solana_signer::Signer;
 use crate::{
     chain::{Chain, Refused},
     jobs::{CheckRequest, Checked, Inline, Jobs, SharedTask},
-    tasks::Task,
+    tasks::{check_leaves, DistributionInputs, Eligible, Task, WorkContext},
 };
 
-/// How a simulated node behaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Behaviour {
-    Honest,
-    /// Submits proofs that do not match its work.
-    Bad,
-    /// Skips every odd round.
-    Offline,
-    /// Works honestly but proposes lists that pay only itself.
-    BadProposer,
-}
-
-/// A distribution list: `(node, amount)` leaves.
-pub type Leaves = Vec<([u8; 32], u64)>;
+pub use crate::tasks::Leaves;
 
 /// How a node keeps and serves its own results and fetches other nodes':
 /// in process for `simulate`, over HTTP with signed responses for `node run`.
@@ -62,34 +48,79 @@ pub trait Peers {
     fn kept_list(&self, _node: &Address, _round: u64) -> Option<Leaves> {
         None
     }
+    /// The list `distribution`'s proposer serves, signed by its operator; the
+    /// caller checks it against the root.
+    fn proposer_list(&mut self, _distribution: &Distribution) -> Option<Leaves> {
+        None
+    }
 }
 
-/// Results held in memory, shared by every runtime of one process.
-#[derive(Default)]
+/// Results held in memory, shared by every runtime of one process (and, for
+/// `simulate --slot-ms`, by the threads that check them).
+/// Results by (node, round).
+type Results = BTreeMap<(Address, u64), Vec<u8>>;
+
+#[derive(Clone, Default)]
 pub struct InProcessPeers {
-    results: BTreeMap<(Address, u64), Vec<u8>>,
+    results: std::sync::Arc<std::sync::Mutex<Results>>,
+    lists: BTreeMap<(Address, u64), Leaves>,
+}
+
+impl InProcessPeers {
+    fn get(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
+        self.results.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&(*node, round)).cloned()
+    }
 }
 
 impl Peers for InProcessPeers {
     fn serve(&mut self, node: &Address, round: u64, result: Vec<u8>) {
-        self.results.insert((*node, round), result);
+        self.results.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert((*node, round), result);
     }
 
     fn own(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
-        self.results.get(&(*node, round)).cloned()
+        self.get(node, round)
     }
 
     fn fetch(&mut self, target: &Address, _account: &Node, round: u64) -> Option<Vec<u8>> {
-        self.own(target, round)
+        self.get(target, round)
+    }
+
+    fn serve_list(&mut self, node: &Address, round: u64, leaves: &Leaves) {
+        self.lists.insert((*node, round), leaves.clone());
+    }
+
+    fn kept_list(&self, node: &Address, round: u64) -> Option<Leaves> {
+        self.lists.get(&(*node, round)).cloned()
+    }
+
+    fn proposer_list(&mut self, distribution: &Distribution) -> Option<Leaves> {
+        self.kept_list(&Address::new_from_array(distribution.proposer), distribution.round)
     }
 }
 
-/// A round's list by the default rule and its Merkle tree, as of one slot.
+impl crate::jobs::Fetch for InProcessPeers {
+    fn fetch(
+        &self,
+        target: &Address,
+        _account: &Node,
+        round: u64,
+        _timeout: std::time::Duration,
+    ) -> Result<Vec<u8>, String> {
+        self.get(target, round).ok_or_else(|| "no result served".to_string())
+    }
+}
+
+/// A round's list by the task's rule and its Merkle tree, as of one slot,
+/// or why the rule gave none (it failed or broke the program's limits).
 struct CachedList {
     slot: u64,
     pool: u64,
-    leaves: Leaves,
-    tree: MerkleTree,
+    list: Result<(Leaves, MerkleTree), String>,
+}
+
+/// Which task computed a list: runtimes running the same task share it.
+fn task_identity(task_impl: &dyn Task) -> usize {
+    std::ptr::from_ref(task_impl).cast::<()>() as usize
 }
 
 /// A transaction that landed, for the caller's journal.
@@ -99,6 +130,8 @@ pub struct Landed {
     /// The round the instruction concerns.
     pub round: u64,
     pub node: Address,
+    /// Lamports the sender expected it to move into or out of the program.
+    pub lamports: u64,
 }
 
 /// Everything the runtimes of one process share: the task, the chain state
@@ -132,7 +165,9 @@ pub struct World {
     /// Wall time spent sending transactions, for benchmarks.
     pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
-    list_cache: BTreeMap<u64, CachedList>,
+    list_cache: BTreeMap<(u64, usize), CachedList>,
+    /// Distinct roots computed for each round's list, for `simulate`'s report.
+    pub roots: BTreeMap<u64, BTreeSet<[u8; 32]>>,
     /// How long a slot lasts, as the driver measures it: turns the slot
     /// deadlines of checks into wall-clock ones.
     pub slot_duration: std::time::Duration,
@@ -157,6 +192,7 @@ impl World {
             landed: Vec::new(),
             send_time: std::time::Duration::ZERO,
             list_cache: BTreeMap::new(),
+            roots: BTreeMap::new(),
             slot_duration: std::time::Duration::from_millis(400),
         }
     }
@@ -200,6 +236,61 @@ impl World {
         self.task_state = read::<TaskAccount>(chain, &self.task);
     }
 
+    /// What the distribution rule of `round` may use, from this slot's node accounts.
+    fn distribution_inputs(&self, task: &TaskAccount, round: u64, pool: u64) -> DistributionInputs {
+        let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
+        let mut inputs = DistributionInputs {
+            round,
+            bounty: bounty.min(pool),
+            eligible: Vec::new(),
+            excluded: Vec::new(),
+        };
+        for (address, node) in &self.node_cache {
+            let Some(proof) = node.submission(round) else { continue };
+            if proof.flags & SUBMISSION_EXCLUDED != 0 {
+                inputs.excluded.push(address.to_bytes());
+            } else {
+                inputs.eligible.push(Eligible {
+                    node: address.to_bytes(),
+                    stake: node.stake_for_round(round),
+                    digest: proof.digest,
+                    locator: proof.locator().to_vec(),
+                });
+            }
+        }
+        inputs
+    }
+
+    /// The list of `round` by `task_impl`'s rule and its Merkle tree,
+    /// computed once per slot and shared by the runtimes running the same
+    /// task. `pool` is the bounty pool the list may draw on: the current one
+    /// for a proposal, the one before it for votes, the list's total for
+    /// claims. A list beyond the program's limits is refused here.
+    fn list(
+        &mut self,
+        slot: u64,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        (round, pool): (u64, u64),
+    ) -> Result<&(Leaves, MerkleTree), String> {
+        let key = (round, task_identity(task_impl));
+        let fresh =
+            self.list_cache.get(&key).is_some_and(|cached| cached.slot == slot && cached.pool == pool);
+        if !fresh {
+            let inputs = self.distribution_inputs(task, round, pool);
+            let list = task_impl.distribution(&inputs).and_then(|leaves| {
+                check_leaves(&inputs, &leaves)?;
+                let tree = tree_of(&leaves);
+                Ok((leaves, tree))
+            });
+            if let Ok((_, tree)) = &list {
+                self.roots.entry(round).or_default().insert(tree.root());
+            }
+            self.list_cache.insert(key, CachedList { slot, pool, list });
+        }
+        self.list_cache[&key].list.as_ref().map_err(Clone::clone)
+    }
+
     /// Which peers `node` checks in `round`: `audit_sample` of them, drawn
     /// from a hash of the node and the round, so every node checks a
     /// different, reproducible sample.
@@ -232,12 +323,17 @@ pub struct NodeStats {
     pub list_votes: u64,
     pub rewards_claimed: u64,
     pub rounds_paid: Vec<u64>,
+    /// Failures of the task's parts, by part ("work", "submission", "audit",
+    /// "distribution"), and proposed lists whose root differed ("root").
+    pub task_faults: BTreeMap<&'static str, u64>,
 }
+
+/// A proof as the task makes it: the digest and the locator.
+type Proof = ([u8; 32], Vec<u8>);
 
 pub struct NodeRuntime {
     pub operator: Keypair,
     pub node: Address,
-    pub behaviour: Behaviour,
     /// Claims rewards as soon as they are payable (`node run --no-claim` turns it off).
     pub auto_claim: bool,
     pub stats: NodeStats,
@@ -252,6 +348,10 @@ pub struct NodeRuntime {
     pub jobs: Box<dyn Jobs>,
     /// Rounds whose work was started and whose outcome is not in yet.
     working_on: BTreeSet<u64>,
+    /// Each round's proof as the task made it; `None` if it could not.
+    proofs: BTreeMap<u64, Option<Proof>>,
+    /// Faults already logged, by part and round: each is logged once per round.
+    faults_logged: BTreeSet<(&'static str, u64)>,
 }
 
 fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, address: &Address) -> Option<T> {
@@ -263,11 +363,10 @@ fn voted_in(ring: &[VoteRecord], round: u64, key: &Address) -> bool {
 }
 
 impl NodeRuntime {
-    pub fn new(operator: Keypair, node: Address, behaviour: Behaviour) -> Self {
+    pub fn new(operator: Keypair, node: Address) -> Self {
         Self {
             operator,
             node,
-            behaviour,
             auto_claim: true,
             stats: NodeStats::default(),
             voted_lists: BTreeSet::new(),
@@ -276,11 +375,18 @@ impl NodeRuntime {
             unreachable: BTreeSet::new(),
             jobs: Box::new(Inline),
             working_on: BTreeSet::new(),
+            proofs: BTreeMap::new(),
+            faults_logged: BTreeSet::new(),
         }
     }
 
-    fn online(&self, round: u64) -> bool {
-        self.behaviour != Behaviour::Offline || round.is_multiple_of(2)
+    /// Counts a failure of the task's `part` and logs it, once per round.
+    fn fault(&mut self, part: &'static str, round: u64, error: &str) {
+        let count = self.stats.task_faults.entry(part).or_default();
+        *count = count.saturating_add(1);
+        if self.faults_logged.insert((part, round)) {
+            tracing::warn!(node = %self.node, round, part, %error, "the task failed");
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -302,7 +408,7 @@ impl NodeRuntime {
                 world.compute_units.entry(kind).or_default().push(units);
                 world.deposited = world.deposited.saturating_add(u128::from(deposit));
                 world.paid_out = world.paid_out.saturating_add(u128::from(payout));
-                world.landed.push(Landed { kind, round, node: self.node });
+                world.landed.push(Landed { kind, round, node: self.node, lamports: deposit.max(payout) });
                 true
             }
             Err(refused) => {
@@ -340,13 +446,15 @@ impl NodeRuntime {
                 .saturating_add(3)
                 .saturating_add(CLAIM_PERIOD_ROUNDS),
         );
-        world.list_cache.retain(|listed, _| *listed >= oldest);
+        world.list_cache.retain(|(listed, _), _| *listed >= oldest);
         self.verdicts.retain(|(_, checked), _| *checked >= oldest);
         self.unreachable.retain(|(_, checked)| *checked >= oldest);
+        self.proofs.retain(|proved, _| *proved >= oldest);
+        self.faults_logged.retain(|(_, logged)| *logged >= oldest);
 
         // Work for this round, beside the loop, served to auditors once done.
         let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
-        if working && self.online(round) && world.peers.own(&self.node, round).is_none() {
+        if working && world.peers.own(&self.node, round).is_none() {
             self.working_on.insert(round);
         }
         let submission_open = offset < params.submission_window;
@@ -383,7 +491,8 @@ impl NodeRuntime {
             }
             return;
         }
-        match self.jobs.work(task_impl, &self.node, round) {
+        let context = WorkContext { task: world.task, node: self.node, round };
+        match self.jobs.work(task_impl, &context) {
             None => {}
             Some(Ok(result)) => {
                 self.working_on.remove(&round);
@@ -391,7 +500,7 @@ impl NodeRuntime {
             }
             Some(Err(error)) => {
                 self.working_on.remove(&round);
-                tracing::warn!(node = %self.node, round, %error, "work failed: round {round} is missed");
+                self.fault("work", round, &format!("{error}: round {round} is missed"));
             }
         }
     }
@@ -408,13 +517,16 @@ impl NodeRuntime {
             return;
         }
         let Some(result) = world.peers.own(&self.node, round) else { return };
-        let digest = match self.behaviour {
-            Behaviour::Bad => task_impl.proof(b"not the work"),
-            _ => task_impl.proof(&result),
-        };
-        let locator = result_locator(round);
+        if !self.proofs.contains_key(&round) {
+            let proof = task_impl.submission(round, &result);
+            if let Err(error) = &proof {
+                self.fault("submission", round, error);
+            }
+            self.proofs.insert(round, proof.ok());
+        }
+        let Some(Some((digest, locator))) = self.proofs.get(&round).cloned() else { return };
         let instruction =
-            builders::submit_proof(&self.operator.pubkey(), &world.task, round, digest, locator.as_bytes());
+            builders::submit_proof(&self.operator.pubkey(), &world.task, round, digest, &locator);
         if self.send(chain, world, "SubmitProof", round, instruction, 0, 0) {
             self.stats.rounds_submitted.push(round);
         }
@@ -468,10 +580,6 @@ impl NodeRuntime {
         let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
         let Some(window_end) = params.audit_window_end() else { return };
         let Some(round_start) = task.timeline().round_start(round.saturating_add(1)) else { return };
-        let checks = self.behaviour != Behaviour::Bad && self.online(round.saturating_add(1));
-        if !checks {
-            return;
-        }
         if offset < raise_end {
             // An unreachable result counts against its node only in the second
             // half of the raise window; until then it may just be slow.
@@ -603,7 +711,7 @@ impl NodeRuntime {
         }
     }
 
-    /// Round `round`'s list by the default rule, from chain state (the
+    /// Round `round`'s list by the task's rule, from chain state (the
     /// cache of this slot's node accounts).
     pub fn expected_list(
         chain: &dyn Chain,
@@ -612,40 +720,27 @@ impl NodeRuntime {
         task: &TaskAccount,
         round: u64,
         pool: u64,
-    ) -> Leaves {
-        Self::cached_list(chain, world, task_impl, task, round, pool).leaves.clone()
+    ) -> Result<Leaves, String> {
+        world.list(chain.slot(), task_impl, task, (round, pool)).map(|(leaves, _)| leaves.clone())
     }
 
-    /// The default-rule list of `round` and its tree, computed once per slot
-    /// and shared by every runtime of the process.
-    /// `pool` is the bounty pool the list may draw on: the current one for a
-    /// proposal, the one before it for votes, the list's total for claims.
-    fn cached_list<'w>(
+    /// The list of `round` and its tree, as [`World::list`] computes it; a
+    /// failure of the task's rule is counted and logged once per round.
+    fn list_of<'w>(
+        &mut self,
         chain: &dyn Chain,
         world: &'w mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
-        round: u64,
-        pool: u64,
-    ) -> &'w CachedList {
-        let slot = chain.slot();
-        let fresh =
-            world.list_cache.get(&round).is_some_and(|cached| cached.slot == slot && cached.pool == pool);
-        if !fresh {
-            let eligible: Vec<[u8; 32]> = world
-                .node_cache
-                .iter()
-                .filter(|(_, node)| {
-                    node.submission(round).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0)
-                })
-                .map(|(address, _)| address.to_bytes())
-                .collect();
-            let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
-            let leaves = task_impl.distribution(bounty.min(pool), &eligible);
-            let tree = tree_of(&leaves);
-            world.list_cache.insert(round, CachedList { slot, pool, leaves, tree });
+        (round, pool): (u64, u64),
+    ) -> Option<&'w (Leaves, MerkleTree)> {
+        match world.list(chain.slot(), task_impl, task, (round, pool)) {
+            Ok(list) => Some(list),
+            Err(error) => {
+                self.fault("distribution", round, &error);
+                None
+            }
         }
-        &world.list_cache[&round]
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -669,7 +764,7 @@ impl NodeRuntime {
                 distribution.status == DISTRIBUTION_REJECTED && distribution.attempt < attempt
             }
         };
-        if offset < params.distribution_window && open_for_attempt && self.online(attempt_round) {
+        if offset < params.distribution_window && open_for_attempt {
             self.propose(
                 chain,
                 world,
@@ -701,20 +796,30 @@ impl NodeRuntime {
         }
         if (distribution.vote_start..distribution.vote_end).contains(&slot)
             && Address::new_from_array(distribution.proposer) != self.node
-            && self.behaviour != Behaviour::Bad
             && !voted_in(&me.distribution_votes, attempt_round, &address)
             && self.voted_lists.insert((address, attempt))
         {
             // The proposal already took its total out of the pool: the
             // bounty it could pay is judged against the pool before it.
             let pool_before = task.bounty_pool.saturating_add(distribution.reserved);
-            let list = Self::cached_list(chain, world, task_impl, task, listed, pool_before);
-            let valid = list.tree.root() == distribution.root
-                && distribution.total == list.leaves.iter().map(|(_, amount)| *amount).sum::<u64>()
-                && distribution.leaf_count == list.leaves.len() as u64;
+            // A node whose rule gives no list cannot judge one: it abstains.
+            let Some((leaves, tree)) = self.list_of(chain, world, task_impl, task, (listed, pool_before))
+            else {
+                return;
+            };
+            let valid = tree.root() == distribution.root
+                && distribution.total == leaves.iter().map(|(_, amount)| *amount).sum::<u64>()
+                && distribution.leaf_count == leaves.len() as u64;
             if valid {
-                let leaves = list.leaves.clone();
+                let leaves = leaves.clone();
                 world.peers.serve_list(&self.node, listed, &leaves);
+            } else {
+                let proposer = Address::new_from_array(distribution.proposer);
+                self.fault(
+                    "root",
+                    listed,
+                    &format!("the list {proposer} proposed differs from the one this node computes"),
+                );
             }
             let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
             if self.send(chain, world, "VoteDistribution", listed, vote, 0, 0) {
@@ -751,11 +856,11 @@ impl NodeRuntime {
         if !is_entitled(&seed, &self.node.to_bytes(), task.node_count, offset, window) {
             return;
         }
-        let mut leaves = Self::expected_list(chain, world, task_impl, task, listed, task.bounty_pool);
-        if self.behaviour == Behaviour::BadProposer {
-            let total = leaves.iter().map(|(_, amount)| amount).sum();
-            leaves = vec![(self.node.to_bytes(), total)];
-        }
+        let Some((leaves, _)) = self.list_of(chain, world, task_impl, task, (listed, task.bounty_pool))
+        else {
+            return;
+        };
+        let leaves = leaves.clone();
         let mut url = me.service_url().to_vec();
         url.extend_from_slice(format!("/v1/lists/{listed}").as_bytes());
         url.truncate(MAX_LIST_URL_LEN);
@@ -794,11 +899,18 @@ impl NodeRuntime {
                 && !me.claimed_rounds.contains(listed)
             {
                 let kept = world.peers.kept_list(&self.node, listed);
-                let claim =
-                    kept.and_then(|leaves| claim_of(&leaves, &distribution, &self.node)).or_else(|| {
-                        let list =
-                            Self::cached_list(chain, world, task_impl, task, listed, distribution.total);
-                        claim_in(&list.leaves, &list.tree, &distribution, &self.node)
+                // The list this node kept, else its own rule's, else the proposer's:
+                // whichever builds the approved root pays.
+                let claim = kept
+                    .and_then(|leaves| claim_of(&leaves, &distribution, &self.node))
+                    .or_else(|| {
+                        let (leaves, tree) =
+                            self.list_of(chain, world, task_impl, task, (listed, distribution.total))?;
+                        claim_in(leaves, tree, &distribution, &self.node)
+                    })
+                    .or_else(|| {
+                        let served = world.peers.proposer_list(&distribution)?;
+                        claim_of(&served, &distribution, &self.node)
                     });
                 if let Some((amount, proof)) = claim {
                     let claim =
@@ -824,11 +936,6 @@ impl NodeRuntime {
             }
         }
     }
-}
-
-/// Where a node serves its result of `round`, relative to its service URL.
-pub fn result_locator(round: u64) -> String {
-    format!("v1/results/{round}")
 }
 
 /// `node`'s amount and Merkle proof in `leaves`, if they build the

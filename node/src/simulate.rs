@@ -2,7 +2,7 @@
 //! some of them misbehaving, run for R rounds and settled; the report says
 //! what each node staked, did, lost and earned.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use gradual_interface::{
     builders::{self, CreateTaskConfig},
@@ -17,9 +17,9 @@ use solana_signer::Signer;
 
 use crate::{
     chain::Chain,
-    jobs::SharedTask,
-    runtime::{Behaviour, InProcessPeers, NodeRuntime, NodeStats, World},
-    tasks::Hello,
+    jobs::{SharedTask, Threaded},
+    misbehaviour::{self, Behaviour},
+    runtime::{InProcessPeers, NodeRuntime, NodeStats, World},
 };
 
 pub const SOL: u64 = 1_000_000_000;
@@ -43,6 +43,11 @@ pub struct SimulateConfig {
     pub audit_sample: usize,
     #[serde(skip)]
     pub program: PathBuf,
+    /// The author's executable, if the task is not the built-in `hello`.
+    pub executable: Option<PathBuf>,
+    /// Milliseconds per slot, paced in real time with work and checks beside
+    /// the loop as in `node run`; 0 runs as fast as the runtimes allow.
+    pub slot_ms: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +72,13 @@ pub struct RoundReport {
     pub proposer: Option<String>,
     pub total: u64,
     pub claimed: u64,
+    /// Distinct list roots the nodes computed for the round; 1 when every
+    /// node computed the same list.
+    pub roots_computed: usize,
+    /// Lamports each node claimed for the round, by node.
+    pub paid: BTreeMap<String, u64>,
+    /// The locator of each node's proof of the round, by node.
+    pub locators: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -192,6 +204,7 @@ fn check_conservation(chain: &dyn Chain, world: &World) -> Conservation {
 /// node before round 0.
 pub fn run(
     config: &SimulateConfig,
+    task_impl: &SharedTask,
     chain: &mut dyn Chain,
     start_margin: u64,
     mut progress: impl FnMut(Progress),
@@ -207,6 +220,17 @@ pub fn run(
     let creator = keypair(config.seed, u64::MAX);
     chain.airdrop(&creator.pubkey(), 1_000 * SOL).map_err(|refused| refused.message)?;
     let start_slot = chain.slot().saturating_add(start_margin);
+    // The task records what the nodes run: the author's executable, or the built-in hello.
+    let (locator, executable_sha256) = match &config.executable {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|error| format!("cannot read --executable {}: {error}", path.display()))?;
+            let name =
+                path.file_name().map_or_else(|| "task".into(), |name| name.to_string_lossy().into_owned());
+            (format!("file:{name}").into_bytes(), solana_sha256_hasher::hash(&bytes).to_bytes())
+        }
+        None => (b"builtin:hello".to_vec(), solana_sha256_hasher::hash(b"builtin:hello").to_bytes()),
+    };
     let args = CreateTaskArgs {
         task_id: config.seed,
         initial_bounty: BOUNTY_PER_ROUND.saturating_mul(config.rounds.saturating_add(2)),
@@ -214,7 +238,7 @@ pub fn run(
         round_length: config.round_length,
         unstake_cooldown_rounds: 2,
         manager: creator.pubkey().to_bytes(),
-        executable_sha256: solana_sha256_hasher::hash(b"builtin:hello").to_bytes(),
+        executable_sha256,
         params: scaled_params(config.round_length),
         allowed_failed_distributions: ALLOWED_FAILED_DISTRIBUTIONS,
         bump: 0,
@@ -223,16 +247,17 @@ pub fn run(
     };
     let create = CreateTaskConfig {
         args,
-        name: b"hello".to_vec(),
-        description: b"simulate: every node stores Hello, World!".to_vec(),
-        executable_locator: b"builtin:hello".to_vec(),
+        name: b"simulate".to_vec(),
+        description: b"gradual simulate".to_vec(),
+        executable_locator: locator,
     };
     let task = find_task_address(&creator.pubkey(), config.seed).0;
     let units = chain
         .send(&[builders::create_task(&creator.pubkey(), &create)], &creator, &[&creator])
         .map_err(|r| r.message)?;
 
-    let mut world = World::new(task, Box::new(InProcessPeers::default()), config.rounds, config.audit_sample);
+    let peers = InProcessPeers::default();
+    let mut world = World::new(task, Box::new(peers.clone()), config.rounds, config.audit_sample);
     world.compute_units.insert("CreateTask", vec![units]);
     world.deposited = u128::from(args.initial_bounty);
     let mut runtimes = Vec::new();
@@ -258,16 +283,30 @@ pub fn run(
         world.compute_units.entry("Stake").or_default().push(units);
         world.deposited = world.deposited.saturating_add(u128::from(STAKE));
         let node = find_node_address(&task, &operator.pubkey()).0;
-        runtimes.push(NodeRuntime::new(operator, node, behaviour));
+        let mut runtime = NodeRuntime::new(operator, node);
+        if config.slot_ms > 0 {
+            runtime.jobs = Box::new(Threaded::new(Arc::new(peers.clone())));
+        }
+        runtimes.push((runtime, behaviour, misbehaviour::wrap(behaviour, Arc::clone(task_impl), node)));
     }
 
     // Work rounds, then enough rounds for every list's attempts and claims.
     let last_round = config.rounds.saturating_add(3).saturating_add(u64::from(ALLOWED_FAILED_DISTRIBUTIONS));
     let end_slot = start_slot.saturating_add(last_round.saturating_mul(config.round_length));
     let mut time = TimeBreakdown::default();
-    let task_impl: SharedTask = std::sync::Arc::new(Hello);
+    let mut paid: BTreeMap<u64, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut locators: BTreeMap<u64, BTreeMap<String, String>> = BTreeMap::new();
+    let slot_duration = std::time::Duration::from_millis(config.slot_ms);
+    world.slot_duration = slot_duration;
+    let paced_from = std::time::Instant::now();
     let mut slot = start_slot;
     while slot < end_slot {
+        if config.slot_ms > 0 {
+            // Real time: slot n starts n slot durations after the first.
+            let elapsed = u32::try_from(slot.saturating_sub(start_slot)).unwrap_or(u32::MAX);
+            let due = paced_from.checked_add(slot_duration.saturating_mul(elapsed)).unwrap_or(paced_from);
+            std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+        }
         let clock = std::time::Instant::now();
         slot = chain.advance_to(slot).map_err(|refused| refused.message)?;
         time.clock += clock.elapsed().as_secs_f64();
@@ -275,11 +314,29 @@ pub fn run(
         world.refresh(chain).map_err(|refused| refused.message)?;
         time.refresh += refresh.elapsed().as_secs_f64();
         let ticks = std::time::Instant::now();
-        for runtime in &mut runtimes {
-            runtime.tick(chain, &mut world, &task_impl);
+        for (runtime, _, task) in &mut runtimes {
+            runtime.tick(chain, &mut world, task);
         }
         time.runtime += ticks.elapsed().as_secs_f64();
-        world.landed.clear();
+        for landed in world.landed.drain(..) {
+            if landed.kind == "ClaimReward" {
+                paid.entry(landed.round).or_default().insert(landed.node.to_string(), landed.lamports);
+            }
+        }
+        // At the end of round r + 1, every proof of round r is in.
+        let elapsed = slot.saturating_sub(start_slot);
+        if elapsed.checked_rem(config.round_length) == Some(config.round_length.saturating_sub(1)) {
+            if let Some(proved) =
+                elapsed.checked_div(config.round_length).and_then(|round| round.checked_sub(1))
+            {
+                let entry = locators.entry(proved).or_default();
+                for (node, account) in &world.node_cache {
+                    if let Some(proof) = account.submission(proved) {
+                        entry.insert(node.to_string(), String::from_utf8_lossy(proof.locator()).into_owned());
+                    }
+                }
+            }
+        }
         progress(Progress {
             slot: slot.saturating_sub(start_slot).saturating_add(1),
             slots: end_slot.saturating_sub(start_slot),
@@ -295,12 +352,12 @@ pub fn run(
     let nodes = runtimes
         .iter()
         .enumerate()
-        .map(|(index, runtime)| {
+        .map(|(index, (runtime, behaviour, _))| {
             let node = chain.account(&runtime.node).and_then(|account| Node::read(&account.data));
             NodeReport {
                 index,
                 node: runtime.node.to_string(),
-                behaviour: runtime.behaviour,
+                behaviour: *behaviour,
                 stake_before: STAKE,
                 stake_after: node.map_or(0, |node| node.total_stake()),
                 audits_against: world.audits_against.get(&runtime.node).copied().unwrap_or(0),
@@ -312,6 +369,9 @@ pub fn run(
     let rounds = (0..config.rounds)
         .map(|round| {
             let address = find_distribution_address(&task, round).0;
+            let roots_computed = world.roots.get(&round).map_or(0, |roots| roots.len());
+            let paid = paid.remove(&round).unwrap_or_default();
+            let locators = locators.remove(&round).unwrap_or_default();
             match chain.account(&address).and_then(|account| Distribution::read(&account.data)) {
                 None => RoundReport {
                     round,
@@ -320,6 +380,9 @@ pub fn run(
                     proposer: None,
                     total: 0,
                     claimed: 0,
+                    roots_computed,
+                    paid,
+                    locators,
                 },
                 Some(distribution) => RoundReport {
                     round,
@@ -333,6 +396,9 @@ pub fn run(
                     proposer: Some(Address::new_from_array(distribution.proposer).to_string()),
                     total: distribution.total,
                     claimed: distribution.claimed,
+                    roots_computed,
+                    paid,
+                    locators,
                 },
             }
         })

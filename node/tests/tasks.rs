@@ -7,19 +7,33 @@ use std::{
 };
 
 use axum::{extract::State, routing::get, Router};
-use gradual_node::tasks::{External, Hello, HttpDigest, Task, HELLO};
+use gradual_interface::Address;
+use gradual_node::tasks::{External, Hello, HttpDigest, Judgement, Submitted, Task, WorkContext, HELLO};
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     solana_sha256_hasher::hash(bytes).to_bytes()
 }
 
+fn context(round: u64) -> WorkContext {
+    WorkContext { task: Address::new_from_array([1; 32]), node: Address::new_from_array([2; 32]), round }
+}
+
+/// A proof with `digest`, as a peer's node account records it.
+fn proof(digest: [u8; 32]) -> Submitted {
+    Submitted { node: Address::new_from_array([2; 32]), digest, locator: b"v1/results/0".to_vec() }
+}
+
+fn valid(judgement: Judgement) -> bool {
+    judgement == Judgement::Valid
+}
+
 #[test]
 fn hello_checks_exactly_hello_world() {
-    let result = Hello.work(0).expect("work");
+    let result = Hello.work(&context(0)).expect("work");
     assert_eq!(result, HELLO);
-    assert!(Hello.audit(0, &result, &sha256(&result)));
-    assert!(!Hello.audit(0, b"Hello, World?", &sha256(b"Hello, World?")));
-    assert!(!Hello.audit(0, &result, &sha256(b"something else")));
+    assert!(valid(Hello.audit(0, &proof(sha256(&result)), &result)));
+    assert!(!valid(Hello.audit(0, &proof(sha256(b"Hello, World?")), b"Hello, World?")));
+    assert!(!valid(Hello.audit(0, &proof(sha256(b"something else")), &result)));
 }
 
 #[test]
@@ -46,14 +60,14 @@ fn http_digest_fetches_its_sources_and_auditors_recheck_them() {
 
     let locator = format!("builtin:http-digest http://{address}/a http://{address}/b");
     let task = HttpDigest::from_locator(&locator, Arc::clone(&runtime)).expect("task");
-    let result = task.work(5).expect("work");
+    let result = task.work(&context(5)).expect("work");
     let text = String::from_utf8_lossy(&result);
     let (alpha, beta) = (b64(b"alpha"), b64(b"beta"));
     assert!(text.contains(&alpha) && text.contains(&beta), "{text}");
-    let digest = task.proof(&result);
-    assert!(task.audit(5, &result, &digest), "an honest result passes");
-    assert!(!task.audit(6, &result, &digest), "a result of another round fails");
-    assert!(!task.audit(5, &result, &sha256(b"not it")), "a wrong digest fails");
+    let digest = task.submission(5, &result).expect("proof").0;
+    assert!(valid(task.audit(5, &proof(digest), &result)), "an honest result passes");
+    assert!(!valid(task.audit(6, &proof(digest), &result)), "a result of another round fails");
+    assert!(!valid(task.audit(5, &proof(sha256(b"not it")), &result)), "a wrong digest fails");
 
     // A submitter that invents a body (and a matching body hash and digest) is caught by the refetch.
     let forged = String::from_utf8_lossy(&result)
@@ -63,10 +77,10 @@ fn http_digest_fetches_its_sources_and_auditors_recheck_them() {
         .replace(&hex(&sha256(b"beta")), &hex(&sha256(b"delta")))
         .into_bytes();
     assert_ne!(forged, result);
-    assert!(!task.audit(5, &forged, &task.proof(&forged)), "invented bodies fail the refetch");
+    assert!(!valid(task.audit(5, &proof(sha256(&forged)), &forged)), "invented bodies fail the refetch");
     // A body that does not match its own recorded hash fails without any fetch.
     let inconsistent = String::from_utf8_lossy(&result).replace(&alpha, &b64(b"omega")).into_bytes();
-    assert!(!task.audit(5, &inconsistent, &task.proof(&inconsistent)));
+    assert!(!valid(task.audit(5, &proof(sha256(&inconsistent)), &inconsistent)));
 
     assert!(HttpDigest::from_locator("builtin:http-digest", Arc::clone(&runtime)).is_err(), "no sources");
     assert!(HttpDigest::from_locator("builtin:http-digest not-a-url", runtime).is_err(), "bad source");
@@ -107,9 +121,13 @@ fn the_external_adapter_runs_only_the_recorded_executable() {
 
     let task =
         External::verified(&program, &sha256(ADAPTER.as_bytes())).expect("the recorded executable runs");
-    let result = task.work(3).expect("work");
+    assert_eq!(task.parts().protocol, 0, "an executable that does not answer hello speaks version 0");
+    let result = task.work(&context(3)).expect("work");
     assert_eq!(result, b"hello");
-    assert!(task.audit(3, &result, &sha256(b"hello")));
-    assert!(!task.audit(3, b"goodbye", &sha256(b"goodbye")), "the executable judges the result");
-    assert!(!task.audit(3, &result, &sha256(b"goodbye")), "the digest must match");
+    assert!(valid(task.audit(3, &proof(sha256(b"hello")), &result)));
+    assert!(
+        !valid(task.audit(3, &proof(sha256(b"goodbye")), b"goodbye")),
+        "the executable judges the result"
+    );
+    assert!(!valid(task.audit(3, &proof(sha256(b"goodbye")), &result)), "the digest must match");
 }

@@ -30,9 +30,10 @@ use super::{
 use crate::{
     chain::Chain,
     jobs::{SharedTask, Threaded},
+    misbehaviour::{self, Behaviour},
     peers::{NetworkPeers, ResultFetcher},
     rpc::RpcChain,
-    runtime::{claim_of, Behaviour, InProcessPeers, NodeRuntime, World},
+    runtime::{claim_of, InProcessPeers, NodeRuntime, World},
     service,
     store::Store,
     tasks::{External, Hello, HttpDigest},
@@ -218,9 +219,10 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     let peers = NetworkPeers::new(Arc::clone(&store), Arc::clone(&context.runtime));
     let mut world = World::new(args.task, Box::new(peers), u64::MAX, args.audit_sample);
     let behaviour = if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest };
-    let mut runtime = NodeRuntime::new(operator, node, behaviour);
+    let task_impl = misbehaviour::wrap(behaviour, task_impl, node);
+    let mut runtime = NodeRuntime::new(operator, node);
     runtime.auto_claim = !args.no_claim;
-    runtime.jobs = Box::new(Threaded::new(ResultFetcher::new(Arc::clone(&context.runtime))));
+    runtime.jobs = Box::new(Threaded::new(Arc::new(ResultFetcher::new(Arc::clone(&context.runtime)))));
     let event = |value: serde_json::Value| {
         if context.json {
             out!("{value}");
@@ -357,11 +359,12 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
         {
             continue;
         }
-        // The approved list paid out its total: the default rule over that total.
+        // The approved list paid out its total: the default rule over that total
+        // (a task with a rule of its own falls back to the proposer's list).
         let leaves = NodeRuntime::expected_list(&chain, &mut world, &Hello, &task, round, distribution.total);
         // Nodes' accounts may have changed since (one left, a ring moved on):
         // then the proposer's own list, signed and checked against the root.
-        let claim = claim_of(&leaves, &distribution, &node).or_else(|| {
+        let claim = leaves.ok().and_then(|leaves| claim_of(&leaves, &distribution, &node)).or_else(|| {
             let url = String::from_utf8_lossy(distribution.url()).into_owned();
             let operator = Address::new_from_array(distribution.proposer_operator);
             let served = crate::peers::fetch_list(&context.runtime, &url, &operator)

@@ -1,7 +1,13 @@
 //! `gradual simulate` and `gradual localnet`: the embedded chain, in process
 //! or served over JSON-RPC.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,8 +18,10 @@ use super::{
 };
 use crate::{
     chain::{Chain, EmbeddedChain},
+    jobs::SharedTask,
     localnet::{Faults, Localnet, LocalnetConfig},
     simulate::{self, Progress, SimulateConfig},
+    tasks::{External, ExternalConfig, Hello},
 };
 
 #[derive(Args)]
@@ -46,6 +54,16 @@ pub struct SimulateArgs {
     /// Run against the cluster at `--url` (which must allow airdrops) instead of the embedded chain.
     #[arg(long)]
     cluster: bool,
+    /// Run this task executable (`docs/task-protocol.md`) instead of the built-in hello.
+    #[arg(long)]
+    executable: Option<PathBuf>,
+    /// A variable for the executable, KEY=VALUE (repeatable); passed only if the task declares it.
+    #[arg(long = "task-env", value_name = "KEY=VALUE")]
+    task_env: Vec<String>,
+    /// Pace slots in real time, this many milliseconds each, with work and
+    /// checks beside the loop as in `node run` [default: as fast as possible].
+    #[arg(long, default_value_t = 0)]
+    slot_ms: u64,
     #[command(flatten)]
     pub options: ReadOptions,
 }
@@ -98,6 +116,36 @@ pub fn localnet(context: &Context, args: LocalnetArgs) -> CliResult {
         .map_err(CliError::failed)
 }
 
+/// `KEY=VALUE` pairs, as `--task-env` takes them.
+pub fn task_variables(pairs: &[String]) -> CliResult<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (key, value) = pair
+                .split_once('=')
+                .filter(|(key, _)| !key.is_empty())
+                .ok_or_else(|| CliError::usage(format!("--task-env {pair:?} is not KEY=VALUE")))?;
+            Ok((key.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// The author's executable, trusted as it is (its own sha256 is recorded),
+/// working in a fresh directory under the system's temporary directory.
+fn external_task(program: &Path, pairs: &[String], purpose: &str) -> CliResult<External> {
+    let bytes = std::fs::read(program).map_err(|error| {
+        CliError::usage(format!("cannot read --executable {}: {error}", program.display()))
+    })?;
+    let work_dir = std::env::temp_dir().join(format!("gradual-{purpose}-{}", std::process::id()));
+    External::start(ExternalConfig {
+        program: program.to_path_buf(),
+        expected_sha256: solana_sha256_hasher::hash(&bytes).to_bytes(),
+        work_dir,
+        variables: task_variables(pairs)?,
+    })
+    .map_err(CliError::usage)
+}
+
 pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
     let config = SimulateConfig {
         nodes: args.nodes,
@@ -109,6 +157,12 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         round_length: args.round_length,
         audit_sample: args.audit_sample,
         program: args.program,
+        executable: args.executable.clone(),
+        slot_ms: args.slot_ms,
+    };
+    let task_impl: SharedTask = match &args.executable {
+        Some(program) => Arc::new(external_task(program, &args.task_env, "simulate")?),
+        None => Arc::new(Hello),
     };
     // A live progress bar on stderr; JSON output stays a single report on stdout.
     let bar = if context.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
@@ -126,7 +180,7 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         embedded = EmbeddedChain::new(&config.program, 1_000).map_err(CliError::usage)?;
         (&mut embedded, 10)
     };
-    let report = simulate::run(&config, chain, start_margin, |progress: Progress| {
+    let report = simulate::run(&config, &task_impl, chain, start_margin, |progress: Progress| {
         bar.set_length(progress.slots);
         bar.set_position(progress.slot);
         bar.set_message(format!(
@@ -184,6 +238,20 @@ fn print_table(report: &simulate::Report) {
         report.conservation.deposited,
         report.conservation.paid_out
     );
+    for round in &report.rounds {
+        let paid: Vec<String> = report
+            .nodes
+            .iter()
+            .map(|node| round.paid.get(&node.node).copied().unwrap_or(0).to_string())
+            .collect();
+        out!(
+            "round {:>3}: list {:<9} roots computed {}  paid per node: {}",
+            round.round,
+            round.distribution,
+            round.roots_computed,
+            paid.join(" ")
+        );
+    }
     for (kind, units) in &report.compute_units {
         out!(
             "{kind:<20} {:>5} tx  CU min {:>5}  mean {:>5}  max {:>5}",

@@ -1,0 +1,72 @@
+//! The misbehaviours `simulate` injects, each a wrapper around a node's task,
+//! so the runtime knows nothing of them: a bad node's proof does not match its
+//! work, a bad proposer's rule pays itself, an offline node skips the work of
+//! every odd round. `node run --behaviour bad` uses the first, for tests.
+
+use std::sync::Arc;
+
+use gradual_interface::Address;
+use serde::Serialize;
+
+use crate::{
+    jobs::SharedTask,
+    tasks::{DistributionInputs, Judgement, Leaves, Submitted, Task, WorkContext},
+};
+
+/// How a simulated node behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Behaviour {
+    Honest,
+    /// Submits proofs that do not match its work.
+    Bad,
+    /// Skips the work of every odd round.
+    Offline,
+    /// Works honestly but proposes (and votes for) lists that pay only itself.
+    BadProposer,
+}
+
+/// `task` as a node of `behaviour` runs it.
+pub fn wrap(behaviour: Behaviour, task: SharedTask, node: Address) -> SharedTask {
+    match behaviour {
+        Behaviour::Honest => task,
+        Behaviour::Bad => Arc::new(Wrapped { task, node, behaviour }),
+        Behaviour::Offline => Arc::new(Wrapped { task, node, behaviour }),
+        Behaviour::BadProposer => Arc::new(Wrapped { task, node, behaviour }),
+    }
+}
+
+struct Wrapped {
+    task: SharedTask,
+    node: Address,
+    behaviour: Behaviour,
+}
+
+impl Task for Wrapped {
+    fn work(&self, context: &WorkContext) -> Result<Vec<u8>, String> {
+        if self.behaviour == Behaviour::Offline && !context.round.is_multiple_of(2) {
+            return Err("offline in odd rounds".into());
+        }
+        self.task.work(context)
+    }
+
+    fn submission(&self, round: u64, result: &[u8]) -> Result<([u8; 32], Vec<u8>), String> {
+        if self.behaviour == Behaviour::Bad {
+            return self.task.submission(round, b"not the work");
+        }
+        self.task.submission(round, result)
+    }
+
+    fn audit(&self, round: u64, submitted: &Submitted, result: &[u8]) -> Judgement {
+        self.task.audit(round, submitted, result)
+    }
+
+    fn distribution(&self, inputs: &DistributionInputs) -> Result<Leaves, String> {
+        let leaves = self.task.distribution(inputs)?;
+        if self.behaviour != Behaviour::BadProposer {
+            return Ok(leaves);
+        }
+        let total = leaves.iter().fold(0u64, |total, (_, amount)| total.saturating_add(*amount));
+        Ok(vec![(self.node.to_bytes(), total)])
+    }
+}
