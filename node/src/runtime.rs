@@ -348,6 +348,8 @@ pub struct NodeRuntime {
     pub jobs: Box<dyn Jobs>,
     /// Rounds whose work was started and whose outcome is not in yet.
     working_on: BTreeSet<u64>,
+    /// Rounds whose work was ever started: a round's work runs at most once.
+    started: BTreeSet<u64>,
     /// Each round's proof as the task made it; `None` if it could not.
     proofs: BTreeMap<u64, Option<Proof>>,
     /// Faults already logged, by part and round: each is logged once per round.
@@ -375,6 +377,7 @@ impl NodeRuntime {
             unreachable: BTreeSet::new(),
             jobs: Box::new(Inline),
             working_on: BTreeSet::new(),
+            started: BTreeSet::new(),
             proofs: BTreeMap::new(),
             faults_logged: BTreeSet::new(),
         }
@@ -382,9 +385,9 @@ impl NodeRuntime {
 
     /// Counts a failure of the task's `part` and logs it, once per round.
     fn fault(&mut self, part: &'static str, round: u64, error: &str) {
-        let count = self.stats.task_faults.entry(part).or_default();
-        *count = count.saturating_add(1);
         if self.faults_logged.insert((part, round)) {
+            let count = self.stats.task_faults.entry(part).or_default();
+            *count = count.saturating_add(1);
             tracing::warn!(node = %self.node, round, part, %error, "the task failed");
         }
     }
@@ -450,11 +453,12 @@ impl NodeRuntime {
         self.verdicts.retain(|(_, checked), _| *checked >= oldest);
         self.unreachable.retain(|(_, checked)| *checked >= oldest);
         self.proofs.retain(|proved, _| *proved >= oldest);
+        self.started.retain(|worked| *worked >= oldest);
         self.faults_logged.retain(|(_, logged)| *logged >= oldest);
 
         // Work for this round, beside the loop, served to auditors once done.
         let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
-        if working && world.peers.own(&self.node, round).is_none() {
+        if working && world.peers.own(&self.node, round).is_none() && self.started.insert(round) {
             self.working_on.insert(round);
         }
         let submission_open = offset < params.submission_window;

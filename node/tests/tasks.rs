@@ -8,7 +8,9 @@ use std::{
 
 use axum::{extract::State, routing::get, Router};
 use gradual_interface::Address;
-use gradual_node::tasks::{External, Hello, HttpDigest, Judgement, Submitted, Task, WorkContext, HELLO};
+use gradual_node::tasks::{
+    External, ExternalConfig, Hello, HttpDigest, Judgement, Submitted, Task, WorkContext, HELLO,
+};
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     solana_sha256_hasher::hash(bytes).to_bytes()
@@ -130,4 +132,61 @@ fn the_external_adapter_runs_only_the_recorded_executable() {
         "the executable judges the result"
     );
     assert!(!valid(task.audit(3, &proof(sha256(b"goodbye")), &result)), "the digest must match");
+}
+
+/// Answers `work` with its environment and working directory.
+const ENV_TASK: &str = r#"#!/bin/sh
+read -r request
+case "$request" in
+  *'"hello"'*) echo '{"protocol":1,"parts":["work","audit"],"variables":["API_KEY","NOT_SET"]}' ;;
+  *) printf '{"result":"%s"}\n' "$( (env; echo "cwd=$(pwd)") | base64 | tr -d '\n')" ;;
+esac
+"#;
+
+fn external(dir: &std::path::Path, script: &str, variables: &[(&str, &str)]) -> External {
+    let program = dir.join("task.sh");
+    std::fs::write(&program, script).expect("write");
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    External::start(ExternalConfig {
+        program,
+        expected_sha256: sha256(script.as_bytes()),
+        work_dir: dir.join("work"),
+        variables: variables.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect(),
+    })
+    .expect("start")
+}
+
+#[test]
+fn an_executable_sees_only_its_declared_variables_in_its_own_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let task = external(dir.path(), ENV_TASK, &[("API_KEY", "k1"), ("UNDECLARED", "secret")]);
+    assert_eq!(task.parts().variables, ["API_KEY", "NOT_SET"]);
+    let seen = String::from_utf8(task.work(&context(1)).expect("work")).expect("utf-8");
+    let names: Vec<&str> =
+        seen.lines().filter_map(|line| line.split_once('=')).map(|(name, _)| name).collect();
+    assert!(seen.contains("API_KEY=k1"), "{seen}");
+    assert!(
+        !seen.contains("UNDECLARED") && !seen.contains("secret"),
+        "an undeclared variable leaked: {seen}"
+    );
+    // Only what the node sets (and what sh adds itself): none of the node's own environment.
+    for name in &names {
+        assert!(
+            ["PATH", "HOME", "LANG", "API_KEY", "PWD", "SHLVL", "_", "OLDPWD", "cwd"].contains(name),
+            "{name} leaked: {seen}"
+        );
+    }
+    let work_dir = std::fs::canonicalize(dir.path().join("work")).expect("work dir");
+    assert!(seen.contains(&format!("cwd={}", work_dir.display())), "{seen}");
+    assert!(seen.contains(&format!("HOME={}", dir.path().join("work").display())), "{seen}");
+}
+
+#[test]
+fn an_executable_replaced_while_the_node_runs_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let task = external(dir.path(), ADAPTER, &[]);
+    assert_eq!(task.work(&context(1)).expect("work"), b"hello");
+    std::fs::write(dir.path().join("task.sh"), ADAPTER.replace("aGVsbG8=", "Z29vZGJ5ZQ==")).expect("replace");
+    let error = task.work(&context(2)).expect_err("a changed file must not run");
+    assert!(error.contains("refusing to run it"), "{error}");
 }

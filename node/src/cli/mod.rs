@@ -10,6 +10,7 @@ macro_rules! out {
     };
 }
 
+mod check;
 mod config;
 mod inspect;
 mod node;

@@ -24,6 +24,7 @@ use solana_signer::Signer;
 
 use super::{
     options::{Chosen, SendOptions, SignerOptions},
+    simulate::task_variables,
     task::read_task,
     views, CliError, CliResult, Context,
 };
@@ -36,7 +37,7 @@ use crate::{
     runtime::{claim_of, InProcessPeers, NodeRuntime, World},
     service,
     store::Store,
-    tasks::{External, Hello, HttpDigest},
+    tasks::{External, ExternalConfig, Hello, HttpDigest},
 };
 
 #[derive(Subcommand)]
@@ -135,6 +136,9 @@ pub struct RunArgs {
     /// The external executable, for tasks that are not built in.
     #[arg(long)]
     executable: Option<PathBuf>,
+    /// A variable for the executable, KEY=VALUE (repeatable); passed only if the task declares it.
+    #[arg(long = "task-env", value_name = "KEY=VALUE")]
+    task_env: Vec<String>,
     /// Peers checked per round, besides every proof already under audit.
     #[arg(long, default_value_t = 16)]
     audit_sample: usize,
@@ -150,7 +154,14 @@ pub struct RunArgs {
     options: SendOptions,
 }
 
-fn task_impl(context: &Context, task: &TaskAccount, executable: Option<&PathBuf>) -> CliResult<SharedTask> {
+/// What the node needs to run a task's executable.
+struct ExecutableArgs<'a> {
+    program: Option<&'a PathBuf>,
+    variables: &'a [String],
+    work_dir: PathBuf,
+}
+
+fn task_impl(context: &Context, task: &TaskAccount, executable: ExecutableArgs) -> CliResult<SharedTask> {
     let locator = String::from_utf8_lossy(task.executable_locator()).into_owned();
     let builtin = locator.starts_with("builtin:");
     if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != task.executable_sha256 {
@@ -164,10 +175,16 @@ fn task_impl(context: &Context, task: &TaskAccount, executable: Option<&PathBuf>
             HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
         )),
         _ => {
-            let program = executable.ok_or_else(|| {
+            let program = executable.program.ok_or_else(|| {
                 CliError::usage(format!("task runs {locator:?}: pass --executable with a local copy of it"))
             })?;
-            Ok(Arc::new(External::verified(program, &task.executable_sha256).map_err(CliError::usage)?))
+            let config = ExternalConfig {
+                program: program.clone(),
+                expected_sha256: task.executable_sha256,
+                work_dir: executable.work_dir,
+                variables: task_variables(executable.variables)?,
+            };
+            Ok(Arc::new(External::start(config).map_err(CliError::usage)?))
         }
     }
 }
@@ -190,8 +207,12 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             args.task
         )));
     }
-    let task_impl = task_impl(context, &task, args.executable.as_ref())?;
     let db = args.db.unwrap_or_else(|| PathBuf::from(format!("gradual-{node}.redb")));
+    // The executable works in a directory of its own beside the database.
+    let work_dir = db.with_extension("task");
+    let executable =
+        ExecutableArgs { program: args.executable.as_ref(), variables: &args.task_env, work_dir };
+    let task_impl = task_impl(context, &task, executable)?;
     let store = Arc::new(Store::open(&db, &args.task, &node).map_err(CliError::usage)?);
     let service_key = Keypair::new_from_array(*operator.secret_bytes());
     let router = service::router(Arc::clone(&store), service_key, node);

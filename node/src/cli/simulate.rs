@@ -132,7 +132,7 @@ pub fn task_variables(pairs: &[String]) -> CliResult<BTreeMap<String, String>> {
 
 /// The author's executable, trusted as it is (its own sha256 is recorded),
 /// working in a fresh directory under the system's temporary directory.
-fn external_task(program: &Path, pairs: &[String], purpose: &str) -> CliResult<External> {
+pub fn external_task(program: &Path, pairs: &[String], purpose: &str) -> CliResult<External> {
     let bytes = std::fs::read(program).map_err(|error| {
         CliError::usage(format!("cannot read --executable {}: {error}", program.display()))
     })?;

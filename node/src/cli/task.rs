@@ -59,6 +59,8 @@ pub enum TaskCommand {
         #[command(flatten)]
         options: SendOptions,
     },
+    /// Call each part of a task executable once, on made-up inputs, and judge each answer.
+    Check(super::check::CheckArgs),
     /// Show a task's state.
     Show {
         task: Address,
@@ -77,6 +79,7 @@ impl TaskCommand {
             | TaskCommand::Resume { options, .. }
             | TaskCommand::Close { options, .. } => options.chosen(),
             TaskCommand::Show { options, .. } => options.chosen(),
+            TaskCommand::Check(args) => args.options.chosen(),
         }
     }
 }
@@ -324,6 +327,7 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
                 json!({ "task": task.to_string(), "returned": lamports }),
             )
         }
+        TaskCommand::Check(args) => super::check::check(context, args),
         TaskCommand::Show { task, .. } => {
             let chain = context.chain()?;
             let (state, lamports) = read_task(&chain, &task)?;

@@ -34,6 +34,9 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest answer line read from an executable.
 const MAX_ANSWER_BYTES: u64 = 4 << 20;
 
+/// How a call that could not start the executable begins its error.
+const CANNOT_START: &str = "cannot start";
+
 /// The protocol version this node speaks.
 pub const PROTOCOL: u64 = 1;
 
@@ -92,7 +95,10 @@ fn b64(bytes: &[u8]) -> String {
 impl External {
     /// Checks the executable against the recorded sha256, asks it `hello`,
     /// and prepares its working directory and environment.
-    pub fn start(config: ExternalConfig) -> Result<Self, String> {
+    pub fn start(mut config: ExternalConfig) -> Result<Self, String> {
+        // The process runs in its own directory: a relative path must not move with it.
+        config.program = std::fs::canonicalize(&config.program)
+            .map_err(|error| format!("cannot find executable {}: {error}", config.program.display()))?;
         let mut external =
             Self { environment: BTreeMap::new(), parts: Parts::default(), checked: Mutex::new(None), config };
         external.check_hash()?;
@@ -109,6 +115,8 @@ impl External {
         ]);
         external.parts = match external.call(&json!({ "method": "hello", "protocol": PROTOCOL })) {
             Ok(answer) => parse_hello(&answer),
+            Err(error) if error.starts_with(CANNOT_START) => return Err(error),
+            // An executable that does not know `hello` speaks version 0.
             Err(_) => Parts::default(),
         };
         for name in &external.parts.variables {
@@ -179,7 +187,7 @@ impl External {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|error| format!("cannot start {}: {error}", self.config.program.display()))?;
+            .map_err(|error| format!("{CANNOT_START} {}: {error}", self.config.program.display()))?;
         let mut line = request.to_string();
         line.push('\n');
         let mut stdin = child.stdin.take().ok_or("no stdin")?;
