@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end on solana-test-validator: the freshly built .so preloaded at the
-# program id, a task created and funded with the CLI, four `gradual node run`
+# program id, a task whose work takes 5 seconds (an external executable)
+# created and funded with the CLI, four `gradual node run`
 # processes (one submitting bad proofs, one killed mid-round and restarted),
 # and every assertion made through `gradual inspect ... --output json`.
 # Logs are kept in $E2E_DIR (printed at the end); everything started is stopped.
@@ -123,9 +124,24 @@ PY
   identity_is_ours || die "another process is listening on $URL"
 fi
 
+# The task's work takes 5 seconds, longer than the 3.2-second submission
+# window: it must run beside the node's slot loop to be submitted at all.
+TASK_EXE="$E2E_DIR/slow-task.sh"
+cat >"$TASK_EXE" <<'SH'
+#!/bin/sh
+read -r request
+case "$request" in
+  *'"work"'*) sleep 5; echo '{"result":"aGVsbG8="}' ;;
+  *'"audit"'*) echo '{"valid":true}' ;;
+  *) echo '{"error":"unknown method"}' ;;
+esac
+SH
+chmod +x "$TASK_EXE"
+
 g keygen --outfile "$E2E_DIR/creator.json" >/dev/null
 g airdrop -k "$E2E_DIR/creator.json" 100000000000 >/dev/null
 TASK="$(json task create -k "$E2E_DIR/creator.json" --name e2e --description "end to end" \
+  --executable-locator file:slow-task.sh --executable "$TASK_EXE" \
   --bounty 20000000000 --bounty-per-round 1000000000 --round-length 40 \
   --submission-window 8 --audit-window 16 --distribution-window 8 --distribution-audit-window 16 \
   --start-in 60 | field "['task']")"
@@ -144,7 +160,7 @@ log "four nodes staked"
 
 start_node() {
   local i=$1 behaviour=$2
-  GRADUAL_LOG=info "$GRADUAL" node run -k "${KEYS[$i]}" "$TASK" \
+  GRADUAL_LOG=info "$GRADUAL" node run -k "${KEYS[$i]}" "$TASK" --executable "$TASK_EXE" \
     --listen "127.0.0.1:${PORTS[$i]}" --db "$E2E_DIR/node$i.redb" \
     --exit-after-round "$LAST_ROUND" --behaviour "$behaviour" --output json \
     >>"$E2E_DIR/node$i.log" 2>&1 &
