@@ -487,11 +487,10 @@ impl NodeRuntime {
         if !due {
             self.working_on.remove(&round);
             if self.jobs.abandon_work(&self.node, round) {
-                tracing::warn!(
-                    node = %self.node,
-                    round,
-                    "work was still running when the submission window closed: round {round} is missed"
+                let late = format!(
+                    "late: work was still running when the submission window closed: round {round} is missed"
                 );
+                self.fault("work", round, &late);
             }
             return;
         }

@@ -158,3 +158,46 @@ fn a_broken_executable_is_counted_and_never_stops_the_node() {
     }
     assert!(nodes(&report).iter().any(|node| node["task_faults"]["distribution"].as_u64().unwrap_or(0) > 0));
 }
+
+/// Work that takes 3 seconds, where round 0's proof is due 2.4 s after the round starts.
+const SLOW: &str = r#"#!/bin/sh
+read -r request
+case "$request" in
+  *'"work"'*) sleep 3; echo '{"result":"aGVsbG8="}' ;;
+  *'"audit"'*) echo '{"valid":true}' ;;
+  *) echo '{"error":"unknown method"}' ;;
+esac
+"#;
+
+#[test]
+fn real_time_slots_show_an_author_that_slow_work_misses_its_window() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("slow.sh");
+    std::fs::write(&script, SLOW).expect("write");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let script = script.display().to_string();
+    let run = |extra: &[&str]| {
+        let output = gradual(
+            &[
+                &["simulate", "--executable", &script, "--nodes", "2", "--rounds", "1"][..],
+                extra,
+                &["--program", &program(), "--output", "json"],
+            ]
+            .concat(),
+        );
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<Value>(&output.stdout).expect("JSON")
+    };
+    // 50 ms slots: 40-slot rounds of 2 s and an 8-slot submission window, so work
+    // started at round 0 must answer within 2.4 s. It takes 3 s: the round is missed.
+    let paced = run(&["--slot-ms", "50"]);
+    for node in nodes(&paced) {
+        assert_eq!(node["rounds_submitted"].as_array().expect("rounds").len(), 0, "{node}");
+        assert_eq!(u64_of(&node["task_faults"]["work"]), 1, "the late work is counted once: {node}");
+    }
+    // Unpaced, the clock waits for the work, so the same task submits.
+    let unpaced = run(&[]);
+    for node in nodes(&unpaced) {
+        assert_eq!(node["rounds_submitted"].as_array().expect("rounds").len(), 1, "{node}");
+    }
+}
