@@ -46,25 +46,9 @@ fn work_slower_than_the_submission_window_is_submitted_every_round() {
     std::fs::set_permissions(&executable, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let executable = executable.display().to_string();
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let created = user.json(&[
-        "task",
-        "create",
-        "-k",
-        &creator,
-        "--name",
-        "slow",
-        "--bounty",
-        "20000000000",
-        "--bounty-per-round",
-        "1000000000",
-        "--executable-locator",
-        "file:slow-task.sh",
-        "--executable",
-        &executable,
-        "--start-in",
-        "40",
-    ]);
-    let task = created["task"].as_str().expect("task").to_string();
+    let locator =
+        ["--executable-locator", "file:slow-task.sh", "--executable", &executable, "--start-in", "40"];
+    let task = user.create_default_task(&creator, "slow", &locator);
     let operators = staked_operators(&user, &task, 2);
     let last_round = 3;
     let mut nodes: Vec<_> = operators
@@ -109,21 +93,7 @@ fn silent_peers_are_audited_slashed_and_unpaid() {
     let localnet = Localnet::start(&["--slot-ms", "200"]);
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let created = user.json(&[
-        "task",
-        "create",
-        "-k",
-        &creator,
-        "--name",
-        "silent",
-        "--bounty",
-        "20000000000",
-        "--bounty-per-round",
-        "1000000000",
-        "--start-in",
-        "100",
-    ]);
-    let task = created["task"].as_str().expect("task").to_string();
+    let task = user.create_default_task(&creator, "silent", &["--start-in", "100"]);
     let mut operators = staked_operators(&user, &task, 2);
     operators.extend(staked_operators_serving(&user, &task, 2..5, |_| silent_url.clone()));
     let last_round = 4;

@@ -176,14 +176,7 @@ impl TestContext {
         signers: &[&Keypair],
         flow: Flow,
     ) -> Result<TransactionMetadata, FailedTransactionMetadata> {
-        let mut all_signers: Vec<&Keypair> = vec![&self.payer];
-        all_signers.extend_from_slice(signers);
-        let transaction = Transaction::new_signed_with_payer(
-            instructions,
-            Some(&self.payer.pubkey()),
-            &all_signers,
-            self.svm.latest_blockhash(),
-        );
+        let transaction = self.transaction(instructions, signers);
         let result = self.svm.send_transaction(transaction);
         // A fresh blockhash lets a test send the same transaction twice.
         self.svm.expire_blockhash();
@@ -204,15 +197,22 @@ impl TestContext {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<(), TransactionError> {
+        self.svm
+            .simulate_transaction(self.transaction(instructions, signers))
+            .map(|_| ())
+            .map_err(|failed| failed.err)
+    }
+
+    /// `instructions` signed by the fee payer and `signers`, on the latest blockhash.
+    fn transaction(&self, instructions: &[Instruction], signers: &[&Keypair]) -> Transaction {
         let mut all_signers: Vec<&Keypair> = vec![&self.payer];
         all_signers.extend_from_slice(signers);
-        let transaction = Transaction::new_signed_with_payer(
+        Transaction::new_signed_with_payer(
             instructions,
             Some(&self.payer.pubkey()),
             &all_signers,
             self.svm.latest_blockhash(),
-        );
-        self.svm.simulate_transaction(transaction).map(|_| ()).map_err(|failed| failed.err)
+        )
     }
 
     /// Sends an instruction that must succeed; returns the compute units it used.

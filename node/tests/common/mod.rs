@@ -152,6 +152,14 @@ impl User {
         self.json(&args)["task"].as_str().expect("task address").to_string()
     }
 
+    /// Creates a task with `task create`'s default windows, 20 SOL of bounty
+    /// and 1 SOL a round, plus `extra` flags; returns its address.
+    pub fn create_default_task(&self, creator: &str, name: &str, extra: &[&str]) -> String {
+        let base = ["task", "create", "-k", creator, "--name", name, "--bounty", "20000000000"];
+        let created = self.json(&[&base[..], &["--bounty-per-round", "1000000000"], extra].concat());
+        created["task"].as_str().expect("task address").to_string()
+    }
+
     /// Stakes `lamports` from `keypair` with `gradual node stake --output json`; returns the output.
     pub fn stake(&self, keypair: &str, task: &str, lamports: u64, service_url: &str) -> Output {
         let lamports = lamports.to_string();
