@@ -48,9 +48,11 @@ e2e: sbf validator
 fmt:
 	cargo fmt --all
 
-## Every target that builds the .so installs the SBF toolchain first, so each works as the first command.
+## Every target that builds the .so installs the SBF toolchain first, so each works as the first command;
+## and the end-to-end script's guards (free ports, bounded waits, its own chain) work.
 check-make:
 	bash scripts/check-make.sh sbf test cu demo bench-sim e2e
+	bash scripts/test-e2e-lib.sh
 
 lint:
 	cargo fmt --all -- --check

@@ -36,41 +36,11 @@ cleanup() {
 trap cleanup EXIT
 log() { echo "e2e: $*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=scripts/e2e-lib.sh
+source scripts/e2e-lib.sh
 g() { "$GRADUAL" "$@"; }
 json() { g "$@" --output json; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-
-# Free TCP ports on 127.0.0.1, COUNT consecutive ones from each of N bases:
-# `free_ports N COUNT` prints N base ports.
-free_ports() {
-  python3 - "$1" "$2" <<'PY'
-import random, socket, sys
-wanted, run = int(sys.argv[1]), int(sys.argv[2])
-def free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-found = []
-while len(found) < wanted:
-    base = random.randrange(20000, 60000 - run)
-    if all(free(base + i) for i in range(run)) and all(abs(base - other) >= run for other in found):
-        found.append(base)
-print(" ".join(map(str, found)))
-PY
-}
-
-# Waits until COMMAND succeeds, at most SECONDS; fails naming WHAT.
-wait_for() {
-  local seconds=$1 what=$2; shift 2
-  local deadline=$(( $(date +%s) + seconds ))
-  until "$@"; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "gave up after ${seconds}s waiting for $what"
-    sleep 1
-  done
-}
 
 # The chain this script started must stay alive; another process answering
 # on its port would otherwise take its place unnoticed.
@@ -104,24 +74,7 @@ reachable() {
 wait_for 120 "the chain to answer on $URL" reachable
 if [ "${E2E_LOCALNET:-0}" != 1 ]; then
   # Whoever answers must be the validator this script started: its identity is in our ledger.
-  identity_is_ours() {
-    python3 - "$URL" "$E2E_DIR/ledger/validator-keypair.json" <<'PY'
-import json, sys, urllib.request
-url, keypair = sys.argv[1], sys.argv[2]
-alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-raw = bytes(json.load(open(keypair))[32:])
-number, text = int.from_bytes(raw, "big"), ""
-while number:
-    number, digit = divmod(number, 58)
-    text = alphabet[digit] + text
-ours = "1" * (len(raw) - len(raw.lstrip(b"\0"))) + text
-request = urllib.request.Request(url, json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getIdentity"}).encode(),
-                                 {"Content-Type": "application/json"})
-theirs = json.load(urllib.request.urlopen(request, timeout=5))["result"]["identity"]
-sys.exit(0 if theirs == ours else f"port {url.rsplit(':', 1)[1]} is answered by validator {theirs}, not ours ({ours})")
-PY
-  }
-  identity_is_ours || die "another process is listening on $URL"
+  validator_is_ours "$URL" "$E2E_DIR/ledger/validator-keypair.json" || die "another process is listening on $URL"
 fi
 
 # The task's work takes 5 seconds, longer than the 3.2-second submission
