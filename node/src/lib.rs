@@ -14,3 +14,4 @@ pub mod service;
 pub mod simulate;
 pub mod store;
 pub mod tasks;
+pub mod world;

@@ -9,12 +9,12 @@ use gradual_interface::{
     builders::{self, Proposal},
     error::GradualError,
     merkle::{tree_of, MerkleTree},
-    pda::{find_audit_address, find_distribution_address},
+    pda::find_audit_address,
     selection::{is_entitled, proposal_seed},
     state::{
-        split_slash, Account, Audit, Distribution, Node, Task as TaskAccount, VoteRecord,
-        CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED,
-        DISTRIBUTION_REJECTED, MAX_LIST_URL_LEN, SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
+        split_slash, Audit, Distribution, Node, Task as TaskAccount, VoteRecord, CLAIM_PERIOD_ROUNDS,
+        DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
+        MAX_LIST_URL_LEN, SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
     },
     Address,
 };
@@ -23,295 +23,15 @@ use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
+pub use crate::world::{InProcessPeers, Landed, Peers, World};
 use crate::{
-    chain::{Chain, Refused},
+    chain::Chain,
     jobs::{CheckRequest, Checked, Inline, Jobs, SharedTask},
-    tasks::{check_leaves, DistributionInputs, Eligible, Task, WorkContext},
+    tasks::{Task, WorkContext},
+    world::read,
 };
 
 pub use crate::tasks::Leaves;
-
-/// How a node keeps and serves its own results and fetches other nodes':
-/// in process for `simulate`, over HTTP with signed responses for `node run`.
-pub trait Peers {
-    /// Keeps `node`'s result of `round` and serves it to auditors.
-    fn serve(&mut self, node: &Address, round: u64, result: Vec<u8>);
-    /// `node`'s own stored result of `round`.
-    fn own(&self, node: &Address, round: u64) -> Option<Vec<u8>>;
-    /// Fetches `target`'s result of `round` from wherever its node account
-    /// says it serves it; `None` if it cannot be had (yet).
-    fn fetch(&mut self, target: &Address, account: &Node, round: u64) -> Option<Vec<u8>>;
-    /// Keeps a list `node` proposed or verified for `round`, and serves it.
-    fn serve_list(&mut self, _node: &Address, _round: u64, _leaves: &Leaves) {}
-    /// The list kept for `round`, if any: after its nodes' accounts change
-    /// (a ring overwritten, a node gone), it can no longer be recomputed.
-    fn kept_list(&self, _node: &Address, _round: u64) -> Option<Leaves> {
-        None
-    }
-    /// The list `distribution`'s proposer serves, signed by its operator; the
-    /// caller checks it against the root.
-    fn proposer_list(&mut self, _distribution: &Distribution) -> Option<Leaves> {
-        None
-    }
-}
-
-/// Results held in memory, shared by every runtime of one process (and, for
-/// `simulate --slot-ms`, by the threads that check them).
-/// Results by (node, round).
-type Results = BTreeMap<(Address, u64), Vec<u8>>;
-
-#[derive(Clone, Default)]
-pub struct InProcessPeers {
-    results: std::sync::Arc<std::sync::Mutex<Results>>,
-    lists: BTreeMap<(Address, u64), Leaves>,
-}
-
-impl InProcessPeers {
-    fn get(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
-        self.results.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&(*node, round)).cloned()
-    }
-}
-
-impl Peers for InProcessPeers {
-    fn serve(&mut self, node: &Address, round: u64, result: Vec<u8>) {
-        self.results.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert((*node, round), result);
-    }
-
-    fn own(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
-        self.get(node, round)
-    }
-
-    fn fetch(&mut self, target: &Address, _account: &Node, round: u64) -> Option<Vec<u8>> {
-        self.get(target, round)
-    }
-
-    fn serve_list(&mut self, node: &Address, round: u64, leaves: &Leaves) {
-        self.lists.insert((*node, round), leaves.clone());
-    }
-
-    fn kept_list(&self, node: &Address, round: u64) -> Option<Leaves> {
-        self.lists.get(&(*node, round)).cloned()
-    }
-
-    fn proposer_list(&mut self, distribution: &Distribution) -> Option<Leaves> {
-        self.kept_list(&Address::new_from_array(distribution.proposer), distribution.round)
-    }
-}
-
-impl crate::jobs::Fetch for InProcessPeers {
-    fn fetch(
-        &self,
-        target: &Address,
-        _account: &Node,
-        round: u64,
-        _timeout: std::time::Duration,
-    ) -> Result<Vec<u8>, String> {
-        self.get(target, round).ok_or_else(|| "no result served".to_string())
-    }
-}
-
-/// A round's list by the task's rule and its Merkle tree, as of one slot,
-/// or why the rule gave none (it failed or broke the program's limits).
-struct CachedList {
-    slot: u64,
-    pool: u64,
-    list: Result<(Leaves, MerkleTree), String>,
-}
-
-/// Which task computed a list: runtimes running the same task share it.
-fn task_identity(task_impl: &dyn Task) -> usize {
-    std::ptr::from_ref(task_impl).cast::<()>() as usize
-}
-
-/// A transaction that landed, for the caller's journal.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Landed {
-    pub kind: &'static str,
-    /// The round the instruction concerns.
-    pub round: u64,
-    pub node: Address,
-    /// Lamports the sender expected it to move into or out of the program.
-    pub lamports: u64,
-}
-
-/// Everything the runtimes of one process share: the task, the chain state
-/// of this slot, what they serve; plus the bookkeeping `simulate` reports.
-pub struct World {
-    pub task: Address,
-    pub peers: Box<dyn Peers>,
-    /// Compute units of every landed instruction, by kind.
-    pub compute_units: BTreeMap<&'static str, Vec<u64>>,
-    /// Lamports moved into and out of the program, as the senders expected.
-    pub deposited: u128,
-    pub paid_out: u128,
-    /// Rounds after which nodes stop working (they keep settling).
-    pub work_rounds: u64,
-    /// Audits raised against each node.
-    pub audits_against: BTreeMap<Address, u64>,
-    /// Peers each node checks per round, besides every proof already under audit.
-    pub audit_sample: usize,
-    /// The task's node accounts as of the current slot (see [`World::refresh`]).
-    pub node_cache: BTreeMap<Address, Node>,
-    /// The task's open audits as of the current slot.
-    pub open_audits: BTreeMap<Address, Audit>,
-    /// The task account as of the current slot.
-    pub task_state: Option<TaskAccount>,
-    /// The task's distribution accounts as of the current slot, by round.
-    pub distributions: BTreeMap<u64, (Address, Distribution)>,
-    /// The keys of `node_cache`, in order, for sampling.
-    node_list: Vec<Address>,
-    /// Transactions landed since the caller last drained this.
-    pub landed: Vec<Landed>,
-    /// Wall time spent sending transactions, for benchmarks.
-    pub send_time: std::time::Duration,
-    /// Each round's list by the default rule, as of the slot it was computed in.
-    list_cache: BTreeMap<(u64, usize), CachedList>,
-    /// Distinct roots computed for each round's list, for `simulate`'s report.
-    pub roots: BTreeMap<u64, BTreeSet<[u8; 32]>>,
-    /// How long a slot lasts, as the driver measures it: turns the slot
-    /// deadlines of checks into wall-clock ones.
-    pub slot_duration: std::time::Duration,
-}
-
-impl World {
-    pub fn new(task: Address, peers: Box<dyn Peers>, work_rounds: u64, audit_sample: usize) -> Self {
-        Self {
-            task,
-            peers,
-            compute_units: BTreeMap::new(),
-            deposited: 0,
-            paid_out: 0,
-            work_rounds,
-            audits_against: BTreeMap::new(),
-            audit_sample,
-            node_cache: BTreeMap::new(),
-            open_audits: BTreeMap::new(),
-            task_state: None,
-            distributions: BTreeMap::new(),
-            node_list: Vec::new(),
-            landed: Vec::new(),
-            send_time: std::time::Duration::ZERO,
-            list_cache: BTreeMap::new(),
-            roots: BTreeMap::new(),
-            slot_duration: std::time::Duration::from_millis(400),
-        }
-    }
-
-    /// Reads the task and its node, audit and distribution accounts once for
-    /// this slot; runtimes read the cache.
-    pub fn refresh(&mut self, chain: &dyn Chain) -> Result<(), Refused> {
-        let accounts = chain.task_accounts(&self.task)?;
-        self.node_cache.clear();
-        self.open_audits.clear();
-        self.distributions.clear();
-        self.task_state = read::<TaskAccount>(chain, &self.task);
-        for (address, account) in accounts {
-            if let Some(node) = Node::read(&account.data) {
-                self.node_cache.insert(address, node);
-            } else if let Some(audit) = Audit::read(&account.data) {
-                self.open_audits.insert(address, audit);
-            } else if let Some(distribution) = Distribution::read(&account.data) {
-                self.distributions.insert(distribution.round, (address, distribution));
-            }
-        }
-        self.node_list = self.node_cache.keys().copied().collect();
-        Ok(())
-    }
-
-    /// Rereads what a transaction about `round`'s list may have changed, so
-    /// that later runtimes in this slot see it.
-    fn reload_distribution(&mut self, chain: &dyn Chain, round: u64, node: &Address) {
-        let address = self
-            .distributions
-            .get(&round)
-            .map(|(address, _)| *address)
-            .unwrap_or_else(|| find_distribution_address(&self.task, round).0);
-        match read::<Distribution>(chain, &address) {
-            Some(distribution) => self.distributions.insert(round, (address, distribution)),
-            None => self.distributions.remove(&round),
-        };
-        if let Some(account) = read::<Node>(chain, node) {
-            self.node_cache.insert(*node, account);
-        }
-        self.task_state = read::<TaskAccount>(chain, &self.task);
-    }
-
-    /// What the distribution rule of `round` may use, from this slot's node accounts.
-    fn distribution_inputs(&self, task: &TaskAccount, round: u64, pool: u64) -> DistributionInputs {
-        let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
-        let mut inputs = DistributionInputs {
-            round,
-            bounty: bounty.min(pool),
-            eligible: Vec::new(),
-            excluded: Vec::new(),
-        };
-        for (address, node) in &self.node_cache {
-            let Some(proof) = node.submission(round) else { continue };
-            if proof.flags & SUBMISSION_EXCLUDED != 0 {
-                inputs.excluded.push(address.to_bytes());
-            } else {
-                inputs.eligible.push(Eligible {
-                    node: address.to_bytes(),
-                    stake: node.stake_for_round(round),
-                    digest: proof.digest,
-                    locator: proof.locator().to_vec(),
-                });
-            }
-        }
-        inputs
-    }
-
-    /// The list of `round` by `task_impl`'s rule and its Merkle tree,
-    /// computed once per slot and shared by the runtimes running the same
-    /// task. `pool` is the bounty pool the list may draw on: the current one
-    /// for a proposal, the one before it for votes, the list's total for
-    /// claims. A list beyond the program's limits is refused here.
-    fn list(
-        &mut self,
-        slot: u64,
-        task_impl: &dyn Task,
-        task: &TaskAccount,
-        (round, pool): (u64, u64),
-    ) -> Result<&(Leaves, MerkleTree), String> {
-        let key = (round, task_identity(task_impl));
-        let fresh =
-            self.list_cache.get(&key).is_some_and(|cached| cached.slot == slot && cached.pool == pool);
-        if !fresh {
-            let inputs = self.distribution_inputs(task, round, pool);
-            let list = task_impl.distribution(&inputs).and_then(|leaves| {
-                check_leaves(&inputs, &leaves)?;
-                let tree = tree_of(&leaves);
-                Ok((leaves, tree))
-            });
-            if let Ok((_, tree)) = &list {
-                self.roots.entry(round).or_default().insert(tree.root());
-            }
-            self.list_cache.insert(key, CachedList { slot, pool, list });
-        }
-        self.list_cache[&key].list.as_ref().map_err(Clone::clone)
-    }
-
-    /// Which peers `node` checks in `round`: `audit_sample` of them, drawn
-    /// from a hash of the node and the round, so every node checks a
-    /// different, reproducible sample.
-    fn sample(&self, node: &Address, round: u64) -> Vec<Address> {
-        let nodes = &self.node_list;
-        if self.audit_sample >= nodes.len() {
-            return nodes.clone();
-        }
-        let count = nodes.len() as u64;
-        (0..self.audit_sample as u64)
-            .map(|draw| {
-                let hash =
-                    solana_sha256_hasher::hashv(&[node.as_ref(), &round.to_le_bytes(), &draw.to_le_bytes()]);
-                let mut first = [0u8; 8];
-                first.copy_from_slice(&hash.to_bytes()[..8]);
-                let index = u64::from_le_bytes(first).checked_rem(count).unwrap_or(0);
-                nodes[index as usize]
-            })
-            .collect()
-    }
-}
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NodeStats {
@@ -354,10 +74,6 @@ pub struct NodeRuntime {
     proofs: BTreeMap<u64, Option<Proof>>,
     /// Faults already logged, by part and round: each is logged once per round.
     faults_logged: BTreeSet<(&'static str, u64)>,
-}
-
-fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, address: &Address) -> Option<T> {
-    chain.account(address).and_then(|account| T::read(&account.data))
 }
 
 fn voted_in(ring: &[VoteRecord], round: u64, key: &Address) -> bool {
