@@ -617,15 +617,14 @@ impl NodeRuntime {
                 && slot < distribution.claim_deadline
                 && !me.claimed_rounds.contains(listed)
             {
-                let kept = world.peers.kept_list(&self.node, listed);
-                // The list this node kept, else its own rule's, else the proposer's:
-                // whichever builds the approved root pays.
-                let claim = kept
-                    .and_then(|leaves| claim_of(&leaves, &distribution, &self.node))
+                // This node's own list (shared by the runtimes of the process), else
+                // the one it kept, else the proposer's: whichever builds the approved root pays.
+                let claim = self
+                    .list_of(chain, world, task_impl, task, (listed, distribution.total))
+                    .and_then(|(leaves, tree)| claim_in(leaves, tree, &distribution, &self.node))
                     .or_else(|| {
-                        let (leaves, tree) =
-                            self.list_of(chain, world, task_impl, task, (listed, distribution.total))?;
-                        claim_in(leaves, tree, &distribution, &self.node)
+                        let kept = world.peers.kept_list(&self.node, listed)?;
+                        claim_of(&kept, &distribution, &self.node)
                     })
                     .or_else(|| {
                         let served = world.peers.proposer_list(&distribution)?;

@@ -52,7 +52,10 @@ type Results = BTreeMap<(Address, u64), Vec<u8>>;
 #[derive(Clone, Default)]
 pub struct InProcessPeers {
     results: std::sync::Arc<std::sync::Mutex<Results>>,
-    lists: BTreeMap<(Address, u64), Leaves>,
+    /// Lists kept, by (node, round); nodes that keep the same list share one copy.
+    lists: BTreeMap<(Address, u64), std::sync::Arc<Leaves>>,
+    /// The distinct lists kept for each round.
+    distinct: BTreeMap<u64, Vec<std::sync::Arc<Leaves>>>,
 }
 
 impl InProcessPeers {
@@ -75,11 +78,20 @@ impl Peers for InProcessPeers {
     }
 
     fn serve_list(&mut self, node: &Address, round: u64, leaves: &Leaves) {
-        self.lists.insert((*node, round), leaves.clone());
+        let distinct = self.distinct.entry(round).or_default();
+        let shared = match distinct.iter().find(|kept| kept.as_slice() == leaves.as_slice()) {
+            Some(kept) => std::sync::Arc::clone(kept),
+            None => {
+                let kept = std::sync::Arc::new(leaves.clone());
+                distinct.push(std::sync::Arc::clone(&kept));
+                kept
+            }
+        };
+        self.lists.insert((*node, round), shared);
     }
 
     fn kept_list(&self, node: &Address, round: u64) -> Option<Leaves> {
-        self.lists.get(&(*node, round)).cloned()
+        self.lists.get(&(*node, round)).map(|kept| kept.as_ref().clone())
     }
 
     fn proposer_list(&mut self, distribution: &Distribution) -> Option<Leaves> {
