@@ -526,11 +526,13 @@ impl NodeRuntime {
             else {
                 return;
             };
-            let valid = tree.root() == distribution.root
+            let root = tree.root();
+            let valid = root == distribution.root
                 && distribution.total == leaves.iter().map(|(_, amount)| *amount).sum::<u64>()
                 && distribution.leaf_count == leaves.len() as u64;
-            if valid {
-                let leaves = leaves.clone();
+            let kept = valid.then(|| leaves.clone());
+            world.roots.entry(listed).or_default().insert(root);
+            if let Some(leaves) = kept {
                 world.peers.serve_list(&self.node, listed, &leaves);
             } else {
                 let proposer = Address::new_from_array(distribution.proposer);

@@ -167,7 +167,7 @@ pub struct World {
     pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
     pub(crate) list_cache: BTreeMap<(u64, usize), CachedList>,
-    /// Distinct roots computed for each round's list, for `simulate`'s report.
+    /// Distinct roots the voters on each round's lists computed, for `simulate`'s report.
     pub roots: BTreeMap<u64, BTreeSet<[u8; 32]>>,
     /// How long a slot lasts, as the driver measures it: turns the slot
     /// deadlines of checks into wall-clock ones.
@@ -284,9 +284,6 @@ impl World {
                 let tree = tree_of(&leaves);
                 Ok((leaves, tree))
             });
-            if let Ok((_, tree)) = &list {
-                self.roots.entry(round).or_default().insert(tree.root());
-            }
             self.list_cache.insert(key, CachedList { slot, pool, list });
         }
         self.list_cache[&key].list.as_ref().map_err(Clone::clone)
