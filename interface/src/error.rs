@@ -84,8 +84,8 @@ errors! {
     ZeroMinimumStake = 21,
     /// The slash rate is above 10,000 basis points.
     SlashRateTooHigh = 22,
-    /// The audit bond is zero.
-    ZeroAuditBond = 23,
+    /// The audit bond is below 890,880 lamports, the rent-exempt minimum of an empty account, so refunding it could fail.
+    AuditBondBelowRent = 23,
     /// The unstake cooldown is shorter than 2 rounds, so an audit could still reach a node that left.
     UnstakeCooldownTooShort = 24,
     /// The first round's start slot is already in the past.

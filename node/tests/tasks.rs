@@ -118,11 +118,16 @@ fn the_external_adapter_runs_only_the_recorded_executable() {
     std::fs::write(&program, ADAPTER).expect("write");
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 
-    let error = External::verified(&program, &[0; 32]).err().expect("a different sha256 is refused");
+    let config = |expected_sha256| ExternalConfig {
+        program: program.clone(),
+        expected_sha256,
+        work_dir: dir.path().join("work"),
+        variables: Default::default(),
+    };
+    let error = External::start(config([0; 32])).err().expect("a different sha256 is refused");
     assert!(error.contains("refusing to run it"), "{error}");
 
-    let task =
-        External::verified(&program, &sha256(ADAPTER.as_bytes())).expect("the recorded executable runs");
+    let task = External::start(config(sha256(ADAPTER.as_bytes()))).expect("the recorded executable runs");
     assert_eq!(task.parts().protocol, 0, "an executable that does not answer hello speaks version 0");
     let result = task.work(&context(3)).expect("work");
     assert_eq!(result, b"hello");

@@ -4,7 +4,7 @@ use gradual_interface::{
     builders::{self, CreateTaskConfig},
     error::GradualError,
     pda::find_task_address,
-    state::{Account, Task, UNUSED_CHECKPOINT},
+    state::{Account, Task, MIN_AUDIT_BOND, UNUSED_CHECKPOINT},
 };
 use gradual_tests::{custom, fixtures::*, Flow, TestContext, SOL};
 use solana_account::Account as SolanaAccount;
@@ -70,7 +70,8 @@ fn every_invalid_parameter_has_its_own_error() {
         (|c, _| c.args.params.distribution_window = 7, GradualError::InvalidDistributionWindow),
         (|c, _| c.args.params.audit_window = 1, GradualError::AuditWindowTooShort),
         (|c, _| c.args.params.slash_rate_bps = 10_001, GradualError::SlashRateTooHigh),
-        (|c, _| c.args.params.audit_bond = 0, GradualError::ZeroAuditBond),
+        (|c, _| c.args.params.audit_bond = 0, GradualError::AuditBondBelowRent),
+        (|c, _| c.args.params.audit_bond = MIN_AUDIT_BOND - 1, GradualError::AuditBondBelowRent),
         (|c, _| c.args.unstake_cooldown_rounds = 1, GradualError::UnstakeCooldownTooShort),
         (|c, now| c.args.start_slot = now - 1, GradualError::StartSlotInPast),
         (|c, _| c.args.allowed_failed_distributions = 7, GradualError::TooManyFailedDistributions),

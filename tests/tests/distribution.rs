@@ -8,7 +8,10 @@ use gradual_interface::{
     error::GradualError,
     merkle::tree_of,
     pda::find_distribution_address,
-    state::{DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED},
+    state::{
+        DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
+        MIN_AUDIT_BOND,
+    },
     Address,
 };
 use gradual_tests::{custom, fixtures::*, Flow, TestContext, SOL};
@@ -560,4 +563,52 @@ fn an_excluded_node_cannot_claim_even_from_a_list_that_pays_it() {
     let excluded = world.nodes[2].operator.insecure_clone();
     let claim = builders::claim_reward(&excluded.pubkey(), &world.task, 0, SOL / 2, &tree.proof(2).unwrap());
     world.ctx.expect_error(claim, &[&excluded], custom(GradualError::AlreadyClaimed));
+}
+
+/// Adversarial review: an emptied wallet must never block a resolution. With
+/// the audit bond at its minimum, the rent-exempt minimum of an empty account,
+/// a proposer and a raiser that move every lamport out of their wallets still
+/// get their bonds back, and the resolutions land.
+#[test]
+fn emptied_wallets_cannot_block_resolutions() {
+    let mut ctx = TestContext::new();
+    let creator = ctx.funded_keypair(1_000 * SOL);
+    let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
+    config.args.min_audit_voters = 1;
+    config.args.params.audit_bond = MIN_AUDIT_BOND;
+    let task = ctx.create_task(&creator, &config);
+    let nodes: Vec<NodeFixture> = (0..3).map(|_| NodeFixture::new(&mut ctx, &task, 2 * SOL)).collect();
+    ctx.warp_to_round(&task, 1, 0);
+    for node in &nodes {
+        ctx.send_ok(
+            builders::submit_proof(&node.operator.pubkey(), &task, 0, [3; 32], b"cid"),
+            &[&node.operator],
+        );
+    }
+    let mut world = Paid { ctx, creator, task, nodes };
+    let empty = |world: &mut Paid, wallet: &Keypair| {
+        let all = world.ctx.lamports(&wallet.pubkey());
+        world.ctx.send_ok(system_transfer(&wallet.pubkey(), &world.creator.pubkey(), all), &[wallet]);
+        assert_eq!(world.ctx.lamports(&wallet.pubkey()), 0);
+    };
+
+    // The raiser of an upheld audit empties its wallet before the resolution.
+    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW);
+    let raiser = world.nodes[0].operator.insecure_clone();
+    let audit = world.ctx.raise_audit(&raiser, &world.task, &world.nodes[2].node, 0);
+    empty(&mut world, &raiser);
+    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    world.ctx.resolve_audit(&audit, MIN_AUDIT_BOND + (2 * SOL / 10) / 2);
+    assert!(world.ctx.lamports(&raiser.pubkey()) >= MIN_AUDIT_BOND);
+
+    // The proposer of an approved list empties its wallet before the resolution.
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    let proposer = world.warp_to_proposer(0, 0, &[2]);
+    let operator = world.nodes[proposer].operator.insecure_clone();
+    world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
+    empty(&mut world, &operator);
+    world.ctx.warp_to_slot(world.vote_start(0, 0).1);
+    world.ctx.resolve_distribution(&world.task, 0);
+    assert_eq!(world.ctx.distribution(&world.distribution(0)).status, DISTRIBUTION_APPROVED);
+    assert_eq!(world.ctx.lamports(&operator.pubkey()), MIN_AUDIT_BOND);
 }

@@ -14,6 +14,12 @@ pub const MIN_AUDIT_WINDOW: u64 = 2;
 /// Basis points in 100%.
 pub const MAX_BASIS_POINTS: u16 = 10_000;
 
+/// The smallest audit bond: the rent-exempt minimum of an account with no
+/// data (128 bytes of overhead at 3,480 lamports per byte-year, for two
+/// years). A refunded bond then always leaves its recipient rent-exempt,
+/// even a wallet emptied to 0 lamports, so no resolution can be blocked.
+pub const MIN_AUDIT_BOND: u64 = 890_880;
+
 /// The parameters a manager may change. A change takes effect from the next
 /// round; the round under way keeps the parameters it started with.
 ///
@@ -87,8 +93,8 @@ impl RoundParams {
         if self.slash_rate_bps > MAX_BASIS_POINTS {
             return Err(GradualError::SlashRateTooHigh);
         }
-        if self.audit_bond == 0 {
-            return Err(GradualError::ZeroAuditBond);
+        if self.audit_bond < MIN_AUDIT_BOND {
+            return Err(GradualError::AuditBondBelowRent);
         }
         Ok(())
     }
@@ -186,7 +192,7 @@ mod tests {
             distribution_window: 8,
             distribution_audit_window: 3,
             min_stake: 10,
-            audit_bond: 5,
+            audit_bond: MIN_AUDIT_BOND,
             slash_rate_bps: 1_000,
             _padding: [0; 6],
         }
@@ -240,7 +246,7 @@ mod tests {
         let round_length = 12;
         assert_eq!(params(1).validate(round_length), Ok(()));
         type Break = fn(&mut RoundParams);
-        let cases: [(Break, GradualError); 10] = [
+        let cases: [(Break, GradualError); 11] = [
             (|p| p.bounty_per_round = 0, GradualError::ZeroBountyPerRound),
             (|p| p.audit_window = 0, GradualError::ZeroWindow),
             (|p| p.submission_window = 10, GradualError::SubmissionWindowsExceedRound),
@@ -249,7 +255,8 @@ mod tests {
             (|p| p.audit_window = 1, GradualError::AuditWindowTooShort),
             (|p| p.min_stake = 0, GradualError::ZeroMinimumStake),
             (|p| p.slash_rate_bps = 10_001, GradualError::SlashRateTooHigh),
-            (|p| p.audit_bond = 0, GradualError::ZeroAuditBond),
+            (|p| p.audit_bond = 0, GradualError::AuditBondBelowRent),
+            (|p| p.audit_bond = MIN_AUDIT_BOND - 1, GradualError::AuditBondBelowRent),
             (|p| p._padding[5] = 1, GradualError::NonZeroPadding),
         ];
         for (break_it, expected) in cases {

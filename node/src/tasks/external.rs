@@ -16,7 +16,7 @@
 use std::{
     collections::BTreeMap,
     io::{BufRead, Read, Write},
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Command, Stdio},
     sync::Mutex,
     time::{Duration, SystemTime},
@@ -133,17 +133,6 @@ impl External {
             tracing::warn!(variable = %name, "the task does not declare this variable; it is not passed");
         }
         Ok(external)
-    }
-
-    /// Version 0 form of `start`: refuses an executable whose sha256 is not `expected`.
-    pub fn verified(program: &Path, expected: &[u8; 32]) -> Result<Self, String> {
-        let work_dir = std::env::temp_dir().join(format!("gradual-task-{}", hex(&expected[..8])));
-        Self::start(ExternalConfig {
-            program: program.to_path_buf(),
-            expected_sha256: *expected,
-            work_dir,
-            variables: BTreeMap::new(),
-        })
     }
 
     pub fn parts(&self) -> &Parts {
