@@ -175,6 +175,10 @@ fn raising_voting_and_resolving_respect_the_window_edges() {
     let late_vote = builders::vote_audit(&nodes[2].operator.pubkey(), &task, &audit, false);
     ctx.expect_error(late_vote, &[&nodes[2].operator], custom(GradualError::OutsideAuditWindow));
     ctx.send_flow_ok(resolve, &[], Flow::payout(BOND));
+    // Once resolved, the raise window is over: a second raise fails on the
+    // window before it reaches the proof's audited flag (protocol 4.5, 7.1).
+    let again = builders::raise_audit(&nodes[2].operator.pubkey(), &task, &nodes[1].node, 0);
+    ctx.expect_error(again, &[&nodes[2].operator], custom(GradualError::OutsideAuditWindow));
 }
 
 #[test]

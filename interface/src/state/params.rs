@@ -198,6 +198,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_new_checkpoint_takes_the_last_unused_entry() {
+        let mut history = empty_history(params(1));
+        schedule_params(&mut history, 5, params(2));
+        assert_eq!(
+            history[PARAMS_HISTORY - 1].from_round,
+            5,
+            "protocol 3.4: the unused entry with the highest index"
+        );
+        schedule_params(&mut history, 7, params(3));
+        assert_eq!(history[PARAMS_HISTORY - 2].from_round, 7);
+        schedule_params(&mut history, 5, params(4));
+        assert_eq!(history[PARAMS_HISTORY - 1].params, params(4), "the same from_round is replaced in place");
+    }
+
     fn empty_history(initial: RoundParams) -> [ParamsCheckpoint; PARAMS_HISTORY] {
         let unused = ParamsCheckpoint { from_round: UNUSED_CHECKPOINT, params: RoundParams::default() };
         let mut history = [unused; PARAMS_HISTORY];
