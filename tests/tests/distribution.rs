@@ -201,6 +201,30 @@ fn a_rejected_list_is_followed_by_an_approved_one() {
     claim_all(&mut world, 0, &honest);
 }
 
+/// Adversarial review: `min_audit_voters` used to gate the rejection of lists
+/// too, so with a high value a greedy list was approved although two thirds
+/// of the stake voted against it. A list's verdict is the stake alone.
+#[test]
+fn most_stake_against_rejects_a_list_whatever_min_audit_voters() {
+    let mut world = paid(3, 5);
+    let cheat = world.warp_to_proposer(0, 0, &[]);
+    let greedy = vec![(world.nodes[cheat].node.to_bytes(), BOUNTY_PER_ROUND)];
+    let cheater = world.nodes[cheat].operator.insecure_clone();
+    world.ctx.propose(&cheater, &world.task, &proposal_of(0, &greedy));
+    let (vote_start, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_start);
+    for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != cheat).map(|(_, n)| n) {
+        let against = builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, false);
+        world.ctx.send_ok(against, &[&node.operator]);
+    }
+    world.ctx.warp_to_slot(vote_end);
+    let record = world.ctx.distribution(&world.distribution(0));
+    assert!(record.voter_count < u32::from(record.min_voters), "fewer voters than min_audit_voters");
+    assert_eq!(record.invalid_weight, 2 * record.valid_weight, "two thirds of the stake against");
+    world.ctx.resolve_distribution(&world.task, 0);
+    assert_eq!(world.ctx.distribution(&world.distribution(0)).status, DISTRIBUTION_REJECTED);
+}
+
 #[test]
 fn after_the_allowed_failures_the_round_pays_nothing() {
     let mut world = paid(3, 1);

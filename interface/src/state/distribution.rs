@@ -82,10 +82,12 @@ impl Account for Distribution {
 }
 
 impl Distribution {
-    /// Rejected: as for audits, strictly more stake against than for, from at
-    /// least `min_voters` voters. Otherwise the list is approved.
+    /// Rejected: strictly more stake against than for. Unlike an audit, no
+    /// number of voters is required: a quorum protects a target from being
+    /// slashed by a few, but for a list it only let a greedy proposer through
+    /// when too few voted, however much stake voted against it.
     pub fn is_rejected(&self) -> bool {
-        self.voter_count >= u32::from(self.min_voters) && self.invalid_weight > self.valid_weight
+        self.invalid_weight > self.valid_weight
     }
 
     pub fn url(&self) -> &[u8] {
