@@ -158,7 +158,10 @@ impl NodeRuntime {
         let Some(task) = world.task_state else { return };
         let Some(me) = world.node_cache.get(&self.node).copied() else { return };
         let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
-        let Ok(params) = task.params_for(round).copied() else { return };
+        // Round r's proofs are due in round r + 1's submission window, as round r's parameters set it.
+        let previous_params =
+            round.checked_sub(1).and_then(|previous| task.params_for(previous).ok().copied());
+        let submission_open = previous_params.is_some_and(|params| offset < params.submission_window);
         // Forget what no instruction can concern any more.
         let oldest = round.saturating_sub(
             u64::from(task.allowed_failed_distributions)
@@ -177,7 +180,6 @@ impl NodeRuntime {
         if working && world.peers.own(&self.node, round).is_none() && self.started.insert(round) {
             self.working_on.insert(round);
         }
-        let submission_open = offset < params.submission_window;
         for worked in self.working_on.clone() {
             let due = worked == round || (worked.saturating_add(1) == round && submission_open);
             self.collect_work(world, task_impl, worked, due);
@@ -295,7 +297,7 @@ impl NodeRuntime {
         round: u64,
         offset: u64,
     ) {
-        let Ok(params) = task.params_for(round.saturating_add(1)).copied() else { return };
+        let Ok(params) = task.params_for(round).copied() else { return };
         let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
         let Some(window_end) = params.audit_window_end() else { return };
         let Some(round_start) = task.timeline().round_start(round.saturating_add(1)) else { return };

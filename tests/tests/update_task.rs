@@ -33,23 +33,47 @@ fn a_change_during_round_r_applies_from_round_r_plus_one() {
     };
     ctx.send_ok(submit(&early.operator, 0), &[&early.operator]);
 
-    // Round 2's window is 5 slots, and round 1's proofs still need only round 1's
-    // minimum stake (2 SOL) because the work was done under round 1's parameters.
-    ctx.warp_to_round(&fixture.task, 2, 5);
+    // Round 1's work was under way when the change came: its proofs keep round
+    // 1's 20-slot window and round 1's minimum stake (2 SOL), although they are
+    // submitted in round 2. Offset 15 of round 2 lands.
+    ctx.warp_to_round(&fixture.task, 2, 15);
+    ctx.send_ok(submit(&late.operator, 1), &[&late.operator]);
+
+    // Round 2's proofs (submitted in round 3) have round 2's 5-slot window and
+    // need round 2's minimum of 3 SOL: offset 5 is outside the window, offset
+    // 4 inside it, where the stake check refuses.
+    ctx.warp_to_round(&fixture.task, 3, 5);
     ctx.expect_error(
-        submit(&late.operator, 1),
+        submit(&late.operator, 2),
         &[&late.operator],
         custom(GradualError::OutsideSubmissionWindow),
     );
-    ctx.warp_to_round(&fixture.task, 2, 4);
-    ctx.send_ok(submit(&late.operator, 1), &[&late.operator]);
-
-    // Round 2's proofs (submitted in round 3) need round 2's minimum of 3 SOL.
-    ctx.warp_to_round(&fixture.task, 3, 0);
+    ctx.warp_to_round(&fixture.task, 3, 4);
     ctx.expect_error(
         submit(&late.operator, 2),
         &[&late.operator],
         custom(GradualError::StakeNotActiveForRound),
+    );
+}
+
+/// Adversarial review: a manager could shrink the window for work already
+/// under way, at the last slot of the round. A round's proofs are judged by
+/// the windows fixed before its work began.
+#[test]
+fn a_last_moment_change_cannot_shrink_the_window_of_work_under_way() {
+    let mut ctx = TestContext::new();
+    let fixture = TaskFixture::new(&mut ctx);
+    let node = NodeFixture::new(&mut ctx, &fixture.task, 2 * SOL);
+    ctx.warp_to_round(&fixture.task, 0, ROUND_LENGTH - 1);
+    let mut shrunk = round_params();
+    shrunk.submission_window = 1;
+    let manager = &fixture.creator;
+    ctx.send_ok(builders::update_task(&manager.pubkey(), &fixture.task, &shrunk), &[manager]);
+    // Round 0's proof, at offset 10 of round 1: inside round 0's 20-slot window.
+    ctx.warp_to_round(&fixture.task, 1, 10);
+    ctx.send_ok(
+        builders::submit_proof(&node.operator.pubkey(), &fixture.task, 0, [3; 32], b"cid"),
+        &[&node.operator],
     );
 }
 

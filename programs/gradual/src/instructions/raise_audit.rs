@@ -51,20 +51,21 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if round.checked_add(1) != Some(current_round) {
         return fail(GradualError::OutsideAuditWindow);
     }
-    // Raises use the first half of the window, so every audit has the second half for votes.
-    let window = task.params_for(current_round)?;
-    let (raise_start, raise_end) = window.audit_raise_window().ok_or(GradualError::ArithmeticOverflow)?;
+    // Raises use the first half of the window, so every audit has the second
+    // half for votes. The windows are round r's, fixed before its work began.
+    let round_params = *task.params_for(round)?;
+    let (raise_start, raise_end) =
+        round_params.audit_raise_window().ok_or(GradualError::ArithmeticOverflow)?;
     if offset < raise_start || offset >= raise_end {
         return fail(GradualError::OutsideAuditWindow);
     }
-    let window_close = window.audit_window_end().ok_or(GradualError::ArithmeticOverflow)?;
+    let window_close = round_params.audit_window_end().ok_or(GradualError::ArithmeticOverflow)?;
     let window_end = task
         .timeline()
         .round_start(current_round)
         .and_then(|start| start.checked_add(window_close))
         .ok_or(GradualError::ArithmeticOverflow)?;
 
-    let round_params = *task.params_for(round)?;
     let weight = raiser.stake_for_round(round);
     if weight < round_params.min_stake {
         return fail(GradualError::StakeNotActiveForRound);

@@ -21,17 +21,18 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if !task.is_active() {
         return fail(GradualError::TaskPaused);
     }
-    // Round r's proof belongs in round r + 1's submission window.
+    // Round r's proof belongs in round r + 1's submission window, as round
+    // r's parameters set it: fixed before r's work began, so an update made
+    // during round r cannot move it.
     let slot = accounts::current_slot()?;
     let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideSubmissionWindow);
     };
-    if args.round.checked_add(1) != Some(current_round)
-        || !task.params_for(current_round)?.in_submission_window(offset)
-    {
+    let round_params = *task.params_for(args.round)?;
+    if args.round.checked_add(1) != Some(current_round) || !round_params.in_submission_window(offset) {
         return fail(GradualError::OutsideSubmissionWindow);
     }
-    if node.stake_for_round(args.round) < task.params_for(args.round)?.min_stake {
+    if node.stake_for_round(args.round) < round_params.min_stake {
         return fail(GradualError::StakeNotActiveForRound);
     }
     if node.submission(args.round).is_some() {
