@@ -84,6 +84,24 @@ fn an_upheld_audit_slashes_excludes_and_rewards_the_raiser() {
     assert_eq!(ctx.lamports(&raiser.operator.pubkey()), raiser_before + share);
 }
 
+/// Stake the target adds after the audited round does not raise its slash:
+/// the cut is taken from the round's stake, not the current one.
+#[test]
+fn a_slash_is_taken_from_the_audited_rounds_stake() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL], 1);
+    let (raiser, target) = (&nodes[0], &nodes[1]);
+    // Round 1: the target adds 8 SOL, which counts only from round 2.
+    ctx.stake(&target.operator, &task, 8 * SOL);
+    assert_eq!(ctx.node(&target.node).stake_for_round(0), 2 * SOL);
+    let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
+    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    let (slashed, share) = slash_of(2 * SOL);
+    ctx.resolve_audit(&audit, BOND + share);
+    let target_node = ctx.node(&target.node);
+    assert_eq!(target_node.total_slashed, slashed, "10% of round 0's 2 SOL, not of the 10 SOL held now");
+    assert_eq!(target_node.total_stake(), 10 * SOL - slashed);
+}
+
 #[test]
 fn a_rejected_audit_forfeits_the_bond_to_the_target() {
     let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 3 * SOL, 4 * SOL], 1);
