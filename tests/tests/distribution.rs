@@ -100,6 +100,24 @@ fn claim_all(world: &mut Paid, round: u64, leaves: &[([u8; 32], u64)]) {
     }
 }
 
+/// The first entitled node proposes round 0's list paying itself the whole
+/// round; every other node votes against it. The clock ends at the vote's
+/// end. Returns the cheater's index and keypair.
+fn greedy_list_voted_down(world: &mut Paid) -> (usize, Keypair) {
+    let cheat = world.warp_to_proposer(0, 0, &[]);
+    let greedy = vec![(world.nodes[cheat].node.to_bytes(), BOUNTY_PER_ROUND)];
+    let cheater = world.nodes[cheat].operator.insecure_clone();
+    world.ctx.propose(&cheater, &world.task, &proposal_of(0, &greedy));
+    let (vote_start, vote_end) = world.vote_start(0, 0);
+    world.ctx.warp_to_slot(vote_start);
+    for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != cheat).map(|(_, n)| n) {
+        let against = builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, false);
+        world.ctx.send_ok(against, &[&node.operator]);
+    }
+    world.ctx.warp_to_slot(vote_end);
+    (cheat, cheater)
+}
+
 #[test]
 fn a_list_is_proposed_approved_claimed_and_expired() {
     let mut world = paid(3, 1);
@@ -160,20 +178,7 @@ fn a_list_is_proposed_approved_claimed_and_expired() {
 fn a_rejected_list_is_followed_by_an_approved_one() {
     let mut world = paid(4, 2);
     let honest = default_list(&world.ctx, &world.task, 0, &world.addresses());
-    let cheat = world.warp_to_proposer(0, 0, &[]);
-    // The cheating proposer pays itself the whole round.
-    let greedy = vec![(world.nodes[cheat].node.to_bytes(), BOUNTY_PER_ROUND)];
-    let cheater = world.nodes[cheat].operator.insecure_clone();
-    world.ctx.propose(&cheater, &world.task, &proposal_of(0, &greedy));
-    let (vote_start, vote_end) = world.vote_start(0, 0);
-    world.ctx.warp_to_slot(vote_start);
-    for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != cheat).map(|(_, n)| n) {
-        world.ctx.send_ok(
-            builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, false),
-            &[&node.operator],
-        );
-    }
-    world.ctx.warp_to_slot(vote_end);
+    let (cheat, cheater) = greedy_list_voted_down(&mut world);
     let pool_before = world.ctx.task(&world.task).bounty_pool;
     let cheater_before = world.ctx.lamports(&cheater.pubkey());
     world.ctx.resolve_distribution(&world.task, 0);
@@ -207,17 +212,7 @@ fn a_rejected_list_is_followed_by_an_approved_one() {
 #[test]
 fn most_stake_against_rejects_a_list_whatever_min_audit_voters() {
     let mut world = paid(3, 5);
-    let cheat = world.warp_to_proposer(0, 0, &[]);
-    let greedy = vec![(world.nodes[cheat].node.to_bytes(), BOUNTY_PER_ROUND)];
-    let cheater = world.nodes[cheat].operator.insecure_clone();
-    world.ctx.propose(&cheater, &world.task, &proposal_of(0, &greedy));
-    let (vote_start, vote_end) = world.vote_start(0, 0);
-    world.ctx.warp_to_slot(vote_start);
-    for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != cheat).map(|(_, n)| n) {
-        let against = builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, false);
-        world.ctx.send_ok(against, &[&node.operator]);
-    }
-    world.ctx.warp_to_slot(vote_end);
+    greedy_list_voted_down(&mut world);
     let record = world.ctx.distribution(&world.distribution(0));
     assert!(record.voter_count < u32::from(record.min_voters), "fewer voters than min_audit_voters");
     assert_eq!(record.invalid_weight, 2 * record.valid_weight, "two thirds of the stake against");
