@@ -187,7 +187,12 @@ impl External {
         std::thread::spawn(move || {
             let exchange = stdin
                 .write_all(line.as_bytes())
-                .map_err(|error| format!("cannot write to the executable: {error}"))
+                .map_err(|error| match error.kind() {
+                    std::io::ErrorKind::BrokenPipe => {
+                        "crashed: the executable exited without reading its request".to_string()
+                    }
+                    _ => format!("cannot write to the executable: {error}"),
+                })
                 .and_then(|()| {
                     drop(stdin);
                     let mut response = String::new();
