@@ -7,10 +7,11 @@
 
 mod common;
 
-use std::{io::Read, net::TcpListener, os::unix::fs::PermissionsExt, time::Duration};
+use std::{io::Read, net::TcpListener, time::Duration};
 
 use common::{
-    staked_operators, staked_operators_serving, start_node_with, u64_of, wait_for_exit, Localnet, User, SOL,
+    staked_operators, staked_operators_serving, start_node_with, u64_of, wait_for_exit, write_executable,
+    Localnet, User, SOL,
 };
 use serde_json::Value;
 
@@ -41,10 +42,7 @@ fn work_slower_than_the_submission_window_is_submitted_every_round() {
     // 40-slot rounds, an 8-slot (3.2 s) submission window.
     let localnet = Localnet::start(&[]);
     let user = User::new(&localnet.url);
-    let executable = user.path("slow-task.sh");
-    std::fs::write(&executable, SLOW_TASK).expect("write task");
-    std::fs::set_permissions(&executable, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let executable = executable.display().to_string();
+    let executable = write_executable(user.home.path(), "slow-task.sh", SLOW_TASK);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
     let locator =
         ["--executable-locator", "file:slow-task.sh", "--executable", &executable, "--start-in", "40"];

@@ -7,9 +7,9 @@
 
 mod common;
 
-use std::{os::unix::fs::PermissionsExt, process::Command};
+use std::process::Command;
 
-use common::{program, u64_of};
+use common::{program, u64_of, write_executable};
 use serde_json::Value;
 
 const BOUNTY_PER_ROUND: u64 = 1_000_000_000;
@@ -137,10 +137,7 @@ esac
 #[test]
 fn a_broken_executable_is_counted_and_never_stops_the_node() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let script = dir.path().join("broken.sh");
-    std::fs::write(&script, BROKEN).expect("write");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let script = script.display().to_string();
+    let script = write_executable(dir.path(), "broken.sh", BROKEN);
     for mode in ["crash", "malformed", "oversized"] {
         let report = simulate(&script, &["--task-env", &format!("MODE={mode}")]);
         for node in nodes(&report) {
@@ -172,10 +169,7 @@ esac
 #[test]
 fn real_time_slots_show_an_author_that_slow_work_misses_its_window() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let script = dir.path().join("slow.sh");
-    std::fs::write(&script, SLOW).expect("write");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let script = script.display().to_string();
+    let script = write_executable(dir.path(), "slow.sh", SLOW);
     let run = |extra: &[&str]| {
         let output = gradual(
             &[
