@@ -22,11 +22,18 @@ fn gradual(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gradual")).args(args).output().expect("run gradual")
 }
 
-/// `gradual simulate --executable PATH` with one bad node, as JSON.
+/// `gradual simulate --executable PATH` with 4 nodes, one bad, for 2 rounds, as JSON.
 fn simulate(executable: &str, extra: &[&str]) -> Value {
+    simulate_shaped(executable, &["--nodes", "4", "--rounds", "2", "--bad", "1"], extra)
+}
+
+/// `gradual simulate --executable PATH` with the nodes and rounds of `shape`,
+/// as JSON; the run must succeed and conservation hold.
+fn simulate_shaped(executable: &str, shape: &[&str], extra: &[&str]) -> Value {
     let output = gradual(
         &[
-            &["simulate", "--executable", executable, "--nodes", "4", "--rounds", "2", "--bad", "1"][..],
+            &["simulate", "--executable", executable][..],
+            shape,
             extra,
             &["--program", &program(), "--output", "json"],
         ]
@@ -170,18 +177,7 @@ esac
 fn real_time_slots_show_an_author_that_slow_work_misses_its_window() {
     let dir = tempfile::tempdir().expect("temp dir");
     let script = write_executable(dir.path(), "slow.sh", SLOW);
-    let run = |extra: &[&str]| {
-        let output = gradual(
-            &[
-                &["simulate", "--executable", &script, "--nodes", "2", "--rounds", "1"][..],
-                extra,
-                &["--program", &program(), "--output", "json"],
-            ]
-            .concat(),
-        );
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_slice::<Value>(&output.stdout).expect("JSON")
-    };
+    let run = |extra: &[&str]| simulate_shaped(&script, &["--nodes", "2", "--rounds", "1"], extra);
     // 50 ms slots: 40-slot rounds of 2 s and an 8-slot submission window, so work
     // started at round 0 must answer within 2.4 s. It takes 3 s: the round is missed.
     let paced = run(&["--slot-ms", "50"]);
