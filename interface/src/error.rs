@@ -196,12 +196,20 @@ errors! {
     DistributionAccountMismatch = 77,
     /// Distribution accounts of the task have not expired yet.
     TaskHasOpenDistributions = 78,
-    /// The audit window is shorter than 2 slots: raises need its first half, votes the rest.
+    /// An audit window (of proofs or of lists) is shorter than 2 slots: raises or disputes need its first half, answers the rest.
     AuditWindowTooShort = 79,
     /// The proposer has no unexcluded proof for the round it proposes to pay.
     ProposerHasNoProof = 80,
     /// The round already has a distribution account (one per round, whatever the bump).
     DistributionAlreadyExists = 81,
+    /// The voter holds no seat on this audit's committee.
+    NotOnCommittee = 82,
+    /// Disputes (votes against a list) are taken only in the first half of its vote window.
+    DisputeWindowClosed = 83,
+    /// The audit committee has no seats, or fewer than `min_audit_voters`.
+    InvalidCommitteeSeats = 84,
+    /// The audit raise window is longer than 500 slots: the committee seed would leave the slot hashes.
+    AuditWindowTooLong = 85,
 }
 
 impl From<GradualError> for ProgramError {

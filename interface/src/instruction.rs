@@ -220,7 +220,9 @@ pub struct CreateTaskArgs {
     pub bump: u8,
     /// Fewest voters (the raiser included) for an audit to be upheld; at least 1.
     pub min_audit_voters: u16,
-    pub _padding: [u8; 4],
+    /// Seats on each audit's committee, shared out by stake; at least `min_audit_voters`.
+    pub audit_committee_seats: u16,
+    pub _padding: [u8; 2],
 }
 
 const _: () = assert!(core::mem::size_of::<CreateTaskArgs>() == 176);

@@ -42,6 +42,31 @@ pub fn is_entitled(seed: &[u8; 32], node: &[u8; 32], node_count: u64, offset: u6
     score(seed, node) < bound
 }
 
+/// Seeds the committee of the audit of `target`'s proof of `round`. `H` is
+/// the hash of the last slot of round `round + 1`'s submission window: every
+/// proof of the round is in by then, and the round's stake was fixed a round
+/// earlier, so neither a node's address nor its stake can be chosen to suit it.
+pub fn committee_seed(slot_hash: &[u8; 32], target: &[u8; 32], round: u64) -> [u8; 32] {
+    hashv(&[b"gradual-committee", slot_hash, target, &round.to_le_bytes()]).to_bytes()
+}
+
+/// Seats `node`, holding `stake` of the task's `total_stake`, holds on a
+/// committee of `seats` seats: the whole part of `seats * stake / total_stake`,
+/// plus one more with probability equal to the fraction, drawn from the
+/// node's score. Expected seats are proportional to stake, so splitting stake
+/// over many node accounts gains nothing. O(1): no list of members is kept.
+pub fn committee_seats(seed: &[u8; 32], node: &[u8; 32], stake: u64, total_stake: u64, seats: u16) -> u64 {
+    if total_stake == 0 {
+        return 0;
+    }
+    let share = u128::from(seats).saturating_mul(u128::from(stake));
+    let total = u128::from(total_stake);
+    let (whole, fraction) = (share.checked_div(total).unwrap_or(0), share.checked_rem(total).unwrap_or(0));
+    // score / 2^64 < fraction / total, without dividing: fraction < total < 2^64.
+    let extra = u128::from(score(seed, node)).saturating_mul(total) < fraction << 64;
+    u64::try_from(whole).unwrap_or(u64::MAX).saturating_add(u64::from(extra))
+}
+
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
@@ -68,6 +93,38 @@ mod tests {
         assert_eq!(previous, 1_000, "everyone in the last eighth");
         let first = nodes.iter().filter(|node| is_entitled(&seed, node, 1_000, 0, window)).count();
         assert!(first < 10, "about one node at first, got {first}");
+    }
+
+    fn node(index: u32) -> [u8; 32] {
+        let mut node = [0u8; 32];
+        node[..4].copy_from_slice(&index.to_le_bytes());
+        node
+    }
+
+    #[test]
+    fn seats_follow_stake_and_splitting_gains_nothing() {
+        let total = 1_000_000u64;
+        let seed = committee_seed(&[3; 32], &[4; 32], 9);
+        // A third of the stake in one account holds a third of 64 seats, give or take one.
+        let whale = committee_seats(&seed, &node(0), total / 3, total, 64);
+        assert!((21..=22).contains(&whale), "{whale}");
+        // The same third split over 1,000 accounts: about the same, averaged over seeds.
+        let mut split_seats = 0u64;
+        for draw in 0..200u64 {
+            let seed = committee_seed(&[5; 32], &[6; 32], draw);
+            split_seats += (0..1_000).map(|i| committee_seats(&seed, &node(i), total / 3_000, total, 64)).sum::<u64>();
+        }
+        let mean = split_seats as f64 / 200.0;
+        assert!((20.0..23.0).contains(&mean), "{mean}");
+    }
+
+    #[test]
+    fn no_stake_no_seat_and_everything_all_seats() {
+        let seed = committee_seed(&[1; 32], &[2; 32], 0);
+        assert_eq!(committee_seats(&seed, &node(1), 0, 100, 64), 0);
+        assert_eq!(committee_seats(&seed, &node(1), 100, 0, 64), 0);
+        assert_eq!(committee_seats(&seed, &node(1), 100, 100, 64), 64);
+        assert_eq!(committee_seats(&seed, &node(1), u64::MAX, u64::MAX, u16::MAX), u64::from(u16::MAX));
     }
 
     #[test]

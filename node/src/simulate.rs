@@ -243,7 +243,8 @@ pub fn run(
         allowed_failed_distributions: ALLOWED_FAILED_DISTRIBUTIONS,
         bump: 0,
         min_audit_voters: 2,
-        _padding: [0; 4],
+        audit_committee_seats: 64,
+        _padding: [0; 2],
     };
     let create = CreateTaskConfig {
         args,

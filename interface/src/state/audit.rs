@@ -19,7 +19,10 @@ pub struct Audit {
     pub discriminator: u8,
     pub version: u8,
     pub bump: u8,
-    pub _padding: [u8; 5],
+    pub _padding: u8,
+    /// Seats on the committee, from the task.
+    pub committee_seats: u16,
+    pub _padding2: [u8; 2],
     pub task: [u8; 32],
     /// The audited node account.
     pub target: [u8; 32],
@@ -38,13 +41,17 @@ pub struct Audit {
     /// The task's `min_audit_voters` when the audit was raised.
     pub min_voters: u16,
     pub voter_count: u32,
-    /// Stake behind "invalid", the raiser's included.
+    /// Seats behind "invalid", the raiser's included.
     pub invalid_weight: u64,
-    /// Stake behind "valid".
+    /// Seats behind "valid".
     pub valid_weight: u64,
+    /// Seeds the committee draw: `selection::committee_seed`.
+    pub committee_seed: [u8; 32],
+    /// The task's stake when the audit's round began: seats are shared out of it.
+    pub committee_stake: u64,
 }
 
-const _: () = assert!(core::mem::size_of::<Audit>() == 192);
+const _: () = assert!(core::mem::size_of::<Audit>() == 232);
 const _: () = assert!(core::mem::align_of::<Audit>() == 8);
 
 impl Account for Audit {

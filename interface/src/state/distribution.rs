@@ -90,6 +90,13 @@ impl Distribution {
         self.invalid_weight > self.valid_weight
     }
 
+    /// The first slot at which "invalid" votes (disputes) are refused: the
+    /// vote window's first half, rounded up, takes them.
+    pub fn dispute_end(&self) -> Option<u64> {
+        let length = self.vote_end.checked_sub(self.vote_start)?;
+        self.vote_start.checked_add(length.checked_sub(length / 2)?)
+    }
+
     pub fn url(&self) -> &[u8] {
         super::text(&self.url, self.url_len)
     }

@@ -10,6 +10,9 @@ pub const MAX_DISTRIBUTION_WINDOW: u64 = 500;
 pub const MIN_DISTRIBUTION_WINDOW: u64 = crate::selection::WIDENING_STEPS;
 /// Shortest audit window: raises use its first half, votes all of it.
 pub const MIN_AUDIT_WINDOW: u64 = 2;
+/// Longest audit window: its raise half (at most 500 slots) must end while
+/// the committee seed, the hash of the slot before it, is in `SlotHashes`.
+pub const MAX_AUDIT_WINDOW: u64 = 1_000;
 
 /// Basis points in 100%.
 pub const MAX_BASIS_POINTS: u16 = 10_000;
@@ -84,8 +87,11 @@ impl RoundParams {
         if !(MIN_DISTRIBUTION_WINDOW..=MAX_DISTRIBUTION_WINDOW).contains(&self.distribution_window) {
             return Err(GradualError::InvalidDistributionWindow);
         }
-        if self.audit_window < MIN_AUDIT_WINDOW {
+        if self.audit_window < MIN_AUDIT_WINDOW || self.distribution_audit_window < MIN_AUDIT_WINDOW {
             return Err(GradualError::AuditWindowTooShort);
+        }
+        if self.audit_window > MAX_AUDIT_WINDOW {
+            return Err(GradualError::AuditWindowTooLong);
         }
         if self.min_stake == 0 {
             return Err(GradualError::ZeroMinimumStake);

@@ -44,9 +44,17 @@ pub struct Task {
     pub total_funded: u64,
     /// Open node accounts.
     pub node_count: u64,
+    /// Stake held by all of its nodes.
+    pub total_stake: u64,
+    /// `node_count` and `total_stake` as they stood when round
+    /// `counted_round - 1` began (see [`Task::counts_at_round_start`]).
+    pub counted_round: u64,
+    pub node_count_at_round_start: u64,
+    pub total_stake_at_round_start: u64,
     /// Fewest voters (the raiser included) for an audit to be upheld.
     pub min_audit_voters: u16,
-    pub _padding: [u8; 2],
+    /// Seats on each audit's committee (see `selection::committee_seats`).
+    pub audit_committee_seats: u16,
     /// Distribution accounts not yet expired; the task cannot close while any remain.
     pub open_distributions: u32,
     /// Rounds that have a distribution account: one per round, whatever its bump.
@@ -60,7 +68,7 @@ pub struct Task {
     pub executable_locator: [u8; MAX_EXECUTABLE_LOCATOR_LEN],
 }
 
-const _: () = assert!(core::mem::size_of::<Task>() == 1328);
+const _: () = assert!(core::mem::size_of::<Task>() == 1360);
 const _: () = assert!(core::mem::align_of::<Task>() == 8);
 
 impl Account for Task {
@@ -79,6 +87,45 @@ impl Task {
     /// The parameters governing `round`.
     pub fn params_for(&self, round: u64) -> Result<&RoundParams, GradualError> {
         params_for_round(&self.params_history, round)
+    }
+
+    /// `(node_count, total_stake)` as they stood when the round under way at
+    /// `slot` began: what proposer entitlement and audit committees read, so
+    /// that nothing done during a round changes who is drawn in it.
+    pub fn counts_at_round_start(&self, slot: u64) -> (u64, u64) {
+        if self.counted_round == self.timeline().next_round_at(slot) {
+            (self.node_count_at_round_start, self.total_stake_at_round_start)
+        } else {
+            (self.node_count, self.total_stake)
+        }
+    }
+
+    /// Keeps the round-start counts before the first change of a round.
+    fn before_counts_change(&mut self, slot: u64) {
+        let round = self.timeline().next_round_at(slot);
+        if self.counted_round != round {
+            self.counted_round = round;
+            self.node_count_at_round_start = self.node_count;
+            self.total_stake_at_round_start = self.total_stake;
+        }
+    }
+
+    /// Counts `stake` added at `slot`, by a new node if `new_node`.
+    pub fn count_stake_added(&mut self, slot: u64, stake: u64, new_node: bool) -> Result<(), GradualError> {
+        self.before_counts_change(slot);
+        self.node_count =
+            self.node_count.checked_add(u64::from(new_node)).ok_or(GradualError::ArithmeticOverflow)?;
+        self.total_stake = self.total_stake.checked_add(stake).ok_or(GradualError::ArithmeticOverflow)?;
+        Ok(())
+    }
+
+    /// Counts `stake` removed at `slot` (withdrawn or slashed), closing a node if `node_closed`.
+    pub fn count_stake_removed(&mut self, slot: u64, stake: u64, node_closed: bool) -> Result<(), GradualError> {
+        self.before_counts_change(slot);
+        self.node_count =
+            self.node_count.checked_sub(u64::from(node_closed)).ok_or(GradualError::ArithmeticOverflow)?;
+        self.total_stake = self.total_stake.checked_sub(stake).ok_or(GradualError::ArithmeticOverflow)?;
+        Ok(())
     }
 
     pub fn name(&self) -> &[u8] {

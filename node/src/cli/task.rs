@@ -158,6 +158,9 @@ pub struct CreateArgs {
     unstake_cooldown_rounds: u64,
     #[arg(long, default_value_t = 2)]
     min_audit_voters: u16,
+    /// Seats on each audit's committee, drawn by stake: bounds the votes per audit.
+    #[arg(long, default_value_t = 64)]
+    audit_committee_seats: u16,
     #[arg(long, default_value_t = 2)]
     allowed_failed_distributions: u8,
     /// May update, pause and resume the task [default: the creator].
@@ -235,7 +238,8 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
             allowed_failed_distributions: args.allowed_failed_distributions,
             bump: 0,
             min_audit_voters: args.min_audit_voters,
-            _padding: [0; 4],
+            audit_committee_seats: args.audit_committee_seats,
+            _padding: [0; 2],
         },
         name: args.name.into_bytes(),
         description: args.description.into_bytes(),

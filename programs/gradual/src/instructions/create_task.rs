@@ -40,7 +40,7 @@ impl<'a> TryFrom<&'a [u8]> for Data<'a> {
 }
 
 fn validate(args: &CreateTaskArgs, slot: u64) -> Result<(), GradualError> {
-    if args._padding != [0; 4] {
+    if args._padding != [0; 2] {
         return Err(GradualError::NonZeroPadding);
     }
     if args.initial_bounty == 0 {
@@ -64,6 +64,9 @@ fn validate(args: &CreateTaskArgs, slot: u64) -> Result<(), GradualError> {
     }
     if args.min_audit_voters == 0 {
         return Err(GradualError::ZeroMinimumVoters);
+    }
+    if args.audit_committee_seats < args.min_audit_voters {
+        return Err(GradualError::InvalidCommitteeSeats);
     }
     Ok(())
 }
@@ -124,6 +127,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.round_length = args.round_length;
     task.unstake_cooldown_rounds = args.unstake_cooldown_rounds;
     task.min_audit_voters = args.min_audit_voters;
+    task.audit_committee_seats = args.audit_committee_seats;
     task.bounty_pool = deposited;
     task.total_funded = deposited;
     task.executable_sha256 = args.executable_sha256;

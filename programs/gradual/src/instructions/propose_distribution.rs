@@ -49,7 +49,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let round = args.round;
 
     // Attempt a of round r happens in round r + 2 + a, inside its distribution window.
-    let Some((current_round, offset)) = task.timeline().position_at(accounts::current_slot()?) else {
+    let slot = accounts::current_slot()?;
+    let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideDistributionWindow);
     };
     let attempt = round
@@ -75,7 +76,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::TotalExceedsBounty);
     }
 
-    // The proposer must be entitled for this attempt at this slot.
+    // The proposer must be entitled for this attempt at this slot, out of the
+    // nodes open when the round began: opening or closing nodes during the
+    // window cannot move who is entitled.
     let round_start = task.timeline().round_start(current_round).ok_or(GradualError::ArithmeticOverflow)?;
     let seed_slot = round_start.checked_sub(1).ok_or(GradualError::SeedUnavailable)?;
     let attempt = u8::try_from(attempt).map_err(|_| GradualError::OutsideDistributionWindow)?;
@@ -83,7 +86,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let entitled = is_entitled(
         &seed,
         proposer_account.address().as_array(),
-        task.node_count,
+        task.counts_at_round_start(slot).0,
         offset,
         window.distribution_window,
     );

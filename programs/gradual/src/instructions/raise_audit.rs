@@ -2,6 +2,7 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, RaiseAuditArgs},
     pda::AUDIT_SEED,
+    selection::{committee_seats, committee_seed},
     state::{Account, Audit, ACCOUNT_VERSION, SUBMISSION_AUDITED},
     ID,
 };
@@ -12,7 +13,7 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account},
+    shared::{accounts, create::create_program_account, slot_hashes},
 };
 
 /// Opens an audit of another node's proof for round `r` during round
@@ -45,7 +46,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let round = args.round;
 
     // Round r's audit window: after round r + 1's submission window.
-    let Some((current_round, offset)) = task.timeline().position_at(accounts::current_slot()?) else {
+    let slot = accounts::current_slot()?;
+    let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideAuditWindow);
     };
     if round.checked_add(1) != Some(current_round) {
@@ -60,14 +62,22 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::OutsideAuditWindow);
     }
     let window_close = round_params.audit_window_end().ok_or(GradualError::ArithmeticOverflow)?;
-    let window_end = task
-        .timeline()
-        .round_start(current_round)
-        .and_then(|start| start.checked_add(window_close))
+    let round_start = task.timeline().round_start(current_round).ok_or(GradualError::ArithmeticOverflow)?;
+    let window_end = round_start.checked_add(window_close).ok_or(GradualError::ArithmeticOverflow)?;
+    // The committee is drawn from the hash of the submission window's last
+    // slot, at most 500 slots before any raise (`MAX_AUDIT_WINDOW`).
+    let seed_slot = round_start
+        .checked_add(round_params.submission_window)
+        .and_then(|end| end.checked_sub(1))
         .ok_or(GradualError::ArithmeticOverflow)?;
+    let committee_seed = committee_seed(
+        &slot_hashes::hash_at_or_before(seed_slot)?,
+        target_account.address().as_array(),
+        round,
+    );
 
-    let weight = raiser.stake_for_round(round);
-    if weight < round_params.min_stake {
+    let stake = raiser.stake_for_round(round);
+    if stake < round_params.min_stake {
         return fail(GradualError::StakeNotActiveForRound);
     }
     let Some(submission) = target.submission(round) else {
@@ -123,7 +133,18 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     audit.min_stake = round_params.min_stake;
     audit.slash_rate_bps = round_params.slash_rate_bps;
     audit.min_voters = task.min_audit_voters;
-    audit.voter_count = 1;
-    audit.invalid_weight = weight;
+    audit.committee_seats = task.audit_committee_seats;
+    audit.committee_seed = committee_seed;
+    audit.committee_stake = task.counts_at_round_start(slot).1;
+    // The raiser's seats, if it holds any, are its "invalid" vote.
+    let seats = committee_seats(
+        &committee_seed,
+        raiser_account.address().as_array(),
+        stake,
+        audit.committee_stake,
+        audit.committee_seats,
+    );
+    audit.voter_count = u32::from(seats != 0);
+    audit.invalid_weight = seats;
     Ok(())
 }

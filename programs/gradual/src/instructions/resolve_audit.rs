@@ -35,7 +35,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if !data.is_empty() {
         return fail(GradualError::InvalidInstructionData);
     }
-    if accounts::current_slot()? < audit.window_end {
+    let slot = accounts::current_slot()?;
+    if slot < audit.window_end {
         return fail(GradualError::AuditWindowOpen);
     }
 
@@ -50,6 +51,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let stake = target.stake_for_round(audit.round).min(target.total_stake());
     let split = split_slash(stake, audit.slash_rate_bps).ok_or(GradualError::ArithmeticOverflow)?;
     target.remove_stake(split.slashed)?;
+    task.count_stake_removed(slot, split.slashed, false)?;
     target.total_slashed =
         target.total_slashed.checked_add(split.slashed).ok_or(GradualError::ArithmeticOverflow)?;
     if let Some(entry) = target.submission(audit.round).copied() {

@@ -2,11 +2,12 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, read_text, StakeArgs},
     pda::NODE_SEED,
-    state::{copy_text, Account, Node, Task, ACCOUNT_VERSION, MAX_SERVICE_URL_LEN, NOT_EXITING},
+    state::{copy_text, Account, Node, ACCOUNT_VERSION, MAX_SERVICE_URL_LEN, NOT_EXITING},
     ID,
 };
 use pinocchio::{
     cpi::{Seed, Signer},
+    error::ProgramError,
     AccountView, Address, ProgramResult,
 };
 
@@ -55,24 +56,27 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
 
     let data = Data::try_from(data)?;
-    let from_round = task.timeline().next_round_at(accounts::current_slot()?);
+    let slot = accounts::current_slot()?;
+    let from_round = task.timeline().next_round_at(slot);
     let min_stake = task.params_for(from_round)?.min_stake;
 
-    if node_account.owned_by(&ID) {
-        top_up(operator, task_account, node_account, &data, from_round, min_stake)
+    let (stake, new_node) = if node_account.owned_by(&ID) {
+        top_up(operator, task_account, node_account, &data, (from_round, min_stake))?
     } else {
-        create(operator, &mut task, task_account, node_account, &data, from_round, min_stake)
-    }
+        create(operator, task_account, node_account, &data, (from_round, min_stake))?
+    };
+    task.count_stake_added(slot, stake, new_node)?;
+    Ok(())
 }
 
+/// Returns the stake added, and whether a node was created.
 fn top_up(
     operator: &AccountView,
     task_account: &AccountView,
     node_account: &AccountView,
     data: &Data,
-    from_round: u64,
-    min_stake: u64,
-) -> ProgramResult {
+    (from_round, min_stake): (u64, u64),
+) -> Result<(u64, bool), ProgramError> {
     {
         let mut node = accounts::node_mut(node_account)?;
         accounts::node_of(&node, task_account, operator)?;
@@ -91,18 +95,17 @@ fn top_up(
         node.service_url_len =
             copy_text(&mut node.service_url, data.service_url).ok_or(GradualError::InvalidServiceUrl)?;
     }
-    pay_in(operator, node_account, data.args.amount)
+    pay_in(operator, node_account, data.args.amount)?;
+    Ok((data.args.amount, false))
 }
 
 fn create(
     operator: &AccountView,
-    task: &mut Task,
     task_account: &AccountView,
     node_account: &AccountView,
     data: &Data,
-    from_round: u64,
-    min_stake: u64,
-) -> ProgramResult {
+    (from_round, min_stake): (u64, u64),
+) -> Result<(u64, bool), ProgramError> {
     let bump = [data.args.bump];
     let expected = Address::derive_address(
         &[NODE_SEED, task_account.address().as_ref(), operator.address().as_ref()],
@@ -143,7 +146,5 @@ fn create(
     node.add_stake(deposited, from_round)?;
     node.service_url_len =
         copy_text(&mut node.service_url, data.service_url).ok_or(GradualError::InvalidServiceUrl)?;
-
-    task.node_count = task.node_count.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
-    Ok(())
+    Ok((deposited, true))
 }

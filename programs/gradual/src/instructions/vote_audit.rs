@@ -1,9 +1,10 @@
-use gradual_interface::error::GradualError;
+use gradual_interface::{error::GradualError, selection::committee_seats};
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{fail, shared::accounts};
 
-/// Adds the voter's stake for the audited round to one side of the audit.
+/// Adds the voter's committee seats (drawn by its stake for the audited
+/// round) to one side of the audit.
 /// Writes only the voter's node and the audit.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, voter_account, audit_account] = accounts::exact::<3>(accounts)?;
@@ -31,14 +32,24 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::OutsideAuditWindow);
     }
     // Stake that was not active in the audited round carries no weight.
-    let weight = voter.stake_for_round(audit.round);
-    if weight < audit.min_stake {
+    let stake = voter.stake_for_round(audit.round);
+    if stake < audit.min_stake {
         return fail(GradualError::StakeNotActiveForRound);
+    }
+    let seats = committee_seats(
+        &audit.committee_seed,
+        voter_account.address().as_array(),
+        stake,
+        audit.committee_stake,
+        audit.committee_seats,
+    );
+    if seats == 0 {
+        return fail(GradualError::NotOnCommittee);
     }
     voter.record_vote(audit.round, audit_account.address().as_array())?;
 
     let side = if valid { &mut audit.valid_weight } else { &mut audit.invalid_weight };
-    *side = side.checked_add(weight).ok_or(GradualError::ArithmeticOverflow)?;
+    *side = side.checked_add(seats).ok_or(GradualError::ArithmeticOverflow)?;
     audit.voter_count = audit.voter_count.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
     Ok(())
 }

@@ -34,6 +34,12 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if slot < distribution.vote_start || slot >= distribution.vote_end {
         return fail(GradualError::OutsideDistributionAuditWindow);
     }
+    // A list stands unless disputed, so nodes vote only to dispute or to answer
+    // a dispute. Disputes close at the window's half, rounded up: every
+    // dispute leaves at least the second half to answer it.
+    if !valid && slot >= distribution.dispute_end().ok_or(GradualError::ArithmeticOverflow)? {
+        return fail(GradualError::DisputeWindowClosed);
+    }
     let weight = voter.stake_for_round(distribution.round);
     if weight < distribution.min_stake {
         return fail(GradualError::StakeNotActiveForRound);

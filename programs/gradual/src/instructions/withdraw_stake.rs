@@ -37,7 +37,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if !node.is_exiting() {
         return fail(GradualError::NodeNotExiting);
     }
-    let current_round = task.timeline().round_at(accounts::current_slot()?);
+    let slot = accounts::current_slot()?;
+    let current_round = task.timeline().round_at(slot);
     if !cooldown_elapsed(&node, current_round, task.unstake_cooldown_rounds) {
         return fail(GradualError::CooldownNotElapsed);
     }
@@ -48,8 +49,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::InsufficientStake);
     }
 
-    if amount == node.total_stake() {
-        task.node_count = task.node_count.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
+    let closing = amount == node.total_stake();
+    task.count_stake_removed(slot, amount, closing)?;
+    if closing {
         drop(node);
         return lamports::close(node_account, operator);
     }
