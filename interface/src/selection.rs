@@ -56,15 +56,22 @@ pub fn committee_seed(slot_hash: &[u8; 32], target: &[u8; 32], round: u64) -> [u
 /// node's score. Expected seats are proportional to stake, so splitting stake
 /// over many node accounts gains nothing. O(1): no list of members is kept.
 pub fn committee_seats(seed: &[u8; 32], node: &[u8; 32], stake: u64, total_stake: u64, seats: u16) -> u64 {
-    if total_stake == 0 {
+    // SBF has no 128-bit arithmetic: both amounts keep their top 32 bits,
+    // which changes the odds by less than one part in 2^31.
+    let shift = 32u32.saturating_sub(total_stake.leading_zeros());
+    let total = total_stake >> shift;
+    if total == 0 {
         return 0;
     }
-    let share = u128::from(seats).saturating_mul(u128::from(stake));
-    let total = u128::from(total_stake);
+    // Never more than all the seats, even if the snapshot trails the node's stake.
+    let stake = stake.min(total_stake) >> shift;
+    // Below 2^16 * 2^32: it cannot overflow (and `wrapping_mul` needs no 128-bit check).
+    let share = u64::from(seats).wrapping_mul(stake);
     let (whole, fraction) = (share.checked_div(total).unwrap_or(0), share.checked_rem(total).unwrap_or(0));
-    // score / 2^64 < fraction / total, without dividing: fraction < total < 2^64.
-    let extra = u128::from(score(seed, node)).saturating_mul(total) < fraction << 64;
-    u64::try_from(whole).unwrap_or(u64::MAX).saturating_add(u64::from(extra))
+    // One more seat with probability fraction / total, to 32 bits.
+    let threshold = (fraction << 32).checked_div(total).unwrap_or(0);
+    let extra = score(seed, node) >> 32 < threshold;
+    whole.saturating_add(u64::from(extra))
 }
 
 #[cfg(test)]
@@ -112,7 +119,8 @@ mod tests {
         let mut split_seats = 0u64;
         for draw in 0..200u64 {
             let seed = committee_seed(&[5; 32], &[6; 32], draw);
-            split_seats += (0..1_000).map(|i| committee_seats(&seed, &node(i), total / 3_000, total, 64)).sum::<u64>();
+            split_seats +=
+                (0..1_000).map(|i| committee_seats(&seed, &node(i), total / 3_000, total, 64)).sum::<u64>();
         }
         let mean = split_seats as f64 / 200.0;
         assert!((20.0..23.0).contains(&mean), "{mean}");

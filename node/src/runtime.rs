@@ -10,7 +10,7 @@ use gradual_interface::{
     error::GradualError,
     merkle::{tree_of, MerkleTree},
     pda::find_audit_address,
-    selection::{is_entitled, proposal_seed},
+    selection::{committee_seats, is_entitled, proposal_seed},
     state::{
         split_slash, Audit, Distribution, Node, Task as TaskAccount, VoteRecord, CLAIM_PERIOD_ROUNDS,
         DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
@@ -58,7 +58,10 @@ pub struct NodeRuntime {
     pub auto_claim: bool,
     pub stats: NodeStats,
     /// Votes already attempted, so a refused one is not retried every slot.
-    voted_lists: BTreeSet<(Address, u8)>,
+    voted_lists: BTreeSet<(u64, u8)>,
+    /// Lists judged, by (round, attempt): whether this node rebuilds them,
+    /// or `None` if its rule gave no list.
+    list_verdicts: BTreeMap<(u64, u8), Option<bool>>,
     voted_audits: BTreeSet<Address>,
     /// Peers' proofs already checked, by (node, round): whether they held up.
     verdicts: BTreeMap<(Address, u64), bool>,
@@ -74,7 +77,80 @@ pub struct NodeRuntime {
     proofs: BTreeMap<u64, Option<Proof>>,
     /// Faults already logged, by part and round: each is logged once per round.
     faults_logged: BTreeSet<(&'static str, u64)>,
+    /// Rewards claimable now, with their deadlines (see `find_claims`).
+    payable: Vec<(u64, Claim)>,
+    /// The round whose standalone claims were last looked for.
+    claims_checked: Option<u64>,
 }
+
+/// One transaction this node signs and pays for.
+struct Tx {
+    kind: &'static str,
+    instructions: Vec<Instruction>,
+    /// Lamports it moves into the program, and out of it to this node.
+    deposit: u64,
+    payout: u64,
+    /// What it does, for the journal: (kind, round, lamports) per action.
+    actions: Vec<(&'static str, u64, u64)>,
+}
+
+impl Tx {
+    fn one(kind: &'static str, round: u64, instruction: Instruction) -> Self {
+        Self { kind, instructions: vec![instruction], deposit: 0, payout: 0, actions: vec![(kind, round, 0)] }
+    }
+
+    fn deposit(mut self, lamports: u64) -> Self {
+        self.deposit = lamports;
+        self.actions.iter_mut().for_each(|action| action.2 = lamports);
+        self
+    }
+
+    fn payout(mut self, lamports: u64) -> Self {
+        self.payout = lamports;
+        self.actions.iter_mut().for_each(|action| action.2 = lamports);
+        self
+    }
+
+    /// Adds `claim` to the transaction.
+    fn with_claim(mut self, claim: &Claim) -> Self {
+        self.instructions.push(claim.instruction.clone());
+        self.payout = self.payout.saturating_add(claim.amount);
+        self.actions.push(("ClaimReward", claim.round, claim.amount));
+        self
+    }
+
+    fn fits(&self, payer: &Address) -> bool {
+        let transaction = solana_transaction::Transaction::new_with_payer(&self.instructions, Some(payer));
+        wincode::serialize(&transaction).is_ok_and(|bytes| bytes.len() <= PACKET_DATA_SIZE)
+    }
+}
+
+/// A reward this node can claim: round, amount and the instruction.
+struct Claim {
+    round: u64,
+    amount: u64,
+    instruction: Instruction,
+}
+
+/// Orders the nodes' turns to vote on a list (node-side only: the program
+/// takes any vote in the window).
+fn vote_seed(distribution: &Distribution) -> [u8; 32] {
+    solana_sha256_hasher::hashv(&[b"gradual-list-vote", &distribution.seed, &[distribution.attempt]])
+        .to_bytes()
+}
+
+/// Slots after an audit's or a list's vote window before any node settles
+/// it, not only the party it pays.
+fn settle_grace(task: &TaskAccount) -> u64 {
+    task.round_length / 4
+}
+
+/// The largest serialized transaction a cluster accepts.
+const PACKET_DATA_SIZE: usize = 1_232;
+
+/// Rounds before a claim's deadline from which it is sent on its own rather
+/// than waiting to ride with a submission.
+const CLAIM_ALONE_ROUNDS: u64 = 2;
 
 fn voted_in(ring: &[VoteRecord], round: u64, key: &Address) -> bool {
     ring.iter().any(|vote| vote.round == round && vote.audit == key.to_bytes())
@@ -88,6 +164,7 @@ impl NodeRuntime {
             auto_claim: true,
             stats: NodeStats::default(),
             voted_lists: BTreeSet::new(),
+            list_verdicts: BTreeMap::new(),
             voted_audits: BTreeSet::new(),
             verdicts: BTreeMap::new(),
             unreachable: BTreeSet::new(),
@@ -96,6 +173,8 @@ impl NodeRuntime {
             started: BTreeSet::new(),
             proofs: BTreeMap::new(),
             faults_logged: BTreeSet::new(),
+            payable: Vec::new(),
+            claims_checked: None,
         }
     }
 
@@ -108,29 +187,23 @@ impl NodeRuntime {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn send(
-        &self,
-        chain: &mut dyn Chain,
-        world: &mut World,
-        kind: &'static str,
-        round: u64,
-        instruction: Instruction,
-        deposit: u64,
-        payout: u64,
-    ) -> bool {
+    fn send(&self, chain: &mut dyn Chain, world: &mut World, tx: Tx) -> bool {
         let started = std::time::Instant::now();
-        let sent = chain.send(&[instruction], &self.operator, &[&self.operator]);
+        let sent = chain.send(&tx.instructions, &self.operator, &[&self.operator]);
         world.send_time = world.send_time.saturating_add(started.elapsed());
         match sent {
             Ok(units) => {
-                world.compute_units.entry(kind).or_default().push(units);
-                world.deposited = world.deposited.saturating_add(u128::from(deposit));
-                world.paid_out = world.paid_out.saturating_add(u128::from(payout));
-                world.landed.push(Landed { kind, round, node: self.node, lamports: deposit.max(payout) });
+                world.compute_units.entry(tx.kind).or_default().push(units);
+                world.deposited = world.deposited.saturating_add(u128::from(tx.deposit));
+                world.paid_out = world.paid_out.saturating_add(u128::from(tx.payout));
+                for (kind, round, lamports) in tx.actions {
+                    world.landed.push(Landed { kind, round, node: self.node, lamports });
+                }
                 true
             }
             Err(refused) => {
+                let count = world.refused.entry(tx.kind).or_default();
+                *count = count.saturating_add(1);
                 // Another node got there first: expected whenever nodes race.
                 let lost_race = refused.custom_code.and_then(GradualError::from_code).is_some_and(|error| {
                     matches!(
@@ -143,6 +216,7 @@ impl NodeRuntime {
                             | GradualError::InvalidAuditAccount
                     )
                 });
+                let (kind, round) = (tx.kind, tx.actions.first().map_or(0, |action| action.1));
                 if lost_race {
                     tracing::debug!(node = %self.node, kind, round, error = %refused.message, "lost a race");
                 } else {
@@ -174,6 +248,8 @@ impl NodeRuntime {
         self.proofs.retain(|proved, _| *proved >= oldest);
         self.started.retain(|worked| *worked >= oldest);
         self.faults_logged.retain(|(_, logged)| *logged >= oldest);
+        self.voted_lists.retain(|(listed, _)| *listed >= oldest);
+        self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
 
         // Work for this round, beside the loop, served to auditors once done.
         let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
@@ -196,7 +272,14 @@ impl NodeRuntime {
                 self.distribute(chain, world, task_impl.as_ref(), &task, &me, listed, attempt, offset);
             }
         }
-        self.claim_and_expire(chain, world, task_impl.as_ref(), &task, round);
+        // Once a round, after its submissions: claims that cannot wait for one.
+        let after_submissions = previous_params.map_or(0, |params| params.submission_window);
+        if offset >= after_submissions && self.claims_checked != Some(round) {
+            self.claims_checked = Some(round);
+            self.find_claims(chain, world, task_impl.as_ref());
+            self.claim_alone(chain, world, &task, working);
+        }
+        self.expire(chain, world, &task, round);
     }
 
     /// Picks up `round`'s work if it is done, serving its result; gives it
@@ -246,9 +329,32 @@ impl NodeRuntime {
             self.proofs.insert(round, proof.ok());
         }
         let Some(Some((digest, locator))) = self.proofs.get(&round).cloned() else { return };
-        let instruction =
-            builders::submit_proof(&self.operator.pubkey(), &world.task, round, digest, &locator);
-        if self.send(chain, world, "SubmitProof", round, instruction, 0, 0) {
+        let submit = builders::submit_proof(&self.operator.pubkey(), &world.task, round, digest, &locator);
+        // Claims ride along, so that a round costs one signature. Those that
+        // do not fit wait for the next submission, or go alone near their deadline.
+        self.find_claims(chain, world, task_impl);
+        let mut tx = Tx::one("SubmitProof", round, submit.clone());
+        let mut riding = Vec::new();
+        for (deadline, claim) in std::mem::take(&mut self.payable) {
+            let with =
+                Tx { actions: Vec::new(), instructions: tx.instructions.clone(), ..tx }.with_claim(&claim);
+            if riding.len() == self.payable.len() && with.fits(&self.operator.pubkey()) {
+                tx = tx.with_claim(&claim);
+                riding.push(claim);
+            } else {
+                self.payable.push((deadline, claim));
+            }
+        }
+        if !riding.is_empty() {
+            tx.kind = "SubmitProof+ClaimReward";
+        }
+        if self.send(chain, world, tx) {
+            self.stats.rounds_submitted.push(round);
+            for claim in riding {
+                self.claimed(chain, world, &claim);
+            }
+        } else if !riding.is_empty() && self.send(chain, world, Tx::one("SubmitProof", round, submit)) {
+            // A claim the chain refused must not cost the round's proof.
             self.stats.rounds_submitted.push(round);
         }
     }
@@ -318,8 +424,8 @@ impl NodeRuntime {
         if !(raise_start..window_end).contains(&offset) {
             return;
         }
-        // A node has 8 votes per audited round: each node takes the open audits
-        // in its own pseudo-random order, so that together they cover them all.
+        // A node has 8 votes per audited round: each committee member takes the
+        // open audits in its own pseudo-random order, so that together they cover them all.
         let mut open: Vec<(Address, Audit)> = world
             .open_audits
             .iter()
@@ -330,8 +436,20 @@ impl NodeRuntime {
             solana_sha256_hasher::hashv(&[self.node.as_ref(), address.as_ref()]).to_bytes()
         });
         let vote_by = round_start.saturating_add(window_end).saturating_sub(1);
+        let stake = me.stake_for_round(round);
         for (audit_address, audit) in open {
             if voted_in(&me.votes, round, &audit_address) || self.voted_audits.contains(&audit_address) {
+                continue;
+            }
+            // Only the audit's committee votes: a bounded number of nodes, whatever the task's size.
+            let seats = committee_seats(
+                &audit.committee_seed,
+                &self.node.to_bytes(),
+                stake,
+                audit.committee_stake,
+                audit.committee_seats,
+            );
+            if seats == 0 || stake < audit.min_stake {
                 continue;
             }
             let target = Address::new_from_array(audit.target);
@@ -344,7 +462,7 @@ impl NodeRuntime {
             };
             self.voted_audits.insert(audit_address);
             let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
-            if self.send(chain, world, "VoteAudit", round, vote, 0, 0) {
+            if self.send(chain, world, Tx::one("VoteAudit", round, vote)) {
                 self.stats.audit_votes = self.stats.audit_votes.saturating_add(1);
             }
         }
@@ -380,7 +498,7 @@ impl NodeRuntime {
         }
         let bond = task.params_for(round).map_or(0, |params| params.audit_bond);
         let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, target, round);
-        if self.send(chain, world, "RaiseAudit", round, raise, bond, 0) {
+        if self.send(chain, world, Tx::one("RaiseAudit", round, raise).deposit(bond)) {
             self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
             let against = world.audits_against.entry(*target).or_default();
             *against = against.saturating_add(1);
@@ -397,12 +515,21 @@ impl NodeRuntime {
     }
 
     /// Resolves every open audit whose window has closed.
+    ///
+    /// The node whose lamports wait in it resolves an audit: the raiser of an
+    /// upheld one, the target of a rejected one. Anyone else does after
+    /// [`settle_grace`], so an absent party cannot leave it open.
     fn resolve_audits(&self, chain: &mut dyn Chain, world: &mut World) {
         let slot = chain.slot();
+        let grace = world.task_state.map_or(0, |task| settle_grace(&task));
         let due: Vec<(Address, Audit)> = world
             .open_audits
             .iter()
-            .filter(|(_, audit)| slot >= audit.window_end)
+            .filter(|(_, audit)| {
+                let party = if audit.is_upheld() { audit.raiser } else { audit.target };
+                let mine = party == self.node.to_bytes();
+                slot >= audit.window_end && (mine || slot >= audit.window_end.saturating_add(grace))
+            })
             .map(|(address, audit)| (*address, *audit))
             .collect();
         for (address, audit) in due {
@@ -423,7 +550,7 @@ impl NodeRuntime {
                 &Address::new_from_array(audit.raiser_operator),
                 &Address::new_from_array(node.operator),
             );
-            if self.send(chain, world, "ResolveAudit", audit.round, instruction, 0, payout) {
+            if self.send(chain, world, Tx::one("ResolveAudit", audit.round, instruction).payout(payout)) {
                 world.open_audits.remove(&address);
                 if let Some(node) = read::<Node>(chain, &target) {
                     world.node_cache.insert(target, node);
@@ -479,10 +606,17 @@ impl NodeRuntime {
         let attempt_round = listed.saturating_add(2).saturating_add(u64::from(attempt));
         let Ok(params) = task.params_for(attempt_round).copied() else { return };
         let existing = world.distributions.get(&listed).copied();
+        let slot = chain.slot();
+        // A list whose votes rejected it but which nobody resolved yet is open
+        // too: the next proposer resolves it first.
         let open_for_attempt = match &existing {
             None => true,
             Some((_, distribution)) => {
-                distribution.status == DISTRIBUTION_REJECTED && distribution.attempt < attempt
+                let rejected = distribution.status == DISTRIBUTION_REJECTED
+                    || (distribution.status == DISTRIBUTION_PROPOSED
+                        && slot >= distribution.vote_end
+                        && distribution.is_rejected());
+                rejected && distribution.attempt < attempt
             }
         };
         if offset < params.distribution_window && open_for_attempt {
@@ -500,14 +634,21 @@ impl NodeRuntime {
             return;
         }
         let Some((address, distribution)) = existing else { return };
-        let slot = chain.slot();
         // A list whose votes are over is resolved whatever attempt it was,
-        // so one missed in its own round (slow ticks, an outage) is not stuck.
-        if distribution.status == DISTRIBUTION_PROPOSED && slot >= distribution.vote_end {
+        // so one missed in its own round (slow ticks, an outage) is not stuck:
+        // by its proposer if approved (its bond comes back), else by the next
+        // attempt's proposer; by anyone after the grace.
+        let grace_over = slot >= distribution.vote_end.saturating_add(settle_grace(task));
+        let proposer_settles =
+            Address::new_from_array(distribution.proposer) == self.node && !distribution.is_rejected();
+        if distribution.status == DISTRIBUTION_PROPOSED
+            && slot >= distribution.vote_end
+            && (proposer_settles || grace_over)
+        {
             let payout = if distribution.is_rejected() { 0 } else { distribution.bond };
             let operator = Address::new_from_array(distribution.proposer_operator);
             let resolve = builders::resolve_distribution(&world.task, listed, &operator);
-            if self.send(chain, world, "ResolveDistribution", listed, resolve, 0, payout) {
+            if self.send(chain, world, Tx::one("ResolveDistribution", listed, resolve).payout(payout)) {
                 world.reload_distribution(chain, listed, &self.node);
             }
             return;
@@ -515,41 +656,83 @@ impl NodeRuntime {
         if distribution.status != DISTRIBUTION_PROPOSED || distribution.attempt != attempt {
             return;
         }
-        if (distribution.vote_start..distribution.vote_end).contains(&slot)
-            && Address::new_from_array(distribution.proposer) != self.node
-            && !voted_in(&me.distribution_votes, attempt_round, &address)
-            && self.voted_lists.insert((address, attempt))
+        // A list stands unless disputed: a node votes against a list it cannot
+        // rebuild while disputes are open, and for one it can only once it is disputed.
+        let disputes_open = distribution.dispute_end().is_some_and(|end| slot < end);
+        let disputed = distribution.invalid_weight != 0;
+        if !(distribution.vote_start..distribution.vote_end).contains(&slot)
+            || !(disputes_open || disputed)
+            || Address::new_from_array(distribution.proposer) == self.node
+            || voted_in(&me.distribution_votes, attempt_round, &address)
+            || self.voted_lists.contains(&(listed, attempt))
         {
-            // The proposal already took its total out of the pool: the
-            // bounty it could pay is judged against the pool before it.
-            let pool_before = task.bounty_pool.saturating_add(distribution.reserved);
-            // A node whose rule gives no list cannot judge one: it abstains.
-            let Some((leaves, tree)) = self.list_of(chain, world, task_impl, task, (listed, pool_before))
-            else {
-                return;
-            };
-            let root = tree.root();
-            let valid = root == distribution.root
-                && distribution.total == leaves.iter().map(|(_, amount)| *amount).sum::<u64>()
-                && distribution.leaf_count == leaves.len() as u64;
-            let kept = valid.then(|| leaves.clone());
-            world.roots.entry(listed).or_default().insert(root);
-            if let Some(leaves) = kept {
-                world.peers.serve_list(&self.node, listed, &leaves);
-            } else {
-                let proposer = Address::new_from_array(distribution.proposer);
-                self.fault(
-                    "root",
-                    listed,
-                    &format!("the list {proposer} proposed differs from the one this node computes"),
-                );
-            }
-            let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
-            if self.send(chain, world, "VoteDistribution", listed, vote, 0, 0) {
-                self.stats.list_votes = self.stats.list_votes.saturating_add(1);
-                world.reload_distribution(chain, listed, &self.node);
-            }
+            return;
         }
+        let key = (listed, attempt);
+        let verdict = match self.list_verdicts.get(&key) {
+            Some(verdict) => *verdict,
+            None => {
+                let verdict = self.judge_list(chain, world, task_impl, task, (listed, &distribution));
+                self.list_verdicts.insert(key, verdict);
+                verdict
+            }
+        };
+        // A node whose rule gives no list cannot judge one: it abstains.
+        let Some(valid) = verdict else { return };
+        // It votes only while the list's outcome as it stands is not its
+        // verdict, and only once its turn comes: the set of nodes whose turn
+        // it is doubles through the window, so votes stop soon after they
+        // are enough, however many nodes agree. A disputer costs answers in
+        // proportion to its stake, not to the number of nodes.
+        let needed =
+            if valid { distribution.is_rejected() } else { disputes_open && !distribution.is_rejected() };
+        let window_end = if valid { distribution.vote_end } else { distribution.dispute_end().unwrap_or(0) };
+        let turn = is_entitled(
+            &vote_seed(&distribution),
+            &self.node.to_bytes(),
+            task.counts_at_round_start(slot).0,
+            slot.saturating_sub(distribution.vote_start),
+            window_end.saturating_sub(distribution.vote_start),
+        );
+        if !needed || !turn {
+            return;
+        }
+        self.voted_lists.insert(key);
+        let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
+        if self.send(chain, world, Tx::one("VoteDistribution", listed, vote)) {
+            self.stats.list_votes = self.stats.list_votes.saturating_add(1);
+            world.reload_distribution(chain, listed, &self.node);
+        }
+    }
+
+    /// Whether this node rebuilds `distribution`'s list of `listed`; `None`
+    /// if its rule gives no list. A list it rebuilds is kept and served.
+    fn judge_list(
+        &mut self,
+        chain: &dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        (listed, distribution): (u64, &Distribution),
+    ) -> Option<bool> {
+        // The proposal already took its total out of the pool: the
+        // bounty it could pay is judged against the pool before it.
+        let pool_before = task.bounty_pool.saturating_add(distribution.reserved);
+        let (leaves, tree) = self.list_of(chain, world, task_impl, task, (listed, pool_before))?;
+        let root = tree.root();
+        let valid = root == distribution.root
+            && distribution.total == leaves.iter().map(|(_, amount)| *amount).sum::<u64>()
+            && distribution.leaf_count == leaves.len() as u64;
+        let kept = valid.then(|| leaves.clone());
+        world.roots.entry(listed).or_default().insert(root);
+        if let Some(leaves) = kept {
+            world.peers.serve_list(&self.node, listed, &leaves);
+        } else {
+            let proposer = Address::new_from_array(distribution.proposer);
+            let error = format!("the list {proposer} proposed differs from the one this node computes");
+            self.fault("root", listed, &error);
+        }
+        Some(valid)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -576,8 +759,20 @@ impl NodeRuntime {
         };
         let Some(slot_hash) = chain.slot_hash(round_start.saturating_sub(1)) else { return };
         let seed = proposal_seed(&slot_hash, listed, attempt);
-        if !is_entitled(&seed, &self.node.to_bytes(), task.node_count, offset, window) {
+        let node_count = task.counts_at_round_start(chain.slot()).0;
+        if !is_entitled(&seed, &self.node.to_bytes(), node_count, offset, window) {
             return;
+        }
+        // The previous attempt, rejected by its votes, is resolved first.
+        if let Some((_, rejected)) = world.distributions.get(&listed).copied() {
+            if rejected.status == DISTRIBUTION_PROPOSED {
+                let operator = Address::new_from_array(rejected.proposer_operator);
+                let resolve = builders::resolve_distribution(&world.task, listed, &operator);
+                if !self.send(chain, world, Tx::one("ResolveDistribution", listed, resolve)) {
+                    return;
+                }
+                world.reload_distribution(chain, listed, &self.node);
+            }
         }
         let Some((leaves, _)) = self.list_of(chain, world, task_impl, task, (listed, task.bounty_pool))
         else {
@@ -591,70 +786,142 @@ impl NodeRuntime {
         let bond = task.params_for(listed).map_or(0, |params| params.audit_bond);
         let instruction = builders::propose_distribution(&self.operator.pubkey(), &world.task, &proposal);
         world.peers.serve_list(&self.node, listed, &leaves);
-        if self.send(chain, world, "ProposeDistribution", listed, instruction, bond, 0) {
+        if self.send(chain, world, Tx::one("ProposeDistribution", listed, instruction).deposit(bond)) {
             self.stats.proposals.push((listed, attempt));
             world.reload_distribution(chain, listed, &self.node);
         }
     }
 
-    fn claim_and_expire(
+    /// Fills `payable` with every reward this node can claim now, soonest deadline first.
+    fn find_claims(&mut self, chain: &dyn Chain, world: &mut World, task_impl: &dyn Task) {
+        self.payable.clear();
+        let Some(task) = world.task_state else { return };
+        if !self.auto_claim {
+            return;
+        }
+        let Some(me) = world.node_cache.get(&self.node).copied() else { return };
+        let slot = chain.slot();
+        let approved: Vec<(u64, Distribution)> = world
+            .distributions
+            .iter()
+            .filter(|(listed, (_, distribution))| {
+                distribution.status == DISTRIBUTION_APPROVED
+                    && slot < distribution.claim_deadline
+                    && !me.claimed_rounds.contains(**listed)
+            })
+            .map(|(listed, (_, distribution))| (*listed, *distribution))
+            .collect();
+        for (listed, distribution) in approved {
+            // This node's own list (shared by the runtimes of the process), else
+            // the one it kept, else the proposer's: whichever builds the approved root pays.
+            let claim = self
+                .list_of(chain, world, task_impl, &task, (listed, distribution.total))
+                .and_then(|(leaves, tree)| claim_in(leaves, tree, &distribution, &self.node))
+                .or_else(|| {
+                    let kept = world.peers.kept_list(&self.node, listed)?;
+                    claim_of(&kept, &distribution, &self.node)
+                })
+                .or_else(|| {
+                    let served = world.peers.proposer_list(&distribution)?;
+                    claim_of(&served, &distribution, &self.node)
+                });
+            if let Some((amount, proof)) = claim {
+                let instruction =
+                    builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
+                self.payable
+                    .push((distribution.claim_deadline, Claim { round: listed, amount, instruction }));
+            }
+        }
+        self.payable.sort_by_key(|(deadline, _)| *deadline);
+    }
+
+    /// Sends, packed into as few transactions as fit, the claims that cannot
+    /// wait for a submission to ride with: those near their deadline, and,
+    /// once this node no longer submits, all of them as soon as no list it
+    /// may still be paid by is pending.
+    fn claim_alone(
         &mut self,
         chain: &mut dyn Chain,
         world: &mut World,
-        task_impl: &dyn Task,
         task: &TaskAccount,
-        round: u64,
+        submits_again: bool,
     ) {
-        let horizon = u64::from(task.allowed_failed_distributions)
-            .saturating_add(3)
-            .saturating_add(CLAIM_PERIOD_ROUNDS);
-        let settled: Vec<(u64, Distribution)> = world
-            .distributions
-            .range(round.saturating_sub(horizon)..round.saturating_sub(1))
-            .map(|(listed, (_, distribution))| (*listed, *distribution))
-            .collect();
         let slot = chain.slot();
-        for (listed, distribution) in settled {
-            let Some(me) = world.node_cache.get(&self.node).copied() else { return };
-            if self.auto_claim
-                && distribution.status == DISTRIBUTION_APPROVED
-                && slot < distribution.claim_deadline
-                && !me.claimed_rounds.contains(listed)
-            {
-                // This node's own list (shared by the runtimes of the process), else
-                // the one it kept, else the proposer's: whichever builds the approved root pays.
-                let claim = self
-                    .list_of(chain, world, task_impl, task, (listed, distribution.total))
-                    .and_then(|(leaves, tree)| claim_in(leaves, tree, &distribution, &self.node))
-                    .or_else(|| {
-                        let kept = world.peers.kept_list(&self.node, listed)?;
-                        claim_of(&kept, &distribution, &self.node)
-                    })
-                    .or_else(|| {
-                        let served = world.peers.proposer_list(&distribution)?;
-                        claim_of(&served, &distribution, &self.node)
-                    });
-                if let Some((amount, proof)) = claim {
-                    let claim =
-                        builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
-                    if self.send(chain, world, "ClaimReward", listed, claim, 0, amount) {
-                        self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(amount);
-                        self.stats.rounds_paid.push(listed);
-                        world.reload_distribution(chain, listed, &self.node);
-                    }
+        let soon = task.round_length.saturating_mul(CLAIM_ALONE_ROUNDS);
+        let all_now = !submits_again && !self.lists_pending(world, task, slot);
+        let mut due: std::collections::VecDeque<Claim> = std::mem::take(&mut self.payable)
+            .into_iter()
+            .filter(|(deadline, _)| all_now || slot.saturating_add(soon) >= *deadline)
+            .map(|(_, claim)| claim)
+            .collect();
+        while let Some(first) = due.pop_front() {
+            let mut tx = Tx::one("ClaimReward", first.round, first.instruction.clone()).payout(first.amount);
+            let mut batch = vec![first];
+            while let Some(next) = due.front() {
+                let with =
+                    Tx { actions: Vec::new(), instructions: tx.instructions.clone(), ..tx }.with_claim(next);
+                if !with.fits(&self.operator.pubkey()) {
+                    break;
+                }
+                tx = tx.with_claim(next);
+                batch.extend(due.pop_front());
+            }
+            if self.send(chain, world, tx) {
+                for claim in &batch {
+                    self.claimed(chain, world, claim);
                 }
             }
-            let attempts_over =
-                round > listed.saturating_add(2).saturating_add(u64::from(task.allowed_failed_distributions));
-            let expired = distribution.status == DISTRIBUTION_FAILED
-                || (distribution.status == DISTRIBUTION_APPROVED && slot >= distribution.claim_deadline)
-                || (distribution.status == DISTRIBUTION_REJECTED && attempts_over);
-            if expired {
-                let payer = Address::new_from_array(distribution.payer);
-                let expire = builders::expire_distribution(&world.task, listed, &payer);
-                if self.send(chain, world, "ExpireDistribution", listed, expire, 0, 0) {
-                    world.reload_distribution(chain, listed, &self.node);
-                }
+        }
+    }
+
+    /// Whether a round this node submitted for may still get a list that pays it.
+    fn lists_pending(&self, world: &World, task: &TaskAccount, slot: u64) -> bool {
+        let Some(me) = world.node_cache.get(&self.node) else { return false };
+        let Some(round) = task.timeline().round_at(slot) else { return false };
+        let last_attempt = u64::from(task.allowed_failed_distributions).saturating_add(2);
+        me.submissions.iter().filter(|entry| entry.flags & SUBMISSION_EXCLUDED == 0).any(|entry| {
+            let listed = entry.round;
+            me.submission(listed).is_some()
+                && round <= listed.saturating_add(last_attempt)
+                && world
+                    .distributions
+                    .get(&listed)
+                    .is_none_or(|(_, list)| list.status == DISTRIBUTION_PROPOSED)
+        })
+    }
+
+    /// Books a claim that landed.
+    fn claimed(&mut self, chain: &dyn Chain, world: &mut World, claim: &Claim) {
+        self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(claim.amount);
+        self.stats.rounds_paid.push(claim.round);
+        world.reload_distribution(chain, claim.round, &self.node);
+    }
+
+    /// Returns expired lists' unclaimed lamports to the pool. The payer of a
+    /// list's rent gets it back, so it expires its own; anyone else a round later.
+    fn expire(&mut self, chain: &mut dyn Chain, world: &mut World, task: &TaskAccount, round: u64) {
+        let slot = chain.slot();
+        let grace = task.round_length;
+        let due: Vec<(u64, Distribution)> =
+            world.distributions.iter().map(|(listed, (_, distribution))| (*listed, *distribution)).collect();
+        for (listed, distribution) in due {
+            let attempts_end =
+                listed.saturating_add(3).saturating_add(u64::from(task.allowed_failed_distributions));
+            let expires_from = match distribution.status {
+                DISTRIBUTION_FAILED => Some(slot),
+                DISTRIBUTION_APPROVED => Some(distribution.claim_deadline),
+                DISTRIBUTION_REJECTED if round >= attempts_end => Some(slot),
+                _ => None,
+            };
+            let Some(expires_from) = expires_from else { continue };
+            let payer = Address::new_from_array(distribution.payer);
+            let mine = payer == self.operator.pubkey();
+            if slot < expires_from || (!mine && slot < expires_from.saturating_add(grace)) {
+                continue;
+            }
+            let expire = builders::expire_distribution(&world.task, listed, &payer);
+            if self.send(chain, world, Tx::one("ExpireDistribution", listed, expire)) {
+                world.reload_distribution(chain, listed, &self.node);
             }
         }
     }

@@ -72,6 +72,9 @@ pub struct RoundReport {
     pub proposer: Option<String>,
     pub total: u64,
     pub claimed: u64,
+    /// Stake that voted for and against the list's last attempt.
+    pub stake_for: u64,
+    pub stake_against: u64,
     /// Distinct list roots the nodes computed for the round; 1 when every
     /// node computed the same list.
     pub roots_computed: usize,
@@ -99,6 +102,42 @@ pub struct UnitStats {
     pub mean: u64,
 }
 
+/// What the nodes paid to run the task, per node per work round.
+#[derive(Debug, Serialize)]
+pub struct Cost {
+    /// Transactions the node runtimes signed, landed or refused: each pays a signature fee.
+    pub transactions: u64,
+    pub refused: u64,
+    pub transactions_per_node_round: f64,
+    /// Signature fees at 5,000 lamports each, with no priority fee.
+    pub fee_lamports_per_node_round: f64,
+    /// Compute units of the landed transactions.
+    pub compute_units_per_node_round: f64,
+}
+
+/// Lamports a cluster charges per signature.
+const LAMPORTS_PER_SIGNATURE: u64 = 5_000;
+/// Transactions `simulate` sends to set the task up, not the nodes' own.
+const SETUP_KINDS: [&str; 2] = ["CreateTask", "Stake"];
+
+fn cost(world: &World, node_rounds: u64) -> Cost {
+    let own = |kind: &&str| !SETUP_KINDS.contains(kind);
+    let landed: u64 =
+        world.compute_units.iter().filter(|(kind, _)| own(kind)).map(|(_, units)| units.len() as u64).sum();
+    let units: u64 =
+        world.compute_units.iter().filter(|(kind, _)| own(kind)).flat_map(|(_, units)| units).sum();
+    let refused: u64 = world.refused.iter().filter(|(kind, _)| own(kind)).map(|(_, count)| *count).sum();
+    let transactions = landed.saturating_add(refused);
+    let per_node_round = |value: u64| value as f64 / node_rounds.max(1) as f64;
+    Cost {
+        transactions,
+        refused,
+        transactions_per_node_round: per_node_round(transactions),
+        fee_lamports_per_node_round: per_node_round(transactions.saturating_mul(LAMPORTS_PER_SIGNATURE)),
+        compute_units_per_node_round: per_node_round(units),
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub config: SimulateConfig,
@@ -109,6 +148,7 @@ pub struct Report {
     pub rounds: Vec<RoundReport>,
     pub conservation: Conservation,
     pub compute_units: BTreeMap<&'static str, UnitStats>,
+    pub cost: Cost,
     /// Wall-clock seconds the run took, and its peak resident memory (Linux).
     pub wall_seconds: f64,
     pub peak_memory_kib: Option<u64>,
@@ -381,6 +421,8 @@ pub fn run(
                     proposer: None,
                     total: 0,
                     claimed: 0,
+                    stake_for: 0,
+                    stake_against: 0,
                     roots_computed,
                     paid,
                     locators,
@@ -397,6 +439,8 @@ pub fn run(
                     proposer: Some(Address::new_from_array(distribution.proposer).to_string()),
                     total: distribution.total,
                     claimed: distribution.claimed,
+                    stake_for: distribution.valid_weight,
+                    stake_against: distribution.invalid_weight,
                     roots_computed,
                     paid,
                     locators,
@@ -428,6 +472,7 @@ pub fn run(
         rounds,
         conservation: check_conservation(chain, &world),
         compute_units,
+        cost: cost(&world, (config.nodes as u64).saturating_mul(config.rounds)),
         wall_seconds: started.elapsed().as_secs_f64(),
         peak_memory_kib: peak_memory_kib(),
         time: TimeBreakdown {

@@ -163,6 +163,8 @@ pub struct World {
     node_list: Vec<Address>,
     /// Transactions landed since the caller last drained this.
     pub landed: Vec<Landed>,
+    /// Transactions the chain refused, by kind: each still costs its signer a fee on a cluster.
+    pub refused: BTreeMap<&'static str, u64>,
     /// Wall time spent sending transactions, for benchmarks.
     pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
@@ -191,6 +193,7 @@ impl World {
             distributions: BTreeMap::new(),
             node_list: Vec::new(),
             landed: Vec::new(),
+            refused: BTreeMap::new(),
             send_time: std::time::Duration::ZERO,
             list_cache: BTreeMap::new(),
             roots: BTreeMap::new(),

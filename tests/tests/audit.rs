@@ -57,8 +57,21 @@ fn an_upheld_audit_slashes_excludes_and_rewards_the_raiser() {
     let (raiser, target) = (&nodes[0], &nodes[3]);
     let raiser_before = ctx.lamports(&raiser.operator.pubkey());
     let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
+    // Each node's seats on the audit's committee of 64, out of 14 SOL.
+    let seats: Vec<u64> = nodes
+        .iter()
+        .zip([2, 3, 4, 5])
+        .map(|(node, stake)| {
+            committee_seats(&ctx, &task, (&target.node, 0), &node.node, (stake * SOL, 14 * SOL))
+        })
+        .collect();
+    assert!(
+        seats[0] >= 9 && seats[1] >= 13 && seats[2] >= 18,
+        "{seats:?}: 64 * stake / 14, rounded either way"
+    );
     let record = ctx.audit(&audit);
-    assert_eq!((record.invalid_weight, record.valid_weight, record.voter_count), (2 * SOL, 0, 1));
+    assert_eq!((record.invalid_weight, record.valid_weight, record.voter_count), (seats[0], 0, 1));
+    assert_eq!((record.committee_stake, record.committee_seats), (14 * SOL, 64));
     assert_eq!(record.bond, BOND);
     assert_eq!(ctx.node(&target.node).open_audits, 1);
     assert_ne!(ctx.node(&target.node).submission(0).unwrap().flags & SUBMISSION_AUDITED, 0);
@@ -66,7 +79,10 @@ fn an_upheld_audit_slashes_excludes_and_rewards_the_raiser() {
     ctx.vote_audit(&nodes[1].operator, &task, &audit, false);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     let record = ctx.audit(&audit);
-    assert_eq!((record.invalid_weight, record.valid_weight, record.voter_count), (5 * SOL, 4 * SOL, 3));
+    assert_eq!(
+        (record.invalid_weight, record.valid_weight, record.voter_count),
+        (seats[0] + seats[1], seats[2], 3)
+    );
 
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
     let pool_before = ctx.task(&task).bounty_pool;
@@ -124,13 +140,18 @@ fn a_rejected_audit_forfeits_the_bond_to_the_target() {
     assert_eq!(target_node.open_audits, 0);
 }
 
-/// Raiser (invalid) against one valid voter, with the given stakes.
-fn contest(raiser_stake: u64, defender_stake: u64, min_voters: u16) -> bool {
-    let Audited { mut ctx, task, nodes, .. } = audited(&[raiser_stake, defender_stake, SOL], min_voters);
+/// Raiser (invalid) against one valid voter, stakes in SOL. A fourth node
+/// makes the total 64 SOL, so that on a committee of 64 seats every SOL is
+/// exactly one seat and no draw is involved.
+fn contest(raiser_sol: u64, defender_sol: u64, min_voters: u16) -> bool {
+    let stakes = [raiser_sol * SOL, defender_sol * SOL, SOL, (63 - raiser_sol - defender_sol) * SOL];
+    let Audited { mut ctx, task, nodes, .. } = audited(&stakes, min_voters);
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[2].node, 0);
     ctx.vote_audit(&nodes[1].operator, &task, &audit, true);
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
-    let upheld = ctx.audit(&audit).is_upheld();
+    let record = ctx.audit(&audit);
+    assert_eq!((record.invalid_weight, record.valid_weight), (raiser_sol, defender_sol));
+    let upheld = record.is_upheld();
     let payout = if upheld { BOND + slash_of(SOL).1 } else { BOND };
     ctx.resolve_audit(&audit, payout);
     let slashed = ctx.node(&nodes[2].node).total_slashed != 0;
@@ -139,10 +160,10 @@ fn contest(raiser_stake: u64, defender_stake: u64, min_voters: u16) -> bool {
 }
 
 #[test]
-fn the_vote_threshold_is_strictly_more_invalid_stake() {
-    assert!(!contest(2 * SOL, 2 * SOL, 1), "equal weights are rejected");
-    assert!(contest(2 * SOL + 1, 2 * SOL, 1), "one lamport more invalid is upheld");
-    assert!(!contest(2 * SOL, 2 * SOL + 1, 1), "one lamport more valid is rejected");
+fn the_vote_threshold_is_strictly_more_invalid_seats() {
+    assert!(!contest(2, 2, 1), "equal seats are rejected");
+    assert!(contest(3, 2, 1), "one seat more invalid is upheld");
+    assert!(!contest(2, 3, 1), "one seat more valid is rejected");
 }
 
 #[test]
@@ -168,7 +189,8 @@ fn contest_with_three() -> bool {
 
 #[test]
 fn raising_voting_and_resolving_respect_the_window_edges() {
-    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 2 * SOL], 1);
+    // The valid voter holds more seats than the raiser, whatever the draw.
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 3 * SOL], 1);
     let raise = || builders::raise_audit(&nodes[0].operator.pubkey(), &task, &nodes[1].node, 0);
     for (round, offset) in [(1, AUDIT_OPENS - 1), (1, RAISES_CLOSE), (1, AUDIT_CLOSES), (2, AUDIT_OPENS)] {
         ctx.warp_to_round(&task, round, offset);
@@ -258,7 +280,10 @@ fn stake_added_after_the_round_opened_has_no_vote_weight() {
     ctx.warp_to_round(&task, 1, AUDIT_OPENS);
     let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
     ctx.vote_audit(&voter.operator, &task, &audit, true);
-    assert_eq!(ctx.audit(&audit).valid_weight, SOL, "only the stake active in round 0 counts");
+    // Seats share out the 19 SOL staked when round 1 began, by round 0's stake.
+    let expected = committee_seats(&ctx, &task, (&target.node, 0), &voter.node, (SOL, 19 * SOL));
+    assert_eq!(ctx.audit(&audit).valid_weight, expected, "only the stake active in round 0 counts");
+    assert_eq!(ctx.audit(&audit).committee_stake, 19 * SOL);
     let by_newcomer = builders::vote_audit(&newcomer.operator.pubkey(), &task, &audit, true);
     ctx.expect_error(by_newcomer, &[&newcomer.operator], custom(GradualError::StakeNotActiveForRound));
 }
@@ -398,4 +423,52 @@ fn an_audited_node_cannot_add_stake_until_the_audit_resolves() {
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
     ctx.resolve_audit(&audit, BOND + slash_of(2 * SOL).1);
     ctx.send_flow_ok(top_up(), &[&nodes[1].operator], Flow::deposit(SOL));
+}
+
+/// Votes on an audit come only from its committee: a node without a seat is
+/// refused, and one with a seat adds its seats, not its stake.
+#[test]
+fn only_the_committee_votes() {
+    let stakes: Vec<u64> = [2, 2, 90].into_iter().chain([1; 12]).map(|sol| sol * SOL).collect();
+    let total: u64 = stakes.iter().sum();
+    let Audited { mut ctx, task, nodes, .. } = audited(&stakes, 1);
+    let target = nodes[1].node;
+    let seats_of = |ctx: &TestContext, index: usize| {
+        committee_seats(ctx, &task, (&target, 0), &nodes[index].node, (stakes[index], total))
+    };
+    // 64 seats over 106 SOL: a 1-SOL node holds one seat or none, by the draw.
+    let without =
+        (3..nodes.len()).find(|index| seats_of(&ctx, *index) == 0).expect("a 1-SOL node without a seat");
+    let with = (3..nodes.len()).find(|index| seats_of(&ctx, *index) == 1).expect("a 1-SOL node with a seat");
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &target, 0);
+    let refused = builders::vote_audit(&nodes[without].operator.pubkey(), &task, &audit, false);
+    ctx.expect_error(refused, &[&nodes[without].operator], custom(GradualError::NotOnCommittee));
+    ctx.vote_audit(&nodes[with].operator, &task, &audit, false);
+    ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
+    let record = ctx.audit(&audit);
+    assert_eq!(record.invalid_weight, seats_of(&ctx, 0) + 1);
+    assert_eq!(record.valid_weight, seats_of(&ctx, 2));
+    assert!((54..=55).contains(&record.valid_weight), "90/106 of 64 seats");
+}
+
+/// Nothing done after a round begins moves its committees: stake added or
+/// nodes opened in the raise round change neither the seats' denominator
+/// nor anyone's weight, and a node cannot pick its address after the seed.
+#[test]
+fn committees_cannot_be_ground_by_restaking_or_new_keys() {
+    let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 2 * SOL], 1);
+    let total = 6 * SOL;
+    // Round 1, before the raise: a node stakes ten times more, and fresh keys join.
+    ctx.stake(&nodes[2].operator, &task, 20 * SOL);
+    let fresh: Vec<NodeFixture> = (0..5).map(|_| NodeFixture::new(&mut ctx, &task, 10 * SOL)).collect();
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    let record = ctx.audit(&audit);
+    assert_eq!(record.committee_stake, total, "the stake when round 1 began");
+    ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
+    let expected = committee_seats(&ctx, &task, (&nodes[1].node, 0), &nodes[2].node, (2 * SOL, total));
+    assert_eq!(ctx.audit(&audit).valid_weight, expected, "round 0's 2 SOL, not the 22 SOL staked now");
+    for node in &fresh {
+        let vote = builders::vote_audit(&node.operator.pubkey(), &task, &audit, false);
+        ctx.expect_error(vote, &[&node.operator], custom(GradualError::StakeNotActiveForRound));
+    }
 }

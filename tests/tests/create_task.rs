@@ -69,6 +69,22 @@ fn every_invalid_parameter_has_its_own_error() {
         ),
         (|c, _| c.args.params.distribution_window = 7, GradualError::InvalidDistributionWindow),
         (|c, _| c.args.params.audit_window = 1, GradualError::AuditWindowTooShort),
+        (|c, _| c.args.params.distribution_audit_window = 1, GradualError::AuditWindowTooShort),
+        (
+            |c, _| {
+                c.args.round_length = 2_000;
+                c.args.params.audit_window = 1_001;
+            },
+            GradualError::AuditWindowTooLong,
+        ),
+        (|c, _| c.args.audit_committee_seats = 0, GradualError::InvalidCommitteeSeats),
+        (
+            |c, _| {
+                c.args.min_audit_voters = 5;
+                c.args.audit_committee_seats = 4;
+            },
+            GradualError::InvalidCommitteeSeats,
+        ),
         (|c, _| c.args.params.slash_rate_bps = 10_001, GradualError::SlashRateTooHigh),
         (|c, _| c.args.params.audit_bond = 0, GradualError::AuditBondBelowRent),
         (|c, _| c.args.params.audit_bond = MIN_AUDIT_BOND - 1, GradualError::AuditBondBelowRent),

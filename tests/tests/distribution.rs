@@ -425,8 +425,17 @@ fn proposing_voting_and_resolving_respect_the_windows_and_the_selection() {
     let (instruction, operator) = vote(&world, 1, true);
     world.ctx.send_ok(instruction.clone(), &[&operator]);
     world.ctx.expect_error(instruction, &[&operator], custom(GradualError::AlreadyVoted));
+    // Disputes in the first half, rounded up (15 of 30 slots); answers to the end.
+    let dispute_end = vote_start + DISTRIBUTION_AUDIT_WINDOW - DISTRIBUTION_AUDIT_WINDOW / 2;
+    assert_eq!(world.ctx.distribution(&world.distribution(0)).dispute_end(), Some(dispute_end));
+    world.ctx.warp_to_slot(dispute_end);
+    let (instruction, operator) = vote(&world, 2, false);
+    world.ctx.expect_error(instruction, &[&operator], custom(GradualError::DisputeWindowClosed));
+    world.ctx.warp_to_slot(dispute_end - 1);
+    let (instruction, operator) = vote(&world, 2, false);
+    world.ctx.send_ok(instruction, &[&operator]);
     world.ctx.warp_to_slot(vote_end - 1);
-    let (instruction, operator) = vote(&world, 2, true);
+    let (instruction, operator) = vote(&world, 4, true);
     world.ctx.send_ok(instruction, &[&operator]);
     let resolve = builders::resolve_distribution(&world.task, 0, &world.nodes[0].operator.pubkey());
     world.ctx.expect_error(resolve.clone(), &[], custom(GradualError::DistributionVoteOpen));
@@ -630,4 +639,28 @@ fn emptied_wallets_cannot_block_resolutions() {
     world.ctx.resolve_distribution(&world.task, 0);
     assert_eq!(world.ctx.distribution(&world.distribution(0)).status, DISTRIBUTION_APPROVED);
     assert_eq!(world.ctx.lamports(&operator.pubkey()), MIN_AUDIT_BOND);
+}
+
+/// Who may propose is fixed when the round begins: nodes opened during the
+/// window (finding 1's throwaway nodes) change neither who is entitled nor
+/// when, so they can neither buy an early slot nor block an entitled node.
+#[test]
+fn entitlement_counts_the_nodes_open_when_the_round_began() {
+    let mut world = paid(4, 1);
+    let (offset, index) = first_entitled(&world.ctx, &world.task, 0, 0, &world.addresses());
+    let seed = proposal_seed(&world.ctx, &world.task, 0, 0);
+    let proposer = world.nodes[index].node.to_bytes();
+    let with_throwaways = |count| {
+        gradual_interface::selection::is_entitled(&seed, &proposer, count, offset, DISTRIBUTION_WINDOW)
+    };
+    assert!(with_throwaways(4) && !with_throwaways(40), "the live count would refuse this proposer");
+    // In round 2's window, before the proposal, an attacker opens 36 nodes.
+    world.ctx.warp_to_round(&world.task, 2, 0);
+    for _ in 0..36 {
+        NodeFixture::new(&mut world.ctx, &world.task, 2 * SOL);
+    }
+    assert_eq!(world.ctx.task(&world.task).node_count, 40);
+    world.ctx.warp_to_round(&world.task, 2, offset);
+    let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
+    world.ctx.propose(&world.nodes[index].operator, &world.task, &proposal_of(0, &leaves));
 }

@@ -120,7 +120,12 @@ impl Task {
     }
 
     /// Counts `stake` removed at `slot` (withdrawn or slashed), closing a node if `node_closed`.
-    pub fn count_stake_removed(&mut self, slot: u64, stake: u64, node_closed: bool) -> Result<(), GradualError> {
+    pub fn count_stake_removed(
+        &mut self,
+        slot: u64,
+        stake: u64,
+        node_closed: bool,
+    ) -> Result<(), GradualError> {
         self.before_counts_change(slot);
         self.node_count =
             self.node_count.checked_sub(u64::from(node_closed)).ok_or(GradualError::ArithmeticOverflow)?;

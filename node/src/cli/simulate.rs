@@ -252,9 +252,17 @@ fn print_table(report: &simulate::Report) {
             paid.join(" ")
         );
     }
+    let cost = &report.cost;
+    out!(
+        "per node per round: {:.2} transactions ({} refused in all), {:.0} lamports in fees, {:.0} CU",
+        cost.transactions_per_node_round,
+        cost.refused,
+        cost.fee_lamports_per_node_round,
+        cost.compute_units_per_node_round
+    );
     for (kind, units) in &report.compute_units {
         out!(
-            "{kind:<20} {:>5} tx  CU min {:>5}  mean {:>5}  max {:>5}",
+            "{kind:<24} {:>5} tx  CU min {:>5}  mean {:>5}  max {:>5}",
             units.count,
             units.min,
             units.mean,
