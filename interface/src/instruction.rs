@@ -218,7 +218,7 @@ pub struct CreateTaskArgs {
     pub allowed_failed_distributions: u8,
     /// Bump of the task PDA (see `pda::find_task_address`).
     pub bump: u8,
-    /// Fewest voters (the raiser included) for an audit to be upheld; at least 1.
+    /// Fewest committee voters for an audit to be upheld; at least 1.
     pub min_audit_voters: u16,
     /// Seats on each audit's committee, shared out by stake; at least `min_audit_voters`.
     pub audit_committee_seats: u16,

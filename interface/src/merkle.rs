@@ -17,12 +17,33 @@ pub const MAX_PROOF_DEPTH: usize = 24;
 pub type Hash = [u8; 32];
 
 pub fn leaf_hash(node: &[u8; 32], amount: u64) -> Hash {
-    hashv(&[&[LEAF_PREFIX], node, &amount.to_le_bytes()]).to_bytes()
+    // One 41-byte slice: on SBF, cheaper than three (the syscall charges at
+    // least 10 CU a slice); for inner nodes the 64-byte copy costs more than it saves.
+    let mut message = [LEAF_PREFIX; 41];
+    let (node_part, amount_part) = message.split_at_mut(33);
+    if let Some(node_slot) = node_part.get_mut(1..) {
+        node_slot.copy_from_slice(node);
+    }
+    amount_part.copy_from_slice(&amount.to_le_bytes());
+    hashv(&[&message]).to_bytes()
 }
 
 pub fn inner_hash(a: &Hash, b: &Hash) -> Hash {
-    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let (low, high) = if precedes(a, b) { (a, b) } else { (b, a) };
     hashv(&[&[INNER_PREFIX], low, high]).to_bytes()
+}
+
+/// `a <= b` in byte order, compared eight bytes at a time: on SBF the
+/// derived byte-by-byte compare of two 32-byte arrays costs more.
+fn precedes(a: &Hash, b: &Hash) -> bool {
+    for (left, right) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let word = |bytes: &[u8]| u64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]));
+        let (left, right) = (word(left), word(right));
+        if left != right {
+            return left < right;
+        }
+    }
+    true
 }
 
 /// Whether `proof` (sibling hashes, leaf level first) leads from `leaf` to `root`.
@@ -151,6 +172,25 @@ mod tests {
         let proof = four.proof(0).unwrap();
         assert!(verify(&four.root(), leaf_hash(&node(1), 5), &proof));
         assert!(!verify(&four.root(), leaf_hash(&node(1), 5), &proof[..1]));
+    }
+
+    #[test]
+    fn precedes_is_byte_order() {
+        let mut samples = std::vec![[0u8; 32], [255; 32]];
+        for index in [0, 7, 8, 15, 31] {
+            for value in [1u8, 128, 255] {
+                let mut hash = [0u8; 32];
+                hash[index] = value;
+                samples.push(hash);
+                hash[0] = 1;
+                samples.push(hash);
+            }
+        }
+        for a in &samples {
+            for b in &samples {
+                assert_eq!(precedes(a, b), a <= b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

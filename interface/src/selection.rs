@@ -43,9 +43,9 @@ pub fn is_entitled(seed: &[u8; 32], node: &[u8; 32], node_count: u64, offset: u6
 }
 
 /// Seeds the committee of the audit of `target`'s proof of `round`. `H` is
-/// the hash of the last slot of round `round + 1`'s submission window: every
-/// proof of the round is in by then, and the round's stake was fixed a round
-/// earlier, so neither a node's address nor its stake can be chosen to suit it.
+/// the hash of the last slot of the raise window: no raiser knows it when it
+/// chooses its target, and the round's stake was fixed a round earlier, so
+/// neither a target, nor a node's address, nor its stake can suit it.
 pub fn committee_seed(slot_hash: &[u8; 32], target: &[u8; 32], round: u64) -> [u8; 32] {
     hashv(&[b"gradual-committee", slot_hash, target, &round.to_le_bytes()]).to_bytes()
 }

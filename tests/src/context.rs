@@ -346,6 +346,12 @@ impl TestContext {
         gradual_interface::pda::find_audit_address(target, round).0
     }
 
+    /// Moves to the first slot of `audit`'s vote window (after its raise window).
+    pub fn warp_to_votes(&mut self, audit: &Address) {
+        let votes_from = self.audit(audit).votes_from;
+        self.warp_to_slot(votes_from);
+    }
+
     pub fn vote_audit(&mut self, voter: &Keypair, task: &Address, audit: &Address, valid: bool) -> u64 {
         self.send_ok(builders::vote_audit(&voter.pubkey(), task, audit, valid), &[voter])
     }

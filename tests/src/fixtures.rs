@@ -184,7 +184,7 @@ pub fn million_leaf_tree(listed: &[([u8; 32], u64)]) -> gradual_interface::merkl
 
 /// Seats `node`, holding `stake` of the task's `total_stake`, holds on the
 /// committee of the audit of `target`'s proof of `round`, seeded by the
-/// harness's hash of the last slot of round `round + 1`'s submission window.
+/// harness's hash of the last slot of round `round + 1`'s raise window.
 pub fn committee_seats(
     ctx: &TestContext,
     task: &Address,
@@ -193,8 +193,8 @@ pub fn committee_seats(
     (stake, total_stake): (u64, u64),
 ) -> u64 {
     let stored = ctx.task(task);
-    let window = stored.params_for(round).expect("params").submission_window;
-    let seed_slot = stored.start_slot + (round + 1) * stored.round_length + window - 1;
+    let (_, raise_end) = stored.params_for(round).expect("params").audit_raise_window().expect("window");
+    let seed_slot = stored.start_slot + (round + 1) * stored.round_length + raise_end - 1;
     let seed =
         gradual_interface::selection::committee_seed(&crate::slot_hash(seed_slot), &target.to_bytes(), round);
     let seats = stored.audit_committee_seats;

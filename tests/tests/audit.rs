@@ -69,19 +69,23 @@ fn an_upheld_audit_slashes_excludes_and_rewards_the_raiser() {
         seats[0] >= 9 && seats[1] >= 13 && seats[2] >= 18,
         "{seats:?}: 64 * stake / 14, rounded either way"
     );
+    // The committee is drawn at the first vote, after the raise window.
     let record = ctx.audit(&audit);
-    assert_eq!((record.invalid_weight, record.valid_weight, record.voter_count), (seats[0], 0, 1));
+    assert_eq!((record.invalid_weight, record.valid_weight, record.voter_count), (0, 0, 0));
     assert_eq!((record.committee_stake, record.committee_seats), (14 * SOL, 64));
+    assert_eq!(record.committee_seed, [0; 32], "drawn at the first vote");
     assert_eq!(record.bond, BOND);
     assert_eq!(ctx.node(&target.node).open_audits, 1);
     assert_ne!(ctx.node(&target.node).submission(0).unwrap().flags & SUBMISSION_AUDITED, 0);
 
+    ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[1].operator, &task, &audit, false);
-    ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
+    ctx.vote_audit(&nodes[2].operator, &task, &audit, false);
     let record = ctx.audit(&audit);
+    // The raise is the raiser's vote: its seats count with the others'.
     assert_eq!(
         (record.invalid_weight, record.valid_weight, record.voter_count),
-        (seats[0] + seats[1], seats[2], 3)
+        (seats[0] + seats[1] + seats[2], 0, 3)
     );
 
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
@@ -125,6 +129,7 @@ fn a_rejected_audit_forfeits_the_bond_to_the_target() {
     let raiser_before = ctx.lamports(&raiser.operator.pubkey());
     let target_before = ctx.lamports(&target.operator.pubkey());
     let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
+    ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
     ctx.resolve_audit(&audit, BOND);
@@ -140,13 +145,14 @@ fn a_rejected_audit_forfeits_the_bond_to_the_target() {
     assert_eq!(target_node.open_audits, 0);
 }
 
-/// Raiser (invalid) against one valid voter, stakes in SOL. A fourth node
-/// makes the total 64 SOL, so that on a committee of 64 seats every SOL is
-/// exactly one seat and no draw is involved.
+/// The raiser (invalid) against one valid voter, stakes in SOL. A filler
+/// node makes the total 64 SOL, so that on a committee of 64 seats every
+/// SOL is exactly one seat and no draw is involved.
 fn contest(raiser_sol: u64, defender_sol: u64, min_voters: u16) -> bool {
-    let stakes = [raiser_sol * SOL, defender_sol * SOL, SOL, (63 - raiser_sol - defender_sol) * SOL];
+    let stakes = [raiser_sol * SOL, defender_sol * SOL, SOL, SOL, (62 - raiser_sol - defender_sol) * SOL];
     let Audited { mut ctx, task, nodes, .. } = audited(&stakes, min_voters);
-    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[2].node, 0);
+    let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[3].node, 0);
+    ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[1].operator, &task, &audit, true);
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
     let record = ctx.audit(&audit);
@@ -154,7 +160,7 @@ fn contest(raiser_sol: u64, defender_sol: u64, min_voters: u16) -> bool {
     let upheld = record.is_upheld();
     let payout = if upheld { BOND + slash_of(SOL).1 } else { BOND };
     ctx.resolve_audit(&audit, payout);
-    let slashed = ctx.node(&nodes[2].node).total_slashed != 0;
+    let slashed = ctx.node(&nodes[3].node).total_slashed != 0;
     assert_eq!(slashed, upheld);
     slashed
 }
@@ -168,20 +174,22 @@ fn the_vote_threshold_is_strictly_more_invalid_seats() {
 
 #[test]
 fn too_few_voters_reject_even_a_clear_majority() {
-    let Audited { mut ctx, task, nodes, .. } = audited(&[5 * SOL, SOL, SOL, SOL], 3);
+    let Audited { mut ctx, task, nodes, .. } = audited(&[5 * SOL, SOL, SOL, SOL, SOL], 3);
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[3].node, 0);
+    ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[1].operator, &task, &audit, false);
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
-    assert_eq!(ctx.audit(&audit).voter_count, 2);
+    assert_eq!(ctx.audit(&audit).voter_count, 2, "the raiser and one voter");
     ctx.resolve_audit(&audit, BOND);
     assert_eq!(ctx.node(&nodes[3].node).total_slashed, 0);
-    // With the third voter it would have been upheld.
+    // With a third voter, even one against, it would have been upheld.
     assert!(contest_with_three());
 }
 
 fn contest_with_three() -> bool {
-    let Audited { mut ctx, task, nodes, .. } = audited(&[5 * SOL, SOL, SOL, SOL], 3);
+    let Audited { mut ctx, task, nodes, .. } = audited(&[5 * SOL, SOL, SOL, SOL, SOL], 3);
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[3].node, 0);
+    ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[1].operator, &task, &audit, false);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     ctx.audit(&audit).is_upheld()
@@ -189,7 +197,6 @@ fn contest_with_three() -> bool {
 
 #[test]
 fn raising_voting_and_resolving_respect_the_window_edges() {
-    // The valid voter holds more seats than the raiser, whatever the draw.
     let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 3 * SOL], 1);
     let raise = || builders::raise_audit(&nodes[0].operator.pubkey(), &task, &nodes[1].node, 0);
     for (round, offset) in [(1, AUDIT_OPENS - 1), (1, RAISES_CLOSE), (1, AUDIT_CLOSES), (2, AUDIT_OPENS)] {
@@ -197,9 +204,13 @@ fn raising_voting_and_resolving_respect_the_window_edges() {
         ctx.expect_error(raise(), &[&nodes[0].operator], custom(GradualError::OutsideAuditWindow));
     }
 
-    // The last slot for raises still leaves half the window for votes.
+    // The last slot for raises still leaves half the window for votes, which
+    // open only once raises close.
     ctx.warp_to_round(&task, 1, RAISES_CLOSE - 1);
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
+    let early_vote = builders::vote_audit(&nodes[2].operator.pubkey(), &task, &audit, true);
+    ctx.expect_error(early_vote, &[&nodes[2].operator], custom(GradualError::OutsideAuditWindow));
+    assert_eq!(ctx.audit(&audit).votes_from, ctx.task(&task).start_slot + ROUND_LENGTH + RAISES_CLOSE);
     ctx.warp_to_round(&task, 1, AUDIT_CLOSES - 1);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     let record = ctx.audit(&audit);
@@ -228,6 +239,7 @@ fn one_audit_per_proof_and_one_vote_per_node() {
     let again = builders::raise_audit(&nodes[2].operator.pubkey(), &task, &nodes[1].node, 0);
     ctx.expect_error(again, &[&nodes[2].operator], custom(GradualError::AlreadyAudited));
 
+    ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, false);
     let twice = builders::vote_audit(&nodes[2].operator.pubkey(), &task, &audit, true);
     ctx.expect_error(twice, &[&nodes[2].operator], custom(GradualError::AlreadyVoted));
@@ -279,6 +291,7 @@ fn stake_added_after_the_round_opened_has_no_vote_weight() {
     );
     ctx.warp_to_round(&task, 1, AUDIT_OPENS);
     let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
+    ctx.warp_to_votes(&audit);
     ctx.vote_audit(&voter.operator, &task, &audit, true);
     // Seats share out the 19 SOL staked when round 1 began, by round 0's stake.
     let expected = committee_seats(&ctx, &task, (&target.node, 0), &voter.node, (SOL, 19 * SOL));
@@ -381,6 +394,7 @@ fn a_node_casts_at_most_eight_audit_votes_per_round() {
     let ninth = builders::raise_audit(&busy.operator.pubkey(), &task, &nodes[9].node, 0);
     ctx.expect_error(ninth, &[&busy.operator], custom(GradualError::VoteLimitReached));
     let other = ctx.raise_audit(&nodes[10].operator, &task, &nodes[9].node, 0);
+    ctx.warp_to_votes(&other);
     let vote = builders::vote_audit(&busy.operator.pubkey(), &task, &other, false);
     ctx.expect_error(vote, &[&busy.operator], custom(GradualError::VoteLimitReached));
     assert_eq!(other, find_audit_address(&nodes[9].node, 0).0);
@@ -441,12 +455,13 @@ fn only_the_committee_votes() {
         (3..nodes.len()).find(|index| seats_of(&ctx, *index) == 0).expect("a 1-SOL node without a seat");
     let with = (3..nodes.len()).find(|index| seats_of(&ctx, *index) == 1).expect("a 1-SOL node with a seat");
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &target, 0);
+    ctx.warp_to_votes(&audit);
     let refused = builders::vote_audit(&nodes[without].operator.pubkey(), &task, &audit, false);
     ctx.expect_error(refused, &[&nodes[without].operator], custom(GradualError::NotOnCommittee));
     ctx.vote_audit(&nodes[with].operator, &task, &audit, false);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     let record = ctx.audit(&audit);
-    assert_eq!(record.invalid_weight, seats_of(&ctx, 0) + 1);
+    assert_eq!(record.invalid_weight, seats_of(&ctx, 0) + 1, "the raiser's seats and the voter's one");
     assert_eq!(record.valid_weight, seats_of(&ctx, 2));
     assert!((54..=55).contains(&record.valid_weight), "90/106 of 64 seats");
 }
@@ -464,6 +479,7 @@ fn committees_cannot_be_ground_by_restaking_or_new_keys() {
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
     let record = ctx.audit(&audit);
     assert_eq!(record.committee_stake, total, "the stake when round 1 began");
+    ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     let expected = committee_seats(&ctx, &task, (&nodes[1].node, 0), &nodes[2].node, (2 * SOL, total));
     assert_eq!(ctx.audit(&audit).valid_weight, expected, "round 0's 2 SOL, not the 22 SOL staked now");

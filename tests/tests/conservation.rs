@@ -5,6 +5,7 @@
 //! audit settles, every node leaves, the task closes and every lamport that
 //! went in has come out.
 
+use gradual_interface::selection::{committee_seats, committee_seed};
 use gradual_interface::{
     builders,
     merkle::tree_of,
@@ -12,7 +13,7 @@ use gradual_interface::{
     state::{CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED, DISTRIBUTION_PROPOSED, SUBMISSION_EXCLUDED},
     Address,
 };
-use gradual_tests::{fixtures::*, Flow, TestContext, SOL};
+use gradual_tests::{fixtures::*, slot_hash, Flow, TestContext, SOL};
 use proptest::prelude::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -84,9 +85,23 @@ fn round_plan() -> impl Strategy<Value = RoundPlan> {
 /// Resolves `audit` with the payout the test computes itself: the bond,
 /// plus half of the slash when upheld.
 fn resolve(ctx: &mut TestContext, audit: &Address) {
-    let record = ctx.audit(audit);
+    let mut record = ctx.audit(audit);
     let target = ctx.node(&Address::new_from_array(record.target));
-    let upheld = record.invalid_weight > record.valid_weight;
+    // Nobody voted: resolution draws the committee, counting the raiser's seats.
+    if record.committee_seed == [0; 32] {
+        let seed = committee_seed(&slot_hash(record.votes_from - 1), &record.target, record.round);
+        let seats = committee_seats(
+            &seed,
+            &record.raiser,
+            record.raiser_stake,
+            record.committee_stake,
+            record.committee_seats,
+        );
+        record.invalid_weight += seats;
+        record.voter_count += u32::from(seats != 0);
+    }
+    let upheld =
+        record.voter_count >= u32::from(record.min_voters) && record.invalid_weight > record.valid_weight;
     let stake = target.stake_for_round(record.round).min(target.total_stake());
     let slashed = (u128::from(stake) * u128::from(record.slash_rate_bps) / 10_000) as u64;
     let payout = if upheld { record.bond + slashed / 2 } else { record.bond };
@@ -180,6 +195,10 @@ impl Run {
                 landed.then(|| find_audit_address(&target, audited_round).0)
             })
             .collect();
+        // Votes once raises close.
+        if let Some(audit) = round_audits.first() {
+            self.ctx.warp_to_votes(audit);
+        }
         for (voter, audit, valid) in &plan.votes {
             let Some(audit) = round_audits.get(audit % round_audits.len().max(1)).copied() else { continue };
             let operator = self.operator(*voter).insecure_clone();

@@ -83,6 +83,8 @@ fn world() -> (TestContext, Vec<Keypair>, Vec<(&'static str, Instruction)>) {
     let node = |operator: &Keypair| find_node_address(&task, &operator.pubkey()).0;
     let audit = ctx.raise_audit(&operators[2], &task, &node(&operators[1]), 0);
     assert!(ctx.exists(&find_audit_address(&node(&operators[1]), 0).0));
+    // In the audit's vote window: every decoder still runs before any window check.
+    ctx.warp_to_votes(&audit);
     let mut next = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
     next.args.task_id = 99;
     let leaves = [(node(&operators[1]).to_bytes(), SOL)];

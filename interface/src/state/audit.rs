@@ -31,6 +31,8 @@ pub struct Audit {
     /// The wallet that paid the bond and rent, and gets them back.
     pub raiser_operator: [u8; 32],
     pub round: u64,
+    /// First slot after the raise window: votes from it.
+    pub votes_from: u64,
     /// First slot after the audit window: votes before it, resolution from it.
     pub window_end: u64,
     pub bond: u64,
@@ -41,17 +43,21 @@ pub struct Audit {
     /// The task's `min_audit_voters` when the audit was raised.
     pub min_voters: u16,
     pub voter_count: u32,
-    /// Seats behind "invalid", the raiser's included.
+    /// Seats behind "invalid".
     pub invalid_weight: u64,
     /// Seats behind "valid".
     pub valid_weight: u64,
-    /// Seeds the committee draw: `selection::committee_seed`.
+    /// Seeds the committee draw (`selection::committee_seed`); all zero
+    /// until the first vote fixes it from the hash of `votes_from - 1`.
     pub committee_seed: [u8; 32],
     /// The task's stake when the audit's round began: seats are shared out of it.
     pub committee_stake: u64,
+    /// The raiser's stake in the audited round: its seats are its "invalid"
+    /// vote once the committee is drawn.
+    pub raiser_stake: u64,
 }
 
-const _: () = assert!(core::mem::size_of::<Audit>() == 232);
+const _: () = assert!(core::mem::size_of::<Audit>() == 248);
 const _: () = assert!(core::mem::align_of::<Audit>() == 8);
 
 impl Account for Audit {

@@ -2,7 +2,6 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, RaiseAuditArgs},
     pda::AUDIT_SEED,
-    selection::{committee_seats, committee_seed},
     state::{Account, Audit, ACCOUNT_VERSION, SUBMISSION_AUDITED},
     ID,
 };
@@ -13,12 +12,12 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account, slot_hashes},
+    shared::{accounts, create::create_program_account},
 };
 
-/// Opens an audit of another node's proof for round `r` during round
-/// `r + 1`'s audit window. The raiser's stake for round `r` is its
-/// "invalid" vote; its bond waits in the audit account.
+/// Opens an audit of another node's proof for round `r` in the first half of
+/// round `r + 1`'s audit window; its committee votes in the second half. The
+/// raiser's bond waits in the audit account.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, raiser_account, target_account, task_account, audit_account, system_program] =
         accounts::exact::<6>(accounts)?;
@@ -64,18 +63,6 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let window_close = round_params.audit_window_end().ok_or(GradualError::ArithmeticOverflow)?;
     let round_start = task.timeline().round_start(current_round).ok_or(GradualError::ArithmeticOverflow)?;
     let window_end = round_start.checked_add(window_close).ok_or(GradualError::ArithmeticOverflow)?;
-    // The committee is drawn from the hash of the submission window's last
-    // slot, at most 500 slots before any raise (`MAX_AUDIT_WINDOW`).
-    let seed_slot = round_start
-        .checked_add(round_params.submission_window)
-        .and_then(|end| end.checked_sub(1))
-        .ok_or(GradualError::ArithmeticOverflow)?;
-    let committee_seed = committee_seed(
-        &slot_hashes::hash_at_or_before(seed_slot)?,
-        target_account.address().as_array(),
-        round,
-    );
-
     let stake = raiser.stake_for_round(round);
     if stake < round_params.min_stake {
         return fail(GradualError::StakeNotActiveForRound);
@@ -99,6 +86,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::InvalidAuditAddress);
     }
 
+    // The raise is the raiser's vote: its seats count once the committee is drawn.
     raiser.record_vote(round, audit_account.address().as_array())?;
     target.submission_slot_mut(round).flags |= SUBMISSION_AUDITED;
     target.open_audits = target.open_audits.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
@@ -134,17 +122,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     audit.slash_rate_bps = round_params.slash_rate_bps;
     audit.min_voters = task.min_audit_voters;
     audit.committee_seats = task.audit_committee_seats;
-    audit.committee_seed = committee_seed;
     audit.committee_stake = task.counts_at_round_start(slot).1;
-    // The raiser's seats, if it holds any, are its "invalid" vote.
-    let seats = committee_seats(
-        &committee_seed,
-        raiser_account.address().as_array(),
-        stake,
-        audit.committee_stake,
-        audit.committee_seats,
-    );
-    audit.voter_count = u32::from(seats != 0);
-    audit.invalid_weight = seats;
+    audit.raiser_stake = stake;
+    audit.votes_from = round_start.checked_add(raise_end).ok_or(GradualError::ArithmeticOverflow)?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports},
+    shared::{accounts, committee, lamports},
 };
 
 /// Settles an audit after its window. Upheld: the target loses
@@ -21,7 +21,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     accounts::writable(raiser_operator)?;
     accounts::writable(target_operator)?;
     // 2. the audit and the accounts it names
-    let audit = *accounts::audit_mut(audit_account)?;
+    let mut audit = *accounts::audit_mut(audit_account)?;
     let mut task = accounts::task_mut(task_account)?;
     let mut target = accounts::node_mut(target_account)?;
     if audit.task != *task_account.address().as_array()
@@ -40,6 +40,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::AuditWindowOpen);
     }
 
+    // An audit nobody voted on still counts its raiser's seats, if the seed
+    // can still be read; past that, the raiser holds none. Resolution never fails on it.
+    committee::draw(&mut audit)?;
     target.open_audits = target.open_audits.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
     if !audit.is_upheld() {
         drop((task, target));

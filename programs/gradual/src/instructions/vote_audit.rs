@@ -1,7 +1,10 @@
 use gradual_interface::{error::GradualError, selection::committee_seats};
 use pinocchio::{AccountView, ProgramResult};
 
-use crate::{fail, shared::accounts};
+use crate::{
+    fail,
+    shared::{accounts, committee},
+};
 
 /// Adds the voter's committee seats (drawn by its stake for the audited
 /// round) to one side of the audit.
@@ -28,13 +31,19 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         [1] => true,
         _ => return fail(GradualError::InvalidInstructionData),
     };
-    if accounts::current_slot()? >= audit.window_end {
+    let slot = accounts::current_slot()?;
+    if slot < audit.votes_from || slot >= audit.window_end {
         return fail(GradualError::OutsideAuditWindow);
     }
     // Stake that was not active in the audited round carries no weight.
     let stake = voter.stake_for_round(audit.round);
     if stake < audit.min_stake {
         return fail(GradualError::StakeNotActiveForRound);
+    }
+    // The committee is drawn from the hash of the raise window's last slot,
+    // unknown to every raiser: nobody could pick a target by its committee.
+    if !committee::draw(&mut audit)? {
+        return fail(GradualError::SeedUnavailable);
     }
     let seats = committee_seats(
         &audit.committee_seed,

@@ -1,6 +1,7 @@
 //! Checks and moves shared by the instruction handlers.
 
 pub mod accounts;
+pub mod committee;
 pub mod create;
 pub mod lamports;
 pub mod slot_hashes;
