@@ -10,7 +10,7 @@ use gradual_interface::{
     error::GradualError,
     merkle::{tree_of, MerkleTree},
     pda::find_audit_address,
-    selection::{committee_seats, is_entitled, proposal_seed},
+    selection::{committee_seats, committee_seed, is_entitled, proposal_seed},
     state::{
         split_slash, Audit, Distribution, Node, Task as TaskAccount, VoteRecord, CLAIM_PERIOD_ROUNDS,
         DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
@@ -130,6 +130,28 @@ struct Claim {
     round: u64,
     amount: u64,
     instruction: Instruction,
+}
+
+/// Whether `audit` is upheld if resolved now: an audit nobody voted on has
+/// its committee drawn at resolution, the raiser's seats counting if the
+/// seed is still in `SlotHashes`.
+pub fn upheld_at_resolution(chain: &dyn Chain, audit: &Audit) -> bool {
+    let mut audit = *audit;
+    if audit.committee_seed == [0; 32] {
+        if let Some(hash) = chain.slot_hash(audit.votes_from.saturating_sub(1)) {
+            let seed = committee_seed(&hash, &audit.target, audit.round);
+            let seats = committee_seats(
+                &seed,
+                &audit.raiser,
+                audit.raiser_stake,
+                audit.committee_stake,
+                audit.committee_seats,
+            );
+            audit.invalid_weight = audit.invalid_weight.saturating_add(seats);
+            audit.voter_count = audit.voter_count.saturating_add(u32::from(seats != 0));
+        }
+    }
+    audit.is_upheld()
 }
 
 /// Orders the nodes' turns to vote on a list (node-side only: the program
@@ -421,9 +443,13 @@ impl NodeRuntime {
                 }
             }
         }
-        if !(raise_start..window_end).contains(&offset) {
+        // Votes open when raises close, from the committee drawn then.
+        if !(raise_end..window_end).contains(&offset) {
             return;
         }
+        let Some(seed_hash) = chain.slot_hash(round_start.saturating_add(raise_end).saturating_sub(1)) else {
+            return;
+        };
         // A node has 8 votes per audited round: each committee member takes the
         // open audits in its own pseudo-random order, so that together they cover them all.
         let mut open: Vec<(Address, Audit)> = world
@@ -442,8 +468,9 @@ impl NodeRuntime {
                 continue;
             }
             // Only the audit's committee votes: a bounded number of nodes, whatever the task's size.
+            let seed = committee_seed(&seed_hash, &audit.target, audit.round);
             let seats = committee_seats(
-                &audit.committee_seed,
+                &seed,
                 &self.node.to_bytes(),
                 stake,
                 audit.committee_stake,
@@ -526,16 +553,18 @@ impl NodeRuntime {
             .open_audits
             .iter()
             .filter(|(_, audit)| {
-                let party = if audit.is_upheld() { audit.raiser } else { audit.target };
-                let mine = party == self.node.to_bytes();
-                slot >= audit.window_end && (mine || slot >= audit.window_end.saturating_add(grace))
+                if slot < audit.window_end {
+                    return false;
+                }
+                let party = if upheld_at_resolution(chain, audit) { audit.raiser } else { audit.target };
+                party == self.node.to_bytes() || slot >= audit.window_end.saturating_add(grace)
             })
             .map(|(address, audit)| (*address, *audit))
             .collect();
         for (address, audit) in due {
             let target = Address::new_from_array(audit.target);
             let Some(node) = world.node_cache.get(&target).copied() else { continue };
-            let payout = if audit.is_upheld() {
+            let payout = if upheld_at_resolution(chain, &audit) {
                 let stake = node.stake_for_round(audit.round).min(node.total_stake());
                 audit.bond.saturating_add(
                     split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser),
