@@ -190,7 +190,7 @@ errors! {
     ClaimExceedsTotal = 74,
     /// The distribution cannot expire yet.
     DistributionNotExpired = 75,
-    /// The slot hash that seeds proposer selection is no longer available.
+    /// The slot hash that seeds proposer selection or an audit committee is no longer available.
     SeedUnavailable = 76,
     /// An account passed to settle the distribution is not the one it records.
     DistributionAccountMismatch = 77,
@@ -208,7 +208,7 @@ errors! {
     DisputeWindowClosed = 83,
     /// The audit committee has no seats, or fewer than `min_audit_voters`.
     InvalidCommitteeSeats = 84,
-    /// The audit raise window is longer than 500 slots: the committee seed would leave the slot hashes.
+    /// The audit window is longer than 1,000 slots: its votes could come after the committee seed leaves the slot hashes.
     AuditWindowTooLong = 85,
 }
 

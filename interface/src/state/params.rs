@@ -10,8 +10,8 @@ pub const MAX_DISTRIBUTION_WINDOW: u64 = 500;
 pub const MIN_DISTRIBUTION_WINDOW: u64 = crate::selection::WIDENING_STEPS;
 /// Shortest audit window: raises use its first half, votes all of it.
 pub const MIN_AUDIT_WINDOW: u64 = 2;
-/// Longest audit window: its raise half (at most 500 slots) must end while
-/// the committee seed, the hash of the slot before it, is in `SlotHashes`.
+/// Longest audit window: its vote half (at most 500 slots) must end while the
+/// committee seed, the hash of the last raise slot, is in `SlotHashes`.
 pub const MAX_AUDIT_WINDOW: u64 = 1_000;
 
 /// Basis points in 100%.
