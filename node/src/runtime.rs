@@ -342,6 +342,12 @@ impl NodeRuntime {
         if me.submission(round).is_some() {
             return;
         }
+        // A node slashed below the round's minimum stake would only be refused.
+        let min_stake =
+            world.task_state.and_then(|task| task.params_for(round).ok().map(|params| params.min_stake));
+        if min_stake.is_some_and(|min_stake| me.stake_for_round(round) < min_stake) {
+            return;
+        }
         let Some(result) = world.peers.own(&self.node, round) else { return };
         if !self.proofs.contains_key(&round) {
             let proof = task_impl.submission(round, &result);

@@ -108,6 +108,8 @@ pub struct Cost {
     /// Transactions the node runtimes signed, landed or refused: each pays a signature fee.
     pub transactions: u64,
     pub refused: u64,
+    /// The refused ones by kind: mostly races another node won.
+    pub refused_by_kind: BTreeMap<&'static str, u64>,
     pub transactions_per_node_round: f64,
     /// Signature fees at 5,000 lamports each, with no priority fee.
     pub fee_lamports_per_node_round: f64,
@@ -132,6 +134,7 @@ fn cost(world: &World, node_rounds: u64) -> Cost {
     Cost {
         transactions,
         refused,
+        refused_by_kind: world.refused.clone(),
         transactions_per_node_round: per_node_round(transactions),
         fee_lamports_per_node_round: per_node_round(transactions.saturating_mul(LAMPORTS_PER_SIGNATURE)),
         compute_units_per_node_round: per_node_round(units),
