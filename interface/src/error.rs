@@ -132,8 +132,8 @@ errors! {
     TooManyAccounts = 45,
     /// The paying account does not hold enough lamports.
     InsufficientFunds = 46,
-    /// The task's minimum number of audit voters is zero.
-    ZeroMinimumVoters = 47,
+    /// The task's audit quorum (`min_audit_seats`) is zero.
+    ZeroMinimumSeats = 47,
     /// The audit account is not a Gradual audit (wrong owner, length, discriminator or version).
     InvalidAuditAccount = 48,
     /// The audit account's address is not a PDA of its target node, round and the given bump.
@@ -206,7 +206,7 @@ errors! {
     NotOnCommittee = 82,
     /// Disputes (votes against a list) are taken only in the first half of its vote window.
     DisputeWindowClosed = 83,
-    /// The audit committee has no seats, or fewer than `min_audit_voters`.
+    /// The audit committee has no seats, or fewer than `min_audit_seats`.
     InvalidCommitteeSeats = 84,
     /// The audit window is longer than 1,000 slots: its votes could come after the committee seed leaves the slot hashes.
     AuditWindowTooLong = 85,

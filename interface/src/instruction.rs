@@ -219,8 +219,8 @@ pub struct CreateTaskArgs {
     /// Bump of the task PDA (see `pda::find_task_address`).
     pub bump: u8,
     /// Fewest committee voters for an audit to be upheld; at least 1.
-    pub min_audit_voters: u16,
-    /// Seats on each audit's committee, shared out by stake; at least `min_audit_voters`.
+    pub min_audit_seats: u16,
+    /// Seats on each audit's committee, shared out by stake; at least `min_audit_seats`.
     pub audit_committee_seats: u16,
     pub _padding: [u8; 2],
 }

@@ -109,7 +109,7 @@ proptest! {
                 params,
                 allowed_failed_distributions: 2,
                 bump: 0,
-                min_audit_voters: 1,
+                min_audit_seats: 1,
                 audit_committee_seats: 1,
                 _padding: [0; 2],
             },

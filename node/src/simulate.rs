@@ -285,7 +285,7 @@ pub fn run(
         params: scaled_params(config.round_length),
         allowed_failed_distributions: ALLOWED_FAILED_DISTRIBUTIONS,
         bump: 0,
-        min_audit_voters: 2,
+        min_audit_seats: 8,
         audit_committee_seats: 64,
         _padding: [0; 2],
     };

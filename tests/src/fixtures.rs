@@ -46,7 +46,7 @@ pub fn task_config(start_slot: u64, manager: &Address) -> CreateTaskConfig {
             params: round_params(),
             allowed_failed_distributions: 2,
             bump: 0,
-            min_audit_voters: 1,
+            min_audit_seats: 1,
             audit_committee_seats: 64,
             _padding: [0; 2],
         },

@@ -100,8 +100,8 @@ fn resolve(ctx: &mut TestContext, audit: &Address) {
         record.invalid_weight += seats;
         record.voter_count += u32::from(seats != 0);
     }
-    let upheld =
-        record.voter_count >= u32::from(record.min_voters) && record.invalid_weight > record.valid_weight;
+    let upheld = record.invalid_weight + record.valid_weight >= u64::from(record.min_seats)
+        && record.invalid_weight > record.valid_weight;
     let stake = target.stake_for_round(record.round).min(target.total_stake());
     let slashed = (u128::from(stake) * u128::from(record.slash_rate_bps) / 10_000) as u64;
     let payout = if upheld { record.bond + slashed / 2 } else { record.bond };

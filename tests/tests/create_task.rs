@@ -59,7 +59,7 @@ fn every_invalid_parameter_has_its_own_error() {
         (|c, _| c.args.params.audit_window = 81, GradualError::SubmissionWindowsExceedRound),
         (|c, _| c.args.params.distribution_audit_window = 81, GradualError::DistributionWindowsExceedRound),
         (|c, _| c.args.params.min_stake = 0, GradualError::ZeroMinimumStake),
-        (|c, _| c.args.min_audit_voters = 0, GradualError::ZeroMinimumVoters),
+        (|c, _| c.args.min_audit_seats = 0, GradualError::ZeroMinimumSeats),
         (
             |c, _| {
                 c.args.round_length = 1_000;
@@ -80,7 +80,7 @@ fn every_invalid_parameter_has_its_own_error() {
         (|c, _| c.args.audit_committee_seats = 0, GradualError::InvalidCommitteeSeats),
         (
             |c, _| {
-                c.args.min_audit_voters = 5;
+                c.args.min_audit_seats = 5;
                 c.args.audit_committee_seats = 4;
             },
             GradualError::InvalidCommitteeSeats,

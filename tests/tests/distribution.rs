@@ -62,11 +62,11 @@ impl Paid {
 }
 
 /// `count` nodes with 2 SOL each, all of which submitted round 0's proof.
-fn paid(count: usize, min_voters: u16) -> Paid {
+fn paid(count: usize, min_seats: u16) -> Paid {
     let mut ctx = TestContext::new();
     let creator = ctx.funded_keypair(1_000 * SOL);
     let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
-    config.args.min_audit_voters = min_voters;
+    config.args.min_audit_seats = min_seats;
     let task = ctx.create_task(&creator, &config);
     let nodes: Vec<NodeFixture> = (0..count).map(|_| NodeFixture::new(&mut ctx, &task, 2 * SOL)).collect();
     ctx.warp_to_round(&task, 1, 0);
@@ -206,15 +206,15 @@ fn a_rejected_list_is_followed_by_an_approved_one() {
     claim_all(&mut world, 0, &honest);
 }
 
-/// Adversarial review: `min_audit_voters` used to gate the rejection of lists
+/// Adversarial review: `min_audit_seats` used to gate the rejection of lists
 /// too, so with a high value a greedy list was approved although two thirds
 /// of the stake voted against it. A list's verdict is the stake alone.
 #[test]
-fn most_stake_against_rejects_a_list_whatever_min_audit_voters() {
+fn most_stake_against_rejects_a_list_whatever_min_audit_seats() {
     let mut world = paid(3, 5);
     greedy_list_voted_down(&mut world);
     let record = world.ctx.distribution(&world.distribution(0));
-    assert!(record.voter_count < u32::from(record.min_voters), "fewer voters than min_audit_voters");
+    assert!(record.voter_count < 5, "fewer voters than the task's min_audit_seats");
     assert_eq!(record.invalid_weight, 2 * record.valid_weight, "two thirds of the stake against");
     world.ctx.resolve_distribution(&world.task, 0);
     assert_eq!(world.ctx.distribution(&world.distribution(0)).status, DISTRIBUTION_REJECTED);
@@ -602,7 +602,7 @@ fn emptied_wallets_cannot_block_resolutions() {
     let mut ctx = TestContext::new();
     let creator = ctx.funded_keypair(1_000 * SOL);
     let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
-    config.args.min_audit_voters = 1;
+    config.args.min_audit_seats = 1;
     config.args.params.audit_bond = MIN_AUDIT_BOND;
     let task = ctx.create_task(&creator, &config);
     let nodes: Vec<NodeFixture> = (0..3).map(|_| NodeFixture::new(&mut ctx, &task, 2 * SOL)).collect();

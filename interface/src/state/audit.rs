@@ -40,8 +40,8 @@ pub struct Audit {
     pub min_stake: u64,
     /// Round `round`'s slash rate.
     pub slash_rate_bps: u16,
-    /// The task's `min_audit_voters` when the audit was raised.
-    pub min_voters: u16,
+    /// The task's `min_audit_seats` when the audit was raised.
+    pub min_seats: u16,
     pub voter_count: u32,
     /// Seats behind "invalid".
     pub invalid_weight: u64,
@@ -65,10 +65,12 @@ impl Account for Audit {
 }
 
 impl Audit {
-    /// Upheld: strictly more stake behind "invalid" than behind "valid", from
-    /// at least `min_voters` voters. A tie is rejected.
+    /// Upheld: strictly more seats behind "invalid" than behind "valid", with
+    /// at least `min_seats` seats voting. A tie is rejected. The quorum counts
+    /// seats, not accounts, so splitting stake over accounts cannot meet it.
     pub fn is_upheld(&self) -> bool {
-        self.voter_count >= u32::from(self.min_voters) && self.invalid_weight > self.valid_weight
+        let voted = self.invalid_weight.saturating_add(self.valid_weight);
+        voted >= u64::from(self.min_seats) && self.invalid_weight > self.valid_weight
     }
 }
 
@@ -121,16 +123,18 @@ mod tests {
     }
 
     #[test]
-    fn ties_and_too_few_voters_are_rejected() {
+    fn ties_and_too_few_seats_are_rejected() {
         let mut audit = Audit::zeroed();
-        audit.min_voters = 2;
+        audit.min_seats = 22;
         audit.voter_count = 2;
         audit.invalid_weight = 10;
         audit.valid_weight = 10;
-        assert!(!audit.is_upheld());
+        assert!(!audit.is_upheld(), "a tie");
         audit.invalid_weight = 11;
+        assert!(!audit.is_upheld(), "21 seats voted, 22 needed");
+        audit.invalid_weight = 12;
         assert!(audit.is_upheld());
         audit.voter_count = 1;
-        assert!(!audit.is_upheld());
+        assert!(audit.is_upheld(), "however many accounts hold the seats");
     }
 }

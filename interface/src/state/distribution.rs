@@ -68,8 +68,7 @@ pub struct Distribution {
     /// Stake against it.
     pub invalid_weight: u64,
     pub voter_count: u32,
-    pub min_voters: u16,
-    pub _padding2: [u8; 2],
+    pub _padding2: [u8; 4],
     /// Where the full list is served.
     pub url: [u8; MAX_LIST_URL_LEN],
 }

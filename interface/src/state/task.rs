@@ -52,7 +52,7 @@ pub struct Task {
     pub node_count_at_round_start: u64,
     pub total_stake_at_round_start: u64,
     /// Fewest committee voters for an audit to be upheld.
-    pub min_audit_voters: u16,
+    pub min_audit_seats: u16,
     /// Seats on each audit's committee (see `selection::committee_seats`).
     pub audit_committee_seats: u16,
     /// Distribution accounts not yet expired; the task cannot close while any remain.

@@ -156,8 +156,9 @@ pub struct CreateArgs {
     start_in: u64,
     #[arg(long, default_value_t = 2)]
     unstake_cooldown_rounds: u64,
-    #[arg(long, default_value_t = 2)]
-    min_audit_voters: u16,
+    /// Fewest committee seats voting for an audit to be upheld (the quorum).
+    #[arg(long, default_value_t = 8)]
+    min_audit_seats: u16,
     /// Seats on each audit's committee, drawn by stake: bounds the votes per audit.
     #[arg(long, default_value_t = 64)]
     audit_committee_seats: u16,
@@ -237,7 +238,7 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
             params,
             allowed_failed_distributions: args.allowed_failed_distributions,
             bump: 0,
-            min_audit_voters: args.min_audit_voters,
+            min_audit_seats: args.min_audit_seats,
             audit_committee_seats: args.audit_committee_seats,
             _padding: [0; 2],
         },

@@ -63,7 +63,7 @@ pub fn task(key: &Address, task: &Task, lamports: u64, slot: u64) -> Value {
         "total_funded": task.total_funded,
         "node_count": task.node_count,
         "total_stake": task.total_stake,
-        "min_audit_voters": task.min_audit_voters,
+        "min_audit_seats": task.min_audit_seats,
         "audit_committee_seats": task.audit_committee_seats,
         "allowed_failed_distributions": task.allowed_failed_distributions,
         "open_distributions": task.open_distributions,
@@ -141,7 +141,7 @@ pub fn audit(key: &Address, audit: &Audit, lamports: u64) -> Value {
         "window_end": audit.window_end,
         "bond": audit.bond,
         "slash_rate_bps": audit.slash_rate_bps,
-        "min_voters": audit.min_voters,
+        "min_seats": audit.min_seats,
         "voter_count": audit.voter_count,
         "committee_seats": audit.committee_seats,
         "committee_stake": audit.committee_stake,
@@ -187,7 +187,6 @@ pub fn distribution(key: &Address, distribution: &Distribution, lamports: u64) -
         "valid_weight": distribution.valid_weight,
         "invalid_weight": distribution.invalid_weight,
         "voter_count": distribution.voter_count,
-        "min_voters": distribution.min_voters,
         "lamports": lamports,
     })
 }

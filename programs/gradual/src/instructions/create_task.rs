@@ -62,10 +62,10 @@ fn validate(args: &CreateTaskArgs, slot: u64) -> Result<(), GradualError> {
     if args.manager == [0; 32] {
         return Err(GradualError::InvalidManager);
     }
-    if args.min_audit_voters == 0 {
-        return Err(GradualError::ZeroMinimumVoters);
+    if args.min_audit_seats == 0 {
+        return Err(GradualError::ZeroMinimumSeats);
     }
-    if args.audit_committee_seats < args.min_audit_voters {
+    if args.audit_committee_seats < args.min_audit_seats {
         return Err(GradualError::InvalidCommitteeSeats);
     }
     Ok(())
@@ -126,7 +126,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.start_slot = args.start_slot;
     task.round_length = args.round_length;
     task.unstake_cooldown_rounds = args.unstake_cooldown_rounds;
-    task.min_audit_voters = args.min_audit_voters;
+    task.min_audit_seats = args.min_audit_seats;
     task.audit_committee_seats = args.audit_committee_seats;
     task.bounty_pool = deposited;
     task.total_funded = deposited;

@@ -182,7 +182,6 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     distribution.valid_weight = weight;
     distribution.invalid_weight = 0;
     distribution.voter_count = 1;
-    distribution.min_voters = task.min_audit_voters;
     distribution.url = [0; MAX_LIST_URL_LEN];
     distribution.url_len =
         copy_text(&mut distribution.url, url).ok_or(GradualError::InvalidDistributionList)?;

@@ -120,7 +120,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     audit.bond = bond;
     audit.min_stake = round_params.min_stake;
     audit.slash_rate_bps = round_params.slash_rate_bps;
-    audit.min_voters = task.min_audit_voters;
+    audit.min_seats = task.min_audit_seats;
     audit.committee_seats = task.audit_committee_seats;
     audit.committee_stake = task.counts_at_round_start(slot).1;
     audit.raiser_stake = stake;
