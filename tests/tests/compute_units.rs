@@ -51,7 +51,7 @@ fn measure_all() -> Vec<Measure> {
     ctx.warp_to_round(&task, 1, 1);
     let submit = builders::submit_proof(&operators[1].pubkey(), &task, 0, [5; 32], &[b'c'; 64]);
     let units = ctx.send_ok(submit, &[&operators[1]]);
-    row("SubmitProof", "longest locator", units, 1_000);
+    row("SubmitProof", "longest locator", units, 800);
 
     let units = ctx.send_ok(builders::update_task(&creator.pubkey(), &task, &round_params()), &[&creator]);
     row("UpdateTask", "mid-round, new checkpoint", units, 10_000);
@@ -129,7 +129,7 @@ fn measure_all() -> Vec<Measure> {
         assert_eq!(proof.len(), 20);
         worst_claim = worst_claim.max(ctx.claim(&operators[*index], &task, 0, SOL / 10, &proof));
     }
-    row("ClaimReward", "depth 20 (2^20 leaves), worst of 2", worst_claim, 5_000);
+    row("ClaimReward", "depth 20 (2^20 leaves), worst of 2", worst_claim, 3_700);
     let deadline =
         ctx.distribution(&gradual_interface::pda::find_distribution_address(&task, 0).0).claim_deadline;
     ctx.warp_to_slot(deadline);
