@@ -6,7 +6,7 @@ use std::vec::Vec;
 use crate::{
     instruction::{
         CreateTaskArgs, GradualInstruction, ProposeDistributionArgs, RaiseAuditArgs, StakeArgs,
-        SubmitProofArgs,
+        SubmitProofArgs, SUBMIT_COMMITS, SUBMIT_REVEALS,
     },
     pda::{find_audit_address, find_distribution_address, find_node_address, find_task_address},
     state::RoundParams,
@@ -132,16 +132,34 @@ pub fn withdraw_stake(operator: &Address, task: &Address, amount: u64) -> Instru
     )
 }
 
+/// Round `round - 1`'s proof, revealed: its digest, locator and salt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reveal {
+    pub digest: [u8; 32],
+    pub locator: Vec<u8>,
+    pub salt: [u8; 32],
+}
+
+/// `SubmitProof` in round `round + 1`: the commitment to round `round`'s
+/// proof, the reveal of round `round - 1`'s, or both in one instruction.
 pub fn submit_proof(
     operator: &Address,
     task: &Address,
     round: u64,
-    digest: [u8; 32],
-    locator: &[u8],
+    commitment: Option<[u8; 32]>,
+    reveal: Option<&Reveal>,
 ) -> Instruction {
-    let args = SubmitProofArgs { round, digest };
+    let parts = u8::from(commitment.is_some()) * SUBMIT_COMMITS + u8::from(reveal.is_some()) * SUBMIT_REVEALS;
+    let args = SubmitProofArgs {
+        round,
+        parts,
+        _padding: [0; 7],
+        commitment: commitment.unwrap_or_default(),
+        digest: reveal.map_or([0; 32], |reveal| reveal.digest),
+        salt: reveal.map_or([0; 32], |reveal| reveal.salt),
+    };
     let mut data = data_with(GradualInstruction::SubmitProof, bytemuck::bytes_of(&args));
-    push_text(&mut data, locator);
+    push_text(&mut data, reveal.map_or(&[][..], |reveal| &reveal.locator));
     node_instruction(operator, task, false, data)
 }
 

@@ -210,6 +210,12 @@ errors! {
     InvalidCommitteeSeats = 84,
     /// The audit window is longer than 1,000 slots: its votes could come after the committee seed leaves the slot hashes.
     AuditWindowTooLong = 85,
+    /// The revealed proof does not hash to the round's commitment.
+    RevealMismatch = 86,
+    /// There is no unrevealed commitment for the round being revealed.
+    NothingToReveal = 87,
+    /// The submission neither commits nor reveals, or names parts that do not exist.
+    InvalidSubmissionParts = 88,
 }
 
 impl From<GradualError> for ProgramError {

@@ -78,7 +78,8 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The node.
     /// 2. `[]` The task.
     ///
-    /// Data expected by this instruction: [`SubmitProofArgs`], then the locator as `u8 length, bytes`.
+    /// Data expected by this instruction: [`SubmitProofArgs`], then the
+    /// revealed locator as `u8 length, bytes` (empty without a reveal).
     SubmitProof = 7,
     /// Closes a finished or paused task with no nodes, returning its pool and rent.
     ///
@@ -244,12 +245,24 @@ const _: () = assert!(core::mem::size_of::<StakeArgs>() == 16);
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 pub struct SubmitProofArgs {
-    /// The round whose work this proves.
+    /// The round `c` committed to, sent in round `c + 1`; a reveal concerns round `c - 1`.
     pub round: u64,
+    /// `SUBMIT_COMMITS`, `SUBMIT_REVEALS` or both.
+    pub parts: u8,
+    pub _padding: [u8; 7],
+    /// Round `c`'s commitment, if `SUBMIT_COMMITS`.
+    pub commitment: [u8; 32],
+    /// Round `c - 1`'s digest and salt, if `SUBMIT_REVEALS`.
     pub digest: [u8; 32],
+    pub salt: [u8; 32],
 }
 
-const _: () = assert!(core::mem::size_of::<SubmitProofArgs>() == 40);
+const _: () = assert!(core::mem::size_of::<SubmitProofArgs>() == 112);
+
+/// `SubmitProofArgs::parts`: the instruction commits to round `c`'s proof.
+pub const SUBMIT_COMMITS: u8 = 1;
+/// `SubmitProofArgs::parts`: the instruction reveals round `c - 1`'s proof.
+pub const SUBMIT_REVEALS: u8 = 2;
 
 /// `RaiseAudit`'s data.
 #[repr(C)]

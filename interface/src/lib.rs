@@ -11,6 +11,7 @@ pub mod instruction;
 pub mod math;
 pub mod merkle;
 pub mod pda;
+pub mod proof;
 pub mod round;
 pub mod selection;
 pub mod state;

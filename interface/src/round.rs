@@ -1,6 +1,12 @@
 //! The round timeline, in slots. Round `r` covers
 //! `[start_slot + r * round_length, start_slot + (r + 1) * round_length)`.
 
+/// Round `r`'s proofs are committed in round `r + 1` and revealed, then
+/// audited, in round `r + 2`.
+pub const AUDIT_LAG: u64 = 2;
+/// Attempt `a` of round `r`'s list is proposed and voted on in round `r + 3 + a`.
+pub const LIST_LAG: u64 = 3;
+
 /// Where a slot falls on a task's timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeline {

@@ -10,7 +10,7 @@ use gradual_interface::{
     error::GradualError,
     instruction::{
         expect_end, read_fixed, read_text, read_u64_exact, CreateTaskArgs, GradualInstruction,
-        ProposeDistributionArgs, RaiseAuditArgs, StakeArgs, SubmitProofArgs,
+        ProposeDistributionArgs, RaiseAuditArgs, StakeArgs, SubmitProofArgs, SUBMIT_COMMITS, SUBMIT_REVEALS,
     },
     state::{
         tracked_lamports, Account, AccountKind, Audit, Distribution, Node, RoundParams, Task, ACCOUNT_VERSION,
@@ -142,11 +142,15 @@ proptest! {
     ) {
         let (operator, task) = (Address::new_from_array([1; 32]), Address::new_from_array([2; 32]));
 
-        let submit = builders::submit_proof(&operator, &task, round, digest, &locator);
+        let reveal = builders::Reveal { digest, locator: locator.clone(), salt: [9; 32] };
+        let submit = builders::submit_proof(&operator, &task, round, Some([7; 32]), Some(&reveal));
         let (kind, rest) = GradualInstruction::unpack(&submit.data).expect("discriminator");
         prop_assert_eq!(kind, GradualInstruction::SubmitProof);
         let (args, rest) = read_fixed::<SubmitProofArgs>(rest).expect("args");
-        prop_assert_eq!(args, SubmitProofArgs { round, digest });
+        let parts = SUBMIT_COMMITS | SUBMIT_REVEALS;
+        let expected =
+            SubmitProofArgs { round, parts, _padding: [0; 7], commitment: [7; 32], digest, salt: [9; 32] };
+        prop_assert_eq!(args, expected);
         let (decoded, rest) = read_text(rest).expect("locator");
         prop_assert_eq!(decoded, &locator[..locator.len().min(255)]);
         prop_assert!(expect_end(rest).is_ok());

@@ -22,8 +22,10 @@ pub struct StakeCheckpoint {
     pub total: u64,
 }
 
-/// Submission flag: the entry holds a proof.
+/// Submission flag: the entry holds a commitment to a proof.
 pub const SUBMISSION_FILLED: u8 = 1;
+/// Submission flag: the proof was revealed and matched its commitment.
+pub const SUBMISSION_REVEALED: u8 = 8;
 /// Submission flag: an audit was raised against this proof.
 pub const SUBMISSION_AUDITED: u8 = 2;
 /// Submission flag: an upheld audit excluded this proof from the round's
@@ -43,14 +45,16 @@ pub struct VoteRecord {
     pub round: u64,
 }
 
-/// One round's proof.
+/// One round's proof: committed in round `r + 1`, revealed in round `r + 2`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 pub struct Submission {
     pub round: u64,
-    /// Slot at which the proof landed.
+    /// Slot at which the commitment landed.
     pub slot: u64,
-    /// Digest of the round's full result.
+    /// `proof_commitment(digest, locator, node, salt)`.
+    pub commitment: [u8; 32],
+    /// Digest of the round's full result, once revealed.
     pub digest: [u8; 32],
     pub flags: u8,
     pub locator_len: u8,
@@ -59,11 +63,15 @@ pub struct Submission {
     pub locator: [u8; MAX_PROOF_LOCATOR_LEN],
 }
 
-const _: () = assert!(core::mem::size_of::<Submission>() == 120);
+const _: () = assert!(core::mem::size_of::<Submission>() == 152);
 
 impl Submission {
     pub fn holds_round(&self, round: u64) -> bool {
         self.flags & SUBMISSION_FILLED != 0 && self.round == round
+    }
+
+    pub fn is_revealed(&self) -> bool {
+        self.flags & SUBMISSION_REVEALED != 0
     }
 
     pub fn locator(&self) -> &[u8] {
@@ -106,7 +114,7 @@ pub struct Node {
     pub claimed_rounds: RoundSet,
 }
 
-const _: () = assert!(core::mem::size_of::<Node>() == 2024);
+const _: () = assert!(core::mem::size_of::<Node>() == 2280);
 const _: () = assert!(core::mem::align_of::<Node>() == 8);
 
 impl Account for Node {
@@ -199,10 +207,15 @@ impl Node {
         })
     }
 
-    /// The proof for `round`, if the ring still holds it.
+    /// The commitment for `round`, revealed or not, if the ring still holds it.
     pub fn submission(&self, round: u64) -> Option<&Submission> {
         let entry = self.submission_slot(round);
         entry.holds_round(round).then_some(entry)
+    }
+
+    /// The revealed proof for `round`: what audits, lists and claims count.
+    pub fn proof(&self, round: u64) -> Option<&Submission> {
+        self.submission(round).filter(|entry| entry.is_revealed())
     }
 }
 

@@ -7,12 +7,12 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const MAX_DESCRIPTION_LEN: usize = 192;
 pub const MAX_EXECUTABLE_LOCATOR_LEN: usize = 128;
 /// Upper bound on `allowed_failed_distributions`.
-/// At most 6, so that attempt 6 (round `r + 8`) still finds round `r`'s
+/// At most 5, so that attempt 5 (round `r + 8`) still finds round `r`'s
 /// proofs in the nodes' eight-round submission rings.
-pub const MAX_FAILED_DISTRIBUTIONS: u8 = 6;
-/// Shortest unstake cooldown: a node's last active round `r` is audited in
-/// round `r + 1` and its distribution is decided in round `r + 2`.
-pub const MIN_UNSTAKE_COOLDOWN_ROUNDS: u64 = 2;
+pub const MAX_FAILED_DISTRIBUTIONS: u8 = 5;
+/// Shortest unstake cooldown: a node's last active round `r` is revealed
+/// and audited in round `r + 2` and its distribution is decided in round `r + 3`.
+pub const MIN_UNSTAKE_COOLDOWN_ROUNDS: u64 = 3;
 
 /// A task: its configuration and its bounty escrow.
 ///

@@ -2,6 +2,7 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, read_text, ProposeDistributionArgs},
     pda::DISTRIBUTION_SEED,
+    round::LIST_LAG,
     selection::{is_entitled, proposal_seed},
     state::{
         copy_text, Account, Distribution, ACCOUNT_VERSION, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_PROPOSED,
@@ -19,7 +20,7 @@ use crate::{
     shared::{accounts, create::create_program_account, lamports, slot_hashes},
 };
 
-/// Proposes round `r`'s list in attempt `a`, during round `r + 2 + a`'s
+/// Proposes round `r`'s list in attempt `a`, during round `r + 3 + a`'s
 /// distribution window, when the proposer is entitled (see
 /// `gradual_interface::selection`). The bond comes from the proposer; the
 /// list's total moves from the pool into the distribution account.
@@ -48,13 +49,13 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     let round = args.round;
 
-    // Attempt a of round r happens in round r + 2 + a, inside its distribution window.
+    // Attempt a of round r happens in round r + 3 + a, inside its distribution window.
     let slot = accounts::current_slot()?;
     let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideDistributionWindow);
     };
     let attempt = round
-        .checked_add(2)
+        .checked_add(LIST_LAG)
         .and_then(|first| current_round.checked_sub(first))
         .filter(|attempt| *attempt <= u64::from(task.allowed_failed_distributions))
         .ok_or(GradualError::OutsideDistributionWindow)?;
@@ -68,7 +69,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::StakeNotActiveForRound);
     }
     // Only a node that did the round's work (and was not excluded) may list its payees.
-    let has_proof = proposer.submission(round).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0);
+    let has_proof = proposer.proof(round).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0);
     if !has_proof {
         return fail(GradualError::ProposerHasNoProof);
     }
@@ -97,9 +98,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         round_start.checked_add(window.distribution_window).ok_or(GradualError::ArithmeticOverflow)?;
     let vote_end =
         vote_start.checked_add(window.distribution_audit_window).ok_or(GradualError::ArithmeticOverflow)?;
-    // Claims run until the end of round r + 2 + F + CLAIM_PERIOD_ROUNDS.
+    // Claims run until the end of round r + 3 + F + CLAIM_PERIOD_ROUNDS.
     let claim_deadline = round
-        .checked_add(3 + CLAIM_PERIOD_ROUNDS)
+        .checked_add(LIST_LAG + 1 + CLAIM_PERIOD_ROUNDS)
         .and_then(|end| end.checked_add(u64::from(task.allowed_failed_distributions)))
         .and_then(|end| task.timeline().round_start(end))
         .ok_or(GradualError::ArithmeticOverflow)?;

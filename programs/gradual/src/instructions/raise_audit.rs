@@ -2,6 +2,7 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, RaiseAuditArgs},
     pda::AUDIT_SEED,
+    round::AUDIT_LAG,
     state::{Account, Audit, ACCOUNT_VERSION, SUBMISSION_AUDITED},
     ID,
 };
@@ -16,7 +17,8 @@ use crate::{
 };
 
 /// Opens an audit of another node's proof for round `r` in the first half of
-/// round `r + 1`'s audit window; its committee votes in the second half. The
+/// round `r + 2`'s audit window, once it is revealed; its committee votes in
+/// the second half. The
 /// raiser's bond waits in the audit account.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, raiser_account, target_account, task_account, audit_account, system_program] =
@@ -44,12 +46,12 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     let round = args.round;
 
-    // Round r's audit window: after round r + 1's submission window.
+    // Round r's audit window: after round r + 2's submission window, where its proofs are revealed.
     let slot = accounts::current_slot()?;
     let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideAuditWindow);
     };
-    if round.checked_add(1) != Some(current_round) {
+    if round.checked_add(AUDIT_LAG) != Some(current_round) {
         return fail(GradualError::OutsideAuditWindow);
     }
     // Raises use the first half of the window, so every audit has the second
@@ -67,7 +69,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if stake < round_params.min_stake {
         return fail(GradualError::StakeNotActiveForRound);
     }
-    let Some(submission) = target.submission(round) else {
+    let Some(submission) = target.proof(round) else {
         return fail(GradualError::NoSubmissionForRound);
     };
     if submission.flags & SUBMISSION_AUDITED != 0 {

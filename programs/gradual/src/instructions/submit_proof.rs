@@ -1,14 +1,18 @@
 use gradual_interface::{
     error::GradualError,
-    instruction::{expect_end, read_fixed, read_text, SubmitProofArgs},
-    state::{copy_text, SUBMISSION_FILLED},
+    instruction::{expect_end, read_fixed, read_text, SubmitProofArgs, SUBMIT_COMMITS, SUBMIT_REVEALS},
+    proof::proof_commitment,
+    state::{copy_text, MAX_PROOF_LOCATOR_LEN, SUBMISSION_FILLED, SUBMISSION_REVEALED},
 };
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{fail, shared::accounts};
 
-/// Records round `r`'s proof in the node's own account. Only the node is
-/// written; the task is read, so submissions never contend with each other.
+/// In round `c + 1`'s submission window: commits to round `c`'s proof, and
+/// reveals round `c - 1`'s, one or both. Nothing a copier can see before
+/// round `c`'s window closes is worth copying: the commitment binds the
+/// node and hides the proof behind a salt. Only the node is written; the
+/// task is read, so submissions never contend with each other.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, node_account, task_account] = accounts::exact::<3>(accounts)?;
     // 1. the signing operator, its node and the node's task
@@ -17,13 +21,20 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let (args, rest) = read_fixed::<SubmitProofArgs>(data)?;
     let (locator, rest) = read_text(rest)?;
     expect_end(rest)?;
+    if args._padding != [0; 7] {
+        return fail(GradualError::NonZeroPadding);
+    }
+    let (commits, reveals) = (args.parts & SUBMIT_COMMITS != 0, args.parts & SUBMIT_REVEALS != 0);
+    if args.parts & !(SUBMIT_COMMITS | SUBMIT_REVEALS) != 0 || !(commits || reveals) {
+        return fail(GradualError::InvalidSubmissionParts);
+    }
 
     if !task.is_active() {
         return fail(GradualError::TaskPaused);
     }
-    // Round r's proof belongs in round r + 1's submission window, as round
-    // r's parameters set it: fixed before r's work began, so an update made
-    // during round r cannot move it.
+    // Round c's commitment belongs in round c + 1's submission window, as
+    // round c's parameters set it: fixed before c's work began, so an update
+    // made during round c cannot move it. The reveal of c - 1 rides along.
     let slot = accounts::current_slot()?;
     let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideSubmissionWindow);
@@ -32,19 +43,44 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if args.round.checked_add(1) != Some(current_round) || !round_params.in_submission_window(offset) {
         return fail(GradualError::OutsideSubmissionWindow);
     }
-    if node.stake_for_round(args.round) < round_params.min_stake {
-        return fail(GradualError::StakeNotActiveForRound);
-    }
-    if node.submission(args.round).is_some() {
-        return fail(GradualError::AlreadySubmitted);
+
+    if commits {
+        if node.stake_for_round(args.round) < round_params.min_stake {
+            return fail(GradualError::StakeNotActiveForRound);
+        }
+        if node.submission(args.round).is_some() {
+            return fail(GradualError::AlreadySubmitted);
+        }
+        let entry = node.submission_slot_mut(args.round);
+        *entry = bytemuck::Zeroable::zeroed();
+        entry.round = args.round;
+        entry.slot = slot;
+        entry.commitment = args.commitment;
+        entry.flags = SUBMISSION_FILLED;
+    } else if args.commitment != [0; 32] {
+        return fail(GradualError::InvalidSubmissionParts);
     }
 
-    let entry = node.submission_slot_mut(args.round);
-    entry.locator = [0; gradual_interface::state::MAX_PROOF_LOCATOR_LEN];
-    entry.locator_len = copy_text(&mut entry.locator, locator).ok_or(GradualError::InvalidProofLocator)?;
-    entry.round = args.round;
-    entry.slot = slot;
-    entry.digest = args.digest;
-    entry.flags = SUBMISSION_FILLED;
+    if reveals {
+        let revealed = args.round.checked_sub(1).ok_or(GradualError::NothingToReveal)?;
+        let node_address = *node_account.address().as_array();
+        let entry = node.submission_slot_mut(revealed);
+        if !entry.holds_round(revealed) || entry.is_revealed() {
+            return fail(GradualError::NothingToReveal);
+        }
+        if locator.len() > MAX_PROOF_LOCATOR_LEN {
+            return fail(GradualError::InvalidProofLocator);
+        }
+        if proof_commitment(&args.digest, locator, &node_address, &args.salt) != entry.commitment {
+            return fail(GradualError::RevealMismatch);
+        }
+        entry.digest = args.digest;
+        entry.locator = [0; MAX_PROOF_LOCATOR_LEN];
+        entry.locator_len =
+            copy_text(&mut entry.locator, locator).ok_or(GradualError::InvalidProofLocator)?;
+        entry.flags |= SUBMISSION_REVEALED;
+    } else if args.digest != [0; 32] || args.salt != [0; 32] || !locator.is_empty() {
+        return fail(GradualError::InvalidSubmissionParts);
+    }
     Ok(())
 }
