@@ -40,7 +40,7 @@ pub fn task_config(start_slot: u64, manager: &Address) -> CreateTaskConfig {
             initial_bounty: INITIAL_BOUNTY,
             start_slot,
             round_length: ROUND_LENGTH,
-            unstake_cooldown_rounds: 2,
+            unstake_cooldown_rounds: 3,
             manager: manager.to_bytes(),
             executable_sha256: [0xab; 32],
             params: round_params(),
@@ -106,7 +106,7 @@ pub fn system_transfer(from: &Address, to: &Address, lamports: u64) -> Instructi
 /// program computes it from the harness's slot hashes.
 pub fn proposal_seed(ctx: &TestContext, task: &Address, round: u64, attempt: u8) -> [u8; 32] {
     let stored = ctx.task(task);
-    let attempt_round = round + 2 + u64::from(attempt);
+    let attempt_round = round + gradual_interface::round::LIST_LAG + u64::from(attempt);
     let seed_slot = stored.start_slot + attempt_round * stored.round_length - 1;
     gradual_interface::selection::proposal_seed(&crate::slot_hash(seed_slot), round, attempt)
 }
@@ -121,7 +121,8 @@ pub fn first_entitled(
     nodes: &[Address],
 ) -> (u64, usize) {
     let stored = ctx.task(task);
-    let window = stored.params_for(round + 2 + u64::from(attempt)).expect("params").distribution_window;
+    let list_round = round + gradual_interface::round::LIST_LAG + u64::from(attempt);
+    let window = stored.params_for(list_round).expect("params").distribution_window;
     let seed = proposal_seed(ctx, task, round, attempt);
     (0..window)
         .find_map(|offset| {
@@ -154,7 +155,7 @@ pub fn default_list(
         .filter(|node| ctx.exists(node))
         .filter(|node| {
             ctx.node(node)
-                .submission(round)
+                .proof(round)
                 .is_some_and(|proof| proof.flags & gradual_interface::state::SUBMISSION_EXCLUDED == 0)
         })
         .map(|node| node.to_bytes())
@@ -184,7 +185,7 @@ pub fn million_leaf_tree(listed: &[([u8; 32], u64)]) -> gradual_interface::merkl
 
 /// Seats `node`, holding `stake` of the task's `total_stake`, holds on the
 /// committee of the audit of `target`'s proof of `round`, seeded by the
-/// harness's hash of the last slot of round `round + 1`'s raise window.
+/// harness's hash of the last slot of round `round + 2`'s raise window.
 pub fn committee_seats(
     ctx: &TestContext,
     task: &Address,
@@ -194,9 +195,55 @@ pub fn committee_seats(
 ) -> u64 {
     let stored = ctx.task(task);
     let (_, raise_end) = stored.params_for(round).expect("params").audit_raise_window().expect("window");
-    let seed_slot = stored.start_slot + (round + 1) * stored.round_length + raise_end - 1;
+    let seed_slot = stored.start_slot + (round + gradual_interface::round::AUDIT_LAG) * stored.round_length + raise_end - 1;
     let seed =
         gradual_interface::selection::committee_seed(&crate::slot_hash(seed_slot), &target.to_bytes(), round);
     let seats = stored.audit_committee_seats;
     gradual_interface::selection::committee_seats(&seed, &node.to_bytes(), stake, total_stake, seats)
+}
+
+/// The salt the tests use for `round`: any 32 bytes do, as long as the
+/// reveal repeats them.
+pub fn test_salt(round: u64) -> [u8; 32] {
+    let mut salt = [0x5a; 32];
+    salt[..8].copy_from_slice(&round.to_le_bytes());
+    salt
+}
+
+/// `operator`'s node's commitment to a proof of `round` and the reveal that opens it.
+pub fn proof_parts(
+    task: &Address,
+    operator: &Address,
+    round: u64,
+    (digest, locator): ([u8; 32], &[u8]),
+) -> ([u8; 32], gradual_interface::builders::Reveal) {
+    let node = find_node_address(task, operator).0;
+    let salt = test_salt(round);
+    let commitment = gradual_interface::proof::proof_commitment(&digest, locator, &node.to_bytes(), &salt);
+    (commitment, gradual_interface::builders::Reveal { digest, locator: locator.to_vec(), salt })
+}
+
+/// `SubmitProof` committing `operator`'s proof of `round` (no reveal).
+pub fn commit_proof(task: &Address, operator: &Address, round: u64, proof: ([u8; 32], &[u8])) -> Instruction {
+    let (commitment, _) = proof_parts(task, operator, round, proof);
+    gradual_interface::builders::submit_proof(operator, task, round, Some(commitment), None)
+}
+
+/// `SubmitProof` revealing `operator`'s proof of `round` (sent in round `round + 2`, no commitment).
+pub fn reveal_proof(task: &Address, operator: &Address, round: u64, proof: ([u8; 32], &[u8])) -> Instruction {
+    let (_, reveal) = proof_parts(task, operator, round, proof);
+    gradual_interface::builders::submit_proof(operator, task, round + 1, None, Some(&reveal))
+}
+
+/// Each of `operators` commits to its proof of `round` in round `round + 1`
+/// and reveals it at the start of round `round + 2`; the clock is left there.
+pub fn prove_round(ctx: &mut TestContext, task: &Address, operators: &[&Keypair], round: u64, digest: [u8; 32]) {
+    ctx.warp_to_round(task, round + 1, 0);
+    for operator in operators {
+        ctx.send_ok(commit_proof(task, &operator.pubkey(), round, (digest, b"cid")), &[*operator]);
+    }
+    ctx.warp_to_round(task, round + 2, 0);
+    for operator in operators {
+        ctx.send_ok(reveal_proof(task, &operator.pubkey(), round, (digest, b"cid")), &[*operator]);
+    }
 }

@@ -14,7 +14,7 @@ use solana_signer::Signer;
 
 const BOND: u64 = SOL / 10;
 const SLASH_RATE_BPS: u128 = 1_000;
-/// Round 1's audit window (for round 0's proofs): offsets [20, 50).
+/// Round 2's audit window (for round 0's proofs, revealed in round 2): offsets [20, 50).
 const AUDIT_OPENS: u64 = SUBMISSION_WINDOW;
 /// Raises only in the first half of the window: offsets [20, 35).
 const RAISES_CLOSE: u64 = SUBMISSION_WINDOW + AUDIT_WINDOW / 2;
@@ -28,7 +28,7 @@ struct Audited {
 }
 
 /// A task whose nodes (stakes in SOL as given) all submitted round 0's proof;
-/// the clock is at the opening of round 1's audit window.
+/// the clock is at the opening of round 2's audit window, where they are revealed.
 fn audited(stakes: &[u64], min_audit_seats: u16) -> Audited {
     let mut ctx = TestContext::new();
     let creator = ctx.funded_keypair(1_000 * SOL);
@@ -37,12 +37,9 @@ fn audited(stakes: &[u64], min_audit_seats: u16) -> Audited {
     let task = ctx.create_task(&creator, &config);
     let nodes: Vec<NodeFixture> =
         stakes.iter().map(|stake| NodeFixture::new(&mut ctx, &task, *stake)).collect();
-    ctx.warp_to_round(&task, 1, 0);
-    for node in &nodes {
-        let submit = builders::submit_proof(&node.operator.pubkey(), &task, 0, [7; 32], b"cid");
-        ctx.send_ok(submit, &[&node.operator]);
-    }
-    ctx.warp_to_round(&task, 1, AUDIT_OPENS);
+    let operators: Vec<&Keypair> = nodes.iter().map(|node| &node.operator).collect();
+    prove_round(&mut ctx, &task, &operators, 0, [7; 32]);
+    ctx.warp_to_round(&task, 2, AUDIT_OPENS);
     Audited { ctx, task, creator, nodes }
 }
 
@@ -88,7 +85,7 @@ fn an_upheld_audit_slashes_excludes_and_rewards_the_raiser() {
         (seats[0] + seats[1] + seats[2], 0, 3)
     );
 
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     let pool_before = ctx.task(&task).bounty_pool;
     let (slashed, share) = slash_of(5 * SOL);
     ctx.resolve_audit(&audit, BOND + share);
@@ -114,7 +111,7 @@ fn a_slash_is_taken_from_the_audited_rounds_stake() {
     ctx.stake(&target.operator, &task, 8 * SOL);
     assert_eq!(ctx.node(&target.node).stake_for_round(0), 2 * SOL);
     let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     let (slashed, share) = slash_of(2 * SOL);
     ctx.resolve_audit(&audit, BOND + share);
     let target_node = ctx.node(&target.node);
@@ -131,7 +128,7 @@ fn a_rejected_audit_forfeits_the_bond_to_the_target() {
     let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
     ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     ctx.resolve_audit(&audit, BOND);
     assert_eq!(
         ctx.lamports(&raiser.operator.pubkey()),
@@ -154,7 +151,7 @@ fn contest(raiser_sol: u64, defender_sol: u64, min_seats: u16) -> bool {
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[3].node, 0);
     ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[1].operator, &task, &audit, true);
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     let record = ctx.audit(&audit);
     assert_eq!((record.invalid_weight, record.valid_weight), (raiser_sol, defender_sol));
     let upheld = record.is_upheld();
@@ -182,7 +179,7 @@ fn too_few_seats_reject_even_a_clear_majority() {
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[3].node, 0);
     ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[1].operator, &task, &audit, false);
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     assert_eq!((ctx.audit(&audit).invalid_weight, ctx.audit(&audit).valid_weight), (30, 0));
     ctx.resolve_audit(&audit, BOND);
     assert_eq!(ctx.node(&nodes[3].node).total_slashed, 0);
@@ -199,19 +196,19 @@ fn too_few_seats_reject_even_a_clear_majority() {
 fn raising_voting_and_resolving_respect_the_window_edges() {
     let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 3 * SOL], 1);
     let raise = || builders::raise_audit(&nodes[0].operator.pubkey(), &task, &nodes[1].node, 0);
-    for (round, offset) in [(1, AUDIT_OPENS - 1), (1, RAISES_CLOSE), (1, AUDIT_CLOSES), (2, AUDIT_OPENS)] {
+    for (round, offset) in [(2, AUDIT_OPENS - 1), (2, RAISES_CLOSE), (2, AUDIT_CLOSES), (3, AUDIT_OPENS)] {
         ctx.warp_to_round(&task, round, offset);
         ctx.expect_error(raise(), &[&nodes[0].operator], custom(GradualError::OutsideAuditWindow));
     }
 
     // The last slot for raises still leaves half the window for votes, which
     // open only once raises close.
-    ctx.warp_to_round(&task, 1, RAISES_CLOSE - 1);
+    ctx.warp_to_round(&task, 2, RAISES_CLOSE - 1);
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
     let early_vote = builders::vote_audit(&nodes[2].operator.pubkey(), &task, &audit, true);
     ctx.expect_error(early_vote, &[&nodes[2].operator], custom(GradualError::OutsideAuditWindow));
-    assert_eq!(ctx.audit(&audit).votes_from, ctx.task(&task).start_slot + ROUND_LENGTH + RAISES_CLOSE);
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES - 1);
+    assert_eq!(ctx.audit(&audit).votes_from, ctx.task(&task).start_slot + 2 * ROUND_LENGTH + RAISES_CLOSE);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES - 1);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     let record = ctx.audit(&audit);
     let resolve = builders::resolve_audit(
@@ -263,7 +260,7 @@ fn nobody_audits_or_judges_their_own_proof() {
 #[test]
 fn a_proof_must_exist_and_the_raiser_must_have_had_stake() {
     let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL], 1);
-    // Joined during round 1: no stake in round 0, no right to raise on it.
+    // Joined during round 2: no stake in round 0, no right to raise on it.
     let late = NodeFixture::new(&mut ctx, &task, 5 * SOL);
     let by_late = builders::raise_audit(&late.operator.pubkey(), &task, &nodes[0].node, 0);
     ctx.expect_error(by_late, &[&late.operator], custom(GradualError::StakeNotActiveForRound));
@@ -284,16 +281,12 @@ fn stake_added_after_the_round_opened_has_no_vote_weight() {
     let top_up = builders::stake(&voter.operator.pubkey(), &task, 4 * SOL, b"u");
     ctx.send_flow_ok(top_up, &[&voter.operator], Flow::deposit(4 * SOL));
     let newcomer = NodeFixture::new(&mut ctx, &task, 10 * SOL);
-    ctx.warp_to_round(&task, 1, 0);
-    ctx.send_ok(
-        builders::submit_proof(&target.operator.pubkey(), &task, 0, [1; 32], b"c"),
-        &[&target.operator],
-    );
-    ctx.warp_to_round(&task, 1, AUDIT_OPENS);
+    prove_round(&mut ctx, &task, &[&target.operator], 0, [1; 32]);
+    ctx.warp_to_round(&task, 2, AUDIT_OPENS);
     let audit = ctx.raise_audit(&raiser.operator, &task, &target.node, 0);
     ctx.warp_to_votes(&audit);
     ctx.vote_audit(&voter.operator, &task, &audit, true);
-    // Seats share out the 19 SOL staked when round 1 began, by round 0's stake.
+    // Seats share out the 19 SOL staked when round 2 began, by round 0's stake.
     let expected = committee_seats(&ctx, &task, (&target.node, 0), &voter.node, (SOL, 19 * SOL));
     assert_eq!(ctx.audit(&audit).valid_weight, expected, "only the stake active in round 0 counts");
     assert_eq!(ctx.audit(&audit).committee_stake, 19 * SOL);
@@ -310,8 +303,8 @@ fn leaving_does_not_escape_a_slash() {
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &cheater.node, 0);
     let withdraw = |amount| builders::withdraw_stake(&cheater.operator.pubkey(), &task, amount);
     ctx.expect_error(withdraw(3 * SOL), &[&cheater.operator], custom(GradualError::CooldownNotElapsed));
-    // Even after the cooldown, the open audit holds the stake.
-    ctx.warp_to_round(&task, 4, 0);
+    // Even after the cooldown (exit in round 3, three rounds), the open audit holds the stake.
+    ctx.warp_to_round(&task, 6, 0);
     ctx.expect_error(withdraw(3 * SOL), &[&cheater.operator], custom(GradualError::OpenAuditsPending));
     let (slashed, share) = slash_of(3 * SOL);
     ctx.resolve_audit(&audit, BOND + share);
@@ -326,19 +319,14 @@ fn a_full_slash_takes_exactly_the_stake_and_the_bounty_stays_recoverable() {
     config.args.params.slash_rate_bps = 10_000;
     let task = ctx.create_task(&creator, &config);
     let nodes: Vec<NodeFixture> = (0..3).map(|_| NodeFixture::new(&mut ctx, &task, 2 * SOL + 1)).collect();
-    ctx.warp_to_round(&task, 1, 0);
-    for node in &nodes {
-        ctx.send_ok(
-            builders::submit_proof(&node.operator.pubkey(), &task, 0, [1; 32], b"c"),
-            &[&node.operator],
-        );
-    }
+    let operators: Vec<&Keypair> = nodes.iter().map(|node| &node.operator).collect();
+    prove_round(&mut ctx, &task, &operators, 0, [1; 32]);
     // Every node audits the next one: every node is slashed completely.
-    ctx.warp_to_round(&task, 1, AUDIT_OPENS);
+    ctx.warp_to_round(&task, 2, AUDIT_OPENS);
     let audits: Vec<Address> = (0..3)
         .map(|index| ctx.raise_audit(&nodes[index].operator, &task, &nodes[(index + 1) % 3].node, 0))
         .collect();
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     let slashed = 2 * SOL + 1;
     let share = slashed / 2;
     for audit in &audits {
@@ -354,7 +342,7 @@ fn a_full_slash_takes_exactly_the_stake_and_the_bounty_stays_recoverable() {
     for node in &nodes {
         ctx.send_ok(builders::request_unstake(&node.operator.pubkey(), &task), &[&node.operator]);
     }
-    ctx.warp_to_round(&task, 5, 0);
+    ctx.warp_to_round(&task, 6, 0);
     for node in &nodes {
         ctx.withdraw(&node.operator, &task, 0);
     }
@@ -371,7 +359,7 @@ fn auditing_your_own_second_node_only_loses_money() {
     // other half and nothing more leaves for the pool.
     let (slashed, share) = slash_of(2 * SOL);
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     let held_before = ctx.lamports(&nodes[0].operator.pubkey()) + ctx.node(&nodes[1].node).total_stake();
     ctx.resolve_audit(&audit, BOND + share);
     let held_after = ctx.lamports(&nodes[0].operator.pubkey()) + ctx.node(&nodes[1].node).total_stake();
@@ -404,7 +392,7 @@ fn a_node_casts_at_most_eight_audit_votes_per_round() {
 fn resolution_checks_every_account_against_the_audit() {
     let Audited { mut ctx, task, nodes, creator } = audited(&[2 * SOL, 2 * SOL, 2 * SOL], 1);
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     let good = || {
         builders::resolve_audit(
             &audit,
@@ -434,7 +422,7 @@ fn an_audited_node_cannot_add_stake_until_the_audit_resolves() {
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
     let top_up = || builders::stake(&nodes[1].operator.pubkey(), &task, SOL, b"u");
     ctx.expect_error(top_up(), &[&nodes[1].operator], custom(GradualError::OpenAuditsPending));
-    ctx.warp_to_round(&task, 1, AUDIT_CLOSES);
+    ctx.warp_to_round(&task, 2, AUDIT_CLOSES);
     ctx.resolve_audit(&audit, BOND + slash_of(2 * SOL).1);
     ctx.send_flow_ok(top_up(), &[&nodes[1].operator], Flow::deposit(SOL));
 }
@@ -473,12 +461,12 @@ fn only_the_committee_votes() {
 fn committees_cannot_be_ground_by_restaking_or_new_keys() {
     let Audited { mut ctx, task, nodes, .. } = audited(&[2 * SOL, 2 * SOL, 2 * SOL], 1);
     let total = 6 * SOL;
-    // Round 1, before the raise: a node stakes ten times more, and fresh keys join.
+    // Round 2, before the raise: a node stakes ten times more, and fresh keys join.
     ctx.stake(&nodes[2].operator, &task, 20 * SOL);
     let fresh: Vec<NodeFixture> = (0..5).map(|_| NodeFixture::new(&mut ctx, &task, 10 * SOL)).collect();
     let audit = ctx.raise_audit(&nodes[0].operator, &task, &nodes[1].node, 0);
     let record = ctx.audit(&audit);
-    assert_eq!(record.committee_stake, total, "the stake when round 1 began");
+    assert_eq!(record.committee_stake, total, "the stake when round 2 began");
     ctx.warp_to_votes(&audit);
     ctx.vote_audit(&nodes[2].operator, &task, &audit, true);
     let expected = committee_seats(&ctx, &task, (&nodes[1].node, 0), &nodes[2].node, (2 * SOL, total));

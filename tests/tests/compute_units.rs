@@ -48,20 +48,31 @@ fn measure_all() -> Vec<Measure> {
     let units = ctx.send_flow_ok(top_up, &[&operators[0]], Flow::deposit(SOL));
     row("Stake", "top-up", units, 10_000);
 
+    // Round 1: commitments to round 0's proofs; round 2: their reveals, the
+    // worst case with round 1's commitment and the longest locator.
     ctx.warp_to_round(&task, 1, 1);
-    let submit = builders::submit_proof(&operators[1].pubkey(), &task, 0, [5; 32], &[b'c'; 64]);
-    let units = ctx.send_ok(submit, &[&operators[1]]);
-    row("SubmitProof", "longest locator", units, 800);
+    let longest: &[u8] = &[b'c'; 64];
+    let units = ctx.send_ok(commit_proof(&task, &operators[1].pubkey(), 0, ([5; 32], longest)), &[&operators[1]]);
+    row("SubmitProof", "commitment only", units, 800);
+    for operator in &operators[3..6] {
+        ctx.send_ok(commit_proof(&task, &operator.pubkey(), 0, ([5; 32], b"c")), &[operator]);
+    }
 
     let units = ctx.send_ok(builders::update_task(&creator.pubkey(), &task, &round_params()), &[&creator]);
     row("UpdateTask", "mid-round, new checkpoint", units, 10_000);
 
-    // Audits of round 0's proofs in round 1's audit window.
+    ctx.warp_to_round(&task, 2, 1);
+    let (commitment, _) = proof_parts(&task, &operators[1].pubkey(), 1, ([6; 32], longest));
+    let (_, reveal) = proof_parts(&task, &operators[1].pubkey(), 0, ([5; 32], longest));
+    let both = builders::submit_proof(&operators[1].pubkey(), &task, 1, Some(commitment), Some(&reveal));
+    let units = ctx.send_ok(both, &[&operators[1]]);
+    row("SubmitProof", "round r's commitment and round r-1's reveal, longest locator", units, 1_000);
     for operator in &operators[3..6] {
-        let submit = builders::submit_proof(&operator.pubkey(), &task, 0, [5; 32], b"c");
-        ctx.send_ok(submit, &[operator]);
+        ctx.send_ok(reveal_proof(&task, &operator.pubkey(), 0, ([5; 32], b"c")), &[operator]);
     }
-    ctx.warp_to_round(&task, 1, SUBMISSION_WINDOW);
+
+    // Audits of round 0's proofs in round 2's audit window.
+    ctx.warp_to_round(&task, 2, SUBMISSION_WINDOW);
     let target =
         |index: usize| gradual_interface::pda::find_node_address(&task, &operators[index].pubkey()).0;
     let bond = round_params().audit_bond;
@@ -83,7 +94,7 @@ fn measure_all() -> Vec<Measure> {
     for voter in &operators[6..13] {
         ctx.vote_audit(voter, &task, &rejected_audit, true);
     }
-    ctx.warp_to_round(&task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    ctx.warp_to_round(&task, 2, SUBMISSION_WINDOW + AUDIT_WINDOW);
     let stake = ctx.node(&target(4)).total_stake();
     let share = stake / 10 / 2;
     let units = ctx.resolve_audit(&audit, bond + share);
@@ -91,7 +102,7 @@ fn measure_all() -> Vec<Measure> {
     let units = ctx.resolve_audit(&rejected_audit, bond);
     row("ResolveAudit", "rejected: bond to the target, close", units, 5_000);
 
-    // Round 0's distribution in round 2: a million-leaf list holding the two
+    // Round 0's distribution in round 3: a million-leaf list holding the two
     // nodes that submitted and were not excluded (4 was), claimed at depth 20.
     let paid = [3usize, 5];
     let listed: Vec<([u8; 32], u64)> =
@@ -105,11 +116,11 @@ fn measure_all() -> Vec<Measure> {
     };
     let candidates: Vec<gradual_interface::Address> = paid.iter().map(|index| target(*index)).collect();
     let (offset, chosen) = first_entitled(&ctx, &task, 0, 0, &candidates);
-    ctx.warp_to_round(&task, 2, offset);
+    ctx.warp_to_round(&task, 3, offset);
     let proposer = &operators[paid[chosen]];
     let units = ctx.propose(proposer, &task, &proposal);
     row("ProposeDistribution", "creates the distribution, reserves the total", units, 8_000);
-    ctx.warp_to_round(&task, 2, round_params().distribution_window);
+    ctx.warp_to_round(&task, 3, round_params().distribution_window);
     let mut worst_vote = 0;
     for voter in operators[6..14].iter() {
         let vote = builders::vote_distribution(&voter.pubkey(), &task, 0, true);
@@ -118,7 +129,7 @@ fn measure_all() -> Vec<Measure> {
     row("VoteDistribution", "worst of 8 voters", worst_vote, 1_500);
     ctx.warp_to_round(
         &task,
-        2,
+        3,
         round_params().distribution_window + round_params().distribution_audit_window,
     );
     let units = ctx.resolve_distribution(&task, 0);
@@ -139,7 +150,7 @@ fn measure_all() -> Vec<Measure> {
     let units = ctx.send_ok(builders::request_unstake(&operators[2].pubkey(), &task), &[&operators[2]]);
     row("RequestUnstake", "", units, 10_000);
     let now = ctx.task(&task).timeline().round_at(ctx.slot()).expect("started");
-    ctx.warp_to_round(&task, now + 3, 0);
+    ctx.warp_to_round(&task, now + 4, 0);
     let partial = builders::withdraw_stake(&operators[2].pubkey(), &task, SOL);
     let units = ctx.send_flow_ok(partial, &[&operators[2]], Flow::payout(SOL));
     row("WithdrawStake", "partial", units, 10_000);
@@ -152,7 +163,7 @@ fn measure_all() -> Vec<Measure> {
         ctx.send_ok(builders::request_unstake(&operator.pubkey(), &task), &[operator]);
     }
     let now = ctx.task(&task).timeline().round_at(ctx.slot()).expect("started");
-    ctx.warp_to_round(&task, now + 4, 0);
+    ctx.warp_to_round(&task, now + 5, 0);
     for operator in operators.iter().filter(|o| o.pubkey() != operators[2].pubkey()) {
         let (node, _) = gradual_interface::pda::find_node_address(&task, &operator.pubkey());
         let stake = ctx.node(&node).total_stake();

@@ -45,7 +45,7 @@ impl Paid {
             .map(|(_, a)| a)
             .collect();
         let (offset, index) = first_entitled(&self.ctx, &self.task, round, attempt, &candidates);
-        self.ctx.warp_to_round(&self.task, round + 2 + u64::from(attempt), offset);
+        self.ctx.warp_to_round(&self.task, round + 3 + u64::from(attempt), offset);
         let chosen = candidates[index];
         self.addresses().iter().position(|address| *address == chosen).expect("a node")
     }
@@ -56,7 +56,7 @@ impl Paid {
 
     fn vote_start(&self, round: u64, attempt: u8) -> (u64, u64) {
         let round_start = |r: u64| self.ctx.task(&self.task).start_slot + r * ROUND_LENGTH;
-        let start = round_start(round + 2 + u64::from(attempt)) + DISTRIBUTION_WINDOW;
+        let start = round_start(round + 3 + u64::from(attempt)) + DISTRIBUTION_WINDOW;
         (start, start + DISTRIBUTION_AUDIT_WINDOW)
     }
 }
@@ -69,22 +69,17 @@ fn paid(count: usize, min_seats: u16) -> Paid {
     config.args.min_audit_seats = min_seats;
     let task = ctx.create_task(&creator, &config);
     let nodes: Vec<NodeFixture> = (0..count).map(|_| NodeFixture::new(&mut ctx, &task, 2 * SOL)).collect();
-    ctx.warp_to_round(&task, 1, 0);
-    for node in &nodes {
-        ctx.send_ok(
-            builders::submit_proof(&node.operator.pubkey(), &task, 0, [3; 32], b"cid"),
-            &[&node.operator],
-        );
-    }
+    let operators: Vec<&Keypair> = nodes.iter().map(|node| &node.operator).collect();
+    prove_round(&mut ctx, &task, &operators, 0, [3; 32]);
     Paid { ctx, creator, task, nodes }
 }
 
 /// Node 0 audits node 2's round-0 proof, unopposed: upheld, node 2 excluded.
 fn exclude_node_two(world: &mut Paid) {
-    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW);
+    world.ctx.warp_to_round(&world.task, 2, SUBMISSION_WINDOW);
     let raiser = world.nodes[0].operator.insecure_clone();
     let audit = world.ctx.raise_audit(&raiser, &world.task, &world.nodes[2].node, 0);
-    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    world.ctx.warp_to_round(&world.task, 2, SUBMISSION_WINDOW + AUDIT_WINDOW);
     world.ctx.resolve_audit(&audit, BOND + (2 * SOL / 10) / 2);
 }
 
@@ -191,7 +186,7 @@ fn a_rejected_list_is_followed_by_an_approved_one() {
         "total and bond to the pool"
     );
     assert_eq!(world.ctx.lamports(&cheater.pubkey()), cheater_before, "the bond is lost");
-    // The same attempt cannot be re-proposed; the next attempt (round 3) can.
+    // The same attempt cannot be re-proposed; the next attempt (round 4) can.
     let retry = builders::propose_distribution(&cheater.pubkey(), &world.task, &proposal_of(0, &honest));
     world.ctx.expect_error(retry, &[&cheater], custom(GradualError::OutsideDistributionWindow));
 
@@ -242,8 +237,8 @@ fn after_the_allowed_failures_the_round_pays_nothing() {
     }
     let address = world.distribution(0);
     assert_eq!(world.ctx.distribution(&address).status, DISTRIBUTION_FAILED);
-    // A fourth attempt (round 5) is refused; the account expires at once.
-    world.ctx.warp_to_round(&world.task, 5, 0);
+    // A fourth attempt (round 6) is refused; the account expires at once.
+    world.ctx.warp_to_round(&world.task, 6, 0);
     let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
     let operator = world.nodes[0].operator.insecure_clone();
     let late = builders::propose_distribution(&operator.pubkey(), &world.task, &proposal_of(0, &leaves));
@@ -356,13 +351,9 @@ fn a_total_beyond_the_pool_is_refused() {
     config.args.initial_bounty = BOUNTY_PER_ROUND / 2;
     let task = ctx.create_task(&creator, &config);
     let node = NodeFixture::new(&mut ctx, &task, 2 * SOL);
-    ctx.warp_to_round(&task, 1, 0);
-    ctx.send_ok(
-        builders::submit_proof(&node.operator.pubkey(), &task, 0, [3; 32], b"cid"),
-        &[&node.operator],
-    );
+    prove_round(&mut ctx, &task, &[&node.operator], 0, [3; 32]);
     let (offset, _) = first_entitled(&ctx, &task, 0, 0, &[node.node]);
-    ctx.warp_to_round(&task, 2, offset);
+    ctx.warp_to_round(&task, 3, offset);
     let leaves = [(node.node.to_bytes(), BOUNTY_PER_ROUND)];
     let instruction =
         builders::propose_distribution(&node.operator.pubkey(), &task, &proposal_of(0, &leaves));
@@ -381,12 +372,12 @@ fn proposing_voting_and_resolving_respect_the_windows_and_the_selection() {
         let operator = world.nodes[index].operator.insecure_clone();
         (builders::propose_distribution(&operator.pubkey(), &world.task, &proposal), operator)
     };
-    // Round 1 is too early for round 0's list; the last slot of the window is
+    // Round 2 is too early for round 0's list; the last slot of the window is
     // open to everyone; the slot after it is too late.
-    world.ctx.warp_to_round(&world.task, 1, 0);
+    world.ctx.warp_to_round(&world.task, 2, 0);
     let (early, operator) = propose(&world, 0);
     world.ctx.expect_error(early, &[&operator], custom(GradualError::OutsideDistributionWindow));
-    world.ctx.warp_to_round(&world.task, 2, DISTRIBUTION_WINDOW);
+    world.ctx.warp_to_round(&world.task, 3, DISTRIBUTION_WINDOW);
     let (late, operator) = propose(&world, 0);
     world.ctx.expect_error(late, &[&operator], custom(GradualError::OutsideDistributionWindow));
 
@@ -402,11 +393,11 @@ fn proposing_voting_and_resolving_respect_the_windows_and_the_selection() {
         )
     };
     if let Some(outsider) = (0..5).find(|index| !entitled_at_zero(*index)) {
-        world.ctx.warp_to_round(&world.task, 2, 0);
+        world.ctx.warp_to_round(&world.task, 3, 0);
         let (instruction, operator) = propose(&world, outsider);
         world.ctx.expect_error(instruction, &[&operator], custom(GradualError::NotEntitledToPropose));
     }
-    world.ctx.warp_to_round(&world.task, 2, DISTRIBUTION_WINDOW - 1);
+    world.ctx.warp_to_round(&world.task, 3, DISTRIBUTION_WINDOW - 1);
     let (instruction, operator) = propose(&world, 0);
     world.ctx.send_flow_ok(instruction, &[&operator], Flow::deposit(BOND));
 
@@ -468,7 +459,7 @@ fn an_excluded_node_is_left_out_and_a_reopened_node_cannot_claim_again() {
     world.ctx.claim(&zero, &world.task, 0, leaves[index].1, &tree.proof(index).unwrap());
     world.ctx.send_ok(builders::request_unstake(&zero.pubkey(), &world.task), &[&zero]);
     let current = world.ctx.task(&world.task).timeline().round_at(world.ctx.slot()).unwrap();
-    world.ctx.warp_to_round(&world.task, current + 3, 0);
+    world.ctx.warp_to_round(&world.task, current + 4, 0);
     world.ctx.withdraw(&zero, &world.task, 2 * SOL);
     world.ctx.stake(&zero, &world.task, 2 * SOL);
     let again =
@@ -484,7 +475,7 @@ fn a_task_with_an_open_distribution_cannot_close() {
     let operator = world.nodes[0].operator.insecure_clone();
     world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
     world.ctx.send_ok(builders::request_unstake(&operator.pubkey(), &world.task), &[&operator]);
-    world.ctx.warp_to_round(&world.task, 6, 0);
+    world.ctx.warp_to_round(&world.task, 7, 0);
     world.ctx.resolve_distribution(&world.task, 0);
     world.ctx.withdraw(&operator, &world.task, 2 * SOL);
     let creator = world.creator.insecure_clone();
@@ -560,13 +551,9 @@ fn a_node_without_a_proof_for_the_round_cannot_propose() {
     let fixture = TaskFixture::new(&mut ctx);
     let worker = NodeFixture::new(&mut ctx, &fixture.task, 2 * SOL);
     let idle = NodeFixture::new(&mut ctx, &fixture.task, 2 * SOL);
-    ctx.warp_to_round(&fixture.task, 1, 0);
-    ctx.send_ok(
-        builders::submit_proof(&worker.operator.pubkey(), &fixture.task, 0, [3; 32], b"c"),
-        &[&worker.operator],
-    );
+    prove_round(&mut ctx, &fixture.task, &[&worker.operator], 0, [3; 32]);
     // The last eighth of the window: everyone is entitled, so only the proof is missing.
-    ctx.warp_to_round(&fixture.task, 2, DISTRIBUTION_WINDOW - 1);
+    ctx.warp_to_round(&fixture.task, 3, DISTRIBUTION_WINDOW - 1);
     let leaves = [(worker.node.to_bytes(), BOUNTY_PER_ROUND)];
     let instruction =
         builders::propose_distribution(&idle.operator.pubkey(), &fixture.task, &proposal_of(0, &leaves));
@@ -606,13 +593,8 @@ fn emptied_wallets_cannot_block_resolutions() {
     config.args.params.audit_bond = MIN_AUDIT_BOND;
     let task = ctx.create_task(&creator, &config);
     let nodes: Vec<NodeFixture> = (0..3).map(|_| NodeFixture::new(&mut ctx, &task, 2 * SOL)).collect();
-    ctx.warp_to_round(&task, 1, 0);
-    for node in &nodes {
-        ctx.send_ok(
-            builders::submit_proof(&node.operator.pubkey(), &task, 0, [3; 32], b"cid"),
-            &[&node.operator],
-        );
-    }
+    let operators: Vec<&Keypair> = nodes.iter().map(|node| &node.operator).collect();
+    prove_round(&mut ctx, &task, &operators, 0, [3; 32]);
     let mut world = Paid { ctx, creator, task, nodes };
     let empty = |world: &mut Paid, wallet: &Keypair| {
         let all = world.ctx.lamports(&wallet.pubkey());
@@ -621,11 +603,11 @@ fn emptied_wallets_cannot_block_resolutions() {
     };
 
     // The raiser of an upheld audit empties its wallet before the resolution.
-    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW);
+    world.ctx.warp_to_round(&world.task, 2, SUBMISSION_WINDOW);
     let raiser = world.nodes[0].operator.insecure_clone();
     let audit = world.ctx.raise_audit(&raiser, &world.task, &world.nodes[2].node, 0);
     empty(&mut world, &raiser);
-    world.ctx.warp_to_round(&world.task, 1, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    world.ctx.warp_to_round(&world.task, 2, SUBMISSION_WINDOW + AUDIT_WINDOW);
     world.ctx.resolve_audit(&audit, MIN_AUDIT_BOND + (2 * SOL / 10) / 2);
     assert!(world.ctx.lamports(&raiser.pubkey()) >= MIN_AUDIT_BOND);
 
@@ -654,13 +636,13 @@ fn entitlement_counts_the_nodes_open_when_the_round_began() {
         gradual_interface::selection::is_entitled(&seed, &proposer, count, offset, DISTRIBUTION_WINDOW)
     };
     assert!(with_throwaways(4) && !with_throwaways(40), "the live count would refuse this proposer");
-    // In round 2's window, before the proposal, an attacker opens 36 nodes.
-    world.ctx.warp_to_round(&world.task, 2, 0);
+    // In round 3's window, before the proposal, an attacker opens 36 nodes.
+    world.ctx.warp_to_round(&world.task, 3, 0);
     for _ in 0..36 {
         NodeFixture::new(&mut world.ctx, &world.task, 2 * SOL);
     }
     assert_eq!(world.ctx.task(&world.task).node_count, 40);
-    world.ctx.warp_to_round(&world.task, 2, offset);
+    world.ctx.warp_to_round(&world.task, 3, offset);
     let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
     world.ctx.propose(&world.nodes[index].operator, &world.task, &proposal_of(0, &leaves));
 }

@@ -51,8 +51,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         if node.submission(args.round).is_some() {
             return fail(GradualError::AlreadySubmitted);
         }
+        // A reused entry keeps an older round's digest and locator, unread
+        // until a reveal overwrites them: only a revealed entry is a proof.
         let entry = node.submission_slot_mut(args.round);
-        *entry = bytemuck::Zeroable::zeroed();
         entry.round = args.round;
         entry.slot = slot;
         entry.commitment = args.commitment;
@@ -75,7 +76,6 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
             return fail(GradualError::RevealMismatch);
         }
         entry.digest = args.digest;
-        entry.locator = [0; MAX_PROOF_LOCATOR_LEN];
         entry.locator_len =
             copy_text(&mut entry.locator, locator).ok_or(GradualError::InvalidProofLocator)?;
         entry.flags |= SUBMISSION_REVEALED;
