@@ -195,7 +195,9 @@ pub fn committee_seats(
 ) -> u64 {
     let stored = ctx.task(task);
     let (_, raise_end) = stored.params_for(round).expect("params").audit_raise_window().expect("window");
-    let seed_slot = stored.start_slot + (round + gradual_interface::round::AUDIT_LAG) * stored.round_length + raise_end - 1;
+    let seed_slot =
+        stored.start_slot + (round + gradual_interface::round::AUDIT_LAG) * stored.round_length + raise_end
+            - 1;
     let seed =
         gradual_interface::selection::committee_seed(&crate::slot_hash(seed_slot), &target.to_bytes(), round);
     let seats = stored.audit_committee_seats;
@@ -237,7 +239,13 @@ pub fn reveal_proof(task: &Address, operator: &Address, round: u64, proof: ([u8;
 
 /// Each of `operators` commits to its proof of `round` in round `round + 1`
 /// and reveals it at the start of round `round + 2`; the clock is left there.
-pub fn prove_round(ctx: &mut TestContext, task: &Address, operators: &[&Keypair], round: u64, digest: [u8; 32]) {
+pub fn prove_round(
+    ctx: &mut TestContext,
+    task: &Address,
+    operators: &[&Keypair],
+    round: u64,
+    digest: [u8; 32],
+) {
     ctx.warp_to_round(task, round + 1, 0);
     for operator in operators {
         ctx.send_ok(commit_proof(task, &operator.pubkey(), round, (digest, b"cid")), &[*operator]);

@@ -36,7 +36,10 @@ fn every_instruction_at_its_largest_fits_a_packet() {
         ("Stake", builders::stake(&authority, &task, u64::MAX, &[b'u'; 128])),
         ("RequestUnstake", builders::request_unstake(&authority, &task)),
         ("WithdrawStake", builders::withdraw_stake(&authority, &task, u64::MAX)),
-        ("SubmitProof", builders::submit_proof(&authority, &task, u64::MAX, [0xff; 32], &[b'c'; 64])),
+        ("SubmitProof", {
+            let reveal = builders::Reveal { digest: [0xff; 32], locator: vec![b'c'; 64], salt: [0xff; 32] };
+            builders::submit_proof(&authority, &task, u64::MAX, Some([0xff; 32]), Some(&reveal))
+        }),
         ("CloseTask", builders::close_task(&authority, &task)),
         ("RaiseAudit", builders::raise_audit(&authority, &task, &Keypair::new().pubkey(), u64::MAX)),
         ("VoteAudit", builders::vote_audit(&authority, &task, &Keypair::new().pubkey(), true)),

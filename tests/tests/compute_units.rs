@@ -52,7 +52,8 @@ fn measure_all() -> Vec<Measure> {
     // worst case with round 1's commitment and the longest locator.
     ctx.warp_to_round(&task, 1, 1);
     let longest: &[u8] = &[b'c'; 64];
-    let units = ctx.send_ok(commit_proof(&task, &operators[1].pubkey(), 0, ([5; 32], longest)), &[&operators[1]]);
+    let units =
+        ctx.send_ok(commit_proof(&task, &operators[1].pubkey(), 0, ([5; 32], longest)), &[&operators[1]]);
     row("SubmitProof", "commitment only", units, 800);
     for operator in &operators[3..6] {
         ctx.send_ok(commit_proof(&task, &operator.pubkey(), 0, ([5; 32], b"c")), &[operator]);

@@ -142,7 +142,8 @@ impl Run {
 
     fn play(&mut self, round: u64, plan: &RoundPlan) {
         let (task, creator) = (self.task, self.creator.insecure_clone());
-        // Start of the round: submissions of the previous round, money in and out.
+        // Start of the round: the commitment to the previous round's proof and
+        // the reveal of the one before (if it was committed), money in and out.
         self.ctx.warp_to_round(&task, round, 0);
         if round > 0 {
             for index in 0..self.operators.len() {
@@ -150,7 +151,25 @@ impl Run {
                     continue;
                 }
                 let operator = self.operator(index).insecure_clone();
-                let submit = builders::submit_proof(&operator.pubkey(), &task, round - 1, [1; 32], b"cid");
+                let node = self.node(index);
+                let (commitment, _) = proof_parts(&task, &operator.pubkey(), round - 1, ([1; 32], b"cid"));
+                let pending = round.checked_sub(2).filter(|revealed| {
+                    self.ctx.exists(&node)
+                        && self
+                            .ctx
+                            .node(&node)
+                            .submission(*revealed)
+                            .is_some_and(|entry| !entry.is_revealed())
+                });
+                let reveal = pending
+                    .map(|revealed| proof_parts(&task, &operator.pubkey(), revealed, ([1; 32], b"cid")).1);
+                let submit = builders::submit_proof(
+                    &operator.pubkey(),
+                    &task,
+                    round - 1,
+                    Some(commitment),
+                    reveal.as_ref(),
+                );
                 let landed = self.ctx.send(submit, &[&operator]).is_ok();
                 self.count("SubmitProof", landed);
             }
@@ -175,13 +194,13 @@ impl Run {
             self.count("WithdrawStake", landed);
         }
 
-        if let (Some(honest), Some(listed_round)) = (plan.proposal, round.checked_sub(2)) {
+        if let (Some(honest), Some(listed_round)) = (plan.proposal, round.checked_sub(3)) {
             self.propose(listed_round, honest);
         }
 
         // The audit window: raises aimed at nodes that did submit, then votes.
         self.ctx.warp_to_round(&task, round, SUBMISSION_WINDOW);
-        let audited_round = round.saturating_sub(1);
+        let audited_round = round.saturating_sub(2);
         let bond = self.ctx.task(&task).params_for(audited_round).map_or(0, |params| params.audit_bond);
         let round_audits: Vec<Address> = plan
             .raises
@@ -210,7 +229,7 @@ impl Run {
         }
         self.audits.extend(round_audits);
         for (voter, valid) in &plan.list_votes {
-            let Some(listed_round) = round.checked_sub(2) else { break };
+            let Some(listed_round) = round.checked_sub(3) else { break };
             let operator = self.operator(*voter).insecure_clone();
             let vote = builders::vote_distribution(&operator.pubkey(), &task, listed_round, *valid);
             let landed = self.ctx.send(vote, &[&operator]).is_ok();
@@ -263,7 +282,7 @@ impl Run {
                     && self
                         .ctx
                         .node(node)
-                        .submission(listed_round)
+                        .proof(listed_round)
                         .is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0)
             })
             .collect();
@@ -271,9 +290,9 @@ impl Run {
             return;
         }
         let attempt =
-            self.ctx.task(&task).timeline().round_at(self.ctx.slot()).unwrap_or(0) - listed_round - 2;
+            self.ctx.task(&task).timeline().round_at(self.ctx.slot()).unwrap_or(0) - listed_round - 3;
         let (offset, chosen) = first_entitled(&self.ctx, &task, listed_round, attempt as u8, &nodes);
-        self.ctx.warp_to_round(&task, listed_round + 2 + attempt, offset);
+        self.ctx.warp_to_round(&task, listed_round + 3 + attempt, offset);
         let mut leaves = default_list(&self.ctx, &task, listed_round, &nodes);
         if !honest {
             leaves = vec![(nodes[chosen].to_bytes(), leaves.iter().map(|(_, amount)| amount).sum())];
@@ -336,14 +355,14 @@ impl Run {
     fn wind_down(&mut self) {
         let task = self.task;
         let current = self.ctx.task(&task).timeline().round_at(self.ctx.slot()).unwrap_or(0);
-        self.ctx.warp_to_round(&task, current + 2, 0);
+        self.ctx.warp_to_round(&task, current + 3, 0);
         for audit in self.audits.clone() {
             if self.ctx.exists(&audit) {
                 resolve(&mut self.ctx, &audit);
             }
         }
         // Past every vote window and every claim deadline, all lists expire.
-        self.ctx.warp_to_round(&task, current + 2 + 8 + CLAIM_PERIOD_ROUNDS, 0);
+        self.ctx.warp_to_round(&task, current + 3 + 8 + CLAIM_PERIOD_ROUNDS, 0);
         self.settle_distributions();
         for index in 0..self.operators.len() {
             if self.stake_of(index).is_some() {
@@ -352,7 +371,7 @@ impl Run {
             }
         }
         let current = self.ctx.task(&task).timeline().round_at(self.ctx.slot()).unwrap_or(0);
-        self.ctx.warp_to_round(&task, current + 4, 0);
+        self.ctx.warp_to_round(&task, current + 5, 0);
         for index in 0..self.operators.len() {
             if let Some(stake) = self.stake_of(index) {
                 let operator = self.operator(index).insecure_clone();

@@ -4,7 +4,10 @@ use gradual_interface::{
     builders::{self, CreateTaskConfig},
     error::GradualError,
     pda::find_task_address,
-    state::{Account, Task, MIN_AUDIT_BOND, UNUSED_CHECKPOINT},
+    state::{
+        Account, Task, MAX_FAILED_DISTRIBUTIONS, MIN_AUDIT_BOND, MIN_UNSTAKE_COOLDOWN_ROUNDS,
+        UNUSED_CHECKPOINT,
+    },
 };
 use gradual_tests::{custom, fixtures::*, Flow, TestContext, SOL};
 use solana_account::Account as SolanaAccount;
@@ -88,9 +91,15 @@ fn every_invalid_parameter_has_its_own_error() {
         (|c, _| c.args.params.slash_rate_bps = 10_001, GradualError::SlashRateTooHigh),
         (|c, _| c.args.params.audit_bond = 0, GradualError::AuditBondBelowRent),
         (|c, _| c.args.params.audit_bond = MIN_AUDIT_BOND - 1, GradualError::AuditBondBelowRent),
-        (|c, _| c.args.unstake_cooldown_rounds = 1, GradualError::UnstakeCooldownTooShort),
+        (
+            |c, _| c.args.unstake_cooldown_rounds = MIN_UNSTAKE_COOLDOWN_ROUNDS - 1,
+            GradualError::UnstakeCooldownTooShort,
+        ),
         (|c, now| c.args.start_slot = now - 1, GradualError::StartSlotInPast),
-        (|c, _| c.args.allowed_failed_distributions = 7, GradualError::TooManyFailedDistributions),
+        (
+            |c, _| c.args.allowed_failed_distributions = MAX_FAILED_DISTRIBUTIONS + 1,
+            GradualError::TooManyFailedDistributions,
+        ),
         (|c, _| c.args.manager = [0; 32], GradualError::InvalidManager),
         (|c, _| c.args._padding[0] = 1, GradualError::NonZeroPadding),
         (|c, _| c.args.params._padding[0] = 1, GradualError::NonZeroPadding),
@@ -119,7 +128,8 @@ fn limits_are_inclusive() {
     config.args.params.distribution_audit_window = 80;
     config.args.params.slash_rate_bps = 10_000;
     config.args.start_slot = ctx.slot();
-    config.args.allowed_failed_distributions = 6;
+    config.args.allowed_failed_distributions = MAX_FAILED_DISTRIBUTIONS;
+    config.args.unstake_cooldown_rounds = MIN_UNSTAKE_COOLDOWN_ROUNDS;
     let task = ctx.create_task(&creator, &config);
     assert_eq!(ctx.task(&task).name(), &[b'n'; 32][..]);
     assert_eq!(ctx.task(&task).description().len(), 192);

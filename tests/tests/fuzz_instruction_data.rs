@@ -75,11 +75,9 @@ fn world() -> (TestContext, Vec<Keypair>, Vec<(&'static str, Instruction)>) {
     for operator in &operators {
         ctx.stake(operator, &task, 2 * SOL);
     }
-    ctx.warp_to_round(&task, 1, 0);
-    for operator in &operators[1..] {
-        ctx.send_ok(builders::submit_proof(&operator.pubkey(), &task, 0, [1; 32], b"c"), &[operator]);
-    }
-    ctx.warp_to_round(&task, 1, SUBMISSION_WINDOW);
+    let provers: Vec<&Keypair> = operators[1..].iter().collect();
+    prove_round(&mut ctx, &task, &provers, 0, [1; 32]);
+    ctx.warp_to_round(&task, 2, SUBMISSION_WINDOW);
     let node = |operator: &Keypair| find_node_address(&task, &operator.pubkey()).0;
     let audit = ctx.raise_audit(&operators[2], &task, &node(&operators[1]), 0);
     assert!(ctx.exists(&find_audit_address(&node(&operators[1]), 0).0));
@@ -97,7 +95,10 @@ fn world() -> (TestContext, Vec<Keypair>, Vec<(&'static str, Instruction)>) {
         ("Stake", builders::stake(a, &task, SOL, b"http://127.0.0.1:8900")),
         ("RequestUnstake", builders::request_unstake(a, &task)),
         ("WithdrawStake", builders::withdraw_stake(a, &task, SOL)),
-        ("SubmitProof", builders::submit_proof(a, &task, 0, [2; 32], b"c")),
+        ("SubmitProof", {
+            let reveal = builders::Reveal { digest: [2; 32], locator: b"c".to_vec(), salt: [3; 32] };
+            builders::submit_proof(a, &task, 1, Some([2; 32]), Some(&reveal))
+        }),
         ("CloseTask", builders::close_task(&creator.pubkey(), &task)),
         ("RaiseAudit", builders::raise_audit(a, &task, &node(&operators[2]), 0)),
         ("VoteAudit", builders::vote_audit(a, &task, &audit, false)),

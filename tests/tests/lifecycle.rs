@@ -24,18 +24,21 @@ fn a_task_runs_from_creation_to_close() {
     assert_eq!(stored.exit_round, NOT_EXITING);
     assert_eq!(ctx.task(&fixture.task).node_count, 1);
 
-    // Work in round 0, prove it in round 1's submission window.
+    // Work in round 0, commit to its proof in round 1's submission window,
+    // reveal it in round 2's.
+    let proof = ([7; 32], &b"bafy-round-0"[..]);
     ctx.warp_to_round(&fixture.task, 1, 0);
-    let submit = builders::submit_proof(&node.operator.pubkey(), &fixture.task, 0, [7; 32], b"bafy-round-0");
-    ctx.send_ok(submit, &[&node.operator]);
-    let proof = *ctx.node(&node.node).submission(0).expect("round 0 proof stored");
-    assert_eq!(proof.digest, [7; 32]);
-    assert_eq!(proof.locator(), b"bafy-round-0");
-
+    ctx.send_ok(commit_proof(&fixture.task, &node.operator.pubkey(), 0, proof), &[&node.operator]);
+    assert!(ctx.node(&node.node).proof(0).is_none(), "committed, not yet revealed");
     ctx.send_ok(builders::request_unstake(&node.operator.pubkey(), &fixture.task), &[&node.operator]);
     assert_eq!(ctx.node(&node.node).exit_round, 2);
+    ctx.warp_to_round(&fixture.task, 2, 0);
+    ctx.send_ok(reveal_proof(&fixture.task, &node.operator.pubkey(), 0, proof), &[&node.operator]);
+    let revealed = *ctx.node(&node.node).proof(0).expect("round 0 proof revealed");
+    assert_eq!(revealed.digest, [7; 32]);
+    assert_eq!(revealed.locator(), b"bafy-round-0");
 
-    ctx.warp_to_round(&fixture.task, 4, 0);
+    ctx.warp_to_round(&fixture.task, 5, 0);
     let operator_before = ctx.lamports(&node.operator.pubkey());
     let node_lamports = ctx.lamports(&node.node);
     ctx.withdraw(&node.operator, &fixture.task, 2 * SOL);

@@ -23,7 +23,7 @@ fn pausing_stops_stake_and_submissions_until_resumed() {
     ctx.expect_error(top_up, &[&node.operator], custom(GradualError::TaskPaused));
 
     ctx.warp_to_round(&fixture.task, 1, 0);
-    let submit = || builders::submit_proof(&node.operator.pubkey(), &fixture.task, 0, [1; 32], b"cid");
+    let submit = || commit_proof(&fixture.task, &node.operator.pubkey(), 0, ([1; 32], b"cid"));
     ctx.expect_error(submit(), &[&node.operator], custom(GradualError::TaskPaused));
 
     ctx.send_ok(builders::set_task_active(&manager.pubkey(), &fixture.task, true), &[manager]);

@@ -43,7 +43,7 @@ fn stake_added_during_round_r_has_no_weight_in_round_r() {
 
     // Round 2's proof needs stake active in round 2: this node has none.
     ctx.warp_to_round(&fixture.task, 3, 0);
-    let submit = |round| builders::submit_proof(&node.operator.pubkey(), &fixture.task, round, [1; 32], b"c");
+    let submit = |round| commit_proof(&fixture.task, &node.operator.pubkey(), round, ([1; 32], b"c"));
     ctx.expect_error(submit(2), &[&node.operator], custom(GradualError::StakeNotActiveForRound));
 
     // A top-up in round 3 leaves round 3's weight at what it was.

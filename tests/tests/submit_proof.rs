@@ -1,5 +1,5 @@
-//! SubmitProof: window edges (security test 12), exactly once (test 4) and
-//! the checks on who may submit.
+//! SubmitProof: window edges (security test 12), exactly once (test 4), the
+//! checks on who may submit, and commit-reveal: every way around it fails.
 
 use gradual_interface::{builders, error::GradualError, pda::find_node_address};
 use gradual_tests::{custom, fixtures::*, TestContext, SOL};
@@ -21,8 +21,14 @@ fn world() -> World {
     World { ctx, fixture, node }
 }
 
+/// The commitment to `operator`'s proof of `round` (digest `[round; 32]`).
 fn submit(operator: &Keypair, world_task: &gradual_interface::Address, round: u64) -> Instruction {
-    builders::submit_proof(&operator.pubkey(), world_task, round, [round as u8; 32], b"bafy")
+    commit_proof(world_task, &operator.pubkey(), round, ([round as u8; 32], b"bafy"))
+}
+
+/// The reveal of `operator`'s proof of `round`, as `submit` committed it.
+fn reveal(operator: &Keypair, world_task: &gradual_interface::Address, round: u64) -> Instruction {
+    reveal_proof(world_task, &operator.pubkey(), round, ([round as u8; 32], b"bafy"))
 }
 
 #[test]
@@ -99,9 +105,10 @@ fn a_node_submits_once_per_round() {
     let World { mut ctx, fixture, node } = world();
     ctx.warp_to_round(&fixture.task, 1, 0);
     ctx.send_ok(submit(&node.operator, &fixture.task, 0), &[&node.operator]);
-    let again = builders::submit_proof(&node.operator.pubkey(), &fixture.task, 0, [9; 32], b"other");
+    let again = commit_proof(&fixture.task, &node.operator.pubkey(), 0, ([9; 32], b"other"));
     ctx.expect_error(again, &[&node.operator], custom(GradualError::AlreadySubmitted));
-    assert_eq!(ctx.node(&node.node).submission(0).unwrap().digest, [0; 32]);
+    let (first, _) = proof_parts(&fixture.task, &node.operator.pubkey(), 0, ([0; 32], b"bafy"));
+    assert_eq!(ctx.node(&node.node).submission(0).unwrap().commitment, first);
     // Twice in one transaction fails as a whole.
     let World { mut ctx, fixture, node } = world();
     ctx.warp_to_round(&fixture.task, 1, 0);
@@ -113,14 +120,26 @@ fn a_node_submits_once_per_round() {
 #[test]
 fn the_ring_keeps_each_rounds_proof_in_its_own_entry() {
     let World { mut ctx, fixture, node } = world();
+    let operator = node.operator.pubkey();
     for round in 0..10u64 {
+        // Round `round`'s commitment with round `round - 1`'s reveal, in one instruction.
         ctx.warp_to_round(&fixture.task, round + 1, 1);
-        ctx.send_ok(submit(&node.operator, &fixture.task, round), &[&node.operator]);
+        let (commitment, _) = proof_parts(&fixture.task, &operator, round, ([round as u8; 32], b"bafy"));
+        let revealed = round.checked_sub(1).map(|previous| {
+            proof_parts(&fixture.task, &operator, previous, ([previous as u8; 32], b"bafy")).1
+        });
+        let both =
+            builders::submit_proof(&operator, &fixture.task, round, Some(commitment), revealed.as_ref());
+        ctx.send_ok(both, &[&node.operator]);
     }
     let stored = ctx.node(&node.node);
-    for round in 2..10u64 {
-        assert_eq!(stored.submission(round).unwrap().digest, [round as u8; 32]);
+    for round in 2..9u64 {
+        assert_eq!(stored.proof(round).unwrap().digest, [round as u8; 32]);
     }
+    assert!(
+        stored.submission(9).is_some() && stored.proof(9).is_none(),
+        "round 9 is committed, not revealed"
+    );
     assert!(
         stored.submission(0).is_none() && stored.submission(1).is_none(),
         "overwritten by rounds 8 and 9"
@@ -128,18 +147,114 @@ fn the_ring_keeps_each_rounds_proof_in_its_own_entry() {
 }
 
 #[test]
-fn locators_must_fit() {
+fn revealed_locators_must_fit() {
     let World { mut ctx, fixture, node } = world();
-    ctx.warp_to_round(&fixture.task, 1, 0);
     let operator = &node.operator;
-    let with_locator =
-        |locator: &[u8]| builders::submit_proof(&operator.pubkey(), &fixture.task, 0, [1; 32], locator);
-    ctx.expect_error(with_locator(b""), &[operator], custom(GradualError::InvalidProofLocator));
-    ctx.expect_error(with_locator(&[b'x'; 65]), &[operator], custom(GradualError::InvalidProofLocator));
-    let mut trailing = with_locator(b"ok");
+    for (locator, error) in [
+        (&b""[..], Some(GradualError::InvalidProofLocator)),
+        (&[b'x'; 65][..], Some(GradualError::InvalidProofLocator)),
+        (&[b'x'; 64][..], None),
+    ] {
+        let World { mut ctx, fixture, node } = world();
+        let operator = &node.operator;
+        ctx.warp_to_round(&fixture.task, 1, 0);
+        ctx.send_ok(commit_proof(&fixture.task, &operator.pubkey(), 0, ([1; 32], locator)), &[operator]);
+        ctx.warp_to_round(&fixture.task, 2, 0);
+        let open = reveal_proof(&fixture.task, &operator.pubkey(), 0, ([1; 32], locator));
+        match error {
+            Some(error) => ctx.expect_error(open, &[operator], custom(error)),
+            None => {
+                ctx.send_ok(open, &[operator]);
+            }
+        }
+    }
+    ctx.warp_to_round(&fixture.task, 1, 0);
+    let mut trailing = commit_proof(&fixture.task, &operator.pubkey(), 0, ([1; 32], b"ok"));
     trailing.data.push(0);
     ctx.expect_error(trailing, &[operator], custom(GradualError::InvalidInstructionData));
-    ctx.send_ok(with_locator(&[b'x'; 64]), &[operator]);
+}
+
+/// Commit-reveal: each way a copier could use what it sees fails.
+#[test]
+fn a_reveal_must_open_this_nodes_own_commitment_in_time() {
+    let World { mut ctx, fixture, node } = world();
+    let task = fixture.task;
+    let copier = NodeFixture::new(&mut ctx, &task, 2 * SOL);
+    let honest = node.operator.pubkey();
+    ctx.warp_to_round(&task, 1, 0);
+    ctx.send_ok(submit(&node.operator, &task, 0), &[&node.operator]);
+    // The copier commits to exactly what the honest node committed: it can see that much.
+    let copied = ctx.node(&node.node).submission(0).unwrap().commitment;
+    let copy = builders::submit_proof(&copier.operator.pubkey(), &task, 0, Some(copied), None);
+    ctx.send_ok(copy, &[&copier.operator]);
+
+    ctx.warp_to_round(&task, 2, 0);
+    // A reveal without a commitment: a node that committed nothing for round 0.
+    let idle = NodeFixture::new(&mut ctx, &task, 2 * SOL);
+    let unopened = reveal_proof(&task, &idle.operator.pubkey(), 0, ([0; 32], b"bafy"));
+    ctx.expect_error(unopened, &[&idle.operator], custom(GradualError::NothingToReveal));
+    // A wrong salt.
+    let (_, mut salted) = proof_parts(&task, &honest, 0, ([0; 32], b"bafy"));
+    salted.salt[0] ^= 1;
+    let wrong_salt = builders::submit_proof(&honest, &task, 1, None, Some(&salted));
+    ctx.expect_error(wrong_salt, &[&node.operator], custom(GradualError::RevealMismatch));
+    // The copier reveals the honest node's proof, word for word, after the
+    // deadline: the commitment binds the honest node, so it does not open.
+    let (_, honest_reveal) = proof_parts(&task, &honest, 0, ([0; 32], b"bafy"));
+    let stolen = builders::submit_proof(&copier.operator.pubkey(), &task, 1, None, Some(&honest_reveal));
+    ctx.expect_error(stolen, &[&copier.operator], custom(GradualError::RevealMismatch));
+    // The honest reveal opens; a second one has nothing left to open.
+    ctx.send_ok(reveal(&node.operator, &task, 0), &[&node.operator]);
+    assert_eq!(ctx.node(&node.node).proof(0).unwrap().digest, [0; 32]);
+    ctx.expect_error(
+        reveal(&node.operator, &task, 0),
+        &[&node.operator],
+        custom(GradualError::NothingToReveal),
+    );
+    assert!(ctx.node(&copier.node).proof(0).is_none(), "the copier's round 0 never counts");
+
+    // A late reveal: round 0's reveal after round 2's submission window.
+    let World { mut ctx, fixture, node } = world();
+    ctx.warp_to_round(&fixture.task, 1, 0);
+    ctx.send_ok(submit(&node.operator, &fixture.task, 0), &[&node.operator]);
+    ctx.warp_to_round(&fixture.task, 2, SUBMISSION_WINDOW);
+    let late = reveal(&node.operator, &fixture.task, 0);
+    ctx.expect_error(late, &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
+    ctx.warp_to_round(&fixture.task, 3, 0);
+    let later = builders::submit_proof(
+        &node.operator.pubkey(),
+        &fixture.task,
+        2,
+        None,
+        Some(&proof_parts(&fixture.task, &node.operator.pubkey(), 0, ([0; 32], b"bafy")).1),
+    );
+    ctx.expect_error(later, &[&node.operator], custom(GradualError::NothingToReveal));
+    assert!(ctx.node(&node.node).proof(0).is_none());
+}
+
+#[test]
+fn a_submission_names_its_parts() {
+    let World { mut ctx, fixture, node } = world();
+    ctx.warp_to_round(&fixture.task, 1, 0);
+    let operator = node.operator.pubkey();
+    let neither = builders::submit_proof(&operator, &fixture.task, 0, None, None);
+    ctx.expect_error(neither, &[&node.operator], custom(GradualError::InvalidSubmissionParts));
+    let mut unknown = submit(&node.operator, &fixture.task, 0);
+    unknown.data[9] |= 4;
+    ctx.expect_error(unknown, &[&node.operator], custom(GradualError::InvalidSubmissionParts));
+    // A commitment-only instruction that carries reveal bytes is refused.
+    let mut stray = submit(&node.operator, &fixture.task, 0);
+    stray.data[49] = 1;
+    ctx.expect_error(stray, &[&node.operator], custom(GradualError::InvalidSubmissionParts));
+    // Round 0 has no round before it to reveal.
+    let reveal_nothing = builders::submit_proof(
+        &operator,
+        &fixture.task,
+        0,
+        None,
+        Some(&builders::Reveal { digest: [1; 32], locator: b"x".to_vec(), salt: [2; 32] }),
+    );
+    ctx.expect_error(reveal_nothing, &[&node.operator], custom(GradualError::NothingToReveal));
 }
 
 #[test]

@@ -68,14 +68,14 @@ fn part_one() -> (World, Vec<(&'static str, Instruction)>) {
         ("Stake (top up)", builders::stake(&operator.pubkey(), &task, SOL, b"u")),
         ("RequestUnstake", builders::request_unstake(&operator.pubkey(), &task)),
         ("WithdrawStake", builders::withdraw_stake(&leaver.pubkey(), &task, SOL)),
-        ("SubmitProof", builders::submit_proof(&operator.pubkey(), &task, 0, [1; 32], b"c")),
+        ("SubmitProof (commitment)", commit_proof(&task, &operator.pubkey(), 0, ([1; 32], b"c"))),
         ("CloseTask", builders::close_task(&creator.pubkey(), &closable)),
     ];
     let keypairs = vec![creator, operator, leaver, newcomer];
     (World { ctx, keypairs, stranger, other_task }, baselines)
 }
 
-/// Part 2: round 1's audit window, with a proof to audit and an open audit to vote on.
+/// Part 2: round 2's reveals and audit window, with a proof to audit and an open audit to vote on.
 struct AuditWorld {
     world: World,
     task: Address,
@@ -95,16 +95,28 @@ fn part_two() -> (AuditWorld, Vec<(&'static str, Instruction)>) {
     let other_task = other_task(&mut ctx, &operators.iter().collect::<Vec<_>>());
     ctx.warp_to_round(&task, 1, 0);
     for operator in &operators[1..] {
-        ctx.send_ok(builders::submit_proof(&operator.pubkey(), &task, 0, [1; 32], b"c"), &[operator]);
+        ctx.send_ok(commit_proof(&task, &operator.pubkey(), 0, ([1; 32], b"c")), &[operator]);
     }
-    ctx.warp_to_round(&task, 1, SUBMISSION_WINDOW);
-    let node = |operator: &Keypair| find_node_address(&task, &operator.pubkey()).0;
-    let (raiser, target, fresh_target) = (&operators[2], node(&operators[1]), node(&operators[2]));
-    let audit = ctx.raise_audit(raiser, &task, &target, 0);
-    let baselines =
-        vec![("RaiseAudit", builders::raise_audit(&operators[0].pubkey(), &task, &fresh_target, 0))];
+    // Round 2: round 1's commitment with round 0's reveal, swept, then the reveals.
+    ctx.warp_to_round(&task, 2, 0);
     let stranger = ctx.funded_keypair(100 * SOL);
-    let world = World { ctx, keypairs: operators, stranger, other_task };
+    let mut world = World { ctx, keypairs: operators, stranger, other_task };
+    let prover = world.keypairs[1].pubkey();
+    let (commitment, _) = proof_parts(&task, &prover, 1, ([4; 32], b"c"));
+    let (_, reveal) = proof_parts(&task, &prover, 0, ([1; 32], b"c"));
+    let both = builders::submit_proof(&prover, &task, 1, Some(commitment), Some(&reveal));
+    let revealed = sweep(&mut world, &[("SubmitProof (commitment and reveal)", both)]);
+    assert!(revealed > 0);
+    for operator in world.keypairs[1..].iter().map(Keypair::insecure_clone).collect::<Vec<_>>() {
+        world.ctx.send_ok(reveal_proof(&task, &operator.pubkey(), 0, ([1; 32], b"c")), &[&operator]);
+    }
+    world.ctx.warp_to_round(&task, 2, SUBMISSION_WINDOW);
+    let node = |operator: &Keypair| find_node_address(&task, &operator.pubkey()).0;
+    let (target, fresh_target) = (node(&world.keypairs[1]), node(&world.keypairs[2]));
+    let raiser_keypair = world.keypairs[2].insecure_clone();
+    let audit = world.ctx.raise_audit(&raiser_keypair, &task, &target, 0);
+    let baselines =
+        vec![("RaiseAudit", builders::raise_audit(&world.keypairs[0].pubkey(), &task, &fresh_target, 0))];
     let raiser = world.keypairs[2].pubkey();
     (AuditWorld { world, task, audit, raiser, target }, baselines)
 }
@@ -300,17 +312,15 @@ fn distribution_instructions_refuse_every_substitution() {
         ctx.stake(operator, &task, 2 * SOL);
     }
     let other_task = other_task(&mut ctx, &operators.iter().collect::<Vec<_>>());
-    ctx.warp_to_round(&task, 1, 0);
-    for operator in &operators {
-        ctx.send_ok(builders::submit_proof(&operator.pubkey(), &task, 0, [1; 32], b"c"), &[operator]);
-    }
+    let provers: Vec<&Keypair> = operators.iter().collect();
+    prove_round(&mut ctx, &task, &provers, 0, [1; 32]);
     let nodes: Vec<Address> =
         operators.iter().map(|operator| find_node_address(&task, &operator.pubkey()).0).collect();
     let leaves = default_list(&ctx, &task, 0, &nodes);
     let tree = gradual_interface::merkle::tree_of(&leaves);
     let proposal = proposal_of(0, &leaves);
     let (offset, proposer) = first_entitled(&ctx, &task, 0, 0, &nodes);
-    ctx.warp_to_round(&task, 2, offset);
+    ctx.warp_to_round(&task, 3, offset);
     let voter = (proposer + 1) % 3;
     let stranger = ctx.funded_keypair(100 * SOL);
     let mut world = World { ctx, keypairs: operators, stranger, other_task };

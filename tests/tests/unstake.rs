@@ -20,18 +20,19 @@ fn stake_counts_through_the_round_of_the_request_and_unlocks_after_the_cooldown(
     assert_eq!(stored.stake_for_round(2), 3 * SOL);
     assert_eq!(stored.stake_for_round(3), 0);
 
-    // Round 2's work is still submitted in round 3.
+    // Round 2's work is still committed in round 3 and revealed in round 4.
     ctx.warp_to_round(&fixture.task, 3, 0);
-    let submit = |round| builders::submit_proof(&operator.pubkey(), &fixture.task, round, [2; 32], b"c");
-    ctx.send_ok(submit(2), &[operator]);
+    let commit = |round| commit_proof(&fixture.task, &operator.pubkey(), round, ([2; 32], b"c"));
+    ctx.send_ok(commit(2), &[operator]);
     ctx.warp_to_round(&fixture.task, 4, 0);
-    ctx.expect_error(submit(3), &[operator], custom(GradualError::StakeNotActiveForRound));
+    ctx.expect_error(commit(3), &[operator], custom(GradualError::StakeNotActiveForRound));
+    ctx.send_ok(reveal_proof(&fixture.task, &operator.pubkey(), 2, ([2; 32], b"c")), &[operator]);
 
-    // Cooldown 2: rounds 3 and 4 must pass; round 5 is the first that unlocks.
+    // Cooldown 3: rounds 3, 4 and 5 must pass; round 6 is the first that unlocks.
     let withdraw = |amount| builders::withdraw_stake(&operator.pubkey(), &fixture.task, amount);
-    ctx.warp_to_round(&fixture.task, 4, ROUND_LENGTH - 1);
+    ctx.warp_to_round(&fixture.task, 5, ROUND_LENGTH - 1);
     ctx.expect_error(withdraw(SOL), &[operator], custom(GradualError::CooldownNotElapsed));
-    ctx.warp_to_round(&fixture.task, 5, 0);
+    ctx.warp_to_round(&fixture.task, 6, 0);
     ctx.send_flow_ok(withdraw(SOL), &[operator], Flow::payout(SOL));
     assert_eq!(ctx.node(&node.node).total_stake(), 2 * SOL);
     assert_eq!(ctx.task(&fixture.task).node_count, 1);
@@ -70,7 +71,7 @@ fn withdrawal_needs_an_unstake_request_and_a_valid_amount() {
     let top_up = builders::stake(&operator.pubkey(), &fixture.task, SOL, b"u");
     ctx.expect_error(top_up, &[operator], custom(GradualError::NodeExiting));
 
-    ctx.warp_to_round(&fixture.task, 3, 0);
+    ctx.warp_to_round(&fixture.task, 4, 0);
     ctx.expect_error(withdraw(0), &[operator], custom(GradualError::ZeroAmount));
     ctx.expect_error(withdraw(2 * SOL + 1), &[operator], custom(GradualError::InsufficientStake));
     ctx.expect_error(withdraw(u64::MAX), &[operator], custom(GradualError::InsufficientStake));
@@ -125,9 +126,9 @@ fn a_closed_node_cannot_be_reused_in_the_same_transaction_or_later() {
     let node = NodeFixture::new(&mut ctx, &fixture.task, 2 * SOL);
     let operator = &node.operator;
     ctx.warp_to_round(&fixture.task, 1, 0);
-    ctx.send_ok(builders::submit_proof(&operator.pubkey(), &fixture.task, 0, [1; 32], b"c"), &[operator]);
+    ctx.send_ok(commit_proof(&fixture.task, &operator.pubkey(), 0, ([1; 32], b"c")), &[operator]);
     ctx.send_ok(builders::request_unstake(&operator.pubkey(), &fixture.task), &[operator]);
-    ctx.warp_to_round(&fixture.task, 4, 0);
+    ctx.warp_to_round(&fixture.task, 5, 0);
 
     // Close, then try to use the closed account in the same transaction.
     let close = builders::withdraw_stake(&operator.pubkey(), &fixture.task, 2 * SOL);
@@ -141,10 +142,10 @@ fn a_closed_node_cannot_be_reused_in_the_same_transaction_or_later() {
     ctx.send_with_flow(&[close, restake], &[operator], flow).expect("close and re-stake");
     let fresh = ctx.node(&node.node);
     assert_eq!(fresh.exit_round, NOT_EXITING);
-    assert_eq!(fresh.joined_round, 5);
+    assert_eq!(fresh.joined_round, 6);
     assert!(fresh.submission(0).is_none());
     assert_eq!(ctx.task(&fixture.task).node_count, 1);
-    let resubmit = builders::submit_proof(&operator.pubkey(), &fixture.task, 3, [1; 32], b"c");
-    ctx.warp_to_round(&fixture.task, 4, 1);
+    let resubmit = commit_proof(&fixture.task, &operator.pubkey(), 4, ([1; 32], b"c"));
+    ctx.warp_to_round(&fixture.task, 5, 1);
     ctx.expect_error(resubmit, &[operator], custom(GradualError::StakeNotActiveForRound));
 }

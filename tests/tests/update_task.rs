@@ -29,7 +29,7 @@ fn a_change_during_round_r_applies_from_round_r_plus_one() {
     // Round 1's own window is still 20 slots: a round-0 proof at offset 15 lands.
     ctx.warp_to_round(&fixture.task, 1, 15);
     let submit = |operator: &solana_keypair::Keypair, round| {
-        builders::submit_proof(&operator.pubkey(), &fixture.task, round, [3; 32], b"cid")
+        commit_proof(&fixture.task, &operator.pubkey(), round, ([3; 32], b"cid"))
     };
     ctx.send_ok(submit(&early.operator, 0), &[&early.operator]);
 
@@ -72,7 +72,7 @@ fn a_last_moment_change_cannot_shrink_the_window_of_work_under_way() {
     // Round 0's proof, at offset 10 of round 1: inside round 0's 20-slot window.
     ctx.warp_to_round(&fixture.task, 1, 10);
     ctx.send_ok(
-        builders::submit_proof(&node.operator.pubkey(), &fixture.task, 0, [3; 32], b"cid"),
+        commit_proof(&fixture.task, &node.operator.pubkey(), 0, ([3; 32], b"cid")),
         &[&node.operator],
     );
 }
