@@ -149,7 +149,8 @@ pub fn submit_proof(
     commitment: Option<[u8; 32]>,
     reveal: Option<&Reveal>,
 ) -> Instruction {
-    let parts = u8::from(commitment.is_some()) * SUBMIT_COMMITS + u8::from(reveal.is_some()) * SUBMIT_REVEALS;
+    let commits = if commitment.is_some() { SUBMIT_COMMITS } else { 0 };
+    let parts = commits | if reveal.is_some() { SUBMIT_REVEALS } else { 0 };
     let args = SubmitProofArgs {
         round,
         parts,
