@@ -85,7 +85,7 @@ fn verdict(task: &dyn Task, round: u64, submitted: &Submitted, result: &[u8]) ->
 
 /// `target`'s proof of `round` as its account records it.
 fn submitted(target: &Address, account: &Node, round: u64) -> Option<Submitted> {
-    let proof = account.submission(round)?;
+    let proof = account.proof(round)?;
     Some(Submitted { node: *target, digest: proof.digest, locator: proof.locator().to_vec() })
 }
 

@@ -78,7 +78,7 @@ impl ResultFetcher {
 
     /// The result `account`'s node serves for `round`, signed by its operator.
     pub fn fetch_signed(&self, account: &Node, round: u64, timeout: Duration) -> Result<Vec<u8>, String> {
-        let submission = account.submission(round).ok_or("no submission for that round")?;
+        let submission = account.proof(round).ok_or("no revealed proof for that round")?;
         let base = String::from_utf8_lossy(account.service_url()).trim_end_matches('/').to_string();
         let locator = String::from_utf8_lossy(submission.locator()).trim_start_matches('/').to_string();
         let url = format!("{base}/{locator}");
@@ -111,6 +111,12 @@ impl Peers for NetworkPeers {
     fn serve(&mut self, _node: &Address, round: u64, result: Vec<u8>) {
         if let Err(error) = self.store.put_result(round, &result) {
             tracing::error!(%error, round, "cannot store result");
+        }
+    }
+
+    fn publish(&mut self, _node: &Address, round: u64) {
+        if let Err(error) = self.store.publish(round) {
+            tracing::error!(%error, round, "cannot publish result");
         }
     }
 

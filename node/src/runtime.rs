@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use gradual_interface::{
-    builders::{self, Proposal},
+    builders::{self, Proposal, Reveal},
     error::GradualError,
     merkle::{tree_of, MerkleTree},
     pda::find_audit_address,
+    proof::proof_commitment,
+    round::{AUDIT_LAG, LIST_LAG},
     selection::{committee_seats, committee_seed, is_entitled, proposal_seed},
     state::{
         split_slash, Audit, Distribution, Node, Task as TaskAccount, VoteRecord, CLAIM_PERIOD_ROUNDS,
@@ -77,6 +79,8 @@ pub struct NodeRuntime {
     proofs: BTreeMap<u64, Option<Proof>>,
     /// Faults already logged, by part and round: each is logged once per round.
     faults_logged: BTreeSet<(&'static str, u64)>,
+    /// Rounds whose result this node has published to its peers.
+    published: BTreeSet<u64>,
     /// Rewards claimable now, with their deadlines (see `find_claims`).
     payable: Vec<(u64, Claim)>,
     /// The round whose standalone claims were last looked for.
@@ -195,6 +199,7 @@ impl NodeRuntime {
             started: BTreeSet::new(),
             proofs: BTreeMap::new(),
             faults_logged: BTreeSet::new(),
+            published: BTreeSet::new(),
             payable: Vec::new(),
             claims_checked: None,
         }
@@ -261,7 +266,7 @@ impl NodeRuntime {
         // Forget what no instruction can concern any more.
         let oldest = round.saturating_sub(
             u64::from(task.allowed_failed_distributions)
-                .saturating_add(3)
+                .saturating_add(LIST_LAG + 1)
                 .saturating_add(CLAIM_PERIOD_ROUNDS),
         );
         world.list_cache.retain(|(listed, _), _| *listed >= oldest);
@@ -269,6 +274,7 @@ impl NodeRuntime {
         self.unreachable.retain(|(_, checked)| *checked >= oldest);
         self.proofs.retain(|proved, _| *proved >= oldest);
         self.started.retain(|worked| *worked >= oldest);
+        self.published.retain(|published| *published >= oldest);
         self.faults_logged.retain(|(_, logged)| *logged >= oldest);
         self.voted_lists.retain(|(listed, _)| *listed >= oldest);
         self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
@@ -285,12 +291,17 @@ impl NodeRuntime {
         if let Some(previous) = round.checked_sub(1) {
             if submission_open {
                 self.submit(chain, world, task_impl.as_ref(), &me, previous);
+            } else if self.published.insert(previous) {
+                // Round r's commitments are in: its result can be served without being copied.
+                world.peers.publish(&self.node, previous);
             }
-            self.audit(chain, world, task_impl, &task, &me, previous, offset);
+        }
+        if let Some(audited) = round.checked_sub(AUDIT_LAG) {
+            self.audit(chain, world, task_impl, &task, &me, audited, offset);
         }
         self.resolve_audits(chain, world);
         for attempt in 0..=task.allowed_failed_distributions {
-            if let Some(listed) = round.checked_sub(2 + u64::from(attempt)) {
+            if let Some(listed) = round.checked_sub(LIST_LAG + u64::from(attempt)) {
                 self.distribute(chain, world, task_impl.as_ref(), &task, &me, listed, attempt, offset);
             }
         }
@@ -339,25 +350,13 @@ impl NodeRuntime {
         me: &Node,
         round: u64,
     ) {
-        if me.submission(round).is_some() {
+        let commitment = self.commitment(world, task_impl, me, round);
+        let reveal = round.checked_sub(1).and_then(|revealed| self.reveal(world, task_impl, me, revealed));
+        if commitment.is_none() && reveal.is_none() {
             return;
         }
-        // A node slashed below the round's minimum stake would only be refused.
-        let min_stake =
-            world.task_state.and_then(|task| task.params_for(round).ok().map(|params| params.min_stake));
-        if min_stake.is_some_and(|min_stake| me.stake_for_round(round) < min_stake) {
-            return;
-        }
-        let Some(result) = world.peers.own(&self.node, round) else { return };
-        if !self.proofs.contains_key(&round) {
-            let proof = task_impl.submission(round, &result);
-            if let Err(error) = &proof {
-                self.fault("submission", round, error);
-            }
-            self.proofs.insert(round, proof.ok());
-        }
-        let Some(Some((digest, locator))) = self.proofs.get(&round).cloned() else { return };
-        let submit = builders::submit_proof(&self.operator.pubkey(), &world.task, round, digest, &locator);
+        let submit =
+            builders::submit_proof(&self.operator.pubkey(), &world.task, round, commitment, reveal.as_ref());
         // Claims ride along, so that a round costs one signature. Those that
         // do not fit wait for the next submission, or go alone near their deadline.
         self.find_claims(chain, world, task_impl);
@@ -387,6 +386,54 @@ impl NodeRuntime {
         }
     }
 
+    /// Round `round`'s proof as the task makes it from the stored result,
+    /// made once; `None` if there is no result or the task could not.
+    fn proof_of(&mut self, world: &World, task_impl: &dyn Task, round: u64) -> Option<Proof> {
+        if !self.proofs.contains_key(&round) {
+            let result = world.peers.own(&self.node, round)?;
+            let proof = task_impl.submission(round, &result);
+            if let Err(error) = &proof {
+                self.fault("submission", round, error);
+            }
+            self.proofs.insert(round, proof.ok());
+        }
+        self.proofs.get(&round).cloned().flatten()
+    }
+
+    /// The salt of `round`'s commitment: the operator's signature of the task
+    /// and round, hashed. Deterministic, so a restarted node reveals what it
+    /// committed without storing it, and secret until revealed.
+    fn salt(&self, task: &Address, round: u64) -> [u8; 32] {
+        let signature = self
+            .operator
+            .sign_message(&[b"gradual-salt".as_ref(), task.as_ref(), &round.to_le_bytes()].concat());
+        solana_sha256_hasher::hashv(&[signature.as_ref()]).to_bytes()
+    }
+
+    /// The commitment to round `round`'s proof, if it is due and this node has one.
+    fn commitment(&mut self, world: &World, task_impl: &dyn Task, me: &Node, round: u64) -> Option<[u8; 32]> {
+        if me.submission(round).is_some() {
+            return None;
+        }
+        // A node slashed below the round's minimum stake would only be refused.
+        let params = world.task_state.and_then(|task| task.params_for(round).ok().copied())?;
+        if me.stake_for_round(round) < params.min_stake {
+            return None;
+        }
+        let (digest, locator) = self.proof_of(world, task_impl, round)?;
+        let salt = self.salt(&world.task, round);
+        Some(proof_commitment(&digest, &locator, &self.node.to_bytes(), &salt))
+    }
+
+    /// The reveal of round `round`'s proof, if it is committed and not yet revealed.
+    fn reveal(&mut self, world: &World, task_impl: &dyn Task, me: &Node, round: u64) -> Option<Reveal> {
+        if me.submission(round).is_none_or(|entry| entry.is_revealed()) {
+            return None;
+        }
+        let (digest, locator) = self.proof_of(world, task_impl, round)?;
+        Some(Reveal { digest, locator, salt: self.salt(&world.task, round) })
+    }
+
     /// Checks `target`'s proof of `round` beside the loop, to be decided
     /// before `deadline_slot`: `None` while the check runs. A proof that held
     /// up or did not is remembered; an unreachable result is tried again.
@@ -402,7 +449,7 @@ impl NodeRuntime {
             return Some(if *valid { Checked::Valid } else { Checked::Invalid });
         }
         let account = world.node_cache.get(target).copied()?;
-        account.submission(round)?;
+        account.proof(round)?;
         let slots_left = u32::try_from(deadline_slot.saturating_sub(chain.slot())).unwrap_or(u32::MAX);
         let now = std::time::Instant::now();
         let deadline = now.checked_add(world.slot_duration.saturating_mul(slots_left)).unwrap_or(now);
@@ -434,7 +481,7 @@ impl NodeRuntime {
         let Ok(params) = task.params_for(round).copied() else { return };
         let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
         let Some(window_end) = params.audit_window_end() else { return };
-        let Some(round_start) = task.timeline().round_start(round.saturating_add(1)) else { return };
+        let Some(round_start) = task.timeline().round_start(round.saturating_add(AUDIT_LAG)) else { return };
         if offset < raise_end {
             // An unreachable result counts against its node only in the second
             // half of the raise window; until then it may just be slow.
@@ -516,8 +563,7 @@ impl NodeRuntime {
         if *target == self.node {
             return;
         }
-        let Some(proof) = world.node_cache.get(target).and_then(|node| node.submission(round)).copied()
-        else {
+        let Some(proof) = world.node_cache.get(target).and_then(|node| node.proof(round)).copied() else {
             return;
         };
         if proof.flags & SUBMISSION_AUDITED != 0 {
@@ -638,7 +684,7 @@ impl NodeRuntime {
         attempt: u8,
         offset: u64,
     ) {
-        let attempt_round = listed.saturating_add(2).saturating_add(u64::from(attempt));
+        let attempt_round = listed.saturating_add(LIST_LAG).saturating_add(u64::from(attempt));
         let Ok(params) = task.params_for(attempt_round).copied() else { return };
         let existing = world.distributions.get(&listed).copied();
         let slot = chain.slot();
@@ -783,12 +829,12 @@ impl NodeRuntime {
         offset: u64,
         window: u64,
     ) {
-        let has_proof = me.submission(listed).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0);
+        let has_proof = me.proof(listed).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0);
         if !has_proof {
             return;
         }
         let Some(round_start) =
-            task.timeline().round_start(listed.saturating_add(2).saturating_add(u64::from(attempt)))
+            task.timeline().round_start(listed.saturating_add(LIST_LAG).saturating_add(u64::from(attempt)))
         else {
             return;
         };
@@ -913,7 +959,7 @@ impl NodeRuntime {
     fn lists_pending(&self, world: &World, task: &TaskAccount, slot: u64) -> bool {
         let Some(me) = world.node_cache.get(&self.node) else { return false };
         let Some(round) = task.timeline().round_at(slot) else { return false };
-        let last_attempt = u64::from(task.allowed_failed_distributions).saturating_add(2);
+        let last_attempt = u64::from(task.allowed_failed_distributions).saturating_add(LIST_LAG);
         me.submissions.iter().filter(|entry| entry.flags & SUBMISSION_EXCLUDED == 0).any(|entry| {
             let listed = entry.round;
             me.submission(listed).is_some()
@@ -940,8 +986,9 @@ impl NodeRuntime {
         let due: Vec<(u64, Distribution)> =
             world.distributions.iter().map(|(listed, (_, distribution))| (*listed, *distribution)).collect();
         for (listed, distribution) in due {
-            let attempts_end =
-                listed.saturating_add(3).saturating_add(u64::from(task.allowed_failed_distributions));
+            let attempts_end = listed
+                .saturating_add(LIST_LAG + 1)
+                .saturating_add(u64::from(task.allowed_failed_distributions));
             let expires_from = match distribution.status {
                 DISTRIBUTION_FAILED => Some(slot),
                 DISTRIBUTION_APPROVED => Some(distribution.claim_deadline),

@@ -93,9 +93,10 @@ fn bad_round() -> Response {
 
 async fn result(State(service): State<Arc<Service>>, Path(round): Path<String>) -> Response {
     let Some(round) = round_of(&round) else { return bad_round() };
-    match service.store.result(round) {
+    // Withheld until the round's commitments are in, so there is nothing to copy in time.
+    match service.store.published_result(round) {
         Ok(Some(body)) => service.signed(&format!("/v1/results/{round}"), body, "application/octet-stream"),
-        Ok(None) => error(StatusCode::NOT_FOUND, "no result for that round"),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no result published for that round"),
         Err(message) => error(StatusCode::INTERNAL_SERVER_ERROR, &message),
     }
 }

@@ -8,6 +8,7 @@ use gradual_interface::{
     builders::{self, CreateTaskConfig},
     instruction::CreateTaskArgs,
     pda::{find_distribution_address, find_node_address, find_task_address},
+    round::{AUDIT_LAG, LIST_LAG},
     state::{tracked_lamports, Account, Distribution, Node, RoundParams, DISTRIBUTION_APPROVED},
     Address,
 };
@@ -279,7 +280,7 @@ pub fn run(
         initial_bounty: BOUNTY_PER_ROUND.saturating_mul(config.rounds.saturating_add(2)),
         start_slot,
         round_length: config.round_length,
-        unstake_cooldown_rounds: 2,
+        unstake_cooldown_rounds: 3,
         manager: creator.pubkey().to_bytes(),
         executable_sha256,
         params: scaled_params(config.round_length),
@@ -335,7 +336,8 @@ pub fn run(
     }
 
     // Work rounds, then enough rounds for every list's attempts and claims.
-    let last_round = config.rounds.saturating_add(3).saturating_add(u64::from(ALLOWED_FAILED_DISTRIBUTIONS));
+    let last_round =
+        config.rounds.saturating_add(LIST_LAG + 1).saturating_add(u64::from(ALLOWED_FAILED_DISTRIBUTIONS));
     let end_slot = start_slot.saturating_add(last_round.saturating_mul(config.round_length));
     let mut time = TimeBreakdown::default();
     let mut paid: BTreeMap<u64, BTreeMap<String, u64>> = BTreeMap::new();
@@ -367,15 +369,15 @@ pub fn run(
                 paid.entry(landed.round).or_default().insert(landed.node.to_string(), landed.lamports);
             }
         }
-        // At the end of round r + 1, every proof of round r is in.
+        // At the end of round r + 2, every proof of round r is revealed.
         let elapsed = slot.saturating_sub(start_slot);
         if elapsed.checked_rem(config.round_length) == Some(config.round_length.saturating_sub(1)) {
             if let Some(proved) =
-                elapsed.checked_div(config.round_length).and_then(|round| round.checked_sub(1))
+                elapsed.checked_div(config.round_length).and_then(|round| round.checked_sub(AUDIT_LAG))
             {
                 let entry = locators.entry(proved).or_default();
                 for (node, account) in &world.node_cache {
-                    if let Some(proof) = account.submission(proved) {
+                    if let Some(proof) = account.proof(proved) {
                         entry.insert(node.to_string(), String::from_utf8_lossy(proof.locator()).into_owned());
                     }
                 }

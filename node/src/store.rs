@@ -11,6 +11,8 @@ use crate::runtime::Leaves;
 
 const RESULTS: TableDefinition<u64, &[u8]> = TableDefinition::new("results");
 const LISTS: TableDefinition<u64, &[u8]> = TableDefinition::new("lists");
+/// Rounds whose result may be served: their commitments are all in.
+const PUBLISHED: TableDefinition<u64, ()> = TableDefinition::new("published");
 /// `"<kind>/<round>"` to the number of transactions of that kind landed for that round.
 const JOURNAL: TableDefinition<&str, u64> = TableDefinition::new("journal");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -49,6 +51,7 @@ impl Store {
             }
             write.open_table(RESULTS).map_err(failed)?;
             write.open_table(LISTS).map_err(failed)?;
+            write.open_table(PUBLISHED).map_err(failed)?;
             write.open_table(JOURNAL).map_err(failed)?;
         }
         write.commit().map_err(failed)?;
@@ -59,6 +62,22 @@ impl Store {
         let write = self.db.begin_write().map_err(failed)?;
         write.open_table(RESULTS).map_err(failed)?.insert(round, result).map_err(failed)?;
         write.commit().map_err(failed)
+    }
+
+    /// Lets the peer service serve `round`'s result from now on.
+    pub fn publish(&self, round: u64) -> Result<(), String> {
+        let write = self.db.begin_write().map_err(failed)?;
+        write.open_table(PUBLISHED).map_err(failed)?.insert(round, ()).map_err(failed)?;
+        write.commit().map_err(failed)
+    }
+
+    /// `round`'s result, if it is published.
+    pub fn published_result(&self, round: u64) -> Result<Option<Vec<u8>>, String> {
+        let read = self.db.begin_read().map_err(failed)?;
+        if read.open_table(PUBLISHED).map_err(failed)?.get(round).map_err(failed)?.is_none() {
+            return Ok(None);
+        }
+        self.result(round)
     }
 
     pub fn result(&self, round: u64) -> Result<Option<Vec<u8>>, String> {

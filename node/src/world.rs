@@ -25,6 +25,9 @@ pub(crate) fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, addr
 pub trait Peers {
     /// Keeps `node`'s result of `round` and serves it to auditors.
     fn serve(&mut self, node: &Address, round: u64, result: Vec<u8>);
+    /// Lets `node`'s result of `round` be fetched from now on: not before its
+    /// commitment deadline, or a copier could commit to it in time.
+    fn publish(&mut self, node: &Address, round: u64);
     /// `node`'s own stored result of `round`.
     fn own(&self, node: &Address, round: u64) -> Option<Vec<u8>>;
     /// Fetches `target`'s result of `round` from wherever its node account
@@ -44,8 +47,8 @@ pub trait Peers {
     }
 }
 
-/// Results by (node, round).
-type Results = BTreeMap<(Address, u64), Vec<u8>>;
+/// Results by (node, round), and whether each is published.
+type Results = BTreeMap<(Address, u64), (Vec<u8>, bool)>;
 
 /// Results held in memory, shared by every runtime of one process (and, for
 /// `simulate --slot-ms`, by the threads that check them).
@@ -59,22 +62,37 @@ pub struct InProcessPeers {
 }
 
 impl InProcessPeers {
-    fn get(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
+    fn get(&self, node: &Address, round: u64) -> Option<(Vec<u8>, bool)> {
         self.results.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&(*node, round)).cloned()
+    }
+
+    fn published(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
+        self.get(node, round).filter(|(_, published)| *published).map(|(result, _)| result)
     }
 }
 
 impl Peers for InProcessPeers {
     fn serve(&mut self, node: &Address, round: u64, result: Vec<u8>) {
-        self.results.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert((*node, round), result);
+        self.results
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert((*node, round), (result, false));
+    }
+
+    fn publish(&mut self, node: &Address, round: u64) {
+        if let Some(entry) =
+            self.results.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get_mut(&(*node, round))
+        {
+            entry.1 = true;
+        }
     }
 
     fn own(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
-        self.get(node, round)
+        self.get(node, round).map(|(result, _)| result)
     }
 
     fn fetch(&mut self, target: &Address, _account: &Node, round: u64) -> Option<Vec<u8>> {
-        self.get(target, round)
+        self.published(target, round)
     }
 
     fn serve_list(&mut self, node: &Address, round: u64, leaves: &Leaves) {
@@ -107,7 +125,7 @@ impl crate::jobs::Fetch for InProcessPeers {
         round: u64,
         _timeout: std::time::Duration,
     ) -> Result<Vec<u8>, String> {
-        self.get(target, round).ok_or_else(|| "no result served".to_string())
+        self.published(target, round).ok_or_else(|| "no result served".to_string())
     }
 }
 
@@ -250,7 +268,7 @@ impl World {
             excluded: Vec::new(),
         };
         for (address, node) in &self.node_cache {
-            let Some(proof) = node.submission(round) else { continue };
+            let Some(proof) = node.proof(round) else { continue };
             if proof.flags & SUBMISSION_EXCLUDED != 0 {
                 inputs.excluded.push(address.to_bytes());
             } else {

@@ -167,6 +167,7 @@ fn round_view(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Value> 
                     "node": address.to_string(),
                     "operator": Address::new_from_array(node.operator).to_string(),
                     "slot": submission.slot,
+                    "revealed": submission.is_revealed(),
                     "audited": submission.flags & gradual_interface::state::SUBMISSION_AUDITED != 0,
                     "excluded": excluded,
                 }));

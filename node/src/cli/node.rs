@@ -15,6 +15,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use gradual_interface::{
     builders,
     pda::{find_distribution_address, find_node_address},
+    round::LIST_LAG,
     state::{Account, Distribution, Node, Task as TaskAccount, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED},
     Address,
 };
@@ -350,7 +351,7 @@ fn measured_slot(previous: Duration, elapsed: Duration, slots: u64) -> Duration 
 fn withdrawable_from(task: &TaskAccount, node: &Node) -> u64 {
     let cooldown_over = node.exit_round.saturating_add(task.unstake_cooldown_rounds);
     let last_list =
-        node.exit_round.saturating_add(2).saturating_add(u64::from(task.allowed_failed_distributions));
+        node.exit_round.saturating_add(LIST_LAG).saturating_add(u64::from(task.allowed_failed_distributions));
     cooldown_over.max(last_list)
 }
 
@@ -364,8 +365,9 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
     let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
     world.refresh(&chain).map_err(|refused| CliError::failed(refused.message))?;
     let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
-    let horizon =
-        u64::from(task.allowed_failed_distributions).saturating_add(3).saturating_add(CLAIM_PERIOD_ROUNDS);
+    let horizon = u64::from(task.allowed_failed_distributions)
+        .saturating_add(LIST_LAG + 1)
+        .saturating_add(CLAIM_PERIOD_ROUNDS);
     let mut claims = Vec::new();
     for round in current.saturating_sub(horizon)..current {
         let address = find_distribution_address(task_address, round).0;

@@ -154,7 +154,7 @@ pub struct CreateArgs {
     /// Slots from now until round 0 starts.
     #[arg(long, default_value_t = 20)]
     start_in: u64,
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     unstake_cooldown_rounds: u64,
     /// Fewest committee seats voting for an audit to be upheld (the quorum).
     #[arg(long, default_value_t = 8)]
