@@ -24,6 +24,8 @@ pub enum Behaviour {
     Offline,
     /// Works honestly but proposes (and votes for) lists that pay only itself.
     BadProposer,
+    /// Does no work: copies other nodes' commitments and reveals (`simulate --copier`).
+    Copier,
 }
 
 /// `task` as a node of `behaviour` runs it.
@@ -33,6 +35,7 @@ pub fn wrap(behaviour: Behaviour, task: SharedTask, node: Address) -> SharedTask
         Behaviour::Bad => Arc::new(Wrapped { task, node, behaviour }),
         Behaviour::Offline => Arc::new(Wrapped { task, node, behaviour }),
         Behaviour::BadProposer => Arc::new(Wrapped { task, node, behaviour }),
+        Behaviour::Copier => Arc::new(Wrapped { task, node, behaviour }),
     }
 }
 
@@ -46,6 +49,9 @@ impl Task for Wrapped {
     fn work(&self, context: &WorkContext) -> Result<Vec<u8>, String> {
         if self.behaviour == Behaviour::Offline && !context.round.is_multiple_of(2) {
             return Err("offline in odd rounds".into());
+        }
+        if self.behaviour == Behaviour::Copier {
+            return Err("a copier does no work".into());
         }
         self.task.work(context)
     }

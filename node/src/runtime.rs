@@ -375,12 +375,18 @@ impl NodeRuntime {
         if !riding.is_empty() {
             tx.kind = "SubmitProof+ClaimReward";
         }
+        let committed = commitment.is_some();
         if self.send(chain, world, tx) {
-            self.stats.rounds_submitted.push(round);
+            if committed {
+                self.stats.rounds_submitted.push(round);
+            }
             for claim in riding {
                 self.claimed(chain, world, &claim);
             }
-        } else if !riding.is_empty() && self.send(chain, world, Tx::one("SubmitProof", round, submit)) {
+        } else if !riding.is_empty()
+            && self.send(chain, world, Tx::one("SubmitProof", round, submit))
+            && committed
+        {
             // A claim the chain refused must not cost the round's proof.
             self.stats.rounds_submitted.push(round);
         }

@@ -16,6 +16,8 @@ use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
+mod copier;
+
 use crate::{
     chain::Chain,
     jobs::{SharedTask, Threaded},
@@ -37,6 +39,7 @@ pub struct SimulateConfig {
     pub bad: usize,
     pub offline: usize,
     pub bad_proposer: usize,
+    pub copier: usize,
     pub seed: u64,
     /// Slots per round, a multiple of 40; the windows scale with it.
     pub round_length: u64,
@@ -254,12 +257,16 @@ pub fn run(
     mut progress: impl FnMut(Progress),
 ) -> Result<Report, String> {
     let started = std::time::Instant::now();
-    let misbehaving = config.bad.saturating_add(config.offline).saturating_add(config.bad_proposer);
+    let misbehaving = config
+        .bad
+        .saturating_add(config.offline)
+        .saturating_add(config.bad_proposer)
+        .saturating_add(config.copier);
     if config.round_length == 0 || !config.round_length.is_multiple_of(ROUND_LENGTH) {
         return Err(format!("--round-length must be a positive multiple of {ROUND_LENGTH}"));
     }
     if misbehaving > config.nodes {
-        return Err("--bad, --offline and --bad-proposer add up to more than --nodes".into());
+        return Err("--bad, --offline, --bad-proposer and --copier add up to more than --nodes".into());
     }
     let creator = keypair(config.seed, u64::MAX);
     chain.airdrop(&creator.pubkey(), 1_000 * SOL).map_err(|refused| refused.message)?;
@@ -311,8 +318,10 @@ pub fn run(
             Behaviour::Bad
         } else if index < config.bad.saturating_add(config.offline) {
             Behaviour::Offline
-        } else if index < misbehaving {
+        } else if index < misbehaving.saturating_sub(config.copier) {
             Behaviour::BadProposer
+        } else if index < misbehaving {
+            Behaviour::Copier
         } else {
             Behaviour::Honest
         };
@@ -360,8 +369,11 @@ pub fn run(
         world.refresh(chain).map_err(|refused| refused.message)?;
         time.refresh += refresh.elapsed().as_secs_f64();
         let ticks = std::time::Instant::now();
-        for (runtime, _, task) in &mut runtimes {
+        for (runtime, behaviour, task) in &mut runtimes {
             runtime.tick(chain, &mut world, task);
+            if *behaviour == Behaviour::Copier {
+                copier::copy(chain, &mut world, runtime);
+            }
         }
         time.runtime += ticks.elapsed().as_secs_f64();
         for landed in world.landed.drain(..) {

@@ -39,6 +39,10 @@ pub struct SimulateArgs {
     /// Nodes that propose lists paying only themselves.
     #[arg(long, default_value_t = 0)]
     bad_proposer: usize,
+    /// Nodes that do no work and copy whatever they can see: other nodes'
+    /// commitments as they land, their reveals once revealed.
+    #[arg(long, default_value_t = 0)]
+    copier: usize,
     /// Makes keys, and so the whole run, reproducible.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -153,6 +157,7 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         bad: args.bad,
         offline: args.offline,
         bad_proposer: args.bad_proposer,
+        copier: args.copier,
         seed: args.seed,
         round_length: args.round_length,
         audit_sample: args.audit_sample,
