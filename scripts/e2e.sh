@@ -18,7 +18,7 @@ cargo build --locked -p gradual-node --bin gradual >&2
 GRADUAL="$PWD/target/debug/gradual"
 PROGRAM_ID="$("$GRADUAL" program-id)"
 E2E_DIR="${E2E_DIR:-$(mktemp -d -t gradual-e2e.XXXXXX)}"
-LAST_ROUND=6
+LAST_ROUND=7
 export HOME="$E2E_DIR/home"   # keep the operator's real Solana config out of it
 mkdir -p "$HOME"
 
@@ -139,7 +139,7 @@ nodes_done() {
   for i in 0 1 2 3; do kill -0 "${NODE_PIDS[$i]}" 2>/dev/null && return 1; done
   return 0
 }
-# Round 6 ends about 5 rounds (3.5 minutes at 400 ms slots) after round 2; allow three times that.
+# Round 7 ends about 6 rounds (4 minutes at 400 ms slots) after round 2; allow three times that.
 wait_for 600 "the nodes to finish round $LAST_ROUND" nodes_done
 for i in 0 1 2 3; do wait "${NODE_PIDS[$i]}" || die "node $i exited with status $?; its log: $E2E_DIR/node$i.log"; done
 

@@ -360,7 +360,13 @@ impl NodeRuntime {
         // Claims ride along, so that a round costs one signature. Those that
         // do not fit wait for the next submission, or go alone near their deadline.
         self.find_claims(chain, world, task_impl);
-        let mut tx = Tx::one("SubmitProof", round, submit.clone());
+        // A reveal alone (the node no longer commits) is journaled apart, under the revealed round.
+        let (kind, journaled) = if commitment.is_some() {
+            ("SubmitProof", round)
+        } else {
+            ("RevealProof", round.saturating_sub(1))
+        };
+        let mut tx = Tx::one(kind, journaled, submit.clone());
         let mut riding = Vec::new();
         for (deadline, claim) in std::mem::take(&mut self.payable) {
             let with =
@@ -373,7 +379,8 @@ impl NodeRuntime {
             }
         }
         if !riding.is_empty() {
-            tx.kind = "SubmitProof+ClaimReward";
+            tx.kind =
+                if commitment.is_some() { "SubmitProof+ClaimReward" } else { "RevealProof+ClaimReward" };
         }
         let committed = commitment.is_some();
         if self.send(chain, world, tx) {

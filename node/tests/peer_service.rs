@@ -26,6 +26,9 @@ fn serve() -> Served {
     let store =
         Arc::new(Store::open(&dir.path().join("node.redb"), &Address::new_unique(), &node).expect("store"));
     store.put_result(3, b"Hello, World!").expect("put");
+    store.publish(3).expect("publish");
+    // Round 4's result is kept but not published: its commitments are still being taken.
+    store.put_result(4, b"not yet").expect("put");
     store.put_list(3, &vec![([7; 32], 42)]).expect("put list");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let operator_address = operator.pubkey();
@@ -53,6 +56,8 @@ fn get(address: SocketAddr, path: &str) -> (u16, String) {
 #[test]
 fn results_and_lists_are_signed_by_the_operator() {
     let served = serve();
+    let withheld = reqwest::blocking::get(format!("http://{}/v1/results/4", served.address)).expect("get");
+    assert_eq!(withheld.status(), 404, "a result is withheld until its round's commitments are in");
     let response = reqwest::blocking::get(format!("http://{}/v1/results/3", served.address)).expect("get");
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();

@@ -100,6 +100,43 @@ fn the_acceptance_run_pays_the_honest_and_slashes_the_bad() {
     assert_eq!(report["conservation"]["holds"], true);
 }
 
+/// Copiers do no work and copy whatever they can see: other nodes'
+/// commitments as they land, and their reveals. They are never paid, and
+/// the honest nodes are paid exactly as without them.
+#[test]
+fn copiers_are_never_paid_and_honest_nodes_are_paid_as_before() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gradual"))
+        .args(["simulate", "--nodes", "8", "--rounds", "4", "--copier", "3"])
+        .args(["--output", "json", "--program", &program()])
+        .output()
+        .expect("run gradual");
+    assert!(output.status.success(), "exit {:?}: {}", output.status, String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let nodes = report["nodes"].as_array().expect("nodes");
+    let copiers: Vec<&Value> = nodes.iter().filter(|node| node["behaviour"] == "copier").collect();
+    assert_eq!(copiers.len(), 3);
+    for copier in &copiers {
+        assert_eq!(
+            rounds_of(&copier["rounds_submitted"]),
+            vec![0, 1, 2, 3],
+            "it committed copies every round"
+        );
+        assert_eq!(u64_of(&copier["rewards_claimed"]), 0, "{copier}");
+        assert!(rounds_of(&copier["rounds_paid"]).is_empty());
+        assert_eq!(copier["stake_after"], copier["stake_before"], "no proof, so nothing to slash either");
+    }
+    // The five honest nodes share every round's bounty, as five nodes alone would.
+    for honest in nodes.iter().filter(|node| node["behaviour"] == "honest") {
+        assert_eq!(u64_of(&honest["rewards_claimed"]), 4 * (BOUNTY_PER_ROUND / 5), "{honest}");
+        assert_eq!(rounds_of(&honest["rounds_paid"]), vec![0, 1, 2, 3]);
+    }
+    assert!(
+        u64_of(&report["cost"]["refused_by_kind"]["SubmitProof (copied reveal)"]) > 0,
+        "copied reveals were tried"
+    );
+    assert_eq!(report["conservation"]["holds"], true);
+}
+
 #[test]
 fn inconsistent_counts_are_refused_with_exit_code_2() {
     let output = Command::new(env!("CARGO_BIN_EXE_gradual"))

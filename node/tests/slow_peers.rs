@@ -94,12 +94,12 @@ fn silent_peers_are_audited_slashed_and_unpaid() {
     let task = user.create_default_task(&creator, "silent", &["--start-in", "100"]);
     let mut operators = staked_operators(&user, &task, 2);
     operators.extend(staked_operators_serving(&user, &task, 2..5, |_| silent_url.clone()));
-    let last_round = 4;
+    let last_round = 5;
     let mut nodes: Vec<_> = operators
         .iter()
         .map(|operator| start_node_with(&user, operator, &task, "honest", last_round, &[]))
         .collect();
-    wait_for_exit(&mut nodes, Duration::from_secs(120), "the nodes did not stop after round 4");
+    wait_for_exit(&mut nodes, Duration::from_secs(120), "the nodes did not stop after round 5");
 
     let silent_nodes: Vec<String> = operators[2..]
         .iter()
