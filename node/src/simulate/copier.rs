@@ -43,9 +43,9 @@ pub fn copy(chain: &mut dyn Chain, world: &mut World, runtime: &mut NodeRuntime)
     let Some(mine) = me.submission(revealed).filter(|entry| !entry.is_revealed()) else { return };
     let source = world.node_cache.iter().find_map(|(node, account)| {
         let proof = account.proof(revealed)?;
-        (*node != runtime.node && proof.commitment == mine.commitment).then(|| (*node, *proof))
+        (*node != runtime.node && proof.commitment == mine.commitment).then_some(*proof)
     });
-    let Some((_, proof)) = source else { return };
+    let Some(proof) = source else { return };
     // The account keeps no salt; a copier watching transactions would read it
     // from the reveal. Any salt fails, since the commitment names another
     // node: the program tests send the right one (`submit_proof.rs`).
