@@ -86,11 +86,11 @@ errors! {
     SlashRateTooHigh = 22,
     /// The audit bond is below 890,880 lamports, the rent-exempt minimum of an empty account, so refunding it could fail.
     AuditBondBelowRent = 23,
-    /// The unstake cooldown is shorter than 2 rounds, so an audit could still reach a node that left.
+    /// The unstake cooldown is shorter than 3 rounds, so an audit could still reach a node that left.
     UnstakeCooldownTooShort = 24,
     /// The first round's start slot is already in the past.
     StartSlotInPast = 25,
-    /// More than 6 failed distributions allowed per round.
+    /// More than 5 failed distributions allowed per round.
     TooManyFailedDistributions = 26,
     /// The manager is the default (all-zero) address.
     InvalidManager = 27,

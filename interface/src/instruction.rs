@@ -71,7 +71,7 @@ pub enum GradualInstruction {
     ///
     /// Data expected by this instruction: `amount: u64`.
     WithdrawStake = 6,
-    /// Records the node's proof for round `r` during round `r + 1`'s submission window.
+    /// In round `c + 1`'s submission window: commits to round `c`'s proof and/or reveals round `c - 1`'s.
     ///
     /// Accounts expected by this instruction:
     /// 0. `[signer]` The operator.
@@ -88,7 +88,7 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The task.
     CloseTask = 8,
     /// Raises an audit against another node's proof for round `r`, inside
-    /// round `r + 1`'s audit window, depositing the task's audit bond. The
+    /// round `r + 2`'s audit window, depositing the task's audit bond. The
     /// raise is the raiser's "invalid" vote.
     ///
     /// Accounts expected by this instruction:
@@ -122,7 +122,7 @@ pub enum GradualInstruction {
     /// 4. `[writable]` The target's operator.
     ResolveAudit = 11,
     /// Proposes round `r`'s distribution list during the distribution window
-    /// of round `r + 2 + a` (attempt `a`), if the proposer is entitled (see
+    /// of round `r + 3 + a` (attempt `a`), if the proposer is entitled (see
     /// `selection`). Posts the audit bond and moves the list's total from the
     /// pool into the distribution account. The proposal is the proposer's
     /// "valid" vote.

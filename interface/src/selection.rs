@@ -1,6 +1,6 @@
 //! Who may propose round `r`'s distribution list, checked on-chain in O(1).
 //!
-//! Attempt `a` of round `r` happens in round `s = r + 2 + a`. Its seed is
+//! Attempt `a` of round `r` happens in round `s = r + 3 + a`. Its seed is
 //! `sha256("gradual-proposer" ‖ H ‖ r ‖ a)`, where `H` is the hash of the
 //! last slot before round `s` began (from the `SlotHashes` sysvar). Round
 //! `r`'s stake was fixed before round `r` began, two rounds earlier, so no

@@ -351,7 +351,22 @@ impl NodeRuntime {
         round: u64,
     ) {
         let commitment = self.commitment(world, task_impl, me, round);
-        let reveal = round.checked_sub(1).and_then(|revealed| self.reveal(world, task_impl, me, revealed));
+        // A reveal lands only inside its own round's submission window too.
+        let offset = world
+            .task_state
+            .and_then(|task| task.timeline().position_at(chain.slot()))
+            .map(|(_, offset)| offset);
+        let reveal_open = |revealed: u64| {
+            world
+                .task_state
+                .and_then(|task| task.params_for(revealed).ok().copied())
+                .zip(offset)
+                .is_some_and(|(params, offset)| params.in_submission_window(offset))
+        };
+        let reveal = round
+            .checked_sub(1)
+            .filter(|revealed| reveal_open(*revealed))
+            .and_then(|revealed| self.reveal(world, task_impl, me, revealed));
         if commitment.is_none() && reveal.is_none() {
             return;
         }

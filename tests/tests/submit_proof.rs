@@ -284,3 +284,23 @@ fn only_the_nodes_operator_submits_and_only_for_its_task() {
     unsigned.accounts[0].is_signer = false;
     ctx.expect_error(unsigned, &[], InstructionError::MissingRequiredSignature);
 }
+
+/// Round r's reveal closes with round r's own submission window, where its
+/// audits open, even when a later update gave round r + 1 a longer window.
+#[test]
+fn a_reveal_closes_with_its_own_rounds_window() {
+    let World { mut ctx, fixture, node } = world();
+    let mut longer = round_params();
+    longer.submission_window = SUBMISSION_WINDOW + 10;
+    let manager = &fixture.creator;
+    ctx.warp_to_round(&fixture.task, 0, 1);
+    ctx.send_ok(builders::update_task(&manager.pubkey(), &fixture.task, &longer), &[manager]);
+    ctx.warp_to_round(&fixture.task, 1, 0);
+    ctx.send_ok(submit(&node.operator, &fixture.task, 0), &[&node.operator]);
+    // Round 2, offset 25: inside round 1's 30-slot window, past round 0's 20.
+    ctx.warp_to_round(&fixture.task, 2, SUBMISSION_WINDOW + 5);
+    let late = reveal(&node.operator, &fixture.task, 0);
+    ctx.expect_error(late, &[&node.operator], custom(GradualError::OutsideSubmissionWindow));
+    ctx.send_ok(submit(&node.operator, &fixture.task, 1), &[&node.operator]);
+    assert!(ctx.node(&node.node).proof(0).is_none());
+}

@@ -31,7 +31,7 @@ pub struct Distribution {
     pub version: u8,
     pub bump: u8,
     pub status: u8,
-    /// The attempt of the current (or last) proposal: attempt `a` is made in round `round + 2 + a`.
+    /// The attempt of the current (or last) proposal: attempt `a` is made in round `round + 3 + a`.
     pub attempt: u8,
     pub url_len: u8,
     pub _padding: [u8; 2],

@@ -8,7 +8,7 @@ pub const MAX_PROOF_LOCATOR_LEN: usize = 64;
 /// Recent rounds' submissions kept in the node account, indexed by `round % SUBMISSION_RING`.
 pub const SUBMISSION_RING: usize = 8;
 /// Stake checkpoints kept: enough to answer "stake for round r" for every
-/// round a vote can still concern, back to `current - 2 - MAX_FAILED_DISTRIBUTIONS`
+/// round a vote can still concern, back to `current - 3 - MAX_FAILED_DISTRIBUTIONS`
 /// (see `PARAMS_HISTORY` for the count).
 pub const STAKE_HISTORY: usize = 11;
 /// `exit_round` of a node that has not asked to unstake.

@@ -26,10 +26,11 @@ pub const MIN_AUDIT_BOND: u64 = 890_880;
 /// The parameters a manager may change. A change takes effect from the next
 /// round; the round under way keeps the parameters it started with.
 ///
-/// Windows are governed by the round they lie in: round `s`'s submission and
-/// audit windows (for round `s - 1`'s proofs) and its distribution windows
-/// (for round `s - 2`) use round `s`'s parameters. Amounts (bounty, minimum
-/// stake, bond, slash rate) are governed by the round whose work they concern.
+/// A round's work is judged by the rules fixed when it began: round `r`'s
+/// commitment window (in round `r + 1`), reveal window and audit window (in
+/// round `r + 2`) use round `r`'s parameters, as do its amounts (bounty,
+/// minimum stake, bond, slash rate). Distribution windows use the parameters
+/// of the round they lie in.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct RoundParams {
@@ -135,9 +136,9 @@ pub struct ParamsCheckpoint {
 
 const _: () = assert!(core::mem::size_of::<ParamsCheckpoint>() == 72);
 
-/// How many parameter sets a task keeps. Lookups reach back `2 + F` rounds
-/// from the current one `c` (attempt `F` of round `c - 2 - F`'s list is
-/// made in round `c`, with `F` at most `MAX_FAILED_DISTRIBUTIONS` = 6), and
+/// How many parameter sets a task keeps. Lookups reach back `3 + F` rounds
+/// from the current one `c` (attempt `F` of round `c - 3 - F`'s list is
+/// made in round `c`, with `F` at most `MAX_FAILED_DISTRIBUTIONS` = 5), and
 /// the newest checkpoint is for `c + 1`: with at most one new checkpoint per
 /// round, ten cover that; eleven leave one spare.
 pub const PARAMS_HISTORY: usize = 11;

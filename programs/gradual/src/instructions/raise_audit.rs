@@ -46,7 +46,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     let round = args.round;
 
-    // Round r's audit window: after round r + 2's submission window, where its proofs are revealed.
+    // Round r's audit window: in round r + 2, after the submission window that reveals its proofs.
     let slot = accounts::current_slot()?;
     let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideAuditWindow);

@@ -64,6 +64,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
 
     if reveals {
         let revealed = args.round.checked_sub(1).ok_or(GradualError::NothingToReveal)?;
+        // Round r's reveal closes with round r's own submission window, where
+        // its raise window opens: no reveal can land after audits of it end.
+        if !task.params_for(revealed)?.in_submission_window(offset) {
+            return fail(GradualError::OutsideSubmissionWindow);
+        }
         let node_address = *node_account.address().as_array();
         let entry = node.submission_slot_mut(revealed);
         if !entry.holds_round(revealed) || entry.is_revealed() {
