@@ -34,17 +34,21 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     // Round c's commitment belongs in round c + 1's submission window, as
     // round c's parameters set it: fixed before c's work began, so an update
-    // made during round c cannot move it. The reveal of c - 1 rides along.
+    // made during round c cannot move it. Round c - 1's reveal, in the same
+    // round, keeps to round c - 1's own window.
     let slot = accounts::current_slot()?;
     let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideSubmissionWindow);
     };
-    let round_params = *task.params_for(args.round)?;
-    if args.round.checked_add(1) != Some(current_round) || !round_params.in_submission_window(offset) {
+    if args.round.checked_add(1) != Some(current_round) {
         return fail(GradualError::OutsideSubmissionWindow);
     }
 
     if commits {
+        let round_params = *task.params_for(args.round)?;
+        if !round_params.in_submission_window(offset) {
+            return fail(GradualError::OutsideSubmissionWindow);
+        }
         if node.stake_for_round(args.round) < round_params.min_stake {
             return fail(GradualError::StakeNotActiveForRound);
         }
@@ -65,7 +69,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if reveals {
         let revealed = args.round.checked_sub(1).ok_or(GradualError::NothingToReveal)?;
         // Round r's reveal closes with round r's own submission window, where
-        // its raise window opens: no reveal can land after audits of it end.
+        // its raise window opens: no reveal can land once audits of it start.
         if !task.params_for(revealed)?.in_submission_window(offset) {
             return fail(GradualError::OutsideSubmissionWindow);
         }
