@@ -123,8 +123,11 @@ impl Tx {
         self
     }
 
-    fn fits(&self, payer: &Address) -> bool {
-        let transaction = solana_transaction::Transaction::new_with_payer(&self.instructions, Some(payer));
+    /// Whether the transaction, with `claim` added, still fits in one packet.
+    fn fits_with(&self, claim: &Claim, payer: &Address) -> bool {
+        let mut instructions = self.instructions.clone();
+        instructions.push(claim.instruction.clone());
+        let transaction = solana_transaction::Transaction::new_with_payer(&instructions, Some(payer));
         wincode::serialize(&transaction).is_ok_and(|bytes| bytes.len() <= PACKET_DATA_SIZE)
     }
 }
@@ -383,14 +386,14 @@ impl NodeRuntime {
         };
         let mut tx = Tx::one(kind, journaled, submit.clone());
         let mut riding = Vec::new();
+        let mut full = false;
         for (deadline, claim) in std::mem::take(&mut self.payable) {
-            let with =
-                Tx { actions: Vec::new(), instructions: tx.instructions.clone(), ..tx }.with_claim(&claim);
-            if riding.len() == self.payable.len() && with.fits(&self.operator.pubkey()) {
+            full = full || !tx.fits_with(&claim, &self.operator.pubkey());
+            if full {
+                self.payable.push((deadline, claim));
+            } else {
                 tx = tx.with_claim(&claim);
                 riding.push(claim);
-            } else {
-                self.payable.push((deadline, claim));
             }
         }
         if !riding.is_empty() {
@@ -967,9 +970,7 @@ impl NodeRuntime {
             let mut tx = Tx::one("ClaimReward", first.round, first.instruction.clone()).payout(first.amount);
             let mut batch = vec![first];
             while let Some(next) = due.front() {
-                let with =
-                    Tx { actions: Vec::new(), instructions: tx.instructions.clone(), ..tx }.with_claim(next);
-                if !with.fits(&self.operator.pubkey()) {
+                if !tx.fits_with(next, &self.operator.pubkey()) {
                     break;
                 }
                 tx = tx.with_claim(next);
