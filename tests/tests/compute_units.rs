@@ -67,7 +67,7 @@ fn measure_all() -> Vec<Measure> {
     let (_, reveal) = proof_parts(&task, &operators[1].pubkey(), 0, ([5; 32], longest));
     let both = builders::submit_proof(&operators[1].pubkey(), &task, 1, Some(commitment), Some(&reveal));
     let units = ctx.send_ok(both, &[&operators[1]]);
-    row("SubmitProof", "round r's commitment and round r-1's reveal, longest locator", units, 1_000);
+    row("SubmitProof", "round r's commitment and round r-1's reveal, longest locator", units, 800);
     for operator in &operators[3..6] {
         ctx.send_ok(reveal_proof(&task, &operator.pubkey(), 0, ([5; 32], b"c")), &[operator]);
     }
@@ -141,7 +141,7 @@ fn measure_all() -> Vec<Measure> {
         assert_eq!(proof.len(), 20);
         worst_claim = worst_claim.max(ctx.claim(&operators[*index], &task, 0, SOL / 10, &proof));
     }
-    row("ClaimReward", "depth 20 (2^20 leaves), worst of 2", worst_claim, 3_700);
+    row("ClaimReward", "depth 20 (2^20 leaves), worst of 2", worst_claim, 3_500);
     let deadline =
         ctx.distribution(&gradual_interface::pda::find_distribution_address(&task, 0).0).claim_deadline;
     ctx.warp_to_slot(deadline);
@@ -202,6 +202,18 @@ fn every_instruction_fits_its_ceiling() {
                 row.instruction, row.case, row.units, row.ceiling
             ));
         }
+        table.push_str(
+            "\n## Where the units go\n\n\
+             Measured with `sol_log_compute_units` probes (100 CU each, subtracted).\n\n\
+             - `SubmitProof` with both parts: the clock syscall about 130, the node and task checks about 125, \
+             reading the arguments about 60, the round's parameters about 75, and the commitment's sha256 about 185 \
+             (165 of it the syscall's own fee).\n\
+             - `ClaimReward` at depth 20: 21 sha256 calls cost 2,445 by the syscall's fee alone; each of the 20 \
+             levels adds about 28 SBF instructions (the byte-order compare and the call), and the clock, the account \
+             checks and the payout about 450. The 3,000 asked for would need the levels at about 5 instructions.\n\
+             - Copies from instruction data (locators, names, URLs) use the `sol_memcpy_` syscall: the compiled copy \
+             of unaligned bytes cost about one CU a byte.\n",
+        );
         std::fs::write(&path, table).expect("write the CU table");
         eprintln!("wrote {}", std::path::Path::new(&path).display());
     }

@@ -58,17 +58,6 @@ pub trait Account: bytemuck::Pod {
     }
 }
 
-/// Copies `bytes` into a fixed buffer, returning its length, or `None` if it
-/// does not fit or its length is outside `1..=N`.
-pub fn copy_text<const N: usize>(buffer: &mut [u8; N], bytes: &[u8]) -> Option<u8> {
-    if bytes.is_empty() || bytes.len() > N {
-        return None;
-    }
-    buffer.fill(0);
-    buffer.get_mut(..bytes.len())?.copy_from_slice(bytes);
-    u8::try_from(bytes.len()).ok()
-}
-
 /// The used prefix of a fixed text buffer.
 pub fn text<const N: usize>(buffer: &[u8; N], len: u8) -> &[u8] {
     buffer.get(..usize::from(len)).unwrap_or(buffer)

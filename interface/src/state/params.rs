@@ -151,16 +151,24 @@ pub fn params_for_round(
     history: &[ParamsCheckpoint; PARAMS_HISTORY],
     round: u64,
 ) -> Result<&RoundParams, GradualError> {
+    checkpoint_for_round(history, round).map(|checkpoint| &checkpoint.params)
+}
+
+/// The latest checkpoint at or before `round`.
+pub fn checkpoint_for_round(
+    history: &[ParamsCheckpoint; PARAMS_HISTORY],
+    round: u64,
+) -> Result<&ParamsCheckpoint, GradualError> {
+    // An unused checkpoint starts at u64::MAX, after every round but that
+    // one, which reads as the round before it.
+    let round = round.min(UNUSED_CHECKPOINT - 1);
     let mut best: Option<&ParamsCheckpoint> = None;
     for checkpoint in history {
-        if checkpoint.from_round == UNUSED_CHECKPOINT || checkpoint.from_round > round {
-            continue;
-        }
-        if best.is_none_or(|current| checkpoint.from_round > current.from_round) {
+        if checkpoint.from_round <= round && best.is_none_or(|best| checkpoint.from_round > best.from_round) {
             best = Some(checkpoint);
         }
     }
-    best.map(|checkpoint| &checkpoint.params).ok_or(GradualError::RoundParamsUnavailable)
+    best.ok_or(GradualError::RoundParamsUnavailable)
 }
 
 /// Records `params` as governing rounds from `from_round` on: replaces a

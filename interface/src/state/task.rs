@@ -1,6 +1,9 @@
 use bytemuck::{Pod, Zeroable};
 
-use super::{params_for_round, Account, AccountKind, ParamsCheckpoint, RoundParams, PARAMS_HISTORY};
+use super::{
+    checkpoint_for_round, params_for_round, Account, AccountKind, ParamsCheckpoint, RoundParams,
+    PARAMS_HISTORY,
+};
 use crate::{error::GradualError, round::Timeline};
 
 pub const MAX_NAME_LEN: usize = 32;
@@ -87,6 +90,11 @@ impl Task {
     /// The parameters governing `round`.
     pub fn params_for(&self, round: u64) -> Result<&RoundParams, GradualError> {
         params_for_round(&self.params_history, round)
+    }
+
+    /// The checkpoint whose parameters govern `round`.
+    pub fn checkpoint_for(&self, round: u64) -> Result<&ParamsCheckpoint, GradualError> {
+        checkpoint_for_round(&self.params_history, round)
     }
 
     /// `(node_count, total_stake)` as they stood when the round under way at

@@ -45,7 +45,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if node.joined_round > distribution.round {
         return fail(GradualError::StakeNotActiveForRound);
     }
-    if !verify(&distribution.root, leaf_hash(node_account.address().as_array(), amount), proof) {
+    let leaf = leaf_hash(node_account.address().as_array(), amount);
+    if !verify(&distribution.root, leaf, proof) {
         return fail(GradualError::InvalidProof);
     }
     node.mark_claimed(distribution.round)?;

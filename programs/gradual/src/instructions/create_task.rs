@@ -3,9 +3,8 @@ use gradual_interface::{
     instruction::{expect_end, read_fixed, read_text, CreateTaskArgs},
     pda::TASK_SEED,
     state::{
-        copy_text, Account, ParamsCheckpoint, Task, ACCOUNT_VERSION, MAX_DESCRIPTION_LEN,
-        MAX_EXECUTABLE_LOCATOR_LEN, MAX_FAILED_DISTRIBUTIONS, MAX_NAME_LEN, MIN_UNSTAKE_COOLDOWN_ROUNDS,
-        UNUSED_CHECKPOINT,
+        Account, ParamsCheckpoint, Task, ACCOUNT_VERSION, MAX_DESCRIPTION_LEN, MAX_EXECUTABLE_LOCATOR_LEN,
+        MAX_FAILED_DISTRIBUTIONS, MAX_NAME_LEN, MIN_UNSTAKE_COOLDOWN_ROUNDS, UNUSED_CHECKPOINT,
     },
     ID,
 };
@@ -16,7 +15,7 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account},
+    shared::{accounts, create::create_program_account, memory::copy_text},
 };
 
 struct Data<'a> {

@@ -5,7 +5,7 @@ use gradual_interface::{
     round::LIST_LAG,
     selection::{is_entitled, proposal_seed},
     state::{
-        copy_text, Account, Distribution, ACCOUNT_VERSION, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_PROPOSED,
+        Account, Distribution, ACCOUNT_VERSION, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_PROPOSED,
         DISTRIBUTION_REJECTED, MAX_LIST_URL_LEN, SUBMISSION_EXCLUDED,
     },
     ID,
@@ -17,7 +17,7 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account, lamports, slot_hashes},
+    shared::{accounts, create::create_program_account, lamports, memory::copy_text, slot_hashes},
 };
 
 /// Proposes round `r`'s list in attempt `a`, during round `r + 3 + a`'s

@@ -2,7 +2,7 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, read_text, StakeArgs},
     pda::NODE_SEED,
-    state::{copy_text, Account, Node, ACCOUNT_VERSION, MAX_SERVICE_URL_LEN, NOT_EXITING},
+    state::{Account, Node, ACCOUNT_VERSION, MAX_SERVICE_URL_LEN, NOT_EXITING},
     ID,
 };
 use pinocchio::{
@@ -13,7 +13,7 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account, lamports::pay_in},
+    shared::{accounts, create::create_program_account, lamports::pay_in, memory::copy_text},
 };
 
 struct Data<'a> {

@@ -2,11 +2,14 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, read_text, SubmitProofArgs, SUBMIT_COMMITS, SUBMIT_REVEALS},
     proof::proof_commitment,
-    state::{copy_text, MAX_PROOF_LOCATOR_LEN, SUBMISSION_FILLED, SUBMISSION_REVEALED},
+    state::{MAX_PROOF_LOCATOR_LEN, SUBMISSION_FILLED, SUBMISSION_REVEALED},
 };
 use pinocchio::{AccountView, ProgramResult};
 
-use crate::{fail, shared::accounts};
+use crate::{
+    fail,
+    shared::{accounts, memory::copy_text},
+};
 
 /// In round `c + 1`'s submission window: commits to round `c`'s proof, and
 /// reveals round `c - 1`'s, one or both. Nothing a copier can see before
@@ -44,8 +47,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::OutsideSubmissionWindow);
     }
 
+    let checkpoint = task.checkpoint_for(args.round)?;
     if commits {
-        let round_params = *task.params_for(args.round)?;
+        let round_params = &checkpoint.params;
         if !round_params.in_submission_window(offset) {
             return fail(GradualError::OutsideSubmissionWindow);
         }
@@ -70,7 +74,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         let revealed = args.round.checked_sub(1).ok_or(GradualError::NothingToReveal)?;
         // Round r's reveal closes with round r's own submission window, where
         // its raise window opens: no reveal can land once audits of it start.
-        if !task.params_for(revealed)?.in_submission_window(offset) {
+        let revealed_params = match checkpoint.from_round <= revealed {
+            true => &checkpoint.params,
+            false => task.params_for(revealed)?,
+        };
+        if !revealed_params.in_submission_window(offset) {
             return fail(GradualError::OutsideSubmissionWindow);
         }
         let node_address = *node_account.address().as_array();
@@ -81,7 +89,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         if locator.len() > MAX_PROOF_LOCATOR_LEN {
             return fail(GradualError::InvalidProofLocator);
         }
-        if proof_commitment(&args.digest, locator, &node_address, &args.salt) != entry.commitment {
+        let c = proof_commitment(&args.digest, locator, &node_address, &args.salt);
+        if c != entry.commitment {
             return fail(GradualError::RevealMismatch);
         }
         entry.digest = args.digest;

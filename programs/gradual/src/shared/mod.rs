@@ -4,5 +4,6 @@ pub mod accounts;
 pub mod committee;
 pub mod create;
 pub mod lamports;
+pub mod memory;
 pub mod slot_hashes;
 pub mod sysvars;
