@@ -88,7 +88,7 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The task.
     CloseTask = 8,
     /// Raises an audit against another node's proof for round `r`, inside
-    /// round `r + 2`'s audit window, depositing the task's audit bond. The
+    /// round `r + 2`'s audit window, depositing round `r`'s audit bond. The
     /// raise is the raiser's "invalid" vote.
     ///
     /// Accounts expected by this instruction:
@@ -101,7 +101,7 @@ pub enum GradualInstruction {
     ///
     /// Data expected by this instruction: [`RaiseAuditArgs`].
     RaiseAudit = 9,
-    /// Votes on an open audit with the voter's stake for the audited round.
+    /// Votes on an open audit with the voter's committee seats.
     ///
     /// Accounts expected by this instruction:
     /// 0. `[signer]` The voter's operator.
@@ -219,7 +219,7 @@ pub struct CreateTaskArgs {
     pub allowed_failed_distributions: u8,
     /// Bump of the task PDA (see `pda::find_task_address`).
     pub bump: u8,
-    /// Fewest committee voters for an audit to be upheld; at least 1.
+    /// Fewest committee seats for an audit to be upheld; at least 1.
     pub min_audit_seats: u16,
     /// Seats on each audit's committee, shared out by stake; at least `min_audit_seats`.
     pub audit_committee_seats: u16,

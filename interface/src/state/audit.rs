@@ -50,7 +50,7 @@ pub struct Audit {
     /// Seeds the committee draw (`selection::committee_seed`); all zero
     /// until the first vote fixes it from the hash of `votes_from - 1`.
     pub committee_seed: [u8; 32],
-    /// The task's stake when the audit's round began: seats are shared out of it.
+    /// The task's stake when round `r + 2` began, `r` the audited round: seats are shared out of it.
     pub committee_stake: u64,
     /// The raiser's stake in the audited round: its seats are its "invalid"
     /// vote once the committee is drawn.

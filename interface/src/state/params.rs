@@ -40,7 +40,7 @@ pub struct RoundParams {
     pub submission_window: u64,
     /// Slots after the submission window during which audits are raised and voted.
     pub audit_window: u64,
-    /// Slots from a round's start during which round `r - 2`'s list is proposed.
+    /// Slots from a round's start during which round `r - 3`'s list is proposed.
     pub distribution_window: u64,
     /// Slots after the distribution window during which that list is voted on.
     pub distribution_audit_window: u64,

@@ -54,7 +54,7 @@ pub struct Task {
     pub counted_round: u64,
     pub node_count_at_round_start: u64,
     pub total_stake_at_round_start: u64,
-    /// Fewest committee voters for an audit to be upheld.
+    /// Fewest committee seats for an audit to be upheld.
     pub min_audit_seats: u16,
     /// Seats on each audit's committee (see `selection::committee_seats`).
     pub audit_committee_seats: u16,
