@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use gradual_interface::{
     builders::{self, Proposal, Reveal},
     error::GradualError,
-    merkle::{tree_of, MerkleTree},
+    merkle::MerkleTree,
     pda::find_audit_address,
     proof::proof_commitment,
     round::{AUDIT_LAG, LIST_LAG},
@@ -27,6 +27,7 @@ use solana_signer::Signer;
 
 pub use crate::world::{InProcessPeers, Landed, Peers, World};
 use crate::{
+    approved::ApprovedList,
     chain::Chain,
     jobs::{CheckRequest, Checked, Inline, Jobs, SharedTask},
     tasks::{Task, WorkContext},
@@ -64,7 +65,15 @@ pub struct NodeRuntime {
     /// Lists judged, by (round, attempt): whether this node rebuilds them,
     /// or `None` if its rule gave no list.
     list_verdicts: BTreeMap<(u64, u8), Option<bool>>,
-    voted_audits: BTreeSet<Address>,
+    /// Audits voted on (or raised), by (audited round, audit).
+    voted_audits: BTreeSet<(u64, Address)>,
+    /// The audits of a round whose committee this node sits on: drawn once,
+    /// when its votes open, since no audit of that round is raised after.
+    committees: Option<(u64, Vec<Address>)>,
+    /// The peers this node checks in each round (`World::sample`).
+    samples: BTreeMap<u64, Vec<Address>>,
+    /// Entries of rounds before this one are already forgotten.
+    forgotten_before: u64,
     /// Peers' proofs already checked, by (node, round): whether they held up.
     verdicts: BTreeMap<(Address, u64), bool>,
     /// Peers' proofs whose last check could not fetch the result.
@@ -195,6 +204,9 @@ impl NodeRuntime {
             voted_lists: BTreeSet::new(),
             list_verdicts: BTreeMap::new(),
             voted_audits: BTreeSet::new(),
+            committees: None,
+            samples: BTreeMap::new(),
+            forgotten_before: 0,
             verdicts: BTreeMap::new(),
             unreachable: BTreeSet::new(),
             jobs: Box::new(Inline),
@@ -206,6 +218,26 @@ impl NodeRuntime {
             payable: Vec::new(),
             claims_checked: None,
         }
+    }
+
+    /// Forgets what concerns rounds before `oldest`: once per round, since
+    /// every node does it and each map is walked whole.
+    fn forget_before(&mut self, world: &mut World, oldest: u64) {
+        world.list_cache.retain(|(listed, _), _| *listed >= oldest);
+        world
+            .approved_lists
+            .retain(|root, _| world.distributions.values().any(|(_, listed)| listed.root == *root));
+        self.verdicts.retain(|(_, checked), _| *checked >= oldest);
+        self.unreachable.retain(|(_, checked)| *checked >= oldest);
+        self.proofs.retain(|proved, _| *proved >= oldest);
+        self.started.retain(|worked| *worked >= oldest);
+        self.published.retain(|published| *published >= oldest);
+        self.faults_logged.retain(|(_, logged)| *logged >= oldest);
+        self.voted_lists.retain(|(listed, _)| *listed >= oldest);
+        self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
+        self.voted_audits.retain(|(audited, _)| *audited >= oldest);
+        self.samples.retain(|sampled, _| *sampled >= oldest);
+        self.forgotten_before = oldest;
     }
 
     /// Counts a failure of the task's `part` and logs it, once per round.
@@ -272,15 +304,9 @@ impl NodeRuntime {
                 .saturating_add(LIST_LAG + 1)
                 .saturating_add(CLAIM_PERIOD_ROUNDS),
         );
-        world.list_cache.retain(|(listed, _), _| *listed >= oldest);
-        self.verdicts.retain(|(_, checked), _| *checked >= oldest);
-        self.unreachable.retain(|(_, checked)| *checked >= oldest);
-        self.proofs.retain(|proved, _| *proved >= oldest);
-        self.started.retain(|worked| *worked >= oldest);
-        self.published.retain(|published| *published >= oldest);
-        self.faults_logged.retain(|(_, logged)| *logged >= oldest);
-        self.voted_lists.retain(|(listed, _)| *listed >= oldest);
-        self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
+        if oldest > self.forgotten_before {
+            self.forget_before(world, oldest);
+        }
 
         // Work for this round, beside the loop, served to auditors once done.
         let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
@@ -479,8 +505,8 @@ impl NodeRuntime {
         if let Some(valid) = self.verdicts.get(&(*target, round)) {
             return Some(if *valid { Checked::Valid } else { Checked::Invalid });
         }
+        world.node_cache.get(target)?.proof(round)?;
         let account = world.node_cache.get(target).copied()?;
-        account.proof(round)?;
         let slots_left = u32::try_from(deadline_slot.saturating_sub(chain.slot())).unwrap_or(u32::MAX);
         let now = std::time::Instant::now();
         let deadline = now.checked_add(world.slot_duration.saturating_mul(slots_left)).unwrap_or(now);
@@ -520,7 +546,8 @@ impl NodeRuntime {
             let last_chance = offset >= last_chance_from;
             // Checks start as soon as proofs land and are decided by then.
             let decide_by = round_start.saturating_add(last_chance_from);
-            for target in world.sample(&self.node, round) {
+            let sample = self.samples.entry(round).or_insert_with(|| world.sample(&self.node, round)).clone();
+            for target in sample {
                 let checked = self.check(chain, world, task_impl, &target, (round, decide_by));
                 if offset >= raise_start {
                     self.raise_if_invalid(chain, world, task, &target, (round, checked), last_chance);
@@ -536,31 +563,20 @@ impl NodeRuntime {
         };
         // A node has 8 votes per audited round: each committee member takes the
         // open audits in its own pseudo-random order, so that together they cover them all.
-        let mut open: Vec<(Address, Audit)> = world
-            .open_audits
+        if self.committees.as_ref().is_none_or(|(drawn, _)| *drawn != round) {
+            let seated = self.committees_of(world, me, round, &seed_hash);
+            self.committees = Some((round, seated));
+        }
+        let open: Vec<(Address, Audit)> = self
+            .committees
             .iter()
-            .filter(|(_, audit)| audit.round == round && Address::new_from_array(audit.target) != self.node)
-            .map(|(address, audit)| (*address, *audit))
+            .flat_map(|(_, seated)| seated)
+            .filter(|address| !self.voted_audits.contains(&(round, **address)))
+            .filter_map(|address| Some((*address, *world.open_audits.get(address)?)))
             .collect();
-        open.sort_by_cached_key(|(address, _)| {
-            solana_sha256_hasher::hashv(&[self.node.as_ref(), address.as_ref()]).to_bytes()
-        });
         let vote_by = round_start.saturating_add(window_end).saturating_sub(1);
-        let stake = me.stake_for_round(round);
         for (audit_address, audit) in open {
-            if voted_in(&me.votes, round, &audit_address) || self.voted_audits.contains(&audit_address) {
-                continue;
-            }
-            // Only the audit's committee votes: a bounded number of nodes, whatever the task's size.
-            let seed = committee_seed(&seed_hash, &audit.target, audit.round);
-            let seats = committee_seats(
-                &seed,
-                &self.node.to_bytes(),
-                stake,
-                audit.committee_stake,
-                audit.committee_seats,
-            );
-            if seats == 0 || stake < audit.min_stake {
+            if voted_in(&me.votes, round, &audit_address) {
                 continue;
             }
             let target = Address::new_from_array(audit.target);
@@ -571,12 +587,43 @@ impl NodeRuntime {
                 // Still checking: vote on a later slot.
                 _ => continue,
             };
-            self.voted_audits.insert(audit_address);
+            self.voted_audits.insert((round, audit_address));
             let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
             if self.send(chain, world, Tx::one("VoteAudit", round, vote)) {
                 self.stats.audit_votes = self.stats.audit_votes.saturating_add(1);
             }
         }
+    }
+
+    /// The open audits of `round` on whose committee this node holds a seat,
+    /// in this node's own pseudo-random order, so that together the members
+    /// cover them all.
+    fn committees_of(&self, world: &World, me: &Node, round: u64, seed_hash: &[u8; 32]) -> Vec<Address> {
+        let stake = me.stake_for_round(round);
+        let mut seated: Vec<Address> = world
+            .open_audits
+            .iter()
+            .filter(|(_, audit)| {
+                audit.round == round
+                    && Address::new_from_array(audit.target) != self.node
+                    && stake >= audit.min_stake
+            })
+            .filter(|(_, audit)| {
+                let seed = committee_seed(seed_hash, &audit.target, audit.round);
+                committee_seats(
+                    &seed,
+                    &self.node.to_bytes(),
+                    stake,
+                    audit.committee_stake,
+                    audit.committee_seats,
+                ) > 0
+            })
+            .map(|(address, _)| *address)
+            .collect();
+        seated.sort_by_cached_key(|address| {
+            solana_sha256_hasher::hashv(&[self.node.as_ref(), address.as_ref()]).to_bytes()
+        });
+        seated
     }
 
     /// Raises an audit against `target`'s proof of `round` if the result it
@@ -613,7 +660,7 @@ impl NodeRuntime {
             let against = world.audits_against.entry(*target).or_default();
             *against = against.saturating_add(1);
             let address = find_audit_address(target, round).0;
-            self.voted_audits.insert(address);
+            self.voted_audits.insert((round, address));
             // Later runtimes in this slot must see the audit and the flag.
             if let Some(audit) = read::<Audit>(chain, &address) {
                 world.open_audits.insert(address, audit);
@@ -924,19 +971,14 @@ impl NodeRuntime {
             .map(|(listed, (_, distribution))| (*listed, *distribution))
             .collect();
         for (listed, distribution) in approved {
-            // This node's own list (shared by the runtimes of the process), else
-            // the one it kept, else the proposer's: whichever builds the approved root pays.
-            let claim = self
-                .list_of(chain, world, task_impl, &task, (listed, distribution.total))
-                .and_then(|(leaves, tree)| claim_in(leaves, tree, &distribution, &self.node))
-                .or_else(|| {
-                    let kept = world.peers.kept_list(&self.node, listed)?;
-                    claim_of(&kept, &distribution, &self.node)
-                })
-                .or_else(|| {
-                    let served = world.peers.proposer_list(&distribution)?;
-                    claim_of(&served, &distribution, &self.node)
-                });
+            if !world.approved_lists.contains_key(&distribution.root) {
+                if let Some(list) =
+                    self.find_approved_list(chain, world, task_impl, &task, (listed, &distribution))
+                {
+                    world.approved_lists.insert(distribution.root, list);
+                }
+            }
+            let claim = world.approved_lists.get(&distribution.root).and_then(|list| list.claim(&self.node));
             if let Some((amount, proof)) = claim {
                 let instruction =
                     builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
@@ -945,6 +987,32 @@ impl NodeRuntime {
             }
         }
         self.payable.sort_by_key(|(deadline, _)| *deadline);
+    }
+
+    /// The list that builds `distribution`'s root: this node's own (shared
+    /// by the runtimes of the process), else the one it kept, else the
+    /// proposer's.
+    fn find_approved_list(
+        &mut self,
+        chain: &dyn Chain,
+        world: &mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        (listed, distribution): (u64, &Distribution),
+    ) -> Option<ApprovedList> {
+        let root = &distribution.root;
+        let own = self
+            .list_of(chain, world, task_impl, task, (listed, distribution.total))
+            .filter(|(_, tree)| tree.root() == *root)
+            .cloned();
+        if let Some((leaves, tree)) = own {
+            return ApprovedList::matching(leaves, Some(tree), root);
+        }
+        let kept = world.peers.kept_list(&self.node, listed);
+        kept.and_then(|leaves| ApprovedList::matching(leaves, None, root)).or_else(|| {
+            let served = world.peers.proposer_list(distribution)?;
+            ApprovedList::matching(served, None, root)
+        })
     }
 
     /// Sends, packed into as few transactions as fit, the claims that cannot
@@ -1040,23 +1108,6 @@ impl NodeRuntime {
 
 /// `node`'s amount and Merkle proof in `leaves`, if they build the
 /// distribution's root and pay `node` anything.
-pub fn claim_of(
-    leaves: &Leaves,
-    distribution: &Distribution,
-    node: &Address,
-) -> Option<(u64, Vec<[u8; 32]>)> {
-    claim_in(leaves, &tree_of(leaves), distribution, node)
-}
-
-fn claim_in(
-    leaves: &Leaves,
-    tree: &MerkleTree,
-    distribution: &Distribution,
-    node: &Address,
-) -> Option<(u64, Vec<[u8; 32]>)> {
-    if tree.root() != distribution.root {
-        return None;
-    }
-    let index = leaves.iter().position(|(leaf, _)| *leaf == node.to_bytes())?;
-    Some((leaves[index].1, tree.proof(index).unwrap_or_default()))
+pub fn claim_of(leaves: Leaves, distribution: &Distribution, node: &Address) -> Option<(u64, Vec<[u8; 32]>)> {
+    ApprovedList::matching(leaves, None, &distribution.root)?.claim(node)
 }

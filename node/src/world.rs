@@ -2,7 +2,7 @@
 //! the current slot, the lists computed from it, and how results are kept
 //! and fetched (`Peers`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use gradual_interface::{
     merkle::{tree_of, MerkleTree},
@@ -12,6 +12,7 @@ use gradual_interface::{
 };
 
 use crate::{
+    approved::ApprovedList,
     chain::{Chain, Refused},
     tasks::{check_leaves, DistributionInputs, Eligible, Leaves, Task},
 };
@@ -187,6 +188,8 @@ pub struct World {
     pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
     pub(crate) list_cache: BTreeMap<(u64, usize), CachedList>,
+    /// Lists that build an approved root, by that root.
+    pub(crate) approved_lists: HashMap<[u8; 32], ApprovedList>,
     /// Distinct roots the voters on each round's lists computed, for `simulate`'s report.
     pub roots: BTreeMap<u64, BTreeSet<[u8; 32]>>,
     /// How long a slot lasts, as the driver measures it: turns the slot
@@ -214,6 +217,7 @@ impl World {
             refused: BTreeMap::new(),
             send_time: std::time::Duration::ZERO,
             list_cache: BTreeMap::new(),
+            approved_lists: HashMap::new(),
             roots: BTreeMap::new(),
             slot_duration: std::time::Duration::from_millis(400),
         }

@@ -387,13 +387,13 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
         let leaves = NodeRuntime::expected_list(&chain, &mut world, &Hello, &task, round, distribution.total);
         // Nodes' accounts may have changed since (one left, a ring moved on):
         // then the proposer's own list, signed and checked against the root.
-        let claim = leaves.ok().and_then(|leaves| claim_of(&leaves, &distribution, &node)).or_else(|| {
+        let claim = leaves.ok().and_then(|leaves| claim_of(leaves, &distribution, &node)).or_else(|| {
             let url = String::from_utf8_lossy(distribution.url()).into_owned();
             let operator = Address::new_from_array(distribution.proposer_operator);
             let served = crate::peers::fetch_list(&context.runtime, &url, &operator)
                 .map_err(|error| tracing::warn!(round, %url, %error, "cannot fetch the proposer's list"))
                 .ok()?;
-            claim_of(&served, &distribution, &node)
+            claim_of(served, &distribution, &node)
         });
         let Some((amount, proof)) = claim else { continue };
         let instruction = builders::claim_reward(&operator.pubkey(), task_address, round, amount, &proof);

@@ -100,13 +100,15 @@ pub trait Task {
 /// for it: at most the round's bounty in all, only eligible nodes, each once.
 pub fn check_leaves(inputs: &DistributionInputs, leaves: &Leaves) -> Result<(), String> {
     let mut total: u64 = 0;
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = std::collections::HashSet::with_capacity(leaves.len());
+    let eligible: std::collections::HashSet<&[u8; 32]> =
+        inputs.eligible.iter().map(|eligible| &eligible.node).collect();
     for (node, amount) in leaves {
         total = total.checked_add(*amount).ok_or("the list's total overflows")?;
         if !seen.insert(*node) {
             return Err(format!("{} is paid twice", Address::new_from_array(*node)));
         }
-        if !inputs.eligible.iter().any(|eligible| eligible.node == *node) {
+        if !eligible.contains(node) {
             return Err(format!(
                 "{} is not eligible for round {}",
                 Address::new_from_array(*node),
