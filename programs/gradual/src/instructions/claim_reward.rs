@@ -45,8 +45,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if node.joined_round > distribution.round {
         return fail(GradualError::StakeNotActiveForRound);
     }
-    let leaf = leaf_hash(node_account.address().as_array(), amount);
-    if !verify(&distribution.root, leaf, proof) {
+    if !verify(&distribution.root, leaf_hash(node_account.address().as_array(), amount), proof) {
         return fail(GradualError::InvalidProof);
     }
     node.mark_claimed(distribution.round)?;

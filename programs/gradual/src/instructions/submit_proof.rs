@@ -74,10 +74,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         let revealed = args.round.checked_sub(1).ok_or(GradualError::NothingToReveal)?;
         // Round r's reveal closes with round r's own submission window, where
         // its raise window opens: no reveal can land once audits of it start.
-        let revealed_params = match checkpoint.from_round <= revealed {
-            true => &checkpoint.params,
-            false => task.params_for(revealed)?,
-        };
+        let revealed_params =
+            if checkpoint.from_round <= revealed { &checkpoint.params } else { task.params_for(revealed)? };
         if !revealed_params.in_submission_window(offset) {
             return fail(GradualError::OutsideSubmissionWindow);
         }
@@ -89,8 +87,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         if locator.len() > MAX_PROOF_LOCATOR_LEN {
             return fail(GradualError::InvalidProofLocator);
         }
-        let c = proof_commitment(&args.digest, locator, &node_address, &args.salt);
-        if c != entry.commitment {
+        if proof_commitment(&args.digest, locator, &node_address, &args.salt) != entry.commitment {
             return fail(GradualError::RevealMismatch);
         }
         entry.digest = args.digest;

@@ -1,5 +1,5 @@
 //! Copies from instruction data, which has no alignment: the compiled copy
-//! moves such bytes one at a time (about two CU a byte), the `sol_memcpy_`
+//! moves such bytes one at a time (about one CU a byte), the `sol_memcpy_`
 //! syscall charges 10 CU up to 250 bytes.
 
 /// Writes `text` to the front of `buffer` and zeroes the rest; `None` if it
@@ -9,24 +9,25 @@ pub fn copy_text<const N: usize>(buffer: &mut [u8; N], text: &[u8]) -> Option<u8
         return None;
     }
     buffer.fill(0);
-    copy(buffer.get_mut(..text.len())?, text);
+    copy(buffer.get_mut(..text.len())?, text)?;
     u8::try_from(text.len()).ok()
 }
 
-/// `destination.copy_from_slice(source)` for two slices of the same length.
+/// `destination.copy_from_slice(source)`; `None` if their lengths differ.
 #[cfg(target_arch = "bpf")]
-fn copy(destination: &mut [u8], source: &[u8]) {
+fn copy(destination: &mut [u8], source: &[u8]) -> Option<()> {
     if destination.len() != source.len() {
-        return;
+        return None;
     }
     // SAFETY: both are valid for `len` bytes, and a `&mut` slice overlaps no
     // other live reference.
     unsafe {
         sds4::definitions::sol_memcpy_(destination.as_mut_ptr(), source.as_ptr(), source.len() as u64);
     }
+    Some(())
 }
 
 #[cfg(not(target_arch = "bpf"))]
-fn copy(destination: &mut [u8], source: &[u8]) {
-    destination.copy_from_slice(source);
+fn copy(destination: &mut [u8], source: &[u8]) -> Option<()> {
+    (destination.len() == source.len()).then(|| destination.copy_from_slice(source))
 }
