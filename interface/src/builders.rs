@@ -8,9 +8,10 @@ use crate::{
         CreateTaskArgs, GradualInstruction, ProposeDistributionArgs, RaiseAuditArgs, StakeArgs,
         SubmitProofArgs, SUBMIT_COMMITS, SUBMIT_REVEALS,
     },
+    merkle::{leaf, Proof},
     pda::{find_audit_address, find_distribution_address, find_node_address, find_task_address},
     state::RoundParams,
-    Address, ID, SYSTEM_PROGRAM_ID,
+    Address, CLOCK_SYSVAR_ID, ID, SYSTEM_PROGRAM_ID,
 };
 
 /// Everything `CreateTask` needs besides the creator.
@@ -328,18 +329,31 @@ pub fn resolve_distribution(task: &Address, round: u64, proposer_operator: &Addr
     settle_distribution_instruction(task, round, proposer_operator, GradualInstruction::ResolveDistribution)
 }
 
+/// Claims `amount` for the operator's node: the proof's leaf at its slot is
+/// written as `(node, amount)`, so a wrong amount fails the proof on-chain.
+/// Data: bucket index `u32`, slot `u8`, leaf count `u8`, the bucket's
+/// leaves, then the siblings (section 8.1 of the protocol).
 pub fn claim_reward(
     operator: &Address,
     task: &Address,
     round: u64,
     amount: u64,
-    proof: &[[u8; 32]],
+    proof: &Proof,
 ) -> Instruction {
-    let mut data = data_with(GradualInstruction::ClaimReward, &amount.to_le_bytes());
-    for sibling in proof {
+    let (node, _) = find_node_address(task, operator);
+    let mut data = data_with(GradualInstruction::ClaimReward, &proof.bucket_index.to_le_bytes());
+    data.push(proof.slot);
+    data.push(u8::try_from(proof.bucket.len()).unwrap_or(u8::MAX));
+    for (slot, bucket_leaf) in proof.bucket.iter().enumerate() {
+        let claimed = slot == usize::from(proof.slot);
+        data.extend_from_slice(&if claimed { leaf(node.as_array(), amount) } else { *bucket_leaf });
+    }
+    for sibling in &proof.siblings {
         data.extend_from_slice(sibling);
     }
-    node_distribution_instruction(AccountMeta::new(*operator, true), task, round, data)
+    let mut instruction = node_distribution_instruction(AccountMeta::new(*operator, true), task, round, data);
+    instruction.accounts.push(AccountMeta::new_readonly(CLOCK_SYSVAR_ID, false));
+    instruction
 }
 
 pub fn expire_distribution(task: &Address, round: u64, payer: &Address) -> Instruction {

@@ -216,6 +216,8 @@ errors! {
     NothingToReveal = 87,
     /// The submission neither commits nor reveals, or names parts that do not exist.
     InvalidSubmissionParts = 88,
+    /// The account given as the Clock sysvar is not it.
+    InvalidClockAccount = 89,
 }
 
 impl From<GradualError> for ProgramError {

@@ -36,5 +36,8 @@ pub const DEFAULT_ID: Address = Address::new_from_array([
     191, 106, 34, 16, 189, 97, 235, 140,
 ]);
 
+/// The Clock sysvar's address, given to `ClaimReward` as an account.
+pub const CLOCK_SYSVAR_ID: Address = Address::from_str_const("SysvarC1ock11111111111111111111111111111111");
+
 /// The system program id (`11111111111111111111111111111111`).
 pub const SYSTEM_PROGRAM_ID: Address = Address::new_from_array([0; 32]);

@@ -1,100 +1,122 @@
 //! The distribution list as a Merkle tree of `(node, amount)` leaves.
 //!
-//! Hashing is domain-separated by length: a leaf is
-//! `sha256(0x00 ‖ node ‖ amount LE)`, 41 bytes hashed, and an inner node
-//! `sha256(low ‖ high)`, 64 bytes, with its two children in byte order. A
-//! proof is just the sibling hashes, and no leaf can pass as an inner node
-//! or the reverse without a sha256 collision between messages of different
-//! lengths. (An inner prefix byte would cost a third syscall slice, about
-//! 13 CU a level.) A level with an odd count carries its last hash up unchanged.
+//! A leaf is 40 bytes, `node ‖ amount LE`. Leaves are taken in runs of up
+//! to four, **buckets**; a bucket hashes as `sha256` of its leaves
+//! concatenated (40 to 160 bytes), and an inner node as `sha256(left ‖
+//! right)`, 64 bytes. A level with an odd count pairs its last hash with 32
+//! zero bytes. No bucket can pass as an inner node or the reverse without a
+//! sha256 collision between messages of different lengths.
+//!
+//! Why buckets: the syscall charges 85 CU a call and half a CU a byte, so
+//! hashing four leaves at once (165 CU) replaces a leaf hash per leaf and
+//! two levels (339 CU). A proof gives the left/right order by the bucket's
+//! index, one bit a level, which is cheaper on SBF than comparing hashes.
 
 use solana_sha256_hasher::hashv;
 
-pub const LEAF_PREFIX: u8 = 0;
-/// Deepest proof a claim accepts: 2^24 leaves, far beyond one transaction's
-/// worth of proof (depth 20, about a million leaves, is what fits).
-pub const MAX_PROOF_DEPTH: usize = 24;
+/// Bytes of one leaf: the node's address, then the amount.
+pub const LEAF_LEN: usize = 40;
+/// Leaves hashed together at the bottom of the tree.
+pub const BUCKET_LEAVES: usize = 4;
+/// Deepest proof a claim accepts: 2^21 buckets, 2^23 leaves, the most that
+/// fits one transaction with a full bucket (tests/tests/capacity.rs).
+pub const MAX_PROOF_DEPTH: usize = 21;
 
 pub type Hash = [u8; 32];
+pub type Leaf = [u8; LEAF_LEN];
 
-pub fn leaf_hash(node: &[u8; 32], amount: u64) -> Hash {
-    // One 41-byte slice: on SBF, cheaper than three (the syscall charges at
-    // least 10 CU a slice); for inner nodes the 64-byte copy costs more than it saves.
-    let mut message = [LEAF_PREFIX; 41];
-    let (node_part, amount_part) = message.split_at_mut(33);
-    if let Some(node_slot) = node_part.get_mut(1..) {
-        node_slot.copy_from_slice(node);
-    }
+/// What an odd level's last hash is paired with.
+pub const EMPTY_SIBLING: Hash = [0; 32];
+
+pub fn leaf(node: &[u8; 32], amount: u64) -> Leaf {
+    let mut leaf = [0; LEAF_LEN];
+    let (node_part, amount_part) = leaf.split_at_mut(32);
+    node_part.copy_from_slice(node);
     amount_part.copy_from_slice(&amount.to_le_bytes());
-    hashv(&[&message]).to_bytes()
+    leaf
 }
 
-pub fn inner_hash(a: &Hash, b: &Hash) -> Hash {
-    let (low, high) = if precedes(a, b) { (a, b) } else { (b, a) };
-    hashv(&[low, high]).to_bytes()
+/// The node and amount of a 40-byte leaf.
+pub fn parse_leaf(leaf: &[u8]) -> Option<(&[u8; 32], u64)> {
+    let (node, amount) = leaf.split_first_chunk::<32>()?;
+    Some((node, u64::from_le_bytes(amount.try_into().ok()?)))
 }
 
-/// `a <= b` in byte order, compared eight bytes at a time: on SBF the
-/// derived byte-by-byte compare of two 32-byte arrays costs more.
-fn precedes(a: &Hash, b: &Hash) -> bool {
-    // Hashes differ in their first byte 255 times in 256.
-    if a[0] != b[0] {
-        return a[0] < b[0];
-    }
-    for (left, right) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let word = |bytes: &[u8]| u64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]));
-        let (left, right) = (word(left), word(right));
-        if left != right {
-            return left < right;
-        }
-    }
-    true
+/// The hash of a bucket: its leaves' bytes, concatenated.
+pub fn bucket_hash(leaves: &[u8]) -> Hash {
+    hashv(&[leaves]).to_bytes()
 }
 
-/// Whether `proof` (sibling hashes, leaf level first) leads from `leaf` to `root`.
-pub fn verify(root: &Hash, leaf: Hash, proof: &[Hash]) -> bool {
-    if proof.len() > MAX_PROOF_DEPTH {
+pub fn inner_hash(left: &Hash, right: &Hash) -> Hash {
+    hashv(&[left, right]).to_bytes()
+}
+
+/// Whether the bucket's leaves (1 to 4 of them, concatenated), at `index`
+/// among the buckets, lead to `root` through `siblings` (bottom level
+/// first). Bit `k` of `index` says whether level `k`'s sibling is on the
+/// left; bits beyond the proof's depth must be zero.
+pub fn verify(root: &Hash, bucket: &[u8], index: u64, siblings: &[Hash]) -> bool {
+    let whole_leaves = bucket.len().is_multiple_of(LEAF_LEN);
+    let sized = (LEAF_LEN..=LEAF_LEN * BUCKET_LEAVES).contains(&bucket.len());
+    if !whole_leaves || !sized || siblings.len() > MAX_PROOF_DEPTH || index >> siblings.len() != 0 {
         return false;
     }
-    fold_proof(leaf, proof) == *root
+    fold_proof(&Path { bucket, index, siblings }) == *root
 }
 
-/// The root that `proof` leads to from `leaf`. On SBF each level costs the
-/// sha256 syscall plus about 20 instructions: two buffers are taken in
-/// turns, each level hashing into the other one, and the syscall's slice
-/// lengths are written once; the safe version copied every hash and spilled
-/// registers, about 37 instructions a level.
+/// A proof's parts, passed by reference: SBF calls take at most five
+/// registers of arguments.
+struct Path<'a> {
+    bucket: &'a [u8],
+    index: u64,
+    siblings: &'a [Hash],
+}
+
+/// The root that `siblings` lead to from the bucket. On SBF each level costs
+/// the sha256 syscall plus about 13 instructions. Two hash buffers take
+/// turns (the loop is unrolled by two so that neither is swapped). Each has
+/// the syscall's slices laid out as `[it, sibling, it]`: starting at the
+/// first pair puts it on the left, at the second on the right, so a level
+/// stores one pointer and picks its start by the index bit, with no branch.
 #[cfg(target_arch = "bpf")]
 #[inline(never)] // its own call frame: the loop's pointers stay in registers
-fn fold_proof(leaf: Hash, proof: &[Hash]) -> Hash {
-    let mut buffers = [leaf, [0; 32]];
-    let base = buffers.as_mut_ptr();
-    let (mut current, mut next) = (base, base.wrapping_add(1));
-    let mut slices: [(*const Hash, u64); 2] = [(current, 32), (current, 32)];
-    for sibling in proof {
-        // SAFETY: `current` and `next` point into `buffers`, at different
-        // elements, for the whole loop; `sibling` borrows `proof`.
-        unsafe {
-            let (low, high) = if precedes(&*current, sibling) {
-                (current as *const Hash, sibling as *const Hash)
-            } else {
-                (sibling as *const Hash, current as *const Hash)
-            };
-            slices[0].0 = low;
-            slices[1].0 = high;
-            // Two (pointer, length) pairs, the layout the syscall reads;
-            // `next` is 32 writable bytes that alias neither input.
-            solana_define_syscall::definitions::sol_sha256(slices.as_ptr() as *const u8, 2, next as *mut u8);
-        }
-        core::mem::swap(&mut current, &mut next);
+fn fold_proof(path: &Path) -> Hash {
+    use solana_define_syscall::definitions::sol_sha256;
+    type Slice = (*const u8, u64);
+    // Written by the syscall before any read, so left uninitialised.
+    let mut hashes = core::mem::MaybeUninit::<[Hash; 2]>::uninit();
+    let first = hashes.as_mut_ptr() as *mut u8;
+    let second = first.wrapping_add(32);
+    let mut from_first: [Slice; 3] = [(first, 32), (first, 32), (first, 32)];
+    let mut from_second: [Slice; 3] = [(second, 32), (second, 32), (second, 32)];
+    let bucket: [Slice; 1] = [(path.bucket.as_ptr(), path.bucket.len() as u64)];
+    let mut index = path.index as usize;
+    // SAFETY (every call): the slices point into `hashes`, `path.bucket` and
+    // `path.siblings`, all alive; the output is 32 writable bytes of
+    // `hashes` that no input of the same call points at.
+    unsafe { sol_sha256(bucket.as_ptr() as *const u8, 1, first) };
+    let mut siblings = path.siblings.iter();
+    loop {
+        let Some(sibling) = siblings.next() else { return unsafe { *(first as *const Hash) } };
+        from_first[1].0 = sibling.as_ptr();
+        let start = from_first.as_ptr().wrapping_add(index & 1);
+        unsafe { sol_sha256(start as *const u8, 2, second) };
+        index >>= 1;
+        let Some(sibling) = siblings.next() else { return unsafe { *(second as *const Hash) } };
+        from_second[1].0 = sibling.as_ptr();
+        let start = from_second.as_ptr().wrapping_add(index & 1);
+        unsafe { sol_sha256(start as *const u8, 2, first) };
+        index >>= 1;
     }
-    // SAFETY: `current` points into `buffers`, still alive.
-    unsafe { *current }
 }
 
 #[cfg(not(target_arch = "bpf"))]
-fn fold_proof(leaf: Hash, proof: &[Hash]) -> Hash {
-    proof.iter().fold(leaf, |hash, sibling| inner_hash(&hash, sibling))
+fn fold_proof(&Path { bucket, index, siblings }: &Path) -> Hash {
+    let mut hash = bucket_hash(bucket);
+    for (level, sibling) in siblings.iter().enumerate() {
+        hash = if index >> level & 1 == 0 { inner_hash(&hash, sibling) } else { inner_hash(sibling, &hash) };
+    }
+    hash
 }
 
 #[cfg(feature = "std")]
@@ -102,28 +124,53 @@ mod tree {
     use super::*;
     use std::vec::Vec;
 
+    /// What a claim carries: the bucket holding the claimed leaf, the
+    /// leaf's place in it, and the path from the bucket to the root.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Proof {
+        pub bucket_index: u32,
+        pub slot: u8,
+        pub bucket: Vec<Leaf>,
+        pub siblings: Vec<Hash>,
+    }
+
+    impl Proof {
+        pub fn verify(&self, root: &Hash) -> bool {
+            verify(root, &self.bucket.concat(), u64::from(self.bucket_index), &self.siblings)
+        }
+
+        /// The claimed leaf's node and amount.
+        pub fn claimed(&self) -> Option<(&[u8; 32], u64)> {
+            parse_leaf(self.bucket.get(usize::from(self.slot))?)
+        }
+    }
+
     /// A whole tree, for the proposer and the auditors who recompute it.
     #[derive(Clone, Debug)]
     pub struct MerkleTree {
+        leaves: Vec<Leaf>,
+        /// Bucket hashes first, the root's level last.
         levels: Vec<Vec<Hash>>,
     }
 
     impl MerkleTree {
-        pub fn new(leaves: Vec<Hash>) -> Self {
-            let mut levels = std::vec![leaves];
+        pub fn new(leaves: Vec<Leaf>) -> Self {
+            let buckets: Vec<Hash> =
+                leaves.chunks(BUCKET_LEAVES).map(|bucket| bucket_hash(&bucket.concat())).collect();
+            let mut levels = std::vec![buckets];
             while levels.last().is_some_and(|level| level.len() > 1) {
                 let below = levels.last().map(Vec::as_slice).unwrap_or_default();
                 let above = below
                     .chunks(2)
                     .map(|pair| match pair {
-                        [a, b] => inner_hash(a, b),
-                        [single] => *single,
+                        [left, right] => inner_hash(left, right),
+                        [last] => inner_hash(last, &EMPTY_SIBLING),
                         _ => unreachable!("chunks(2) yields one or two"),
                     })
                     .collect();
                 levels.push(above);
             }
-            Self { levels }
+            Self { leaves, levels }
         }
 
         /// The root; all zeros for an empty list.
@@ -132,26 +179,32 @@ mod tree {
         }
 
         pub fn len(&self) -> usize {
-            self.levels.first().map_or(0, Vec::len)
+            self.leaves.len()
         }
 
         pub fn is_empty(&self) -> bool {
-            self.len() == 0
+            self.leaves.is_empty()
         }
 
         /// The proof of the leaf at `index`.
-        pub fn proof(&self, mut index: usize) -> Option<Vec<Hash>> {
+        pub fn proof(&self, index: usize) -> Option<Proof> {
             if index >= self.len() {
                 return None;
             }
-            let mut proof = Vec::new();
+            let bucket_index = index / BUCKET_LEAVES;
+            let bucket = self.leaves.chunks(BUCKET_LEAVES).nth(bucket_index)?.to_vec();
+            let mut siblings = Vec::new();
+            let mut at = bucket_index;
             for level in &self.levels[..self.levels.len().saturating_sub(1)] {
-                if let Some(sibling) = level.get(index ^ 1) {
-                    proof.push(*sibling);
-                }
-                index /= 2;
+                siblings.push(level.get(at ^ 1).copied().unwrap_or(EMPTY_SIBLING));
+                at /= 2;
             }
-            Some(proof)
+            Some(Proof {
+                bucket_index: u32::try_from(bucket_index).ok()?,
+                slot: u8::try_from(index % BUCKET_LEAVES).ok()?,
+                bucket,
+                siblings,
+            })
         }
     }
 
@@ -172,7 +225,7 @@ mod tree {
 
     /// The tree of a distribution list.
     pub fn tree_of(leaves: &[([u8; 32], u64)]) -> MerkleTree {
-        MerkleTree::new(leaves.iter().map(|(node, amount)| leaf_hash(node, *amount)).collect())
+        MerkleTree::new(leaves.iter().map(|(node, amount)| leaf(node, *amount)).collect())
     }
 }
 
@@ -192,50 +245,59 @@ mod tests {
 
     #[test]
     fn every_leaf_of_every_size_verifies() {
-        for size in 1..=33u8 {
+        for size in 1..=70u8 {
             let leaves: Vec<([u8; 32], u64)> = (0..size).map(|i| (node(i), u64::from(i) * 7)).collect();
             let tree = tree_of(&leaves);
             for (index, (address, amount)) in leaves.iter().enumerate() {
                 let proof = tree.proof(index).unwrap();
-                assert!(
-                    verify(&tree.root(), leaf_hash(address, *amount), &proof),
-                    "size {size} index {index}"
-                );
+                assert!(proof.verify(&tree.root()), "size {size} index {index}");
+                assert_eq!(proof.claimed(), Some((address, *amount)));
             }
         }
     }
 
     #[test]
-    fn a_leaf_cannot_pass_as_an_inner_node() {
-        let tree = tree_of(&[(node(1), 5), (node(2), 6)]);
-        // The "leaf" an attacker would need is the pair of child hashes: it
-        // hashes with the leaf prefix, so it never equals the inner hash.
-        let children = [leaf_hash(&node(1), 5), leaf_hash(&node(2), 6)];
-        assert_ne!(hashv(&[&[LEAF_PREFIX], &children[0], &children[1]]).to_bytes(), tree.root());
-        // A proof cut short (stopping at an inner node) fails.
-        let four = tree_of(&[(node(1), 5), (node(2), 6), (node(3), 7), (node(4), 8)]);
-        let proof = four.proof(0).unwrap();
-        assert!(verify(&four.root(), leaf_hash(&node(1), 5), &proof));
-        assert!(!verify(&four.root(), leaf_hash(&node(1), 5), &proof[..1]));
+    fn a_bucket_cannot_pass_as_an_inner_node_nor_the_reverse() {
+        let leaves: Vec<([u8; 32], u64)> = (0..16u8).map(|i| (node(i), 5)).collect();
+        let tree = tree_of(&leaves);
+        let proof = tree.proof(0).unwrap();
+        assert!(proof.verify(&tree.root()));
+        // A proof cut short stops at an inner node, whose 64-byte preimage
+        // is no whole number of leaves.
+        let cut = Proof { siblings: proof.siblings[..1].to_vec(), ..proof.clone() };
+        assert!(!cut.verify(&tree.root()));
+        let inner = [bucket_hash(&proof.bucket.concat()), proof.siblings[0]].concat();
+        assert!(!verify(&tree.root(), &inner, 0, &proof.siblings[1..]));
+        // The index bits beyond the depth must be zero: no second address.
+        assert!(!verify(&tree.root(), &proof.bucket.concat(), 4, &proof.siblings));
+        // Five leaves are not a bucket.
+        let five: Vec<u8> = (0..5).flat_map(|i| leaf(&node(i), 5)).collect();
+        assert!(!verify(&bucket_hash(&five), &five, 0, &[]));
     }
 
     #[test]
-    fn precedes_is_byte_order() {
-        let mut samples = std::vec![[0u8; 32], [255; 32]];
-        for index in [0, 7, 8, 15, 31] {
-            for value in [1u8, 128, 255] {
-                let mut hash = [0u8; 32];
-                hash[index] = value;
-                samples.push(hash);
-                hash[0] = 1;
-                samples.push(hash);
-            }
-        }
-        for a in &samples {
-            for b in &samples {
-                assert_eq!(precedes(a, b), a <= b, "{a:?} {b:?}");
-            }
-        }
+    fn the_order_of_a_pair_is_the_index_bit() {
+        let tree = tree_of(&[(node(1), 5), (node(2), 6), (node(3), 7), (node(4), 8), (node(5), 9)]);
+        let proof = tree.proof(4).unwrap();
+        assert_eq!((proof.bucket_index, proof.slot, proof.bucket.len()), (1, 0, 1));
+        // The last bucket is the right child; as a left child it fails.
+        assert!(verify(&tree.root(), &proof.bucket.concat(), 1, &proof.siblings));
+        assert!(!verify(&tree.root(), &proof.bucket.concat(), 0, &proof.siblings));
+    }
+
+    #[test]
+    fn an_odd_level_pairs_with_zeros() {
+        let tree = tree_of(&[(node(1), 5), (node(2), 6), (node(3), 7), (node(4), 8), (node(5), 9)]);
+        let first = bucket_hash(
+            &[leaf(&node(1), 5), leaf(&node(2), 6), leaf(&node(3), 7), leaf(&node(4), 8)].concat(),
+        );
+        let second = bucket_hash(&leaf(&node(5), 9));
+        assert_eq!(tree.root(), inner_hash(&first, &second));
+        let three: Vec<([u8; 32], u64)> = (0..9u8).map(|i| (node(i), 1)).collect();
+        let tree = tree_of(&three);
+        let proof = tree.proof(8).unwrap();
+        assert_eq!(proof.siblings[0], EMPTY_SIBLING);
+        assert!(proof.verify(&tree.root()));
     }
 
     #[test]
@@ -254,7 +316,7 @@ mod tests {
         fn random_lists_verify_and_any_flipped_bit_fails(
             amounts in prop::collection::vec(any::<u64>(), 1..200),
             pick in any::<prop::sample::Index>(),
-            bit in 0usize..(8 * 40),
+            bit in 0usize..(8 * 160),
         ) {
             let leaves: Vec<([u8; 32], u64)> = amounts
                 .iter()
@@ -267,26 +329,24 @@ mod tests {
                 .collect();
             let tree = tree_of(&leaves);
             let index = pick.index(leaves.len());
-            let (address, amount) = leaves[index];
             let proof = tree.proof(index).unwrap();
-            prop_assert!(verify(&tree.root(), leaf_hash(&address, amount), &proof));
+            prop_assert!(proof.verify(&tree.root()));
 
-            // One bit of the leaf (address or amount) flipped.
-            let mut address_bad = address;
-            let mut amount_bad = amount;
-            if bit < 256 {
-                address_bad[bit / 8] ^= 1 << (bit % 8);
-            } else {
-                amount_bad ^= 1 << ((bit - 256) % 64);
-            }
-            prop_assert!(!verify(&tree.root(), leaf_hash(&address_bad, amount_bad), &proof));
+            // One bit of the bucket (any leaf's address or amount) flipped.
+            let mut bucket = proof.bucket.concat();
+            let at = bit % (bucket.len() * 8);
+            bucket[at / 8] ^= 1 << (at % 8);
+            prop_assert!(!verify(&tree.root(), &bucket, u64::from(proof.bucket_index), &proof.siblings));
 
-            // One bit of the proof flipped.
-            if !proof.is_empty() {
-                let mut proof_bad = proof.clone();
-                let which = bit % proof_bad.len();
-                proof_bad[which][bit % 32] ^= 1 << (bit % 8);
-                prop_assert!(!verify(&tree.root(), leaf_hash(&address, amount), &proof_bad));
+            // One bit of a sibling or of the index flipped.
+            if !proof.siblings.is_empty() {
+                let mut bad = proof.clone();
+                let which = bit % bad.siblings.len();
+                bad.siblings[which][bit % 32] ^= 1 << (bit % 8);
+                prop_assert!(!bad.verify(&tree.root()));
+                let mut bad = proof.clone();
+                bad.bucket_index ^= 1 << (bit % bad.siblings.len());
+                prop_assert!(!bad.verify(&tree.root()));
             }
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use gradual_interface::{
-    merkle::{tree_of, Hash, MerkleTree},
+    merkle::{tree_of, Hash, MerkleTree, Proof},
     Address,
 };
 
@@ -29,9 +29,9 @@ impl ApprovedList {
     }
 
     /// `node`'s amount and Merkle proof, if the list pays it.
-    pub fn claim(&self, node: &Address) -> Option<(u64, Vec<Hash>)> {
+    pub fn claim(&self, node: &Address) -> Option<(u64, Proof)> {
         let place = *self.index.get(&node.to_bytes())?;
         let (_, amount) = self.leaves.get(place)?;
-        Some((*amount, self.tree.proof(place).unwrap_or_default()))
+        Some((*amount, self.tree.proof(place)?))
     }
 }

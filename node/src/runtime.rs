@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use gradual_interface::{
     builders::{self, Proposal, Reveal},
     error::GradualError,
-    merkle::MerkleTree,
+    merkle::{self, MerkleTree},
     pda::find_audit_address,
     proof::proof_commitment,
     round::{AUDIT_LAG, LIST_LAG},
@@ -1108,6 +1108,6 @@ impl NodeRuntime {
 
 /// `node`'s amount and Merkle proof in `leaves`, if they build the
 /// distribution's root and pay `node` anything.
-pub fn claim_of(leaves: Leaves, distribution: &Distribution, node: &Address) -> Option<(u64, Vec<[u8; 32]>)> {
+pub fn claim_of(leaves: Leaves, distribution: &Distribution, node: &Address) -> Option<(u64, merkle::Proof)> {
     ApprovedList::matching(leaves, None, &distribution.root)?.claim(node)
 }

@@ -306,7 +306,12 @@ impl TestContext {
     /// Sends one instruction that must land, moving `flow`; returns its compute units.
     pub fn send_flow_ok(&mut self, instruction: Instruction, signers: &[&Keypair], flow: Flow) -> u64 {
         match self.send_with_flow(&[instruction], signers, flow) {
-            Ok(meta) => meta.compute_units_consumed,
+            Ok(meta) => {
+                if std::env::var("PROBE").is_ok() {
+                    eprintln!("{}", meta.pretty_logs());
+                }
+                meta.compute_units_consumed
+            }
             Err(failed) => panic!("transaction failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
         }
     }
@@ -396,7 +401,7 @@ impl TestContext {
         task: &Address,
         round: u64,
         amount: u64,
-        proof: &[[u8; 32]],
+        proof: &gradual_interface::merkle::Proof,
     ) -> u64 {
         let instruction = builders::claim_reward(&operator.pubkey(), task, round, amount, proof);
         self.send_flow_ok(instruction, &[operator], Flow::payout(amount))

@@ -173,12 +173,12 @@ pub fn proposal_of(round: u64, leaves: &[([u8; 32], u64)]) -> gradual_interface:
 /// A tree of 2^20 leaves (about a million): the listed nodes first, then
 /// filler leaves of one lamport each.
 pub fn million_leaf_tree(listed: &[([u8; 32], u64)]) -> gradual_interface::merkle::MerkleTree {
-    use gradual_interface::merkle::leaf_hash;
-    let mut leaves: Vec<[u8; 32]> = listed.iter().map(|(node, amount)| leaf_hash(node, *amount)).collect();
+    use gradual_interface::merkle::{leaf, Leaf};
+    let mut leaves: Vec<Leaf> = listed.iter().map(|(node, amount)| leaf(node, *amount)).collect();
     let mut filler = [0u8; 32];
     while leaves.len() < 1 << 20 {
         filler[..8].copy_from_slice(&(leaves.len() as u64).to_le_bytes());
-        leaves.push(leaf_hash(&filler, 1));
+        leaves.push(leaf(&filler, 1));
     }
     gradual_interface::merkle::MerkleTree::new(leaves)
 }

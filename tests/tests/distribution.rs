@@ -6,7 +6,7 @@
 use gradual_interface::{
     builders::{self, Proposal},
     error::GradualError,
-    merkle::tree_of,
+    merkle::{tree_of, Proof},
     pda::find_distribution_address,
     state::{
         DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
@@ -255,7 +255,7 @@ fn claims_are_paid_once_and_only_against_a_true_proof() {
     let proposer = world.warp_to_proposer(0, 0, &[]);
     let operator = world.nodes[proposer].operator.insecure_clone();
     world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
-    let claim_of = |world: &Paid, index: usize, amount: u64, proof: &[[u8; 32]]| {
+    let claim_of = |world: &Paid, index: usize, amount: u64, proof: &Proof| {
         let node = world.nodes.iter().find(|node| node.node.to_bytes() == leaves[index].0).unwrap();
         (
             node.operator.insecure_clone(),
@@ -274,7 +274,7 @@ fn claims_are_paid_once_and_only_against_a_true_proof() {
     let (claimer, more) = claim_of(&world, 0, leaves[0].1 + 1, &tree.proof(0).unwrap());
     world.ctx.expect_error(more, &[&claimer], custom(GradualError::InvalidProof));
     let mut tampered = tree.proof(0).unwrap();
-    tampered[0][0] ^= 1;
+    tampered.bucket[1][0] ^= 1; // a neighbour's leaf in the bucket
     let (claimer, bad) = claim_of(&world, 0, leaves[0].1, &tampered);
     world.ctx.expect_error(bad, &[&claimer], custom(GradualError::InvalidProof));
     // A node claiming with someone else's leaf and proof.
@@ -489,7 +489,7 @@ fn a_task_with_an_open_distribution_cannot_close() {
 }
 
 #[test]
-fn a_claim_at_depth_twenty_fits_one_transaction() {
+fn a_claim_among_a_million_leaves_fits_one_transaction() {
     let mut world = paid(2, 1);
     let listed: Vec<([u8; 32], u64)> =
         world.nodes.iter().map(|node| (node.node.to_bytes(), SOL / 4)).collect();
@@ -508,14 +508,25 @@ fn a_claim_at_depth_twenty_fits_one_transaction() {
     world.ctx.resolve_distribution(&world.task, 0);
 
     let proof = tree.proof(1).unwrap();
-    assert_eq!(proof.len(), 20);
+    assert_eq!(proof.siblings.len(), 18);
     let claimer = world.nodes[1].operator.insecure_clone();
     let instruction = builders::claim_reward(&claimer.pubkey(), &world.task, 0, SOL / 4, &proof);
     let message = solana_message::Message::new(&[instruction], Some(&world.ctx.payer.pubkey()));
     let size = 1 + 64 * usize::from(message.header.num_required_signatures) + message.serialize().len();
-    assert!(size <= 1_232, "a depth-20 claim needs {size} bytes");
+    assert!(size <= 1_232, "a million-leaf claim needs {size} bytes");
+
+    // The leaf's slot must be inside the bucket, and a bucket holds at most four.
+    for (at, value) in [(5, 4u8), (6, 5)] {
+        let mut malformed = builders::claim_reward(&claimer.pubkey(), &world.task, 0, SOL / 4, &proof);
+        malformed.data[at] = value;
+        world.ctx.expect_error(malformed, &[&claimer], custom(GradualError::InvalidInstructionData));
+    }
+    // The deadline is read from the Clock sysvar's account, and only from it.
+    let mut no_clock = builders::claim_reward(&claimer.pubkey(), &world.task, 0, SOL / 4, &proof);
+    no_clock.accounts[3].pubkey = Address::from_str_const("SysvarRent111111111111111111111111111111111");
+    world.ctx.expect_error(no_clock, &[&claimer], custom(GradualError::InvalidClockAccount));
     let units = world.ctx.claim(&claimer, &world.task, 0, SOL / 4, &proof);
-    assert!(units <= 5_000, "a depth-20 claim used {units} CU");
+    assert!(units <= 5_000, "a million-leaf claim used {units} CU");
 }
 
 #[test]

@@ -109,7 +109,7 @@ fn world() -> (TestContext, Vec<Keypair>, Vec<(&'static str, Instruction)>) {
         ("ProposeDistribution", builders::propose_distribution(a, &task, &proposal_of(0, &leaves))),
         ("VoteDistribution", builders::vote_distribution(a, &task, 0, true)),
         ("ResolveDistribution", builders::resolve_distribution(&task, 0, a)),
-        ("ClaimReward", builders::claim_reward(b, &task, 0, SOL, &[[5; 32], [6; 32]])),
+        ("ClaimReward", builders::claim_reward(b, &task, 0, SOL, &two_level_proof())),
         ("ExpireDistribution", builders::expire_distribution(&task, 0, a)),
     ];
     let mut signers = operators;
@@ -161,5 +161,14 @@ fn mutated_instruction_data_is_refused_cleanly() {
             let outcome = ctx.simulate(std::slice::from_ref(baseline), &signers_of(baseline));
             assert_eq!(outcome, Ok(()), "{name} unmutated");
         }
+    }
+}
+
+fn two_level_proof() -> gradual_interface::merkle::Proof {
+    gradual_interface::merkle::Proof {
+        bucket_index: 1,
+        slot: 0,
+        bucket: vec![[7; 40], [8; 40]],
+        siblings: vec![[5; 32], [6; 32]],
     }
 }

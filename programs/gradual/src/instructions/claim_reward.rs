@@ -1,19 +1,19 @@
 use gradual_interface::{
     error::GradualError,
-    merkle::{leaf_hash, verify, Hash, MAX_PROOF_DEPTH},
+    merkle::{parse_leaf, verify, Hash, BUCKET_LEAVES, LEAF_LEN, MAX_PROOF_DEPTH},
     state::DISTRIBUTION_APPROVED,
 };
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports},
+    shared::{accounts, lamports, sysvars},
 };
 
 /// Pays the node's amount from an approved list against a Merkle proof,
 /// once per node and round, never beyond the list's total.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [operator, node_account, distribution_account] = accounts::exact::<3>(accounts)?;
+    let [operator, node_account, distribution_account, clock] = accounts::exact::<4>(accounts)?;
     // 1. signers and writable accounts
     accounts::signer(operator)?;
     accounts::writable(operator)?;
@@ -27,17 +27,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::NodeTaskMismatch);
     }
 
-    let (amount, proof) = data.split_at_checked(8).ok_or(GradualError::InvalidInstructionData)?;
-    let amount = u64::from_le_bytes(amount.try_into().map_err(|_| GradualError::InvalidInstructionData)?);
-    let proof: &[Hash] = bytemuck::try_cast_slice(proof).map_err(|_| GradualError::InvalidInstructionData)?;
-    if proof.len() > MAX_PROOF_DEPTH {
-        return fail(GradualError::InvalidInstructionData);
-    }
-
+    let claim = Claim::parse(data).ok_or(GradualError::InvalidInstructionData)?;
     if distribution.status != DISTRIBUTION_APPROVED {
         return fail(GradualError::DistributionNotApproved);
     }
-    if accounts::current_slot()? >= distribution.claim_deadline {
+    if sysvars::slot_from_clock_account(clock)? >= distribution.claim_deadline {
         return fail(GradualError::ClaimPeriodOver);
     }
     // A node account closed and opened again joins later than the round it
@@ -45,11 +39,44 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if node.joined_round > distribution.round {
         return fail(GradualError::StakeNotActiveForRound);
     }
-    if !verify(&distribution.root, leaf_hash(node_account.address().as_array(), amount), proof) {
+    let (claimed_node, amount) = parse_leaf(claim.leaf).ok_or(GradualError::InvalidInstructionData)?;
+    if claimed_node != node_account.address().as_array()
+        || !verify(&distribution.root, claim.bucket, claim.bucket_index, claim.siblings)
+    {
         return fail(GradualError::InvalidProof);
     }
     node.mark_claimed(distribution.round)?;
     distribution.record_claim(amount)?;
     drop((node, distribution));
     lamports::pay_out(distribution_account, operator, amount)
+}
+
+/// The instruction's data: bucket index `u32`, slot `u8`, leaf count `u8`,
+/// the bucket's leaves, then the sibling hashes.
+struct Claim<'a> {
+    bucket_index: u64,
+    leaf: &'a [u8],
+    bucket: &'a [u8],
+    siblings: &'a [Hash],
+}
+
+impl<'a> Claim<'a> {
+    fn parse(data: &'a [u8]) -> Option<Self> {
+        let ([index @ .., slot, count], rest) = data.split_first_chunk::<6>()?;
+        let (slot, count) = (usize::from(*slot), usize::from(*count));
+        if slot >= count || count > BUCKET_LEAVES {
+            return None;
+        }
+        let (bucket, siblings) = rest.split_at_checked(count.checked_mul(LEAF_LEN)?)?;
+        let siblings: &[Hash] = bytemuck::try_cast_slice(siblings).ok()?;
+        if siblings.len() > MAX_PROOF_DEPTH {
+            return None;
+        }
+        Some(Self {
+            bucket_index: u64::from(u32::from_le_bytes(*index)),
+            leaf: bucket.get(slot.checked_mul(LEAF_LEN)?..)?.get(..LEAF_LEN)?,
+            bucket,
+            siblings,
+        })
+    }
 }

@@ -2,8 +2,8 @@
 //! `Sysvar::get` takes that path only under `target_os = "solana"`, which the
 //! upstream `bpfel-unknown-none` target used here does not set.
 
-use gradual_interface::{error::GradualError, math::checked_mul};
-use pinocchio::{error::ProgramError, Address};
+use gradual_interface::{error::GradualError, math::checked_mul, CLOCK_SYSVAR_ID};
+use pinocchio::{error::ProgramError, AccountView, Address};
 
 /// Bytes the runtime charges rent for on top of an account's data.
 const ACCOUNT_STORAGE_OVERHEAD: u64 = 128;
@@ -40,6 +40,19 @@ fn read_sysvar<const N: usize>(id: &Address) -> Result<[u64; N], ProgramError> {
 pub fn current_slot() -> Result<u64, ProgramError> {
     let [slot] = read_sysvar::<1>(&pinocchio::sysvars::clock::CLOCK_ID)?;
     Ok(slot)
+}
+
+/// The slot, read from the Clock sysvar's account: about 100 CU cheaper
+/// than the syscall, for the instruction that runs most often.
+pub fn slot_from_clock_account(clock: &AccountView) -> Result<u64, ProgramError> {
+    if *clock.address() != CLOCK_SYSVAR_ID {
+        return Err(GradualError::InvalidClockAccount.into());
+    }
+    // SAFETY: a sysvar is never writable by a program, so no mutable borrow
+    // of its data can exist.
+    let data = unsafe { clock.borrow_unchecked() };
+    let slot = data.first_chunk::<8>().ok_or(GradualError::InvalidClockAccount)?;
+    Ok(u64::from_le_bytes(*slot))
 }
 
 /// The rent-exempt minimum for `data_len` bytes of data.
