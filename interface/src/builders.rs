@@ -351,9 +351,17 @@ pub fn claim_reward(
     for sibling in &proof.siblings {
         data.extend_from_slice(sibling);
     }
-    let mut instruction = node_distribution_instruction(AccountMeta::new(*operator, true), task, round, data);
-    instruction.accounts.push(AccountMeta::new_readonly(CLOCK_SYSVAR_ID, false));
-    instruction
+    let (distribution, _) = find_distribution_address(task, round);
+    Instruction {
+        program_id: ID,
+        accounts: std::vec![
+            AccountMeta::new(*operator, true),
+            AccountMeta::new(node, false),
+            AccountMeta::new(distribution, false),
+            AccountMeta::new_readonly(CLOCK_SYSVAR_ID, false),
+        ],
+        data,
+    }
 }
 
 pub fn expire_distribution(task: &Address, round: u64, payer: &Address) -> Instruction {

@@ -1,7 +1,7 @@
 //! The chain a node talks to. One interface, so the runtime and `simulate`
 //! run unchanged on the embedded LiteSVM chain or over RPC (`rpc.rs`).
 
-use std::path::Path;
+use std::{collections::BTreeSet, path::Path};
 
 use gradual_interface::{Address, ID};
 use litesvm::LiteSVM;
@@ -43,6 +43,12 @@ pub trait Chain {
             .collect())
     }
     fn rent_exempt_minimum(&self, len: usize) -> u64;
+    /// The accounts that landed transactions may have written since the last
+    /// call, when this chain alone writes them and so knows (the embedded
+    /// one); `None` when it cannot know (RPC): read everything again.
+    fn take_written(&mut self) -> Option<BTreeSet<Address>> {
+        None
+    }
     /// Moves on to `slot` (embedded: warps there) or waits until the chain
     /// reaches it (RPC); returns the slot now current.
     fn advance_to(&mut self, slot: u64) -> Result<u64, Refused>;
@@ -62,6 +68,8 @@ pub const TASK_FIELD: std::ops::Range<usize> = 8..40;
 /// moves when told to and a `SlotHashes` sysvar kept in step with it.
 pub struct EmbeddedChain {
     svm: LiteSVM,
+    /// Writable accounts of the transactions landed since `take_written`.
+    written: BTreeSet<Address>,
 }
 
 /// The hash the embedded chain gives `slot`.
@@ -78,7 +86,7 @@ impl EmbeddedChain {
     pub fn with_svm(mut svm: LiteSVM, program: &Path, start_slot: u64) -> Result<Self, String> {
         svm.add_program_from_file(ID, program)
             .map_err(|error| format!("cannot load {}: {error}; run `make sbf` first", program.display()))?;
-        let mut chain = Self { svm };
+        let mut chain = Self { svm, written: BTreeSet::new() };
         chain.warp_to(start_slot);
         Ok(chain)
     }
@@ -127,11 +135,24 @@ impl Chain for EmbeddedChain {
             &payer_first(payer, signers),
             self.svm.latest_blockhash(),
         );
+        let message = &transaction.message;
+        let writable: Vec<Address> = (0..message.account_keys.len())
+            .filter(|index| {
+                message.is_maybe_writable_with_reserved_addresses(
+                    *index,
+                    None::<&std::collections::HashSet<Address>>,
+                )
+            })
+            .map(|index| message.account_keys[index])
+            .collect();
         let result = self.svm.send_transaction(transaction);
         // Identical transactions later in the same slot must not be dropped as duplicates.
         self.svm.expire_blockhash();
         match result {
-            Ok(meta) => Ok(meta.compute_units_consumed),
+            Ok(meta) => {
+                self.written.extend(writable);
+                Ok(meta.compute_units_consumed)
+            }
             Err(failed) => {
                 let custom_code = match &failed.err {
                     solana_transaction::TransactionError::InstructionError(
@@ -158,6 +179,10 @@ impl Chain for EmbeddedChain {
 
     fn rent_exempt_minimum(&self, len: usize) -> u64 {
         self.svm.minimum_balance_for_rent_exemption(len)
+    }
+
+    fn take_written(&mut self) -> Option<BTreeSet<Address>> {
+        Some(std::mem::take(&mut self.written))
     }
 
     fn advance_to(&mut self, slot: u64) -> Result<u64, Refused> {

@@ -152,7 +152,7 @@ impl Peers for NetworkPeers {
             .ok()
     }
 
-    fn serve_list(&mut self, _node: &Address, round: u64, leaves: &Leaves) {
+    fn serve_list(&mut self, _node: &Address, round: u64, leaves: &Arc<Leaves>) {
         if let Err(error) = self.store.put_list(round, leaves) {
             tracing::error!(%error, round, "cannot store list");
         }

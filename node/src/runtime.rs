@@ -3,12 +3,15 @@
 //! resolves what is due and claims what it is owed. Every action first
 //! reads chain state, so a tick repeated at the same slot sends nothing twice.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use gradual_interface::{
     builders::{self, Proposal, Reveal},
     error::GradualError,
-    merkle::{self, MerkleTree},
+    merkle,
     pda::find_audit_address,
     proof::proof_commitment,
     round::{AUDIT_LAG, LIST_LAG},
@@ -31,7 +34,7 @@ use crate::{
     chain::Chain,
     jobs::{CheckRequest, Checked, Inline, Jobs, SharedTask},
     tasks::{Task, WorkContext},
-    world::read,
+    world::{read, RuleList},
 };
 
 pub use crate::tasks::Leaves;
@@ -223,7 +226,7 @@ impl NodeRuntime {
     /// Forgets what concerns rounds before `oldest`: once per round, since
     /// every node does it and each map is walked whole.
     fn forget_before(&mut self, world: &mut World, oldest: u64) {
-        world.list_cache.retain(|(listed, _), _| *listed >= oldest);
+        world.list_cache.retain(|(listed, _, _), _| *listed >= oldest);
         world
             .approved_lists
             .retain(|root, _| world.distributions.values().any(|(_, listed)| listed.root == *root));
@@ -728,19 +731,19 @@ impl NodeRuntime {
         round: u64,
         pool: u64,
     ) -> Result<Leaves, String> {
-        world.list(chain.slot(), task_impl, task, (round, pool)).map(|(leaves, _)| leaves.clone())
+        world.list(chain.slot(), task_impl, task, (round, pool)).map(|list| list.leaves.as_ref().clone())
     }
 
     /// The list of `round` and its tree, as [`World::list`] computes it; a
     /// failure of the task's rule is counted and logged once per round.
-    fn list_of<'w>(
+    fn list_of(
         &mut self,
         chain: &dyn Chain,
-        world: &'w mut World,
+        world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
         (round, pool): (u64, u64),
-    ) -> Option<&'w (Leaves, MerkleTree)> {
+    ) -> Option<Arc<RuleList>> {
         match world.list(chain.slot(), task_impl, task, (round, pool)) {
             Ok(list) => Some(list),
             Err(error) => {
@@ -877,15 +880,14 @@ impl NodeRuntime {
         // The proposal already took its total out of the pool: the
         // bounty it could pay is judged against the pool before it.
         let pool_before = task.bounty_pool.saturating_add(distribution.reserved);
-        let (leaves, tree) = self.list_of(chain, world, task_impl, task, (listed, pool_before))?;
-        let root = tree.root();
+        let list = self.list_of(chain, world, task_impl, task, (listed, pool_before))?;
+        let root = list.tree.root();
         let valid = root == distribution.root
-            && distribution.total == leaves.iter().map(|(_, amount)| *amount).sum::<u64>()
-            && distribution.leaf_count == leaves.len() as u64;
-        let kept = valid.then(|| leaves.clone());
+            && distribution.total == list.total
+            && distribution.leaf_count == list.leaves.len() as u64;
         world.roots.entry(listed).or_default().insert(root);
-        if let Some(leaves) = kept {
-            world.peers.serve_list(&self.node, listed, &leaves);
+        if valid {
+            world.peers.serve_list(&self.node, listed, &list.leaves);
         } else {
             let proposer = Address::new_from_array(distribution.proposer);
             let error = format!("the list {proposer} proposed differs from the one this node computes");
@@ -933,18 +935,16 @@ impl NodeRuntime {
                 world.reload_distribution(chain, listed, &self.node);
             }
         }
-        let Some((leaves, _)) = self.list_of(chain, world, task_impl, task, (listed, task.bounty_pool))
-        else {
+        let Some(list) = self.list_of(chain, world, task_impl, task, (listed, task.bounty_pool)) else {
             return;
         };
-        let leaves = leaves.clone();
         let mut url = me.service_url().to_vec();
         url.extend_from_slice(format!("/v1/lists/{listed}").as_bytes());
         url.truncate(MAX_LIST_URL_LEN);
-        let proposal = Proposal::of(listed, &leaves, url);
+        let proposal = Proposal::of(listed, &list.leaves, url);
         let bond = task.params_for(listed).map_or(0, |params| params.audit_bond);
         let instruction = builders::propose_distribution(&self.operator.pubkey(), &world.task, &proposal);
-        world.peers.serve_list(&self.node, listed, &leaves);
+        world.peers.serve_list(&self.node, listed, &list.leaves);
         if self.send(chain, world, Tx::one("ProposeDistribution", listed, instruction).deposit(bond)) {
             self.stats.proposals.push((listed, attempt));
             world.reload_distribution(chain, listed, &self.node);
@@ -1003,10 +1003,9 @@ impl NodeRuntime {
         let root = &distribution.root;
         let own = self
             .list_of(chain, world, task_impl, task, (listed, distribution.total))
-            .filter(|(_, tree)| tree.root() == *root)
-            .cloned();
-        if let Some((leaves, tree)) = own {
-            return ApprovedList::matching(leaves, Some(tree), root);
+            .filter(|list| list.tree.root() == *root);
+        if let Some(list) = own {
+            return ApprovedList::matching(list.leaves.as_ref().clone(), Some(list.tree.clone()), root);
         }
         let kept = world.peers.kept_list(&self.node, listed);
         kept.and_then(|leaves| ApprovedList::matching(leaves, None, root)).or_else(|| {

@@ -2,18 +2,21 @@
 //! the current slot, the lists computed from it, and how results are kept
 //! and fetched (`Peers`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use gradual_interface::{
     merkle::{tree_of, MerkleTree},
     pda::find_distribution_address,
     state::{Account, Audit, Distribution, Node, Task as TaskAccount, SUBMISSION_EXCLUDED},
-    Address,
+    Address, ID,
 };
 
 use crate::{
     approved::ApprovedList,
-    chain::{Chain, Refused},
+    chain::{Chain, Refused, TASK_FIELD},
     tasks::{check_leaves, DistributionInputs, Eligible, Leaves, Task},
 };
 
@@ -35,7 +38,7 @@ pub trait Peers {
     /// says it serves it; `None` if it cannot be had (yet).
     fn fetch(&mut self, target: &Address, account: &Node, round: u64) -> Option<Vec<u8>>;
     /// Keeps a list `node` proposed or verified for `round`, and serves it.
-    fn serve_list(&mut self, _node: &Address, _round: u64, _leaves: &Leaves) {}
+    fn serve_list(&mut self, _node: &Address, _round: u64, _leaves: &Arc<Leaves>) {}
     /// The list kept for `round`, if any: after its nodes' accounts change
     /// (a ring overwritten, a node gone), it can no longer be recomputed.
     fn kept_list(&self, _node: &Address, _round: u64) -> Option<Leaves> {
@@ -57,9 +60,7 @@ type Results = BTreeMap<(Address, u64), (Vec<u8>, bool)>;
 pub struct InProcessPeers {
     results: std::sync::Arc<std::sync::Mutex<Results>>,
     /// Lists kept, by (node, round); nodes that keep the same list share one copy.
-    lists: BTreeMap<(Address, u64), std::sync::Arc<Leaves>>,
-    /// The distinct lists kept for each round.
-    distinct: BTreeMap<u64, Vec<std::sync::Arc<Leaves>>>,
+    lists: BTreeMap<(Address, u64), Arc<Leaves>>,
 }
 
 impl InProcessPeers {
@@ -96,17 +97,8 @@ impl Peers for InProcessPeers {
         self.published(target, round)
     }
 
-    fn serve_list(&mut self, node: &Address, round: u64, leaves: &Leaves) {
-        let distinct = self.distinct.entry(round).or_default();
-        let shared = match distinct.iter().find(|kept| kept.as_slice() == leaves.as_slice()) {
-            Some(kept) => std::sync::Arc::clone(kept),
-            None => {
-                let kept = std::sync::Arc::new(leaves.clone());
-                distinct.push(std::sync::Arc::clone(&kept));
-                kept
-            }
-        };
-        self.lists.insert((*node, round), shared);
+    fn serve_list(&mut self, node: &Address, round: u64, leaves: &Arc<Leaves>) {
+        self.lists.insert((*node, round), Arc::clone(leaves));
     }
 
     fn kept_list(&self, node: &Address, round: u64) -> Option<Leaves> {
@@ -130,12 +122,20 @@ impl crate::jobs::Fetch for InProcessPeers {
     }
 }
 
-/// A round's list by the task's rule and its Merkle tree, as of one slot,
-/// or why the rule gave none (it failed or broke the program's limits).
+/// A round's list by the task's rule and its Merkle tree, shared by every
+/// runtime that computes or keeps it: copying it per node cost O(nodes^2).
+pub struct RuleList {
+    pub leaves: Arc<Leaves>,
+    pub tree: MerkleTree,
+    /// The leaves' amounts added up.
+    pub total: u64,
+}
+
+/// A round's list as of one slot, or why the rule gave none (it failed or
+/// broke the program's limits).
 pub(crate) struct CachedList {
     slot: u64,
-    pool: u64,
-    list: Result<(Leaves, MerkleTree), String>,
+    list: Result<Arc<RuleList>, String>,
 }
 
 /// Which task computed a list: runtimes running the same task share it.
@@ -187,7 +187,9 @@ pub struct World {
     /// Wall time spent sending transactions, for benchmarks.
     pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
-    pub(crate) list_cache: BTreeMap<(u64, usize), CachedList>,
+    /// Keyed by round, task and the pool it may draw on (proposals, votes
+    /// and claims each use their own, all in one slot).
+    pub(crate) list_cache: BTreeMap<(u64, usize, u64), CachedList>,
     /// Lists that build an approved root, by that root.
     pub(crate) approved_lists: HashMap<[u8; 32], ApprovedList>,
     /// Distinct roots the voters on each round's lists computed, for `simulate`'s report.
@@ -223,9 +225,28 @@ impl World {
         }
     }
 
-    /// Reads the task and its node, audit and distribution accounts once for
-    /// this slot; runtimes read the cache.
-    pub fn refresh(&mut self, chain: &dyn Chain) -> Result<(), Refused> {
+    /// Brings the task and its node, audit and distribution accounts up to
+    /// this slot, once; runtimes read the cache. Where the chain says which
+    /// accounts were written, only those are read again: a full read costs
+    /// O(nodes) every slot.
+    pub fn refresh(&mut self, chain: &mut dyn Chain) -> Result<(), Refused> {
+        let written = chain.take_written();
+        match written {
+            Some(written) if self.task_state.is_some() => {
+                let members = self.node_cache.len();
+                for address in written {
+                    self.reload(chain, &address);
+                }
+                if self.node_cache.len() != members {
+                    self.node_list = self.node_cache.keys().copied().collect();
+                }
+                Ok(())
+            }
+            _ => self.read_all(chain),
+        }
+    }
+
+    fn read_all(&mut self, chain: &dyn Chain) -> Result<(), Refused> {
         let accounts = chain.task_accounts(&self.task)?;
         self.node_cache.clear();
         self.open_audits.clear();
@@ -242,6 +263,31 @@ impl World {
         }
         self.node_list = self.node_cache.keys().copied().collect();
         Ok(())
+    }
+
+    /// Reads one account again: the task, or one of its node, audit or
+    /// distribution accounts (created, changed or closed).
+    fn reload(&mut self, chain: &dyn Chain, address: &Address) {
+        if *address == self.task {
+            self.task_state = read::<TaskAccount>(chain, address);
+            return;
+        }
+        let account = chain.account(address).filter(|account| {
+            account.owner == ID && account.data.get(TASK_FIELD) == Some(self.task.as_ref())
+        });
+        let data = account.as_ref().map(|account| account.data.as_slice()).unwrap_or_default();
+        if let Some(node) = Node::read(data) {
+            self.node_cache.insert(*address, node);
+        } else if let Some(audit) = Audit::read(data) {
+            self.open_audits.insert(*address, audit);
+        } else if let Some(distribution) = Distribution::read(data) {
+            self.distributions.insert(distribution.round, (*address, distribution));
+        } else {
+            // Closed, or never one of the task's: forget it wherever it was.
+            self.node_cache.remove(address);
+            self.open_audits.remove(address);
+            self.distributions.retain(|_, (kept, _)| kept != address);
+        }
     }
 
     /// Rereads what a transaction about `round`'s list may have changed, so
@@ -298,20 +344,21 @@ impl World {
         task_impl: &dyn Task,
         task: &TaskAccount,
         (round, pool): (u64, u64),
-    ) -> Result<&(Leaves, MerkleTree), String> {
-        let key = (round, task_identity(task_impl));
-        let fresh =
-            self.list_cache.get(&key).is_some_and(|cached| cached.slot == slot && cached.pool == pool);
+    ) -> Result<Arc<RuleList>, String> {
+        let key = (round, task_identity(task_impl), pool);
+        let fresh = self.list_cache.get(&key).is_some_and(|cached| cached.slot == slot);
         if !fresh {
+            self.list_cache.retain(|_, cached| cached.slot == slot);
             let inputs = self.distribution_inputs(task, round, pool);
             let list = task_impl.distribution(&inputs).and_then(|leaves| {
                 check_leaves(&inputs, &leaves)?;
                 let tree = tree_of(&leaves);
-                Ok((leaves, tree))
+                let total = leaves.iter().map(|(_, amount)| *amount).fold(0u64, u64::saturating_add);
+                Ok(Arc::new(RuleList { leaves: Arc::new(leaves), tree, total }))
             });
-            self.list_cache.insert(key, CachedList { slot, pool, list });
+            self.list_cache.insert(key, CachedList { slot, list });
         }
-        self.list_cache[&key].list.as_ref().map_err(Clone::clone)
+        self.list_cache[&key].list.clone()
     }
 
     /// Which peers `node` checks in `round`: `audit_sample` of them, drawn

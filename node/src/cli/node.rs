@@ -299,7 +299,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             last_round = round;
             event(json!({ "event": "round", "round": round, "slot": slot }));
         }
-        if let Err(refused) = world.refresh(&chain) {
+        if let Err(refused) = world.refresh(&mut chain) {
             tracing::error!(error = %refused.message, "cannot read the task's accounts; skipping this slot");
             continue;
         }
@@ -363,7 +363,7 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
     let me = read_node(&chain, &node)?
         .ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
     let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
-    world.refresh(&chain).map_err(|refused| CliError::failed(refused.message))?;
+    world.refresh(&mut chain).map_err(|refused| CliError::failed(refused.message))?;
     let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
     let horizon = u64::from(task.allowed_failed_distributions)
         .saturating_add(LIST_LAG + 1)
