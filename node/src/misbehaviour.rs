@@ -75,4 +75,8 @@ impl Task for Wrapped {
         let total = leaves.iter().fold(0u64, |total, (_, amount)| total.saturating_add(*amount));
         Ok(vec![(self.node.to_bytes(), total)])
     }
+
+    fn lists_as(&self) -> Option<&dyn Task> {
+        (self.behaviour != Behaviour::BadProposer).then_some(self.task.as_ref())
+    }
 }

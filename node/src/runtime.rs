@@ -226,7 +226,7 @@ impl NodeRuntime {
     /// Forgets what concerns rounds before `oldest`: once per round, since
     /// every node does it and each map is walked whole.
     fn forget_before(&mut self, world: &mut World, oldest: u64) {
-        world.list_cache.retain(|(listed, _, _), _| *listed >= oldest);
+        world.forget_lists_before(oldest);
         world
             .approved_lists
             .retain(|root, _| world.distributions.values().any(|(_, listed)| listed.root == *root));
@@ -669,7 +669,7 @@ impl NodeRuntime {
                 world.open_audits.insert(address, audit);
             }
             if let Some(node) = read::<Node>(chain, target) {
-                world.node_cache.insert(*target, node);
+                world.put_node(*target, node);
             }
         }
     }
@@ -715,36 +715,33 @@ impl NodeRuntime {
             if self.send(chain, world, Tx::one("ResolveAudit", audit.round, instruction).payout(payout)) {
                 world.open_audits.remove(&address);
                 if let Some(node) = read::<Node>(chain, &target) {
-                    world.node_cache.insert(target, node);
+                    world.put_node(target, node);
                 }
             }
         }
     }
 
-    /// Round `round`'s list by the task's rule, from chain state (the
-    /// cache of this slot's node accounts).
+    /// Round `round`'s list by the task's rule, from the world's node accounts.
     pub fn expected_list(
-        chain: &dyn Chain,
         world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
         round: u64,
         pool: u64,
     ) -> Result<Leaves, String> {
-        world.list(chain.slot(), task_impl, task, (round, pool)).map(|list| list.leaves.as_ref().clone())
+        world.list(task_impl, task, (round, pool)).map(|list| list.leaves.as_ref().clone())
     }
 
     /// The list of `round` and its tree, as [`World::list`] computes it; a
     /// failure of the task's rule is counted and logged once per round.
     fn list_of(
         &mut self,
-        chain: &dyn Chain,
         world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
         (round, pool): (u64, u64),
     ) -> Option<Arc<RuleList>> {
-        match world.list(chain.slot(), task_impl, task, (round, pool)) {
+        match world.list(task_impl, task, (round, pool)) {
             Ok(list) => Some(list),
             Err(error) => {
                 self.fault("distribution", round, &error);
@@ -834,7 +831,7 @@ impl NodeRuntime {
         let verdict = match self.list_verdicts.get(&key) {
             Some(verdict) => *verdict,
             None => {
-                let verdict = self.judge_list(chain, world, task_impl, task, (listed, &distribution));
+                let verdict = self.judge_list(world, task_impl, task, (listed, &distribution));
                 self.list_verdicts.insert(key, verdict);
                 verdict
             }
@@ -871,7 +868,6 @@ impl NodeRuntime {
     /// if its rule gives no list. A list it rebuilds is kept and served.
     fn judge_list(
         &mut self,
-        chain: &dyn Chain,
         world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
@@ -880,7 +876,7 @@ impl NodeRuntime {
         // The proposal already took its total out of the pool: the
         // bounty it could pay is judged against the pool before it.
         let pool_before = task.bounty_pool.saturating_add(distribution.reserved);
-        let list = self.list_of(chain, world, task_impl, task, (listed, pool_before))?;
+        let list = self.list_of(world, task_impl, task, (listed, pool_before))?;
         let root = list.tree.root();
         let valid = root == distribution.root
             && distribution.total == list.total
@@ -935,7 +931,7 @@ impl NodeRuntime {
                 world.reload_distribution(chain, listed, &self.node);
             }
         }
-        let Some(list) = self.list_of(chain, world, task_impl, task, (listed, task.bounty_pool)) else {
+        let Some(list) = self.list_of(world, task_impl, task, (listed, task.bounty_pool)) else {
             return;
         };
         let mut url = me.service_url().to_vec();
@@ -972,8 +968,7 @@ impl NodeRuntime {
             .collect();
         for (listed, distribution) in approved {
             if !world.approved_lists.contains_key(&distribution.root) {
-                if let Some(list) =
-                    self.find_approved_list(chain, world, task_impl, &task, (listed, &distribution))
+                if let Some(list) = self.find_approved_list(world, task_impl, &task, (listed, &distribution))
                 {
                     world.approved_lists.insert(distribution.root, list);
                 }
@@ -994,7 +989,6 @@ impl NodeRuntime {
     /// proposer's.
     fn find_approved_list(
         &mut self,
-        chain: &dyn Chain,
         world: &mut World,
         task_impl: &dyn Task,
         task: &TaskAccount,
@@ -1002,7 +996,7 @@ impl NodeRuntime {
     ) -> Option<ApprovedList> {
         let root = &distribution.root;
         let own = self
-            .list_of(chain, world, task_impl, task, (listed, distribution.total))
+            .list_of(world, task_impl, task, (listed, distribution.total))
             .filter(|list| list.tree.root() == *root);
         if let Some(list) = own {
             return ApprovedList::matching(list.leaves.as_ref().clone(), Some(list.tree.clone()), root);

@@ -131,15 +131,18 @@ pub struct RuleList {
     pub total: u64,
 }
 
-/// A round's list as of one slot, or why the rule gave none (it failed or
-/// broke the program's limits).
+/// A round's list, or why the rule gave none (it failed or broke the
+/// program's limits), as of a version of its inputs.
 pub(crate) struct CachedList {
-    slot: u64,
+    inputs: (u64, u64),
     list: Result<Arc<RuleList>, String>,
 }
 
-/// Which task computed a list: runtimes running the same task share it.
-fn task_identity(task_impl: &dyn Task) -> usize {
+/// Which task computes a list: runtimes whose tasks list alike share it.
+fn task_identity(mut task_impl: &dyn Task) -> usize {
+    while let Some(inner) = task_impl.lists_as() {
+        task_impl = inner;
+    }
     std::ptr::from_ref(task_impl).cast::<()>() as usize
 }
 
@@ -187,9 +190,14 @@ pub struct World {
     /// Wall time spent sending transactions, for benchmarks.
     pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
-    /// Keyed by round, task and the pool it may draw on (proposals, votes
-    /// and claims each use their own, all in one slot).
+    /// Keyed by round, task and the bounty it may pay (the round's, or the
+    /// pool if less: proposals, votes and claims see different pools).
     pub(crate) list_cache: BTreeMap<(u64, usize, u64), CachedList>,
+    /// For each round, how often what its list is computed from (a node's
+    /// proof of it, or its stake for it) changed; with `generation`, bumped
+    /// by every full read, it says whether a cached list still holds.
+    list_inputs: HashMap<u64, u64>,
+    generation: u64,
     /// Lists that build an approved root, by that root.
     pub(crate) approved_lists: HashMap<[u8; 32], ApprovedList>,
     /// Distinct roots the voters on each round's lists computed, for `simulate`'s report.
@@ -219,6 +227,8 @@ impl World {
             refused: BTreeMap::new(),
             send_time: std::time::Duration::ZERO,
             list_cache: BTreeMap::new(),
+            list_inputs: HashMap::new(),
+            generation: 0,
             approved_lists: HashMap::new(),
             roots: BTreeMap::new(),
             slot_duration: std::time::Duration::from_millis(400),
@@ -248,6 +258,7 @@ impl World {
 
     fn read_all(&mut self, chain: &dyn Chain) -> Result<(), Refused> {
         let accounts = chain.task_accounts(&self.task)?;
+        self.generation = self.generation.wrapping_add(1);
         self.node_cache.clear();
         self.open_audits.clear();
         self.distributions.clear();
@@ -277,14 +288,16 @@ impl World {
         });
         let data = account.as_ref().map(|account| account.data.as_slice()).unwrap_or_default();
         if let Some(node) = Node::read(data) {
-            self.node_cache.insert(*address, node);
+            self.put_node(*address, node);
         } else if let Some(audit) = Audit::read(data) {
             self.open_audits.insert(*address, audit);
         } else if let Some(distribution) = Distribution::read(data) {
             self.distributions.insert(distribution.round, (*address, distribution));
         } else {
             // Closed, or never one of the task's: forget it wherever it was.
-            self.node_cache.remove(address);
+            if let Some(gone) = self.node_cache.remove(address) {
+                self.note_list_inputs(Some(&gone), None);
+            }
             self.open_audits.remove(address);
             self.distributions.retain(|_, (kept, _)| kept != address);
         }
@@ -303,20 +316,41 @@ impl World {
             None => self.distributions.remove(&round),
         };
         if let Some(account) = read::<Node>(chain, node) {
-            self.node_cache.insert(*node, account);
+            self.put_node(*node, account);
         }
         self.task_state = read::<TaskAccount>(chain, &self.task);
     }
 
-    /// What the distribution rule of `round` may use, from this slot's node accounts.
-    fn distribution_inputs(&self, task: &TaskAccount, round: u64, pool: u64) -> DistributionInputs {
-        let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round);
-        let mut inputs = DistributionInputs {
-            round,
-            bounty: bounty.min(pool),
-            eligible: Vec::new(),
-            excluded: Vec::new(),
+    /// Forgets the lists of rounds before `oldest`.
+    pub(crate) fn forget_lists_before(&mut self, oldest: u64) {
+        self.list_cache.retain(|(listed, _, _), _| *listed >= oldest);
+        self.list_inputs.retain(|listed, _| *listed >= oldest);
+    }
+
+    /// Keeps a node account as read now, noting the rounds whose lists it changes.
+    pub(crate) fn put_node(&mut self, address: Address, node: Node) {
+        let before = self.node_cache.insert(address, node);
+        self.note_list_inputs(before.as_ref(), Some(&node));
+    }
+
+    fn note_list_inputs(&mut self, before: Option<&Node>, after: Option<&Node>) {
+        let input = |node: Option<&Node>, round: u64| {
+            node.map(|node| (node.proof(round).copied(), node.stake_for_round(round)))
         };
+        let rounds = [before, after].into_iter().flatten().flat_map(|node| node.submissions.iter());
+        let changed: BTreeSet<u64> = rounds
+            .map(|submission| submission.round)
+            .filter(|round| input(before, *round) != input(after, *round))
+            .collect();
+        for round in changed {
+            let version = self.list_inputs.entry(round).or_default();
+            *version = version.wrapping_add(1);
+        }
+    }
+
+    /// What the distribution rule of `round` may use, from this slot's node accounts.
+    fn distribution_inputs(&self, round: u64, bounty: u64) -> DistributionInputs {
+        let mut inputs = DistributionInputs { round, bounty, eligible: Vec::new(), excluded: Vec::new() };
         for (address, node) in &self.node_cache {
             let Some(proof) = node.proof(round) else { continue };
             if proof.flags & SUBMISSION_EXCLUDED != 0 {
@@ -340,23 +374,25 @@ impl World {
     /// claims. A list beyond the program's limits is refused here.
     pub(crate) fn list(
         &mut self,
-        slot: u64,
         task_impl: &dyn Task,
         task: &TaskAccount,
         (round, pool): (u64, u64),
     ) -> Result<Arc<RuleList>, String> {
-        let key = (round, task_identity(task_impl), pool);
-        let fresh = self.list_cache.get(&key).is_some_and(|cached| cached.slot == slot);
+        // The pool moves with every proposal and claim; the list depends on
+        // it only when it is below the round's bounty.
+        let bounty = task.params_for(round).map_or(0, |params| params.bounty_per_round).min(pool);
+        let key = (round, task_identity(task_impl), bounty);
+        let version = (self.generation, self.list_inputs.get(&round).copied().unwrap_or(0));
+        let fresh = self.list_cache.get(&key).is_some_and(|cached| cached.inputs == version);
         if !fresh {
-            self.list_cache.retain(|_, cached| cached.slot == slot);
-            let inputs = self.distribution_inputs(task, round, pool);
+            let inputs = self.distribution_inputs(round, bounty);
             let list = task_impl.distribution(&inputs).and_then(|leaves| {
                 check_leaves(&inputs, &leaves)?;
                 let tree = tree_of(&leaves);
                 let total = leaves.iter().map(|(_, amount)| *amount).fold(0u64, u64::saturating_add);
                 Ok(Arc::new(RuleList { leaves: Arc::new(leaves), tree, total }))
             });
-            self.list_cache.insert(key, CachedList { slot, list });
+            self.list_cache.insert(key, CachedList { inputs: version, list });
         }
         self.list_cache[&key].list.clone()
     }

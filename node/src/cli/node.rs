@@ -384,7 +384,7 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
         }
         // The approved list paid out its total: the default rule over that total
         // (a task with a rule of its own falls back to the proposer's list).
-        let leaves = NodeRuntime::expected_list(&chain, &mut world, &Hello, &task, round, distribution.total);
+        let leaves = NodeRuntime::expected_list(&mut world, &Hello, &task, round, distribution.total);
         // Nodes' accounts may have changed since (one left, a ring moved on):
         // then the proposer's own list, signed and checked against the root.
         let claim = leaves.ok().and_then(|leaves| claim_of(leaves, &distribution, &node)).or_else(|| {

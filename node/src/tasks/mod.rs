@@ -94,6 +94,12 @@ pub trait Task {
         let eligible: Vec<[u8; 32]> = inputs.eligible.iter().map(|node| node.node).collect();
         Ok(equal_split(inputs.bounty, &eligible).0)
     }
+
+    /// The task this one wraps, if its lists are always that task's: the
+    /// runtimes of a process then compute each list once between them.
+    fn lists_as(&self) -> Option<&dyn Task> {
+        None
+    }
 }
 
 /// The program's limits on a list, checked before a node proposes or votes
