@@ -313,7 +313,7 @@ impl NodeRuntime {
 
         // Work for this round, beside the loop, served to auditors once done.
         let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
-        if working && world.peers.own(&self.node, round).is_none() && self.started.insert(round) {
+        if working && self.started.insert(round) && world.peers.own(&self.node, round).is_none() {
             self.working_on.insert(round);
         }
         for worked in self.working_on.clone() {
@@ -549,13 +549,16 @@ impl NodeRuntime {
             let last_chance = offset >= last_chance_from;
             // Checks start as soon as proofs land and are decided by then.
             let decide_by = round_start.saturating_add(last_chance_from);
-            let sample = self.samples.entry(round).or_insert_with(|| world.sample(&self.node, round)).clone();
-            for target in sample {
-                let checked = self.check(chain, world, task_impl, &target, (round, decide_by));
-                if offset >= raise_start {
-                    self.raise_if_invalid(chain, world, task, &target, (round, checked), last_chance);
+            // Targets leave the sample once settled, so a tick visits only open ones.
+            let mut sample = self.samples.remove(&round).unwrap_or_else(|| world.sample(&self.node, round));
+            sample.retain(|target| {
+                let checked = self.check(chain, world, task_impl, target, (round, decide_by));
+                if offset < raise_start {
+                    return checked != Some(Checked::Valid);
                 }
-            }
+                !self.raise_if_invalid(chain, world, task, target, (round, checked), last_chance)
+            });
+            self.samples.insert(round, sample);
         }
         // Votes open when raises close, from the committee drawn then.
         if !(raise_end..window_end).contains(&offset) {
@@ -631,7 +634,8 @@ impl NodeRuntime {
 
     /// Raises an audit against `target`'s proof of `round` if the result it
     /// serves does not check out (or, at the `last_chance`, could not be
-    /// fetched) and nobody has raised one yet.
+    /// fetched) and nobody has raised one yet. Returns whether the target is
+    /// settled: valid, audited, or raised against now.
     fn raise_if_invalid(
         &mut self,
         chain: &mut dyn Chain,
@@ -640,21 +644,21 @@ impl NodeRuntime {
         target: &Address,
         (round, checked): (u64, Option<Checked>),
         last_chance: bool,
-    ) {
+    ) -> bool {
         if *target == self.node {
-            return;
+            return true;
         }
         let Some(proof) = world.node_cache.get(target).and_then(|node| node.proof(round)).copied() else {
-            return;
+            return false;
         };
         if proof.flags & SUBMISSION_AUDITED != 0 {
-            return;
+            return true;
         }
         match checked {
             Some(Checked::Invalid) => {}
-            Some(Checked::Valid) => return,
+            Some(Checked::Valid) => return true,
             _ if last_chance && self.unreachable.contains(&(*target, round)) => {}
-            _ => return,
+            _ => return false,
         }
         let bond = task.params_for(round).map_or(0, |params| params.audit_bond);
         let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, target, round);
@@ -671,7 +675,9 @@ impl NodeRuntime {
             if let Some(node) = read::<Node>(chain, target) {
                 world.put_node(*target, node);
             }
+            return true;
         }
+        false
     }
 
     /// Resolves every open audit whose window has closed.
