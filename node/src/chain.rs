@@ -79,7 +79,9 @@ pub fn embedded_slot_hash(slot: u64) -> [u8; 32] {
 
 impl EmbeddedChain {
     pub fn new(program: &Path, start_slot: u64) -> Result<Self, String> {
-        Self::with_svm(LiteSVM::new(), program, start_slot)
+        // LiteSVM's faucet holds a million SOL by default: too little for
+        // 100,000 simulated operators.
+        Self::with_svm(LiteSVM::new().with_lamports(u64::MAX / 4), program, start_slot)
     }
 
     /// Like [`EmbeddedChain::new`], on an SVM the caller configured.
