@@ -152,6 +152,12 @@ impl Peers for NetworkPeers {
             .ok()
     }
 
+    fn forget_before(&mut self, _node: &Address, oldest: u64) {
+        if let Err(error) = self.store.forget_before(oldest) {
+            tracing::error!(%error, oldest, "cannot forget old rounds");
+        }
+    }
+
     fn serve_list(&mut self, _node: &Address, round: u64, leaves: &Arc<Leaves>) {
         if let Err(error) = self.store.put_list(round, leaves) {
             tracing::error!(%error, round, "cannot store list");

@@ -227,6 +227,7 @@ impl NodeRuntime {
     /// every node does it and each map is walked whole.
     fn forget_before(&mut self, world: &mut World, oldest: u64) {
         world.forget_lists_before(oldest);
+        world.peers.forget_before(&self.node, oldest);
         world
             .approved_lists
             .retain(|root, _| world.distributions.values().any(|(_, listed)| listed.root == *root));

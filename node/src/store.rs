@@ -119,6 +119,24 @@ impl Store {
         write.commit().map_err(failed)
     }
 
+    /// Deletes the results, lists and journal entries of rounds before
+    /// `oldest`, which no instruction can concern any more, so that the
+    /// database stays the same size over a long run.
+    pub fn forget_before(&self, oldest: u64) -> Result<(), String> {
+        let write = self.db.begin_write().map_err(failed)?;
+        {
+            write.open_table(RESULTS).map_err(failed)?.retain_in(..oldest, |_, _| false).map_err(failed)?;
+            write.open_table(LISTS).map_err(failed)?.retain_in(..oldest, |_, _| false).map_err(failed)?;
+            write.open_table(PUBLISHED).map_err(failed)?.retain_in(..oldest, |_, _| false).map_err(failed)?;
+            write
+                .open_table(JOURNAL)
+                .map_err(failed)?
+                .retain(|key, _| journal_round(key).is_none_or(|round| round >= oldest))
+                .map_err(failed)?;
+        }
+        write.commit().map_err(failed)
+    }
+
     /// Every `(kind/round, count)` in the journal.
     pub fn journal(&self) -> Result<Vec<(String, u64)>, String> {
         let read = self.db.begin_read().map_err(failed)?;
@@ -130,6 +148,11 @@ impl Store {
         }
         Ok(entries)
     }
+}
+
+/// The round of a journal key, `"<kind>/<round>"`.
+fn journal_round(key: &str) -> Option<u64> {
+    key.rsplit_once('/').and_then(|(_, round)| round.parse().ok())
 }
 
 /// Parses a served list, JSON `[{"node": "<address>", "amount": N}]`.
@@ -179,5 +202,33 @@ mod tests {
         drop(store);
         let error = Store::open(&path, &task, &Address::new_unique()).err().expect("another node is refused");
         assert!(error.contains("another node"), "{error}");
+    }
+
+    #[test]
+    fn old_rounds_are_forgotten_and_the_file_stops_growing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("node.redb");
+        let store = Store::open(&path, &Address::new_unique(), &Address::new_unique()).expect("open");
+        let result = vec![7u8; 4_096];
+        let list: Leaves = (0..64u8).map(|node| ([node; 32], 1_000)).collect();
+        let mut sizes = Vec::new();
+        for round in 0..200u64 {
+            store.put_result(round, &result).expect("put");
+            store.publish(round).expect("publish");
+            store.put_list(round, &list).expect("put list");
+            store.record("SubmitProof", round).expect("record");
+            store.record("ClaimReward", round).expect("record");
+            store.forget_before(round.saturating_sub(10)).expect("forget");
+            sizes.push(std::fs::metadata(&path).expect("size").len());
+        }
+        // The last call forgot the rounds before 189.
+        assert!(store.result(188).expect("read").is_none());
+        assert!(store.published_result(189).expect("read").is_some_and(|kept| kept == result));
+        assert!(store.leaves(188).expect("read").is_none());
+        assert!(store.leaves(189).expect("read").is_some());
+        let journal = store.journal().expect("journal");
+        assert_eq!(journal.len(), 22, "two entries for each of the last eleven rounds: {journal:?}");
+        // Once redb reuses the pages it freed, the file no longer grows.
+        assert_eq!(sizes[199], sizes[100], "sizes by round: {sizes:?}");
     }
 }

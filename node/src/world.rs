@@ -37,6 +37,8 @@ pub trait Peers {
     /// Fetches `target`'s result of `round` from wherever its node account
     /// says it serves it; `None` if it cannot be had (yet).
     fn fetch(&mut self, target: &Address, account: &Node, round: u64) -> Option<Vec<u8>>;
+    /// Forgets `node`'s results and lists of rounds before `oldest`.
+    fn forget_before(&mut self, _node: &Address, _oldest: u64) {}
     /// Keeps a list `node` proposed or verified for `round`, and serves it.
     fn serve_list(&mut self, _node: &Address, _round: u64, _leaves: &Arc<Leaves>) {}
     /// The list kept for `round`, if any: after its nodes' accounts change
@@ -61,6 +63,8 @@ pub struct InProcessPeers {
     results: std::sync::Arc<std::sync::Mutex<Results>>,
     /// Lists kept, by (node, round); nodes that keep the same list share one copy.
     lists: BTreeMap<(Address, u64), Arc<Leaves>>,
+    /// Rounds before this are forgotten for every node at once.
+    forgotten_before: u64,
 }
 
 impl InProcessPeers {
@@ -99,6 +103,19 @@ impl Peers for InProcessPeers {
 
     fn serve_list(&mut self, node: &Address, round: u64, leaves: &Arc<Leaves>) {
         self.lists.insert((*node, round), Arc::clone(leaves));
+    }
+
+    fn forget_before(&mut self, _node: &Address, oldest: u64) {
+        // Every runtime forgets the same rounds in the same slot: the first does it for all.
+        if oldest <= self.forgotten_before {
+            return;
+        }
+        self.forgotten_before = oldest;
+        self.results
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|(_, round), _| *round >= oldest);
+        self.lists.retain(|(_, round), _| *round >= oldest);
     }
 
     fn kept_list(&self, node: &Address, round: u64) -> Option<Leaves> {
@@ -334,8 +351,13 @@ impl World {
     }
 
     fn note_list_inputs(&mut self, before: Option<&Node>, after: Option<&Node>) {
+        // What `distribution_inputs` takes from a node: an excluded proof's
+        // stake is not read, so slashing a cheater leaves its lists alone.
         let input = |node: Option<&Node>, round: u64| {
-            node.map(|node| (node.proof(round).copied(), node.stake_for_round(round)))
+            let proof = node.and_then(|node| node.proof(round)).copied();
+            let counted = proof.filter(|proof| proof.flags & SUBMISSION_EXCLUDED == 0).is_some();
+            let stake = node.filter(|_| counted).map_or(0, |node| node.stake_for_round(round));
+            (proof, stake)
         };
         let rounds = [before, after].into_iter().flatten().flat_map(|node| node.submissions.iter());
         let changed: BTreeSet<u64> = rounds
