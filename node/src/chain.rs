@@ -43,11 +43,17 @@ pub trait Chain {
             .collect())
     }
     fn rent_exempt_minimum(&self, len: usize) -> u64;
-    /// The accounts that landed transactions may have written since the last
-    /// call, when this chain alone writes them and so knows (the embedded
-    /// one); `None` when it cannot know (RPC): read everything again.
-    fn take_written(&mut self) -> Option<BTreeSet<Address>> {
+    /// The task's accounts written since the last call, as they are now
+    /// (`None`: closed), when the chain can tell: the embedded chain from
+    /// its own transactions, RPC from websocket notifications. `None` when
+    /// it cannot (no subscription yet, or one lost): read everything again.
+    /// Notifications say nothing of closed accounts: see [`Chain::accounts`].
+    fn take_written(&mut self) -> Option<Vec<(Address, Option<Account>)>> {
         None
+    }
+    /// Several accounts at once (absent or closed: `None`).
+    fn accounts(&self, addresses: &[Address]) -> Vec<Option<Account>> {
+        addresses.iter().map(|address| self.account(address)).collect()
     }
     /// Moves on to `slot` (embedded: warps there) or waits until the chain
     /// reaches it (RPC); returns the slot now current.
@@ -183,8 +189,9 @@ impl Chain for EmbeddedChain {
         self.svm.minimum_balance_for_rent_exemption(len)
     }
 
-    fn take_written(&mut self) -> Option<BTreeSet<Address>> {
-        Some(std::mem::take(&mut self.written))
+    fn take_written(&mut self) -> Option<Vec<(Address, Option<Account>)>> {
+        let written = std::mem::take(&mut self.written);
+        Some(written.into_iter().map(|address| (address, self.account(&address))).collect())
     }
 
     fn advance_to(&mut self, slot: u64) -> Result<u64, Refused> {

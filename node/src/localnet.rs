@@ -4,6 +4,12 @@
 //! Solana RPC client uses for Gradual, so the CLI and `node run` can be tried
 //! and tested across processes without building a validator.
 //!
+//! Beside it, one port up as on a validator, a websocket serves the
+//! subscriptions the node follows a task with: `slotSubscribe`,
+//! `accountSubscribe` and `programSubscribe` (with filters), notified after
+//! every transaction that writes a matching account. Like a validator, it
+//! sends no notification for an account that a transaction closes.
+//!
 //! It can also misbehave on purpose: fail every Nth request, drop every Nth
 //! transaction, and expire blockhashes after a few slots. The node's tests use
 //! this to check that the sender resends, re-signs and backs off correctly.
@@ -13,14 +19,26 @@
 //! wire format cannot drift from what the client expects.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     net::SocketAddr,
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::post, Json, Router};
+use axum::{
+    extract::{
+        ws::{Message as WsMessage, WebSocket, WebSocketUpgrade},
+        State,
+    },
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+    Json, Router,
+};
 use base64::{prelude::BASE64_STANDARD, Engine};
 use gradual_interface::{Address, ID};
 use litesvm::LiteSVM;
@@ -37,6 +55,7 @@ use solana_signature::Signature;
 use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction_error::TransactionError;
 use solana_transaction_status_client_types::{TransactionConfirmationStatus, TransactionStatus};
+use tokio::{net::TcpListener, sync::broadcast};
 
 use crate::chain::EmbeddedChain;
 
@@ -59,8 +78,23 @@ pub struct LocalnetConfig {
     pub faults: Faults,
 }
 
+/// What the websocket notifies: a new slot, or accounts a transaction wrote.
+#[derive(Clone, Debug)]
+enum Event {
+    Slot(u64),
+    Written(u64, Arc<Vec<(Address, Account)>>),
+}
+
+/// Bytes sent to clients, for measuring what following a task costs.
+#[derive(Default)]
+pub struct Traffic {
+    pub http_bytes: AtomicU64,
+    pub websocket_bytes: AtomicU64,
+}
+
 struct Ledger {
     chain: EmbeddedChain,
+    events: broadcast::Sender<Event>,
     slot: u64,
     /// Recent blockhashes and the slot each was issued in, oldest first.
     blockhashes: VecDeque<(Hash, u64)>,
@@ -134,6 +168,8 @@ impl Ledger {
 
     fn advance(&mut self) {
         self.slot = self.slot.saturating_add(1);
+        // No subscriber is no error.
+        let _ = self.events.send(Event::Slot(self.slot));
         self.chain.warp_to(self.slot);
         self.blockhashes.push_back((self.chain.svm().latest_blockhash(), self.slot));
         let oldest = self.slot.saturating_sub(self.config.blockhash_ttl);
@@ -216,7 +252,20 @@ impl Ledger {
             }
             return Ok(json!(signature.to_string()));
         }
+        let message = &transaction.message;
+        let writable: Vec<Address> = (0..message.static_account_keys().len())
+            .filter(|index| {
+                message.is_maybe_writable_with_reserved_addresses(*index, None::<&HashSet<Address>>)
+            })
+            .map(|index| message.static_account_keys()[index])
+            .collect();
         let err = self.chain.svm_mut().send_transaction(transaction).err().map(|failed| failed.err);
+        if err.is_none() {
+            // Closed accounts are left out, as a validator leaves them out.
+            let written: Vec<(Address, Account)> =
+                writable.into_iter().filter_map(|address| Some((address, self.account(&address)?))).collect();
+            let _ = self.events.send(Event::Written(self.slot, Arc::new(written)));
+        }
         self.statuses.insert(signature, (self.slot, err));
         Ok(json!(signature.to_string()))
     }
@@ -336,7 +385,10 @@ impl Ledger {
     }
 }
 
-async fn rpc(State(ledger): State<Shared>, Json(request): Json<Value>) -> impl IntoResponse {
+async fn rpc(
+    State((ledger, traffic)): State<(Shared, Arc<Traffic>)>,
+    Json(request): Json<Value>,
+) -> impl IntoResponse {
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let method = request.get("method").and_then(Value::as_str).unwrap_or_default().to_string();
     let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
@@ -356,13 +408,135 @@ async fn rpc(State(ledger): State<Shared>, Json(request): Json<Value>) -> impl I
             json!({ "jsonrpc": "2.0", "id": id, "error": { "code": error.code, "message": error.message } })
         }
     };
-    Json(body).into_response()
+    let body = body.to_string();
+    traffic.http_bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A subscription of one websocket connection.
+enum Subscription {
+    Slot,
+    Account(Address),
+    Program(Address, Vec<RpcFilterType>),
+}
+
+impl Subscription {
+    fn parse(method: &str, params: &Value) -> Result<Self, RpcError> {
+        match method {
+            "slotSubscribe" => Ok(Self::Slot),
+            "accountSubscribe" => Ok(Self::Account(address_param(params, 0)?)),
+            "programSubscribe" => {
+                let config: RpcProgramAccountsConfig = match params.get(1) {
+                    Some(config) => serde_json::from_value(config.clone())
+                        .map_err(|error| invalid_params(error.to_string()))?,
+                    None => RpcProgramAccountsConfig::default(),
+                };
+                Ok(Self::Program(address_param(params, 0)?, config.filters.unwrap_or_default()))
+            }
+            _ => Err(RpcError { code: -32601, message: format!("method not found: {method}") }),
+        }
+    }
+
+    /// The notifications `event` makes for this subscription: (method, result).
+    fn notify(&self, event: &Event) -> Vec<(&'static str, Value)> {
+        let context = |slot: u64| json!({ "slot": slot });
+        match (self, event) {
+            (Self::Slot, Event::Slot(slot)) => vec![(
+                "slotNotification",
+                json!({ "slot": slot, "parent": slot.saturating_sub(1), "root": slot.saturating_sub(32) }),
+            )],
+            (Self::Account(watched), Event::Written(slot, written)) => written
+                .iter()
+                .filter(|(address, _)| address == watched)
+                .map(|(_, account)| {
+                    (
+                        "accountNotification",
+                        json!({ "context": context(*slot), "value": ui_account(account) }),
+                    )
+                })
+                .collect(),
+            (Self::Program(program, filters), Event::Written(slot, written)) => written
+                .iter()
+                .filter(|(_, account)| {
+                    account.owner == *program && filters.iter().all(|filter| matches(account, filter))
+                })
+                .map(|(address, account)| {
+                    let value = json!({ "pubkey": address.to_string(), "account": ui_account(account) });
+                    ("programNotification", json!({ "context": context(*slot), "value": value }))
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+async fn websocket(
+    upgrade: WebSocketUpgrade,
+    State((ledger, traffic)): State<(Shared, Arc<Traffic>)>,
+) -> axum::response::Response {
+    let events = ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).events.subscribe();
+    upgrade.on_upgrade(move |socket| subscriptions(socket, events, traffic))
+}
+
+/// Serves one websocket connection: subscribe and unsubscribe requests,
+/// and the notifications of its subscriptions, until the client leaves.
+async fn subscriptions(mut socket: WebSocket, mut events: broadcast::Receiver<Event>, traffic: Arc<Traffic>) {
+    let mut subscribed: BTreeMap<u64, Subscription> = BTreeMap::new();
+    let mut next_id = 0u64;
+    loop {
+        let replies: Vec<Value> = tokio::select! {
+            message = socket.recv() => {
+                let Some(Ok(WsMessage::Text(text))) = message else {
+                    if matches!(message, Some(Ok(_))) { continue } else { return }
+                };
+                let request: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
+                let id = request.get("id").cloned().unwrap_or(Value::Null);
+                let method = request.get("method").and_then(Value::as_str).unwrap_or_default();
+                let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
+                let reply = if method.ends_with("Unsubscribe") {
+                    let removed = params.get(0).and_then(Value::as_u64).and_then(|sid| subscribed.remove(&sid));
+                    json!({ "jsonrpc": "2.0", "id": id, "result": removed.is_some() })
+                } else {
+                    match Subscription::parse(method, &params) {
+                        Ok(subscription) => {
+                            next_id = next_id.saturating_add(1);
+                            subscribed.insert(next_id, subscription);
+                            json!({ "jsonrpc": "2.0", "id": id, "result": next_id })
+                        }
+                        Err(error) => json!({ "jsonrpc": "2.0", "id": id, "error": { "code": error.code, "message": error.message } }),
+                    }
+                };
+                vec![reply]
+            }
+            event = events.recv() => match event {
+                Ok(event) => subscribed
+                    .iter()
+                    .flat_map(|(sid, subscription)| {
+                        subscription.notify(&event).into_iter().map(move |(method, result)| {
+                            json!({ "jsonrpc": "2.0", "method": method, "params": { "result": result, "subscription": sid } })
+                        })
+                    })
+                    .collect(),
+                // A client too slow for the notifications loses them, as on a validator: it must resubscribe.
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        for reply in replies {
+            let text = reply.to_string();
+            traffic.websocket_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
+            if socket.send(WsMessage::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// A running localnet; dropping it does not stop it, [`Localnet::serve`] runs until the process ends.
 pub struct Localnet {
     ledger: Shared,
     config: LocalnetConfig,
+    traffic: Arc<Traffic>,
 }
 
 impl Localnet {
@@ -373,6 +547,7 @@ impl Localnet {
         let chain = EmbeddedChain::with_svm(svm, &config.program, start_slot)?;
         let mut ledger = Ledger {
             chain,
+            events: broadcast::channel(4_096).0,
             slot: start_slot,
             blockhashes: VecDeque::new(),
             statuses: HashMap::new(),
@@ -382,14 +557,24 @@ impl Localnet {
         };
         let first = ledger.chain.svm().latest_blockhash();
         ledger.blockhashes.push_back((first, start_slot));
-        Ok(Self { ledger: Arc::new(Mutex::new(ledger)), config })
+        Ok(Self { ledger: Arc::new(Mutex::new(ledger)), config, traffic: Arc::default() })
     }
 
-    /// Serves JSON-RPC and advances the slot clock until the process ends.
+    /// The bytes sent to clients so far, over HTTP and the websocket.
+    pub fn traffic(&self) -> Arc<Traffic> {
+        Arc::clone(&self.traffic)
+    }
+
+    /// Runs `change` on the chain before serving: for setting up large
+    /// states (thousands of nodes) faster than over RPC.
+    pub fn prepare<R>(&self, change: impl FnOnce(&mut EmbeddedChain) -> R) -> R {
+        change(&mut self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).chain)
+    }
+
+    /// Serves JSON-RPC, and the websocket one port up, and advances the
+    /// slot clock until the process ends.
     pub async fn serve(self, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
-        let listener = tokio::net::TcpListener::bind(self.config.listen)
-            .await
-            .map_err(|error| format!("cannot listen on {}: {error}", self.config.listen))?;
+        let (listener, websocket_listener) = bind_pair(self.config.listen).await?;
         let address = listener.local_addr().map_err(|error| error.to_string())?;
         let clock = Arc::clone(&self.ledger);
         let slot_duration = self.config.slot_duration;
@@ -402,7 +587,31 @@ impl Localnet {
         });
         tracing::info!(%address, program = %ID, "localnet serving JSON-RPC");
         ready(address);
-        let app = Router::new().route("/", post(rpc)).with_state(self.ledger);
+        let state = (self.ledger, self.traffic);
+        let websocket_app = Router::new().route("/", get(websocket)).with_state(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(websocket_listener, websocket_app).await {
+                tracing::error!(%error, "localnet websocket stopped");
+            }
+        });
+        let app = Router::new().route("/", post(rpc)).with_state(state);
         axum::serve(listener, app).await.map_err(|error| error.to_string())
     }
+}
+
+/// Listeners for JSON-RPC on `listen` and for the websocket one port up;
+/// for port 0, the first free pair of neighbouring ports.
+async fn bind_pair(listen: SocketAddr) -> Result<(TcpListener, TcpListener), String> {
+    let cannot = |address: SocketAddr, error: std::io::Error| format!("cannot listen on {address}: {error}");
+    for _ in 0..32 {
+        let listener = TcpListener::bind(listen).await.map_err(|error| cannot(listen, error))?;
+        let mut websocket = listener.local_addr().map_err(|error| error.to_string())?;
+        websocket.set_port(websocket.port().checked_add(1).ok_or("no port above the RPC port")?);
+        match TcpListener::bind(websocket).await {
+            Ok(websocket_listener) => return Ok((listener, websocket_listener)),
+            Err(error) if listen.port() != 0 => return Err(cannot(websocket, error)),
+            Err(_) => continue,
+        }
+    }
+    Err(format!("cannot find two free neighbouring ports on {}", listen.ip()))
 }

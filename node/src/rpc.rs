@@ -29,7 +29,10 @@ use solana_signer::Signer;
 use solana_transaction::{Transaction, TransactionError};
 use tokio::runtime::Runtime;
 
-use crate::chain::{payer_first, Chain, Refused, TASK_FIELD};
+use crate::{
+    chain::{payer_first, Chain, Refused, TASK_FIELD},
+    follow::{websocket_url, Follower},
+};
 
 /// How long a sender waits for any answer from the RPC node about a
 /// transaction it sent before reporting the outcome as unknown.
@@ -68,6 +71,8 @@ impl Default for SendConfig {
 
 pub struct RpcChain {
     client: RpcClient,
+    /// The task followed over the websocket, once [`RpcChain::follow`] starts it.
+    follower: Option<Follower>,
     runtime: Arc<Runtime>,
     commitment: CommitmentConfig,
     send_config: SendConfig,
@@ -121,6 +126,7 @@ impl RpcChain {
             RpcClient::new_with_timeout_and_commitment(url.to_string(), Duration::from_secs(30), commitment);
         Self {
             client,
+            follower: None,
             runtime,
             commitment,
             send_config: SendConfig::default(),
@@ -132,6 +138,19 @@ impl RpcChain {
     pub fn with_send_config(mut self, send_config: SendConfig) -> Self {
         self.send_config = send_config;
         self
+    }
+
+    /// Follows `task` over the websocket beside the RPC URL: from then on
+    /// each tick reads only the accounts notified (see `follow.rs`).
+    pub fn follow(&mut self, task: Address) {
+        match websocket_url(&self.client.url()) {
+            Some(websocket) => {
+                self.follower = Some(Follower::start(&self.runtime, websocket, task, self.commitment));
+            }
+            None => {
+                tracing::warn!(url = %self.client.url(), "no websocket URL beside this RPC URL; reading every account each slot")
+            }
+        }
     }
 
     /// Reads one account, telling "absent" (`Ok(None)`) from "could not ask".
@@ -186,8 +205,13 @@ impl RpcChain {
         }
     }
 
-    /// Reads the current slot; the runtime calls this once per tick.
+    /// Reads the current slot; the runtime calls this once per tick. While
+    /// following a task, the websocket's slot notifications tell it.
     pub fn refresh_slot(&mut self) -> Result<u64, Refused> {
+        if let Some(slot) = self.follower.as_ref().and_then(Follower::slot) {
+            self.slot = self.slot.max(slot);
+            return Ok(self.slot);
+        }
         let commitment = self.commitment;
         self.slot = self.retry("getSlot", || self.client.get_slot_with_commitment(commitment))?;
         Ok(self.slot)
@@ -401,6 +425,31 @@ impl Chain for RpcChain {
             TASK_FIELD.start,
             task.to_bytes().to_vec(),
         ))])
+    }
+
+    fn take_written(&mut self) -> Option<Vec<(Address, Option<Account>)>> {
+        self.follower.as_ref()?.take_written()
+    }
+
+    fn accounts(&self, addresses: &[Address]) -> Vec<Option<Account>> {
+        let commitment = self.commitment;
+        let mut found = Vec::with_capacity(addresses.len());
+        // getMultipleAccounts takes at most 100 addresses.
+        for chunk in addresses.chunks(100) {
+            match self.retry("getMultipleAccounts", || {
+                self.client.get_multiple_accounts_with_commitment(chunk, commitment)
+            }) {
+                Ok(accounts) => found.extend(
+                    accounts.value.into_iter().map(|account| account.filter(|account| account.lamports > 0)),
+                ),
+                Err(refused) => {
+                    tracing::error!(error = %refused.message, "cannot read accounts");
+                    // Unknown is not closed: report them as they were by leaving them out.
+                    return Vec::new();
+                }
+            }
+        }
+        found
     }
 
     fn advance_to(&mut self, slot: u64) -> Result<u64, Refused> {

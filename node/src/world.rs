@@ -7,6 +7,8 @@ use std::{
     sync::Arc,
 };
 
+use solana_account::Account as SolanaAccount;
+
 use gradual_interface::{
     merkle::{tree_of, MerkleTree},
     pda::find_distribution_address,
@@ -261,15 +263,50 @@ impl World {
         match written {
             Some(written) if self.task_state.is_some() => {
                 let members = self.node_cache.len();
-                for address in written {
-                    self.reload(chain, &address);
+                for (address, account) in written {
+                    self.reload(&address, account);
                 }
+                self.forget_closed(chain);
                 if self.node_cache.len() != members {
                     self.node_list = self.node_cache.keys().copied().collect();
                 }
                 Ok(())
             }
             _ => self.read_all(chain),
+        }
+    }
+
+    /// Reads again the accounts that may have been closed since: audits
+    /// past their window, lists past their claim deadline, nodes past their
+    /// exit. Notifications miss closures; these are few whatever the
+    /// number of nodes.
+    fn forget_closed(&mut self, chain: &dyn Chain) {
+        let slot = chain.slot();
+        let round = self.task_state.and_then(|task| task.timeline().round_at(slot)).unwrap_or(0);
+        let mut closable: Vec<Address> = self
+            .open_audits
+            .iter()
+            .filter(|(_, audit)| slot >= audit.window_end)
+            .map(|(address, _)| *address)
+            .collect();
+        closable.extend(
+            self.distributions
+                .values()
+                .filter(|(_, list)| slot >= list.claim_deadline)
+                .map(|(address, _)| *address),
+        );
+        closable.extend(
+            self.node_cache
+                .iter()
+                .filter(|(_, node)| node.is_exiting() && round >= node.exit_round)
+                .map(|(address, _)| *address),
+        );
+        if closable.is_empty() {
+            return;
+        }
+        let now = chain.accounts(&closable);
+        for (address, account) in closable.into_iter().zip(now) {
+            self.reload(&address, account);
         }
     }
 
@@ -293,16 +330,15 @@ impl World {
         Ok(())
     }
 
-    /// Reads one account again: the task, or one of its node, audit or
-    /// distribution accounts (created, changed or closed).
-    fn reload(&mut self, chain: &dyn Chain, address: &Address) {
+    /// Takes one account as it is now: the task, or one of its node, audit
+    /// or distribution accounts (created, changed or closed).
+    fn reload(&mut self, address: &Address, account: Option<SolanaAccount>) {
+        let account = account.filter(|account| account.owner == ID && account.lamports > 0);
         if *address == self.task {
-            self.task_state = read::<TaskAccount>(chain, address);
+            self.task_state = account.and_then(|account| TaskAccount::read(&account.data));
             return;
         }
-        let account = chain.account(address).filter(|account| {
-            account.owner == ID && account.data.get(TASK_FIELD) == Some(self.task.as_ref())
-        });
+        let account = account.filter(|account| account.data.get(TASK_FIELD) == Some(self.task.as_ref()));
         let data = account.as_ref().map(|account| account.data.as_slice()).unwrap_or_default();
         if let Some(node) = Node::read(data) {
             self.put_node(*address, node);

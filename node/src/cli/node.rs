@@ -208,6 +208,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             args.task
         )));
     }
+    chain.follow(args.task);
     let db = args.db.unwrap_or_else(|| PathBuf::from(format!("gradual-{node}.redb")));
     // The executable works in a directory of its own beside the database.
     let work_dir = db.with_extension("task");
