@@ -36,6 +36,28 @@ def run(binary: str, nodes: int) -> dict:
     return json.loads(done.stdout)
 
 
+def outcome_errors(report: dict) -> list:
+    """What differs from the outcome every run must have: bad nodes slashed
+    and never paid, honest nodes paid one equal share a round, offline nodes
+    (working even rounds only) paid for exactly the rounds they worked."""
+    errors = []
+    rounds = range(report["config"]["rounds"])
+    for node in report["nodes"]:
+        paid = set(node["rounds_paid"])
+        who = f"node {node['index']} ({node['behaviour']})"
+        if node["behaviour"] == "bad" and (paid or node["lamports_slashed"] == 0):
+            errors.append(f"{who}: paid {sorted(paid)}, slashed {node['lamports_slashed']}")
+        if node["behaviour"] in ("honest", "bad-proposer") and paid != set(rounds):
+            errors.append(f"{who}: paid for rounds {sorted(paid)}")
+        if node["behaviour"] == "offline" and paid != {r for r in rounds if r % 2 == 0}:
+            errors.append(f"{who}: paid for rounds {sorted(paid)}")
+    for entry in report["rounds"]:
+        shares = set(entry["paid"].values())
+        if len(shares) != 1:
+            errors.append(f"round {entry['round']}: shares {sorted(shares)[:5]}")
+    return errors
+
+
 def row(nodes: int, report: dict) -> str:
     cost = report["cost"]
     wall = report["wall_seconds"]
@@ -74,6 +96,11 @@ def main() -> None:
         print(rows[nodes], flush=True)
         if not report["conservation"]["holds"]:
             sys.exit(f"bench-sim: conservation broke at {nodes:,} nodes")
+        errors = outcome_errors(report)
+        if errors:
+            sys.exit(f"bench-sim: {len(errors)} wrong outcomes at {nodes:,} nodes, first: {errors[:3]}")
+        print(f"bench-sim: {nodes:,} nodes: bad nodes slashed and unpaid, honest nodes paid equal shares, "
+              "offline nodes paid for the rounds they worked", file=sys.stderr)
     record(rows)
     print(f"bench-sim: recorded {', '.join(f'{n:,}' for n in counts)} nodes in {DOC}", file=sys.stderr)
 

@@ -3,7 +3,7 @@
 //! and fetched (`Peers`).
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     sync::Arc,
 };
 
@@ -19,7 +19,7 @@ use gradual_interface::{
 use crate::{
     approved::ApprovedList,
     chain::{Chain, Refused, TASK_FIELD},
-    tasks::{check_leaves, DistributionInputs, Eligible, Leaves, Task},
+    tasks::{check_leaves_against, eligible_set, DistributionInputs, Eligible, Leaves, Task},
 };
 
 pub(crate) fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, address: &Address) -> Option<T> {
@@ -150,6 +150,9 @@ pub struct RuleList {
     pub total: u64,
 }
 
+/// A round's distribution inputs and its eligible nodes, gathered once.
+type Gathered = Arc<(DistributionInputs, HashSet<[u8; 32]>)>;
+
 /// A round's list, or why the rule gave none (it failed or broke the
 /// program's limits), as of a version of its inputs.
 pub(crate) struct CachedList {
@@ -200,6 +203,8 @@ pub struct World {
     pub task_state: Option<TaskAccount>,
     /// The task's distribution accounts as of the current slot, by round.
     pub distributions: BTreeMap<u64, (Address, Distribution)>,
+    /// Nodes in `node_cache` that asked to unstake: they may close.
+    exiting: BTreeSet<Address>,
     /// The keys of `node_cache`, in order, for sampling.
     node_list: Vec<Address>,
     /// Transactions landed since the caller last drained this.
@@ -216,6 +221,8 @@ pub struct World {
     /// proof of it, or its stake for it) changed; with `generation`, bumped
     /// by every full read, it says whether a cached list still holds.
     list_inputs: HashMap<u64, u64>,
+    /// Each round's inputs by bounty, as of a version of `list_inputs`.
+    inputs_cache: BTreeMap<(u64, u64), ((u64, u64), Gathered)>,
     generation: u64,
     /// Lists that build an approved root, by that root.
     pub(crate) approved_lists: HashMap<[u8; 32], ApprovedList>,
@@ -242,11 +249,13 @@ impl World {
             task_state: None,
             distributions: BTreeMap::new(),
             node_list: Vec::new(),
+            exiting: BTreeSet::new(),
             landed: Vec::new(),
             refused: BTreeMap::new(),
             send_time: std::time::Duration::ZERO,
             list_cache: BTreeMap::new(),
             list_inputs: HashMap::new(),
+            inputs_cache: BTreeMap::new(),
             generation: 0,
             approved_lists: HashMap::new(),
             roots: BTreeMap::new(),
@@ -296,10 +305,9 @@ impl World {
                 .map(|(address, _)| *address),
         );
         closable.extend(
-            self.node_cache
+            self.exiting
                 .iter()
-                .filter(|(_, node)| node.is_exiting() && round >= node.exit_round)
-                .map(|(address, _)| *address),
+                .filter(|address| self.node_cache.get(address).is_some_and(|node| round >= node.exit_round)),
         );
         if closable.is_empty() {
             return;
@@ -314,11 +322,15 @@ impl World {
         let accounts = chain.task_accounts(&self.task)?;
         self.generation = self.generation.wrapping_add(1);
         self.node_cache.clear();
+        self.exiting.clear();
         self.open_audits.clear();
         self.distributions.clear();
         self.task_state = read::<TaskAccount>(chain, &self.task);
         for (address, account) in accounts {
             if let Some(node) = Node::read(&account.data) {
+                if node.is_exiting() {
+                    self.exiting.insert(address);
+                }
                 self.node_cache.insert(address, node);
             } else if let Some(audit) = Audit::read(&account.data) {
                 self.open_audits.insert(address, audit);
@@ -348,6 +360,7 @@ impl World {
             self.distributions.insert(distribution.round, (*address, distribution));
         } else {
             // Closed, or never one of the task's: forget it wherever it was.
+            self.exiting.remove(address);
             if let Some(gone) = self.node_cache.remove(address) {
                 self.note_list_inputs(Some(&gone), None);
             }
@@ -378,10 +391,16 @@ impl World {
     pub(crate) fn forget_lists_before(&mut self, oldest: u64) {
         self.list_cache.retain(|(listed, _, _), _| *listed >= oldest);
         self.list_inputs.retain(|listed, _| *listed >= oldest);
+        self.inputs_cache.retain(|(listed, _), _| *listed >= oldest);
     }
 
     /// Keeps a node account as read now, noting the rounds whose lists it changes.
     pub(crate) fn put_node(&mut self, address: Address, node: Node) {
+        if node.is_exiting() {
+            self.exiting.insert(address);
+        } else {
+            self.exiting.remove(&address);
+        }
         let before = self.node_cache.insert(address, node);
         self.note_list_inputs(before.as_ref(), Some(&node));
     }
@@ -425,6 +444,21 @@ impl World {
         inputs
     }
 
+    /// `distribution_inputs` and its eligible nodes, gathered once for
+    /// every rule that lists the round (a bad proposer's wrapped rule too).
+    fn inputs_for(&mut self, round: u64, bounty: u64, version: (u64, u64)) -> Gathered {
+        if let Some((gathered, inputs)) = self.inputs_cache.get(&(round, bounty)) {
+            if *gathered == version {
+                return Arc::clone(inputs);
+            }
+        }
+        let inputs = self.distribution_inputs(round, bounty);
+        let eligible = eligible_set(&inputs);
+        let inputs = Arc::new((inputs, eligible));
+        self.inputs_cache.insert((round, bounty), (version, Arc::clone(&inputs)));
+        inputs
+    }
+
     /// The list of `round` by `task_impl`'s rule and its Merkle tree,
     /// computed once per slot and shared by the runtimes running the same
     /// task. `pool` is the bounty pool the list may draw on: the current one
@@ -443,9 +477,10 @@ impl World {
         let version = (self.generation, self.list_inputs.get(&round).copied().unwrap_or(0));
         let fresh = self.list_cache.get(&key).is_some_and(|cached| cached.inputs == version);
         if !fresh {
-            let inputs = self.distribution_inputs(round, bounty);
-            let list = task_impl.distribution(&inputs).and_then(|leaves| {
-                check_leaves(&inputs, &leaves)?;
+            let inputs = self.inputs_for(round, bounty, version);
+            let (inputs, eligible) = inputs.as_ref();
+            let list = task_impl.distribution(inputs).and_then(|leaves| {
+                check_leaves_against(inputs, eligible, &leaves)?;
                 let tree = tree_of(&leaves);
                 let total = leaves.iter().map(|(_, amount)| *amount).fold(0u64, u64::saturating_add);
                 Ok(Arc::new(RuleList { leaves: Arc::new(leaves), tree, total }))

@@ -11,6 +11,8 @@ pub use external::{audit_verdict, parse_answer, work_result, External, ExternalC
 pub use hello::{Hello, HELLO};
 pub use http_digest::HttpDigest;
 
+use std::collections::HashSet;
+
 use gradual_interface::{merkle::equal_split, Address};
 
 /// A distribution list: `(node, amount)` leaves.
@@ -105,10 +107,22 @@ pub trait Task {
 /// The program's limits on a list, checked before a node proposes or votes
 /// for it: at most the round's bounty in all, only eligible nodes, each once.
 pub fn check_leaves(inputs: &DistributionInputs, leaves: &Leaves) -> Result<(), String> {
+    check_leaves_against(inputs, &eligible_set(inputs), leaves)
+}
+
+/// The eligible nodes of `inputs`, for checking many lists against them.
+pub fn eligible_set(inputs: &DistributionInputs) -> HashSet<[u8; 32]> {
+    inputs.eligible.iter().map(|eligible| eligible.node).collect()
+}
+
+/// [`check_leaves`] with the eligible nodes already gathered.
+pub fn check_leaves_against(
+    inputs: &DistributionInputs,
+    eligible: &HashSet<[u8; 32]>,
+    leaves: &Leaves,
+) -> Result<(), String> {
     let mut total: u64 = 0;
-    let mut seen = std::collections::HashSet::with_capacity(leaves.len());
-    let eligible: std::collections::HashSet<&[u8; 32]> =
-        inputs.eligible.iter().map(|eligible| &eligible.node).collect();
+    let mut seen = HashSet::with_capacity(leaves.len());
     for (node, amount) in leaves {
         total = total.checked_add(*amount).ok_or("the list's total overflows")?;
         if !seen.insert(*node) {
