@@ -689,13 +689,11 @@ impl NodeRuntime {
     fn resolve_audits(&self, chain: &mut dyn Chain, world: &mut World) {
         let slot = chain.slot();
         let grace = world.task_state.map_or(0, |task| settle_grace(&task));
-        let due: Vec<(Address, Audit)> = world
-            .open_audits
+        let closed = world.closed_audits(slot);
+        let due: Vec<(Address, Audit)> = closed
             .iter()
+            .filter(|(address, _)| world.open_audits.contains_key(address))
             .filter(|(_, audit)| {
-                if slot < audit.window_end {
-                    return false;
-                }
                 let party = if upheld_at_resolution(chain, audit) { audit.raiser } else { audit.target };
                 party == self.node.to_bytes() || slot >= audit.window_end.saturating_add(grace)
             })

@@ -203,6 +203,8 @@ pub struct World {
     pub task_state: Option<TaskAccount>,
     /// The task's distribution accounts as of the current slot, by round.
     pub distributions: BTreeMap<u64, (Address, Distribution)>,
+    /// The open audits past their window, as of a slot (`closed_audits`).
+    closed_audits: Option<(u64, Arc<Vec<(Address, Audit)>>)>,
     /// Nodes in `node_cache` that asked to unstake: they may close.
     exiting: BTreeSet<Address>,
     /// The keys of `node_cache`, in order, for sampling.
@@ -250,6 +252,7 @@ impl World {
             distributions: BTreeMap::new(),
             node_list: Vec::new(),
             exiting: BTreeSet::new(),
+            closed_audits: None,
             landed: Vec::new(),
             refused: BTreeMap::new(),
             send_time: std::time::Duration::ZERO,
@@ -385,6 +388,26 @@ impl World {
             self.put_node(*node, account);
         }
         self.task_state = read::<TaskAccount>(chain, &self.task);
+    }
+
+    /// The open audits whose window has closed by `slot`, found once per
+    /// slot for every runtime: each runtime scanning every open audit every
+    /// slot cost O(nodes × audits), and audits grow with the nodes.
+    pub(crate) fn closed_audits(&mut self, slot: u64) -> Arc<Vec<(Address, Audit)>> {
+        if let Some((found, closed)) = &self.closed_audits {
+            if *found == slot {
+                return Arc::clone(closed);
+            }
+        }
+        let closed: Vec<(Address, Audit)> = self
+            .open_audits
+            .iter()
+            .filter(|(_, audit)| slot >= audit.window_end)
+            .map(|(address, audit)| (*address, *audit))
+            .collect();
+        let closed = Arc::new(closed);
+        self.closed_audits = Some((slot, Arc::clone(&closed)));
+        closed
     }
 
     /// Forgets the lists of rounds before `oldest`.
