@@ -150,6 +150,9 @@ pub struct RuleList {
     pub total: u64,
 }
 
+/// Open audits past their window, as of one slot.
+pub(crate) type ClosedAudits = Arc<Vec<(Address, Audit)>>;
+
 /// A round's distribution inputs and its eligible nodes, gathered once.
 type Gathered = Arc<(DistributionInputs, HashSet<[u8; 32]>)>;
 
@@ -204,7 +207,7 @@ pub struct World {
     /// The task's distribution accounts as of the current slot, by round.
     pub distributions: BTreeMap<u64, (Address, Distribution)>,
     /// The open audits past their window, as of a slot (`closed_audits`).
-    closed_audits: Option<(u64, Arc<Vec<(Address, Audit)>>)>,
+    closed_audits: Option<(u64, ClosedAudits)>,
     /// Nodes in `node_cache` that asked to unstake: they may close.
     exiting: BTreeSet<Address>,
     /// The keys of `node_cache`, in order, for sampling.
@@ -393,7 +396,7 @@ impl World {
     /// The open audits whose window has closed by `slot`, found once per
     /// slot for every runtime: each runtime scanning every open audit every
     /// slot cost O(nodes × audits), and audits grow with the nodes.
-    pub(crate) fn closed_audits(&mut self, slot: u64) -> Arc<Vec<(Address, Audit)>> {
+    pub(crate) fn closed_audits(&mut self, slot: u64) -> ClosedAudits {
         if let Some((found, closed)) = &self.closed_audits {
             if *found == slot {
                 return Arc::clone(closed);
