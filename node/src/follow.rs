@@ -93,9 +93,18 @@ async fn follow(
 ) {
     let lock = || followed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut delay = Duration::from_millis(100);
-    loop {
-        match subscribe(&websocket, &task, commitment, &followed).await {
-            Ok(()) => tracing::warn!(%websocket, "websocket subscriptions ended; reconnecting"),
+    // Ends once the `Follower` is dropped: nobody holds the state but this task.
+    while Arc::strong_count(&followed) > 1 {
+        let ended = subscribe(&websocket, &task, commitment, &followed).await;
+        if Arc::strong_count(&followed) == 1 {
+            return;
+        }
+        match ended {
+            Ok(()) => {
+                // It was subscribed: start the backoff afresh.
+                delay = Duration::from_millis(100);
+                tracing::warn!(%websocket, "websocket subscriptions ended; reconnecting");
+            }
             Err(error) => tracing::warn!(%websocket, %error, "cannot follow the task over the websocket"),
         }
         {
@@ -113,7 +122,7 @@ async fn subscribe(
     websocket: &str,
     task: &Address,
     commitment: CommitmentConfig,
-    followed: &Mutex<Followed>,
+    followed: &Arc<Mutex<Followed>>,
 ) -> Result<(), String> {
     let client = PubsubClient::new(websocket).await.map_err(|error| error.to_string())?;
     let account_config = RpcAccountInfoConfig {
@@ -141,7 +150,7 @@ async fn subscribe(
         followed.resubscribed = true;
     }
     tracing::info!(%websocket, "following the task over the websocket");
-    loop {
+    while Arc::strong_count(followed) > 1 {
         let written = tokio::select! {
             Some(update) = accounts.next() => {
                 update.value.pubkey.parse::<Address>().ok().map(|address| (address, update.value.account.to_account()))
@@ -158,4 +167,5 @@ async fn subscribe(
             followed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).written.push((address, account));
         }
     }
+    Ok(())
 }
