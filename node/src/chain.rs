@@ -30,6 +30,16 @@ pub trait Chain {
         payer: &Keypair,
         signers: &[&Keypair],
     ) -> Result<u64, Refused>;
+    /// Sends independent transactions, each as [`Chain::send`] would, and
+    /// returns their outcomes in order. Over RPC they are in flight together.
+    fn send_all(
+        &mut self,
+        transactions: &[Vec<Instruction>],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Vec<Result<u64, Refused>> {
+        transactions.iter().map(|instructions| self.send(instructions, payer, signers)).collect()
+    }
     fn airdrop(&mut self, address: &Address, lamports: u64) -> Result<(), Refused>;
     /// Every account the program owns.
     fn program_accounts(&self) -> Vec<(Address, Account)>;

@@ -57,7 +57,7 @@ use solana_transaction_error::TransactionError;
 use solana_transaction_status_client_types::{TransactionConfirmationStatus, TransactionStatus};
 use tokio::{net::TcpListener, sync::broadcast};
 
-use crate::chain::EmbeddedChain;
+use crate::chain::{Chain, EmbeddedChain};
 
 /// Deliberate misbehaviour, for testing clients. Zero turns a fault off.
 #[derive(Clone, Copy, Debug, Default)]
@@ -66,6 +66,9 @@ pub struct Faults {
     pub fail_every: u64,
     /// Every Nth `sendTransaction` is acknowledged but never executed.
     pub drop_every: u64,
+    /// Every transaction lands this many slots after it is sent, as on a
+    /// congested cluster: its status stays unknown until then.
+    pub land_after_slots: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +105,8 @@ struct Ledger {
     statuses: HashMap<Signature, (u64, Option<TransactionError>)>,
     requests: u64,
     sends: u64,
+    /// Transactions sent but not yet landed, with the slot each lands in.
+    landing: VecDeque<(u64, VersionedTransaction)>,
     config: LocalnetConfig,
 }
 
@@ -176,6 +181,11 @@ impl Ledger {
         while self.blockhashes.front().is_some_and(|(_, issued)| *issued < oldest) {
             self.blockhashes.pop_front();
         }
+        while self.landing.front().is_some_and(|(due, _)| *due <= self.slot) {
+            if let Some((_, transaction)) = self.landing.pop_front() {
+                self.land(transaction);
+            }
+        }
     }
 
     fn blockhash_valid(&self, hash: &Hash) -> bool {
@@ -244,13 +254,27 @@ impl Ledger {
                 message: "Transaction signature verification failure".into(),
             });
         }
-        let known = self.statuses.contains_key(&signature);
-        // Like a validator: expired or duplicate transactions are acknowledged and never run.
-        if dropped || known || !self.blockhash_valid(transaction.message.recent_blockhash()) {
+        // Like a validator: expired transactions are acknowledged and never run.
+        if dropped || !self.blockhash_valid(transaction.message.recent_blockhash()) {
             if dropped {
                 tracing::info!(%signature, "fault: dropping transaction");
             }
             return Ok(json!(signature.to_string()));
+        }
+        match self.config.faults.land_after_slots {
+            0 => self.land(transaction),
+            delay => self.landing.push_back((self.slot.saturating_add(delay), transaction)),
+        }
+        Ok(json!(signature.to_string()))
+    }
+
+    /// Executes `transaction` in the current slot, unless it already ran or its blockhash expired.
+    fn land(&mut self, transaction: VersionedTransaction) {
+        let Some(signature) = transaction.signatures.first().copied() else { return };
+        if self.statuses.contains_key(&signature)
+            || !self.blockhash_valid(transaction.message.recent_blockhash())
+        {
+            return;
         }
         let message = &transaction.message;
         let writable: Vec<Address> = (0..message.static_account_keys().len())
@@ -267,7 +291,6 @@ impl Ledger {
             let _ = self.events.send(Event::Written(self.slot, Arc::new(written)));
         }
         self.statuses.insert(signature, (self.slot, err));
-        Ok(json!(signature.to_string()))
     }
 
     fn statuses(&self, params: &Value) -> Result<Value, RpcError> {
@@ -553,6 +576,7 @@ impl Localnet {
             statuses: HashMap::new(),
             requests: 0,
             sends: 0,
+            landing: VecDeque::new(),
             config: config.clone(),
         };
         let first = ledger.chain.svm().latest_blockhash();
@@ -566,9 +590,18 @@ impl Localnet {
     }
 
     /// Runs `change` on the chain before serving: for setting up large
-    /// states (thousands of nodes) faster than over RPC.
+    /// states (thousands of nodes) faster than over RPC. It may move the
+    /// clock forward; serving goes on from there.
     pub fn prepare<R>(&self, change: impl FnOnce(&mut EmbeddedChain) -> R) -> R {
-        change(&mut self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).chain)
+        let mut ledger = self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let changed = change(&mut ledger.chain);
+        let slot = ledger.chain.slot();
+        if slot != ledger.slot {
+            ledger.slot = slot;
+            let latest = ledger.chain.svm().latest_blockhash();
+            ledger.blockhashes = VecDeque::from([(latest, slot)]);
+        }
+        changed
     }
 
     /// Serves JSON-RPC, and the websocket one port up, and advances the

@@ -11,26 +11,22 @@ use std::{future::Future, sync::Arc, time::Duration};
 use gradual_interface::{Address, ID};
 use solana_account::Account;
 use solana_commitment_config::CommitmentConfig;
-use solana_compute_budget_interface::ComputeBudgetInstruction;
-use solana_hash::Hash;
 use solana_instruction::{error::InstructionError, Instruction};
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::{
     client_error::Error as ClientError,
-    config::{
-        RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
-        RpcSimulateTransactionConfig, UiAccountEncoding,
-    },
+    config::{RpcAccountInfoConfig, RpcProgramAccountsConfig, UiAccountEncoding},
     filter::{Memcmp, RpcFilterType},
 };
 use solana_signature::Signature;
-use solana_signer::Signer;
-use solana_transaction::{Transaction, TransactionError};
+use solana_transaction::TransactionError;
 use tokio::runtime::Runtime;
 
+mod sender;
+
 use crate::{
-    chain::{payer_first, Chain, Refused, TASK_FIELD},
+    chain::{Chain, Refused, TASK_FIELD},
     follow::{websocket_url, Follower},
 };
 
@@ -55,6 +51,8 @@ pub struct SendConfig {
     pub poll_interval: Duration,
     /// RPC errors in a row before the sender gives up.
     pub error_limit: u32,
+    /// Transactions sent together and not yet confirmed, at most.
+    pub max_in_flight: usize,
 }
 
 impl Default for SendConfig {
@@ -65,6 +63,7 @@ impl Default for SendConfig {
             resend_interval: Duration::from_millis(1_000),
             poll_interval: Duration::from_millis(150),
             error_limit: 8,
+            max_in_flight: 16,
         }
     }
 }
@@ -138,6 +137,11 @@ impl RpcChain {
     pub fn with_send_config(mut self, send_config: SendConfig) -> Self {
         self.send_config = send_config;
         self
+    }
+
+    /// Transactions sent together and not yet confirmed, at most (at least one).
+    pub fn set_max_in_flight(&mut self, limit: usize) {
+        self.send_config.max_in_flight = limit.max(1);
     }
 
     /// Follows `task` over the websocket beside the RPC URL: from then on
@@ -283,123 +287,18 @@ impl Chain for RpcChain {
         payer: &Keypair,
         signers: &[&Keypair],
     ) -> Result<u64, Refused> {
-        let all = payer_first(payer, signers);
-        let budgeted = |limit: u32| {
-            let mut with_budget = vec![ComputeBudgetInstruction::set_compute_unit_limit(limit)];
-            if self.send_config.priority_fee > 0 {
-                with_budget
-                    .push(ComputeBudgetInstruction::set_compute_unit_price(self.send_config.priority_fee));
-            }
-            with_budget.extend_from_slice(instructions);
-            with_budget
-        };
+        self.send_batch(&[instructions.to_vec()], payer, signers)
+            .pop()
+            .unwrap_or_else(|| Err(Refused { message: "not sent".into(), custom_code: None }))
+    }
 
-        // Simulate first: a refusal costs no fee, and the units size the budget.
-        let probe = Transaction::new_with_payer(&budgeted(1_400_000), Some(&payer.pubkey()));
-        let simulation = self.retry("simulateTransaction", || {
-            self.client.simulate_transaction_with_config(
-                &probe,
-                RpcSimulateTransactionConfig {
-                    sig_verify: false,
-                    replace_recent_blockhash: true,
-                    commitment: Some(self.commitment),
-                    ..RpcSimulateTransactionConfig::default()
-                },
-            )
-        })?;
-        if let Some(error) = simulation.value.err {
-            let logs = simulation.value.logs.unwrap_or_default();
-            return Err(refused_by(&error.into(), &logs));
-        }
-        let units = simulation.value.units_consumed.unwrap_or(200_000);
-        let message = budgeted(compute_limit(units));
-
-        let mut sent: Vec<Signature> = Vec::new();
-        // Once something was sent, RPC errors never end the wait early: the
-        // transaction may still land. Only this long without any answer does.
-        let mut last_answer = std::time::Instant::now();
-        let unknown = |sent: &[Signature]| {
-            Refused {
-            message: format!(
-                "outcome unknown: the RPC node stopped answering; transaction {} may still land, check it before retrying",
-                sent.last().map(ToString::to_string).unwrap_or_default()
-            ),
-            custom_code: None,
-        }
-        };
-        for signing in 0..=self.send_config.resign_limit {
-            // Before re-signing, make sure no earlier signature landed: the
-            // effect must never happen twice.
-            match self.landed(&sent) {
-                Ok(Some(outcome)) => return outcome.map(|()| units),
-                Ok(None) => {}
-                Err(_) if !sent.is_empty() => return Err(unknown(&sent)),
-                Err(refused) => return Err(refused),
-            }
-            let commitment = self.commitment;
-            let (blockhash, last_valid_height): (Hash, u64) = match self
-                .retry("getLatestBlockhash", || self.client.get_latest_blockhash_with_commitment(commitment))
-            {
-                Ok(latest) => latest,
-                Err(_) if !sent.is_empty() => return Err(unknown(&sent)),
-                Err(refused) => return Err(refused),
-            };
-            let transaction =
-                Transaction::new_signed_with_payer(&message, Some(&payer.pubkey()), &all, blockhash);
-            let signature = transaction.signatures[0];
-            sent.push(signature);
-            tracing::debug!(%signature, signing, "sending");
-            loop {
-                let send = self.block(self.client.send_transaction_with_config(
-                    &transaction,
-                    RpcSendTransactionConfig {
-                        skip_preflight: true,
-                        max_retries: Some(0),
-                        ..RpcSendTransactionConfig::default()
-                    },
-                ));
-                if let Err(error) = send {
-                    tracing::warn!(%signature, %error, "sendTransaction failed; will resend");
-                }
-                let since_send = std::time::Instant::now();
-                while since_send.elapsed() < self.send_config.resend_interval {
-                    std::thread::sleep(self.send_config.poll_interval);
-                    match self.landed(&sent) {
-                        Ok(Some(outcome)) => return outcome.map(|()| units),
-                        Ok(None) => last_answer = std::time::Instant::now(),
-                        Err(refused) => {
-                            tracing::warn!(error = %refused.message, "cannot read statuses; still waiting")
-                        }
-                    }
-                }
-                match self
-                    .retry("getBlockHeight", || self.client.get_block_height_with_commitment(commitment))
-                {
-                    Ok(height) if height > last_valid_height => {
-                        tracing::warn!(%signature, "blockhash expired before the transaction landed; re-signing");
-                        break;
-                    }
-                    Ok(_) => last_answer = std::time::Instant::now(),
-                    Err(refused) => tracing::warn!(error = %refused.message, "cannot read the block height"),
-                }
-                if last_answer.elapsed() > UNKNOWN_AFTER {
-                    return Err(unknown(&sent));
-                }
-            }
-        }
-        match self.landed(&sent) {
-            Ok(Some(outcome)) => return outcome.map(|()| units),
-            Ok(None) => {}
-            Err(_) => return Err(unknown(&sent)),
-        }
-        Err(Refused {
-            message: format!(
-                "transaction did not land after {} signings, each until its blockhash expired; last signature {}",
-                sent.len(),
-                sent.last().map(ToString::to_string).unwrap_or_default()
-            ),
-            custom_code: None,
-        })
+    fn send_all(
+        &mut self,
+        transactions: &[Vec<Instruction>],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Vec<Result<u64, Refused>> {
+        self.send_batch(transactions, payer, signers)
     }
 
     fn airdrop(&mut self, address: &Address, lamports: u64) -> Result<(), Refused> {

@@ -254,9 +254,23 @@ impl NodeRuntime {
     }
 
     fn send(&self, chain: &mut dyn Chain, world: &mut World, tx: Tx) -> bool {
+        self.send_all(chain, world, vec![tx]).first().copied().unwrap_or(false)
+    }
+
+    /// Sends independent transactions together; whether each landed, in order.
+    fn send_all(&self, chain: &mut dyn Chain, world: &mut World, txs: Vec<Tx>) -> Vec<bool> {
+        if txs.is_empty() {
+            return Vec::new();
+        }
         let started = std::time::Instant::now();
-        let sent = chain.send(&tx.instructions, &self.operator, &[&self.operator]);
+        let messages: Vec<Vec<Instruction>> = txs.iter().map(|tx| tx.instructions.clone()).collect();
+        let sent = chain.send_all(&messages, &self.operator, &[&self.operator]);
         world.send_time = world.send_time.saturating_add(started.elapsed());
+        txs.into_iter().zip(sent).map(|(tx, sent)| self.record(world, tx, sent)).collect()
+    }
+
+    /// Accounts for `tx`'s outcome; whether it landed.
+    fn record(&self, world: &mut World, tx: Tx, sent: Result<u64, crate::chain::Refused>) -> bool {
         match sent {
             Ok(units) => {
                 world.compute_units.entry(tx.kind).or_default().push(units);
@@ -582,6 +596,7 @@ impl NodeRuntime {
             .filter_map(|address| Some((*address, *world.open_audits.get(address)?)))
             .collect();
         let vote_by = round_start.saturating_add(window_end).saturating_sub(1);
+        let mut votes = Vec::new();
         for (audit_address, audit) in open {
             if voted_in(&me.votes, round, &audit_address) {
                 continue;
@@ -596,10 +611,11 @@ impl NodeRuntime {
             };
             self.voted_audits.insert((round, audit_address));
             let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
-            if self.send(chain, world, Tx::one("VoteAudit", round, vote)) {
-                self.stats.audit_votes = self.stats.audit_votes.saturating_add(1);
-            }
+            votes.push(Tx::one("VoteAudit", round, vote));
         }
+        // Votes on different audits are independent: they are in flight together.
+        let landed = self.send_all(chain, world, votes).into_iter().filter(|landed| *landed).count();
+        self.stats.audit_votes = self.stats.audit_votes.saturating_add(landed as u64);
     }
 
     /// The open audits of `round` on whose committee this node holds a seat,
@@ -1032,6 +1048,8 @@ impl NodeRuntime {
             .filter(|(deadline, _)| all_now || slot.saturating_add(soon) >= *deadline)
             .map(|(_, claim)| claim)
             .collect();
+        let mut txs = Vec::new();
+        let mut batches = Vec::new();
         while let Some(first) = due.pop_front() {
             let mut tx = Tx::one("ClaimReward", first.round, first.instruction.clone()).payout(first.amount);
             let mut batch = vec![first];
@@ -1042,10 +1060,14 @@ impl NodeRuntime {
                 tx = tx.with_claim(next);
                 batch.extend(due.pop_front());
             }
-            if self.send(chain, world, tx) {
-                for claim in &batch {
-                    self.claimed(chain, world, claim);
-                }
+            txs.push(tx);
+            batches.push(batch);
+        }
+        // Each claim is of its own list: the transactions are in flight together.
+        let landed = self.send_all(chain, world, txs);
+        for (batch, _) in batches.iter().zip(landed).filter(|(_, landed)| *landed) {
+            for claim in batch {
+                self.claimed(chain, world, claim);
             }
         }
     }

@@ -149,6 +149,9 @@ pub struct RunArgs {
     /// Leave rewards for `gradual node claim` instead of claiming them as they come.
     #[arg(long)]
     no_claim: bool,
+    /// Independent transactions (votes, claims) in flight at once, unconfirmed.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    max_in_flight: u16,
     #[arg(long, value_enum, default_value = "honest", hide = true)]
     behaviour: RunBehaviour,
     #[command(flatten)]
@@ -209,6 +212,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
         )));
     }
     chain.follow(args.task);
+    chain.set_max_in_flight(usize::from(args.max_in_flight));
     let db = args.db.unwrap_or_else(|| PathBuf::from(format!("gradual-{node}.redb")));
     // The executable works in a directory of its own beside the database.
     let work_dir = db.with_extension("task");

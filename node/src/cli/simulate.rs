@@ -88,6 +88,9 @@ pub struct LocalnetArgs {
     /// Fault injection: silently drop every Nth sendTransaction (0: never).
     #[arg(long, default_value_t = 0)]
     drop_every: u64,
+    /// Fault injection: every transaction lands this many slots after it is sent (0: at once).
+    #[arg(long, default_value_t = 0)]
+    land_after_slots: u64,
     /// The program built by `make sbf`.
     #[arg(long, env = "GRADUAL_SO", default_value = "target/deploy/gradual.so")]
     program: PathBuf,
@@ -104,7 +107,11 @@ pub fn localnet(context: &Context, args: LocalnetArgs) -> CliResult {
         listen: args.listen,
         slot_duration: Duration::from_millis(args.slot_ms),
         blockhash_ttl: args.blockhash_ttl,
-        faults: Faults { fail_every: args.fail_every, drop_every: args.drop_every },
+        faults: Faults {
+            fail_every: args.fail_every,
+            drop_every: args.drop_every,
+            land_after_slots: args.land_after_slots,
+        },
     };
     let localnet = Localnet::new(config).map_err(CliError::usage)?;
     let json = context.json;
