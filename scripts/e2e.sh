@@ -186,6 +186,14 @@ rounds = sorted(s["round"] for s in restarted["submissions"])
 check(all(r in rounds for r in range(0, 5)), f"the restarted node missed no round (submitted {rounds})")
 check(all(restarted["journal"].get(f"SubmitProof/{r}") == 1 for r in range(0, 5)),
       f"the restarted node submitted each round once (journal {restarted['journal']})")
+def stopped_stats(i):
+    for line in open(f"{work}/node{i}.log"):
+        if line.startswith("{") and json.loads(line).get("event") == "stopped":
+            return json.loads(line)["stats"]
+    return {}
+votes = sum(stopped_stats(i).get("audit_votes", 0) for i in (1, 2, 3))
+# The raiser's seats count without a vote; the other two honest nodes sit on every committee.
+check(votes >= 4, f"committee members voted on the audits of rounds 0-3 ({votes} votes landed)")
 task_view = inspect("inspect", "task", task)
 check(task_view["total_funded"] == 21_000_000_000, "the task holds what create and fund deposited")
 check(task_view["conservation"]["holds"], f"conservation: {task_view['conservation']}")

@@ -77,6 +77,8 @@ pub struct RpcChain {
     send_config: SendConfig,
     /// The slot as of the last [`RpcChain::refresh_slot`]: one slot per runtime tick.
     slot: u64,
+    /// The newest slot the websocket announced when `slot` was last read.
+    notified_slot: u64,
     last_signature: Option<Signature>,
 }
 
@@ -130,6 +132,7 @@ impl RpcChain {
             commitment,
             send_config: SendConfig::default(),
             slot: 0,
+            notified_slot: 0,
             last_signature: None,
         }
     }
@@ -209,15 +212,22 @@ impl RpcChain {
         }
     }
 
-    /// Reads the current slot; the runtime calls this once per tick. While
-    /// following a task, the websocket's slot notifications tell it.
+    /// Reads the current slot; the runtime calls this once per tick. It is
+    /// the `processed` bank's slot, the one transactions are simulated
+    /// against: the slot a websocket notification announces can be a slot
+    /// ahead of it, and acting on that refuses the first slot of every
+    /// window. While following a task, it is asked only once a notification
+    /// says the slot moved.
     pub fn refresh_slot(&mut self) -> Result<u64, Refused> {
-        if let Some(slot) = self.follower.as_ref().and_then(Follower::slot) {
-            self.slot = self.slot.max(slot);
-            return Ok(self.slot);
+        if let Some(notified) = self.follower.as_ref().and_then(Follower::slot) {
+            if notified <= self.notified_slot && self.slot > 0 {
+                return Ok(self.slot);
+            }
+            self.notified_slot = notified;
         }
-        let commitment = self.commitment;
-        self.slot = self.retry("getSlot", || self.client.get_slot_with_commitment(commitment))?;
+        let processed = CommitmentConfig::processed();
+        let slot = self.retry("getSlot", || self.client.get_slot_with_commitment(processed))?;
+        self.slot = self.slot.max(slot);
         Ok(self.slot)
     }
 

@@ -99,6 +99,9 @@ pub struct NodeRuntime {
     claims_checked: Option<u64>,
 }
 
+/// What became of a transaction: landed, or refused (with the program's error if it gave one).
+type Sent = Result<(), Option<GradualError>>;
+
 /// One transaction this node signs and pays for.
 struct Tx {
     kind: &'static str,
@@ -254,11 +257,11 @@ impl NodeRuntime {
     }
 
     fn send(&self, chain: &mut dyn Chain, world: &mut World, tx: Tx) -> bool {
-        self.send_all(chain, world, vec![tx]).first().copied().unwrap_or(false)
+        self.send_all(chain, world, vec![tx]).first().is_some_and(Result::is_ok)
     }
 
-    /// Sends independent transactions together; whether each landed, in order.
-    fn send_all(&self, chain: &mut dyn Chain, world: &mut World, txs: Vec<Tx>) -> Vec<bool> {
+    /// Sends independent transactions together; what became of each, in order.
+    fn send_all(&self, chain: &mut dyn Chain, world: &mut World, txs: Vec<Tx>) -> Vec<Sent> {
         if txs.is_empty() {
             return Vec::new();
         }
@@ -269,8 +272,8 @@ impl NodeRuntime {
         txs.into_iter().zip(sent).map(|(tx, sent)| self.record(world, tx, sent)).collect()
     }
 
-    /// Accounts for `tx`'s outcome; whether it landed.
-    fn record(&self, world: &mut World, tx: Tx, sent: Result<u64, crate::chain::Refused>) -> bool {
+    /// Accounts for `tx`'s outcome.
+    fn record(&self, world: &mut World, tx: Tx, sent: Result<u64, crate::chain::Refused>) -> Sent {
         match sent {
             Ok(units) => {
                 world.compute_units.entry(tx.kind).or_default().push(units);
@@ -279,13 +282,14 @@ impl NodeRuntime {
                 for (kind, round, lamports) in tx.actions {
                     world.landed.push(Landed { kind, round, node: self.node, lamports });
                 }
-                true
+                Ok(())
             }
             Err(refused) => {
                 let count = world.refused.entry(tx.kind).or_default();
                 *count = count.saturating_add(1);
                 // Another node got there first: expected whenever nodes race.
-                let lost_race = refused.custom_code.and_then(GradualError::from_code).is_some_and(|error| {
+                let error = refused.custom_code.and_then(GradualError::from_code);
+                let lost_race = error.is_some_and(|error| {
                     matches!(
                         error,
                         GradualError::AlreadyAudited
@@ -302,7 +306,7 @@ impl NodeRuntime {
                 } else {
                     tracing::warn!(node = %self.node, kind, round, error = %refused.message, "transaction refused");
                 }
-                false
+                Err(error)
             }
         }
     }
@@ -611,11 +615,21 @@ impl NodeRuntime {
             };
             self.voted_audits.insert((round, audit_address));
             let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
-            votes.push(Tx::one("VoteAudit", round, vote));
+            votes.push((audit_address, Tx::one("VoteAudit", round, vote)));
         }
         // Votes on different audits are independent: they are in flight together.
-        let landed = self.send_all(chain, world, votes).into_iter().filter(|landed| *landed).count();
-        self.stats.audit_votes = self.stats.audit_votes.saturating_add(landed as u64);
+        let (addresses, txs): (Vec<Address>, Vec<Tx>) = votes.into_iter().unzip();
+        for (audit_address, sent) in addresses.into_iter().zip(self.send_all(chain, world, txs)) {
+            match sent {
+                Ok(()) => self.stats.audit_votes = self.stats.audit_votes.saturating_add(1),
+                // The cluster's clock can trail this node's by a slot or two
+                // at the window's first slots: tried again on a later tick.
+                Err(Some(GradualError::OutsideAuditWindow)) => {
+                    self.voted_audits.remove(&(round, audit_address));
+                }
+                Err(_) => {}
+            }
+        }
     }
 
     /// The open audits of `round` on whose committee this node holds a seat,
@@ -1065,7 +1079,7 @@ impl NodeRuntime {
         }
         // Each claim is of its own list: the transactions are in flight together.
         let landed = self.send_all(chain, world, txs);
-        for (batch, _) in batches.iter().zip(landed).filter(|(_, landed)| *landed) {
+        for (batch, _) in batches.iter().zip(landed).filter(|(_, landed)| landed.is_ok()) {
             for claim in batch {
                 self.claimed(chain, world, claim);
             }

@@ -8,6 +8,7 @@
 use std::time::Instant;
 
 use futures_util::future::join_all;
+use solana_commitment_config::CommitmentConfig;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_hash::Hash;
 use solana_instruction::Instruction;
@@ -140,10 +141,12 @@ impl RpcChain {
         payer: &Keypair,
         signing: &[&Keypair],
     ) -> Vec<Result<InFlight, Refused>> {
+        // Against the newest bank, whose slot the transaction would run in:
+        // at `confirmed`, a window's first slots look one or two slots early.
         let config = RpcSimulateTransactionConfig {
             sig_verify: false,
             replace_recent_blockhash: true,
-            commitment: Some(self.commitment),
+            commitment: Some(CommitmentConfig::processed()),
             ..RpcSimulateTransactionConfig::default()
         };
         let probes: Vec<Transaction> = batch
