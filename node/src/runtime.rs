@@ -527,12 +527,11 @@ impl NodeRuntime {
         if let Some(valid) = self.verdicts.get(&(*target, round)) {
             return Some(if *valid { Checked::Valid } else { Checked::Invalid });
         }
-        world.node_cache.get(target)?.proof(round)?;
-        let account = world.node_cache.get(target).copied()?;
+        let account = world.node_cache.get(target).filter(|account| account.proof(round).is_some())?;
         let slots_left = u32::try_from(deadline_slot.saturating_sub(chain.slot())).unwrap_or(u32::MAX);
         let now = std::time::Instant::now();
         let deadline = now.checked_add(world.slot_duration.saturating_mul(slots_left)).unwrap_or(now);
-        let request = CheckRequest { target: *target, account: &account, round, deadline };
+        let request = CheckRequest { target: *target, account, round, deadline };
         let checked = self.jobs.check(task_impl, world.peers.as_mut(), request)?;
         match checked {
             Checked::Unreachable => {

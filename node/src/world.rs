@@ -199,7 +199,10 @@ pub struct World {
     /// Peers each node checks per round, besides every proof already under audit.
     pub audit_sample: usize,
     /// The task's node accounts as of the current slot (see [`World::refresh`]).
-    pub node_cache: BTreeMap<Address, Node>,
+    /// Hashed, not ordered: every runtime looks nodes up every tick, and a
+    /// lookup must not grow with the task. The default hasher is keyed at
+    /// random, so addresses ground to collide gain nothing.
+    pub node_cache: HashMap<Address, Node>,
     /// The task's open audits as of the current slot.
     pub open_audits: BTreeMap<Address, Audit>,
     /// The task account as of the current slot.
@@ -210,7 +213,8 @@ pub struct World {
     closed_audits: Option<(u64, ClosedAudits)>,
     /// Nodes in `node_cache` that asked to unstake: they may close.
     exiting: BTreeSet<Address>,
-    /// The keys of `node_cache`, in order, for sampling.
+    /// The keys of `node_cache`, in order: for sampling, and wherever
+    /// nodes are visited in turn.
     node_list: Vec<Address>,
     /// Transactions landed since the caller last drained this.
     pub landed: Vec<Landed>,
@@ -249,7 +253,7 @@ impl World {
             work_rounds,
             audits_against: BTreeMap::new(),
             audit_sample,
-            node_cache: BTreeMap::new(),
+            node_cache: HashMap::new(),
             open_audits: BTreeMap::new(),
             task_state: None,
             distributions: BTreeMap::new(),
@@ -283,7 +287,7 @@ impl World {
                 }
                 self.forget_closed(chain);
                 if self.node_cache.len() != members {
-                    self.node_list = self.node_cache.keys().copied().collect();
+                    self.node_list = self.sorted_nodes();
                 }
                 Ok(())
             }
@@ -344,8 +348,19 @@ impl World {
                 self.distributions.insert(distribution.round, (address, distribution));
             }
         }
-        self.node_list = self.node_cache.keys().copied().collect();
+        self.node_list = self.sorted_nodes();
         Ok(())
+    }
+
+    fn sorted_nodes(&self) -> Vec<Address> {
+        let mut nodes: Vec<Address> = self.node_cache.keys().copied().collect();
+        nodes.sort_unstable();
+        nodes
+    }
+
+    /// The task's nodes, in address order.
+    pub fn node_list(&self) -> &[Address] {
+        &self.node_list
     }
 
     /// Takes one account as it is now: the task, or one of its node, audit
@@ -454,7 +469,8 @@ impl World {
     /// What the distribution rule of `round` may use, from this slot's node accounts.
     fn distribution_inputs(&self, round: u64, bounty: u64) -> DistributionInputs {
         let mut inputs = DistributionInputs { round, bounty, eligible: Vec::new(), excluded: Vec::new() };
-        for (address, node) in &self.node_cache {
+        let nodes = self.node_list.iter().filter_map(|address| Some((address, self.node_cache.get(address)?)));
+        for (address, node) in nodes {
             let Some(proof) = node.proof(round) else { continue };
             if proof.flags & SUBMISSION_EXCLUDED != 0 {
                 inputs.excluded.push(address.to_bytes());

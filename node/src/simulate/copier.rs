@@ -27,10 +27,11 @@ pub fn copy(chain: &mut dyn Chain, world: &mut World, runtime: &mut NodeRuntime)
     // The first other node's commitment of the round, as soon as it lands.
     if me.submission(committed).is_none() {
         let victim = world
-            .node_cache
+            .node_list()
             .iter()
-            .filter(|(node, _)| **node != runtime.node)
-            .find_map(|(_, account)| account.submission(committed).map(|entry| entry.commitment));
+            .filter(|node| **node != runtime.node)
+            .filter_map(|node| world.node_cache.get(node))
+            .find_map(|account| account.submission(committed).map(|entry| entry.commitment));
         if let Some(commitment) = victim {
             let copy = builders::submit_proof(&operator, &world.task, committed, Some(commitment), None);
             if chain.send(&[copy], &runtime.operator, &[&runtime.operator]).is_ok() {
@@ -41,8 +42,8 @@ pub fn copy(chain: &mut dyn Chain, world: &mut World, runtime: &mut NodeRuntime)
     // The reveal of whichever node made that commitment, once it is revealed.
     let Some(revealed) = committed.checked_sub(1) else { return };
     let Some(mine) = me.submission(revealed).filter(|entry| !entry.is_revealed()) else { return };
-    let source = world.node_cache.iter().find_map(|(node, account)| {
-        let proof = account.proof(revealed)?;
+    let source = world.node_list().iter().find_map(|node| {
+        let proof = world.node_cache.get(node)?.proof(revealed)?;
         (*node != runtime.node && proof.commitment == mine.commitment).then_some(*proof)
     });
     let Some(proof) = source else { return };
