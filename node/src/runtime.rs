@@ -54,6 +54,13 @@ pub struct NodeStats {
     pub task_faults: BTreeMap<&'static str, u64>,
 }
 
+/// The peers a node checks in a round, each with whether its proof was
+/// seen revealed, and the refresh of the last sweep over them.
+struct Sample {
+    targets: Vec<(Address, bool)>,
+    swept_at: Option<u64>,
+}
+
 /// A proof as the task makes it: the digest and the locator.
 type Proof = ([u8; 32], Vec<u8>);
 
@@ -74,7 +81,7 @@ pub struct NodeRuntime {
     /// when its votes open, since no audit of that round is raised after.
     committees: Option<(u64, Vec<Address>)>,
     /// The peers this node checks in each round (`World::sample`).
-    samples: BTreeMap<u64, Vec<Address>>,
+    samples: BTreeMap<u64, Sample>,
     /// Entries of rounds before this one are already forgotten.
     forgotten_before: u64,
     /// Peers' proofs already checked, by (node, round): whether they held up.
@@ -568,8 +575,23 @@ impl NodeRuntime {
             // Checks start as soon as proofs land and are decided by then.
             let decide_by = round_start.saturating_add(last_chance_from);
             // Targets leave the sample once settled, so a tick visits only open ones.
-            let mut sample = self.samples.remove(&round).unwrap_or_else(|| world.sample(&self.node, round));
-            sample.retain(|target| {
+            let mut sample = self.samples.remove(&round).unwrap_or_else(|| Sample {
+                targets: world.sample(&self.node, round).into_iter().map(|target| (target, false)).collect(),
+                swept_at: None,
+            });
+            let since = sample.swept_at.replace(world.refreshes());
+            sample.targets.retain_mut(|(target, revealed)| {
+                // Until its proof is revealed a target is looked up again
+                // only when its account changed.
+                if !*revealed {
+                    if since.is_some_and(|since| world.unchanged_since(target, since)) {
+                        return true;
+                    }
+                    *revealed = world.node_cache.get(target).is_some_and(|node| node.proof(round).is_some());
+                    if !*revealed {
+                        return true;
+                    }
+                }
                 let checked = self.check(chain, world, task_impl, target, (round, decide_by));
                 if offset < raise_start {
                     return checked != Some(Checked::Valid);

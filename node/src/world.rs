@@ -216,6 +216,11 @@ pub struct World {
     /// The keys of `node_cache`, in order: for sampling, and wherever
     /// nodes are visited in turn.
     node_list: Vec<Address>,
+    /// Refreshes so far, and the node accounts changed since the last
+    /// (`None`: it read everything), so that a runtime can skip peers
+    /// nothing happened to.
+    refreshes: u64,
+    changed_nodes: Option<HashSet<Address>>,
     /// Transactions landed since the caller last drained this.
     pub landed: Vec<Landed>,
     /// Transactions the chain refused, by kind: each still costs its signer a fee on a cluster.
@@ -254,6 +259,8 @@ impl World {
             audits_against: BTreeMap::new(),
             audit_sample,
             node_cache: HashMap::new(),
+            refreshes: 0,
+            changed_nodes: None,
             open_audits: BTreeMap::new(),
             task_state: None,
             distributions: BTreeMap::new(),
@@ -279,8 +286,10 @@ impl World {
     /// O(nodes) every slot.
     pub fn refresh(&mut self, chain: &mut dyn Chain) -> Result<(), Refused> {
         let written = chain.take_written();
+        self.refreshes = self.refreshes.wrapping_add(1);
         match written {
             Some(written) if self.task_state.is_some() => {
+                self.changed_nodes = Some(HashSet::new());
                 let members = self.node_cache.len();
                 for (address, account) in written {
                     self.reload(&address, account);
@@ -330,6 +339,7 @@ impl World {
 
     fn read_all(&mut self, chain: &dyn Chain) -> Result<(), Refused> {
         let accounts = chain.task_accounts(&self.task)?;
+        self.changed_nodes = None;
         self.generation = self.generation.wrapping_add(1);
         self.node_cache.clear();
         self.exiting.clear();
@@ -444,6 +454,21 @@ impl World {
         }
         let before = self.node_cache.insert(address, node);
         self.note_list_inputs(before.as_ref(), Some(&node));
+        if let Some(changed) = &mut self.changed_nodes {
+            changed.insert(address);
+        }
+    }
+
+    /// The number of refreshes so far: see [`World::unchanged_since`].
+    pub fn refreshes(&self) -> u64 {
+        self.refreshes
+    }
+
+    /// Whether `node`'s account is known not to have changed since the
+    /// refresh numbered `refresh`.
+    pub fn unchanged_since(&self, node: &Address, refresh: u64) -> bool {
+        refresh.wrapping_add(1) == self.refreshes
+            && self.changed_nodes.as_ref().is_some_and(|changed| !changed.contains(node))
     }
 
     fn note_list_inputs(&mut self, before: Option<&Node>, after: Option<&Node>) {
