@@ -321,7 +321,8 @@ impl NodeRuntime {
     /// Does whatever this slot calls for.
     pub fn tick(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &SharedTask) {
         let Some(task) = world.task_state else { return };
-        let Some(me) = world.node_cache.get(&self.node).copied() else { return };
+        // Shared, not copied: a node account is 2,280 bytes.
+        let Some(me) = world.node_cache.get(&self.node).cloned() else { return };
         let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
         // Round r's proofs are due in round r + 1's submission window, as round r's parameters set it.
         let previous_params =
@@ -656,27 +657,25 @@ impl NodeRuntime {
     /// The open audits of `round` on whose committee this node holds a seat,
     /// in this node's own pseudo-random order, so that together the members
     /// cover them all.
-    fn committees_of(&self, world: &World, me: &Node, round: u64, seed_hash: &[u8; 32]) -> Vec<Address> {
+    fn committees_of(&self, world: &mut World, me: &Node, round: u64, seed_hash: &[u8; 32]) -> Vec<Address> {
         let stake = me.stake_for_round(round);
-        let mut seated: Vec<Address> = world
-            .open_audits
+        let seeds = world.committee_seeds(round, seed_hash);
+        let mut seated: Vec<Address> = seeds
             .iter()
-            .filter(|(_, audit)| {
-                audit.round == round
-                    && Address::new_from_array(audit.target) != self.node
-                    && stake >= audit.min_stake
+            .filter_map(|(address, seed)| Some((address, seed, world.open_audits.get(address)?)))
+            .filter(|(_, _, audit)| {
+                Address::new_from_array(audit.target) != self.node && stake >= audit.min_stake
             })
-            .filter(|(_, audit)| {
-                let seed = committee_seed(seed_hash, &audit.target, audit.round);
+            .filter(|(_, seed, audit)| {
                 committee_seats(
-                    &seed,
+                    seed,
                     &self.node.to_bytes(),
                     stake,
                     audit.committee_stake,
                     audit.committee_seats,
                 ) > 0
             })
-            .map(|(address, _)| *address)
+            .map(|(address, _, _)| *address)
             .collect();
         seated.sort_by_cached_key(|address| {
             solana_sha256_hasher::hashv(&[self.node.as_ref(), address.as_ref()]).to_bytes()
@@ -752,7 +751,7 @@ impl NodeRuntime {
             .collect();
         for (address, audit) in due {
             let target = Address::new_from_array(audit.target);
-            let Some(node) = world.node_cache.get(&target).copied() else { continue };
+            let Some(node) = world.node_cache.get(&target).cloned() else { continue };
             let payout = if upheld_at_resolution(chain, &audit) {
                 let stake = node.stake_for_round(audit.round).min(node.total_stake());
                 audit.bond.saturating_add(
@@ -1010,7 +1009,7 @@ impl NodeRuntime {
         if !self.auto_claim {
             return;
         }
-        let Some(me) = world.node_cache.get(&self.node).copied() else { return };
+        let Some(me) = world.node_cache.get(&self.node).cloned() else { return };
         let slot = chain.slot();
         let approved: Vec<(u64, Distribution)> = world
             .distributions

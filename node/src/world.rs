@@ -12,6 +12,7 @@ use solana_account::Account as SolanaAccount;
 use gradual_interface::{
     merkle::{tree_of, MerkleTree},
     pda::find_distribution_address,
+    selection::committee_seed,
     state::{Account, Audit, Distribution, Node, Task as TaskAccount, SUBMISSION_EXCLUDED},
     Address, ID,
 };
@@ -21,6 +22,9 @@ use crate::{
     chain::{Chain, Refused, TASK_FIELD},
     tasks::{check_leaves_against, eligible_set, DistributionInputs, Eligible, Leaves, Task},
 };
+
+/// A round's audits and the seeds of their committees.
+pub(crate) type CommitteeSeeds = Arc<Vec<(Address, [u8; 32])>>;
 
 pub(crate) fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, address: &Address) -> Option<T> {
     chain.account(address).and_then(|account| T::read(&account.data))
@@ -202,7 +206,7 @@ pub struct World {
     /// Hashed, not ordered: every runtime looks nodes up every tick, and a
     /// lookup must not grow with the task. The default hasher is keyed at
     /// random, so addresses ground to collide gain nothing.
-    pub node_cache: HashMap<Address, Node>,
+    pub node_cache: HashMap<Address, Arc<Node>>,
     /// The task's open audits as of the current slot.
     pub open_audits: BTreeMap<Address, Audit>,
     /// The task account as of the current slot.
@@ -221,6 +225,8 @@ pub struct World {
     /// nothing happened to.
     refreshes: u64,
     changed_nodes: Option<HashSet<Address>>,
+    /// See [`World::committee_seeds`]: by round and slot hash.
+    committee_seeds: HashMap<(u64, [u8; 32]), CommitteeSeeds>,
     /// Transactions landed since the caller last drained this.
     pub landed: Vec<Landed>,
     /// Transactions the chain refused, by kind: each still costs its signer a fee on a cluster.
@@ -261,6 +267,7 @@ impl World {
             node_cache: HashMap::new(),
             refreshes: 0,
             changed_nodes: None,
+            committee_seeds: HashMap::new(),
             open_audits: BTreeMap::new(),
             task_state: None,
             distributions: BTreeMap::new(),
@@ -351,7 +358,7 @@ impl World {
                 if node.is_exiting() {
                     self.exiting.insert(address);
                 }
-                self.node_cache.insert(address, node);
+                self.node_cache.insert(address, Arc::new(node));
             } else if let Some(audit) = Audit::read(&account.data) {
                 self.open_audits.insert(address, audit);
             } else if let Some(distribution) = Distribution::read(&account.data) {
@@ -393,7 +400,7 @@ impl World {
             // Closed, or never one of the task's: forget it wherever it was.
             self.exiting.remove(address);
             if let Some(gone) = self.node_cache.remove(address) {
-                self.note_list_inputs(Some(&gone), None);
+                self.note_list_inputs(Some(&*gone), None);
             }
             self.open_audits.remove(address);
             self.distributions.retain(|_, (kept, _)| kept != address);
@@ -443,6 +450,25 @@ impl World {
         self.list_cache.retain(|(listed, _, _), _| *listed >= oldest);
         self.list_inputs.retain(|listed, _| *listed >= oldest);
         self.inputs_cache.retain(|(listed, _), _| *listed >= oldest);
+        self.committee_seeds.retain(|(audited, _), _| *audited >= oldest);
+    }
+
+    /// The seeds of `round`'s audit committees drawn from `slot_hash`, by
+    /// audit: the same for every runtime, so hashed once.
+    pub(crate) fn committee_seeds(&mut self, round: u64, slot_hash: &[u8; 32]) -> CommitteeSeeds {
+        let key = (round, *slot_hash);
+        if let Some(seeds) = self.committee_seeds.get(&key) {
+            return Arc::clone(seeds);
+        }
+        let seeds: Vec<(Address, [u8; 32])> = self
+            .open_audits
+            .iter()
+            .filter(|(_, audit)| audit.round == round)
+            .map(|(address, audit)| (*address, committee_seed(slot_hash, &audit.target, audit.round)))
+            .collect();
+        let seeds = Arc::new(seeds);
+        self.committee_seeds.insert(key, Arc::clone(&seeds));
+        seeds
     }
 
     /// Keeps a node account as read now, noting the rounds whose lists it changes.
@@ -452,8 +478,8 @@ impl World {
         } else {
             self.exiting.remove(&address);
         }
-        let before = self.node_cache.insert(address, node);
-        self.note_list_inputs(before.as_ref(), Some(&node));
+        let before = self.node_cache.insert(address, Arc::new(node));
+        self.note_list_inputs(before.as_deref(), Some(&node));
         if let Some(changed) = &mut self.changed_nodes {
             changed.insert(address);
         }
@@ -494,7 +520,8 @@ impl World {
     /// What the distribution rule of `round` may use, from this slot's node accounts.
     fn distribution_inputs(&self, round: u64, bounty: u64) -> DistributionInputs {
         let mut inputs = DistributionInputs { round, bounty, eligible: Vec::new(), excluded: Vec::new() };
-        let nodes = self.node_list.iter().filter_map(|address| Some((address, self.node_cache.get(address)?)));
+        let nodes =
+            self.node_list.iter().filter_map(|address| Some((address, self.node_cache.get(address)?)));
         for (address, node) in nodes {
             let Some(proof) = node.proof(round) else { continue };
             if proof.flags & SUBMISSION_EXCLUDED != 0 {

@@ -323,7 +323,7 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             }
             event(json!({ "event": "landed", "kind": landed.kind, "round": landed.round, "slot": slot }));
         }
-        if let (Some(me), Some(round)) = (world.node_cache.get(&node).copied(), round) {
+        if let (Some(me), Some(round)) = (world.node_cache.get(&node).cloned(), round) {
             // With --no-claim the operator claims by hand, which needs the node: it is left open.
             if runtime.auto_claim && me.is_exiting() && round >= withdrawable_from(&task, &me) {
                 let amount = me.total_stake();

@@ -22,7 +22,7 @@ pub fn copy(chain: &mut dyn Chain, world: &mut World, runtime: &mut NodeRuntime)
     if offset >= params.submission_window {
         return;
     }
-    let Some(me) = world.node_cache.get(&runtime.node).copied() else { return };
+    let Some(me) = world.node_cache.get(&runtime.node).cloned() else { return };
     let operator = runtime.operator.pubkey();
     // The first other node's commitment of the round, as soon as it lands.
     if me.submission(committed).is_none() {
