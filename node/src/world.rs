@@ -60,7 +60,7 @@ pub trait Peers {
 }
 
 /// Results by (node, round), and whether each is published.
-type Results = BTreeMap<(Address, u64), (Vec<u8>, bool)>;
+type Results = HashMap<(Address, u64), (Vec<u8>, bool)>;
 
 /// Results held in memory, shared by every runtime of one process (and, for
 /// `simulate --slot-ms`, by the threads that check them).
