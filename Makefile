@@ -7,7 +7,7 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup sbf test cu demo bench-sim bench-sim-100k validator e2e fmt lint check-make
+.PHONY: setup sbf test cu demo bench-sim bench-sim-100k bench-growth validator e2e fmt lint check-make
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
@@ -40,6 +40,11 @@ bench-sim: sbf
 bench-sim-100k: sbf
 	cargo build --profile bench-sim --locked -p gradual-node --bin gradual
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) python3 scripts/bench-sim.py target/bench-sim/gradual 100000
+
+## Time per node from 1,000 to 16,000 nodes, median of 3 passes (about 4 minutes).
+bench-growth: sbf
+	cargo build --profile bench-sim --locked -p gradual-node --bin gradual
+	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) python3 scripts/bench-growth.py target/bench-sim/gradual 3
 
 ## Install solana-test-validator (Agave 4.2.2) into ~/.cache/gradual; idempotent.
 validator:
