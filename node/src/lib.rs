@@ -8,6 +8,7 @@ pub mod cli;
 pub mod follow;
 pub mod jobs;
 pub mod localnet;
+pub mod metrics;
 pub mod misbehaviour;
 pub mod peers;
 pub mod rpc;

@@ -79,6 +79,8 @@ pub struct RpcChain {
     slot: u64,
     /// The newest slot the websocket announced when `slot` was last read.
     notified_slot: u64,
+    /// RPC requests that failed, retries included.
+    rpc_errors: std::sync::atomic::AtomicU64,
     last_signature: Option<Signature>,
 }
 
@@ -133,6 +135,7 @@ impl RpcChain {
             send_config: SendConfig::default(),
             slot: 0,
             notified_slot: 0,
+            rpc_errors: std::sync::atomic::AtomicU64::new(0),
             last_signature: None,
         }
     }
@@ -171,6 +174,24 @@ impl RpcChain {
         Ok(accounts.value.into_iter().next().flatten().filter(|account| account.lamports > 0))
     }
 
+    fn count_rpc_error(&self) {
+        self.rpc_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// RPC requests that failed so far, retries included.
+    pub fn rpc_errors(&self) -> u64 {
+        self.rpc_errors.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Slots between the newest slot the websocket announced and the slot
+    /// of the last [`RpcChain::refresh_slot`] (0 when not following).
+    pub fn slot_lag(&self) -> u64 {
+        self.follower
+            .as_ref()
+            .and_then(Follower::slot)
+            .map_or(0, |notified| notified.saturating_sub(self.slot))
+    }
+
     /// The signature of the last transaction that landed.
     pub fn last_signature(&self) -> Option<Signature> {
         self.last_signature
@@ -197,6 +218,7 @@ impl RpcChain {
             match self.block(call()) {
                 Ok(value) => return Ok(value),
                 Err(error) => {
+                    self.count_rpc_error();
                     errors = errors.saturating_add(1);
                     if !transient(&error) || errors >= self.send_config.error_limit {
                         return Err(Refused {

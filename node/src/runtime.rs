@@ -90,8 +90,10 @@ pub struct NodeRuntime {
     unreachable: BTreeSet<(Address, u64)>,
     /// Where work and checks run: at once, or beside the slot loop.
     pub jobs: Box<dyn Jobs>,
-    /// Rounds whose work was started and whose outcome is not in yet.
-    working_on: BTreeSet<u64>,
+    /// Where `node run` exports what happens (`None` in `simulate`).
+    pub metrics: Option<crate::metrics::TaskMetrics>,
+    /// Rounds whose work was started and whose outcome is not in yet, with when it started.
+    working_on: BTreeMap<u64, std::time::Instant>,
     /// Rounds whose work was ever started: a round's work runs at most once.
     started: BTreeSet<u64>,
     /// Each round's proof as the task made it; `None` if it could not.
@@ -223,7 +225,8 @@ impl NodeRuntime {
             verdicts: BTreeMap::new(),
             unreachable: BTreeSet::new(),
             jobs: Box::new(Inline),
-            working_on: BTreeSet::new(),
+            working_on: BTreeMap::new(),
+            metrics: None,
             started: BTreeSet::new(),
             proofs: BTreeMap::new(),
             faults_logged: BTreeSet::new(),
@@ -281,6 +284,9 @@ impl NodeRuntime {
 
     /// Accounts for `tx`'s outcome.
     fn record(&self, world: &mut World, tx: Tx, sent: Result<u64, crate::chain::Refused>) -> Sent {
+        if let Some(metrics) = &self.metrics {
+            metrics.sent(tx.kind, sent.is_ok());
+        }
         match sent {
             Ok(units) => {
                 world.compute_units.entry(tx.kind).or_default().push(units);
@@ -341,9 +347,9 @@ impl NodeRuntime {
         // Work for this round, beside the loop, served to auditors once done.
         let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
         if working && self.started.insert(round) && world.peers.own(&self.node, round).is_none() {
-            self.working_on.insert(round);
+            self.working_on.insert(round, std::time::Instant::now());
         }
-        for worked in self.working_on.clone() {
+        for worked in self.working_on.keys().copied().collect::<Vec<_>>() {
             let due = worked == round || (worked.saturating_add(1) == round && submission_open);
             self.collect_work(world, task_impl, worked, due);
         }
@@ -384,6 +390,7 @@ impl NodeRuntime {
                     "late: work was still running when the submission window closed: round {round} is missed"
                 );
                 self.fault("work", round, &late);
+                self.metrics.iter().for_each(|metrics| metrics.missed("work_late"));
             }
             return;
         }
@@ -391,12 +398,15 @@ impl NodeRuntime {
         match self.jobs.work(task_impl, &context) {
             None => {}
             Some(Ok(result)) => {
-                self.working_on.remove(&round);
+                if let (Some(started), Some(metrics)) = (self.working_on.remove(&round), &self.metrics) {
+                    metrics.worked(started.elapsed());
+                }
                 world.peers.serve(&self.node, round, result);
             }
             Some(Err(error)) => {
                 self.working_on.remove(&round);
                 self.fault("work", round, &format!("{error}: round {round} is missed"));
+                self.metrics.iter().for_each(|metrics| metrics.missed("work_failed"));
             }
         }
     }
@@ -481,6 +491,7 @@ impl NodeRuntime {
             let proof = task_impl.submission(round, &result);
             if let Err(error) = &proof {
                 self.fault("submission", round, error);
+                self.metrics.iter().for_each(|metrics| metrics.missed("proof_failed"));
             }
             self.proofs.insert(round, proof.ok());
         }

@@ -11,7 +11,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{staked_operators, start_node_with, u64_of, Localnet, Operator, TaskShape, User, SOL};
+use common::{
+    free_port, staked_operators, start_node_with, u64_of, Localnet, Operator, TaskShape, User, SOL,
+};
 use serde_json::Value;
 
 const LAST_ROUND: u64 = 8;
@@ -41,6 +43,73 @@ fn wait_for_round(user: &User, task: &str, round: u64, offset_ms: u64) {
     std::thread::sleep(Duration::from_millis(offset_ms));
 }
 
+/// Scrapes `/metrics` at each address until stopped, keeping the last
+/// answer from each: the nodes' final counts, since they exit when done.
+struct Scraper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Scraper {
+    fn start(addresses: Vec<String>) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::new();
+            let mut last = vec![String::new(); addresses.len()];
+            while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                for (address, kept) in addresses.iter().zip(&mut last) {
+                    let answer = client.get(format!("http://{address}/metrics")).send();
+                    if let Ok(text) = answer.and_then(reqwest::blocking::Response::text) {
+                        *kept = text;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            last
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) -> Vec<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().expect("scraper")
+    }
+}
+
+/// The sum of a metric's samples over all its label sets.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|line| line.split(['{', ' ']).next() == Some(name))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|value| value as u64)
+        .sum()
+}
+
+fn check_metrics(task: &str, bad: &str, honest: &str) {
+    for text in [bad, honest] {
+        assert!(text.trim_end().ends_with("# EOF"), "OpenMetrics text ends with # EOF: {text}");
+        assert!(text.contains("# TYPE gradual_rounds_submitted counter"), "{text}");
+        assert!(text.contains(&format!("gradual_rounds_submitted_total{{task=\"{task}\"}}")), "{text}");
+    }
+    // The honest node worked, submitted, audited and claimed every round it ran.
+    assert!(metric(honest, "gradual_rounds_worked_total") >= 5, "{honest}");
+    assert!(metric(honest, "gradual_work_duration_seconds_count") >= 5, "{honest}");
+    assert!(metric(honest, "gradual_rounds_submitted_total") >= 5, "{honest}");
+    assert!(metric(honest, "gradual_transactions_landed_total") >= 5, "{honest}");
+    assert!(
+        metric(honest, "gradual_audits_raised_total") + metric(honest, "gradual_audit_votes_total") >= 1,
+        "{honest}"
+    );
+    assert!(metric(honest, "gradual_claimed_lamports_total") >= 4 * 333_333_333, "{honest}");
+    assert_eq!(metric(honest, "gradual_slashes_total"), 0, "{honest}");
+    assert_eq!(metric(honest, "gradual_stake_lamports"), 2 * SOL, "{honest}");
+    // The bad node's slashes show.
+    assert!(metric(bad, "gradual_slashes_total") >= 1, "{bad}");
+    assert!(metric(bad, "gradual_slashed_lamports_total") > 0, "{bad}");
+    assert_eq!(metric(bad, "gradual_claimed_lamports_total"), 0, "{bad}");
+}
+
 #[test]
 fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -60,13 +129,30 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
     let task = user.create_task(&creator, &shape);
 
     let operators = staked_operators(&user, &task, 4);
+    // Nodes 0 (bad) and 2 export metrics, scraped while they run.
+    let metrics_at = [free_port(), free_port()].map(|port| format!("127.0.0.1:{port}"));
     // Node 3 leaves its rewards for `gradual node claim`.
     let mut children: Vec<Child> = vec![
-        start_node(&user, &operators[0], &task, "bad"),
+        start_node_with(
+            &user,
+            &operators[0],
+            &task,
+            "bad",
+            LAST_ROUND,
+            &["--metrics-listen", &metrics_at[0]],
+        ),
         start_node(&user, &operators[1], &task, "honest"),
-        start_node(&user, &operators[2], &task, "honest"),
+        start_node_with(
+            &user,
+            &operators[2],
+            &task,
+            "honest",
+            LAST_ROUND,
+            &["--metrics-listen", &metrics_at[1]],
+        ),
         start_node_with(&user, &operators[3], &task, "honest", LAST_ROUND, &["--no-claim"]),
     ];
+    let scraper = Scraper::start(metrics_at.to_vec());
 
     // Kill node 1 without warning in the middle of round 2, restart it a second later.
     wait_for_round(&user, &task, 2, 1_500);
@@ -85,6 +171,9 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    let [bad_metrics, honest_metrics] = <[String; 2]>::try_from(scraper.stop()).expect("two scrapes");
+    check_metrics(&task, &bad_metrics, &honest_metrics);
+
     let claimed = user.json(&["node", "claim", "-k", &operators[3].keypair, &task]);
     let claimed_rounds: Vec<u64> =
         claimed["claims"].as_array().expect("claims").iter().map(|claim| u64_of(&claim["round"])).collect();

@@ -32,10 +32,11 @@ use super::{
 use crate::{
     chain::Chain,
     jobs::{SharedTask, Threaded},
+    metrics::{Counts, Metrics},
     misbehaviour::{self, Behaviour},
     peers::{NetworkPeers, ResultFetcher},
     rpc::RpcChain,
-    runtime::{claim_of, InProcessPeers, NodeRuntime, World},
+    runtime::{claim_of, InProcessPeers, NodeRuntime, NodeStats, World},
     service,
     store::Store,
     tasks::{External, ExternalConfig, Hello, HttpDigest},
@@ -149,6 +150,9 @@ pub struct RunArgs {
     /// Leave rewards for `gradual node claim` instead of claiming them as they come.
     #[arg(long)]
     no_claim: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// Independent transactions (votes, claims) in flight at once, unconfirmed.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     max_in_flight: u16,
@@ -271,6 +275,20 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     event(
         json!({ "event": "started", "node": node.to_string(), "task": args.task.to_string(), "listening": listening.to_string(), "db": db }),
     );
+    let metrics = match args.metrics_listen {
+        Some(listen) => {
+            let metrics = Arc::new(Metrics::new());
+            let address = context
+                .runtime
+                .block_on(crate::metrics::spawn(listen, Arc::clone(&metrics)))
+                .map_err(CliError::usage)?;
+            event(json!({ "event": "metrics", "url": format!("http://{address}/metrics") }));
+            Some(metrics.task(&args.task.to_string()))
+        }
+        None => None,
+    };
+    runtime.metrics = metrics.clone();
+    let mut counted = Counted::default();
 
     let mut last_slot = 0;
     let mut last_slot_seen = std::time::Instant::now();
@@ -317,6 +335,12 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
             continue;
         }
         runtime.tick(&mut chain, &mut world, &task_impl);
+        if let Some(metrics) = &metrics {
+            let me = world.node_cache.get(&node).map(|me| **me);
+            metrics.counted(&counted.update(&runtime.stats, me.as_ref(), chain.rpc_errors()));
+            metrics.slot_lag(chain.slot_lag());
+            metrics.stake(me.map_or(0, |me| me.total_stake()));
+        }
         for landed in world.landed.drain(..) {
             if let Err(error) = store.record(landed.kind, landed.round) {
                 tracing::error!(%error, "cannot record in the journal");
@@ -340,6 +364,41 @@ fn run_node(context: &Context, args: RunArgs) -> CliResult {
     }
     event(json!({ "event": "stopped", "node": node.to_string(), "stats": runtime.stats }));
     Ok(())
+}
+
+/// The totals last exported, to export what changed since.
+#[derive(Default)]
+struct Counted {
+    rounds_submitted: u64,
+    audits_raised: u64,
+    audit_votes: u64,
+    lists_proposed: u64,
+    list_votes: u64,
+    claimed_lamports: u64,
+    slashed_lamports: u64,
+    rpc_errors: u64,
+}
+
+impl Counted {
+    fn update(&mut self, stats: &NodeStats, me: Option<&Node>, rpc_errors: u64) -> Counts {
+        let step = |last: &mut u64, now: u64| {
+            let delta = now.saturating_sub(*last);
+            *last = (*last).max(now);
+            delta
+        };
+        let slashed_lamports = step(&mut self.slashed_lamports, me.map_or(0, |me| me.total_slashed));
+        Counts {
+            rounds_submitted: step(&mut self.rounds_submitted, stats.rounds_submitted.len() as u64),
+            audits_raised: step(&mut self.audits_raised, stats.audits_raised),
+            audit_votes: step(&mut self.audit_votes, stats.audit_votes),
+            lists_proposed: step(&mut self.lists_proposed, stats.proposals.len() as u64),
+            list_votes: step(&mut self.list_votes, stats.list_votes),
+            claimed_lamports: step(&mut self.claimed_lamports, stats.rewards_claimed),
+            slashes: u64::from(slashed_lamports > 0),
+            slashed_lamports,
+            rpc_errors: step(&mut self.rpc_errors, rpc_errors),
+        }
+    }
 }
 
 /// The slot length, smoothed over the last few slots (weight 1/8 to the

@@ -165,9 +165,12 @@ impl RpcChain {
                 // A failed request is retried alone, with backoff.
                 let simulation = match answer {
                     Ok(simulation) => simulation,
-                    Err(_) => self.retry("simulateTransaction", || {
-                        self.client.simulate_transaction_with_config(probe, config.clone())
-                    })?,
+                    Err(_) => {
+                        self.count_rpc_error();
+                        self.retry("simulateTransaction", || {
+                            self.client.simulate_transaction_with_config(probe, config.clone())
+                        })?
+                    }
                 };
                 if let Some(error) = simulation.value.err {
                     return Err(refused_by(&error.into(), &simulation.value.logs.unwrap_or_default()));
@@ -228,6 +231,7 @@ impl RpcChain {
         ));
         for (transaction, sent) in transactions.iter().zip(sends) {
             if let Err(error) = sent {
+                self.count_rpc_error();
                 tracing::warn!(signature = %transaction.signatures[0], %error, "sendTransaction failed; will resend");
             }
         }
