@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     body::Body,
-    extract::{Path, Request, State},
+    extract::{OriginalUri, Path, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -91,20 +91,30 @@ fn bad_round() -> Response {
     error(StatusCode::BAD_REQUEST, "round must be an unsigned 64-bit integer")
 }
 
-async fn result(State(service): State<Arc<Service>>, Path(round): Path<String>) -> Response {
+// The signature covers the path as requested, with the `/tasks/<task>`
+// prefix of a node serving several tasks.
+async fn result(
+    State(service): State<Arc<Service>>,
+    OriginalUri(uri): OriginalUri,
+    Path(round): Path<String>,
+) -> Response {
     let Some(round) = round_of(&round) else { return bad_round() };
     // Withheld until the round's commitments are in, so there is nothing to copy in time.
     match service.store.published_result(round) {
-        Ok(Some(body)) => service.signed(&format!("/v1/results/{round}"), body, "application/octet-stream"),
+        Ok(Some(body)) => service.signed(uri.path(), body, "application/octet-stream"),
         Ok(None) => error(StatusCode::NOT_FOUND, "no result published for that round"),
         Err(message) => error(StatusCode::INTERNAL_SERVER_ERROR, &message),
     }
 }
 
-async fn list(State(service): State<Arc<Service>>, Path(round): Path<String>) -> Response {
+async fn list(
+    State(service): State<Arc<Service>>,
+    OriginalUri(uri): OriginalUri,
+    Path(round): Path<String>,
+) -> Response {
     let Some(round) = round_of(&round) else { return bad_round() };
     match service.store.list(round) {
-        Ok(Some(body)) => service.signed(&format!("/v1/lists/{round}"), body, "application/json"),
+        Ok(Some(body)) => service.signed(uri.path(), body, "application/json"),
         Ok(None) => error(StatusCode::NOT_FOUND, "no list proposed for that round"),
         Err(message) => error(StatusCode::INTERNAL_SERVER_ERROR, &message),
     }
@@ -127,15 +137,46 @@ async fn limits(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-pub fn router(store: Arc<Store>, operator: Keypair, node: Address) -> Router {
+/// One task a node serves: its store and its node account.
+pub struct Served {
+    pub task: Address,
+    pub store: Arc<Store>,
+    pub node: Address,
+}
+
+fn task_routes(store: Arc<Store>, operator: &Keypair, node: Address) -> Router {
+    let operator = Keypair::new_from_array(*operator.secret_bytes());
     let service = Arc::new(Service { store, operator, node });
     Router::new()
-        .route("/v1/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/v1/results/{round}", get(result))
         .route("/v1/lists/{round}", get(list))
+        .with_state(service)
+}
+
+/// The peer service of a node running one task: under `/v1`.
+pub fn router(store: Arc<Store>, operator: Keypair, node: Address) -> Router {
+    finish(task_routes(store, &operator, node))
+}
+
+/// The peer service of a node running several tasks: each under
+/// `/tasks/<task>/v1`, the service URL its node account names. With one task
+/// it is also under `/v1`, as [`router`] serves it.
+pub fn router_for(served: Vec<Served>, operator: &Keypair) -> Router {
+    let mut router = Router::new();
+    if let [only] = served.as_slice() {
+        router = router.merge(task_routes(Arc::clone(&only.store), operator, only.node));
+    }
+    for task in served {
+        router = router.nest(&format!("/tasks/{}", task.task), task_routes(task.store, operator, task.node));
+    }
+    finish(router)
+}
+
+fn finish(router: Router) -> Router {
+    router
+        .route("/v1/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(middleware::from_fn(limits))
-        .with_state(service)
 }
 
 /// Binds `listen` and serves until the runtime shuts down; returns the bound address.

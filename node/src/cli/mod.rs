@@ -15,6 +15,7 @@ mod config;
 mod inspect;
 mod node;
 mod options;
+mod run;
 mod simulate;
 mod task;
 pub mod views;

@@ -1,45 +1,30 @@
 //! Operators' commands: `gradual node stake | run | claim | unstake | withdraw | show`.
 
-use std::{
-    io::Write,
-    net::SocketAddr,
-    path::PathBuf,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::Subcommand;
 use gradual_interface::{
     builders,
     pda::{find_distribution_address, find_node_address},
     round::LIST_LAG,
-    state::{Account, Distribution, Node, Task as TaskAccount, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED},
+    state::{Account, Distribution, Node, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED},
     Address,
 };
 use serde_json::json;
-use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use super::{
     options::{Chosen, SendOptions, SignerOptions},
-    simulate::task_variables,
+    run::RunArgs,
     task::read_task,
     views, CliError, CliResult, Context,
 };
 use crate::{
     chain::Chain,
-    jobs::{SharedTask, Threaded},
-    metrics::{Counts, Metrics},
-    misbehaviour::{self, Behaviour},
-    peers::{NetworkPeers, ResultFetcher},
     rpc::RpcChain,
-    runtime::{claim_of, InProcessPeers, NodeRuntime, NodeStats, World},
-    service,
+    runtime::{claim_of, InProcessPeers, NodeRuntime, World},
     store::Store,
-    tasks::{External, ExternalConfig, Hello, HttpDigest},
+    tasks::Hello,
 };
 
 #[derive(Subcommand)]
@@ -119,304 +104,10 @@ fn check_service_url(service_url: &str) -> CliResult {
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum RunBehaviour {
-    Honest,
-    /// Submit proofs that do not match the work (for testing auditors).
-    Bad,
-}
-
-#[derive(Args)]
-pub struct RunArgs {
-    task: Address,
-    /// Where the peer service listens.
-    #[arg(long, default_value = "127.0.0.1:8900")]
-    listen: SocketAddr,
-    /// The node's local database [default: ./gradual-<node>.redb].
-    #[arg(long)]
-    db: Option<PathBuf>,
-    /// The external executable, for tasks that are not built in.
-    #[arg(long)]
-    executable: Option<PathBuf>,
-    /// A variable for the executable, KEY=VALUE (repeatable); passed only if the task declares it.
-    #[arg(long = "task-env", value_name = "KEY=VALUE")]
-    task_env: Vec<String>,
-    /// Peers checked per round, besides every proof already under audit.
-    #[arg(long, default_value_t = 16)]
-    audit_sample: usize,
-    /// Stop once this round is over (default: run until stopped or unstaked).
-    #[arg(long)]
-    exit_after_round: Option<u64>,
-    /// Leave rewards for `gradual node claim` instead of claiming them as they come.
-    #[arg(long)]
-    no_claim: bool,
-    /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
-    #[arg(long, value_name = "ADDR")]
-    metrics_listen: Option<SocketAddr>,
-    /// Independent transactions (votes, claims) in flight at once, unconfirmed.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
-    max_in_flight: u16,
-    #[arg(long, value_enum, default_value = "honest", hide = true)]
-    behaviour: RunBehaviour,
-    #[command(flatten)]
-    options: SendOptions,
-}
-
-/// What the node needs to run a task's executable.
-struct ExecutableArgs<'a> {
-    program: Option<&'a PathBuf>,
-    variables: &'a [String],
-    work_dir: PathBuf,
-}
-
-fn task_impl(context: &Context, task: &TaskAccount, executable: ExecutableArgs) -> CliResult<SharedTask> {
-    let locator = String::from_utf8_lossy(task.executable_locator()).into_owned();
-    let builtin = locator.starts_with("builtin:");
-    if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != task.executable_sha256 {
-        return Err(CliError::usage(
-            "the task's executable_sha256 does not match its built-in locator; refusing to run",
-        ));
-    }
-    match locator.split_whitespace().next().unwrap_or_default() {
-        "builtin:hello" => Ok(Arc::new(Hello)),
-        "builtin:http-digest" => Ok(Arc::new(
-            HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
-        )),
-        _ => {
-            let program = executable.program.ok_or_else(|| {
-                CliError::usage(format!("task runs {locator:?}: pass --executable with a local copy of it"))
-            })?;
-            let config = ExternalConfig {
-                program: program.clone(),
-                expected_sha256: task.executable_sha256,
-                work_dir: executable.work_dir,
-                variables: task_variables(executable.variables)?,
-            };
-            Ok(Arc::new(External::start(config).map_err(CliError::usage)?))
-        }
-    }
-}
-
 /// The node account, `None` if there is none; an RPC failure is an error (exit 1), not "no node".
-fn read_node(chain: &RpcChain, node: &Address) -> CliResult<Option<Node>> {
+pub(super) fn read_node(chain: &RpcChain, node: &Address) -> CliResult<Option<Node>> {
     let account = chain.try_account(node).map_err(|refused| CliError::failed(refused.message))?;
     Ok(account.and_then(|account| Node::read(&account.data)))
-}
-
-fn run_node(context: &Context, args: RunArgs) -> CliResult {
-    let operator = context.signer()?;
-    let mut chain = context.chain()?;
-    let (task, _) = read_task(&chain, &args.task)?;
-    let node = find_node_address(&args.task, &operator.pubkey()).0;
-    if read_node(&chain, &node)?.is_none() {
-        return Err(CliError::usage(format!(
-            "{} has no node in task {}; run `gradual node stake` first",
-            operator.pubkey(),
-            args.task
-        )));
-    }
-    chain.follow(args.task);
-    chain.set_max_in_flight(usize::from(args.max_in_flight));
-    let db = args.db.unwrap_or_else(|| PathBuf::from(format!("gradual-{node}.redb")));
-    // The executable works in a directory of its own beside the database.
-    let work_dir = db.with_extension("task");
-    let executable =
-        ExecutableArgs { program: args.executable.as_ref(), variables: &args.task_env, work_dir };
-    let task_impl = task_impl(context, &task, executable)?;
-    let store = Arc::new(Store::open(&db, &args.task, &node).map_err(CliError::usage)?);
-    let service_key = Keypair::new_from_array(*operator.secret_bytes());
-    let router = service::router(Arc::clone(&store), service_key, node);
-    let listening = context.runtime.block_on(service::spawn(args.listen, router)).map_err(CliError::usage)?;
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let signalled = Arc::clone(&stop);
-    context.runtime.spawn(async move {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let term = async {
-            match terminate.as_mut() {
-                Some(signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            () = term => {},
-        }
-        signalled.store(true, Ordering::SeqCst);
-    });
-
-    let peers = NetworkPeers::new(Arc::clone(&store), Arc::clone(&context.runtime));
-    let mut world = World::new(args.task, Box::new(peers), u64::MAX, args.audit_sample);
-    let behaviour = if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest };
-    let task_impl = misbehaviour::wrap(behaviour, task_impl, node);
-    let mut runtime = NodeRuntime::new(operator, node);
-    runtime.auto_claim = !args.no_claim;
-    runtime.jobs = Box::new(Threaded::new(Arc::new(ResultFetcher::new(Arc::clone(&context.runtime)))));
-    let event = |value: serde_json::Value| {
-        if context.json {
-            out!("{value}");
-        } else {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{}",
-                value
-                    .as_object()
-                    .map(|map| map
-                        .iter()
-                        .map(|(key, value)| format!("{key}={value}"))
-                        .collect::<Vec<_>>()
-                        .join(" "))
-                    .unwrap_or_default()
-            );
-        }
-    };
-    event(
-        json!({ "event": "started", "node": node.to_string(), "task": args.task.to_string(), "listening": listening.to_string(), "db": db }),
-    );
-    let metrics = match args.metrics_listen {
-        Some(listen) => {
-            let metrics = Arc::new(Metrics::new());
-            let address = context
-                .runtime
-                .block_on(crate::metrics::spawn(listen, Arc::clone(&metrics)))
-                .map_err(CliError::usage)?;
-            event(json!({ "event": "metrics", "url": format!("http://{address}/metrics") }));
-            Some(metrics.task(&args.task.to_string()))
-        }
-        None => None,
-    };
-    runtime.metrics = metrics.clone();
-    let mut counted = Counted::default();
-
-    let mut last_slot = 0;
-    let mut last_slot_seen = std::time::Instant::now();
-    let mut last_round = None;
-    while !stop.load(Ordering::SeqCst) {
-        let slot = match chain.refresh_slot() {
-            Ok(slot) => slot,
-            Err(refused) => {
-                tracing::error!(error = %refused.message, "cannot read the slot");
-                std::thread::sleep(Duration::from_secs(1));
-                continue;
-            }
-        };
-        if slot == last_slot {
-            std::thread::sleep(Duration::from_millis(100));
-            continue;
-        }
-        if last_slot != 0 {
-            world.slot_duration =
-                measured_slot(world.slot_duration, last_slot_seen.elapsed(), slot.saturating_sub(last_slot));
-        }
-        last_slot_seen = std::time::Instant::now();
-        last_slot = slot;
-        let round = task.timeline().round_at(slot);
-        if round != last_round {
-            if let (Some(previous), Some(limit)) = (last_round, args.exit_after_round) {
-                if previous >= limit {
-                    break;
-                }
-            }
-            last_round = round;
-            event(json!({ "event": "round", "round": round, "slot": slot }));
-        }
-        if let Err(refused) = world.refresh(&mut chain) {
-            tracing::error!(error = %refused.message, "cannot read the task's accounts; skipping this slot");
-            continue;
-        }
-        if !world.node_cache.contains_key(&node) {
-            // Only an account that is really gone means the node left.
-            if let Ok(None) = chain.try_account(&node) {
-                event(json!({ "event": "unstaked", "node": node.to_string() }));
-                break;
-            }
-            continue;
-        }
-        runtime.tick(&mut chain, &mut world, &task_impl);
-        if let Some(metrics) = &metrics {
-            let me = world.node_cache.get(&node).map(|me| **me);
-            metrics.counted(&counted.update(&runtime.stats, me.as_ref(), chain.rpc_errors()));
-            metrics.slot_lag(chain.slot_lag());
-            metrics.stake(me.map_or(0, |me| me.total_stake()));
-        }
-        for landed in world.landed.drain(..) {
-            if let Err(error) = store.record(landed.kind, landed.round) {
-                tracing::error!(%error, "cannot record in the journal");
-            }
-            event(json!({ "event": "landed", "kind": landed.kind, "round": landed.round, "slot": slot }));
-        }
-        if let (Some(me), Some(round)) = (world.node_cache.get(&node).cloned(), round) {
-            // With --no-claim the operator claims by hand, which needs the node: it is left open.
-            if runtime.auto_claim && me.is_exiting() && round >= withdrawable_from(&task, &me) {
-                let amount = me.total_stake();
-                let withdraw = builders::withdraw_stake(&runtime.operator.pubkey(), &args.task, amount);
-                match chain.send(&[withdraw], &runtime.operator, &[&runtime.operator]) {
-                    Ok(_) => {
-                        event(json!({ "event": "withdrawn", "lamports": amount, "round": round }));
-                        break;
-                    }
-                    Err(refused) => tracing::warn!(error = %refused.message, "cannot withdraw yet"),
-                }
-            }
-        }
-    }
-    event(json!({ "event": "stopped", "node": node.to_string(), "stats": runtime.stats }));
-    Ok(())
-}
-
-/// The totals last exported, to export what changed since.
-#[derive(Default)]
-struct Counted {
-    rounds_submitted: u64,
-    audits_raised: u64,
-    audit_votes: u64,
-    lists_proposed: u64,
-    list_votes: u64,
-    claimed_lamports: u64,
-    slashed_lamports: u64,
-    rpc_errors: u64,
-}
-
-impl Counted {
-    fn update(&mut self, stats: &NodeStats, me: Option<&Node>, rpc_errors: u64) -> Counts {
-        let step = |last: &mut u64, now: u64| {
-            let delta = now.saturating_sub(*last);
-            *last = (*last).max(now);
-            delta
-        };
-        let slashed_lamports = step(&mut self.slashed_lamports, me.map_or(0, |me| me.total_slashed));
-        Counts {
-            rounds_submitted: step(&mut self.rounds_submitted, stats.rounds_submitted.len() as u64),
-            audits_raised: step(&mut self.audits_raised, stats.audits_raised),
-            audit_votes: step(&mut self.audit_votes, stats.audit_votes),
-            lists_proposed: step(&mut self.lists_proposed, stats.proposals.len() as u64),
-            list_votes: step(&mut self.list_votes, stats.list_votes),
-            claimed_lamports: step(&mut self.claimed_lamports, stats.rewards_claimed),
-            slashes: u64::from(slashed_lamports > 0),
-            slashed_lamports,
-            rpc_errors: step(&mut self.rpc_errors, rpc_errors),
-        }
-    }
-}
-
-/// The slot length, smoothed over the last few slots (weight 1/8 to the
-/// newest), from `elapsed` wall time over `slots` slots.
-fn measured_slot(previous: Duration, elapsed: Duration, slots: u64) -> Duration {
-    let newest = elapsed.checked_div(u32::try_from(slots).unwrap_or(u32::MAX)).unwrap_or(previous);
-    let newest = newest.clamp(Duration::from_millis(20), Duration::from_secs(5));
-    previous.saturating_mul(7).saturating_add(newest).checked_div(8).unwrap_or(previous)
-}
-
-/// The first round in which an unstaking node has both served its cooldown
-/// and seen every list that can still pay its last active round; withdrawing
-/// everything earlier would forfeit those claims.
-fn withdrawable_from(task: &TaskAccount, node: &Node) -> u64 {
-    let cooldown_over = node.exit_round.saturating_add(task.unstake_cooldown_rounds);
-    let last_list =
-        node.exit_round.saturating_add(LIST_LAG).saturating_add(u64::from(task.allowed_failed_distributions));
-    cooldown_over.max(last_list)
 }
 
 fn claim(context: &Context, task_address: &Address) -> CliResult {
@@ -473,7 +164,7 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
 
 pub fn run(context: &Context, command: NodeCommand) -> CliResult {
     match command {
-        NodeCommand::Run(args) => run_node(context, args),
+        NodeCommand::Run(args) => super::run::run_node(context, args),
         NodeCommand::Claim { task, .. } => claim(context, &task),
         NodeCommand::Stake { task, lamports, service_url, .. } => {
             check_service_url(&service_url)?;

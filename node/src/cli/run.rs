@@ -1,0 +1,519 @@
+//! `gradual node run`: one task from the command line, or every task of a
+//! `--node-config` file, each in a thread of its own. One peer service serves
+//! them all (`/tasks/<task>/v1/...`), and one metrics endpoint.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    io::Write,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use clap::{Args, ValueEnum};
+use gradual_interface::{
+    builders,
+    pda::find_node_address,
+    round::LIST_LAG,
+    state::{Node, Task as TaskAccount},
+    Address,
+};
+use serde::Deserialize;
+use serde_json::json;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use super::{
+    node::read_node, options::SendOptions, simulate::task_variables, task::read_task, CliError, CliResult,
+    Context,
+};
+use crate::{
+    chain::Chain,
+    jobs::{SharedTask, Threaded},
+    metrics::{Counts, Metrics, TaskMetrics},
+    misbehaviour::{self, Behaviour},
+    peers::{NetworkPeers, ResultFetcher},
+    runtime::{NodeRuntime, NodeStats, World},
+    service::{self, Served},
+    store::Store,
+    tasks::{External, ExternalConfig, Hello, HttpDigest},
+};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RunBehaviour {
+    Honest,
+    /// Submit proofs that do not match the work (for testing auditors).
+    Bad,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The task to run (or --node-config for several).
+    #[arg(required_unless_present = "node_config")]
+    task: Option<Address>,
+    /// Run every task listed in this TOML file (see docs/node.md). Not
+    /// `--config`: that is the Solana CLI config file, as in every command.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["task", "db", "executable", "task_env", "audit_sample", "no_claim"])]
+    node_config: Option<PathBuf>,
+    /// Where the peer service listens.
+    #[arg(long, default_value = "127.0.0.1:8900")]
+    listen: SocketAddr,
+    /// The node's local database [default: ./gradual-<node>.redb].
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The external executable, for tasks that are not built in.
+    #[arg(long)]
+    executable: Option<PathBuf>,
+    /// A variable for the executable, KEY=VALUE (repeatable); passed only if the task declares it.
+    #[arg(long = "task-env", value_name = "KEY=VALUE")]
+    task_env: Vec<String>,
+    /// Peers checked per round, besides every proof already under audit.
+    #[arg(long)]
+    audit_sample: Option<usize>,
+    /// Stop once this round is over (default: run until stopped or unstaked).
+    #[arg(long)]
+    exit_after_round: Option<u64>,
+    /// Leave rewards for `gradual node claim` instead of claiming them as they come.
+    #[arg(long)]
+    no_claim: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// Independent transactions (votes, claims) in flight at once, unconfirmed.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    max_in_flight: u16,
+    #[arg(long, value_enum, default_value = "honest", hide = true)]
+    behaviour: RunBehaviour,
+    #[command(flatten)]
+    pub(super) options: SendOptions,
+}
+
+const DEFAULT_AUDIT_SAMPLE: usize = 16;
+
+/// `--node-config`: the tasks, and optionally the addresses to listen on.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
+    #[serde(rename = "task", default)]
+    tasks: Vec<TaskEntry>,
+}
+
+/// One `[[task]]` of the config file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskEntry {
+    address: String,
+    db: Option<PathBuf>,
+    executable: Option<PathBuf>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    audit_sample: Option<usize>,
+    #[serde(default)]
+    no_claim: bool,
+}
+
+/// One task as this process runs it.
+struct TaskRun {
+    task: Address,
+    db: Option<PathBuf>,
+    executable: Option<PathBuf>,
+    /// KEY=VALUE, as `--task-env` takes them.
+    env: Vec<String>,
+    audit_sample: usize,
+    no_claim: bool,
+}
+
+/// What one task's thread starts from.
+struct TaskSetup {
+    run: TaskRun,
+    store: Arc<Store>,
+    operator: Keypair,
+    db: PathBuf,
+}
+
+/// What every task's thread shares.
+struct Shared<'a> {
+    context: &'a Context,
+    stop: Arc<AtomicBool>,
+    metrics: Option<Arc<Metrics>>,
+    exit_after_round: Option<u64>,
+    max_in_flight: u16,
+    behaviour: Behaviour,
+}
+
+impl Shared<'_> {
+    /// One line per event: JSON with `--output json`, else key=value on stderr.
+    fn event(&self, value: serde_json::Value) {
+        if self.context.json {
+            out!("{value}");
+        } else {
+            let line = value
+                .as_object()
+                .map(|map| {
+                    map.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(" ")
+                })
+                .unwrap_or_default();
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    }
+}
+
+fn read_config(path: &Path) -> CliResult<(ConfigFile, Vec<TaskRun>)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| CliError::usage(format!("cannot read --node-config {}: {error}", path.display())))?;
+    let config: ConfigFile = toml::from_str(&text)
+        .map_err(|error| CliError::usage(format!("--node-config {}: {}", path.display(), error.message())))?;
+    if config.tasks.is_empty() {
+        return Err(CliError::usage(format!("--node-config {} lists no [[task]]", path.display())));
+    }
+    // Relative paths are relative to the file, as a service manager expects.
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut seen = BTreeSet::new();
+    let mut runs = Vec::new();
+    for entry in &config.tasks {
+        let task: Address = entry.address.parse().map_err(|_| {
+            CliError::usage(format!(
+                "--node-config {}: {:?} is not an address",
+                path.display(),
+                entry.address
+            ))
+        })?;
+        if !seen.insert(task) {
+            return Err(CliError::usage(format!(
+                "--node-config {}: task {task} is listed twice",
+                path.display()
+            )));
+        }
+        runs.push(TaskRun {
+            task,
+            db: entry.db.as_ref().map(|db| base.join(db)),
+            executable: entry.executable.as_ref().map(|program| base.join(program)),
+            env: entry.env.iter().map(|(key, value)| format!("{key}={value}")).collect(),
+            audit_sample: entry.audit_sample.unwrap_or(DEFAULT_AUDIT_SAMPLE),
+            no_claim: entry.no_claim,
+        });
+    }
+    Ok((config, runs))
+}
+
+pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
+    let (listen, metrics_listen, runs) = match (&args.node_config, args.task) {
+        (Some(path), _) => {
+            let (config, runs) = read_config(path)?;
+            (config.listen.unwrap_or(args.listen), config.metrics_listen.or(args.metrics_listen), runs)
+        }
+        (None, Some(task)) => {
+            let run = TaskRun {
+                task,
+                db: args.db.clone(),
+                executable: args.executable.clone(),
+                env: args.task_env.clone(),
+                audit_sample: args.audit_sample.unwrap_or(DEFAULT_AUDIT_SAMPLE),
+                no_claim: args.no_claim,
+            };
+            (args.listen, args.metrics_listen, vec![run])
+        }
+        (None, None) => return Err(CliError::usage("pass a TASK or --node-config FILE")),
+    };
+    let several = args.node_config.is_some();
+    let operator = context.signer()?;
+
+    let mut served = Vec::new();
+    for run in &runs {
+        let node = find_node_address(&run.task, &operator.pubkey()).0;
+        let db = run.db.clone().unwrap_or_else(|| PathBuf::from(format!("gradual-{node}.redb")));
+        let store = Arc::new(Store::open(&db, &run.task, &node).map_err(CliError::usage)?);
+        served.push((Served { task: run.task, store, node }, db));
+    }
+    let router = service::router_for(
+        served.iter().map(|(served, _)| Served { store: Arc::clone(&served.store), ..*served }).collect(),
+        &operator,
+    );
+    let listening = context.runtime.block_on(service::spawn(listen, router)).map_err(CliError::usage)?;
+    let shared = Shared {
+        context,
+        stop: stop_on_signal(context),
+        metrics: None,
+        exit_after_round: args.exit_after_round,
+        max_in_flight: args.max_in_flight,
+        behaviour: if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest },
+    };
+    let shared = match metrics_listen {
+        Some(listen) => {
+            let metrics = Arc::new(Metrics::new());
+            let address = context
+                .runtime
+                .block_on(crate::metrics::spawn(listen, Arc::clone(&metrics)))
+                .map_err(CliError::usage)?;
+            shared.event(json!({ "event": "metrics", "url": format!("http://{address}/metrics") }));
+            Shared { metrics: Some(metrics), ..shared }
+        }
+        None => shared,
+    };
+
+    // Each task in a thread of its own: one that fails leaves the others running.
+    let outcomes: Vec<CliResult> = std::thread::scope(|scope| {
+        let threads: Vec<_> = runs
+            .into_iter()
+            .zip(served)
+            .map(|(run, (served, db))| {
+                let shared = &shared;
+                let operator = Keypair::new_from_array(*operator.secret_bytes());
+                scope.spawn(move || {
+                    let task = run.task;
+                    let started = json!({ "listening": listening.to_string(), "db": db });
+                    let setup = TaskSetup { run, store: served.store, operator, db };
+                    let outcome = run_task(shared, setup, started);
+                    if let Err(error) = &outcome {
+                        shared.event(json!({ "event": "task_failed", "task": task.to_string(), "error": error.message }));
+                    }
+                    outcome
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().unwrap_or_else(|_| Err(CliError::failed("a task's thread panicked"))))
+            .collect()
+    });
+    match outcomes.into_iter().find(Result::is_err) {
+        // With one task its error is the command's; with several, the others ran on.
+        Some(failed) if !several => failed,
+        _ => Ok(()),
+    }
+}
+
+/// Sets the returned flag on SIGINT or SIGTERM: every task's loop then
+/// finishes its tick and stops.
+fn stop_on_signal(context: &Context) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::clone(&stop);
+    context.runtime.spawn(async move {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = term => {},
+        }
+        signalled.store(true, Ordering::SeqCst);
+    });
+    stop
+}
+
+/// What the node needs to run a task's executable.
+struct ExecutableArgs<'a> {
+    program: Option<&'a PathBuf>,
+    variables: &'a [String],
+    work_dir: PathBuf,
+}
+
+fn task_impl(context: &Context, task: &TaskAccount, executable: ExecutableArgs) -> CliResult<SharedTask> {
+    let locator = String::from_utf8_lossy(task.executable_locator()).into_owned();
+    let builtin = locator.starts_with("builtin:");
+    if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != task.executable_sha256 {
+        return Err(CliError::usage(
+            "the task's executable_sha256 does not match its built-in locator; refusing to run",
+        ));
+    }
+    match locator.split_whitespace().next().unwrap_or_default() {
+        "builtin:hello" => Ok(Arc::new(Hello)),
+        "builtin:http-digest" => Ok(Arc::new(
+            HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
+        )),
+        _ => {
+            let program = executable.program.ok_or_else(|| {
+                CliError::usage(format!("task runs {locator:?}: pass --executable with a local copy of it"))
+            })?;
+            let config = ExternalConfig {
+                program: program.clone(),
+                expected_sha256: task.executable_sha256,
+                work_dir: executable.work_dir,
+                variables: task_variables(executable.variables)?,
+            };
+            Ok(Arc::new(External::start(config).map_err(CliError::usage)?))
+        }
+    }
+}
+
+/// Runs one task until it is stopped, unstaked, or past `--exit-after-round`.
+fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> CliResult {
+    let TaskSetup { run, store, operator, db } = setup;
+    let context = shared.context;
+    let task_address = run.task;
+    let mut chain = context.chain()?;
+    let (task, _) = read_task(&chain, &task_address)?;
+    let node = find_node_address(&task_address, &operator.pubkey()).0;
+    if read_node(&chain, &node)?.is_none() {
+        return Err(CliError::usage(format!(
+            "{} has no node in task {task_address}; run `gradual node stake` first",
+            operator.pubkey()
+        )));
+    }
+    chain.follow(task_address);
+    chain.set_max_in_flight(usize::from(shared.max_in_flight));
+    // The executable works in a directory of its own beside the database.
+    let work_dir = db.with_extension("task");
+    let executable = ExecutableArgs { program: run.executable.as_ref(), variables: &run.env, work_dir };
+    let task_impl = misbehaviour::wrap(shared.behaviour, task_impl(context, &task, executable)?, node);
+
+    let peers = NetworkPeers::new(Arc::clone(&store), Arc::clone(&context.runtime));
+    let mut world = World::new(task_address, Box::new(peers), u64::MAX, run.audit_sample);
+    let mut runtime = NodeRuntime::new(operator, node);
+    runtime.auto_claim = !run.no_claim;
+    runtime.jobs = Box::new(Threaded::new(Arc::new(ResultFetcher::new(Arc::clone(&context.runtime)))));
+    let metrics: Option<TaskMetrics> =
+        shared.metrics.as_ref().map(|metrics| metrics.task(&task_address.to_string()));
+    runtime.metrics = metrics.clone();
+    let mut counted = Counted::default();
+    let task_name = task_address.to_string();
+    let event = |mut value: serde_json::Value| {
+        value["task"] = task_name.clone().into();
+        shared.event(value);
+    };
+    let mut started_event = json!({ "event": "started", "node": node.to_string() });
+    if let (Some(map), serde_json::Value::Object(more)) = (started_event.as_object_mut(), started) {
+        map.extend(more);
+    }
+    event(started_event);
+
+    let mut last_slot = 0;
+    let mut last_slot_seen = std::time::Instant::now();
+    let mut last_round = None;
+    while !shared.stop.load(Ordering::SeqCst) {
+        let slot = match chain.refresh_slot() {
+            Ok(slot) => slot,
+            Err(refused) => {
+                tracing::error!(task = %task_address, error = %refused.message, "cannot read the slot");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if slot == last_slot {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        if last_slot != 0 {
+            world.slot_duration =
+                measured_slot(world.slot_duration, last_slot_seen.elapsed(), slot.saturating_sub(last_slot));
+        }
+        last_slot_seen = std::time::Instant::now();
+        last_slot = slot;
+        let round = task.timeline().round_at(slot);
+        if round != last_round {
+            if let (Some(previous), Some(limit)) = (last_round, shared.exit_after_round) {
+                if previous >= limit {
+                    break;
+                }
+            }
+            last_round = round;
+            event(json!({ "event": "round", "round": round, "slot": slot }));
+        }
+        if let Err(refused) = world.refresh(&mut chain) {
+            tracing::error!(task = %task_address, error = %refused.message, "cannot read the task's accounts; skipping this slot");
+            continue;
+        }
+        if !world.node_cache.contains_key(&node) {
+            // Only an account that is really gone means the node left.
+            if let Ok(None) = chain.try_account(&node) {
+                event(json!({ "event": "unstaked", "node": node.to_string() }));
+                break;
+            }
+            continue;
+        }
+        runtime.tick(&mut chain, &mut world, &task_impl);
+        if let Some(metrics) = &metrics {
+            let me = world.node_cache.get(&node).map(|me| **me);
+            metrics.counted(&counted.update(&runtime.stats, me.as_ref(), chain.rpc_errors()));
+            metrics.slot_lag(chain.slot_lag());
+            metrics.stake(me.map_or(0, |me| me.total_stake()));
+        }
+        for landed in world.landed.drain(..) {
+            if let Err(error) = store.record(landed.kind, landed.round) {
+                tracing::error!(%error, "cannot record in the journal");
+            }
+            event(json!({ "event": "landed", "kind": landed.kind, "round": landed.round, "slot": slot }));
+        }
+        if let (Some(me), Some(round)) = (world.node_cache.get(&node).cloned(), round) {
+            // With --no-claim the operator claims by hand, which needs the node: it is left open.
+            if runtime.auto_claim && me.is_exiting() && round >= withdrawable_from(&task, &me) {
+                let amount = me.total_stake();
+                let withdraw = builders::withdraw_stake(&runtime.operator.pubkey(), &task_address, amount);
+                match chain.send(&[withdraw], &runtime.operator, &[&runtime.operator]) {
+                    Ok(_) => {
+                        event(json!({ "event": "withdrawn", "lamports": amount, "round": round }));
+                        break;
+                    }
+                    Err(refused) => tracing::warn!(error = %refused.message, "cannot withdraw yet"),
+                }
+            }
+        }
+    }
+    event(json!({ "event": "stopped", "node": node.to_string(), "stats": runtime.stats }));
+    Ok(())
+}
+
+/// The totals last exported, to export what changed since.
+#[derive(Default)]
+struct Counted {
+    rounds_submitted: u64,
+    audits_raised: u64,
+    audit_votes: u64,
+    lists_proposed: u64,
+    list_votes: u64,
+    claimed_lamports: u64,
+    slashed_lamports: u64,
+    rpc_errors: u64,
+}
+
+impl Counted {
+    fn update(&mut self, stats: &NodeStats, me: Option<&Node>, rpc_errors: u64) -> Counts {
+        let step = |last: &mut u64, now: u64| {
+            let delta = now.saturating_sub(*last);
+            *last = (*last).max(now);
+            delta
+        };
+        let slashed_lamports = step(&mut self.slashed_lamports, me.map_or(0, |me| me.total_slashed));
+        Counts {
+            rounds_submitted: step(&mut self.rounds_submitted, stats.rounds_submitted.len() as u64),
+            audits_raised: step(&mut self.audits_raised, stats.audits_raised),
+            audit_votes: step(&mut self.audit_votes, stats.audit_votes),
+            lists_proposed: step(&mut self.lists_proposed, stats.proposals.len() as u64),
+            list_votes: step(&mut self.list_votes, stats.list_votes),
+            claimed_lamports: step(&mut self.claimed_lamports, stats.rewards_claimed),
+            slashes: u64::from(slashed_lamports > 0),
+            slashed_lamports,
+            rpc_errors: step(&mut self.rpc_errors, rpc_errors),
+        }
+    }
+}
+
+/// The slot length, smoothed over the last few slots (weight 1/8 to the
+/// newest), from `elapsed` wall time over `slots` slots.
+fn measured_slot(previous: Duration, elapsed: Duration, slots: u64) -> Duration {
+    let newest = elapsed.checked_div(u32::try_from(slots).unwrap_or(u32::MAX)).unwrap_or(previous);
+    let newest = newest.clamp(Duration::from_millis(20), Duration::from_secs(5));
+    previous.saturating_mul(7).saturating_add(newest).checked_div(8).unwrap_or(previous)
+}
+
+/// The first round in which an unstaking node has both served its cooldown
+/// and seen every list that can still pay its last active round; withdrawing
+/// everything earlier would forfeit those claims.
+fn withdrawable_from(task: &TaskAccount, node: &Node) -> u64 {
+    let cooldown_over = node.exit_round.saturating_add(task.unstake_cooldown_rounds);
+    let last_list =
+        node.exit_round.saturating_add(LIST_LAG).saturating_add(u64::from(task.allowed_failed_distributions));
+    cooldown_over.max(last_list)
+}
