@@ -49,6 +49,8 @@ pub struct NodeStats {
     pub list_votes: u64,
     pub rewards_claimed: u64,
     pub rounds_paid: Vec<u64>,
+    /// Rounds not worked because the bounty pool could pay nothing for them.
+    pub rounds_unfunded: Vec<u64>,
     /// Failures of the task's parts, by part ("work", "submission", "audit",
     /// "distribution"), and proposed lists whose root differed ("root").
     pub task_faults: BTreeMap<&'static str, u64>,
@@ -106,6 +108,8 @@ pub struct NodeRuntime {
     payable: Vec<(u64, Claim)>,
     /// The round whose standalone claims were last looked for.
     claims_checked: Option<u64>,
+    /// The last unfunded round counted in the metrics, once it was over.
+    unfunded_counted: Option<u64>,
 }
 
 /// What became of a transaction: landed, or refused (with the program's error if it gave one).
@@ -233,6 +237,7 @@ impl NodeRuntime {
             published: BTreeSet::new(),
             payable: Vec::new(),
             claims_checked: None,
+            unfunded_counted: None,
         }
     }
 
@@ -345,7 +350,10 @@ impl NodeRuntime {
         }
 
         // Work for this round, beside the loop, served to auditors once done.
-        let working = round < world.work_rounds && !me.is_exiting() && task.is_active();
+        let working = round < world.work_rounds
+            && !me.is_exiting()
+            && task.is_active()
+            && self.bounty_left_for(world, &task, &me, round);
         if working && self.started.insert(round) && world.peers.own(&self.node, round).is_none() {
             self.working_on.insert(round, std::time::Instant::now());
         }
@@ -378,6 +386,41 @@ impl NodeRuntime {
             self.claim_alone(chain, world, &task, working);
         }
         self.expire(chain, world, &task, round);
+    }
+
+    /// Whether the bounty pool can still pay anything for `round` once the
+    /// lists of the earlier rounds this node worked have drawn their bounty.
+    /// A round that pays nothing is not worked, so it costs no fees; work
+    /// resumes by itself once the pool is refilled. Claims and settling go on.
+    fn bounty_left_for(&mut self, world: &World, task: &TaskAccount, me: &Node, round: u64) -> bool {
+        let still_to_list = (round.saturating_sub(LIST_LAG)..round)
+            .filter(|earlier| self.started.contains(earlier) || me.submission(*earlier).is_some())
+            .filter(|earlier| !world.distributions.contains_key(earlier))
+            .map(|earlier| task.params_for(earlier).map_or(0, |params| params.bounty_per_round))
+            .fold(0u64, u64::saturating_add);
+        let left = task.bounty_pool > still_to_list;
+        // A round refilled in time is worked after all: it was not unfunded.
+        if left {
+            self.stats.rounds_unfunded.retain(|unfunded| *unfunded != round);
+        }
+        if let Some(previous) = round.checked_sub(1) {
+            if self.stats.rounds_unfunded.last() == Some(&previous) && self.unfunded_counted != Some(previous)
+            {
+                self.unfunded_counted = Some(previous);
+                self.metrics.iter().for_each(|metrics| metrics.missed("unfunded"));
+            }
+        }
+        if !left && !self.started.contains(&round) && self.stats.rounds_unfunded.last() != Some(&round) {
+            self.stats.rounds_unfunded.push(round);
+            tracing::info!(
+                node = %self.node,
+                round,
+                pool = task.bounty_pool,
+                still_to_list,
+                "the bounty pool cannot pay this round: not working it"
+            );
+        }
+        left
     }
 
     /// Picks up `round`'s work if it is done, serving its result; gives it

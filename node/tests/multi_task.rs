@@ -32,6 +32,7 @@ fn shape(name: &'static str) -> TaskShape {
 
 struct MultiOperator {
     keypair: String,
+    address: String,
     port: u16,
     config: String,
     log: String,
@@ -56,7 +57,7 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
 
     let operators: Vec<MultiOperator> = (0..4)
         .map(|index| {
-            let (keypair, _) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
+            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
             let port = free_port();
             let mut config = format!("listen = \"127.0.0.1:{port}\"\n");
             for (slot, task) in tasks.iter().enumerate() {
@@ -66,6 +67,10 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
                 config.push_str(&format!(
                     "\n[[task]]\naddress = \"{task}\"\ndb = \"node{index}-{slot}.redb\"\n"
                 ));
+                // Node 1 restakes what the first task pays it.
+                if index == 1 && slot == 0 {
+                    config.push_str("restake = true\n");
+                }
             }
             if index == 0 {
                 config
@@ -75,6 +80,7 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
             std::fs::write(&path, config).expect("config");
             MultiOperator {
                 keypair,
+                address,
                 port,
                 config: path.display().to_string(),
                 log: user.path(&format!("node{index}.log")).display().to_string(),
@@ -135,6 +141,17 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
     let failed: Vec<&Value> = logged.iter().filter(|event| event["event"] == "task_failed").collect();
     assert_eq!(failed.len(), 1, "{logged:?}");
     assert_eq!(failed[0]["task"], missing.as_str());
+
+    // Node 1's rewards from the first task went back into its stake there, and only there.
+    let stake_in = |task: &str| {
+        u64_of(&user.json(&["inspect", "node", "--task", task, "--operator", &operators[1].address])["stake"])
+    };
+    assert!(stake_in(&tasks[0]) > 2 * SOL, "restaked: {}", stake_in(&tasks[0]));
+    assert_eq!(stake_in(&tasks[1]), 2 * SOL);
+    let restaked = events(&operators[1].log)
+        .into_iter()
+        .any(|event| event["event"] == "restaked" && event["task"] == tasks[0].as_str());
+    assert!(restaked, "node 1 logged no restake");
 
     // Both tasks ran in every process: all four nodes submitted, and the lists paid them.
     for task in &tasks {

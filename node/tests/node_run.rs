@@ -314,3 +314,56 @@ fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
     }
     assert_eq!(user.json(&["inspect", "task", &task])["conservation"]["holds"], true);
 }
+
+/// A node stops working a task whose bounty pool can pay nothing, so it
+/// spends no fees on it, and starts again by itself once the pool is refilled.
+#[test]
+fn a_node_pauses_while_the_pool_cannot_pay_and_resumes_when_it_is_refilled() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let localnet = Localnet::start(&["--slot-ms", "100"]);
+    let user = User::new(&localnet.url);
+    let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
+    // Two rounds' bounty, 2-second rounds.
+    let shape = TaskShape {
+        name: "drained",
+        bounty: SOL / 5,
+        bounty_per_round: SOL / 10,
+        round_length: 20,
+        windows: [4, 4, 8, 4],
+        start_in: 10,
+    };
+    let task = user.create_task(&creator, &shape);
+    let operators = staked_operators(&user, &task, 1);
+    let mut child = start_node_until(&user, &operators[0], &task, "honest", 12);
+    wait_for_round(&user, &task, 6, 0);
+    user.json(&["task", "fund", "-k", &creator, &task, &SOL.to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the node did not stop after round 12");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = std::fs::read_to_string(&operators[0].log).unwrap_or_default();
+    let stopped: Value = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| event["event"] == "stopped")
+        .unwrap_or_else(|| panic!("no stopped event:\n{log}"));
+    let rounds = |key: &str| -> Vec<u64> {
+        stopped["stats"][key].as_array().expect("rounds").iter().map(u64_of).collect()
+    };
+    let unfunded = rounds("rounds_unfunded");
+    let submitted = rounds("rounds_submitted");
+    assert!(submitted.contains(&0) && submitted.contains(&1), "{stopped}");
+    // The pool's two rounds were spoken for once rounds 0 and 1 were worked.
+    for round in 2..=5 {
+        assert!(unfunded.contains(&round), "round {round} was worked on an empty pool: {stopped}");
+    }
+    for round in &unfunded {
+        assert!(!submitted.contains(round), "round {round} was submitted though unfunded: {stopped}");
+        let view = user.json(&["inspect", "round", &task, &round.to_string()]);
+        assert_eq!(view["submissions"].as_array().map_or(0, Vec::len), 0, "round {round}: {view}");
+    }
+    // Refilled in round 6, it worked again by itself.
+    assert!(submitted.iter().any(|round| (7..=11).contains(round)), "never resumed: {stopped}");
+    assert!(log.contains("the bounty pool cannot pay this round"), "{log}");
+}

@@ -37,6 +37,7 @@ use crate::{
     metrics::{Counts, Metrics, TaskMetrics},
     misbehaviour::{self, Behaviour},
     peers::{NetworkPeers, ResultFetcher},
+    rpc::RpcChain,
     runtime::{NodeRuntime, NodeStats, World},
     service::{self, Served},
     store::Store,
@@ -57,7 +58,7 @@ pub struct RunArgs {
     task: Option<Address>,
     /// Run every task listed in this TOML file (see docs/node.md). Not
     /// `--config`: that is the Solana CLI config file, as in every command.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["task", "db", "executable", "task_env", "audit_sample", "no_claim"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["task", "db", "executable", "task_env", "audit_sample", "no_claim", "restake"])]
     node_config: Option<PathBuf>,
     /// Where the peer service listens.
     #[arg(long, default_value = "127.0.0.1:8900")]
@@ -80,6 +81,9 @@ pub struct RunArgs {
     /// Leave rewards for `gradual node claim` instead of claiming them as they come.
     #[arg(long)]
     no_claim: bool,
+    /// Add claimed rewards to the stake (counted from the next round).
+    #[arg(long, conflicts_with = "no_claim")]
+    restake: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
@@ -116,6 +120,8 @@ struct TaskEntry {
     audit_sample: Option<usize>,
     #[serde(default)]
     no_claim: bool,
+    #[serde(default)]
+    restake: bool,
 }
 
 /// One task as this process runs it.
@@ -127,6 +133,7 @@ struct TaskRun {
     env: Vec<String>,
     audit_sample: usize,
     no_claim: bool,
+    restake: bool,
 }
 
 /// What one task's thread starts from.
@@ -197,6 +204,7 @@ fn read_config(path: &Path) -> CliResult<(ConfigFile, Vec<TaskRun>)> {
             env: entry.env.iter().map(|(key, value)| format!("{key}={value}")).collect(),
             audit_sample: entry.audit_sample.unwrap_or(DEFAULT_AUDIT_SAMPLE),
             no_claim: entry.no_claim,
+            restake: entry.restake,
         });
     }
     Ok((config, runs))
@@ -216,6 +224,7 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
                 env: args.task_env.clone(),
                 audit_sample: args.audit_sample.unwrap_or(DEFAULT_AUDIT_SAMPLE),
                 no_claim: args.no_claim,
+                restake: args.restake,
             };
             (args.listen, args.metrics_listen, vec![run])
         }
@@ -378,6 +387,8 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
         shared.metrics.as_ref().map(|metrics| metrics.task(&task_address.to_string()));
     runtime.metrics = metrics.clone();
     let mut counted = Counted::default();
+    // Rewards claimed and not yet restaked, with --restake.
+    let mut restake = Restake { enabled: run.restake, ..Restake::default() };
     let task_name = task_address.to_string();
     let event = |mut value: serde_json::Value| {
         value["task"] = task_name.clone().into();
@@ -446,6 +457,9 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
             }
             event(json!({ "event": "landed", "kind": landed.kind, "round": landed.round, "slot": slot }));
         }
+        if let Some(lamports) = restake.send(&mut chain, &runtime, (&task_address, &world)) {
+            event(json!({ "event": "restaked", "lamports": lamports, "slot": slot }));
+        }
         if let (Some(me), Some(round)) = (world.node_cache.get(&node).cloned(), round) {
             // With --no-claim the operator claims by hand, which needs the node: it is left open.
             if runtime.auto_claim && me.is_exiting() && round >= withdrawable_from(&task, &me) {
@@ -463,6 +477,47 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
     }
     event(json!({ "event": "stopped", "node": node.to_string(), "stats": runtime.stats }));
     Ok(())
+}
+
+/// `--restake`: claimed rewards go back into the stake, by a top-up once the
+/// program takes one (not while an audit against the node is open).
+#[derive(Default)]
+struct Restake {
+    enabled: bool,
+    /// Rewards claimed so far, as counted when last looked at.
+    claimed: u64,
+    /// Claimed and not yet staked.
+    owed: u64,
+}
+
+impl Restake {
+    /// Stakes what was claimed since; the lamports staked, if any were.
+    fn send(
+        &mut self,
+        chain: &mut RpcChain,
+        runtime: &NodeRuntime,
+        (task, world): (&Address, &World),
+    ) -> Option<u64> {
+        if !self.enabled {
+            return None;
+        }
+        let claimed = runtime.stats.rewards_claimed;
+        self.owed = self.owed.saturating_add(claimed.saturating_sub(self.claimed));
+        self.claimed = self.claimed.max(claimed);
+        let me = world.node_cache.get(&runtime.node)?;
+        if self.owed == 0 || me.open_audits > 0 || me.is_exiting() {
+            return None;
+        }
+        // A top-up also sets the service URL: the one already there.
+        let stake = builders::stake(&runtime.operator.pubkey(), task, self.owed, me.service_url());
+        match chain.send(&[stake], &runtime.operator, &[&runtime.operator]) {
+            Ok(_) => Some(std::mem::take(&mut self.owed)),
+            Err(refused) => {
+                tracing::warn!(error = %refused.message, lamports = self.owed, "cannot restake yet");
+                None
+            }
+        }
+    }
 }
 
 /// The totals last exported, to export what changed since.
