@@ -251,14 +251,15 @@ async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     }
 }
 
-/// Serves `/metrics` on `listen` until the process ends; returns the address bound.
-pub async fn spawn(listen: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr, String> {
+/// Serves `router` (`/metrics`, and `node run`'s `/status`) on `listen`
+/// until the process ends; returns the address bound.
+pub async fn spawn(listen: SocketAddr, router: Router) -> Result<SocketAddr, String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|error| format!("cannot listen for metrics on {listen}: {error}"))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router(metrics)).await {
+        if let Err(error) = axum::serve(listener, router).await {
             tracing::error!(%error, "the metrics endpoint stopped");
         }
     });

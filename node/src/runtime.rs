@@ -94,6 +94,8 @@ pub struct NodeRuntime {
     pub jobs: Box<dyn Jobs>,
     /// Where `node run` exports what happens (`None` in `simulate`).
     pub metrics: Option<crate::metrics::TaskMetrics>,
+    /// The last refusal or task failure, for `gradual node status`.
+    pub last_error: std::sync::Mutex<Option<String>>,
     /// Rounds whose work was started and whose outcome is not in yet, with when it started.
     working_on: BTreeMap<u64, std::time::Instant>,
     /// Rounds whose work was ever started: a round's work runs at most once.
@@ -231,6 +233,7 @@ impl NodeRuntime {
             jobs: Box::new(Inline),
             working_on: BTreeMap::new(),
             metrics: None,
+            last_error: std::sync::Mutex::new(None),
             started: BTreeSet::new(),
             proofs: BTreeMap::new(),
             faults_logged: BTreeSet::new(),
@@ -268,7 +271,12 @@ impl NodeRuntime {
             let count = self.stats.task_faults.entry(part).or_default();
             *count = count.saturating_add(1);
             tracing::warn!(node = %self.node, round, part, %error, "the task failed");
+            self.note_error(format!("the task's {part} failed in round {round}: {error}"));
         }
+    }
+
+    fn note_error(&self, error: String) {
+        *self.last_error.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
     }
 
     fn send(&self, chain: &mut dyn Chain, world: &mut World, tx: Tx) -> bool {
@@ -323,6 +331,7 @@ impl NodeRuntime {
                     tracing::debug!(node = %self.node, kind, round, error = %refused.message, "lost a race");
                 } else {
                     tracing::warn!(node = %self.node, kind, round, error = %refused.message, "transaction refused");
+                    self.note_error(format!("{kind} for round {round} refused: {}", refused.message));
                 }
                 Err(error)
             }

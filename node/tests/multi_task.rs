@@ -75,6 +75,8 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
             if index == 0 {
                 config
                     .push_str(&format!("\n[[task]]\naddress = \"{missing}\"\ndb = \"node0-missing.redb\"\n"));
+                // Node 0 serves /metrics and /status, for `node status`.
+                config.insert_str(0, &format!("metrics_listen = \"127.0.0.1:{}\"\n", free_port()));
             }
             let path = user.path(&format!("node{index}.toml"));
             std::fs::write(&path, config).expect("config");
@@ -110,6 +112,31 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
         assert!(Instant::now() < deadline, "round {LAST_ROUND} never came");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // `node status` while node 0 runs: one line per task, the failed one included.
+    let status = user
+        .command()
+        .args(["node", "status", "-k", &operators[0].keypair, "--node-config", &operators[0].config])
+        .args(["--output", "json"])
+        .output()
+        .expect("node status");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let lines: Vec<Value> = String::from_utf8_lossy(&status.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (line, task) in lines.iter().zip(&tasks) {
+        assert_eq!(line["task"], task.as_str(), "{line}");
+        assert_eq!(line["running"], true, "{line}");
+        assert_eq!(line["staked"], true, "{line}");
+        assert_eq!(line["executable_matches"], true, "{line}");
+        assert_eq!(u64_of(&line["stake"]), 2 * SOL, "{line}");
+        assert!(line.get("last_error").is_some() && line["pending_rewards"].is_u64(), "{line}");
+        assert!(line["next_reward_in_slots"].is_u64(), "{line}");
+    }
+    assert_eq!(lines[2]["task"], missing.as_str());
+    assert!(lines[2]["error"].is_string(), "{}", lines[2]);
+
     let terminated = Instant::now();
     let pid = children[3].id().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());

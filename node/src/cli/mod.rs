@@ -17,6 +17,7 @@ mod node;
 mod options;
 mod run;
 mod simulate;
+mod status;
 mod task;
 pub mod views;
 

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use gradual_interface::{
-    builders,
+    builders, merkle,
     pda::{find_distribution_address, find_node_address},
     round::LIST_LAG,
-    state::{Account, Distribution, Node, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED},
+    state::{Account, Distribution, Node, Task as TaskAccount, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED},
     Address,
 };
 use serde_json::json;
@@ -16,6 +16,7 @@ use solana_signer::Signer;
 use super::{
     options::{Chosen, SendOptions, SignerOptions},
     run::RunArgs,
+    status::StatusArgs,
     task::read_task,
     views, CliError, CliResult, Context,
 };
@@ -61,6 +62,8 @@ pub enum NodeCommand {
         #[command(flatten)]
         options: SendOptions,
     },
+    /// Each task's stake, pending rewards, next reward, executable check and last error.
+    Status(StatusArgs),
     /// Show this operator's node in a task.
     Show {
         task: Address,
@@ -84,6 +87,7 @@ impl NodeCommand {
             | NodeCommand::Unstake { options, .. }
             | NodeCommand::Withdraw { options, .. } => options.chosen(),
             NodeCommand::Show { options, .. } => options.chosen(),
+            NodeCommand::Status(args) => args.options.chosen(),
         }
     }
 }
@@ -117,13 +121,34 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
     let node = find_node_address(task_address, &operator.pubkey()).0;
     let me = read_node(&chain, &node)?
         .ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
+    let mut claims = Vec::new();
+    for (round, amount, proof) in owed(context, &mut chain, (task_address, &task), (&node, &me))? {
+        let instruction = builders::claim_reward(&operator.pubkey(), task_address, round, amount, &proof);
+        chain
+            .send(&[instruction], &operator, &[&operator])
+            .map_err(|refused| CliError::refused("node claim", refused))?;
+        claims.push(json!({ "round": round, "amount": amount, "signature": chain.last_signature().map(|s| s.to_string()) }));
+    }
+    let total: u64 = claims.iter().filter_map(|claim| claim["amount"].as_u64()).sum();
+    context.print(&json!({ "node": node.to_string(), "claims": claims, "total": total }));
+    Ok(())
+}
+
+/// What `node` is owed and has not claimed, by approved list still open for
+/// claims: (round, amount, the Merkle proof).
+pub(super) fn owed(
+    context: &Context,
+    chain: &mut RpcChain,
+    (task_address, task): (&Address, &TaskAccount),
+    (node, me): (&Address, &Node),
+) -> CliResult<Vec<(u64, u64, merkle::Proof)>> {
     let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
-    world.refresh(&mut chain).map_err(|refused| CliError::failed(refused.message))?;
+    world.refresh(chain).map_err(|refused| CliError::failed(refused.message))?;
     let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
     let horizon = u64::from(task.allowed_failed_distributions)
         .saturating_add(LIST_LAG + 1)
         .saturating_add(CLAIM_PERIOD_ROUNDS);
-    let mut claims = Vec::new();
+    let mut owed = Vec::new();
     for round in current.saturating_sub(horizon)..current {
         let address = find_distribution_address(task_address, round).0;
         let Some(distribution) =
@@ -139,33 +164,29 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
         }
         // The approved list paid out its total: the default rule over that total
         // (a task with a rule of its own falls back to the proposer's list).
-        let leaves = NodeRuntime::expected_list(&mut world, &Hello, &task, round, distribution.total);
+        let leaves = NodeRuntime::expected_list(&mut world, &Hello, task, round, distribution.total);
         // Nodes' accounts may have changed since (one left, a ring moved on):
         // then the proposer's own list, signed and checked against the root.
-        let claim = leaves.ok().and_then(|leaves| claim_of(leaves, &distribution, &node)).or_else(|| {
+        let claim = leaves.ok().and_then(|leaves| claim_of(leaves, &distribution, node)).or_else(|| {
             let url = String::from_utf8_lossy(distribution.url()).into_owned();
             let operator = Address::new_from_array(distribution.proposer_operator);
             let served = crate::peers::fetch_list(&context.runtime, &url, &operator)
                 .map_err(|error| tracing::warn!(round, %url, %error, "cannot fetch the proposer's list"))
                 .ok()?;
-            claim_of(served, &distribution, &node)
+            claim_of(served, &distribution, node)
         });
-        let Some((amount, proof)) = claim else { continue };
-        let instruction = builders::claim_reward(&operator.pubkey(), task_address, round, amount, &proof);
-        chain
-            .send(&[instruction], &operator, &[&operator])
-            .map_err(|refused| CliError::refused("node claim", refused))?;
-        claims.push(json!({ "round": round, "amount": amount, "signature": chain.last_signature().map(|s| s.to_string()) }));
+        if let Some((amount, proof)) = claim {
+            owed.push((round, amount, proof));
+        }
     }
-    let total: u64 = claims.iter().filter_map(|claim| claim["amount"].as_u64()).sum();
-    context.print(&json!({ "node": node.to_string(), "claims": claims, "total": total }));
-    Ok(())
+    Ok(owed)
 }
 
 pub fn run(context: &Context, command: NodeCommand) -> CliResult {
     match command {
         NodeCommand::Run(args) => super::run::run_node(context, args),
         NodeCommand::Claim { task, .. } => claim(context, &task),
+        NodeCommand::Status(args) => super::status::status(context, args),
         NodeCommand::Stake { task, lamports, service_url, .. } => {
             check_service_url(&service_url)?;
             let operator = context.signer()?;

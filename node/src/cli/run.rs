@@ -101,9 +101,9 @@ const DEFAULT_AUDIT_SAMPLE: usize = 16;
 /// `--node-config`: the tasks, and optionally the addresses to listen on.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConfigFile {
+pub(super) struct ConfigFile {
     listen: Option<SocketAddr>,
-    metrics_listen: Option<SocketAddr>,
+    pub(super) metrics_listen: Option<SocketAddr>,
     #[serde(rename = "task", default)]
     tasks: Vec<TaskEntry>,
 }
@@ -125,10 +125,10 @@ struct TaskEntry {
 }
 
 /// One task as this process runs it.
-struct TaskRun {
-    task: Address,
+pub(super) struct TaskRun {
+    pub(super) task: Address,
     db: Option<PathBuf>,
-    executable: Option<PathBuf>,
+    pub(super) executable: Option<PathBuf>,
     /// KEY=VALUE, as `--task-env` takes them.
     env: Vec<String>,
     audit_sample: usize,
@@ -149,6 +149,8 @@ struct Shared<'a> {
     context: &'a Context,
     stop: Arc<AtomicBool>,
     metrics: Option<Arc<Metrics>>,
+    /// Each task's state for `/status` (`gradual node status`), by task.
+    status: Arc<std::sync::Mutex<serde_json::Map<String, serde_json::Value>>>,
     exit_after_round: Option<u64>,
     max_in_flight: u16,
     behaviour: Behaviour,
@@ -171,7 +173,7 @@ impl Shared<'_> {
     }
 }
 
-fn read_config(path: &Path) -> CliResult<(ConfigFile, Vec<TaskRun>)> {
+pub(super) fn read_config(path: &Path) -> CliResult<(ConfigFile, Vec<TaskRun>)> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| CliError::usage(format!("cannot read --node-config {}: {error}", path.display())))?;
     let config: ConfigFile = toml::from_str(&text)
@@ -249,6 +251,7 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
         context,
         stop: stop_on_signal(context),
         metrics: None,
+        status: Arc::default(),
         exit_after_round: args.exit_after_round,
         max_in_flight: args.max_in_flight,
         behaviour: if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest },
@@ -256,10 +259,16 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
     let shared = match metrics_listen {
         Some(listen) => {
             let metrics = Arc::new(Metrics::new());
-            let address = context
-                .runtime
-                .block_on(crate::metrics::spawn(listen, Arc::clone(&metrics)))
-                .map_err(CliError::usage)?;
+            let status = Arc::clone(&shared.status);
+            let router = crate::metrics::router(Arc::clone(&metrics)).route(
+                "/status",
+                axum::routing::get(move || {
+                    let status = status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                    async move { axum::Json(serde_json::Value::Object(status)) }
+                }),
+            );
+            let address =
+                context.runtime.block_on(crate::metrics::spawn(listen, router)).map_err(CliError::usage)?;
             shared.event(json!({ "event": "metrics", "url": format!("http://{address}/metrics") }));
             Shared { metrics: Some(metrics), ..shared }
         }
@@ -445,6 +454,13 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
             continue;
         }
         runtime.tick(&mut chain, &mut world, &task_impl);
+        let last_error = runtime.last_error.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let state = json!({ "slot": slot, "round": round, "last_error": last_error, "unfunded_rounds": runtime.stats.rounds_unfunded });
+        shared
+            .status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(task_name.clone(), state);
         if let Some(metrics) = &metrics {
             let me = world.node_cache.get(&node).map(|me| **me);
             metrics.counted(&counted.update(&runtime.stats, me.as_ref(), chain.rpc_errors()));

@@ -1,0 +1,182 @@
+//! `gradual node status`: for each task, the node's stake, the rewards it
+//! can claim now, when the next one comes, whether the executable still
+//! matches the task's hash, and the running node's last error.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Args;
+use gradual_interface::{
+    pda::{find_distribution_address, find_node_address},
+    round::LIST_LAG,
+    state::{Account as _, Distribution, Node, Task as TaskAccount, DISTRIBUTION_APPROVED},
+    Address,
+};
+use serde_json::{json, Value};
+use solana_signer::Signer;
+
+use super::{
+    node::{owed, read_node},
+    options::SignerOptions,
+    run::read_config,
+    task::read_task,
+    CliError, CliResult, Context,
+};
+use crate::chain::Chain;
+
+/// Slot length assumed for "in seconds": a cluster's target.
+const SLOT_MS: u64 = 400;
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// The tasks (or --node-config for those of a node config file).
+    #[arg(required_unless_present = "node_config")]
+    tasks: Vec<Address>,
+    /// The tasks, executables and metrics address of `node run --node-config`.
+    #[arg(long, value_name = "FILE", conflicts_with = "tasks")]
+    node_config: Option<PathBuf>,
+    /// Where the running node serves metrics: its last error per task comes from there.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// The task's executable, to check against its recorded sha256.
+    #[arg(long, conflicts_with = "node_config")]
+    executable: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) options: SignerOptions,
+}
+
+pub fn status(context: &Context, args: StatusArgs) -> CliResult {
+    let (tasks, metrics_listen): (Vec<(Address, Option<PathBuf>)>, Option<SocketAddr>) = match &args
+        .node_config
+    {
+        Some(path) => {
+            let (config, runs) = read_config(path)?;
+            let tasks = runs.into_iter().map(|run| (run.task, run.executable)).collect();
+            (tasks, args.metrics_listen.or(config.metrics_listen))
+        }
+        None => {
+            (args.tasks.iter().map(|task| (*task, args.executable.clone())).collect(), args.metrics_listen)
+        }
+    };
+    let operator = context.signer()?.pubkey();
+    let mut chain = context.chain()?;
+    let running = metrics_listen.and_then(|listen| running_status(context, listen));
+    let mut reports = Vec::new();
+    for (task_address, executable) in tasks {
+        // One task that cannot be read is reported, not the end of the others.
+        let report = task_status(
+            context,
+            &mut chain,
+            (task_address, executable.as_ref()),
+            (&operator, running.as_ref()),
+        )
+        .unwrap_or_else(|error| json!({ "task": task_address.to_string(), "error": error.message }));
+        reports.push(report);
+    }
+    if context.json {
+        for report in &reports {
+            out!("{report}");
+        }
+    } else {
+        for report in &reports {
+            let field = |key: &str| report.get(key).map(ToString::to_string).unwrap_or_default();
+            out!(
+                "task {} node {}\n  stake {} · pending {} in rounds {} · next reward in {} s · executable matches {} · running {} · last error {}",
+                field("task"),
+                field("node"),
+                field("stake"),
+                field("pending_rewards"),
+                field("pending_rounds"),
+                field("next_reward_in_seconds"),
+                field("executable_matches"),
+                field("running"),
+                field("last_error")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The running node's `/status`, if it answers.
+fn running_status(context: &Context, listen: SocketAddr) -> Option<Value> {
+    let url = format!("http://{listen}/status");
+    context.runtime.block_on(async {
+        let response = reqwest::Client::new().get(&url).timeout(Duration::from_secs(3)).send().await.ok()?;
+        response.json::<Value>().await.ok()
+    })
+}
+
+/// Whether the executable's sha256 is the task's: built-in tasks check their
+/// locator, others the file given; `None` when there is nothing to check.
+fn executable_matches(task: &TaskAccount, executable: Option<&PathBuf>) -> CliResult<Option<bool>> {
+    let locator = task.executable_locator();
+    if locator.starts_with(b"builtin:") {
+        return Ok(Some(solana_sha256_hasher::hash(locator).to_bytes() == task.executable_sha256));
+    }
+    let Some(path) = executable else { return Ok(None) };
+    let bytes = std::fs::read(path)
+        .map_err(|error| CliError::usage(format!("cannot read executable {}: {error}", path.display())))?;
+    Ok(Some(solana_sha256_hasher::hash(&bytes).to_bytes() == task.executable_sha256))
+}
+
+/// The slot after which the earliest round this node submitted and was not
+/// yet paid for has its list approved, if the list stands: the end of that
+/// list's vote window.
+fn next_reward_slot(chain: &dyn Chain, task: &TaskAccount, task_address: &Address, me: &Node) -> Option<u64> {
+    let current = task.timeline().round_at(chain.slot())?;
+    let unpaid = me
+        .submissions
+        .iter()
+        .filter(|entry| entry.commitment != [0; 32] && !me.claimed_rounds.contains(entry.round))
+        .map(|entry| entry.round)
+        .filter(|round| round.saturating_add(LIST_LAG) >= current)
+        .filter(|round| {
+            let address = find_distribution_address(task_address, *round).0;
+            chain
+                .account(&address)
+                .and_then(|account| Distribution::read(&account.data))
+                .is_none_or(|list| list.status != DISTRIBUTION_APPROVED)
+        })
+        .min()?;
+    let listed_in = unpaid.saturating_add(LIST_LAG);
+    let params = task.params_for(listed_in).ok()?;
+    task.timeline()
+        .round_start(listed_in)?
+        .checked_add(params.distribution_window)?
+        .checked_add(params.distribution_audit_window)
+}
+
+/// One task's report.
+fn task_status(
+    context: &Context,
+    chain: &mut crate::rpc::RpcChain,
+    (task_address, executable): (Address, Option<&PathBuf>),
+    (operator, running): (&Address, Option<&Value>),
+) -> CliResult<Value> {
+    let (task, _) = read_task(chain, &task_address)?;
+    let node = find_node_address(&task_address, operator).0;
+    let me = read_node(chain, &node)?;
+    let last_error = running
+        .and_then(|status| status.get(task_address.to_string()))
+        .and_then(|task| task.get("last_error"));
+    let mut report = json!({
+        "task": task_address.to_string(),
+        "node": node.to_string(),
+        "staked": me.is_some(),
+        "executable_matches": executable_matches(&task, executable)?,
+        "running": running.is_some_and(|status| status.get(task_address.to_string()).is_some()),
+        "last_error": last_error.cloned(),
+    });
+    if let Some(me) = me {
+        let owed = owed(context, chain, (&task_address, &task), (&node, &me))?;
+        let pending: u64 = owed.iter().map(|(_, amount, _)| *amount).fold(0, u64::saturating_add);
+        let next =
+            if pending > 0 { Some(chain.slot()) } else { next_reward_slot(chain, &task, &task_address, &me) };
+        let slots = next.map(|slot| slot.saturating_sub(chain.slot()));
+        report["stake"] = me.total_stake().into();
+        report["pending_rewards"] = pending.into();
+        report["pending_rounds"] = owed.iter().map(|(round, _, _)| *round).collect::<Vec<_>>().into();
+        report["next_reward_in_slots"] = slots.into();
+        report["next_reward_in_seconds"] = slots.map(|slots| slots.saturating_mul(SLOT_MS) / 1000).into();
+    }
+    Ok(report)
+}
