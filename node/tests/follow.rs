@@ -16,7 +16,7 @@ use gradual_interface::{
 };
 use gradual_node::{
     chain::{Chain, EmbeddedChain},
-    localnet::{Faults, Localnet, LocalnetConfig, Traffic},
+    localnet::{Faults, Traffic},
     rpc::RpcChain,
     simulate::default_round_params,
     world::{InProcessPeers, World},
@@ -88,21 +88,11 @@ fn per_slot(chain: &mut RpcChain, world: &mut World, creator: &Keypair, traffic:
 }
 
 fn measure(nodes: usize) -> Measured {
-    let runtime = Arc::new(tokio::runtime::Runtime::new().expect("runtime"));
-    let localnet = Localnet::new(LocalnetConfig {
-        program: common::program().into(),
-        listen: "127.0.0.1:0".parse().expect("address"),
-        slot_duration: Duration::from_millis(SLOT_MS),
-        blockhash_ttl: 150,
-        faults: Faults::default(),
-    })
-    .expect("localnet");
     let creator = Keypair::new();
-    let task = localnet.prepare(|chain| task_with_nodes(chain, &creator, nodes));
-    let traffic = localnet.traffic();
-    let (ready, address) = std::sync::mpsc::channel();
-    runtime.spawn(localnet.serve(move |address| ready.send(address).expect("ready")));
-    let url = format!("http://{}", address.recv().expect("serving"));
+    let served = common::in_process_localnet(SLOT_MS, Faults::default(), |chain| {
+        task_with_nodes(chain, &creator, nodes)
+    });
+    let (runtime, url, task, traffic) = (served.runtime, served.url, served.prepared, served.traffic);
     let commitment = CommitmentConfig::confirmed();
 
     let mut chain = RpcChain::new(&url, commitment, Arc::clone(&runtime));

@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
-
 use gradual_interface::{
     builders::{self, CreateTaskConfig, Reveal},
     instruction::CreateTaskArgs,
@@ -21,7 +19,7 @@ use gradual_interface::{
 };
 use gradual_node::{
     chain::{Chain, EmbeddedChain},
-    localnet::{Faults, Localnet, LocalnetConfig},
+    localnet::Faults,
     rpc::RpcChain,
     simulate::default_round_params,
 };
@@ -144,20 +142,8 @@ fn audit(chain: &dyn Chain, address: &Address) -> Audit {
 
 /// A localnet serving a chain `prepare`d by `setup`, and a client for it.
 fn serve<T>(faults: Faults, setup: impl FnOnce(&mut EmbeddedChain) -> T) -> (RpcChain, T) {
-    let runtime = Arc::new(tokio::runtime::Runtime::new().expect("runtime"));
-    let localnet = Localnet::new(LocalnetConfig {
-        program: common::program().into(),
-        listen: "127.0.0.1:0".parse().expect("address"),
-        slot_duration: Duration::from_millis(SLOT_MS),
-        blockhash_ttl: 150,
-        faults,
-    })
-    .expect("localnet");
-    let prepared = localnet.prepare(setup);
-    let (ready, address) = std::sync::mpsc::channel();
-    runtime.spawn(localnet.serve(move |address| ready.send(address).expect("ready")));
-    let url = format!("http://{}", address.recv().expect("serving"));
-    (RpcChain::new(&url, CommitmentConfig::confirmed(), runtime), prepared)
+    let served = common::in_process_localnet(SLOT_MS, faults, setup);
+    (RpcChain::new(&served.url, CommitmentConfig::confirmed(), served.runtime), served.prepared)
 }
 
 /// Votes the voter lands in the 12-slot window with `max_in_flight`, as

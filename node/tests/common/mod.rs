@@ -258,3 +258,35 @@ pub fn wait_for_exit(children: &mut [Child], limit: std::time::Duration, what: &
         }
     }
 }
+
+/// A localnet served from this process, its chain first `prepare`d by
+/// `setup` (faster than over RPC for large states): the tokio runtime
+/// serving it, its URL, what `setup` returned, and its traffic counters.
+pub struct InProcess<T> {
+    pub runtime: std::sync::Arc<tokio::runtime::Runtime>,
+    pub url: String,
+    pub prepared: T,
+    pub traffic: std::sync::Arc<gradual_node::localnet::Traffic>,
+}
+
+pub fn in_process_localnet<T>(
+    slot_ms: u64,
+    faults: gradual_node::localnet::Faults,
+    setup: impl FnOnce(&mut gradual_node::chain::EmbeddedChain) -> T,
+) -> InProcess<T> {
+    let runtime = std::sync::Arc::new(tokio::runtime::Runtime::new().expect("runtime"));
+    let localnet = gradual_node::localnet::Localnet::new(gradual_node::localnet::LocalnetConfig {
+        program: program().into(),
+        listen: "127.0.0.1:0".parse().expect("address"),
+        slot_duration: std::time::Duration::from_millis(slot_ms),
+        blockhash_ttl: 150,
+        faults,
+    })
+    .expect("localnet");
+    let prepared = localnet.prepare(setup);
+    let traffic = localnet.traffic();
+    let (ready, address) = std::sync::mpsc::channel();
+    runtime.spawn(localnet.serve(move |address| ready.send(address).expect("ready")));
+    let url = format!("http://{}", address.recv().expect("serving"));
+    InProcess { runtime, url, prepared, traffic }
+}
