@@ -19,7 +19,7 @@ use gradual_interface::{
     state::{
         split_slash, Audit, Distribution, Node, Task as TaskAccount, VoteRecord, CLAIM_PERIOD_ROUNDS,
         DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
-        MAX_LIST_URL_LEN, SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
+        MAX_LIST_URL_LEN, SUBMISSION_AUDITED, SUBMISSION_EXCLUDED, VOTES_PER_ROUND,
     },
     Address,
 };
@@ -685,8 +685,15 @@ impl NodeRuntime {
             .filter_map(|address| Some((*address, *world.open_audits.get(address)?)))
             .collect();
         let vote_by = round_start.saturating_add(window_end).saturating_sub(1);
+        // Sent together, votes are simulated against the same state: at most
+        // the votes the program still takes for the round, in this node's order.
+        let cast = me.votes.iter().filter(|vote| vote.audit != [0; 32] && vote.round == round).count();
+        let room = VOTES_PER_ROUND.saturating_sub(cast);
         let mut votes = Vec::new();
         for (audit_address, audit) in open {
+            if votes.len() >= room {
+                break;
+            }
             if voted_in(&me.votes, round, &audit_address) {
                 continue;
             }

@@ -227,6 +227,8 @@ pub struct World {
     changed_nodes: Option<HashSet<Address>>,
     /// See [`World::committee_seeds`]: by round and slot hash.
     committee_seeds: HashMap<(u64, [u8; 32]), CommitteeSeeds>,
+    /// A full read failed: the next refresh reads everything again.
+    needs_full_read: bool,
     /// Transactions landed since the caller last drained this.
     pub landed: Vec<Landed>,
     /// Transactions the chain refused, by kind: each still costs its signer a fee on a cluster.
@@ -268,6 +270,7 @@ impl World {
             refreshes: 0,
             changed_nodes: None,
             committee_seeds: HashMap::new(),
+            needs_full_read: false,
             open_audits: BTreeMap::new(),
             task_state: None,
             distributions: BTreeMap::new(),
@@ -295,7 +298,9 @@ impl World {
         let written = chain.take_written();
         self.refreshes = self.refreshes.wrapping_add(1);
         match written {
-            Some(written) if self.task_state.is_some() => {
+            // After a failed full read, the next one is full too: the changes
+            // it was to catch are in no notification.
+            Some(written) if self.task_state.is_some() && !self.needs_full_read => {
                 self.changed_nodes = Some(HashSet::new());
                 let members = self.node_cache.len();
                 for (address, account) in written {
@@ -307,7 +312,12 @@ impl World {
                 }
                 Ok(())
             }
-            _ => self.read_all(chain),
+            _ => {
+                self.needs_full_read = true;
+                self.read_all(chain)?;
+                self.needs_full_read = false;
+                Ok(())
+            }
         }
     }
 

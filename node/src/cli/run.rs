@@ -19,7 +19,7 @@ use gradual_interface::{
     builders,
     pda::find_node_address,
     round::LIST_LAG,
-    state::{Node, Task as TaskAccount},
+    state::{Account as _, Node, Task as TaskAccount},
     Address,
 };
 use serde::Deserialize;
@@ -300,9 +300,13 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
             .map(|thread| thread.join().unwrap_or_else(|_| Err(CliError::failed("a task's thread panicked"))))
             .collect()
     });
+    let failed = outcomes.iter().filter(|outcome| outcome.is_err()).count();
+    let all_failed = failed == outcomes.len();
     match outcomes.into_iter().find(Result::is_err) {
-        // With one task its error is the command's; with several, the others ran on.
+        // With one task its error is the command's; with several, the others
+        // ran on, and only all of them failing fails the command.
         Some(failed) if !several => failed,
+        Some(_) if all_failed => Err(CliError::failed(format!("all {failed} tasks failed"))),
         _ => Ok(()),
     }
 }
@@ -322,8 +326,14 @@ fn stop_on_signal(context: &Context) -> Arc<AtomicBool> {
                 None => std::future::pending().await,
             }
         };
+        // A handler that cannot be installed must not read as a signal.
+        let interrupt = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
+            () = interrupt => {},
             () = term => {},
         }
         signalled.store(true, Ordering::SeqCst);
@@ -526,9 +536,21 @@ impl Restake {
         }
         // A top-up also sets the service URL: the one already there.
         let stake = builders::stake(&runtime.operator.pubkey(), task, self.owed, me.service_url());
+        let before = me.total_stake();
         match chain.send(&[stake], &runtime.operator, &[&runtime.operator]) {
             Ok(_) => Some(std::mem::take(&mut self.owed)),
             Err(refused) => {
+                // The outcome may be unknown and the top-up landed all the
+                // same: the stake on chain decides, so nothing is staked twice.
+                let now = chain
+                    .try_account(&runtime.node)
+                    .ok()
+                    .flatten()
+                    .and_then(|account| Node::read(&account.data))
+                    .map_or(before, |node| node.total_stake());
+                if now >= before.saturating_add(self.owed) {
+                    return Some(std::mem::take(&mut self.owed));
+                }
                 tracing::warn!(error = %refused.message, lamports = self.owed, "cannot restake yet");
                 None
             }
@@ -545,7 +567,8 @@ struct Counted {
     lists_proposed: u64,
     list_votes: u64,
     claimed_lamports: u64,
-    slashed_lamports: u64,
+    /// `None` until the first update, which only takes the node's past slashes as the baseline.
+    slashed_lamports: Option<u64>,
     rpc_errors: u64,
 }
 
@@ -556,7 +579,8 @@ impl Counted {
             *last = (*last).max(now);
             delta
         };
-        let slashed_lamports = step(&mut self.slashed_lamports, me.map_or(0, |me| me.total_slashed));
+        let slashed_now = me.map_or(0, |me| me.total_slashed);
+        let slashed_lamports = step(self.slashed_lamports.get_or_insert(slashed_now), slashed_now);
         Counts {
             rounds_submitted: step(&mut self.rounds_submitted, stats.rounds_submitted.len() as u64),
             audits_raised: step(&mut self.audits_raised, stats.audits_raised),
