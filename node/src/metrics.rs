@@ -2,7 +2,7 @@
 //! `/metrics` on `--metrics-listen`. Every series has a `task` label, so one
 //! scrape config covers a node running several tasks.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::State,
@@ -249,19 +249,4 @@ async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
             .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-}
-
-/// Serves `router` (`/metrics`, and `node run`'s `/status`) on `listen`
-/// until the process ends; returns the address bound.
-pub async fn spawn(listen: SocketAddr, router: Router) -> Result<SocketAddr, String> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|error| format!("cannot listen for metrics on {listen}: {error}"))?;
-    let address = listener.local_addr().map_err(|error| error.to_string())?;
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "the metrics endpoint stopped");
-        }
-    });
-    Ok(address)
 }

@@ -179,7 +179,8 @@ fn finish(router: Router) -> Router {
         .layer(middleware::from_fn(limits))
 }
 
-/// Binds `listen` and serves until the runtime shuts down; returns the bound address.
+/// Binds `listen` and serves `router` (the peer service, or `node run`'s
+/// `/metrics` and `/status`) until the runtime shuts down; returns the bound address.
 pub async fn spawn(listen: SocketAddr, router: Router) -> Result<SocketAddr, String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -187,7 +188,7 @@ pub async fn spawn(listen: SocketAddr, router: Router) -> Result<SocketAddr, Str
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "peer service stopped");
+            tracing::error!(%error, %address, "HTTP listener stopped");
         }
     });
     Ok(address)

@@ -19,7 +19,7 @@ use gradual_interface::{
     builders,
     pda::find_node_address,
     round::LIST_LAG,
-    state::{Account as _, Node, Task as TaskAccount},
+    state::{Node, Task as TaskAccount},
     Address,
 };
 use serde::Deserialize;
@@ -268,7 +268,7 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
                 }),
             );
             let address =
-                context.runtime.block_on(crate::metrics::spawn(listen, router)).map_err(CliError::usage)?;
+                context.runtime.block_on(service::spawn(listen, router)).map_err(CliError::usage)?;
             shared.event(json!({ "event": "metrics", "url": format!("http://{address}/metrics") }));
             Shared { metrics: Some(metrics), ..shared }
         }
@@ -542,12 +542,8 @@ impl Restake {
             Err(refused) => {
                 // The outcome may be unknown and the top-up landed all the
                 // same: the stake on chain decides, so nothing is staked twice.
-                let now = chain
-                    .try_account(&runtime.node)
-                    .ok()
-                    .flatten()
-                    .and_then(|account| Node::read(&account.data))
-                    .map_or(before, |node| node.total_stake());
+                let now =
+                    read_node(chain, &runtime.node).ok().flatten().map_or(before, |node| node.total_stake());
                 if now >= before.saturating_add(self.owed) {
                     return Some(std::mem::take(&mut self.owed));
                 }
