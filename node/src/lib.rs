@@ -5,6 +5,7 @@
 pub mod approved;
 pub mod chain;
 pub mod cli;
+pub mod dashboard;
 pub mod follow;
 pub mod jobs;
 pub mod localnet;

@@ -12,6 +12,7 @@ macro_rules! out {
 
 mod check;
 mod config;
+mod dashboard;
 mod inspect;
 mod node;
 mod options;
@@ -111,6 +112,8 @@ enum Command {
     Localnet(simulate::LocalnetArgs),
     /// Run a task with N nodes on the embedded chain and report what happened.
     Simulate(simulate::SimulateArgs),
+    /// Serve the read-only dashboard of one or more tasks on a web page.
+    Dashboard(dashboard::DashboardArgs),
 }
 
 impl Command {
@@ -123,6 +126,7 @@ impl Command {
             Command::Airdrop { options, .. } => options.chosen(),
             Command::Localnet(args) => args.options.chosen(),
             Command::Simulate(args) => args.options.chosen(),
+            Command::Dashboard(args) => args.options.chosen(),
         }
     }
 }
@@ -248,6 +252,7 @@ fn dispatch(cli: Cli) -> CliResult {
         }
         Command::Localnet(args) => simulate::localnet(&context, args),
         Command::Simulate(args) => simulate::simulate(&context, args),
+        Command::Dashboard(args) => dashboard::run(&context, args),
     }
 }
 
@@ -276,7 +281,10 @@ pub fn main() -> ExitCode {
     };
     // Long-running commands log warnings (retries, refusals); one-shot
     // commands print only their result or their one-line error.
-    let long_running = matches!(cli.command, Command::Node(node::NodeCommand::Run(_)) | Command::Localnet(_));
+    let long_running = matches!(
+        cli.command,
+        Command::Node(node::NodeCommand::Run(_)) | Command::Localnet(_) | Command::Dashboard(_)
+    );
     let default_level = if long_running { "warn" } else { "off" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GRADUAL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));

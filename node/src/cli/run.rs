@@ -33,6 +33,7 @@ use super::{
 };
 use crate::{
     chain::Chain,
+    dashboard::{Board, Lists, Own, Publisher, Sources},
     jobs::{SharedTask, Threaded},
     metrics::{Counts, Metrics, TaskMetrics},
     misbehaviour::{self, Behaviour},
@@ -151,6 +152,8 @@ struct Shared<'a> {
     metrics: Option<Arc<Metrics>>,
     /// Each task's state for `/status` (`gradual node status`), by task.
     status: Arc<std::sync::Mutex<serde_json::Map<String, serde_json::Value>>>,
+    /// The dashboard's snapshots, served beside the metrics.
+    board: Option<Arc<Board>>,
     exit_after_round: Option<u64>,
     max_in_flight: u16,
     behaviour: Behaviour,
@@ -252,6 +255,7 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
         stop: stop_on_signal(context),
         metrics: None,
         status: Arc::default(),
+        board: None,
         exit_after_round: args.exit_after_round,
         max_in_flight: args.max_in_flight,
         behaviour: if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest },
@@ -260,17 +264,24 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
         Some(listen) => {
             let metrics = Arc::new(Metrics::new());
             let status = Arc::clone(&shared.status);
-            let router = crate::metrics::router(Arc::clone(&metrics)).route(
-                "/status",
-                axum::routing::get(move || {
-                    let status = status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-                    async move { axum::Json(serde_json::Value::Object(status)) }
-                }),
-            );
+            let board = Arc::new(Board::default());
+            let router = crate::metrics::router(Arc::clone(&metrics))
+                .route(
+                    "/status",
+                    axum::routing::get(move || {
+                        let status = status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                        async move { axum::Json(serde_json::Value::Object(status)) }
+                    }),
+                )
+                .merge(crate::dashboard::router(Arc::clone(&board)));
             let address =
                 context.runtime.block_on(service::spawn(listen, router)).map_err(CliError::usage)?;
-            shared.event(json!({ "event": "metrics", "url": format!("http://{address}/metrics") }));
-            Shared { metrics: Some(metrics), ..shared }
+            shared.event(json!({
+                "event": "metrics",
+                "url": format!("http://{address}/metrics"),
+                "dashboard": format!("http://{address}/"),
+            }));
+            Shared { metrics: Some(metrics), board: Some(board), ..shared }
         }
         None => shared,
     };
@@ -313,7 +324,7 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
 
 /// Sets the returned flag on SIGINT or SIGTERM: every task's loop then
 /// finishes its tick and stops.
-fn stop_on_signal(context: &Context) -> Arc<AtomicBool> {
+pub(super) fn stop_on_signal(context: &Context) -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let signalled = Arc::clone(&stop);
     context.runtime.spawn(async move {
@@ -406,6 +417,10 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
         shared.metrics.as_ref().map(|metrics| metrics.task(&task_address.to_string()));
     runtime.metrics = metrics.clone();
     let mut counted = Counted::default();
+    let mut publisher = shared
+        .board
+        .as_ref()
+        .map(|board| Publisher::new(Arc::clone(board), Lists::new(Arc::clone(&context.runtime))));
     // Rewards claimed and not yet restaked, with --restake.
     let mut restake = Restake { enabled: run.restake, ..Restake::default() };
     let task_name = task_address.to_string();
@@ -465,6 +480,11 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
         }
         runtime.tick(&mut chain, &mut world, &task_impl);
         let last_error = runtime.last_error.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let paused = round.is_some() && runtime.stats.rounds_unfunded.last() == round.as_ref();
+        if let Some(publisher) = publisher.as_mut().filter(|publisher| publisher.due()) {
+            let own = Own { node, last_error: last_error.clone(), paused, auto_claim: runtime.auto_claim };
+            publisher.publish(&mut world, &Sources { slot, rule: &*task_impl, own: Some(own) });
+        }
         let state = json!({ "slot": slot, "round": round, "last_error": last_error, "unfunded_rounds": runtime.stats.rounds_unfunded });
         shared
             .status

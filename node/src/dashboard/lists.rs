@@ -1,0 +1,110 @@
+//! Each round's distribution list, node by node, for the dashboard. The
+//! chain holds only a list's Merkle root; the amounts are the task's rule
+//! computed from the node accounts, or else the proposer's served list, and
+//! are shown only when they build the root on chain.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use gradual_interface::{merkle::tree_of, state::Distribution, Address};
+use tokio::runtime::Runtime;
+
+use crate::{tasks::Leaves, tasks::Task, world::World};
+
+/// How long a list that could not be found is not looked for again.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Where a list's amounts came from.
+#[derive(Clone, Copy)]
+pub enum Source {
+    /// The task's rule over the node accounts, as every voter computes it.
+    Rule,
+    /// The proposer's list, fetched from its service URL and signed by it.
+    Proposer,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Rule => "rule",
+            Source::Proposer => "proposer",
+        }
+    }
+}
+
+enum Found {
+    Leaves(Arc<Leaves>, Source),
+    Missing(Instant),
+}
+
+/// Lists found so far, by round and root: a root's list never changes.
+pub struct Lists {
+    runtime: Arc<Runtime>,
+    found: HashMap<(u64, [u8; 32]), Found>,
+}
+
+impl Lists {
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        Self { runtime, found: HashMap::new() }
+    }
+
+    /// The amounts of `distribution`'s list, if they can be found.
+    pub fn of(
+        &mut self,
+        world: &mut World,
+        rule: &dyn Task,
+        distribution: &Distribution,
+    ) -> Option<(Arc<Leaves>, Source)> {
+        let key = (distribution.round, distribution.root);
+        match self.found.get(&key) {
+            Some(Found::Leaves(leaves, source)) => return Some((Arc::clone(leaves), *source)),
+            Some(Found::Missing(at)) if at.elapsed() < RETRY_AFTER => return None,
+            _ => {}
+        }
+        let found = self.find(world, rule, distribution);
+        let kept = match &found {
+            Some((leaves, source)) => Found::Leaves(Arc::clone(leaves), *source),
+            None => Found::Missing(Instant::now()),
+        };
+        self.found.insert(key, kept);
+        found
+    }
+
+    fn find(
+        &self,
+        world: &mut World,
+        rule: &dyn Task,
+        distribution: &Distribution,
+    ) -> Option<(Arc<Leaves>, Source)> {
+        let builds_root = |leaves: &Leaves| tree_of(leaves).root() == distribution.root;
+        let task = world.task_state?;
+        if let Ok(list) = world.list(rule, &task, (distribution.round, distribution.total)) {
+            if builds_root(&list.leaves) {
+                return Some((Arc::clone(&list.leaves), Source::Rule));
+            }
+        }
+        // Node accounts moved on since (a ring wrapped, a node left), or the
+        // proposer used a rule this process does not know.
+        let url = String::from_utf8_lossy(distribution.url()).into_owned();
+        let operator = Address::new_from_array(distribution.proposer_operator);
+        match crate::peers::fetch_list(&self.runtime, &url, &operator) {
+            Ok(leaves) if builds_root(&leaves) => Some((Arc::new(leaves), Source::Proposer)),
+            Ok(_) => {
+                tracing::warn!(round = distribution.round, %url, "the proposer's list does not build its root");
+                None
+            }
+            Err(error) => {
+                tracing::debug!(round = distribution.round, %url, %error, "cannot fetch the proposer's list");
+                None
+            }
+        }
+    }
+
+    /// Forgets the lists of rounds before `round`.
+    pub fn forget_before(&mut self, round: u64) {
+        self.found.retain(|(kept, _), _| *kept >= round);
+    }
+}

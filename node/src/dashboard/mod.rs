@@ -1,0 +1,116 @@
+//! The dashboard: one web page, its script and style sheet, and
+//! `/api/dashboard`, a JSON snapshot of each task that the page polls. `node
+//! run` serves it beside its metrics; `gradual dashboard` serves it to
+//! auditors and creators who run no node. The assets are compiled into the
+//! binary, so the page needs no internet access.
+
+mod lists;
+mod snapshot;
+pub mod watch;
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use gradual_interface::Address;
+use serde_json::{json, Value};
+
+pub use lists::Lists;
+pub use snapshot::Own;
+
+use crate::{tasks::Task, world::World};
+
+const PAGE: &str = include_str!("assets/index.html");
+const SCRIPT: &str = include_str!("assets/dashboard.js");
+const STYLE: &str = include_str!("assets/dashboard.css");
+
+/// Shortest time between two snapshots of a task.
+const MIN_INTERVAL: Duration = Duration::from_millis(500);
+/// A snapshot may take at most this share of a task's thread.
+const MAX_SHARE: u32 = 20;
+
+/// The latest snapshot of every task shown, by task address.
+#[derive(Default)]
+pub struct Board {
+    tasks: RwLock<BTreeMap<String, Arc<Value>>>,
+}
+
+impl Board {
+    fn put(&self, task: &Address, snapshot: Value) {
+        self.tasks
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(task.to_string(), Arc::new(snapshot));
+    }
+
+    fn snapshots(&self) -> Vec<Arc<Value>> {
+        self.tasks.read().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect()
+    }
+}
+
+/// Keeps one task's snapshot on the board current: a task thread calls
+/// [`Publisher::publish`] every tick, and it builds a snapshot when one is due.
+pub struct Publisher {
+    board: Arc<Board>,
+    lists: Lists,
+    next: Instant,
+}
+
+/// What one snapshot is made from besides the world.
+pub struct Sources<'a> {
+    pub slot: u64,
+    /// The task's distribution rule, to compute each round's list.
+    pub rule: &'a dyn Task,
+    /// The node whose stake, earnings and losses are shown, if any.
+    pub own: Option<Own>,
+}
+
+impl Publisher {
+    pub fn new(board: Arc<Board>, lists: Lists) -> Self {
+        Self { board, lists, next: Instant::now() }
+    }
+
+    /// Whether a snapshot is due: every [`MIN_INTERVAL`], or less often when
+    /// building one is slow (a task with many nodes).
+    pub fn due(&self) -> bool {
+        Instant::now() >= self.next
+    }
+
+    pub fn publish(&mut self, world: &mut World, sources: &Sources) {
+        let started = Instant::now();
+        if let Some(snapshot) = snapshot::build(world, &mut self.lists, sources) {
+            self.board.put(&world.task, snapshot);
+        }
+        let spent = started.elapsed();
+        let wait = MIN_INTERVAL.max(spent.saturating_mul(MAX_SHARE));
+        self.next = Instant::now().checked_add(wait).unwrap_or_else(Instant::now);
+    }
+}
+
+/// The page, its assets and `/api/dashboard`.
+pub fn router(board: Arc<Board>) -> Router {
+    Router::new()
+        .route("/", get(|| async { asset("text/html; charset=utf-8", PAGE) }))
+        .route("/dashboard.js", get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }))
+        .route("/dashboard.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
+        .route("/api/dashboard", get(api))
+        .with_state(board)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+async fn api(State(board): State<Arc<Board>>) -> Json<Value> {
+    let tasks: Vec<Value> = board.snapshots().iter().map(|snapshot| Value::clone(snapshot)).collect();
+    Json(json!({ "version": 1, "tasks": tasks }))
+}

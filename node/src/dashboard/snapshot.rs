@@ -1,0 +1,285 @@
+//! One task's dashboard snapshot: its current windows, its recent rounds
+//! (proofs, audits, slashes, the list and its votes, rewards by node), and
+//! the own node's stake, earnings, losses and alerts.
+
+use std::{collections::HashMap, ops::RangeInclusive, sync::Arc};
+
+use gradual_interface::{
+    round::{AUDIT_LAG, LIST_LAG},
+    state::{
+        split_slash, Distribution, Node, Task as TaskAccount, DISTRIBUTION_APPROVED, SUBMISSION_AUDITED,
+        SUBMISSION_EXCLUDED, SUBMISSION_FILLED,
+    },
+    Address,
+};
+use serde_json::{json, Value};
+
+use super::{lists::Source, Lists, Sources};
+use crate::{cli::views::distribution_status, tasks::Leaves, world::World};
+
+/// Each shown round's list, where it was found.
+type Paid = HashMap<u64, Arc<Leaves>>;
+
+/// Rounds shown: as many as a node keeps proofs for.
+const ROUNDS_SHOWN: u64 = gradual_interface::state::SUBMISSION_RING as u64;
+/// Nodes named per round in the rewards and the slashes; the rest are counted.
+const NODES_SHOWN: usize = 20;
+
+/// The node whose own figures are shown.
+pub struct Own {
+    pub node: Address,
+    /// The node's last error, as the runtime reported it.
+    pub last_error: Option<String>,
+    /// The node sends nothing while the pool cannot pay the coming round.
+    pub paused: bool,
+    /// Rewards are claimed as they come (else by `gradual node claim`).
+    pub auto_claim: bool,
+}
+
+/// Proofs of one round, over every node.
+#[derive(Default)]
+struct Tally {
+    committed: u64,
+    revealed: u64,
+    audited: u64,
+    excluded: u64,
+    excluded_nodes: Vec<String>,
+}
+
+pub fn build(world: &mut World, lists: &mut Lists, sources: &Sources) -> Option<Value> {
+    let task = world.task_state?;
+    let slot = sources.slot;
+    let current = task.timeline().round_at(slot);
+    let shown = current.map(|round| round.saturating_sub(ROUNDS_SHOWN - 1)..=round);
+    if let Some(shown) = &shown {
+        lists.forget_before(*shown.start());
+    }
+    let tallies = shown.as_ref().map(|shown| tally(world, shown)).unwrap_or_default();
+    let mut rounds = Vec::new();
+    let mut amounts: Paid = HashMap::new();
+    for round in shown.clone().into_iter().flatten().rev() {
+        let list = world.distributions.get(&round).map(|(_, list)| *list);
+        let paid = list.and_then(|list| lists.of(world, sources.rule, &list));
+        rounds.push(round_view(world, round, tallies.get(&round), list.as_ref(), paid.as_ref()));
+        if let Some((leaves, _)) = paid {
+            amounts.insert(round, leaves);
+        }
+    }
+    let own = sources.own.as_ref().map(|own| own_view(world, own, slot, (&task, &amounts)));
+    Some(json!({
+        "task": world.task.to_string(),
+        "name": String::from_utf8_lossy(task.name()),
+        "active": task.is_active(),
+        "slot": slot,
+        "round": current,
+        "start_slot": task.start_slot,
+        "round_length": task.round_length,
+        "bounty_pool": task.bounty_pool,
+        "bounty_per_round": current.and_then(|round| task.params_for(round).ok()).map(|params| params.bounty_per_round),
+        "node_count": task.node_count,
+        "total_stake": task.total_stake,
+        "timeline": current.map_or(Value::Null, |round| windows(&task, round)),
+        "rounds": rounds,
+        "own": own,
+    }))
+}
+
+/// Every node's proofs of the rounds shown, in one pass over the nodes.
+fn tally(world: &World, shown: &RangeInclusive<u64>) -> HashMap<u64, Tally> {
+    let mut tallies: HashMap<u64, Tally> = HashMap::new();
+    for address in world.node_list() {
+        let Some(node) = world.node_cache.get(address) else { continue };
+        for entry in node
+            .submissions
+            .iter()
+            .filter(|entry| entry.flags & SUBMISSION_FILLED != 0 && shown.contains(&entry.round))
+        {
+            let tally = tallies.entry(entry.round).or_default();
+            tally.committed = tally.committed.saturating_add(1);
+            if entry.is_revealed() {
+                tally.revealed = tally.revealed.saturating_add(1);
+            }
+            if entry.flags & SUBMISSION_AUDITED != 0 {
+                tally.audited = tally.audited.saturating_add(1);
+            }
+            if entry.flags & SUBMISSION_EXCLUDED != 0 {
+                tally.excluded = tally.excluded.saturating_add(1);
+                if tally.excluded_nodes.len() < NODES_SHOWN {
+                    tally.excluded_nodes.push(address.to_string());
+                }
+            }
+        }
+    }
+    tallies
+}
+
+/// The current round's windows, in slots: what can be sent now.
+fn windows(task: &TaskAccount, round: u64) -> Value {
+    let (Some(start), Ok(params)) = (task.timeline().round_start(round), task.params_for(round)) else {
+        return Value::Null;
+    };
+    let window = |name: String, from: u64, length: u64| {
+        let from = start.saturating_add(from);
+        json!({ "name": name, "start": from, "end": from.saturating_add(length) })
+    };
+    let mut shown = vec![
+        window(format!("proofs of round {}", round), 0, params.submission_window),
+        window(
+            format!("audits of round {}", round.saturating_sub(AUDIT_LAG)),
+            params.submission_window,
+            params.audit_window,
+        ),
+    ];
+    if round >= LIST_LAG {
+        let listed = round.saturating_sub(LIST_LAG);
+        shown.push(window(format!("list of round {listed} proposed"), 0, params.distribution_window));
+        shown.push(window(
+            format!("list of round {listed} voted on"),
+            params.distribution_window,
+            params.distribution_audit_window,
+        ));
+    }
+    json!({ "round_start": start, "round_end": start.saturating_add(task.round_length), "windows": shown })
+}
+
+fn round_view(
+    world: &World,
+    round: u64,
+    tally: Option<&Tally>,
+    list: Option<&Distribution>,
+    paid: Option<&(Arc<Leaves>, Source)>,
+) -> Value {
+    let start = world.task_state.and_then(|task| task.timeline().round_start(round));
+    let audits: Vec<Value> = world
+        .open_audits
+        .values()
+        .filter(|audit| audit.round == round)
+        .map(|audit| {
+            json!({
+                "target": Address::new_from_array(audit.target).to_string(),
+                "raiser": Address::new_from_array(audit.raiser).to_string(),
+                "window_end": audit.window_end,
+                "invalid_weight": audit.invalid_weight,
+                "valid_weight": audit.valid_weight,
+                "voter_count": audit.voter_count,
+            })
+        })
+        .collect();
+    let list = list.map(|list| {
+        json!({
+            "status": distribution_status(list.status),
+            "attempt": list.attempt,
+            "proposer": Address::new_from_array(list.proposer).to_string(),
+            "total": list.total,
+            "leaf_count": list.leaf_count,
+            "claimed": list.claimed,
+            "valid_weight": list.valid_weight,
+            "invalid_weight": list.invalid_weight,
+            "voter_count": list.voter_count,
+            "vote_end": list.vote_end,
+            "claim_deadline": list.claim_deadline,
+        })
+    });
+    let rewards = paid.map(|(leaves, source)| {
+        let source = source.name();
+        let mut top: Vec<&([u8; 32], u64)> = leaves.iter().collect();
+        top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let named: Vec<Value> = top
+            .into_iter()
+            .take(NODES_SHOWN)
+            .map(|(node, amount)| json!({ "node": Address::new_from_array(*node).to_string(), "amount": amount }))
+            .collect();
+        let total = leaves.iter().map(|(_, amount)| *amount).fold(0u64, u64::saturating_add);
+        json!({ "source": source, "paid_nodes": leaves.len(), "total": total, "top": named })
+    });
+    let tally = tally.map_or_else(Tally::default, |tally| Tally {
+        excluded_nodes: tally.excluded_nodes.clone(),
+        ..*tally
+    });
+    json!({
+        "round": round,
+        "start_slot": start,
+        "committed": tally.committed,
+        "revealed": tally.revealed,
+        "audited": tally.audited,
+        "excluded": tally.excluded,
+        "excluded_nodes": tally.excluded_nodes,
+        "open_audits": audits,
+        "list": list,
+        "rewards": rewards,
+    })
+}
+
+fn own_view(world: &World, own: &Own, slot: u64, (task, amounts): (&TaskAccount, &Paid)) -> Value {
+    let mut alerts: Vec<String> = own.last_error.iter().map(|error| format!("last error: {error}")).collect();
+    if own.paused {
+        alerts
+            .push("paused: the bounty pool cannot pay the coming round; resumes when it is refilled".into());
+    }
+    if !task.is_active() {
+        alerts.push("the task is not active".into());
+    }
+    let Some(node) = world.node_cache.get(&own.node).map(|node| **node) else {
+        alerts.push("no node account in this task: run gradual node stake".into());
+        return json!({ "node": own.node.to_string(), "staked": false, "alerts": alerts });
+    };
+    let current = task.timeline().round_at(slot);
+    let mut rounds = Vec::new();
+    let mut pending: u64 = 0;
+    for round in
+        current.map(|round| round.saturating_sub(ROUNDS_SHOWN - 1)..=round).into_iter().flatten().rev()
+    {
+        let entry = node.submission(round);
+        let excluded = entry.is_some_and(|entry| entry.flags & SUBMISSION_EXCLUDED != 0);
+        let earned = amounts
+            .get(&round)
+            .and_then(|leaves| leaves.iter().find(|(key, _)| *key == own.node.to_bytes()))
+            .map(|(_, amount)| *amount);
+        let list = world.distributions.get(&round).map(|(_, list)| list);
+        let claimable =
+            list.is_some_and(|list| list.status == DISTRIBUTION_APPROVED && slot < list.claim_deadline);
+        let claimed = excluded || node.claimed_rounds.contains(round);
+        if let (Some(amount), true, false) = (earned, claimable, claimed) {
+            pending = pending.saturating_add(amount);
+        }
+        rounds.push(json!({
+            "round": round,
+            "submitted": entry.is_some(),
+            "revealed": entry.is_some_and(|entry| entry.is_revealed()),
+            "excluded": excluded,
+            "earned": earned,
+            "claimed": earned.is_some() && node.claimed_rounds.contains(round),
+            "lost": if excluded { slashed_in(task, &node, round) } else { 0 },
+        }));
+    }
+    let params = current.and_then(|round| task.params_for(round).ok());
+    if params.is_some_and(|params| node.total_stake() < params.min_stake) {
+        alerts.push("stake below the task's minimum: top it up with gradual node stake".into());
+    }
+    if node.open_audits > 0 {
+        alerts.push(format!("{} open audit(s) against this node", node.open_audits));
+    }
+    if node.is_exiting() {
+        alerts.push(format!("unstaking: leaves the task at round {}", node.exit_round));
+    }
+    if pending > 0 && !own.auto_claim {
+        alerts.push(format!("{pending} lamports to claim: run gradual node claim"));
+    }
+    json!({
+        "node": own.node.to_string(),
+        "staked": true,
+        "stake": node.total_stake(),
+        "total_slashed": node.total_slashed,
+        "open_audits": node.open_audits,
+        "pending": pending,
+        "rounds": rounds,
+        "alerts": alerts,
+    })
+}
+
+/// What the upheld audit of `round` took: the round's slash rate of the
+/// stake that backed the round, as `resolve_audit` computes it.
+fn slashed_in(task: &TaskAccount, node: &Node, round: u64) -> u64 {
+    let rate = task.params_for(round).map_or(0, |params| params.slash_rate_bps);
+    split_slash(node.stake_for_round(round), rate).map_or(0, |split| split.slashed)
+}

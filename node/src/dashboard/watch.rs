@@ -1,0 +1,49 @@
+//! `gradual dashboard` without a node: each task's thread follows the task's
+//! accounts over RPC, as a node does, and keeps its snapshot current.
+
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
+use gradual_interface::Address;
+
+use super::{Own, Publisher, Sources};
+use crate::{
+    rpc::RpcChain,
+    tasks::Hello,
+    world::{InProcessPeers, World},
+};
+
+/// One task to watch, and the node to show as its own, if any.
+pub struct Watch {
+    pub task: Address,
+    pub own: Option<Address>,
+}
+
+/// Keeps `watch`'s snapshot current until `stop` is set.
+pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &AtomicBool) {
+    chain.follow(watch.task);
+    let mut world = World::new(watch.task, Box::new(InProcessPeers::default()), 0, 0);
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+        if !publisher.due() {
+            continue;
+        }
+        let slot = match chain.refresh_slot() {
+            Ok(slot) => slot,
+            Err(refused) => {
+                tracing::warn!(task = %watch.task, error = %refused.message, "cannot read the slot");
+                continue;
+            }
+        };
+        if let Err(refused) = world.refresh(&mut chain) {
+            tracing::warn!(task = %watch.task, error = %refused.message, "cannot read the task's accounts");
+            continue;
+        }
+        // Rewards are claimed by the node, which this process is not: no alert for them.
+        let own = watch.own.map(|node| Own { node, last_error: None, paused: false, auto_claim: true });
+        // Lists by the default rule; a task with a rule of its own shows its proposers' lists.
+        publisher.publish(&mut world, &Sources { slot, rule: &Hello, own });
+    }
+}
