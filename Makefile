@@ -7,18 +7,22 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup sbf test cu demo bench-sim bench-sim-100k bench-growth validator e2e fmt lint check-make
+.PHONY: setup browser sbf test cu demo bench-sim bench-sim-100k bench-growth validator e2e fmt lint check-make
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
 	bash scripts/setup-sbf.sh
+
+## Install what the dashboard's browser test needs if missing (Debian's chromium, playwright-core from npm).
+browser:
+	bash scripts/setup-browser.sh
 
 ## Build target/deploy/gradual.so from source, installing the toolchain first if missing.
 sbf: setup
 	bash scripts/build-sbf.sh
 
 ## Setup, the SBF build, lints and every test.
-test: setup sbf lint check-make
+test: setup browser sbf lint check-make
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo test --workspace --locked
 
 ## Regenerate docs/compute-units.md from the built .so.

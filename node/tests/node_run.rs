@@ -43,11 +43,12 @@ fn wait_for_round(user: &User, task: &str, round: u64, offset_ms: u64) {
     std::thread::sleep(Duration::from_millis(offset_ms));
 }
 
-/// Scrapes `/metrics` at each address until stopped, keeping the last
-/// answer from each: the nodes' final counts, since they exit when done.
+/// Scrapes `/metrics` and `/api/dashboard` at each address until stopped,
+/// keeping the last answer from each: the nodes' final counts, since they
+/// exit when done.
 struct Scraper {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<Vec<String>>,
+    thread: std::thread::JoinHandle<Vec<(String, Value)>>,
 }
 
 impl Scraper {
@@ -56,12 +57,16 @@ impl Scraper {
         let stopping = std::sync::Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
             let client = reqwest::blocking::Client::new();
-            let mut last = vec![String::new(); addresses.len()];
+            let mut last = vec![(String::new(), Value::Null); addresses.len()];
             while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
                 for (address, kept) in addresses.iter().zip(&mut last) {
                     let answer = client.get(format!("http://{address}/metrics")).send();
                     if let Ok(text) = answer.and_then(reqwest::blocking::Response::text) {
-                        *kept = text;
+                        kept.0 = text;
+                    }
+                    let answer = client.get(format!("http://{address}/api/dashboard")).send();
+                    if let Ok(board) = answer.and_then(reqwest::blocking::Response::json::<Value>) {
+                        kept.1 = board;
                     }
                 }
                 std::thread::sleep(Duration::from_millis(300));
@@ -71,7 +76,7 @@ impl Scraper {
         Self { stop, thread }
     }
 
-    fn stop(self) -> Vec<String> {
+    fn stop(self) -> Vec<(String, Value)> {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         self.thread.join().expect("scraper")
     }
@@ -108,6 +113,155 @@ fn check_metrics(task: &str, bad: &str, honest: &str) {
     assert!(metric(bad, "gradual_slashes_total") >= 1, "{bad}");
     assert!(metric(bad, "gradual_slashed_lamports_total") > 0, "{bad}");
     assert_eq!(metric(bad, "gradual_claimed_lamports_total"), 0, "{bad}");
+}
+
+/// The dashboard a node serves beside its metrics, as last read while it
+/// ran: its own node's stake and each round it was paid for.
+fn check_node_dashboard(user: &User, task: &str, operator: &Operator, board: &Value) {
+    let shown = &board["tasks"][0];
+    assert_eq!(shown["task"], task, "{board}");
+    let own = &shown["own"];
+    let node = user.json(&["inspect", "node", "--task", task, "--operator", &operator.address]);
+    assert_eq!(own["node"], node["address"], "{own}");
+    assert_eq!(u64_of(&own["stake"]), 2 * SOL, "{own}");
+    let earned: Vec<&Value> =
+        own["rounds"].as_array().expect("rounds").iter().filter(|round| !round["earned"].is_null()).collect();
+    assert!(!earned.is_empty(), "the node's dashboard shows no earnings: {own}");
+    for round in earned {
+        assert_eq!(u64_of(&round["earned"]), 333_333_333, "{round}");
+    }
+}
+
+/// The bad node's own dashboard, watching from its start, knows what each
+/// slash took: going back from its stake, each is the slash rate of the
+/// stake before it.
+fn check_node_losses(user: &User, task: &str, board: &Value) {
+    let own = &board["tasks"][0]["own"];
+    let rate = u64_of(&user.json(&["inspect", "task", task])["params"]["slash_rate_bps"]);
+    let mut stake = u64_of(&own["stake"]);
+    let mut checked = 0;
+    for round in own["rounds"].as_array().expect("rounds") {
+        if round["excluded"] != true {
+            continue;
+        }
+        let lost = round["lost"].as_u64().unwrap_or_else(|| panic!("a slash not seen: {own}"));
+        stake += lost;
+        assert_eq!(lost, stake * rate / 10_000, "round {}: {own}", round["round"]);
+        checked += 1;
+    }
+    assert!(checked >= 3, "fewer than 3 slashes shown: {own}");
+}
+
+/// `gradual dashboard` in headless Chromium (`node/tests/browser`): every
+/// figure it shows against `gradual inspect --output json`, the slot moving
+/// without a reload, no request off the host, a screenshot under `target/`.
+fn check_dashboard_in_browser(user: &User, task: &str, own: &Operator) {
+    let browser_dir = format!("{}/tests/browser", env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        std::path::Path::new(&format!("{browser_dir}/node_modules/playwright-core")).exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Chromium and playwright-core: run `make browser`"
+    );
+    let port = free_port();
+    let mut dashboard = user
+        .command()
+        .args(["dashboard", "--task", task, "--operator", &own.address])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start gradual dashboard");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(dashboard.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("dashboard URL");
+    let url = serde_json::from_str::<Value>(&line).expect("the URL as JSON")["url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    let screenshot = format!("{}/../target/dashboard.png", env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new("node")
+        .arg(format!("{browser_dir}/dashboard.mjs"))
+        .args([&url, &screenshot])
+        .output()
+        .expect("run node");
+    let _ = dashboard.kill();
+    let _ = dashboard.wait();
+    assert!(output.status.success(), "the browser test failed: {}", String::from_utf8_lossy(&output.stderr));
+    let seen: Value = serde_json::from_slice(&output.stdout).expect("the page's figures as JSON");
+    assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["off_host_requests"], serde_json::json!([]), "{seen}");
+    assert!(std::fs::metadata(&screenshot).is_ok_and(|file| file.len() > 10_000), "no screenshot");
+    let page = &seen["tasks"][0];
+    assert_eq!(page["task"], task, "{seen}");
+    let number = |value: &Value| value.as_str().and_then(|text| text.parse::<u64>().ok());
+    assert!(number(&page["fields"]["slot"]).expect("slot") > u64_of(&seen["first_slot"]), "not live: {seen}");
+
+    let inspected = user.json(&["inspect", "task", task]);
+    assert_eq!(page["name"], inspected["name"]);
+    for field in ["bounty_pool", "node_count", "total_stake"] {
+        assert_eq!(number(&page["fields"][field]), inspected[field].as_u64(), "{field}: {seen}");
+    }
+    let windows = page["windows"].as_array().expect("windows");
+    assert!(windows.iter().any(|window| window["open"] == true), "no window open now: {seen}");
+
+    let mut lists_checked = 0;
+    let rows = page["rounds"].as_array().expect("rounds");
+    assert_eq!(rows.len(), 8, "a node's 8 latest rounds: {seen}");
+    for row in rows {
+        let round = number(&row["round"]).expect("round");
+        let view = user.json(&["inspect", "round", task, &round.to_string()]);
+        let submissions = view["submissions"].as_array().expect("submissions");
+        assert_eq!(
+            number(&row["committed"]),
+            Some(submissions.len() as u64),
+            "round {round}: {row} vs {view}"
+        );
+        let revealed = submissions.iter().filter(|entry| entry["revealed"] == true).count() as u64;
+        assert_eq!(number(&row["revealed"]), Some(revealed), "round {round}: {row} vs {view}");
+        let excluded = view["excluded_nodes"].as_array().expect("excluded").len() as u64;
+        assert_eq!(number(&row["excluded"]), Some(excluded), "round {round}: {row} vs {view}");
+        let list = &view["distribution"];
+        if list.is_null() {
+            assert_eq!(row["list_status"], "", "round {round}: {row}");
+            continue;
+        }
+        assert_eq!(row["list_status"], list["status"], "round {round}: {row} vs {list}");
+        for field in ["valid_weight", "invalid_weight", "voter_count"] {
+            assert_eq!(number(&row[field]), list[field].as_u64(), "round {round} {field}: {row} vs {list}");
+        }
+        assert_eq!(number(&row["list_total"]), list["total"].as_u64(), "round {round}: {row} vs {list}");
+        // Every node the list pays, in the chart and in the table, adding up to its total.
+        for drawn in ["chart", "table"] {
+            let paid: Vec<&Value> = page[drawn]
+                .as_array()
+                .expect("rewards")
+                .iter()
+                .filter(|entry| entry["round"].as_u64() == Some(round))
+                .collect();
+            assert_eq!(paid.len() as u64, u64_of(&list["leaf_count"]), "round {round} {drawn}: {seen}");
+            let total: u64 = paid.iter().map(|entry| u64_of(&entry["amount"])).sum();
+            assert_eq!(total, u64_of(&list["total"]), "round {round} {drawn}: {seen}");
+        }
+        lists_checked += 1;
+    }
+    assert!(lists_checked >= 2, "the page showed fewer than 2 lists: {seen}");
+
+    // The bad node as its own: its stake, what it lost, and an alert for it.
+    let node = user.json(&["inspect", "node", "--task", task, "--operator", &own.address]);
+    let own_view = &page["own"];
+    assert_eq!(own_view["node"], node["address"], "{seen}");
+    assert_eq!(number(&own_view["fields"]["own_stake"]), node["stake"].as_u64(), "{seen}");
+    assert_eq!(number(&own_view["fields"]["own_total_slashed"]), node["total_slashed"].as_u64(), "{seen}");
+    // It started after the slashes: what each took is not known, only the total.
+    for round in own_view["rounds"].as_array().expect("rounds") {
+        if round["proof"] != "excluded" {
+            assert_eq!(round["lost"], "0", "{round}");
+        }
+    }
+    let alerts = own_view["alerts"].as_array().expect("alerts");
+    assert!(alerts.iter().any(|alert| alert.as_str().is_some_and(|text| text.contains("slashed"))), "{seen}");
 }
 
 #[test]
@@ -171,8 +325,13 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    let [bad_metrics, honest_metrics] = <[String; 2]>::try_from(scraper.stop()).expect("two scrapes");
+    let [(bad_metrics, bad_board), (honest_metrics, honest_board)] =
+        <[(String, Value); 2]>::try_from(scraper.stop()).expect("two scrapes");
     check_metrics(&task, &bad_metrics, &honest_metrics);
+    check_node_dashboard(&user, &task, &operators[2], &honest_board);
+    check_node_losses(&user, &task, &bad_board);
+    // An auditor opens the dashboard, showing the bad node as its own.
+    check_dashboard_in_browser(&user, &task, &operators[0]);
 
     let claimed = user.json(&["node", "claim", "-k", &operators[3].keypair, &task]);
     let claimed_rounds: Vec<u64> =

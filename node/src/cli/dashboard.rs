@@ -41,7 +41,13 @@ pub fn run(context: &Context, args: DashboardArgs) -> CliResult {
     let board = Arc::new(Board::default());
     let router = crate::dashboard::router(Arc::clone(&board));
     let address = context.runtime.block_on(service::spawn(args.listen, router)).map_err(CliError::usage)?;
-    context.print(&json!({ "event": "dashboard", "url": format!("http://{address}/") }));
+    let url = format!("http://{address}/");
+    if context.json {
+        // One line, as every event of a long-running command.
+        out!("{}", json!({ "event": "dashboard", "url": url }));
+    } else {
+        out!("dashboard: {url}");
+    }
     let stop = super::run::stop_on_signal(context);
     std::thread::scope(|scope| {
         for (chain, task) in chains.into_iter().zip(args.tasks.iter().copied()) {

@@ -5,6 +5,7 @@
 //! binary, so the page needs no internet access.
 
 mod lists;
+mod losses;
 mod snapshot;
 pub mod watch;
 
@@ -62,6 +63,7 @@ impl Board {
 pub struct Publisher {
     board: Arc<Board>,
     lists: Lists,
+    losses: losses::Losses,
     next: Instant,
 }
 
@@ -76,7 +78,7 @@ pub struct Sources<'a> {
 
 impl Publisher {
     pub fn new(board: Arc<Board>, lists: Lists) -> Self {
-        Self { board, lists, next: Instant::now() }
+        Self { board, lists, losses: losses::Losses::default(), next: Instant::now() }
     }
 
     /// Whether a snapshot is due: every [`MIN_INTERVAL`], or less often when
@@ -87,7 +89,7 @@ impl Publisher {
 
     pub fn publish(&mut self, world: &mut World, sources: &Sources) {
         let started = Instant::now();
-        if let Some(snapshot) = snapshot::build(world, &mut self.lists, sources) {
+        if let Some(snapshot) = snapshot::build(world, (&mut self.lists, &mut self.losses), sources) {
             self.board.put(&world.task, snapshot);
         }
         let spent = started.elapsed();

@@ -7,14 +7,14 @@ use std::{collections::HashMap, ops::RangeInclusive, sync::Arc};
 use gradual_interface::{
     round::{AUDIT_LAG, LIST_LAG},
     state::{
-        split_slash, Distribution, Node, Task as TaskAccount, DISTRIBUTION_APPROVED, SUBMISSION_AUDITED,
-        SUBMISSION_EXCLUDED, SUBMISSION_FILLED,
+        Distribution, Task as TaskAccount, DISTRIBUTION_APPROVED, SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
+        SUBMISSION_FILLED,
     },
     Address,
 };
 use serde_json::{json, Value};
 
-use super::{lists::Source, Lists, Sources};
+use super::{lists::Source, losses::Losses, Lists, Sources};
 use crate::{cli::views::distribution_status, tasks::Leaves, world::World};
 
 /// Each shown round's list, where it was found.
@@ -46,7 +46,11 @@ struct Tally {
     excluded_nodes: Vec<String>,
 }
 
-pub fn build(world: &mut World, lists: &mut Lists, sources: &Sources) -> Option<Value> {
+pub fn build(
+    world: &mut World,
+    (lists, losses): (&mut Lists, &mut Losses),
+    sources: &Sources,
+) -> Option<Value> {
     let task = world.task_state?;
     let slot = sources.slot;
     let current = task.timeline().round_at(slot);
@@ -65,7 +69,7 @@ pub fn build(world: &mut World, lists: &mut Lists, sources: &Sources) -> Option<
             amounts.insert(round, leaves);
         }
     }
-    let own = sources.own.as_ref().map(|own| own_view(world, own, slot, (&task, &amounts)));
+    let own = sources.own.as_ref().map(|own| own_view(world, own, (slot, losses), (&task, &amounts)));
     Some(json!({
         "task": world.task.to_string(),
         "name": String::from_utf8_lossy(task.name()),
@@ -210,7 +214,12 @@ fn round_view(
     })
 }
 
-fn own_view(world: &World, own: &Own, slot: u64, (task, amounts): (&TaskAccount, &Paid)) -> Value {
+fn own_view(
+    world: &World,
+    own: &Own,
+    (slot, losses): (u64, &mut Losses),
+    (task, amounts): (&TaskAccount, &Paid),
+) -> Value {
     let mut alerts: Vec<String> = own.last_error.iter().map(|error| format!("last error: {error}")).collect();
     if own.paused {
         alerts
@@ -223,6 +232,7 @@ fn own_view(world: &World, own: &Own, slot: u64, (task, amounts): (&TaskAccount,
         alerts.push("no node account in this task: run gradual node stake".into());
         return json!({ "node": own.node.to_string(), "staked": false, "alerts": alerts });
     };
+    losses.observe(&node);
     let current = task.timeline().round_at(slot);
     let mut rounds = Vec::new();
     let mut pending: u64 = 0;
@@ -242,6 +252,13 @@ fn own_view(world: &World, own: &Own, slot: u64, (task, amounts): (&TaskAccount,
         if let (Some(amount), true, false) = (earned, claimable, claimed) {
             pending = pending.saturating_add(amount);
         }
+        // Excluded, and what it took unknown: null.
+        let lost = if excluded { losses.of(round) } else { Some(0) };
+        if excluded {
+            let taken =
+                lost.map_or_else(|| "an unknown amount".to_string(), |lost| format!("{lost} lamports"));
+            alerts.push(format!("slashed in round {round}: its proof was excluded and {taken} taken"));
+        }
         rounds.push(json!({
             "round": round,
             "submitted": entry.is_some(),
@@ -249,7 +266,7 @@ fn own_view(world: &World, own: &Own, slot: u64, (task, amounts): (&TaskAccount,
             "excluded": excluded,
             "earned": earned,
             "claimed": earned.is_some() && node.claimed_rounds.contains(round),
-            "lost": if excluded { slashed_in(task, &node, round) } else { 0 },
+            "lost": lost,
         }));
     }
     let params = current.and_then(|round| task.params_for(round).ok());
@@ -275,11 +292,4 @@ fn own_view(world: &World, own: &Own, slot: u64, (task, amounts): (&TaskAccount,
         "rounds": rounds,
         "alerts": alerts,
     })
-}
-
-/// What the upheld audit of `round` took: the round's slash rate of the
-/// stake that backed the round, as `resolve_audit` computes it.
-fn slashed_in(task: &TaskAccount, node: &Node, round: u64) -> u64 {
-    let rate = task.params_for(round).map_or(0, |params| params.slash_rate_bps);
-    split_slash(node.stake_for_round(round), rate).map_or(0, |split| split.slashed)
 }

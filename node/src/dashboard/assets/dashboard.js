@@ -16,7 +16,7 @@ function el(tag, attributes, ...children) {
   for (const [name, value] of Object.entries(attributes || {})) {
     if (value !== undefined && value !== null) node.setAttribute(name, String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -26,7 +26,7 @@ function el(tag, attributes, ...children) {
 function svg(tag, attributes, ...children) {
   const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, String(value));
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
@@ -78,7 +78,7 @@ function timeline(task) {
 
 function roundsTable(task) {
   const head = el("tr", {}, ["round", "proofs", "revealed", "audited", "slashed", "open audits", "list",
-    "list total", "votes for", "votes against", "voters", "paid nodes"].map((name) => el("th", {}, name)));
+    "list total", "stake for", "stake against", "voters", "paid nodes"].map((name) => el("th", {}, name)));
   const rows = task.rounds.map((round) => {
     const list = round.list || {};
     return el("tr", { "data-round": round.round },
@@ -90,8 +90,8 @@ function roundsTable(task) {
       cell("open_audits", round.open_audits.length),
       cell("list_status", list.status, list.status ?? "–", { class: list.status ? `status-${list.status}` : "" }),
       cell("list_total", list.total, sol(list.total)),
-      cell("valid_weight", list.valid_weight, count(list.valid_weight)),
-      cell("invalid_weight", list.invalid_weight, count(list.invalid_weight)),
+      cell("valid_weight", list.valid_weight, sol(list.valid_weight)),
+      cell("invalid_weight", list.invalid_weight, sol(list.invalid_weight)),
       cell("voter_count", list.voter_count, count(list.voter_count)),
       cell("paid_nodes", round.rewards ? round.rewards.paid_nodes : null));
   });
@@ -167,7 +167,8 @@ function ownSection(own) {
       round.excluded ? "excluded" : round.revealed ? "revealed" : round.submitted ? "committed" : "–"),
     cell("earned", round.earned, sol(round.earned)),
     cell("claimed", round.claimed, round.claimed ? "yes" : "–"),
-    cell("lost", round.lost, round.lost ? sol(round.lost) : "–", { class: round.lost ? "lost" : "" })));
+    cell("lost", round.lost, round.lost === null ? "unknown" : round.lost ? sol(round.lost) : "–",
+      { class: round.lost !== 0 ? "lost" : "", title: round.lost === null ? "slashed before this dashboard started" : null })));
   return el("div", { class: "own", "data-own": own.node },
     el("h3", {}, "Your node"),
     el("p", { class: "address" }, own.node),

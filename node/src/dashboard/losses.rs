@@ -1,0 +1,46 @@
+//! What each upheld audit took from the own node. The chain keeps only the
+//! node's running total (`total_slashed`), and the stake history a slash
+//! rewrites, so a round's loss is what the total grew by when that round's
+//! proof was excluded, as seen from one snapshot to the next. Slashes from
+//! before this process first looked are unknown.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gradual_interface::state::{Node, SUBMISSION_EXCLUDED, SUBMISSION_FILLED};
+
+#[derive(Default)]
+pub struct Losses {
+    /// `total_slashed` and the excluded rounds at the last look.
+    seen: Option<(u64, BTreeSet<u64>)>,
+    by_round: BTreeMap<u64, u64>,
+}
+
+impl Losses {
+    /// Takes in the node as it is now.
+    pub fn observe(&mut self, node: &Node) {
+        let excluded: BTreeSet<u64> = node
+            .submissions
+            .iter()
+            .filter(|entry| entry.flags & SUBMISSION_FILLED != 0 && entry.flags & SUBMISSION_EXCLUDED != 0)
+            .map(|entry| entry.round)
+            .collect();
+        if let Some((total, known)) = &self.seen {
+            let new: Vec<u64> = excluded.difference(known).copied().collect();
+            let taken = node.total_slashed.saturating_sub(*total);
+            // Each resolution excludes one round and slashes once, in one
+            // transaction; two seen at once cannot be told apart.
+            if let ([round], true) = (new.as_slice(), taken > 0) {
+                self.by_round.insert(*round, taken);
+            }
+        }
+        if let Some(oldest) = node.submissions.iter().map(|entry| entry.round).min() {
+            self.by_round.retain(|round, _| *round >= oldest);
+        }
+        self.seen = Some((node.total_slashed, excluded));
+    }
+
+    /// What `round`'s slash took, if it was seen.
+    pub fn of(&self, round: u64) -> Option<u64> {
+        self.by_round.get(&round).copied()
+    }
+}
