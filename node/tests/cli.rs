@@ -142,6 +142,14 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     one_line(&["task", "show", "--commitment", "soon", "11111111111111111111111111111111"], 2, "soon");
     one_line(&["task", "show", "11111111111111111111111111111111"], 2, "not a Gradual task");
     one_line(&["inspect", "audit"], 2, "--target");
+    one_line(&["dashboard"], 2, "--task");
+    one_line(&["dashboard", "--task", "not-a-task"], 2, "not-a-task");
+    one_line(&["dashboard", "--task", "11111111111111111111111111111111"], 2, "not a Gradual task");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy = taken.local_addr().expect("address").to_string();
+    let (rich, _) = user.funded_keypair("rich.json", 30 * SOL);
+    let task = user.create_default_task(&rich, "busy", &[]);
+    one_line(&["dashboard", "--task", &task, "--listen", &busy], 2, &busy);
     one_line(
         &[
             "task",

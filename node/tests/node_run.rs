@@ -155,17 +155,20 @@ fn check_node_losses(user: &User, task: &str, board: &Value) {
 /// `gradual dashboard` in headless Chromium (`node/tests/browser`): every
 /// figure it shows against `gradual inspect --output json`, the slot moving
 /// without a reload, no request off the host, a screenshot under `target/`.
-fn check_dashboard_in_browser(user: &User, task: &str, own: &Operator) {
+fn check_dashboard_in_browser(user: &User, (creator, task): (&str, &str), own: &Operator) {
     let browser_dir = format!("{}/tests/browser", env!("CARGO_MANIFEST_DIR"));
     assert!(
         std::path::Path::new(&format!("{browser_dir}/node_modules/playwright-core")).exists()
             && std::path::Path::new("/usr/bin/chromium").exists(),
         "the browser test needs Chromium and playwright-core: run `make browser`"
     );
+    // A second task, named to run script if the page took names as HTML.
+    let hostile_name = "<img src=x onerror=window.p=1>";
+    let hostile = user.create_default_task(creator, hostile_name, &[]);
     let port = free_port();
     let mut dashboard = user
         .command()
-        .args(["dashboard", "--task", task, "--operator", &own.address])
+        .args(["dashboard", "--task", task, "--task", &hostile, "--operator", &own.address])
         .args(["--listen", &format!("127.0.0.1:{port}"), "--output", "json"])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -183,6 +186,7 @@ fn check_dashboard_in_browser(user: &User, task: &str, own: &Operator) {
     let screenshot = format!("{}/../target/dashboard.png", env!("CARGO_MANIFEST_DIR"));
     let output = std::process::Command::new("node")
         .arg(format!("{browser_dir}/dashboard.mjs"))
+        .env("TASKS", "2")
         .args([&url, &screenshot])
         .output()
         .expect("run node");
@@ -193,8 +197,15 @@ fn check_dashboard_in_browser(user: &User, task: &str, own: &Operator) {
     assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
     assert_eq!(seen["off_host_requests"], serde_json::json!([]), "{seen}");
     assert!(std::fs::metadata(&screenshot).is_ok_and(|file| file.len() > 10_000), "no screenshot");
-    let page = &seen["tasks"][0];
-    assert_eq!(page["task"], task, "{seen}");
+    assert_eq!(seen["script_ran"], false, "a task's name ran as script: {seen}");
+    let shown = |address: &str| {
+        seen["tasks"].as_array().expect("tasks").iter().find(|shown| shown["task"] == address).cloned()
+    };
+    let other = shown(&hostile).unwrap_or_else(|| panic!("the second task is not shown: {seen}"));
+    assert_eq!(other["name"], hostile_name, "{seen}");
+    let rows = other["rounds"].as_array().expect("rounds");
+    assert!(rows.iter().all(|row| row["committed"] == "0"), "a task no node works: {seen}");
+    let page = &shown(task).unwrap_or_else(|| panic!("the task is not shown: {seen}"));
     let number = |value: &Value| value.as_str().and_then(|text| text.parse::<u64>().ok());
     assert!(number(&page["fields"]["slot"]).expect("slot") > u64_of(&seen["first_slot"]), "not live: {seen}");
 
@@ -331,7 +342,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
     check_node_dashboard(&user, &task, &operators[2], &honest_board);
     check_node_losses(&user, &task, &bad_board);
     // An auditor opens the dashboard, showing the bad node as its own.
-    check_dashboard_in_browser(&user, &task, &operators[0]);
+    check_dashboard_in_browser(&user, (&creator, &task), &operators[0]);
 
     let claimed = user.json(&["node", "claim", "-k", &operators[3].keypair, &task]);
     let claimed_rounds: Vec<u64> =

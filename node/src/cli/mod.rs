@@ -274,8 +274,15 @@ pub fn main() -> ExitCode {
         Err(error) if !error.use_stderr() => error.exit(),
         Err(error) => {
             let rendered = error.render().to_string();
-            let _ =
-                writeln!(std::io::stderr(), "{}", rendered.lines().next().unwrap_or("error: bad arguments"));
+            let mut lines = rendered.lines().map(str::trim).filter(|line| !line.is_empty());
+            let mut line = lines.next().unwrap_or("error: bad arguments").to_string();
+            // "the following required arguments were not provided:" names them on the next line.
+            if line.ends_with(':') {
+                if let Some(named) = lines.next() {
+                    line = format!("{line} {named}");
+                }
+            }
+            let _ = writeln!(std::io::stderr(), "{line}");
             return ExitCode::from(2);
         }
     };

@@ -44,3 +44,46 @@ impl Losses {
         self.by_round.get(&round).copied()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use gradual_interface::state::{Node, SUBMISSION_RING};
+
+    use super::*;
+
+    fn node(total_slashed: u64, excluded: &[u64]) -> Node {
+        let mut node: Node = bytemuck::Zeroable::zeroed();
+        node.total_slashed = total_slashed;
+        for round in 0..SUBMISSION_RING as u64 {
+            let entry = &mut node.submissions[round as usize];
+            entry.round = round;
+            entry.flags = SUBMISSION_FILLED;
+            if excluded.contains(&round) {
+                entry.flags |= SUBMISSION_EXCLUDED;
+            }
+        }
+        node
+    }
+
+    #[test]
+    fn each_slash_seen_is_the_growth_of_the_total() {
+        let mut losses = Losses::default();
+        losses.observe(&node(0, &[]));
+        losses.observe(&node(100, &[2]));
+        losses.observe(&node(100, &[2]));
+        losses.observe(&node(190, &[2, 3]));
+        assert_eq!((losses.of(2), losses.of(3), losses.of(4)), (Some(100), Some(90), None));
+    }
+
+    #[test]
+    fn slashes_from_before_the_first_look_or_seen_together_are_unknown() {
+        let mut losses = Losses::default();
+        losses.observe(&node(100, &[1]));
+        losses.observe(&node(271, &[1, 2, 3]));
+        assert_eq!((losses.of(1), losses.of(2), losses.of(3)), (None, None, None));
+        // An exclusion whose slash took nothing (no stake left) records nothing.
+        losses.observe(&node(271, &[1, 2, 3, 4]));
+        assert_eq!(losses.of(4), None);
+    }
+}

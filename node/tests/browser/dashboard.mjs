@@ -25,7 +25,9 @@ try {
   page.on("request", (request) => requested.push(request.url()));
 
   await page.goto(url);
-  await page.waitForSelector("section.task [data-field=slot]", { timeout: 30_000 });
+  const expected = Number(process.env.TASKS || 1);
+  await page.waitForFunction((count) => document.querySelectorAll("section.task [data-field=slot]").length >= count,
+    expected, { timeout: 30_000 });
 
   const read = () => page.evaluate(() => {
     const value = (node) => node.getAttribute("data-value");
@@ -68,7 +70,8 @@ try {
   const tasks = await read();
   await page.screenshot({ path: screenshot, fullPage: true });
   const offHost = requested.filter((address) => new URL(address).host !== new URL(url).host);
-  console.log(JSON.stringify({ first_slot: firstSlot, tasks, errors, off_host_requests: offHost }));
+  const scriptRan = await page.evaluate(() => window.p === 1);
+  console.log(JSON.stringify({ first_slot: firstSlot, tasks, errors, off_host_requests: offHost, script_ran: scriptRan }));
 } finally {
   await browser.close();
 }
