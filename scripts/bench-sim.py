@@ -66,6 +66,7 @@ def row(nodes: int, report: dict) -> str:
         f"| {1000 * wall / nodes:.2f} ms | {report['transactions']:,} "
         f"| {cost['transactions_per_node_round']:.2f} | {cost['fee_lamports_per_node_round']:,.0f} "
         f"| {cost['compute_units_per_node_round']:,.0f} | {report['peak_memory_kib'] / 1024:,.0f} MiB "
+        f"| {report['dashboard_snapshot_ms']:,.1f} ms "
         f"| {'holds' if report['conservation']['holds'] else 'BROKEN'} |"
     )
 

@@ -160,6 +160,9 @@ pub struct Report {
     pub wall_seconds: f64,
     pub peak_memory_kib: Option<u64>,
     pub time: TimeBreakdown,
+    /// Building the dashboard's snapshot of the task once a round, with
+    /// node 0 as its own: the slowest, in milliseconds.
+    pub dashboard_snapshot_ms: f64,
 }
 
 /// Where the wall time went, in seconds.
@@ -354,6 +357,7 @@ pub fn run(
     let slot_duration = std::time::Duration::from_millis(config.slot_ms);
     world.slot_duration = slot_duration;
     let paced_from = std::time::Instant::now();
+    let mut dashboard = Dashboard::new()?;
     let mut slot = start_slot;
     while slot < end_slot {
         if config.slot_ms > 0 {
@@ -387,6 +391,8 @@ pub fn run(
             if let Some(proved) =
                 elapsed.checked_div(config.round_length).and_then(|round| round.checked_sub(AUDIT_LAG))
             {
+                let own = runtimes.first().map(|(runtime, _, _)| runtime.node);
+                dashboard.measure(&mut world, slot, own);
                 let entry = locators.entry(proved).or_default();
                 for (node, account) in &world.node_cache {
                     if let Some(proof) = account.proof(proved) {
@@ -492,6 +498,7 @@ pub fn run(
         cost: cost(&world, (config.nodes as u64).saturating_mul(config.rounds)),
         wall_seconds: started.elapsed().as_secs_f64(),
         peak_memory_kib: peak_memory_kib(),
+        dashboard_snapshot_ms: dashboard.slowest.as_secs_f64() * 1000.0,
         time: TimeBreakdown {
             other: started.elapsed().as_secs_f64()
                 - time.transactions
@@ -501,4 +508,29 @@ pub fn run(
             ..time
         },
     })
+}
+
+/// The dashboard a node would serve for this task, timed.
+struct Dashboard {
+    publisher: crate::dashboard::Publisher,
+    slowest: std::time::Duration,
+}
+
+impl Dashboard {
+    fn new() -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| error.to_string())?;
+        let lists = crate::dashboard::Lists::new(Arc::new(runtime));
+        let publisher = crate::dashboard::Publisher::new(Arc::default(), lists);
+        Ok(Self { publisher, slowest: std::time::Duration::ZERO })
+    }
+
+    fn measure(&mut self, world: &mut World, slot: u64, own: Option<Address>) {
+        let own = own.map(|node| crate::dashboard::Own { node, last_error: None, paused: false, auto_claim: true });
+        let started = std::time::Instant::now();
+        self.publisher.publish(world, &crate::dashboard::Sources { slot, rule: &crate::tasks::Hello, own });
+        self.slowest = self.slowest.max(started.elapsed());
+    }
 }
