@@ -143,8 +143,15 @@ nodes_done() {
 wait_for 600 "the nodes to finish round $LAST_ROUND" nodes_done
 for i in 0 1 2 3; do wait "${NODE_PIDS[$i]}" || die "node $i exited with status $?; its log: $E2E_DIR/node$i.log"; done
 
+log "serving the task's dashboard with gradual dashboard"
+read -r DASHBOARD_PORT <<<"$(free_ports 1 1)"
+"$GRADUAL" dashboard --task "$TASK" --listen "127.0.0.1:$DASHBOARD_PORT" --output json \
+  >>"$E2E_DIR/dashboard.log" 2>&1 &
+pids+=($!)
+DASHBOARD_URL="http://127.0.0.1:$DASHBOARD_PORT"
+
 log "checking on-chain state through gradual inspect"
-export TASK GRADUAL E2E_DIR
+export TASK GRADUAL E2E_DIR DASHBOARD_URL
 python3 - <<'PY'
 import json, os, subprocess, sys
 
@@ -194,6 +201,27 @@ def stopped_stats(i):
 votes = sum(stopped_stats(i).get("audit_votes", 0) for i in (1, 2, 3))
 # The raiser's seats count without a vote; the other two honest nodes sit on every committee.
 check(votes >= 4, f"committee members voted on the audits of rounds 0-3 ({votes} votes landed)")
+# The dashboard, over the validator's RPC and websocket: each list it shows
+# pays what inspect says, node by node.
+import time, urllib.request
+board, deadline = None, time.time() + 60
+while time.time() < deadline:
+    try:
+        with urllib.request.urlopen(os.environ["DASHBOARD_URL"] + "/api/dashboard", timeout=5) as answer:
+            board = json.load(answer)
+        if board["tasks"]:
+            break
+    except OSError:
+        pass
+    time.sleep(1)
+shown = board["tasks"][0] if board and board["tasks"] else {}
+check(shown.get("task") == task, "gradual dashboard shows the task")
+paid_rounds = [r for r in shown.get("rounds", []) if r["rewards"]]
+for r in paid_rounds:
+    dist = inspect("inspect", "distribution", task, str(r["round"]))
+    check(r["rewards"]["total"] == dist["total"] and r["rewards"]["paid_nodes"] == dist["leaf_count"],
+          f"dashboard round {r['round']}: rewards by node add up to the list's total")
+check(len(paid_rounds) >= 1, f"the dashboard shows rewards by node ({len(paid_rounds)} rounds)")
 task_view = inspect("inspect", "task", task)
 check(task_view["total_funded"] == 21_000_000_000, "the task holds what create and fund deposited")
 check(task_view["conservation"]["holds"], f"conservation: {task_view['conservation']}")
