@@ -18,8 +18,8 @@ BEGIN = "<!-- bench-sim:begin -->"
 END = "<!-- bench-sim:end -->"
 HEADER = (
     "| nodes | date | wall time | per node | transactions | tx per node per round "
-    "| fees per node per round | CU per node per round | peak memory | conservation |\n"
-    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
+    "| fees per node per round | CU per node per round | peak memory | dashboard snapshot | conservation |\n"
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
 )
 ROUNDS = 5
 

@@ -357,7 +357,7 @@ pub fn run(
     let slot_duration = std::time::Duration::from_millis(config.slot_ms);
     world.slot_duration = slot_duration;
     let paced_from = std::time::Instant::now();
-    let mut dashboard = Dashboard::new()?;
+    let mut dashboard = Dashboard::new();
     let mut slot = start_slot;
     while slot < end_slot {
         if config.slot_ms > 0 {
@@ -517,14 +517,9 @@ struct Dashboard {
 }
 
 impl Dashboard {
-    fn new() -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|error| error.to_string())?;
-        let lists = crate::dashboard::Lists::new(Arc::new(runtime));
-        let publisher = crate::dashboard::Publisher::new(Arc::default(), lists);
-        Ok(Self { publisher, slowest: std::time::Duration::ZERO })
+    fn new() -> Self {
+        let publisher = crate::dashboard::Publisher::new(Arc::default(), crate::dashboard::Lists::by_rule());
+        Self { publisher, slowest: std::time::Duration::ZERO }
     }
 
     fn measure(&mut self, world: &mut World, slot: u64, own: Option<Address>) {

@@ -52,7 +52,7 @@ pub fn run(context: &Context, args: DashboardArgs) -> CliResult {
     std::thread::scope(|scope| {
         for (chain, task) in chains.into_iter().zip(args.tasks.iter().copied()) {
             let own = args.operator.map(|operator| find_node_address(&task, &operator).0);
-            let publisher = Publisher::new(Arc::clone(&board), Lists::new(Arc::clone(&context.runtime)));
+            let publisher = Publisher::new(Arc::clone(&board), Lists::fetching(Arc::clone(&context.runtime)));
             let stop = &stop;
             scope.spawn(move || watch::run(chain, Watch { task, own }, publisher, stop));
         }

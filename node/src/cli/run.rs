@@ -420,7 +420,7 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
     let mut publisher = shared
         .board
         .as_ref()
-        .map(|board| Publisher::new(Arc::clone(board), Lists::new(Arc::clone(&context.runtime))));
+        .map(|board| Publisher::new(Arc::clone(board), Lists::by_rule()));
     // Rewards claimed and not yet restaked, with --restake.
     let mut restake = Restake { enabled: run.restake, ..Restake::default() };
     let task_name = task_address.to_string();

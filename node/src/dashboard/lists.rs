@@ -42,13 +42,22 @@ enum Found {
 
 /// Lists found so far, by round and root: a root's list never changes.
 pub struct Lists {
-    runtime: Arc<Runtime>,
+    /// To fetch proposers' lists; `None`: only the rule's lists are shown.
+    fetch_with: Option<Arc<Runtime>>,
     found: HashMap<(u64, [u8; 32]), Found>,
 }
 
 impl Lists {
-    pub fn new(runtime: Arc<Runtime>) -> Self {
-        Self { runtime, found: HashMap::new() }
+    /// Lists by the rule, else fetched from their proposers.
+    pub fn fetching(runtime: Arc<Runtime>) -> Self {
+        Self { fetch_with: Some(runtime), found: HashMap::new() }
+    }
+
+    /// Lists by the rule only. A node builds its dashboard in its own
+    /// thread, between its transactions: a proposer that answers slowly
+    /// must not hold that up.
+    pub fn by_rule() -> Self {
+        Self { fetch_with: None, found: HashMap::new() }
     }
 
     /// The amounts of `distribution`'s list, if they can be found.
@@ -88,9 +97,10 @@ impl Lists {
         }
         // Node accounts moved on since (a ring wrapped, a node left), or the
         // proposer used a rule this process does not know.
+        let runtime = self.fetch_with.as_ref()?;
         let url = String::from_utf8_lossy(distribution.url()).into_owned();
         let operator = Address::new_from_array(distribution.proposer_operator);
-        match crate::peers::fetch_list(&self.runtime, &url, &operator) {
+        match crate::peers::fetch_list(runtime, &url, &operator) {
             Ok(leaves) if builds_root(&leaves) => Some((Arc::new(leaves), Source::Proposer)),
             Ok(_) => {
                 tracing::warn!(round = distribution.round, %url, "the proposer's list does not build its root");
