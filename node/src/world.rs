@@ -411,6 +411,9 @@ impl World {
             self.exiting.remove(address);
             if let Some(gone) = self.node_cache.remove(address) {
                 self.note_list_inputs(Some(&*gone), None);
+                if let Some(changed) = &mut self.changed_nodes {
+                    changed.insert(*address);
+                }
             }
             self.open_audits.remove(address);
             self.distributions.retain(|_, (kept, _)| kept != address);
@@ -498,6 +501,12 @@ impl World {
     /// The number of refreshes so far: see [`World::unchanged_since`].
     pub fn refreshes(&self) -> u64 {
         self.refreshes
+    }
+
+    /// The node accounts changed or closed by the last refresh; `None` when
+    /// it read everything.
+    pub fn changed_nodes(&self) -> Option<&HashSet<Address>> {
+        self.changed_nodes.as_ref()
     }
 
     /// Whether `node`'s account is known not to have changed since the

@@ -417,10 +417,8 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
         shared.metrics.as_ref().map(|metrics| metrics.task(&task_address.to_string()));
     runtime.metrics = metrics.clone();
     let mut counted = Counted::default();
-    let mut publisher = shared
-        .board
-        .as_ref()
-        .map(|board| Publisher::new(Arc::clone(board), Lists::by_rule()));
+    let mut publisher =
+        shared.board.as_ref().map(|board| Publisher::new(Arc::clone(board), Lists::by_rule()));
     // Rewards claimed and not yet restaked, with --restake.
     let mut restake = Restake { enabled: run.restake, ..Restake::default() };
     let task_name = task_address.to_string();
@@ -481,6 +479,10 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
         runtime.tick(&mut chain, &mut world, &task_impl);
         let last_error = runtime.last_error.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let paused = round.is_some() && runtime.stats.rounds_unfunded.last() == round.as_ref();
+        // After the tick, which may have read some nodes again.
+        if let Some(publisher) = &mut publisher {
+            publisher.sync(&world);
+        }
         if let Some(publisher) = publisher.as_mut().filter(|publisher| publisher.due()) {
             let own = Own { node, last_error: last_error.clone(), paused, auto_claim: runtime.auto_claim };
             publisher.publish(&mut world, &Sources { slot, rule: &*task_impl, own: Some(own) });

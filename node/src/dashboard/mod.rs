@@ -7,6 +7,7 @@
 mod lists;
 mod losses;
 mod snapshot;
+mod tally;
 pub mod watch;
 
 use std::{
@@ -62,9 +63,15 @@ impl Board {
 /// [`Publisher::publish`] every tick, and it builds a snapshot when one is due.
 pub struct Publisher {
     board: Arc<Board>,
+    kept: Kept,
+    next: Instant,
+}
+
+/// What snapshots keep from one to the next.
+struct Kept {
     lists: Lists,
     losses: losses::Losses,
-    next: Instant,
+    tallies: tally::Tallies,
 }
 
 /// What one snapshot is made from besides the world.
@@ -78,7 +85,8 @@ pub struct Sources<'a> {
 
 impl Publisher {
     pub fn new(board: Arc<Board>, lists: Lists) -> Self {
-        Self { board, lists, losses: losses::Losses::default(), next: Instant::now() }
+        let kept = Kept { lists, losses: losses::Losses::default(), tallies: tally::Tallies::default() };
+        Self { board, kept, next: Instant::now() }
     }
 
     /// Whether a snapshot is due: every [`MIN_INTERVAL`], or less often when
@@ -87,9 +95,17 @@ impl Publisher {
         Instant::now() >= self.next
     }
 
+    /// Takes in the world's last refresh, and whatever was read again since.
+    /// Called after every refresh (and after the tick that follows it), it
+    /// keeps the counts current from the nodes that changed; otherwise the
+    /// next snapshot counts every node again.
+    pub fn sync(&mut self, world: &World) {
+        self.kept.tallies.sync(world);
+    }
+
     pub fn publish(&mut self, world: &mut World, sources: &Sources) {
         let started = Instant::now();
-        if let Some(snapshot) = snapshot::build(world, (&mut self.lists, &mut self.losses), sources) {
+        if let Some(snapshot) = snapshot::build(world, &mut self.kept, sources) {
             self.board.put(&world.task, snapshot);
         }
         let spent = started.elapsed();

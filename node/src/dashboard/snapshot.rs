@@ -2,19 +2,16 @@
 //! (proofs, audits, slashes, the list and its votes, rewards by node), and
 //! the own node's stake, earnings, losses and alerts.
 
-use std::{collections::HashMap, ops::RangeInclusive, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use gradual_interface::{
     round::{AUDIT_LAG, LIST_LAG},
-    state::{
-        Distribution, Task as TaskAccount, DISTRIBUTION_APPROVED, SUBMISSION_AUDITED, SUBMISSION_EXCLUDED,
-        SUBMISSION_FILLED,
-    },
+    state::{Distribution, Task as TaskAccount, DISTRIBUTION_APPROVED, SUBMISSION_EXCLUDED},
     Address,
 };
 use serde_json::{json, Value};
 
-use super::{lists::Source, losses::Losses, Lists, Sources};
+use super::{lists::Source, losses::Losses, tally::Tally, Kept, Sources};
 use crate::{cli::views::distribution_status, tasks::Leaves, world::World};
 
 /// Each shown round's list, where it was found.
@@ -36,35 +33,23 @@ pub struct Own {
     pub auto_claim: bool,
 }
 
-/// Proofs of one round, over every node.
-#[derive(Default)]
-struct Tally {
-    committed: u64,
-    revealed: u64,
-    audited: u64,
-    excluded: u64,
-    excluded_nodes: Vec<String>,
-}
-
-pub fn build(
-    world: &mut World,
-    (lists, losses): (&mut Lists, &mut Losses),
-    sources: &Sources,
-) -> Option<Value> {
+pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Value> {
+    let Kept { lists, losses, tallies } = kept;
     let task = world.task_state?;
     let slot = sources.slot;
     let current = task.timeline().round_at(slot);
     let shown = current.map(|round| round.saturating_sub(ROUNDS_SHOWN - 1)..=round);
+    tallies.sync(world);
     if let Some(shown) = &shown {
         lists.forget_before(*shown.start());
+        tallies.forget_before(*shown.start());
     }
-    let tallies = shown.as_ref().map(|shown| tally(world, shown)).unwrap_or_default();
     let mut rounds = Vec::new();
     let mut amounts: Paid = HashMap::new();
     for round in shown.clone().into_iter().flatten().rev() {
         let list = world.distributions.get(&round).map(|(_, list)| *list);
         let paid = list.and_then(|list| lists.of(world, sources.rule, &list));
-        rounds.push(round_view(world, round, tallies.get(&round), list.as_ref(), paid.as_ref()));
+        rounds.push(round_view(world, round, tallies.of(round), list.as_ref(), paid.as_ref()));
         if let Some((leaves, _)) = paid {
             amounts.insert(round, leaves);
         }
@@ -86,35 +71,6 @@ pub fn build(
         "rounds": rounds,
         "own": own,
     }))
-}
-
-/// Every node's proofs of the rounds shown, in one pass over the nodes.
-fn tally(world: &World, shown: &RangeInclusive<u64>) -> HashMap<u64, Tally> {
-    let mut tallies: HashMap<u64, Tally> = HashMap::new();
-    for address in world.node_list() {
-        let Some(node) = world.node_cache.get(address) else { continue };
-        for entry in node
-            .submissions
-            .iter()
-            .filter(|entry| entry.flags & SUBMISSION_FILLED != 0 && shown.contains(&entry.round))
-        {
-            let tally = tallies.entry(entry.round).or_default();
-            tally.committed = tally.committed.saturating_add(1);
-            if entry.is_revealed() {
-                tally.revealed = tally.revealed.saturating_add(1);
-            }
-            if entry.flags & SUBMISSION_AUDITED != 0 {
-                tally.audited = tally.audited.saturating_add(1);
-            }
-            if entry.flags & SUBMISSION_EXCLUDED != 0 {
-                tally.excluded = tally.excluded.saturating_add(1);
-                if tally.excluded_nodes.len() < NODES_SHOWN {
-                    tally.excluded_nodes.push(address.to_string());
-                }
-            }
-        }
-    }
-    tallies
 }
 
 /// The current round's windows, in slots: what can be sent now.
@@ -196,18 +152,20 @@ fn round_view(
         let total = leaves.iter().map(|(_, amount)| *amount).fold(0u64, u64::saturating_add);
         json!({ "source": source, "paid_nodes": leaves.len(), "total": total, "top": named })
     });
-    let tally = tally.map_or_else(Tally::default, |tally| Tally {
-        excluded_nodes: tally.excluded_nodes.clone(),
-        ..*tally
-    });
+    let excluded: Vec<String> = tally
+        .iter()
+        .flat_map(|tally| tally.excluded.iter().take(NODES_SHOWN))
+        .map(Address::to_string)
+        .collect();
+    let count = |counted: fn(&Tally) -> u64| tally.map_or(0, counted);
     json!({
         "round": round,
         "start_slot": start,
-        "committed": tally.committed,
-        "revealed": tally.revealed,
-        "audited": tally.audited,
-        "excluded": tally.excluded,
-        "excluded_nodes": tally.excluded_nodes,
+        "committed": count(|tally| tally.committed),
+        "revealed": count(|tally| tally.revealed),
+        "audited": count(|tally| tally.audited),
+        "excluded": count(|tally| tally.excluded.len() as u64),
+        "excluded_nodes": excluded,
         "open_audits": audits,
         "list": list,
         "rewards": rewards,

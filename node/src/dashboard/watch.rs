@@ -25,11 +25,9 @@ pub struct Watch {
 pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &AtomicBool) {
     chain.follow(watch.task);
     let mut world = World::new(watch.task, Box::new(InProcessPeers::default()), 0, 0);
+    let mut last_slot = None;
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
-        if !publisher.due() {
-            continue;
-        }
         let slot = match chain.refresh_slot() {
             Ok(slot) => slot,
             Err(refused) => {
@@ -37,8 +35,16 @@ pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &A
                 continue;
             }
         };
-        if let Err(refused) = world.refresh(&mut chain) {
-            tracing::warn!(task = %watch.task, error = %refused.message, "cannot read the task's accounts");
+        // Every slot, as a node reads: the counts then move with the nodes that changed.
+        if last_slot != Some(slot) {
+            if let Err(refused) = world.refresh(&mut chain) {
+                tracing::warn!(task = %watch.task, error = %refused.message, "cannot read the task's accounts");
+                continue;
+            }
+            publisher.sync(&world);
+            last_slot = Some(slot);
+        }
+        if !publisher.due() {
             continue;
         }
         // Rewards are claimed by the node, which this process is not: no alert for them.
