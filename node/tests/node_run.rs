@@ -259,6 +259,16 @@ fn check_dashboard_in_browser(user: &User, (creator, task): (&str, &str), own: &
     }
     assert!(lists_checked >= 2, "the page showed fewer than 2 lists: {seen}");
 
+    // Audits still open when the nodes stopped, with their votes.
+    for audit in page["audits"].as_array().expect("audits") {
+        let round = audit["round"].as_str().expect("round");
+        let target = audit["target"].as_str().expect("target");
+        let inspected = user.json(&["inspect", "audit", "--target", target, "--round", round]);
+        for field in ["invalid_weight", "valid_weight", "voter_count", "window_end"] {
+            assert_eq!(number(&audit[field]), inspected[field].as_u64(), "{field}: {audit} vs {inspected}");
+        }
+    }
+
     // The bad node as its own: its stake, what it lost, and an alert for it.
     let node = user.json(&["inspect", "node", "--task", task, "--operator", &own.address]);
     let own_view = &page["own"];

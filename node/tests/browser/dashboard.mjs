@@ -45,6 +45,8 @@ try {
           end: Number(node.getAttribute("data-end")), open: node.classList.contains("open") })),
         rounds: [...section.querySelectorAll("[data-table=rounds] tr[data-round]")]
           .map((row) => fields(row)),
+        audits: [...section.querySelectorAll("[data-table=audits] tr[data-audit-round]")]
+          .map((row) => Object.assign({ target: row.getAttribute("data-target") }, fields(row))),
         chart: [...section.querySelectorAll("[data-chart=rewards] rect[data-node]")].map((bar) => ({
           round: Number(bar.getAttribute("data-round")), node: bar.getAttribute("data-node"),
           amount: Number(value(bar)) })),

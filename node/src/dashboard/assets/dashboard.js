@@ -98,6 +98,22 @@ function roundsTable(task) {
   return el("div", { class: "scroll" }, el("table", { "data-table": "rounds" }, el("thead", {}, head), el("tbody", {}, rows)));
 }
 
+function auditsTable(task) {
+  const audits = task.rounds.flatMap((round) => round.open_audits.map((audit) => Object.assign({ round: round.round }, audit)));
+  if (!audits.length) return el("p", { "data-field": "open_audits_none" }, "No audit is open.");
+  const head = el("tr", {}, ["round", "against", "raised by", "stake upholding", "stake rejecting", "voters", "closes at slot"]
+    .map((name) => el("th", {}, name)));
+  const rows = audits.map((audit) => el("tr", { "data-audit-round": audit.round, "data-target": audit.target },
+    cell("round", audit.round),
+    el("td", { class: "node", title: audit.target }, short(audit.target)),
+    el("td", { class: "node", title: audit.raiser }, short(audit.raiser)),
+    cell("invalid_weight", audit.invalid_weight, sol(audit.invalid_weight)),
+    cell("valid_weight", audit.valid_weight, sol(audit.valid_weight)),
+    cell("voter_count", audit.voter_count),
+    cell("window_end", audit.window_end)));
+  return el("div", { class: "scroll" }, el("table", { "data-table": "audits" }, el("thead", {}, head), el("tbody", {}, rows)));
+}
+
 // Nodes named in any round's rewards, in the order they first appear.
 function rewardedNodes(task) {
   const nodes = [];
@@ -197,6 +213,7 @@ function taskSection(task) {
     task.own ? ownSection(task.own) : null,
     el("h3", {}, "This round"), timeline(task),
     el("h3", {}, "Rounds"), roundsTable(task),
+    el("h3", {}, "Open audits and their votes"), auditsTable(task),
     el("h3", {}, "Rewards per node per round"), rewardsChart(task, nodes), rewardsTable(task, nodes));
 }
 
