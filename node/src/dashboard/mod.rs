@@ -35,6 +35,10 @@ const PAGE: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/dashboard.js");
 const STYLE: &str = include_str!("assets/dashboard.css");
 
+/// Nodes named per round in the rewards and the slashes, and audits listed
+/// per round; the rest are counted.
+const NODES_SHOWN: usize = 20;
+
 /// Shortest time between two snapshots of a task.
 const MIN_INTERVAL: Duration = Duration::from_millis(500);
 /// A snapshot may take at most this share of a task's thread.

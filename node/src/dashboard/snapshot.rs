@@ -6,21 +6,19 @@ use std::{collections::HashMap, sync::Arc};
 
 use gradual_interface::{
     round::{AUDIT_LAG, LIST_LAG},
-    state::{Distribution, Task as TaskAccount, DISTRIBUTION_APPROVED, SUBMISSION_EXCLUDED},
+    state::{Audit, Distribution, Task as TaskAccount, DISTRIBUTION_APPROVED, SUBMISSION_EXCLUDED},
     Address,
 };
 use serde_json::{json, Value};
 
-use super::{lists::Source, losses::Losses, tally::Tally, Kept, Sources};
-use crate::{cli::views::distribution_status, tasks::Leaves, world::World};
+use super::{lists::Paid, losses::Losses, tally::Tally, Kept, Sources, NODES_SHOWN};
+use crate::{cli::views::distribution_status, world::World};
 
 /// Each shown round's list, where it was found.
-type Paid = HashMap<u64, Arc<Leaves>>;
+type PaidByRound = HashMap<u64, Arc<Paid>>;
 
 /// Rounds shown: as many as a node keeps proofs for.
 const ROUNDS_SHOWN: u64 = gradual_interface::state::SUBMISSION_RING as u64;
-/// Nodes named per round in the rewards and the slashes; the rest are counted.
-const NODES_SHOWN: usize = 20;
 
 /// The node whose own figures are shown.
 pub struct Own {
@@ -45,13 +43,13 @@ pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Va
         tallies.forget_before(*shown.start());
     }
     let mut rounds = Vec::new();
-    let mut amounts: Paid = HashMap::new();
+    let mut amounts: PaidByRound = HashMap::new();
     for round in shown.clone().into_iter().flatten().rev() {
         let list = world.distributions.get(&round).map(|(_, list)| *list);
         let paid = list.and_then(|list| lists.of(world, sources.rule, &list));
         rounds.push(round_view(world, round, tallies.of(round), list.as_ref(), paid.as_ref()));
-        if let Some((leaves, _)) = paid {
-            amounts.insert(round, leaves);
+        if let Some(paid) = paid {
+            amounts.insert(round, paid);
         }
     }
     let own = sources.own.as_ref().map(|own| own_view(world, own, (slot, losses), (&task, &amounts)));
@@ -107,13 +105,13 @@ fn round_view(
     round: u64,
     tally: Option<&Tally>,
     list: Option<&Distribution>,
-    paid: Option<&(Arc<Leaves>, Source)>,
+    paid: Option<&Arc<Paid>>,
 ) -> Value {
     let start = world.task_state.and_then(|task| task.timeline().round_start(round));
-    let audits: Vec<Value> = world
-        .open_audits
-        .values()
-        .filter(|audit| audit.round == round)
+    let open: Vec<&Audit> = world.open_audits.values().filter(|audit| audit.round == round).collect();
+    let audits: Vec<Value> = open
+        .iter()
+        .take(NODES_SHOWN)
         .map(|audit| {
             json!({
                 "target": Address::new_from_array(audit.target).to_string(),
@@ -140,17 +138,13 @@ fn round_view(
             "claim_deadline": list.claim_deadline,
         })
     });
-    let rewards = paid.map(|(leaves, source)| {
-        let source = source.name();
-        let mut top: Vec<&([u8; 32], u64)> = leaves.iter().collect();
-        top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let named: Vec<Value> = top
-            .into_iter()
-            .take(NODES_SHOWN)
+    let rewards = paid.map(|paid| {
+        let named: Vec<Value> = paid
+            .top
+            .iter()
             .map(|(node, amount)| json!({ "node": Address::new_from_array(*node).to_string(), "amount": amount }))
             .collect();
-        let total = leaves.iter().map(|(_, amount)| *amount).fold(0u64, u64::saturating_add);
-        json!({ "source": source, "paid_nodes": leaves.len(), "total": total, "top": named })
+        json!({ "source": paid.source.name(), "paid_nodes": paid.leaves.len(), "total": paid.total, "top": named })
     });
     let excluded: Vec<String> = tally
         .iter()
@@ -166,6 +160,7 @@ fn round_view(
         "audited": count(|tally| tally.audited),
         "excluded": count(|tally| tally.excluded.len() as u64),
         "excluded_nodes": excluded,
+        "open_audit_count": open.len(),
         "open_audits": audits,
         "list": list,
         "rewards": rewards,
@@ -176,7 +171,7 @@ fn own_view(
     world: &World,
     own: &Own,
     (slot, losses): (u64, &mut Losses),
-    (task, amounts): (&TaskAccount, &Paid),
+    (task, amounts): (&TaskAccount, &PaidByRound),
 ) -> Value {
     let mut alerts: Vec<String> = own.last_error.iter().map(|error| format!("last error: {error}")).collect();
     if own.paused {
@@ -201,7 +196,7 @@ fn own_view(
         let excluded = entry.is_some_and(|entry| entry.flags & SUBMISSION_EXCLUDED != 0);
         let earned = amounts
             .get(&round)
-            .and_then(|leaves| leaves.iter().find(|(key, _)| *key == own.node.to_bytes()))
+            .and_then(|paid| paid.leaves.iter().find(|(key, _)| *key == own.node.to_bytes()))
             .map(|(_, amount)| *amount);
         let list = world.distributions.get(&round).map(|(_, list)| list);
         let claimable =

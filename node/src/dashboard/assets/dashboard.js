@@ -87,7 +87,7 @@ function roundsTable(task) {
       cell("revealed", round.revealed),
       cell("audited", round.audited),
       cell("excluded", round.excluded, null, { title: round.excluded_nodes.join("\n") }),
-      cell("open_audits", round.open_audits.length),
+      cell("open_audits", round.open_audit_count),
       cell("list_status", list.status, list.status ?? "–", { class: list.status ? `status-${list.status}` : "" }),
       cell("list_total", list.total, sol(list.total)),
       cell("valid_weight", list.valid_weight, sol(list.valid_weight)),
