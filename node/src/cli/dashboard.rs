@@ -24,8 +24,8 @@ pub struct DashboardArgs {
     /// Also show this operator's node in each task: its stake, earnings, losses and alerts.
     #[arg(long)]
     operator: Option<Address>,
-    /// Address to serve the page on.
-    #[arg(long, default_value = "127.0.0.1:8900")]
+    /// Address to serve the page on (8900 is `node run`'s peer service).
+    #[arg(long, default_value = "127.0.0.1:8901")]
     listen: SocketAddr,
     #[command(flatten)]
     pub(super) options: ReadOptions,
