@@ -8,8 +8,6 @@ AGAVE_VERSION=4.2.2
 CACHE="${GRADUAL_CACHE:-$HOME/.cache/gradual}"
 ROOT="$CACHE/agave-$AGAVE_VERSION"
 BIN="$ROOT/bin/solana-test-validator"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 if [ -x "$BIN" ]; then
   echo "validator: solana-test-validator $AGAVE_VERSION present" >&2
@@ -17,16 +15,7 @@ if [ -x "$BIN" ]; then
   exit 0
 fi
 
-need_apt=0
-for pkg in clang libclang-dev protobuf-compiler libudev-dev pkg-config libssl-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt=1
-done
-if [ "$need_apt" -eq 1 ]; then
-  echo "validator: installing Debian packages clang libclang-dev protobuf-compiler libudev-dev pkg-config libssl-dev" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    clang libclang-dev protobuf-compiler libudev-dev pkg-config libssl-dev >/dev/null
-fi
+bash "$(dirname "$0")/apt-install.sh" clang libclang-dev protobuf-compiler libudev-dev pkg-config libssl-dev
 
 echo "validator: building agave-validator $AGAVE_VERSION (solana-test-validator); the first build took 1 h 41 min on a 2-core machine, about 50 min of it RocksDB" >&2
 # A kept target directory lets an interrupted build resume where it stopped.

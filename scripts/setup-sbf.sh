@@ -4,18 +4,8 @@
 set -euo pipefail
 
 SBPF_LINKER_VERSION=0.1.9
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-need_apt=0
-for pkg in rustc-web cargo-web rust-web-src llvm-22-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt=1
-done
-if [ "$need_apt" -eq 1 ]; then
-  echo "setup: installing Debian packages rustc-web cargo-web rust-web-src llvm-22-dev"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustc-web cargo-web rust-web-src llvm-22-dev >/dev/null
-fi
+bash "$(dirname "$0")/apt-install.sh" rustc-web cargo-web rust-web-src llvm-22-dev
 
 # `sbpf-linker --version` prints its version but exits 1, so its status is not a test.
 installed="$(sbpf-linker --version 2>&1 || true)"
