@@ -114,6 +114,18 @@ pub struct NodeRuntime {
     unfunded_counted: Option<u64>,
 }
 
+/// What the audit and list stages of one tick work from: the chain, this
+/// node's view of it, the task and this node's account as the tick found
+/// them, and how many slots of the round have passed.
+struct Tick<'a> {
+    chain: &'a mut dyn Chain,
+    world: &'a mut World,
+    task_impl: &'a SharedTask,
+    task: TaskAccount,
+    me: Arc<Node>,
+    offset: u64,
+}
+
 /// What became of a transaction: landed, or refused (with the program's error if it gave one).
 type Sent = Result<(), Option<GradualError>>;
 
@@ -378,13 +390,14 @@ impl NodeRuntime {
                 world.peers.publish(&self.node, previous);
             }
         }
+        let mut stage = Tick { chain: &mut *chain, world: &mut *world, task_impl, task, me, offset };
         if let Some(audited) = round.checked_sub(AUDIT_LAG) {
-            self.audit(chain, world, task_impl, &task, &me, audited, offset);
+            self.audit(&mut stage, audited);
         }
-        self.resolve_audits(chain, world);
+        self.resolve_audits(stage.chain, stage.world);
         for attempt in 0..=task.allowed_failed_distributions {
             if let Some(listed) = round.checked_sub(LIST_LAG + u64::from(attempt)) {
-                self.distribute(chain, world, task_impl.as_ref(), &task, &me, listed, attempt, offset);
+                self.distribute(&mut stage, listed, attempt);
             }
         }
         // Once a round, after its submissions: claims that cannot wait for one.
@@ -616,17 +629,11 @@ impl NodeRuntime {
         Some(checked)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn audit(
-        &mut self,
-        chain: &mut dyn Chain,
-        world: &mut World,
-        task_impl: &SharedTask,
-        task: &TaskAccount,
-        me: &Node,
-        round: u64,
-        offset: u64,
-    ) {
+    /// Checks this node's sample of `round`'s proofs, raises audits against
+    /// the invalid ones, and votes on the open audits whose committee it sits on.
+    fn audit(&mut self, stage: &mut Tick<'_>, round: u64) {
+        let (task, me, offset) = (&stage.task, &*stage.me, stage.offset);
+        let (chain, world, task_impl) = (&mut *stage.chain, &mut *stage.world, stage.task_impl);
         let Ok(params) = task.params_for(round).copied() else { return };
         let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
         let Some(window_end) = params.audit_window_end() else { return };
@@ -875,18 +882,9 @@ impl NodeRuntime {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn distribute(
-        &mut self,
-        chain: &mut dyn Chain,
-        world: &mut World,
-        task_impl: &dyn Task,
-        task: &TaskAccount,
-        me: &Node,
-        listed: u64,
-        attempt: u8,
-        offset: u64,
-    ) {
+    fn distribute(&mut self, stage: &mut Tick<'_>, listed: u64, attempt: u8) {
+        let (task, me, offset) = (&stage.task, &*stage.me, stage.offset);
+        let (chain, world, task_impl) = (&mut *stage.chain, &mut *stage.world, stage.task_impl.as_ref());
         let attempt_round = listed.saturating_add(LIST_LAG).saturating_add(u64::from(attempt));
         let Ok(params) = task.params_for(attempt_round).copied() else { return };
         let existing = world.distributions.get(&listed).copied();
@@ -904,17 +902,7 @@ impl NodeRuntime {
             }
         };
         if offset < params.distribution_window && open_for_attempt {
-            self.propose(
-                chain,
-                world,
-                task_impl,
-                task,
-                me,
-                listed,
-                attempt,
-                offset,
-                params.distribution_window,
-            );
+            self.propose(stage, (listed, attempt), params.distribution_window);
             return;
         }
         let Some((address, distribution)) = existing else { return };
@@ -1017,19 +1005,11 @@ impl NodeRuntime {
         Some(valid)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn propose(
-        &mut self,
-        chain: &mut dyn Chain,
-        world: &mut World,
-        task_impl: &dyn Task,
-        task: &TaskAccount,
-        me: &Node,
-        listed: u64,
-        attempt: u8,
-        offset: u64,
-        window: u64,
-    ) {
+    /// Proposes attempt `attempt` of `listed`'s list once this node's turn
+    /// has come in a proposal window of `window` slots.
+    fn propose(&mut self, stage: &mut Tick<'_>, (listed, attempt): (u64, u8), window: u64) {
+        let (task, me, offset) = (&stage.task, &*stage.me, stage.offset);
+        let (chain, world, task_impl) = (&mut *stage.chain, &mut *stage.world, stage.task_impl.as_ref());
         let has_proof = me.proof(listed).is_some_and(|proof| proof.flags & SUBMISSION_EXCLUDED == 0);
         if !has_proof {
             return;

@@ -270,6 +270,9 @@ pub fn run(
     if config.round_length == 0 || !config.round_length.is_multiple_of(ROUND_LENGTH) {
         return Err(format!("--round-length must be a positive multiple of {ROUND_LENGTH}"));
     }
+    if config.nodes == 0 || config.rounds == 0 {
+        return Err("--nodes and --rounds must each be at least 1".into());
+    }
     if misbehaving > config.nodes {
         return Err("--bad, --offline, --bad-proposer and --copier add up to more than --nodes".into());
     }

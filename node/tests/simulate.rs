@@ -139,14 +139,22 @@ fn copiers_are_never_paid_and_honest_nodes_are_paid_as_before() {
 
 #[test]
 fn inconsistent_counts_are_refused_with_exit_code_2() {
-    let output = Command::new(env!("CARGO_BIN_EXE_gradual"))
-        .args(["simulate", "--nodes", "2", "--bad", "3", "--program", &program()])
-        .output()
-        .expect("run gradual");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains("--bad"), "{stderr}");
+    for (counts, named) in [
+        (["--nodes", "2", "--bad", "3"], "--bad"),
+        (["--nodes", "0", "--bad", "0"], "--nodes"),
+        (["--rounds", "0", "--bad", "0"], "--rounds"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_gradual"))
+            .arg("simulate")
+            .args(counts)
+            .args(["--program", &program()])
+            .output()
+            .expect("run gradual");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{counts:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(named), "{stderr}");
+    }
 }
 
 /// The same demo, unchanged, over JSON-RPC: a localnet process with 100 ms
