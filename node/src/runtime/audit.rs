@@ -1,0 +1,301 @@
+//! Checking peers' proofs, raising audits against invalid ones, voting on
+//! the audits whose committee this node sits on, and resolving them.
+
+use gradual_interface::{
+    builders,
+    error::GradualError,
+    pda::find_audit_address,
+    round::AUDIT_LAG,
+    selection::{committee_seats, committee_seed},
+    state::{split_slash, Audit, Node, Task as TaskAccount, SUBMISSION_AUDITED, VOTES_PER_ROUND},
+    Address,
+};
+use solana_signer::Signer;
+
+use crate::{
+    chain::Chain,
+    jobs::{CheckRequest, Checked, SharedTask},
+    world::{read, World},
+};
+
+use super::{settle_grace, voted_in, NodeRuntime, Sample, Tick, Tx};
+
+/// Whether `audit` is upheld if resolved now: an audit nobody voted on has
+/// its committee drawn at resolution, the raiser's seats counting if the
+/// seed is still in `SlotHashes`.
+pub fn upheld_at_resolution(chain: &dyn Chain, audit: &Audit) -> bool {
+    let mut audit = *audit;
+    if audit.committee_seed == [0; 32] {
+        if let Some(hash) = chain.slot_hash(audit.votes_from.saturating_sub(1)) {
+            let seed = committee_seed(&hash, &audit.target, audit.round);
+            let seats = committee_seats(
+                &seed,
+                &audit.raiser,
+                audit.raiser_stake,
+                audit.committee_stake,
+                audit.committee_seats,
+            );
+            audit.invalid_weight = audit.invalid_weight.saturating_add(seats);
+            audit.voter_count = audit.voter_count.saturating_add(u32::from(seats != 0));
+        }
+    }
+    audit.is_upheld()
+}
+
+impl NodeRuntime {
+    /// Checks `target`'s proof of `round` beside the loop, to be decided
+    /// before `deadline_slot`: `None` while the check runs. A proof that held
+    /// up or did not is remembered; an unreachable result is tried again.
+    fn check(
+        &mut self,
+        chain: &dyn Chain,
+        world: &mut World,
+        task_impl: &SharedTask,
+        target: &Address,
+        (round, deadline_slot): (u64, u64),
+    ) -> Option<Checked> {
+        if let Some(valid) = self.verdicts.get(&(*target, round)) {
+            return Some(if *valid { Checked::Valid } else { Checked::Invalid });
+        }
+        let account = world.node_cache.get(target).filter(|account| account.proof(round).is_some())?;
+        let slots_left = u32::try_from(deadline_slot.saturating_sub(chain.slot())).unwrap_or(u32::MAX);
+        let now = std::time::Instant::now();
+        let deadline = now.checked_add(world.slot_duration.saturating_mul(slots_left)).unwrap_or(now);
+        let request = CheckRequest { target: *target, account, round, deadline };
+        let checked = self.jobs.check(task_impl, world.peers.as_mut(), request)?;
+        match checked {
+            Checked::Unreachable => {
+                self.unreachable.insert((*target, round));
+            }
+            Checked::Valid | Checked::Invalid => {
+                self.unreachable.remove(&(*target, round));
+                self.verdicts.insert((*target, round), checked == Checked::Valid);
+            }
+        }
+        Some(checked)
+    }
+
+    /// Checks this node's sample of `round`'s proofs, raises audits against
+    /// the invalid ones, and votes on the open audits whose committee it sits on.
+    pub(super) fn audit(&mut self, stage: &mut Tick<'_>, round: u64) {
+        let (task, me, offset) = (&stage.task, &*stage.me, stage.offset);
+        let (chain, world, task_impl) = (&mut *stage.chain, &mut *stage.world, stage.task_impl);
+        let Ok(params) = task.params_for(round).copied() else { return };
+        let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
+        let Some(window_end) = params.audit_window_end() else { return };
+        let Some(round_start) = task.timeline().round_start(round.saturating_add(AUDIT_LAG)) else { return };
+        if offset < raise_end {
+            // An unreachable result counts against its node only in the second
+            // half of the raise window; until then it may just be slow.
+            let last_chance_from = raise_start.saturating_add(raise_end.saturating_sub(raise_start) / 2);
+            let last_chance = offset >= last_chance_from;
+            // Checks start as soon as proofs land and are decided by then.
+            let decide_by = round_start.saturating_add(last_chance_from);
+            // Targets leave the sample once settled, so a tick visits only open ones.
+            let mut sample = self.samples.remove(&round).unwrap_or_else(|| Sample {
+                targets: world.sample(&self.node, round).into_iter().map(|target| (target, false)).collect(),
+                swept_at: None,
+            });
+            let since = sample.swept_at.replace(world.refreshes());
+            sample.targets.retain_mut(|(target, revealed)| {
+                // Until its proof is revealed a target is looked up again
+                // only when its account changed.
+                if !*revealed {
+                    if since.is_some_and(|since| world.unchanged_since(target, since)) {
+                        return true;
+                    }
+                    *revealed = world.node_cache.get(target).is_some_and(|node| node.proof(round).is_some());
+                    if !*revealed {
+                        return true;
+                    }
+                }
+                let checked = self.check(chain, world, task_impl, target, (round, decide_by));
+                if offset < raise_start {
+                    return checked != Some(Checked::Valid);
+                }
+                !self.raise_if_invalid(chain, world, task, target, (round, checked), last_chance)
+            });
+            self.samples.insert(round, sample);
+        }
+        // Votes open when raises close, from the committee drawn then.
+        if !(raise_end..window_end).contains(&offset) {
+            return;
+        }
+        let Some(seed_hash) = chain.slot_hash(round_start.saturating_add(raise_end).saturating_sub(1)) else {
+            return;
+        };
+        // A node has 8 votes per audited round: each committee member takes the
+        // open audits in its own pseudo-random order, so that together they cover them all.
+        if self.committees.as_ref().is_none_or(|(drawn, _)| *drawn != round) {
+            let seated = self.committees_of(world, me, round, &seed_hash);
+            self.committees = Some((round, seated));
+        }
+        let open: Vec<(Address, Audit)> = self
+            .committees
+            .iter()
+            .flat_map(|(_, seated)| seated)
+            .filter(|address| !self.voted_audits.contains(&(round, **address)))
+            .filter_map(|address| Some((*address, *world.open_audits.get(address)?)))
+            .collect();
+        let vote_by = round_start.saturating_add(window_end).saturating_sub(1);
+        // Sent together, votes are simulated against the same state: at most
+        // the votes the program still takes for the round, in this node's order.
+        let cast = me.votes.iter().filter(|vote| vote.audit != [0; 32] && vote.round == round).count();
+        let room = VOTES_PER_ROUND.saturating_sub(cast);
+        let mut votes = Vec::new();
+        for (audit_address, audit) in open {
+            if votes.len() >= room {
+                break;
+            }
+            if voted_in(&me.votes, round, &audit_address) {
+                continue;
+            }
+            let target = Address::new_from_array(audit.target);
+            let valid = match self.check(chain, world, task_impl, &target, (round, vote_by)) {
+                Some(Checked::Valid) => true,
+                Some(Checked::Invalid) => false,
+                _ if self.unreachable.contains(&(target, round)) => false,
+                // Still checking: vote on a later slot.
+                _ => continue,
+            };
+            self.voted_audits.insert((round, audit_address));
+            let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
+            votes.push((audit_address, Tx::one("VoteAudit", round, vote)));
+        }
+        // Votes on different audits are independent: they are in flight together.
+        let (addresses, txs): (Vec<Address>, Vec<Tx>) = votes.into_iter().unzip();
+        for (audit_address, sent) in addresses.into_iter().zip(self.send_all(chain, world, txs)) {
+            match sent {
+                Ok(()) => self.stats.audit_votes = self.stats.audit_votes.saturating_add(1),
+                // The cluster's clock can trail this node's by a slot or two
+                // at the window's first slots: tried again on a later tick.
+                Err(Some(GradualError::OutsideAuditWindow)) => {
+                    self.voted_audits.remove(&(round, audit_address));
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// The open audits of `round` on whose committee this node holds a seat,
+    /// in this node's own pseudo-random order, so that together the members
+    /// cover them all.
+    fn committees_of(&self, world: &mut World, me: &Node, round: u64, seed_hash: &[u8; 32]) -> Vec<Address> {
+        let stake = me.stake_for_round(round);
+        let seeds = world.committee_seeds(round, seed_hash);
+        let mut seated: Vec<Address> = seeds
+            .iter()
+            .filter_map(|(address, seed)| Some((address, seed, world.open_audits.get(address)?)))
+            .filter(|(_, _, audit)| {
+                Address::new_from_array(audit.target) != self.node && stake >= audit.min_stake
+            })
+            .filter(|(_, seed, audit)| {
+                committee_seats(
+                    seed,
+                    &self.node.to_bytes(),
+                    stake,
+                    audit.committee_stake,
+                    audit.committee_seats,
+                ) > 0
+            })
+            .map(|(address, _, _)| *address)
+            .collect();
+        seated.sort_by_cached_key(|address| {
+            solana_sha256_hasher::hashv(&[self.node.as_ref(), address.as_ref()]).to_bytes()
+        });
+        seated
+    }
+
+    /// Raises an audit against `target`'s proof of `round` if the result it
+    /// serves does not check out (or, at the `last_chance`, could not be
+    /// fetched) and nobody has raised one yet. Returns whether the target is
+    /// settled: valid, audited, or raised against now.
+    fn raise_if_invalid(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task: &TaskAccount,
+        target: &Address,
+        (round, checked): (u64, Option<Checked>),
+        last_chance: bool,
+    ) -> bool {
+        if *target == self.node {
+            return true;
+        }
+        let Some(proof) = world.node_cache.get(target).and_then(|node| node.proof(round)).copied() else {
+            return false;
+        };
+        if proof.flags & SUBMISSION_AUDITED != 0 {
+            return true;
+        }
+        match checked {
+            Some(Checked::Invalid) => {}
+            Some(Checked::Valid) => return true,
+            _ if last_chance && self.unreachable.contains(&(*target, round)) => {}
+            _ => return false,
+        }
+        let bond = task.params_for(round).map_or(0, |params| params.audit_bond);
+        let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, target, round);
+        if self.send(chain, world, Tx::one("RaiseAudit", round, raise).deposit(bond)) {
+            self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
+            let against = world.audits_against.entry(*target).or_default();
+            *against = against.saturating_add(1);
+            let address = find_audit_address(target, round).0;
+            self.voted_audits.insert((round, address));
+            // Later runtimes in this slot must see the audit and the flag.
+            if let Some(audit) = read::<Audit>(chain, &address) {
+                world.open_audits.insert(address, audit);
+            }
+            if let Some(node) = read::<Node>(chain, target) {
+                world.put_node(*target, node);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Resolves every open audit whose window has closed.
+    ///
+    /// The node whose lamports wait in it resolves an audit: the raiser of an
+    /// upheld one, the target of a rejected one. Anyone else does after
+    /// [`settle_grace`], so an absent party cannot leave it open.
+    pub(super) fn resolve_audits(&self, chain: &mut dyn Chain, world: &mut World) {
+        let slot = chain.slot();
+        let grace = world.task_state.map_or(0, |task| settle_grace(&task));
+        let closed = world.closed_audits(slot);
+        let due: Vec<(Address, Audit)> = closed
+            .iter()
+            .filter(|(address, _)| world.open_audits.contains_key(address))
+            .filter(|(_, audit)| {
+                let party = if upheld_at_resolution(chain, audit) { audit.raiser } else { audit.target };
+                party == self.node.to_bytes() || slot >= audit.window_end.saturating_add(grace)
+            })
+            .map(|(address, audit)| (*address, *audit))
+            .collect();
+        for (address, audit) in due {
+            let target = Address::new_from_array(audit.target);
+            let Some(node) = world.node_cache.get(&target).cloned() else { continue };
+            let payout = if upheld_at_resolution(chain, &audit) {
+                let stake = node.stake_for_round(audit.round).min(node.total_stake());
+                audit.bond.saturating_add(
+                    split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser),
+                )
+            } else {
+                audit.bond
+            };
+            let instruction = builders::resolve_audit(
+                &address,
+                &world.task,
+                &target,
+                &Address::new_from_array(audit.raiser_operator),
+                &Address::new_from_array(node.operator),
+            );
+            if self.send(chain, world, Tx::one("ResolveAudit", audit.round, instruction).payout(payout)) {
+                world.open_audits.remove(&address);
+                if let Some(node) = read::<Node>(chain, &target) {
+                    world.put_node(target, node);
+                }
+            }
+        }
+    }
+}

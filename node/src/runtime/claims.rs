@@ -1,0 +1,197 @@
+//! Claiming what this node is owed, with a submission or on its own before
+//! the deadline, and expiring lists nobody claimed from.
+
+use gradual_interface::{
+    builders, merkle,
+    round::LIST_LAG,
+    state::{
+        Distribution, Task as TaskAccount, DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED,
+        DISTRIBUTION_REJECTED, SUBMISSION_EXCLUDED,
+    },
+    Address,
+};
+use solana_signer::Signer;
+
+use crate::{
+    approved::ApprovedList,
+    chain::Chain,
+    tasks::{Leaves, Task},
+    world::World,
+};
+
+use super::{Claim, NodeRuntime, Tx};
+
+/// Rounds before a claim's deadline from which it is sent on its own rather
+/// than waiting to ride with a submission.
+const CLAIM_ALONE_ROUNDS: u64 = 2;
+
+impl NodeRuntime {
+    /// Fills `payable` with every reward this node can claim now, soonest deadline first.
+    pub(super) fn find_claims(&mut self, chain: &dyn Chain, world: &mut World, task_impl: &dyn Task) {
+        self.payable.clear();
+        let Some(task) = world.task_state else { return };
+        if !self.auto_claim {
+            return;
+        }
+        let Some(me) = world.node_cache.get(&self.node).cloned() else { return };
+        let slot = chain.slot();
+        let approved: Vec<(u64, Distribution)> = world
+            .distributions
+            .iter()
+            .filter(|(listed, (_, distribution))| {
+                distribution.status == DISTRIBUTION_APPROVED
+                    && slot < distribution.claim_deadline
+                    && !me.claimed_rounds.contains(**listed)
+            })
+            .map(|(listed, (_, distribution))| (*listed, *distribution))
+            .collect();
+        for (listed, distribution) in approved {
+            if !world.approved_lists.contains_key(&distribution.root) {
+                if let Some(list) = self.find_approved_list(world, task_impl, &task, (listed, &distribution))
+                {
+                    world.approved_lists.insert(distribution.root, list);
+                }
+            }
+            let claim = world.approved_lists.get(&distribution.root).and_then(|list| list.claim(&self.node));
+            if let Some((amount, proof)) = claim {
+                let instruction =
+                    builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
+                self.payable
+                    .push((distribution.claim_deadline, Claim { round: listed, amount, instruction }));
+            }
+        }
+        self.payable.sort_by_key(|(deadline, _)| *deadline);
+    }
+
+    /// The list that builds `distribution`'s root: this node's own (shared
+    /// by the runtimes of the process), else the one it kept, else the
+    /// proposer's.
+    fn find_approved_list(
+        &mut self,
+        world: &mut World,
+        task_impl: &dyn Task,
+        task: &TaskAccount,
+        (listed, distribution): (u64, &Distribution),
+    ) -> Option<ApprovedList> {
+        let root = &distribution.root;
+        let own = self
+            .list_of(world, task_impl, task, (listed, distribution.total))
+            .filter(|list| list.tree.root() == *root);
+        if let Some(list) = own {
+            return ApprovedList::matching(list.leaves.as_ref().clone(), Some(list.tree.clone()), root);
+        }
+        let kept = world.peers.kept_list(&self.node, listed);
+        kept.and_then(|leaves| ApprovedList::matching(leaves, None, root)).or_else(|| {
+            let served = world.peers.proposer_list(distribution)?;
+            ApprovedList::matching(served, None, root)
+        })
+    }
+
+    /// Sends, packed into as few transactions as fit, the claims that cannot
+    /// wait for a submission to ride with: those near their deadline, and,
+    /// once this node no longer submits, all of them as soon as no list it
+    /// may still be paid by is pending.
+    pub(super) fn claim_alone(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task: &TaskAccount,
+        submits_again: bool,
+    ) {
+        let slot = chain.slot();
+        let soon = task.round_length.saturating_mul(CLAIM_ALONE_ROUNDS);
+        let all_now = !submits_again && !self.lists_pending(world, task, slot);
+        let mut due: std::collections::VecDeque<Claim> = std::mem::take(&mut self.payable)
+            .into_iter()
+            .filter(|(deadline, _)| all_now || slot.saturating_add(soon) >= *deadline)
+            .map(|(_, claim)| claim)
+            .collect();
+        let mut txs = Vec::new();
+        let mut batches = Vec::new();
+        while let Some(first) = due.pop_front() {
+            let mut tx = Tx::one("ClaimReward", first.round, first.instruction.clone()).payout(first.amount);
+            let mut batch = vec![first];
+            while let Some(next) = due.front() {
+                if !tx.fits_with(next, &self.operator.pubkey()) {
+                    break;
+                }
+                tx = tx.with_claim(next);
+                batch.extend(due.pop_front());
+            }
+            txs.push(tx);
+            batches.push(batch);
+        }
+        // Each claim is of its own list: the transactions are in flight together.
+        let landed = self.send_all(chain, world, txs);
+        for (batch, _) in batches.iter().zip(landed).filter(|(_, landed)| landed.is_ok()) {
+            for claim in batch {
+                self.claimed(chain, world, claim);
+            }
+        }
+    }
+
+    /// Whether a round this node submitted for may still get a list that pays it.
+    fn lists_pending(&self, world: &World, task: &TaskAccount, slot: u64) -> bool {
+        let Some(me) = world.node_cache.get(&self.node) else { return false };
+        let Some(round) = task.timeline().round_at(slot) else { return false };
+        let last_attempt = u64::from(task.allowed_failed_distributions).saturating_add(LIST_LAG);
+        me.submissions.iter().filter(|entry| entry.flags & SUBMISSION_EXCLUDED == 0).any(|entry| {
+            let listed = entry.round;
+            me.submission(listed).is_some()
+                && round <= listed.saturating_add(last_attempt)
+                && world
+                    .distributions
+                    .get(&listed)
+                    .is_none_or(|(_, list)| list.status == DISTRIBUTION_PROPOSED)
+        })
+    }
+
+    /// Books a claim that landed.
+    pub(super) fn claimed(&mut self, chain: &dyn Chain, world: &mut World, claim: &Claim) {
+        self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(claim.amount);
+        self.stats.rounds_paid.push(claim.round);
+        world.reload_distribution(chain, claim.round, &self.node);
+    }
+
+    /// Returns expired lists' unclaimed lamports to the pool. The payer of a
+    /// list's rent gets it back, so it expires its own; anyone else a round later.
+    pub(super) fn expire(
+        &mut self,
+        chain: &mut dyn Chain,
+        world: &mut World,
+        task: &TaskAccount,
+        round: u64,
+    ) {
+        let slot = chain.slot();
+        let grace = task.round_length;
+        let due: Vec<(u64, Distribution)> =
+            world.distributions.iter().map(|(listed, (_, distribution))| (*listed, *distribution)).collect();
+        for (listed, distribution) in due {
+            let attempts_end = listed
+                .saturating_add(LIST_LAG + 1)
+                .saturating_add(u64::from(task.allowed_failed_distributions));
+            let expires_from = match distribution.status {
+                DISTRIBUTION_FAILED => Some(slot),
+                DISTRIBUTION_APPROVED => Some(distribution.claim_deadline),
+                DISTRIBUTION_REJECTED if round >= attempts_end => Some(slot),
+                _ => None,
+            };
+            let Some(expires_from) = expires_from else { continue };
+            let payer = Address::new_from_array(distribution.payer);
+            let mine = payer == self.operator.pubkey();
+            if slot < expires_from || (!mine && slot < expires_from.saturating_add(grace)) {
+                continue;
+            }
+            let expire = builders::expire_distribution(&world.task, listed, &payer);
+            if self.send(chain, world, Tx::one("ExpireDistribution", listed, expire)) {
+                world.reload_distribution(chain, listed, &self.node);
+            }
+        }
+    }
+}
+
+/// `node`'s amount and Merkle proof in `leaves`, if they build the
+/// distribution's root and pay `node` anything.
+pub fn claim_of(leaves: Leaves, distribution: &Distribution, node: &Address) -> Option<(u64, merkle::Proof)> {
+    ApprovedList::matching(leaves, None, &distribution.root)?.claim(node)
+}

@@ -1,0 +1,374 @@
+//! One node's round runtime, driven by slots: for each round it works,
+//! submits, audits and votes, proposes and checks distribution lists,
+//! resolves what is due and claims what it is owed. Every action first
+//! reads chain state, so a tick repeated at the same slot sends nothing twice.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
+
+use gradual_interface::{
+    error::GradualError,
+    round::{AUDIT_LAG, LIST_LAG},
+    state::{Node, Task as TaskAccount, VoteRecord, CLAIM_PERIOD_ROUNDS},
+    Address,
+};
+use serde::Serialize;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+
+pub use crate::world::{InProcessPeers, Landed, Peers, World};
+use crate::{
+    chain::Chain,
+    jobs::{Inline, Jobs, SharedTask},
+};
+
+pub use crate::tasks::Leaves;
+
+mod audit;
+mod claims;
+mod lists;
+mod submit;
+
+pub use audit::upheld_at_resolution;
+pub use claims::claim_of;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NodeStats {
+    pub rounds_submitted: Vec<u64>,
+    pub audits_raised: u64,
+    pub audit_votes: u64,
+    /// Lists proposed, as (round, attempt).
+    pub proposals: Vec<(u64, u8)>,
+    pub list_votes: u64,
+    pub rewards_claimed: u64,
+    pub rounds_paid: Vec<u64>,
+    /// Rounds not worked because the bounty pool could pay nothing for them.
+    pub rounds_unfunded: Vec<u64>,
+    /// Failures of the task's parts, by part ("work", "submission", "audit",
+    /// "distribution"), and proposed lists whose root differed ("root").
+    pub task_faults: BTreeMap<&'static str, u64>,
+}
+
+/// The peers a node checks in a round, each with whether its proof was
+/// seen revealed, and the refresh of the last sweep over them.
+struct Sample {
+    targets: Vec<(Address, bool)>,
+    swept_at: Option<u64>,
+}
+
+/// A proof as the task makes it: the digest and the locator.
+type Proof = ([u8; 32], Vec<u8>);
+
+pub struct NodeRuntime {
+    pub operator: Keypair,
+    pub node: Address,
+    /// Claims rewards as soon as they are payable (`node run --no-claim` turns it off).
+    pub auto_claim: bool,
+    pub stats: NodeStats,
+    /// Votes already attempted, so a refused one is not retried every slot.
+    voted_lists: BTreeSet<(u64, u8)>,
+    /// Lists judged, by (round, attempt): whether this node rebuilds them,
+    /// or `None` if its rule gave no list.
+    list_verdicts: BTreeMap<(u64, u8), Option<bool>>,
+    /// Audits voted on (or raised), by (audited round, audit).
+    voted_audits: BTreeSet<(u64, Address)>,
+    /// The audits of a round whose committee this node sits on: drawn once,
+    /// when its votes open, since no audit of that round is raised after.
+    committees: Option<(u64, Vec<Address>)>,
+    /// The peers this node checks in each round (`World::sample`).
+    samples: BTreeMap<u64, Sample>,
+    /// Entries of rounds before this one are already forgotten.
+    forgotten_before: u64,
+    /// Peers' proofs already checked, by (node, round): whether they held up.
+    verdicts: BTreeMap<(Address, u64), bool>,
+    /// Peers' proofs whose last check could not fetch the result.
+    unreachable: BTreeSet<(Address, u64)>,
+    /// Where work and checks run: at once, or beside the slot loop.
+    pub jobs: Box<dyn Jobs>,
+    /// Where `node run` exports what happens (`None` in `simulate`).
+    pub metrics: Option<crate::metrics::TaskMetrics>,
+    /// The last refusal or task failure, for `gradual node status`.
+    pub last_error: std::sync::Mutex<Option<String>>,
+    /// Rounds whose work was started and whose outcome is not in yet, with when it started.
+    working_on: BTreeMap<u64, std::time::Instant>,
+    /// Rounds whose work was ever started: a round's work runs at most once.
+    started: BTreeSet<u64>,
+    /// Each round's proof as the task made it; `None` if it could not.
+    proofs: BTreeMap<u64, Option<Proof>>,
+    /// Faults already logged, by part and round: each is logged once per round.
+    faults_logged: BTreeSet<(&'static str, u64)>,
+    /// Rounds whose result this node has published to its peers.
+    published: BTreeSet<u64>,
+    /// Rewards claimable now, with their deadlines (see `find_claims`).
+    payable: Vec<(u64, Claim)>,
+    /// The round whose standalone claims were last looked for.
+    claims_checked: Option<u64>,
+    /// The last unfunded round counted in the metrics, once it was over.
+    unfunded_counted: Option<u64>,
+}
+
+/// What the audit and list stages of one tick work from: the chain, this
+/// node's view of it, the task and this node's account as the tick found
+/// them, and how many slots of the round have passed.
+struct Tick<'a> {
+    chain: &'a mut dyn Chain,
+    world: &'a mut World,
+    task_impl: &'a SharedTask,
+    task: TaskAccount,
+    me: Arc<Node>,
+    offset: u64,
+}
+
+/// What became of a transaction: landed, or refused (with the program's error if it gave one).
+type Sent = Result<(), Option<GradualError>>;
+
+/// One transaction this node signs and pays for.
+struct Tx {
+    kind: &'static str,
+    instructions: Vec<Instruction>,
+    /// Lamports it moves into the program, and out of it to this node.
+    deposit: u64,
+    payout: u64,
+    /// What it does, for the journal: (kind, round, lamports) per action.
+    actions: Vec<(&'static str, u64, u64)>,
+}
+
+impl Tx {
+    fn one(kind: &'static str, round: u64, instruction: Instruction) -> Self {
+        Self { kind, instructions: vec![instruction], deposit: 0, payout: 0, actions: vec![(kind, round, 0)] }
+    }
+
+    fn deposit(mut self, lamports: u64) -> Self {
+        self.deposit = lamports;
+        self.actions.iter_mut().for_each(|action| action.2 = lamports);
+        self
+    }
+
+    fn payout(mut self, lamports: u64) -> Self {
+        self.payout = lamports;
+        self.actions.iter_mut().for_each(|action| action.2 = lamports);
+        self
+    }
+
+    /// Adds `claim` to the transaction.
+    fn with_claim(mut self, claim: &Claim) -> Self {
+        self.instructions.push(claim.instruction.clone());
+        self.payout = self.payout.saturating_add(claim.amount);
+        self.actions.push(("ClaimReward", claim.round, claim.amount));
+        self
+    }
+
+    /// Whether the transaction, with `claim` added, still fits in one packet.
+    fn fits_with(&self, claim: &Claim, payer: &Address) -> bool {
+        let mut instructions = self.instructions.clone();
+        instructions.push(claim.instruction.clone());
+        let transaction = solana_transaction::Transaction::new_with_payer(&instructions, Some(payer));
+        wincode::serialize(&transaction).is_ok_and(|bytes| bytes.len() <= PACKET_DATA_SIZE)
+    }
+}
+
+/// A reward this node can claim: round, amount and the instruction.
+struct Claim {
+    round: u64,
+    amount: u64,
+    instruction: Instruction,
+}
+
+/// Slots after an audit's or a list's vote window before any node settles
+/// it, not only the party it pays.
+fn settle_grace(task: &TaskAccount) -> u64 {
+    task.round_length / 4
+}
+
+/// The largest serialized transaction a cluster accepts.
+const PACKET_DATA_SIZE: usize = 1_232;
+
+fn voted_in(ring: &[VoteRecord], round: u64, key: &Address) -> bool {
+    ring.iter().any(|vote| vote.round == round && vote.audit == key.to_bytes())
+}
+
+impl NodeRuntime {
+    pub fn new(operator: Keypair, node: Address) -> Self {
+        Self {
+            operator,
+            node,
+            auto_claim: true,
+            stats: NodeStats::default(),
+            voted_lists: BTreeSet::new(),
+            list_verdicts: BTreeMap::new(),
+            voted_audits: BTreeSet::new(),
+            committees: None,
+            samples: BTreeMap::new(),
+            forgotten_before: 0,
+            verdicts: BTreeMap::new(),
+            unreachable: BTreeSet::new(),
+            jobs: Box::new(Inline),
+            working_on: BTreeMap::new(),
+            metrics: None,
+            last_error: std::sync::Mutex::new(None),
+            started: BTreeSet::new(),
+            proofs: BTreeMap::new(),
+            faults_logged: BTreeSet::new(),
+            published: BTreeSet::new(),
+            payable: Vec::new(),
+            claims_checked: None,
+            unfunded_counted: None,
+        }
+    }
+
+    /// Forgets what concerns rounds before `oldest`: once per round, since
+    /// every node does it and each map is walked whole.
+    fn forget_before(&mut self, world: &mut World, oldest: u64) {
+        world.forget_lists_before(oldest);
+        world.peers.forget_before(&self.node, oldest);
+        world
+            .approved_lists
+            .retain(|root, _| world.distributions.values().any(|(_, listed)| listed.root == *root));
+        self.verdicts.retain(|(_, checked), _| *checked >= oldest);
+        self.unreachable.retain(|(_, checked)| *checked >= oldest);
+        self.proofs.retain(|proved, _| *proved >= oldest);
+        self.started.retain(|worked| *worked >= oldest);
+        self.published.retain(|published| *published >= oldest);
+        self.faults_logged.retain(|(_, logged)| *logged >= oldest);
+        self.voted_lists.retain(|(listed, _)| *listed >= oldest);
+        self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
+        self.voted_audits.retain(|(audited, _)| *audited >= oldest);
+        self.samples.retain(|sampled, _| *sampled >= oldest);
+        self.forgotten_before = oldest;
+    }
+
+    /// Counts a failure of the task's `part` and logs it, once per round.
+    fn fault(&mut self, part: &'static str, round: u64, error: &str) {
+        if self.faults_logged.insert((part, round)) {
+            let count = self.stats.task_faults.entry(part).or_default();
+            *count = count.saturating_add(1);
+            tracing::warn!(node = %self.node, round, part, %error, "the task failed");
+            self.note_error(format!("the task's {part} failed in round {round}: {error}"));
+        }
+    }
+
+    fn note_error(&self, error: String) {
+        *self.last_error.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
+    }
+
+    fn send(&self, chain: &mut dyn Chain, world: &mut World, tx: Tx) -> bool {
+        self.send_all(chain, world, vec![tx]).first().is_some_and(Result::is_ok)
+    }
+
+    /// Sends independent transactions together; what became of each, in order.
+    fn send_all(&self, chain: &mut dyn Chain, world: &mut World, txs: Vec<Tx>) -> Vec<Sent> {
+        if txs.is_empty() {
+            return Vec::new();
+        }
+        let started = std::time::Instant::now();
+        let messages: Vec<Vec<Instruction>> = txs.iter().map(|tx| tx.instructions.clone()).collect();
+        let sent = chain.send_all(&messages, &self.operator, &[&self.operator]);
+        world.send_time = world.send_time.saturating_add(started.elapsed());
+        txs.into_iter().zip(sent).map(|(tx, sent)| self.record(world, tx, sent)).collect()
+    }
+
+    /// Accounts for `tx`'s outcome.
+    fn record(&self, world: &mut World, tx: Tx, sent: Result<u64, crate::chain::Refused>) -> Sent {
+        if let Some(metrics) = &self.metrics {
+            metrics.sent(tx.kind, sent.is_ok());
+        }
+        match sent {
+            Ok(units) => {
+                world.compute_units.entry(tx.kind).or_default().push(units);
+                world.deposited = world.deposited.saturating_add(u128::from(tx.deposit));
+                world.paid_out = world.paid_out.saturating_add(u128::from(tx.payout));
+                for (kind, round, lamports) in tx.actions {
+                    world.landed.push(Landed { kind, round, node: self.node, lamports });
+                }
+                Ok(())
+            }
+            Err(refused) => {
+                let count = world.refused.entry(tx.kind).or_default();
+                *count = count.saturating_add(1);
+                // Another node got there first: expected whenever nodes race.
+                let error = refused.custom_code.and_then(GradualError::from_code);
+                let lost_race = error.is_some_and(|error| {
+                    matches!(
+                        error,
+                        GradualError::AlreadyAudited
+                            | GradualError::AlreadyVoted
+                            | GradualError::DistributionNotOpenForVotes
+                            | GradualError::DistributionNotOpenForProposal
+                            | GradualError::DistributionAlreadyExists
+                            | GradualError::InvalidAuditAccount
+                    )
+                });
+                let (kind, round) = (tx.kind, tx.actions.first().map_or(0, |action| action.1));
+                if lost_race {
+                    tracing::debug!(node = %self.node, kind, round, error = %refused.message, "lost a race");
+                } else {
+                    tracing::warn!(node = %self.node, kind, round, error = %refused.message, "transaction refused");
+                    self.note_error(format!("{kind} for round {round} refused: {}", refused.message));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Does whatever this slot calls for.
+    pub fn tick(&mut self, chain: &mut dyn Chain, world: &mut World, task_impl: &SharedTask) {
+        let Some(task) = world.task_state else { return };
+        // Shared, not copied: a node account is 2,280 bytes.
+        let Some(me) = world.node_cache.get(&self.node).cloned() else { return };
+        let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
+        // Round r's proofs are due in round r + 1's submission window, as round r's parameters set it.
+        let previous_params =
+            round.checked_sub(1).and_then(|previous| task.params_for(previous).ok().copied());
+        let submission_open = previous_params.is_some_and(|params| offset < params.submission_window);
+        // Forget what no instruction can concern any more.
+        let oldest = round.saturating_sub(
+            u64::from(task.allowed_failed_distributions)
+                .saturating_add(LIST_LAG + 1)
+                .saturating_add(CLAIM_PERIOD_ROUNDS),
+        );
+        if oldest > self.forgotten_before {
+            self.forget_before(world, oldest);
+        }
+
+        // Work for this round, beside the loop, served to auditors once done.
+        let working = round < world.work_rounds
+            && !me.is_exiting()
+            && task.is_active()
+            && self.bounty_left_for(world, &task, &me, round);
+        if working && self.started.insert(round) && world.peers.own(&self.node, round).is_none() {
+            self.working_on.insert(round, std::time::Instant::now());
+        }
+        for worked in self.working_on.keys().copied().collect::<Vec<_>>() {
+            let due = worked == round || (worked.saturating_add(1) == round && submission_open);
+            self.collect_work(world, task_impl, worked, due);
+        }
+        if let Some(previous) = round.checked_sub(1) {
+            if submission_open {
+                self.submit(chain, world, task_impl.as_ref(), &me, previous);
+            } else if self.published.insert(previous) {
+                // Round r's commitments are in: its result can be served without being copied.
+                world.peers.publish(&self.node, previous);
+            }
+        }
+        let mut stage = Tick { chain: &mut *chain, world: &mut *world, task_impl, task, me, offset };
+        if let Some(audited) = round.checked_sub(AUDIT_LAG) {
+            self.audit(&mut stage, audited);
+        }
+        self.resolve_audits(stage.chain, stage.world);
+        for attempt in 0..=task.allowed_failed_distributions {
+            if let Some(listed) = round.checked_sub(LIST_LAG + u64::from(attempt)) {
+                self.distribute(&mut stage, listed, attempt);
+            }
+        }
+        // Once a round, after its submissions: claims that cannot wait for one.
+        let after_submissions = previous_params.map_or(0, |params| params.submission_window);
+        if offset >= after_submissions && self.claims_checked != Some(round) {
+            self.claims_checked = Some(round);
+            self.find_claims(chain, world, task_impl.as_ref());
+            self.claim_alone(chain, world, &task, working);
+        }
+        self.expire(chain, world, &task, round);
+    }
+}
