@@ -7,12 +7,16 @@ use clap::Args;
 use gradual_interface::Address;
 use serde_json::{json, Value};
 
-use super::{options::OutputOption, simulate::external_task, CliError, CliResult, Context};
+use super::{
+    options::{OutputOption, SandboxOptions},
+    simulate::external_task,
+    CliError, CliResult, Context,
+};
 use crate::tasks::{check_leaves, DistributionInputs, Eligible, Judgement, Submitted, Task, WorkContext};
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The task executable.
+    /// The task: a package directory or file, or a single executable.
     pub executable: PathBuf,
     /// The round to work.
     #[arg(long, default_value_t = 0)]
@@ -20,6 +24,8 @@ pub struct CheckArgs {
     /// A variable for the executable, KEY=VALUE (repeatable); passed only if the task declares it.
     #[arg(long = "task-env", value_name = "KEY=VALUE")]
     task_env: Vec<String>,
+    #[command(flatten)]
+    pub sandbox: SandboxOptions,
     #[command(flatten)]
     pub options: OutputOption,
 }
@@ -34,7 +40,7 @@ fn verdict(part: &str, started: Instant, outcome: Result<Value, String>) -> Valu
 }
 
 pub fn check(context: &Context, args: CheckArgs) -> CliResult {
-    let task = external_task(&args.executable, &args.task_env, "check")?;
+    let task = external_task(&args.executable, &args.task_env, "check", &args.sandbox)?;
     let parts = task.parts().clone();
     let (me, peer) = (Address::new_from_array([7; 32]), Address::new_from_array([8; 32]));
     let work_context = WorkContext { task: Address::new_from_array([1; 32]), node: me, round: args.round };

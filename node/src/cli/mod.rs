@@ -268,6 +268,9 @@ pub fn write_stdout(line: std::fmt::Arguments) {
 }
 
 pub fn main() -> ExitCode {
+    if let Err(error) = crate::sandbox::harden_node() {
+        let _ = writeln!(std::io::stderr(), "warning: {error}");
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help and version go to stdout as usual; usage errors get one line and exit 2.

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::{sandbox::Limits, tasks::SandboxChoice};
+
 #[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     #[default]
@@ -87,5 +89,51 @@ impl SignerOptions {
 impl SendOptions {
     pub fn chosen(&self) -> Chosen<'_> {
         Chosen { priority_fee: self.priority_fee, ..self.signer.chosen() }
+    }
+}
+
+/// How commands that run a task's code confine it (`docs/task-protocol.md`, "Threat model").
+#[derive(Args, Clone, Default)]
+pub struct SandboxOptions {
+    /// Run the task with this process's own rights, outside the sandbox. Only for code you trust.
+    #[arg(long)]
+    pub unsandboxed: bool,
+    /// The most memory a task's manifest may ask for, MiB per process.
+    #[arg(long, value_name = "MIB", default_value_t = Limits::CEILINGS.memory_mib)]
+    pub max_memory_mib: u64,
+    /// The most CPU time a task's manifest may ask for, seconds per call.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::CEILINGS.cpu_seconds)]
+    pub max_cpu_seconds: u64,
+    /// The most processes and threads a task's manifest may ask for, per call.
+    #[arg(long, value_name = "N", default_value_t = Limits::CEILINGS.processes)]
+    pub max_processes: u64,
+    /// The most working-directory disk a task's manifest may ask for, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = Limits::CEILINGS.disk_mib)]
+    pub max_disk_mib: u64,
+    /// The most open files a task's manifest may ask for, per process.
+    #[arg(long, value_name = "N", default_value_t = Limits::CEILINGS.open_files)]
+    pub max_open_files: u64,
+    /// Where fetched packages are unpacked [default: ~/.cache/gradual/packages].
+    #[arg(long, value_name = "DIR", env = "GRADUAL_PACKAGE_CACHE")]
+    pub package_cache: Option<PathBuf>,
+}
+
+impl SandboxOptions {
+    pub fn ceilings(&self) -> Limits {
+        Limits {
+            memory_mib: self.max_memory_mib,
+            cpu_seconds: self.max_cpu_seconds,
+            processes: self.max_processes,
+            disk_mib: self.max_disk_mib,
+            open_files: self.max_open_files,
+        }
+    }
+
+    pub fn choice(&self) -> SandboxChoice {
+        SandboxChoice { unsandboxed: self.unsandboxed, ceilings: self.ceilings() }
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.package_cache.clone().unwrap_or_else(crate::package::default_cache)
     }
 }

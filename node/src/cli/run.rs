@@ -28,8 +28,11 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use super::{
-    node::read_node, options::SendOptions, simulate::task_variables, task::read_task, CliError, CliResult,
-    Context,
+    node::read_node,
+    options::{SandboxOptions, SendOptions},
+    simulate::task_variables,
+    task::read_task,
+    CliError, CliResult, Context,
 };
 use crate::{
     chain::Chain,
@@ -37,12 +40,14 @@ use crate::{
     jobs::{SharedTask, Threaded},
     metrics::{Counts, Metrics, TaskMetrics},
     misbehaviour::{self, Behaviour},
+    package,
     peers::{NetworkPeers, ResultFetcher},
     rpc::RpcChain,
     runtime::{NodeRuntime, NodeStats, World},
+    sandbox::Limits,
     service::{self, Served},
     store::Store,
-    tasks::{External, ExternalConfig, Hello, HttpDigest},
+    tasks::{External, ExternalConfig, Hello, HttpDigest, SandboxChoice},
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,6 +99,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "honest", hide = true)]
     behaviour: RunBehaviour,
     #[command(flatten)]
+    sandbox: SandboxOptions,
+    #[command(flatten)]
     pub(super) options: SendOptions,
 }
 
@@ -105,6 +112,8 @@ const DEFAULT_AUDIT_SAMPLE: usize = 16;
 pub(super) struct ConfigFile {
     listen: Option<SocketAddr>,
     pub(super) metrics_listen: Option<SocketAddr>,
+    /// The most a task's manifest may ask for; `--max-*` otherwise.
+    sandbox: Option<Limits>,
     #[serde(rename = "task", default)]
     tasks: Vec<TaskEntry>,
 }
@@ -123,6 +132,9 @@ struct TaskEntry {
     no_claim: bool,
     #[serde(default)]
     restake: bool,
+    /// Run this task outside the sandbox, with the node's rights.
+    #[serde(default)]
+    unsandboxed: bool,
 }
 
 /// One task as this process runs it.
@@ -135,6 +147,7 @@ pub(super) struct TaskRun {
     audit_sample: usize,
     no_claim: bool,
     restake: bool,
+    unsandboxed: bool,
 }
 
 /// What one task's thread starts from.
@@ -157,6 +170,8 @@ struct Shared<'a> {
     exit_after_round: Option<u64>,
     max_in_flight: u16,
     behaviour: Behaviour,
+    ceilings: Limits,
+    package_cache: PathBuf,
 }
 
 impl Shared<'_> {
@@ -210,15 +225,21 @@ pub(super) fn read_config(path: &Path) -> CliResult<(ConfigFile, Vec<TaskRun>)> 
             audit_sample: entry.audit_sample.unwrap_or(DEFAULT_AUDIT_SAMPLE),
             no_claim: entry.no_claim,
             restake: entry.restake,
+            unsandboxed: entry.unsandboxed,
         });
     }
     Ok((config, runs))
 }
 
 pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
+    let mut ceilings = args.sandbox.ceilings();
     let (listen, metrics_listen, runs) = match (&args.node_config, args.task) {
         (Some(path), _) => {
-            let (config, runs) = read_config(path)?;
+            let (config, mut runs) = read_config(path)?;
+            ceilings = config.sandbox.unwrap_or(ceilings);
+            for run in &mut runs {
+                run.unsandboxed |= args.sandbox.unsandboxed;
+            }
             (config.listen.unwrap_or(args.listen), config.metrics_listen.or(args.metrics_listen), runs)
         }
         (None, Some(task)) => {
@@ -230,6 +251,7 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
                 audit_sample: args.audit_sample.unwrap_or(DEFAULT_AUDIT_SAMPLE),
                 no_claim: args.no_claim,
                 restake: args.restake,
+                unsandboxed: args.sandbox.unsandboxed,
             };
             (args.listen, args.metrics_listen, vec![run])
         }
@@ -259,6 +281,8 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
         exit_after_round: args.exit_after_round,
         max_in_flight: args.max_in_flight,
         behaviour: if args.behaviour == RunBehaviour::Bad { Behaviour::Bad } else { Behaviour::Honest },
+        ceilings,
+        package_cache: args.sandbox.cache(),
     };
     let shared = match metrics_listen {
         Some(listen) => {
@@ -357,6 +381,8 @@ struct ExecutableArgs<'a> {
     program: Option<&'a PathBuf>,
     variables: &'a [String],
     work_dir: PathBuf,
+    sandbox: SandboxChoice,
+    cache: &'a Path,
 }
 
 fn task_impl(context: &Context, task: &TaskAccount, executable: ExecutableArgs) -> CliResult<SharedTask> {
@@ -373,14 +399,18 @@ fn task_impl(context: &Context, task: &TaskAccount, executable: ExecutableArgs) 
             HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
         )),
         _ => {
-            let program = executable.program.ok_or_else(|| {
-                CliError::usage(format!("task runs {locator:?}: pass --executable with a local copy of it"))
-            })?;
+            let package = match executable.program {
+                Some(program) => package::install_local(program, &task.executable_sha256, executable.cache),
+                None => {
+                    package::install(&locator, &task.executable_sha256, executable.cache, &context.runtime)
+                }
+            }
+            .map_err(CliError::usage)?;
             let config = ExternalConfig {
-                program: program.clone(),
-                expected_sha256: task.executable_sha256,
+                package,
                 work_dir: executable.work_dir,
                 variables: task_variables(executable.variables)?,
+                sandbox: executable.sandbox,
             };
             Ok(Arc::new(External::start(config).map_err(CliError::usage)?))
         }
@@ -405,7 +435,14 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
     chain.set_max_in_flight(usize::from(shared.max_in_flight));
     // The executable works in a directory of its own beside the database.
     let work_dir = db.with_extension("task");
-    let executable = ExecutableArgs { program: run.executable.as_ref(), variables: &run.env, work_dir };
+    let sandbox = SandboxChoice { unsandboxed: run.unsandboxed, ceilings: shared.ceilings };
+    let executable = ExecutableArgs {
+        program: run.executable.as_ref(),
+        variables: &run.env,
+        work_dir,
+        sandbox,
+        cache: &shared.package_cache,
+    };
     let task_impl = misbehaviour::wrap(shared.behaviour, task_impl(context, &task, executable)?, node);
 
     let peers = NetworkPeers::new(Arc::clone(&store), Arc::clone(&context.runtime));

@@ -13,13 +13,14 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{
-    options::{OutputOption, ReadOptions},
+    options::{OutputOption, ReadOptions, SandboxOptions},
     CliError, CliResult, Context,
 };
 use crate::{
     chain::{Chain, EmbeddedChain},
     jobs::SharedTask,
     localnet::{Faults, Localnet, LocalnetConfig},
+    package,
     simulate::{self, Progress, SimulateConfig},
     tasks::{External, ExternalConfig, Hello},
 };
@@ -58,12 +59,15 @@ pub struct SimulateArgs {
     /// Run against the cluster at `--url` (which must allow airdrops) instead of the embedded chain.
     #[arg(long)]
     cluster: bool,
-    /// Run this task executable (`docs/task-protocol.md`) instead of the built-in hello.
+    /// Run this task (`docs/task-protocol.md`) instead of the built-in hello: a package
+    /// directory or file, or a single executable; sandboxed unless --unsandboxed.
     #[arg(long)]
     executable: Option<PathBuf>,
     /// A variable for the executable, KEY=VALUE (repeatable); passed only if the task declares it.
     #[arg(long = "task-env", value_name = "KEY=VALUE")]
     task_env: Vec<String>,
+    #[command(flatten)]
+    sandbox: SandboxOptions,
     /// Pace slots in real time, this many milliseconds each, with work and
     /// checks beside the loop as in `node run` [default: as fast as possible].
     #[arg(long, default_value_t = 0)]
@@ -141,18 +145,31 @@ pub fn task_variables(pairs: &[String]) -> CliResult<BTreeMap<String, String>> {
         .collect()
 }
 
-/// The author's executable, trusted as it is (its own sha256 is recorded),
-/// working in a fresh directory under the system's temporary directory.
-pub fn external_task(program: &Path, pairs: &[String], purpose: &str) -> CliResult<External> {
-    let bytes = std::fs::read(program).map_err(|error| {
-        CliError::usage(format!("cannot read --executable {}: {error}", program.display()))
-    })?;
+/// The author's task: a package directory (packed here), a package file or
+/// a single executable, its own sha256 trusted, working in a fresh directory
+/// under the system's temporary directory.
+pub fn external_task(
+    program: &Path,
+    pairs: &[String],
+    purpose: &str,
+    sandbox: &SandboxOptions,
+) -> CliResult<External> {
+    let package = if program.is_dir() {
+        let (_, bytes) = package::pack(program).map_err(CliError::usage)?;
+        package::install_bytes(&bytes, &solana_sha256_hasher::hash(&bytes).to_bytes(), &sandbox.cache())
+    } else {
+        let bytes = std::fs::read(program).map_err(|error| {
+            CliError::usage(format!("cannot read --executable {}: {error}", program.display()))
+        })?;
+        package::install_local(program, &solana_sha256_hasher::hash(&bytes).to_bytes(), &sandbox.cache())
+    }
+    .map_err(CliError::usage)?;
     let work_dir = std::env::temp_dir().join(format!("gradual-{purpose}-{}", std::process::id()));
     External::start(ExternalConfig {
-        program: program.to_path_buf(),
-        expected_sha256: solana_sha256_hasher::hash(&bytes).to_bytes(),
+        package,
         work_dir,
         variables: task_variables(pairs)?,
+        sandbox: sandbox.choice(),
     })
     .map_err(CliError::usage)
 }
@@ -173,7 +190,7 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         slot_ms: args.slot_ms,
     };
     let task_impl: SharedTask = match &args.executable {
-        Some(program) => Arc::new(external_task(program, &args.task_env, "simulate")?),
+        Some(program) => Arc::new(external_task(program, &args.task_env, "simulate", &args.sandbox)?),
         None => Arc::new(Hello),
     };
     // A live progress bar on stderr; JSON output stays a single report on stdout.

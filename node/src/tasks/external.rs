@@ -1,12 +1,13 @@
-//! A task in any language: an executable speaking `docs/task-protocol.md`.
+//! A task in any language: a package or executable speaking `docs/task-protocol.md`.
 //!
-//! Each call starts the executable afresh, writes one JSON request line and
+//! Each call starts the task afresh, writes one JSON request line and
 //! reads one JSON answer line. A process per call keeps calls independent:
 //! work and audits run at the same time, and a crash, a hang (killed after
 //! [`CALL_TIMEOUT`]), an oversized or a malformed answer costs that call
-//! only. The process starts with a clean environment (`PATH`, `HOME`, `LANG`
-//! and the variables the task declares and the operator sets) in its own
-//! working directory, and never sees the operator's keypair.
+//! only. The process starts with a clean environment (`PATH`, `HOME`, `LANG`,
+//! `TMPDIR` and the variables the task declares and the operator sets) in its
+//! own working directory, confined by [`crate::sandbox`] unless the operator
+//! passed `--unsandboxed`.
 //!
 //! At start the node asks `hello`. An executable that answers
 //! `"protocol": 1` names the parts it implements; any other answer means
@@ -18,7 +19,7 @@ use std::{
     io::{BufRead, Read, Write},
     path::PathBuf,
     process::{Command, Stdio},
-    sync::Mutex,
+    sync::{Mutex, OnceLock},
     time::{Duration, SystemTime},
 };
 
@@ -27,6 +28,10 @@ use gradual_interface::Address;
 use serde_json::{json, Value};
 
 use super::{digest_matches, sha256, DistributionInputs, Judgement, Leaves, Submitted, Task, WorkContext};
+use crate::{
+    package::Installed,
+    sandbox::{self, Confinement, Limits, Policy},
+};
 
 /// Longest an executable may take to answer one call.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,16 +56,30 @@ pub struct Parts {
     pub variables: Vec<String>,
 }
 
-/// How to run a task's executable.
+/// How to run a task's package.
 #[derive(Clone, Debug)]
 pub struct ExternalConfig {
-    pub program: PathBuf,
-    /// The sha256 recorded on-chain; the file must match it at every call.
-    pub expected_sha256: [u8; 32],
+    /// The installed package (or single file), already checked against the task's sha256.
+    pub package: Installed,
     /// The process's working directory (created if missing).
     pub work_dir: PathBuf,
     /// Variables the operator sets; only those the task declares are passed.
     pub variables: BTreeMap<String, String>,
+    pub sandbox: SandboxChoice,
+}
+
+/// Whether calls are confined, and the most a manifest may ask for.
+#[derive(Clone, Copy, Debug)]
+pub struct SandboxChoice {
+    /// The operator's explicit `--unsandboxed`.
+    pub unsandboxed: bool,
+    pub ceilings: Limits,
+}
+
+impl Default for SandboxChoice {
+    fn default() -> Self {
+        Self { unsandboxed: false, ceilings: Limits::CEILINGS }
+    }
 }
 
 /// The file's size and modification time when it was last hashed.
@@ -69,7 +88,10 @@ type Stamp = Option<(u64, SystemTime)>;
 pub struct External {
     config: ExternalConfig,
     parts: Parts,
+    /// The interpreter and its arguments, or the entry point itself.
+    command: Vec<PathBuf>,
     environment: BTreeMap<String, String>,
+    confinement: Confinement,
     checked: Mutex<Stamp>,
 }
 
@@ -92,33 +114,85 @@ fn b64(bytes: &[u8]) -> String {
     base64::prelude::BASE64_STANDARD.encode(bytes)
 }
 
+/// Whether this machine can sandbox, found once per process.
+fn sandbox_available() -> Result<(), String> {
+    static PROBED: OnceLock<Result<(), String>> = OnceLock::new();
+    PROBED.get_or_init(sandbox::probe).clone()
+}
+
+/// How the task's calls are confined, or why they cannot be.
+fn confinement(config: &ExternalConfig, runtime: &sandbox::Runtime) -> Result<Confinement, String> {
+    let capabilities = config.package.capabilities();
+    if let Some((name, asked, ceiling)) = capabilities.limits.over(&config.sandbox.ceilings) {
+        return Err(format!(
+            "the task asks for {name} = {asked}, over this node's ceiling of {ceiling}; refusing to run it"
+        ));
+    }
+    if config.sandbox.unsandboxed {
+        tracing::warn!(package = %hex(&config.package.sha256), "running the task UNSANDBOXED, with the node's own rights (--unsandboxed)");
+        return Ok(Confinement::Unsandboxed);
+    }
+    sandbox_available()
+        .map_err(|missing| format!("cannot sandbox the task: {missing}; refusing to run it (--unsandboxed runs it with the node's rights)"))?;
+    let mut readable = vec![config.package.root.clone()];
+    readable.extend(runtime.readable.iter().cloned());
+    Ok(Confinement::Sandboxed(Policy {
+        readable,
+        work_dir: config.work_dir.clone(),
+        ports: capabilities.ports()?,
+        limits: capabilities.limits,
+    }))
+}
+
 impl External {
-    /// Checks the executable against the recorded sha256, asks it `hello`,
-    /// and prepares its working directory and environment.
-    pub fn start(mut config: ExternalConfig) -> Result<Self, String> {
-        // The process runs in its own directory: a relative path must not move with it.
-        config.program = std::fs::canonicalize(&config.program)
-            .map_err(|error| format!("cannot find executable {}: {error}", config.program.display()))?;
-        let mut external =
-            Self { environment: BTreeMap::new(), parts: Parts::default(), checked: Mutex::new(None), config };
-        external.check_hash()?;
-        std::fs::create_dir_all(&external.config.work_dir).map_err(|error| {
-            format!(
-                "cannot create the task's working directory {}: {error}",
-                external.config.work_dir.display()
-            )
+    /// Resolves the package's runtime and confinement, asks it `hello`, and
+    /// prepares its working directory and environment.
+    pub fn start(config: ExternalConfig) -> Result<Self, String> {
+        let runtime = config.package.runtime()?;
+        let confinement = confinement(&config, &runtime)?;
+        let command: Vec<PathBuf> =
+            runtime.program.iter().cloned().chain([config.package.entry.clone()]).collect();
+        std::fs::create_dir_all(&config.work_dir).map_err(|error| {
+            format!("cannot create the task's working directory {}: {error}", config.work_dir.display())
         })?;
-        external.environment = BTreeMap::from([
-            ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
-            ("HOME".to_string(), external.config.work_dir.display().to_string()),
+        let work_dir = std::fs::canonicalize(&config.work_dir)
+            .map_err(|error| format!("cannot find {}: {error}", config.work_dir.display()))?;
+        let mut path: Vec<PathBuf> = runtime.path.clone();
+        path.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(PathBuf::from));
+        let path =
+            std::env::join_paths(path).map_err(|error| format!("cannot build the task's PATH: {error}"))?;
+        let environment = BTreeMap::from([
+            ("PATH".to_string(), path.to_string_lossy().into_owned()),
+            ("HOME".to_string(), work_dir.display().to_string()),
             ("LANG".to_string(), "C.UTF-8".to_string()),
         ]);
+        let confinement = match confinement {
+            Confinement::Sandboxed(policy) => {
+                Confinement::Sandboxed(Policy { work_dir: work_dir.clone(), ..policy })
+            }
+            unsandboxed => unsandboxed,
+        };
+        let mut config = config;
+        config.work_dir = work_dir;
+        let mut external = Self {
+            environment,
+            parts: Parts::default(),
+            command,
+            confinement,
+            checked: Mutex::new(None),
+            config,
+        };
+        external.check_hash()?;
         external.parts = match external.call(&json!({ "method": "hello", "protocol": PROTOCOL })) {
             Ok(answer) => parse_hello(&answer),
             Err(error) if error.starts_with(CANNOT_START) => return Err(error),
             // An executable that does not know `hello` speaks version 0.
             Err(_) => Parts::default(),
         };
+        // A package's manifest, pinned on-chain, declares its variables; a single file's `hello` does.
+        if let Some(manifest) = &external.config.package.manifest {
+            external.parts.variables = manifest.capabilities.variables.clone();
+        }
         for name in &external.parts.variables {
             match external.config.variables.get(name) {
                 Some(value) => {
@@ -139,10 +213,19 @@ impl External {
         &self.parts
     }
 
-    /// Refuses to run a file that no longer has the recorded sha256. The
-    /// file is rehashed only when its size or modification time changed.
+    /// Whether calls run in the sandbox.
+    pub fn sandboxed(&self) -> bool {
+        matches!(self.confinement, Confinement::Sandboxed(_))
+    }
+
+    /// Refuses to run a file that no longer has the recorded sha256. Only a
+    /// single file run where it lies can change: it is rehashed when its
+    /// size or modification time changed. A cached package is read-only.
     fn check_hash(&self) -> Result<(), String> {
-        let program = &self.config.program;
+        if !self.config.package.in_place {
+            return Ok(());
+        }
+        let program = &self.config.package.entry;
         let metadata = std::fs::metadata(program)
             .map_err(|error| format!("cannot read executable {}: {error}", program.display()))?;
         let stamp = Some((metadata.len(), metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
@@ -153,30 +236,67 @@ impl External {
         let bytes = std::fs::read(program)
             .map_err(|error| format!("cannot read executable {}: {error}", program.display()))?;
         let actual = sha256(&bytes);
-        if actual != self.config.expected_sha256 {
+        if actual != self.config.package.sha256 {
             *checked = None;
             return Err(format!(
                 "executable {} has sha256 {}, but the task records {}; refusing to run it",
                 program.display(),
                 hex(&actual),
-                hex(&self.config.expected_sha256)
+                hex(&self.config.package.sha256)
             ));
         }
         *checked = stamp;
         Ok(())
     }
 
-    fn call(&self, request: &Value) -> Result<Value, String> {
-        self.check_hash()?;
-        let mut child = Command::new(&self.config.program)
+    /// The command for one call, confined unless the operator said otherwise.
+    fn command(&self) -> Result<Command, String> {
+        let (program, arguments) = self.command.split_first().ok_or("no entry point")?;
+        let mut command = Command::new(program);
+        command
+            .args(arguments)
             .env_clear()
             .envs(&self.environment)
             .current_dir(&self.config.work_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        if let Confinement::Sandboxed(policy) = &self.confinement {
+            sandbox::confine(&mut command, policy).map_err(|error| format!("{CANNOT_START}: {error}"))?;
+        }
+        Ok(command)
+    }
+
+    /// A call that left its working directory over quota broke a rule: the directory is emptied.
+    fn check_disk(&self) -> Result<(), String> {
+        let Confinement::Sandboxed(policy) = &self.confinement else { return Ok(()) };
+        let quota = policy.limits.disk_mib.saturating_mul(1 << 20);
+        let used = sandbox::disk_used(&self.config.work_dir, quota);
+        if used > quota {
+            sandbox::empty_dir(&self.config.work_dir);
+            return Err(format!(
+                "{}: the working directory held over {} MiB, its quota; it was emptied",
+                sandbox::VIOLATION,
+                policy.limits.disk_mib
+            ));
+        }
+        Ok(())
+    }
+
+    fn call(&self, request: &Value) -> Result<Value, String> {
+        self.check_hash()?;
+        let answer = self.exchange(request);
+        let disk = self.check_disk();
+        let answer = answer?;
+        disk?;
+        Ok(answer)
+    }
+
+    fn exchange(&self, request: &Value) -> Result<Value, String> {
+        let mut child = self
+            .command()?
             .spawn()
-            .map_err(|error| format!("{CANNOT_START} {}: {error}", self.config.program.display()))?;
+            .map_err(|error| format!("{CANNOT_START} {}: {error}", self.config.package.entry.display()))?;
         let mut line = request.to_string();
         line.push('\n');
         let mut stdin = child.stdin.take().ok_or("no stdin")?;
@@ -228,6 +348,9 @@ impl External {
             return Err(format!("oversized answer: longer than {} bytes", MAX_ANSWER_BYTES));
         }
         let status = child.wait().map_err(|error| error.to_string())?;
+        if let Some(violation) = sandbox::violation(status).filter(|_| self.sandboxed()) {
+            return Err(violation);
+        }
         if !status.success() {
             return Err(format!("crashed: the executable exited with {status}"));
         }

@@ -7,7 +7,9 @@ mod external;
 mod hello;
 mod http_digest;
 
-pub use external::{audit_verdict, parse_answer, work_result, External, ExternalConfig, Parts};
+pub use external::{
+    audit_verdict, parse_answer, work_result, External, ExternalConfig, Parts, SandboxChoice,
+};
 pub use hello::{Hello, HELLO};
 pub use http_digest::HttpDigest;
 

@@ -1,0 +1,282 @@
+//! Installing a task's package: fetched from its locator (or a local copy),
+//! checked against the sha256 the task records, and unpacked read-only into
+//! a cache named by that sha256. Nothing that fails the check is unpacked.
+
+use std::{
+    io::Read,
+    os::unix::fs::PermissionsExt,
+    path::{Component, Path, PathBuf},
+    time::Duration,
+};
+
+use super::{
+    hex,
+    manifest::{Manifest, MANIFEST},
+    pack::MAX_PACKAGE_BYTES,
+};
+use crate::{sandbox, tasks::sha256};
+
+/// Longest a package download may take.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A package ready to run.
+#[derive(Clone, Debug)]
+pub struct Installed {
+    pub sha256: [u8; 32],
+    /// What the task may read: the unpacked package, or the single file.
+    pub root: PathBuf,
+    /// The file its runtime runs.
+    pub entry: PathBuf,
+    /// `None` for a single executable file.
+    pub manifest: Option<Manifest>,
+    /// A single file run where it lies (`--executable`): its sha256 is checked again before each call.
+    pub in_place: bool,
+}
+
+impl Installed {
+    /// The runtime: the manifest's, or the single file's `#!` line's.
+    pub fn runtime(&self) -> Result<sandbox::Runtime, String> {
+        match &self.manifest {
+            Some(manifest) => sandbox::resolve_runtime(&manifest.runtime),
+            None => {
+                let mut head = [0u8; 256];
+                let read = std::fs::File::open(&self.entry)
+                    .and_then(|mut file| file.read(&mut head))
+                    .map_err(|error| format!("cannot read {}: {error}", self.entry.display()))?;
+                match sandbox::shebang_runtime(&head[..read]) {
+                    Some(name) => {
+                        let mut runtime = sandbox::resolve_runtime(&name)?;
+                        // The kernel runs the `#!` line itself.
+                        runtime.program = None;
+                        Ok(runtime)
+                    }
+                    None => sandbox::resolve_runtime("native"),
+                }
+            }
+        }
+    }
+
+    pub fn capabilities(&self) -> super::Capabilities {
+        self.manifest.as_ref().map(|manifest| manifest.capabilities.clone()).unwrap_or_default()
+    }
+}
+
+/// The default cache: `~/.cache/gradual/packages`.
+pub fn default_cache() -> PathBuf {
+    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("gradual").join("packages")
+}
+
+/// Whether `bytes` are a package: a tar archive whose first entry is the manifest.
+pub fn is_package(bytes: &[u8]) -> bool {
+    let mut archive = tar::Archive::new(bytes);
+    let first = archive.entries().ok().and_then(|mut entries| entries.next());
+    matches!(first, Some(Ok(entry)) if entry.path().ok().is_some_and(|path| path == Path::new(MANIFEST)))
+}
+
+fn check_sha256(bytes: &[u8], expected: &[u8; 32], source: &str) -> Result<(), String> {
+    let actual = sha256(bytes);
+    if actual != *expected {
+        return Err(format!(
+            "{source} has sha256 {}, but the task records {}; refusing to run it",
+            hex(&actual),
+            hex(expected)
+        ));
+    }
+    Ok(())
+}
+
+/// A local copy, for development: a package is unpacked into the cache, a
+/// single file runs where it lies.
+pub fn install_local(path: &Path, expected: &[u8; 32], cache: &Path) -> Result<Installed, String> {
+    let path = std::fs::canonicalize(path)
+        .map_err(|error| format!("cannot find executable {}: {error}", path.display()))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|error| format!("cannot read executable {}: {error}", path.display()))?;
+    check_sha256(&bytes, expected, &format!("executable {}", path.display()))?;
+    if is_package(&bytes) {
+        return unpack_cached(&bytes, expected, cache);
+    }
+    Ok(Installed { sha256: *expected, root: path.clone(), entry: path, manifest: None, in_place: true })
+}
+
+/// The package a locator names: from the cache when it is there, else
+/// fetched (an `http(s)` URL) or read (a path), checked and unpacked.
+pub fn install(
+    locator: &str,
+    expected: &[u8; 32],
+    cache: &Path,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Installed, String> {
+    if let Some(installed) = cached(expected, cache)? {
+        return Ok(installed);
+    }
+    let bytes = if locator.starts_with("http://") || locator.starts_with("https://") {
+        runtime.block_on(download(locator))?
+    } else {
+        let path = Path::new(locator.strip_prefix("file://").unwrap_or(locator));
+        let size = std::fs::metadata(path)
+            .map_err(|error| format!("cannot read the package {locator}: {error}"))?
+            .len();
+        if size > MAX_PACKAGE_BYTES {
+            return Err(format!("the package {locator} is over {} MiB", MAX_PACKAGE_BYTES >> 20));
+        }
+        std::fs::read(path).map_err(|error| format!("cannot read the package {locator}: {error}"))?
+    };
+    check_sha256(&bytes, expected, &format!("the package at {locator}"))?;
+    unpack_cached(&bytes, expected, cache)
+}
+
+async fn download(url: &str) -> Result<Vec<u8>, String> {
+    let client = reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .build()
+        .map_err(|error| format!("cannot fetch {url}: {error}"))?;
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|error| format!("cannot fetch the package {url}: {error}"))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) =
+        response.chunk().await.map_err(|error| format!("cannot fetch the package {url}: {error}"))?
+    {
+        if bytes.len().saturating_add(chunk.len()) as u64 > MAX_PACKAGE_BYTES {
+            return Err(format!("the package {url} is over {} MiB; refusing it", MAX_PACKAGE_BYTES >> 20));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// What the cache holds for `sha256`, if it holds it whole.
+fn cached(sha256: &[u8; 32], cache: &Path) -> Result<Option<Installed>, String> {
+    let dir = cache.join(hex(sha256));
+    let single = dir.join("task");
+    if single.is_file() {
+        return Ok(Some(Installed {
+            sha256: *sha256,
+            root: single.clone(),
+            entry: single,
+            manifest: None,
+            in_place: false,
+        }));
+    }
+    let root = dir.join("package");
+    let Ok(text) = std::fs::read_to_string(root.join(MANIFEST)) else { return Ok(None) };
+    let manifest = Manifest::parse(&text)?;
+    let entry = root.join(&manifest.entry);
+    Ok(Some(Installed { sha256: *sha256, root, entry, manifest: Some(manifest), in_place: false }))
+}
+
+fn make_read_only(path: &Path, mode: u32) -> Result<(), String> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|error| format!("cannot protect {}: {error}", path.display()))
+}
+
+/// Installs package bytes whose sha256 the caller computed or checked.
+pub fn install_bytes(bytes: &[u8], sha256: &[u8; 32], cache: &Path) -> Result<Installed, String> {
+    unpack_cached(bytes, sha256, cache)
+}
+
+/// Unpacks checked bytes into `cache/<sha256>/`, through a temporary
+/// directory renamed into place, so a half-written package is never used.
+fn unpack_cached(bytes: &[u8], sha256: &[u8; 32], cache: &Path) -> Result<Installed, String> {
+    if let Some(installed) = cached(sha256, cache)? {
+        return Ok(installed);
+    }
+    std::fs::create_dir_all(cache).map_err(|error| format!("cannot create {}: {error}", cache.display()))?;
+    let staging = cache.join(format!(".{}.{}", hex(sha256), std::process::id()));
+    let _ = remove_tree(&staging);
+    std::fs::create_dir(&staging).map_err(|error| format!("cannot create {}: {error}", staging.display()))?;
+    let unpacked = if is_package(bytes) {
+        unpack(bytes, &staging.join("package"))
+    } else {
+        let file = staging.join("task");
+        std::fs::write(&file, bytes)
+            .map_err(|error| format!("cannot write {}: {error}", file.display()))
+            .and_then(|()| make_read_only(&file, 0o555))
+    };
+    let finished = unpacked.and_then(|()| make_read_only(&staging, 0o555)).and_then(|()| {
+        std::fs::rename(&staging, cache.join(hex(sha256)))
+            .map_err(|error| format!("cannot move the package into {}: {error}", cache.display()))
+    });
+    if let Err(error) = finished {
+        let _ = remove_tree(&staging);
+        // Another process may have installed the same package meanwhile.
+        return cached(sha256, cache)?.ok_or(error);
+    }
+    cached(sha256, cache)?.ok_or_else(|| format!("the package {} vanished from the cache", hex(sha256)))
+}
+
+/// Removes a tree that may have been made read-only.
+fn remove_tree(path: &Path) -> std::io::Result<()> {
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+    }
+    std::fs::remove_dir_all(path)
+}
+
+/// Unpacks only regular files and directories with relative paths; files
+/// are read-only, executable where the archive says so.
+fn unpack(bytes: &[u8], root: &Path) -> Result<(), String> {
+    std::fs::create_dir(root).map_err(|error| format!("cannot create {}: {error}", root.display()))?;
+    let mut archive = tar::Archive::new(bytes);
+    let entries = archive.entries().map_err(|error| format!("the package is not a tar archive: {error}"))?;
+    let mut directories = Vec::new();
+    for entry in entries {
+        let mut entry = entry.map_err(|error| format!("the package is malformed: {error}"))?;
+        let relative =
+            entry.path().map_err(|error| format!("the package is malformed: {error}"))?.into_owned();
+        if !relative.components().all(|part| matches!(part, Component::Normal(_))) {
+            return Err(format!(
+                "the package holds the path {}, outside its root; refusing it",
+                relative.display()
+            ));
+        }
+        let target = root.join(&relative);
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => {
+                std::fs::create_dir_all(&target)
+                    .map_err(|error| format!("cannot create {}: {error}", target.display()))?;
+                directories.push(target);
+            }
+            tar::EntryType::Regular => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+                }
+                let executable = entry.header().mode().is_ok_and(|mode| mode & 0o100 != 0);
+                let mut file = std::fs::File::create_new(&target)
+                    .map_err(|error| format!("cannot unpack {}: {error}", relative.display()))?;
+                std::io::copy(&mut entry, &mut file)
+                    .map_err(|error| format!("cannot unpack {}: {error}", relative.display()))?;
+                make_read_only(&target, if executable { 0o555 } else { 0o444 })?;
+            }
+            other => {
+                return Err(format!(
+                    "the package holds {} of type {other:?}; only files and directories are allowed",
+                    relative.display()
+                ));
+            }
+        }
+    }
+    let text = std::fs::read_to_string(root.join(MANIFEST))
+        .map_err(|error| format!("the package has no manifest: {error}"))?;
+    let manifest = Manifest::parse(&text)?;
+    if !root.join(&manifest.entry).is_file() {
+        return Err(format!("{MANIFEST}: the entry {} is not in the package", manifest.entry));
+    }
+    // Deepest first, so a parent is protected after its children.
+    directories.sort_by_key(|dir| std::cmp::Reverse(dir.components().count()));
+    for dir in directories.iter().map(PathBuf::as_path).chain([root]) {
+        make_read_only(dir, 0o555)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Task packages (`docs/external-tasks.md`, "Packages"): a directory with a
+//! manifest at its root, packed into a reproducible tar archive whose sha256
+//! the task records on-chain; or, as before, a single executable file.
+
+mod install;
+mod manifest;
+mod pack;
+
+pub use install::{
+    default_cache, install, install_bytes, install_local, is_package, Installed, FETCH_TIMEOUT,
+};
+pub use manifest::{Capabilities, Manifest, MANIFEST};
+pub use pack::{pack, MAX_PACKAGE_BYTES};
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
