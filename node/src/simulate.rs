@@ -282,11 +282,10 @@ pub fn run(
     // The task records what the nodes run: the author's executable, or the built-in hello.
     let (locator, executable_sha256) = match &config.executable {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|error| format!("cannot read --executable {}: {error}", path.display()))?;
+            let sha256 = crate::package::sha256_of(path).map_err(|error| format!("--executable: {error}"))?;
             let name =
                 path.file_name().map_or_else(|| "task".into(), |name| name.to_string_lossy().into_owned());
-            (format!("file:{name}").into_bytes(), solana_sha256_hasher::hash(&bytes).to_bytes())
+            (format!("file:{name}").into_bytes(), sha256)
         }
         None => (b"builtin:hello".to_vec(), solana_sha256_hasher::hash(b"builtin:hello").to_bytes()),
     };

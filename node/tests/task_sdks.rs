@@ -52,11 +52,11 @@ fn nodes(report: &Value) -> &Vec<Value> {
 #[test]
 fn examples_and_templates_pass_task_check() {
     for script in [
-        "python/examples/hello.py",
-        "python/examples/work_units.py",
-        "python/template/task.py",
-        "js/examples/hello.js",
-        "js/template/task.js",
+        "python/examples/hello",
+        "python/examples/work_units",
+        "python/template",
+        "js/examples/hello",
+        "js/template",
     ] {
         let output = gradual(&["task", "check", &sdk(script), "--output", "json"]);
         let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
@@ -70,7 +70,7 @@ fn examples_and_templates_pass_task_check() {
 
 #[test]
 fn the_hello_examples_pay_honest_nodes_equally_and_slash_the_bad_one() {
-    for script in ["python/examples/hello.py", "js/examples/hello.js"] {
+    for script in ["python/examples/hello", "js/examples/hello"] {
         let report = simulate(&sdk(script), &[]);
         let bad = &nodes(&report)[0];
         assert!(u64_of(&bad["lamports_slashed"]) > 0, "{script}: {bad}");
@@ -88,7 +88,7 @@ fn the_hello_examples_pay_honest_nodes_equally_and_slash_the_bad_one() {
 
 #[test]
 fn work_units_pay_in_proportion_to_the_units_each_node_proves() {
-    let report = simulate(&sdk("python/examples/work_units.py"), &[]);
+    let report = simulate(&sdk("python/examples/work_units"), &[]);
     let bad = nodes(&report)[0]["node"].as_str().expect("node").to_string();
     assert!(u64_of(&nodes(&report)[0]["lamports_slashed"]) > 0);
     for round in report["rounds"].as_array().expect("rounds") {

@@ -8,8 +8,12 @@ use std::{
 
 use axum::{extract::State, routing::get, Router};
 use gradual_interface::Address;
-use gradual_node::tasks::{
-    External, ExternalConfig, Hello, HttpDigest, Judgement, Submitted, Task, WorkContext, HELLO,
+use gradual_node::{
+    package,
+    tasks::{
+        External, ExternalConfig, Hello, HttpDigest, Judgement, SandboxChoice, Submitted, Task, WorkContext,
+        HELLO,
+    },
 };
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -118,16 +122,19 @@ fn the_external_adapter_runs_only_the_recorded_executable() {
     std::fs::write(&program, ADAPTER).expect("write");
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 
-    let config = |expected_sha256| ExternalConfig {
-        program: program.clone(),
-        expected_sha256,
-        work_dir: dir.path().join("work"),
-        variables: Default::default(),
-    };
-    let error = External::start(config([0; 32])).err().expect("a different sha256 is refused");
+    let cache = dir.path().join("cache");
+    let error =
+        package::install_local(&program, &[0; 32], &cache).err().expect("a different sha256 is refused");
     assert!(error.contains("refusing to run it"), "{error}");
 
-    let task = External::start(config(sha256(ADAPTER.as_bytes()))).expect("the recorded executable runs");
+    let package = package::install_local(&program, &sha256(ADAPTER.as_bytes()), &cache).expect("installed");
+    let config = ExternalConfig {
+        package,
+        work_dir: dir.path().join("work"),
+        variables: Default::default(),
+        sandbox: SandboxChoice::default(),
+    };
+    let task = External::start(config).expect("the recorded executable runs");
     assert_eq!(task.parts().protocol, 0, "an executable that does not answer hello speaks version 0");
     let result = task.work(&context(3)).expect("work");
     assert_eq!(result, b"hello");
@@ -152,11 +159,13 @@ fn external(dir: &std::path::Path, script: &str, variables: &[(&str, &str)]) -> 
     let program = dir.join("task.sh");
     std::fs::write(&program, script).expect("write");
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let package =
+        package::install_local(&program, &sha256(script.as_bytes()), &dir.join("cache")).expect("installed");
     External::start(ExternalConfig {
-        program,
-        expected_sha256: sha256(script.as_bytes()),
+        package,
         work_dir: dir.join("work"),
         variables: variables.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect(),
+        sandbox: SandboxChoice::default(),
     })
     .expect("start")
 }
@@ -177,7 +186,8 @@ fn an_executable_sees_only_its_declared_variables_in_its_own_directory() {
     // Only what the node sets (and what sh adds itself): none of the node's own environment.
     for name in &names {
         assert!(
-            ["PATH", "HOME", "LANG", "API_KEY", "PWD", "SHLVL", "_", "OLDPWD", "cwd"].contains(name),
+            ["PATH", "HOME", "LANG", "TMPDIR", "API_KEY", "PWD", "SHLVL", "_", "OLDPWD", "cwd"]
+                .contains(name),
             "{name} leaked: {seen}"
         );
     }

@@ -16,6 +16,7 @@ mod dashboard;
 mod inspect;
 mod node;
 mod options;
+mod package;
 mod run;
 mod simulate;
 mod status;

@@ -1,6 +1,6 @@
 //! Operators' commands: `gradual node stake | run | claim | unstake | withdraw | show`.
 
-use std::path::PathBuf;
+use std::{io::Write, path::PathBuf};
 
 use clap::Subcommand;
 use gradual_interface::{
@@ -37,6 +37,9 @@ pub enum NodeCommand {
         /// Where this node serves its results, e.g. http://203.0.113.7:8900.
         #[arg(long)]
         service_url: String,
+        /// Where fetched packages are unpacked [default: ~/.cache/gradual/packages].
+        #[arg(long, value_name = "DIR", env = "GRADUAL_PACKAGE_CACHE")]
+        package_cache: Option<PathBuf>,
         #[command(flatten)]
         options: SendOptions,
     },
@@ -187,11 +190,18 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
         NodeCommand::Run(args) => super::run::run_node(context, args),
         NodeCommand::Claim { task, .. } => claim(context, &task),
         NodeCommand::Status(args) => super::status::status(context, args),
-        NodeCommand::Stake { task, lamports, service_url, .. } => {
+        NodeCommand::Stake { task, lamports, service_url, package_cache, .. } => {
             check_service_url(&service_url)?;
             let operator = context.signer()?;
             let mut chain = context.chain()?;
-            read_task(&chain, &task)?;
+            let (state, _) = read_task(&chain, &task)?;
+            // The operator sees what the task's code may do before the stake is sent.
+            let cache = package_cache.unwrap_or_else(crate::package::default_cache);
+            let capabilities = super::package::declared(context, &state, &cache);
+            if !context.json {
+                let summary = capabilities["summary"].as_str().unwrap_or_default();
+                let _ = writeln!(std::io::stderr(), "the task's package declares: {summary}");
+            }
             let node = find_node_address(&task, &operator.pubkey()).0;
             let instruction = builders::stake(&operator.pubkey(), &task, lamports, service_url.as_bytes());
             context.send(
@@ -199,7 +209,12 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
                 "node stake",
                 &[instruction],
                 &operator,
-                json!({ "task": task.to_string(), "node": node.to_string(), "lamports": lamports }),
+                json!({
+                    "task": task.to_string(),
+                    "node": node.to_string(),
+                    "lamports": lamports,
+                    "capabilities": capabilities,
+                }),
             )
         }
         NodeCommand::Unstake { task, .. } => {

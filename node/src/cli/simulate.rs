@@ -154,14 +154,13 @@ pub fn external_task(
     purpose: &str,
     sandbox: &SandboxOptions,
 ) -> CliResult<External> {
+    let sha256 =
+        package::sha256_of(program).map_err(|error| CliError::usage(format!("--executable: {error}")))?;
     let package = if program.is_dir() {
         let (_, bytes) = package::pack(program).map_err(CliError::usage)?;
-        package::install_bytes(&bytes, &solana_sha256_hasher::hash(&bytes).to_bytes(), &sandbox.cache())
+        package::install_bytes(&bytes, &sha256, &sandbox.cache())
     } else {
-        let bytes = std::fs::read(program).map_err(|error| {
-            CliError::usage(format!("cannot read --executable {}: {error}", program.display()))
-        })?;
-        package::install_local(program, &solana_sha256_hasher::hash(&bytes).to_bytes(), &sandbox.cache())
+        package::install_local(program, &sha256, &sandbox.cache())
     }
     .map_err(CliError::usage)?;
     let work_dir = std::env::temp_dir().join(format!("gradual-{purpose}-{}", std::process::id()));

@@ -61,9 +61,14 @@ pub enum TaskCommand {
     },
     /// Call each part of a task executable once, on made-up inputs, and judge each answer.
     Check(super::check::CheckArgs),
-    /// Show a task's state.
+    /// Pack a task directory (gradual-task.toml at its root) into a reproducible package.
+    Pack(super::package::PackArgs),
+    /// Show a task's state, and the capabilities its package declares.
     Show {
         task: Address,
+        /// Where fetched packages are unpacked [default: ~/.cache/gradual/packages].
+        #[arg(long, value_name = "DIR", env = "GRADUAL_PACKAGE_CACHE")]
+        package_cache: Option<PathBuf>,
         #[command(flatten)]
         options: ReadOptions,
     },
@@ -80,6 +85,7 @@ impl TaskCommand {
             | TaskCommand::Close { options, .. } => options.chosen(),
             TaskCommand::Show { options, .. } => options.chosen(),
             TaskCommand::Check(args) => args.options.chosen(),
+            TaskCommand::Pack(args) => args.options.chosen(),
         }
     }
 }
@@ -143,10 +149,10 @@ pub struct CreateArgs {
     /// Lamports deposited as the first bounty.
     #[arg(long)]
     bounty: u64,
-    /// `builtin:hello`, `builtin:http-digest <url>...`, or where to fetch an executable.
+    /// `builtin:hello`, `builtin:http-digest <url>...`, or where nodes fetch the package: an http(s) URL or a path.
     #[arg(long, default_value = "builtin:hello")]
     executable_locator: String,
-    /// The external executable nodes must run; its sha256 is recorded on-chain.
+    /// A local copy of the package (or its directory, packed here) or single executable; its sha256 is recorded on-chain.
     #[arg(long)]
     executable: Option<PathBuf>,
     #[arg(long, default_value_t = 40)]
@@ -176,14 +182,12 @@ pub struct CreateArgs {
     options: SendOptions,
 }
 
-/// The sha256 nodes must find: the executable's, or for built-in tasks the locator's.
+/// The sha256 nodes must find: the package's (a directory is packed first),
+/// the executable's, or for built-in tasks the locator's.
 pub fn executable_sha256(locator: &str, executable: Option<&PathBuf>) -> CliResult<[u8; 32]> {
     match executable {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|error| {
-                CliError::usage(format!("cannot read --executable {}: {error}", path.display()))
-            })?;
-            Ok(solana_sha256_hasher::hash(&bytes).to_bytes())
+            crate::package::sha256_of(path).map_err(|error| CliError::usage(format!("--executable: {error}")))
         }
         None => Ok(solana_sha256_hasher::hash(locator.as_bytes()).to_bytes()),
     }
@@ -333,10 +337,14 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
             )
         }
         TaskCommand::Check(args) => super::check::check(context, args),
-        TaskCommand::Show { task, .. } => {
+        TaskCommand::Pack(args) => super::package::pack(context, args),
+        TaskCommand::Show { task, package_cache, .. } => {
             let chain = context.chain()?;
             let (state, lamports) = read_task(&chain, &task)?;
-            context.print(&views::task(&task, &state, lamports, chain.slot()));
+            let mut view = views::task(&task, &state, lamports, chain.slot());
+            let cache = package_cache.unwrap_or_else(crate::package::default_cache);
+            view["capabilities"] = super::package::declared(context, &state, &cache);
+            context.print(&view);
             Ok(())
         }
     }

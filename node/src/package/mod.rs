@@ -15,3 +15,13 @@ pub use pack::{pack, MAX_PACKAGE_BYTES};
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
+
+/// The sha256 a task records for a local copy: a directory's is its package's.
+pub fn sha256_of(path: &std::path::Path) -> Result<[u8; 32], String> {
+    let bytes = if path.is_dir() {
+        pack(path)?.1
+    } else {
+        std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?
+    };
+    Ok(crate::tasks::sha256(&bytes))
+}

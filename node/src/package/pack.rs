@@ -3,7 +3,8 @@
 //! The manifest is the first entry, then every other file and directory in
 //! byte order of its path. Each header carries only the path, the size and
 //! a mode of 0644 or 0755 (from the owner's execute bit): no owner, no
-//! times. The same tree therefore always gives the same bytes.
+//! times. The same tree therefore always gives the same bytes. A symbolic
+//! link to a file is packed as the file; a link to a directory is refused.
 
 use std::path::{Path, PathBuf};
 
@@ -26,16 +27,23 @@ fn walk(root: &Path, dir: &Path, items: &mut Vec<Item>) -> Result<(), String> {
     for entry in entries {
         let entry = entry.map_err(|error| format!("cannot read {}: {error}", dir.display()))?;
         let path = entry.path();
-        let metadata = std::fs::symlink_metadata(&path)
-            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        // A link to a file is packed as that file (the SDK examples link to the SDK).
+        let linked = std::fs::symlink_metadata(&path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?
+            .file_type()
+            .is_symlink();
+        let metadata =
+            std::fs::metadata(&path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         let relative = path
             .strip_prefix(root)
             .ok()
             .and_then(Path::to_str)
             .ok_or_else(|| format!("{} has a name that is not UTF-8", path.display()))?
             .to_string();
-        if metadata.file_type().is_symlink() {
-            return Err(format!("{relative} is a symbolic link; a package holds only files and directories"));
+        if linked && metadata.is_dir() {
+            return Err(format!(
+                "{relative} is a symbolic link to a directory; a package holds only files and directories"
+            ));
         }
         if !metadata.is_dir() && !metadata.is_file() {
             return Err(format!("{relative} is neither a file nor a directory"));

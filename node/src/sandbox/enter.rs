@@ -25,6 +25,9 @@ use super::{rules, syscalls, Policy};
 /// The user and group a task runs as inside its namespace.
 const INNER_ID: u32 = 1000;
 
+/// `nobody`: the real uid of a task whose node runs as root.
+const UNPRIVILEGED_UID: libc::uid_t = 65534;
+
 const MIB: u64 = 1 << 20;
 
 pub struct Prepared {
@@ -123,9 +126,17 @@ impl Prepared {
 
     /// Runs in the forked child: returns in PID 1 of the sandbox, ready to exec.
     pub fn enter(mut self) -> io::Result<()> {
-        // SAFETY: unshare with constant flags.
-        if unsafe { libc::unshare(self.namespaces) } != 0 {
-            return Err(last_error("cannot create the user, PID and network namespaces"));
+        // SAFETY: plain system calls with constant arguments.
+        unsafe {
+            // The kernel never applies RLIMIT_NPROC to a real uid of 0, so a
+            // node run as root gives its tasks the real uid of `nobody`.
+            // The effective uid stays, so the files Landlock allows stay readable.
+            if libc::geteuid() == 0 && libc::setresuid(UNPRIVILEGED_UID, 0, 0) != 0 {
+                return Err(last_error("cannot set an unprivileged real uid"));
+            }
+            if libc::unshare(self.namespaces) != 0 {
+                return Err(last_error("cannot create the user, PID and network namespaces"));
+            }
         }
         write_proc(c"/proc/self/setgroups", b"deny")?;
         write_proc(c"/proc/self/uid_map", &self.uid_map)?;

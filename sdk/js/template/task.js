@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 // A Gradual task. Fill in the parts; delete the optional ones you do not need.
 //
-// Try it: gradual task check task.js
-//         gradual simulate --executable task.js --nodes 4 --rounds 2 --bad 1
+// Try it: gradual task check .
+//         gradual simulate --executable . --nodes 4 --rounds 2 --bad 1
 "use strict";
 
-const path = require("node:path");
-const { run, sha256, equalSplit } = require(path.join(__dirname, "..", "gradual-task.js"));
+const { run, sha256, equalSplit } = require("./gradual-task.js");
 
 /** Round context.round's work; the bytes are served to auditors. */
 function work(context) {

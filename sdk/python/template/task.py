@@ -1,15 +1,11 @@
 #!/usr/bin/env python3
 """A Gradual task. Fill in the parts; delete the optional ones you do not need.
 
-Try it: gradual task check task.py
-        gradual simulate --executable task.py --nodes 4 --rounds 2 --bad 1
+Try it: gradual task check .
+        gradual simulate --executable . --nodes 4 --rounds 2 --bad 1
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from gradual_task import equal_split, run, sha256  # noqa: E402
+from gradual_task import equal_split, run, sha256
 
 
 def work(context):

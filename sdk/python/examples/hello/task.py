@@ -1,11 +1,7 @@
 #!/usr/bin/env python3
 """The hello task in Python: every node's result is "Hello, World!"."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from gradual_task import run, sha256  # noqa: E402
+from gradual_task import run, sha256
 
 HELLO = b"Hello, World!"
 

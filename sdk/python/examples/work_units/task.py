@@ -12,11 +12,8 @@
 """
 
 import json
-import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from gradual_task import run, sha256  # noqa: E402
+from gradual_task import run, sha256
 
 SEARCH = 20_000
 

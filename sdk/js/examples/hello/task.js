@@ -2,8 +2,7 @@
 // The hello task in JavaScript: every node's result is "Hello, World!".
 "use strict";
 
-const path = require("node:path");
-const { run, sha256 } = require(path.join(__dirname, "..", "gradual-task.js"));
+const { run, sha256 } = require("./gradual-task.js");
 
 const HELLO = Buffer.from("Hello, World!");
 

@@ -1,0 +1,1 @@
+../gradual-task.js

@@ -1,0 +1,1 @@
+../gradual_task.py
