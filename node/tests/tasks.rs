@@ -124,7 +124,7 @@ fn the_external_adapter_runs_only_the_recorded_executable() {
 
     let cache = dir.path().join("cache");
     let error =
-        package::install_local(&program, &[0; 32], &cache).err().expect("a different sha256 is refused");
+        package::install_local(&program, &[0; 32], &cache).expect_err("a different sha256 is refused");
     assert!(error.contains("refusing to run it"), "{error}");
 
     let package = package::install_local(&program, &sha256(ADAPTER.as_bytes()), &cache).expect("installed");

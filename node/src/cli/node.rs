@@ -44,7 +44,7 @@ pub enum NodeCommand {
         options: SendOptions,
     },
     /// Run the node: work, submit, audit, vote, propose, claim, every round.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Claim every reward this node is owed and has not claimed.
     Claim {
         task: Address,
@@ -187,7 +187,7 @@ pub(super) fn owed(
 
 pub fn run(context: &Context, command: NodeCommand) -> CliResult {
     match command {
-        NodeCommand::Run(args) => super::run::run_node(context, args),
+        NodeCommand::Run(args) => super::run::run_node(context, *args),
         NodeCommand::Claim { task, .. } => claim(context, &task),
         NodeCommand::Status(args) => super::status::status(context, args),
         NodeCommand::Stake { task, lamports, service_url, package_cache, .. } => {
