@@ -67,6 +67,7 @@ pub struct Metrics {
     rpc_errors: PerTask,
     slot_lag: Family<TaskLabels, Gauge>,
     stake: Family<TaskLabels, Gauge>,
+    unsandboxed: Family<TaskLabels, Gauge>,
     work_duration: Durations,
 }
 
@@ -97,6 +98,7 @@ impl Metrics {
             rpc_errors: PerTask::default(),
             slot_lag: Family::default(),
             stake: Family::default(),
+            unsandboxed: Family::default(),
             work_duration: Durations::new_with_constructor(work_buckets),
         };
         let counters: [(&str, &str, &PerTask); 10] = [
@@ -132,6 +134,11 @@ impl Metrics {
             metrics.slot_lag.clone(),
         );
         registry.register("stake_lamports", "This node's stake.", metrics.stake.clone());
+        registry.register(
+            "task_unsandboxed",
+            "1 while the task's code runs outside the sandbox (--unsandboxed).",
+            metrics.unsandboxed.clone(),
+        );
         registry.register_with_unit(
             "work_duration",
             "How long the task's work took, per round.",
@@ -216,6 +223,10 @@ impl TaskMetrics {
 
     pub fn stake(&self, lamports: u64) {
         self.metrics.stake.get_or_create(&self.labels()).set(i64::try_from(lamports).unwrap_or(i64::MAX));
+    }
+
+    pub fn unsandboxed(&self, unsandboxed: bool) {
+        self.metrics.unsandboxed.get_or_create(&self.labels()).set(i64::from(unsandboxed));
     }
 }
 

@@ -385,7 +385,14 @@ struct ExecutableArgs<'a> {
     cache: &'a Path,
 }
 
-fn task_impl(context: &Context, task: &TaskAccount, executable: ExecutableArgs) -> CliResult<SharedTask> {
+/// How a task's code runs: `built in`, `sandboxed` or `unsandboxed`.
+type Sandboxing = &'static str;
+
+fn task_impl(
+    context: &Context,
+    task: &TaskAccount,
+    executable: ExecutableArgs,
+) -> CliResult<(SharedTask, Sandboxing)> {
     let locator = String::from_utf8_lossy(task.executable_locator()).into_owned();
     let builtin = locator.starts_with("builtin:");
     if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != task.executable_sha256 {
@@ -394,9 +401,10 @@ fn task_impl(context: &Context, task: &TaskAccount, executable: ExecutableArgs) 
         ));
     }
     match locator.split_whitespace().next().unwrap_or_default() {
-        "builtin:hello" => Ok(Arc::new(Hello)),
-        "builtin:http-digest" => Ok(Arc::new(
-            HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
+        "builtin:hello" => Ok((Arc::new(Hello), "built in")),
+        "builtin:http-digest" => Ok((
+            Arc::new(HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?),
+            "built in",
         )),
         _ => {
             let package = match executable.program {
@@ -412,7 +420,9 @@ fn task_impl(context: &Context, task: &TaskAccount, executable: ExecutableArgs) 
                 variables: task_variables(executable.variables)?,
                 sandbox: executable.sandbox,
             };
-            Ok(Arc::new(External::start(config).map_err(CliError::usage)?))
+            let external = External::start(config).map_err(CliError::usage)?;
+            let sandboxing = if external.sandboxed() { "sandboxed" } else { "unsandboxed" };
+            Ok((Arc::new(external), sandboxing))
         }
     }
 }
@@ -443,7 +453,8 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
         sandbox,
         cache: &shared.package_cache,
     };
-    let task_impl = misbehaviour::wrap(shared.behaviour, task_impl(context, &task, executable)?, node);
+    let (task_impl, sandboxing) = task_impl(context, &task, executable)?;
+    let task_impl = misbehaviour::wrap(shared.behaviour, task_impl, node);
 
     let peers = NetworkPeers::new(Arc::clone(&store), Arc::clone(&context.runtime));
     let mut world = World::new(task_address, Box::new(peers), u64::MAX, run.audit_sample);
@@ -463,7 +474,7 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
         value["task"] = task_name.clone().into();
         shared.event(value);
     };
-    let mut started_event = json!({ "event": "started", "node": node.to_string() });
+    let mut started_event = json!({ "event": "started", "node": node.to_string(), "sandbox": sandboxing });
     if let (Some(map), serde_json::Value::Object(more)) = (started_event.as_object_mut(), started) {
         map.extend(more);
     }
@@ -521,10 +532,22 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
             publisher.sync(&world);
         }
         if let Some(publisher) = publisher.as_mut().filter(|publisher| publisher.due()) {
-            let own = Own { node, last_error: last_error.clone(), paused, auto_claim: runtime.auto_claim };
+            let own = Own {
+                node,
+                last_error: last_error.clone(),
+                paused,
+                auto_claim: runtime.auto_claim,
+                unsandboxed: sandboxing == "unsandboxed",
+            };
             publisher.publish(&mut world, &Sources { slot, rule: &*task_impl, own: Some(own) });
         }
-        let state = json!({ "slot": slot, "round": round, "last_error": last_error, "unfunded_rounds": runtime.stats.rounds_unfunded });
+        let state = json!({
+            "slot": slot,
+            "round": round,
+            "last_error": last_error,
+            "unfunded_rounds": runtime.stats.rounds_unfunded,
+            "sandbox": sandboxing,
+        });
         shared
             .status
             .lock()
@@ -535,6 +558,7 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
             metrics.counted(&counted.update(&runtime.stats, me.as_ref(), chain.rpc_errors()));
             metrics.slot_lag(chain.slot_lag());
             metrics.stake(me.map_or(0, |me| me.total_stake()));
+            metrics.unsandboxed(sandboxing == "unsandboxed");
         }
         for landed in world.landed.drain(..) {
             if let Err(error) = store.record(landed.kind, landed.round) {

@@ -80,7 +80,7 @@ pub fn status(context: &Context, args: StatusArgs) -> CliResult {
         for report in &reports {
             let field = |key: &str| report.get(key).map(ToString::to_string).unwrap_or_default();
             out!(
-                "task {} node {}\n  stake {} · pending {} in rounds {} · next reward in {} s · executable matches {} · running {} · last error {}",
+                "task {} node {}\n  stake {} · pending {} in rounds {} · next reward in {} s · executable matches {} · running {} · sandbox {} · last error {}",
                 field("task"),
                 field("node"),
                 field("stake"),
@@ -89,6 +89,7 @@ pub fn status(context: &Context, args: StatusArgs) -> CliResult {
                 field("next_reward_in_seconds"),
                 field("executable_matches"),
                 field("running"),
+                field("sandbox"),
                 field("last_error")
             );
         }
@@ -155,9 +156,8 @@ fn task_status(
     let (task, _) = read_task(chain, &task_address)?;
     let node = find_node_address(&task_address, operator).0;
     let me = read_node(chain, &node)?;
-    let last_error = running
-        .and_then(|status| status.get(task_address.to_string()))
-        .and_then(|task| task.get("last_error"));
+    let published = running.and_then(|status| status.get(task_address.to_string()));
+    let last_error = published.and_then(|task| task.get("last_error"));
     let mut report = json!({
         "task": task_address.to_string(),
         "node": node.to_string(),
@@ -165,6 +165,7 @@ fn task_status(
         "executable_matches": executable_matches(&task, executable)?,
         "running": running.is_some_and(|status| status.get(task_address.to_string()).is_some()),
         "last_error": last_error.cloned(),
+        "sandbox": published.and_then(|task| task.get("sandbox")).cloned(),
     });
     if let Some(me) = me {
         let owed = owed(context, chain, (&task_address, &task), (&node, &me))?;

@@ -29,6 +29,8 @@ pub struct Own {
     pub paused: bool,
     /// Rewards are claimed as they come (else by `gradual node claim`).
     pub auto_claim: bool,
+    /// The operator's `--unsandboxed`: the task's code runs with the node's rights.
+    pub unsandboxed: bool,
 }
 
 pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Value> {
@@ -174,6 +176,9 @@ fn own_view(
     (task, amounts): (&TaskAccount, &PaidByRound),
 ) -> Value {
     let mut alerts: Vec<String> = own.last_error.iter().map(|error| format!("last error: {error}")).collect();
+    if own.unsandboxed {
+        alerts.push("UNSANDBOXED: the task's code runs with this node's own rights (--unsandboxed)".into());
+    }
     if own.paused {
         alerts
             .push("paused: the bounty pool cannot pay the coming round; resumes when it is refilled".into());
