@@ -7,7 +7,7 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup browser sbf test cu demo bench-sim bench-sim-100k bench-growth validator e2e fmt lint check-make
+.PHONY: setup browser sbf test cu demo bench-sim bench-sim-100k bench-growth bench-sandbox validator e2e fmt lint check-make
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
@@ -49,6 +49,10 @@ bench-sim-100k: sbf
 bench-growth: sbf
 	cargo build --profile bench-sim --locked -p gradual-node --bin gradual
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) python3 scripts/bench-growth.py target/bench-sim/gradual 3
+
+## What the sandbox adds to a task call's start, Python and Node (median of 60 calls each way).
+bench-sandbox:
+	cargo bench --profile bench-sim --locked -p gradual-node --bench sandbox_start
 
 ## Install solana-test-validator (Agave 4.2.2) into ~/.cache/gradual; idempotent.
 validator:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end on solana-test-validator: the freshly built .so preloaded at the
-# program id, a task whose work takes 5 seconds (an external executable)
-# created and funded with the CLI, four `gradual node run`
+# program id, a task whose work takes 5 seconds (a package served over HTTP,
+# fetched by each node and run sandboxed) created and funded with the CLI, four `gradual node run`
 # processes (one submitting bad proofs, one killed mid-round and restarted),
 # and every assertion made through `gradual inspect ... --output json`.
 # Logs are kept in $E2E_DIR (printed at the end); everything started is stopped.
@@ -79,9 +79,12 @@ fi
 
 # The task's work takes 5 seconds, longer than the 3.2-second submission
 # window: it must run beside the node's slot loop to be submitted at all.
-TASK_EXE="$E2E_DIR/slow-task.sh"
-cat >"$TASK_EXE" <<'SH'
-#!/bin/sh
+# It is a package, served over HTTP: the nodes fetch it from its locator,
+# check its sha256 and run it sandboxed.
+TASK_DIR="$E2E_DIR/slow-task"
+mkdir -p "$TASK_DIR"
+printf 'entry = "task.sh"\nruntime = "sh"\n' >"$TASK_DIR/gradual-task.toml"
+cat >"$TASK_DIR/task.sh" <<'SH'
 read -r request
 case "$request" in
   *'"work"'*) sleep 5; echo '{"result":"aGVsbG8="}' ;;
@@ -89,12 +92,19 @@ case "$request" in
   *) echo '{"error":"unknown method"}' ;;
 esac
 SH
-chmod +x "$TASK_EXE"
+mkdir -p "$E2E_DIR/served"
+TASK_EXE="$E2E_DIR/served/slow-task.tar"
+g task pack "$TASK_DIR" -o "$TASK_EXE" >/dev/null
+read -r PACKAGE_PORT <<<"$(free_ports 1 1)"
+python3 -m http.server "$PACKAGE_PORT" --bind 127.0.0.1 --directory "$E2E_DIR/served" >"$E2E_DIR/packages.log" 2>&1 &
+pids+=($!)
+PACKAGE_URL="http://127.0.0.1:$PACKAGE_PORT/slow-task.tar"
+wait_for 30 "the package server" curl -sf -o /dev/null "$PACKAGE_URL"
 
 g keygen --outfile "$E2E_DIR/creator.json" >/dev/null
 g airdrop -k "$E2E_DIR/creator.json" 100000000000 >/dev/null
 TASK="$(json task create -k "$E2E_DIR/creator.json" --name e2e --description "end to end" \
-  --executable-locator file:slow-task.sh --executable "$TASK_EXE" \
+  --executable-locator "$PACKAGE_URL" --executable "$TASK_EXE" \
   --bounty 20000000000 --bounty-per-round 1000000000 --round-length 40 \
   --submission-window 8 --audit-window 16 --distribution-window 8 --distribution-audit-window 16 \
   --start-in 60 | field "['task']")"
@@ -113,7 +123,7 @@ log "four nodes staked"
 
 start_node() {
   local i=$1 behaviour=$2
-  GRADUAL_LOG=info "$GRADUAL" node run -k "${KEYS[$i]}" "$TASK" --executable "$TASK_EXE" \
+  GRADUAL_LOG=info "$GRADUAL" node run -k "${KEYS[$i]}" "$TASK" \
     --listen "127.0.0.1:${PORTS[$i]}" --db "$E2E_DIR/node$i.redb" \
     --exit-after-round "$LAST_ROUND" --behaviour "$behaviour" --output json \
     >>"$E2E_DIR/node$i.log" 2>&1 &
@@ -198,6 +208,11 @@ def stopped_stats(i):
         if line.startswith("{") and json.loads(line).get("event") == "stopped":
             return json.loads(line)["stats"]
     return {}
+def started(i):
+    return [json.loads(line) for line in open(f"{work}/node{i}.log")
+            if line.startswith("{") and json.loads(line).get("event") == "started"]
+check(all(s["sandbox"] == "sandboxed" for i in range(4) for s in started(i)) and all(started(i) for i in range(4)),
+      "every node fetched the package from its locator and ran it sandboxed")
 votes = sum(stopped_stats(i).get("audit_votes", 0) for i in (1, 2, 3))
 # The raiser's seats count without a vote; the other two honest nodes sit on every committee.
 check(votes >= 4, f"committee members voted on the audits of rounds 0-3 ({votes} votes landed)")
