@@ -31,7 +31,11 @@ fn calls(dir: &str, unsandboxed: bool) -> Duration {
         sandbox: SandboxChoice { unsandboxed, ..SandboxChoice::default() },
     })
     .expect("start");
-    let context = WorkContext { task: Address::new_from_array([1; 32]), node: Address::new_from_array([2; 32]), round: 0 };
+    let context = WorkContext {
+        task: Address::new_from_array([1; 32]),
+        node: Address::new_from_array([2; 32]),
+        round: 0,
+    };
     // One call unmeasured, so caches are warm for both.
     task.work(&context).expect("work");
     median(

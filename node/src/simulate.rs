@@ -537,8 +537,13 @@ impl Dashboard {
     }
 
     fn measure(&mut self, world: &mut World, slot: u64, own: Option<Address>) {
-        let own =
-            own.map(|node| crate::dashboard::Own { node, last_error: None, paused: false, auto_claim: true, unsandboxed: false });
+        let own = own.map(|node| crate::dashboard::Own {
+            node,
+            last_error: None,
+            paused: false,
+            auto_claim: true,
+            unsandboxed: false,
+        });
         let started = std::time::Instant::now();
         self.publisher.publish(world, &crate::dashboard::Sources { slot, rule: &crate::tasks::Hello, own });
         self.slowest = self.slowest.max(started.elapsed());

@@ -323,7 +323,8 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
                     let started = json!({ "listening": listening.to_string(), "db": db });
                     let setup = TaskSetup { run, store: served.store, operator, db };
                     let outcome = run_task(shared, setup, started);
-                    if let Err(error) = &outcome {
+                    // Alone, the task's error is the command's own one line.
+                    if let (Err(error), true) = (&outcome, several) {
                         shared.event(json!({ "event": "task_failed", "task": task.to_string(), "error": error.message }));
                     }
                     outcome
@@ -403,7 +404,9 @@ fn task_impl(
     match locator.split_whitespace().next().unwrap_or_default() {
         "builtin:hello" => Ok((Arc::new(Hello), "built in")),
         "builtin:http-digest" => Ok((
-            Arc::new(HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?),
+            Arc::new(
+                HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
+            ),
             "built in",
         )),
         _ => {

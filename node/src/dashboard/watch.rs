@@ -48,7 +48,13 @@ pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &A
             continue;
         }
         // Rewards are claimed by the node, which this process is not: no alert for them.
-        let own = watch.own.map(|node| Own { node, last_error: None, paused: false, auto_claim: true, unsandboxed: false });
+        let own = watch.own.map(|node| Own {
+            node,
+            last_error: None,
+            paused: false,
+            auto_claim: true,
+            unsandboxed: false,
+        });
         // Lists by the default rule; a task with a rule of its own shows its proposers' lists.
         publisher.publish(&mut world, &Sources { slot, rule: &Hello, own });
     }

@@ -1,0 +1,274 @@
+//! Two real tasks with third-party dependencies, as their authors would ship
+//! them: a Python scraper with BeautifulSoup from PyPI vendored into its
+//! package, and a JavaScript task with js-sha3 from npm. Each is packed,
+//! pinned on-chain and served over HTTP on localhost; `node run` fetches,
+//! checks and runs them sandboxed. The scraper reads a local page, its only
+//! declared network capability; a request to an undeclared port fails. A
+//! package whose bytes differ from the pinned sha256 is never run.
+
+#![allow(clippy::arithmetic_side_effects)]
+
+mod common;
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{free_port, u64_of, Localnet, TaskShape, User, SOL};
+use serde_json::Value;
+
+const LAST_ROUND: u64 = 4;
+const PAGE: &str =
+    r#"<html><body><h2 class="title">Gradual</h2><h2 class="title">Koii &amp; Solana</h2></body></html>"#;
+
+fn task_source(name: &str) -> String {
+    format!("{}/tests/tasks/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies a task's directory, links followed, as an author's checkout would be.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if std::fs::metadata(entry.path()).expect("metadata").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn run(command: &mut Command, what: &str) {
+    let output = command.output().unwrap_or_else(|error| panic!("{what}: {error}"));
+    assert!(output.status.success(), "{what}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// `python3 -m http.server` on a free port, serving `dir`, logging requests to `log`.
+fn serve(dir: &Path, log: &Path) -> (Child, u16) {
+    let port = free_port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log"))
+        .spawn()
+        .expect("http.server");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "http.server did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+struct Served(Vec<Child>);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn shape(name: &'static str) -> TaskShape {
+    TaskShape {
+        name,
+        bounty: 20 * SOL,
+        bounty_per_round: SOL,
+        round_length: 60,
+        windows: [10, 30, 10, 20],
+        start_in: 200,
+    }
+}
+
+/// `task create` for a package at `locator` whose local copy is `package`.
+fn create(user: &User, creator: &str, name: &'static str, locator: &str, package: &str) -> String {
+    let shape = shape(name);
+    let numbers = [
+        ("--bounty", shape.bounty),
+        ("--bounty-per-round", shape.bounty_per_round),
+        ("--round-length", shape.round_length),
+        ("--submission-window", shape.windows[0]),
+        ("--audit-window", shape.windows[1]),
+        ("--distribution-window", shape.windows[2]),
+        ("--distribution-audit-window", shape.windows[3]),
+        ("--start-in", shape.start_in),
+    ]
+    .map(|(flag, value)| [flag.to_string(), value.to_string()]);
+    let mut args: Vec<String> = ["task", "create", "-k", creator, "--name", name].map(String::from).to_vec();
+    args.extend(["--executable-locator", locator, "--executable", package].map(String::from));
+    args.extend(numbers.into_iter().flatten());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    user.json(&args)["task"].as_str().expect("task").to_string()
+}
+
+fn events(log: &str) -> Vec<Value> {
+    log.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).collect()
+}
+
+#[test]
+fn packages_with_dependencies_are_fetched_checked_and_run_sandboxed() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let site = work.path().join("site");
+    let other = work.path().join("other");
+    for dir in [&site, &other] {
+        std::fs::create_dir_all(dir.join("packages")).expect("site");
+        std::fs::write(dir.join("page.html"), PAGE).expect("page");
+    }
+    let (server, port) = serve(&site, &work.path().join("site.log"));
+    let (undeclared_server, undeclared) = serve(&other, &work.path().join("other.log"));
+    let _served = Served(vec![server, undeclared_server]);
+
+    // The authors' side: vendor or install the dependencies, then pack.
+    let scraper = work.path().join("scraper");
+    copy_tree(Path::new(&task_source("scraper")), &scraper);
+    let manifest = std::fs::read_to_string(scraper.join("gradual-task.toml")).expect("manifest");
+    std::fs::write(
+        scraper.join("gradual-task.toml"),
+        manifest.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}")),
+    )
+    .expect("manifest");
+    run(
+        Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:", "--require-hashes"])
+            .args(["--target", "vendor", "-r", "requirements.txt"])
+            .current_dir(&scraper),
+        "pip install the scraper's dependencies",
+    );
+    let keccak = work.path().join("keccak-js");
+    copy_tree(Path::new(&task_source("keccak-js")), &keccak);
+    run(
+        Command::new("npm").args(["ci", "--omit=dev", "--no-audit", "--no-fund"]).current_dir(&keccak),
+        "npm ci the JavaScript task's dependencies",
+    );
+
+    let localnet = Localnet::start(&["--slot-ms", "100"]);
+    let user = User::new(&localnet.url);
+    let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
+    let mut tasks = Vec::new();
+    for (name, dir) in [("scraper", &scraper), ("keccak", &keccak)] {
+        let package = site.join("packages").join(format!("{name}.tar"));
+        let package_text = package.display().to_string();
+        let packed = user.json(&["task", "pack", dir.to_str().expect("utf-8"), "-o", &package_text]);
+        let again = user.json(&[
+            "task",
+            "pack",
+            dir.to_str().expect("utf-8"),
+            "-o",
+            &format!("{package_text}.again"),
+        ]);
+        assert_eq!(packed["sha256"], again["sha256"], "packing is reproducible");
+        let locator = format!("http://127.0.0.1:{port}/packages/{name}.tar");
+        tasks.push(create(
+            &user,
+            &creator,
+            if name == "scraper" { "scraper" } else { "keccak" },
+            &locator,
+            &package_text,
+        ));
+    }
+    let scraped = user.json(&["task", "show", &tasks[0]]);
+    assert_eq!(scraped["capabilities"]["network"][0], format!("127.0.0.1:{port}"), "{scraped}");
+
+    let operators: Vec<(String, String, String)> = (0..2)
+        .map(|index| {
+            let (keypair, _) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
+            let listen = free_port();
+            let mut config = format!("listen = \"127.0.0.1:{listen}\"\n");
+            for (slot, task) in tasks.iter().enumerate() {
+                let staked = user.stake(&keypair, task, 2 * SOL, &format!("http://127.0.0.1:{listen}/tasks/{task}"));
+                assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
+                config.push_str(&format!("\n[[task]]\naddress = \"{task}\"\ndb = \"node{index}-{slot}.redb\"\n"));
+                if slot == 0 {
+                    config.push_str(&format!(
+                        "env = {{ SCRAPE_URL = \"http://127.0.0.1:{port}/page.html\", UNDECLARED_URL = \"http://127.0.0.1:{undeclared}/page.html\" }}\n"
+                    ));
+                }
+            }
+            let path = user.path(&format!("node{index}.toml"));
+            std::fs::write(&path, config).expect("config");
+            (keypair, path.display().to_string(), user.path(&format!("node{index}.log")).display().to_string())
+        })
+        .collect();
+    let mut children: Vec<Child> = operators
+        .iter()
+        .enumerate()
+        .map(|(index, (keypair, config, log))| {
+            let log = std::fs::File::create(log).expect("log");
+            user.command()
+                // Each node its own, empty cache: it must fetch both packages itself.
+                .env("GRADUAL_PACKAGE_CACHE", user.path(&format!("cache{index}")))
+                .env("GRADUAL_LOG", "info")
+                .args(["node", "run", "-k", keypair, "--node-config", config])
+                .args(["--exit-after-round", &LAST_ROUND.to_string(), "--output", "json"])
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("node run")
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    for child in &mut children {
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the nodes did not finish round {LAST_ROUND}");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert!(status.success(), "a node failed: {status:?}");
+    }
+
+    for (index, (_, _, log)) in operators.iter().enumerate() {
+        let log = std::fs::read_to_string(log).expect("log");
+        let started: Vec<Value> =
+            events(&log).into_iter().filter(|event| event["event"] == "started").collect();
+        assert_eq!(started.len(), 2, "{log}");
+        assert!(started.iter().all(|event| event["sandbox"] == "sandboxed"), "{started:?}");
+        assert!(log.contains("UNDECLARED refused"), "the undeclared port was tried: {log}");
+        assert!(!log.contains("UNDECLARED ALLOWED"), "an undeclared port was reached: {log}");
+        let cache = user.path(&format!("cache{index}"));
+        let unpacked = std::fs::read_dir(&cache).expect("the node's cache").count();
+        assert_eq!(unpacked, 2, "node {index} fetched and unpacked both packages into {}", cache.display());
+    }
+    for task in &tasks {
+        for round in 0..2 {
+            let list = user.json(&["inspect", "distribution", task, &round.to_string()]);
+            assert_eq!(list["status"], "approved", "{task} round {round}: {list}");
+            assert_eq!(u64_of(&list["leaf_count"]), 2, "{task} round {round}: both nodes paid: {list}");
+        }
+    }
+    let served = std::fs::read_to_string(work.path().join("site.log")).expect("site log");
+    let package_fetches = served.matches("GET /packages/scraper.tar").count();
+    assert!(package_fetches >= 2, "each node fetched the scraper itself: {served}");
+    assert!(served.matches("GET /page.html").count() >= 4, "the nodes scraped the page: {served}");
+    let other_log = std::fs::read_to_string(work.path().join("other.log")).expect("other log");
+    assert!(!other_log.contains("GET"), "nothing reached the undeclared server: {other_log}");
+
+    // A package whose served bytes are not the ones pinned: never run.
+    let tampered_locator = format!("http://127.0.0.1:{port}/packages/keccak.tar");
+    let scraper_package = site.join("packages").join("scraper.tar").display().to_string();
+    let tampered = create(&user, &creator, "tampered", &tampered_locator, &scraper_package);
+    let (keypair, _, _) = &operators[0];
+    let staked = user.stake(keypair, &tampered, 2 * SOL, "http://127.0.0.1:9/");
+    assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
+    let refused = user
+        .command()
+        .env("GRADUAL_PACKAGE_CACHE", user.path("cache-tampered"))
+        .args(["node", "run", "-k", keypair, &tampered, "--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--db", &user.path("tampered.redb").display().to_string()])
+        .output()
+        .expect("node run");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.trim().lines().count() == 1 && stderr.contains("refusing to run it"), "{stderr}");
+    assert!(
+        !user.path("cache-tampered").exists()
+            || std::fs::read_dir(user.path("cache-tampered")).expect("cache").next().is_none(),
+        "nothing of a package that failed its check is unpacked"
+    );
+}

@@ -1,0 +1,1 @@
+../../../../sdk/python/gradual_task.py
