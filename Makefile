@@ -7,7 +7,7 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup browser sbf test cu demo bench-sim bench-sim-100k bench-growth bench-sandbox validator e2e fmt lint check-make
+.PHONY: setup browser nextest sbf test cu demo bench-sim bench-sim-100k bench-growth bench-sandbox validator e2e fmt lint check-make
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
@@ -21,9 +21,14 @@ browser:
 sbf: setup
 	bash scripts/build-sbf.sh
 
-## Setup, the SBF build, lints and every test.
-test: setup browser sbf lint check-make
-	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo test --workspace --locked
+## Install cargo-nextest if missing (the machine's toolchain usually has it).
+nextest:
+	@cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+
+## Setup, the SBF build, lints and every test: every test binary side by side
+## (cargo-nextest, .config/nextest.toml). The workspace has no doctests.
+test: setup browser sbf lint check-make nextest
+	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo nextest run --workspace --locked
 
 ## Regenerate docs/compute-units.md from the built .so.
 cu: sbf
