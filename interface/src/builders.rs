@@ -80,6 +80,18 @@ pub fn update_task(manager: &Address, task: &Address, params: &RoundParams) -> I
     manager_instruction(manager, task, data_with(GradualInstruction::UpdateTask, bytemuck::bytes_of(params)))
 }
 
+/// Schedules the package with `sha256`, fetched from `locator`, from the next round on.
+pub fn update_task_package(
+    manager: &Address,
+    task: &Address,
+    sha256: &[u8; 32],
+    locator: &[u8],
+) -> Instruction {
+    let mut data = data_with(GradualInstruction::UpdateTaskPackage, sha256);
+    push_text(&mut data, locator);
+    manager_instruction(manager, task, data)
+}
+
 pub fn set_task_active(manager: &Address, task: &Address, active: bool) -> Instruction {
     manager_instruction(manager, task, data_with(GradualInstruction::SetTaskActive, &[u8::from(active)]))
 }

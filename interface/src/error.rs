@@ -218,6 +218,8 @@ errors! {
     InvalidSubmissionParts = 88,
     /// The account given as the Clock sysvar is not it.
     InvalidClockAccount = 89,
+    /// The package scheduled before has been in effect for fewer than 9 rounds: rounds it ran may still be audited or distributed.
+    PackageChangePending = 90,
 }
 
 impl From<GradualError> for ProgramError {

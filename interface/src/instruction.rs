@@ -171,10 +171,19 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The task.
     /// 2. `[writable]` The payer recorded in the distribution, receiving the rent.
     ExpireDistribution = 16,
+    /// Schedules a new package (sha256 and locator) from the next round on;
+    /// rounds before it keep the package they ran.
+    ///
+    /// Accounts expected by this instruction:
+    /// 0. `[signer]` The task's manager.
+    /// 1. `[writable]` The task.
+    ///
+    /// Data expected by this instruction: `sha256: [u8; 32]`, then the locator as `u8 length, bytes`.
+    UpdateTaskPackage = 17,
 }
 
 impl GradualInstruction {
-    pub const ALL: [GradualInstruction; 17] = [
+    pub const ALL: [GradualInstruction; 18] = [
         Self::CreateTask,
         Self::FundTask,
         Self::UpdateTask,
@@ -192,6 +201,7 @@ impl GradualInstruction {
         Self::ResolveDistribution,
         Self::ClaimReward,
         Self::ExpireDistribution,
+        Self::UpdateTaskPackage,
     ];
 
     /// Splits instruction data into its discriminator and the rest.

@@ -37,6 +37,7 @@ fn every_instruction_at_its_largest_fits_a_packet() {
         ("CreateTask", builders::create_task(&authority, &config)),
         ("FundTask", builders::fund_task(&authority, &task, u64::MAX)),
         ("UpdateTask", builders::update_task(&authority, &task, &params)),
+        ("UpdateTaskPackage", builders::update_task_package(&authority, &task, &[7; 32], &[b'l'; 128])),
         ("SetTaskActive", builders::set_task_active(&authority, &task, true)),
         ("Stake", builders::stake(&authority, &task, u64::MAX, &[b'u'; 128])),
         ("RequestUnstake", builders::request_unstake(&authority, &task)),

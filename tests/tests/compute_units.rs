@@ -33,6 +33,10 @@ fn measure_all() -> Vec<Measure> {
     row("FundTask", "", units, 10_000);
     let units = ctx.send_ok(builders::update_task(&creator.pubkey(), &task, &round_params()), &[&creator]);
     row("UpdateTask", "before the start", units, 10_000);
+    let locator = vec![b'l'; 128];
+    let schedule = builders::update_task_package(&creator.pubkey(), &task, &[7; 32], &locator);
+    let units = ctx.send_ok(schedule, &[&creator]);
+    row("UpdateTaskPackage", "longest locator", units, 10_000);
 
     // Stake creation does not depend on the operator's address: no bump search.
     let mut worst_create = 0;

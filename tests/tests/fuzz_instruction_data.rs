@@ -91,6 +91,7 @@ fn world() -> (TestContext, Vec<Keypair>, Vec<(&'static str, Instruction)>) {
         ("CreateTask", builders::create_task(&creator.pubkey(), &next)),
         ("FundTask", builders::fund_task(&creator.pubkey(), &task, SOL)),
         ("UpdateTask", builders::update_task(&creator.pubkey(), &task, &round_params())),
+        ("UpdateTaskPackage", builders::update_task_package(&creator.pubkey(), &task, &[7; 32], b"v2")),
         ("SetTaskActive", builders::set_task_active(&creator.pubkey(), &task, false)),
         ("Stake", builders::stake(a, &task, SOL, b"http://127.0.0.1:8900")),
         ("RequestUnstake", builders::request_unstake(a, &task)),
@@ -157,7 +158,17 @@ fn mutated_instruction_data_is_refused_cleanly() {
         .expect("every mutation is refused cleanly or runs");
     // The accounts are right: unmutated, these land, so mutations reach the decoders.
     for (name, baseline) in &baselines {
-        if ["CreateTask", "FundTask", "UpdateTask", "SetTaskActive", "Stake", "VoteAudit"].contains(name) {
+        if [
+            "CreateTask",
+            "FundTask",
+            "UpdateTask",
+            "UpdateTaskPackage",
+            "SetTaskActive",
+            "Stake",
+            "VoteAudit",
+        ]
+        .contains(name)
+        {
             let outcome = ctx.simulate(std::slice::from_ref(baseline), &signers_of(baseline));
             assert_eq!(outcome, Ok(()), "{name} unmutated");
         }

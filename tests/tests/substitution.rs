@@ -63,6 +63,7 @@ fn part_one() -> (World, Vec<(&'static str, Instruction)>) {
         ("CreateTask", builders::create_task(&creator.pubkey(), &next_config)),
         ("FundTask", builders::fund_task(&creator.pubkey(), &task, SOL)),
         ("UpdateTask", builders::update_task(&creator.pubkey(), &task, &round_params())),
+        ("UpdateTaskPackage", builders::update_task_package(&creator.pubkey(), &task, &[7; 32], b"v2")),
         ("SetTaskActive", builders::set_task_active(&creator.pubkey(), &task, false)),
         ("Stake (create)", builders::stake(&newcomer.pubkey(), &task, SOL, b"u")),
         ("Stake (top up)", builders::stake(&operator.pubkey(), &task, SOL, b"u")),

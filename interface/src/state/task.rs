@@ -13,6 +13,12 @@ pub const MAX_EXECUTABLE_LOCATOR_LEN: usize = 128;
 /// At most 5, so that attempt 5 (round `r + 8`) still finds round `r`'s
 /// proofs in the nodes' eight-round submission rings.
 pub const MAX_FAILED_DISTRIBUTIONS: u8 = 5;
+/// `Task::next_executable_from_round` when no package is scheduled.
+pub const NO_SCHEDULED_PACKAGE: u64 = u64::MAX;
+/// Rounds a scheduled package must have been in effect before another can
+/// replace the one before it: round `r`'s package is needed until its last
+/// distribution attempt, in round `r + 2 + MAX_FAILED_DISTRIBUTIONS + 1`.
+pub const PACKAGE_SETTLE_ROUNDS: u64 = 9;
 /// Shortest unstake cooldown: a node's last active round `r` is revealed
 /// and audited in round `r + 2` and its distribution is decided in round `r + 3`.
 pub const MIN_UNSTAKE_COOLDOWN_ROUNDS: u64 = 3;
@@ -69,9 +75,16 @@ pub struct Task {
     pub description: [u8; MAX_DESCRIPTION_LEN],
     /// URL or content id of the task executable.
     pub executable_locator: [u8; MAX_EXECUTABLE_LOCATOR_LEN],
+    /// The package `UpdateTaskPackage` scheduled: rounds from this one on
+    /// run it ([`NO_SCHEDULED_PACKAGE`]: none).
+    pub next_executable_from_round: u64,
+    pub next_executable_sha256: [u8; 32],
+    pub next_executable_locator_len: u8,
+    pub _next_padding: [u8; 7],
+    pub next_executable_locator: [u8; MAX_EXECUTABLE_LOCATOR_LEN],
 }
 
-const _: () = assert!(core::mem::size_of::<Task>() == 1360);
+const _: () = assert!(core::mem::size_of::<Task>() == 1536);
 const _: () = assert!(core::mem::align_of::<Task>() == 8);
 
 impl Account for Task {
@@ -151,5 +164,52 @@ impl Task {
 
     pub fn executable_locator(&self) -> &[u8] {
         super::text(&self.executable_locator, self.executable_locator_len)
+    }
+
+    pub fn next_executable_locator(&self) -> &[u8] {
+        super::text(&self.next_executable_locator, self.next_executable_locator_len)
+    }
+
+    /// The sha256 and locator of the package that runs `round`.
+    pub fn executable_for(&self, round: u64) -> ([u8; 32], &[u8]) {
+        if round >= self.next_executable_from_round {
+            (self.next_executable_sha256, self.next_executable_locator())
+        } else {
+            (self.executable_sha256, self.executable_locator())
+        }
+    }
+
+    /// Schedules a package from round `from_round` (the next round at the
+    /// time). One scheduled before and not yet in effect is replaced; one in
+    /// effect becomes the task's package first, once it has been for
+    /// [`PACKAGE_SETTLE_ROUNDS`], so that every round still open keeps its own.
+    pub fn schedule_package(
+        &mut self,
+        from_round: u64,
+        sha256: [u8; 32],
+        locator: &[u8],
+    ) -> Result<(), GradualError> {
+        if locator.is_empty() || locator.len() > MAX_EXECUTABLE_LOCATOR_LEN {
+            return Err(GradualError::InvalidExecutableLocator);
+        }
+        let scheduled = self.next_executable_from_round;
+        if scheduled != NO_SCHEDULED_PACKAGE && scheduled < from_round {
+            let settled =
+                scheduled.checked_add(PACKAGE_SETTLE_ROUNDS).ok_or(GradualError::ArithmeticOverflow)?;
+            if from_round <= settled {
+                return Err(GradualError::PackageChangePending);
+            }
+            self.executable_sha256 = self.next_executable_sha256;
+            self.executable_locator = self.next_executable_locator;
+            self.executable_locator_len = self.next_executable_locator_len;
+        }
+        let mut text = [0; MAX_EXECUTABLE_LOCATOR_LEN];
+        text.get_mut(..locator.len()).ok_or(GradualError::InvalidExecutableLocator)?.copy_from_slice(locator);
+        self.next_executable_locator_len =
+            u8::try_from(locator.len()).map_err(|_| GradualError::InvalidExecutableLocator)?;
+        self.next_executable_locator = text;
+        self.next_executable_from_round = from_round;
+        self.next_executable_sha256 = sha256;
+        Ok(())
     }
 }

@@ -24,6 +24,7 @@ pub fn process_instruction(_program_id: &Address, accounts: &[AccountView], data
         GradualInstruction::CreateTask => instructions::create_task::process(accounts, data),
         GradualInstruction::FundTask => instructions::fund_task::process(accounts, data),
         GradualInstruction::UpdateTask => instructions::update_task::process(accounts, data),
+        GradualInstruction::UpdateTaskPackage => instructions::update_task_package::process(accounts, data),
         GradualInstruction::SetTaskActive => instructions::set_task_active::process(accounts, data),
         GradualInstruction::Stake => instructions::stake::process(accounts, data),
         GradualInstruction::RequestUnstake => instructions::request_unstake::process(accounts, data),

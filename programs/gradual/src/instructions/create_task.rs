@@ -4,7 +4,8 @@ use gradual_interface::{
     pda::TASK_SEED,
     state::{
         Account, ParamsCheckpoint, Task, ACCOUNT_VERSION, MAX_DESCRIPTION_LEN, MAX_EXECUTABLE_LOCATOR_LEN,
-        MAX_FAILED_DISTRIBUTIONS, MAX_NAME_LEN, MIN_UNSTAKE_COOLDOWN_ROUNDS, UNUSED_CHECKPOINT,
+        MAX_FAILED_DISTRIBUTIONS, MAX_NAME_LEN, MIN_UNSTAKE_COOLDOWN_ROUNDS, NO_SCHEDULED_PACKAGE,
+        UNUSED_CHECKPOINT,
     },
     ID,
 };
@@ -130,6 +131,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.bounty_pool = deposited;
     task.total_funded = deposited;
     task.executable_sha256 = args.executable_sha256;
+    task.next_executable_from_round = NO_SCHEDULED_PACKAGE;
     task.params_history[0] = ParamsCheckpoint { from_round: 0, params: args.params };
     for checkpoint in &mut task.params_history[1..] {
         checkpoint.from_round = UNUSED_CHECKPOINT;

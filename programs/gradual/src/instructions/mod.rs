@@ -15,6 +15,7 @@ pub mod set_task_active;
 pub mod stake;
 pub mod submit_proof;
 pub mod update_task;
+pub mod update_task_package;
 pub mod vote_audit;
 pub mod vote_distribution;
 pub mod withdraw_stake;
