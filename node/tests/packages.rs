@@ -3,8 +3,11 @@
 //! package, and a JavaScript task with js-sha3 from npm. Each is packed,
 //! pinned on-chain and served over HTTP on localhost; `node run` fetches,
 //! checks and runs them sandboxed. The scraper reads a local page, its only
-//! declared network capability; a request to an undeclared port fails. A
-//! package whose bytes differ from the pinned sha256 is never run.
+//! declared network capability; a request to an undeclared port fails.
+//! While the nodes run, `task update` schedules another package for the
+//! JavaScript task: the nodes fetch it and switch at its first round, and
+//! rounds before it keep theirs. A package whose bytes differ from the
+//! pinned sha256 is never run.
 
 #![allow(clippy::arithmetic_side_effects)]
 
@@ -174,9 +177,11 @@ fn packages_with_dependencies_are_fetched_checked_and_run_sandboxed() {
     let scraped = user.json(&["task", "show", &tasks[0]]);
     assert_eq!(scraped["capabilities"]["network"][0], format!("127.0.0.1:{port}"), "{scraped}");
 
+    let mut operator_addresses = Vec::new();
     let operators: Vec<(String, String, String)> = (0..2)
         .map(|index| {
-            let (keypair, _) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
+            let (keypair, address) = user.funded_keypair(&format!("operator{index}.json"), 10 * SOL);
+            operator_addresses.push(address);
             let listen = free_port();
             let mut config = format!("listen = \"127.0.0.1:{listen}\"\n");
             for (slot, task) in tasks.iter().enumerate() {
@@ -211,6 +216,39 @@ fn packages_with_dependencies_are_fetched_checked_and_run_sandboxed() {
                 .expect("node run")
         })
         .collect();
+    // While the nodes run, the keccak task's creator schedules another
+    // package, the SDK's Python hello, from the next round on. The nodes
+    // fetch it and switch at that round; rounds before it keep keccak.
+    let hello = site.join("packages").join("hello.tar").display().to_string();
+    user.json(&[
+        "task",
+        "pack",
+        &format!("{}/../sdk/python/examples/hello", env!("CARGO_MANIFEST_DIR")),
+        "-o",
+        &hello,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while user.json(&["task", "show", &tasks[1]])["current_round"].as_u64().is_none_or(|round| round < 1) {
+        assert!(Instant::now() < deadline, "round 1 never came");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let hello_locator = format!("http://127.0.0.1:{port}/packages/hello.tar");
+    let updated = user.json(&[
+        "task",
+        "update",
+        "-k",
+        &creator,
+        &tasks[1],
+        "--executable",
+        &hello,
+        "--executable-locator",
+        &hello_locator,
+    ]);
+    let switch_round = u64_of(&updated["from_round"]);
+    assert!(switch_round < LAST_ROUND, "the switch comes while the nodes run: {updated}");
+    let shown = user.json(&["task", "show", &tasks[1]]);
+    assert_eq!(u64_of(&shown["next_executable"]["from_round"]), switch_round, "{shown}");
+
     let deadline = Instant::now() + Duration::from_secs(240);
     for child in &mut children {
         let status = loop {
@@ -233,7 +271,42 @@ fn packages_with_dependencies_are_fetched_checked_and_run_sandboxed() {
         assert!(!log.contains("UNDECLARED ALLOWED"), "an undeclared port was reached: {log}");
         let cache = user.path(&format!("cache{index}"));
         let unpacked = std::fs::read_dir(&cache).expect("the node's cache").count();
-        assert_eq!(unpacked, 2, "node {index} fetched and unpacked both packages into {}", cache.display());
+        assert_eq!(
+            unpacked,
+            3,
+            "node {index} fetched and unpacked all three packages into {}",
+            cache.display()
+        );
+    }
+    // The keccak task's rounds before the switch were worked, audited and
+    // listed with keccak; from the switch on, with hello.
+    let hello_digest = solana_sha256_hasher::hash(b"Hello, World!").to_bytes();
+    let hello_digest: String = hello_digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    for (index, _) in operators.iter().enumerate() {
+        let address =
+            user.json(&["inspect", "node", "--task", &tasks[1], "--operator", &operator_addresses[index]]);
+        let unrevealed = "0".repeat(64);
+        let submissions: Vec<&Value> = address["submissions"]
+            .as_array()
+            .expect("submissions")
+            .iter()
+            .filter(|submission| submission["digest"] != unrevealed.as_str())
+            .collect();
+        for submission in &submissions {
+            let round = u64_of(&submission["round"]);
+            let is_hello = submission["digest"] == hello_digest.as_str();
+            assert_eq!(
+                is_hello,
+                round >= switch_round,
+                "round {round} ran the package scheduled for it: {address}"
+            );
+        }
+        assert!(
+            submissions.iter().any(|submission| u64_of(&submission["round"]) >= switch_round),
+            "{address}"
+        );
+        let log = std::fs::read_to_string(&operators[index].2).expect("log");
+        assert!(log.contains("package_scheduled"), "node {index} switched: {log}");
     }
     for task in &tasks {
         for round in 0..2 {

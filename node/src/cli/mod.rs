@@ -18,6 +18,7 @@ mod node;
 mod options;
 mod package;
 mod run;
+mod schedule;
 mod simulate;
 mod status;
 mod task;

@@ -30,6 +30,7 @@ use solana_signer::Signer;
 use super::{
     node::read_node,
     options::{SandboxOptions, SendOptions},
+    schedule::PackageSchedule,
     simulate::task_variables,
     task::read_task,
     CliError, CliResult, Context,
@@ -378,25 +379,27 @@ pub(super) fn stop_on_signal(context: &Context) -> Arc<AtomicBool> {
 }
 
 /// What the node needs to run a task's executable.
-struct ExecutableArgs<'a> {
-    program: Option<&'a PathBuf>,
-    variables: &'a [String],
-    work_dir: PathBuf,
-    sandbox: SandboxChoice,
-    cache: &'a Path,
+#[derive(Clone)]
+pub(super) struct ExecutableArgs {
+    pub(super) program: Option<PathBuf>,
+    pub(super) variables: Vec<String>,
+    pub(super) work_dir: PathBuf,
+    pub(super) sandbox: SandboxChoice,
+    pub(super) cache: PathBuf,
 }
 
 /// How a task's code runs: `built in`, `sandboxed` or `unsandboxed`.
-type Sandboxing = &'static str;
+pub(super) type Sandboxing = &'static str;
 
-fn task_impl(
-    context: &Context,
-    task: &TaskAccount,
+/// The task code a package (`sha256`, `locator`) names: built in, or
+/// installed from its locator (or the local copy) and started.
+pub(super) fn task_impl(
+    runtime: &Arc<tokio::runtime::Runtime>,
+    (sha256, locator): ([u8; 32], &str),
     executable: ExecutableArgs,
 ) -> CliResult<(SharedTask, Sandboxing)> {
-    let locator = String::from_utf8_lossy(task.executable_locator()).into_owned();
     let builtin = locator.starts_with("builtin:");
-    if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != task.executable_sha256 {
+    if builtin && solana_sha256_hasher::hash(locator.as_bytes()).to_bytes() != sha256 {
         return Err(CliError::usage(
             "the task's executable_sha256 does not match its built-in locator; refusing to run",
         ));
@@ -404,23 +407,19 @@ fn task_impl(
     match locator.split_whitespace().next().unwrap_or_default() {
         "builtin:hello" => Ok((Arc::new(Hello), "built in")),
         "builtin:http-digest" => Ok((
-            Arc::new(
-                HttpDigest::from_locator(&locator, Arc::clone(&context.runtime)).map_err(CliError::usage)?,
-            ),
+            Arc::new(HttpDigest::from_locator(locator, Arc::clone(runtime)).map_err(CliError::usage)?),
             "built in",
         )),
         _ => {
-            let package = match executable.program {
-                Some(program) => package::install_local(program, &task.executable_sha256, executable.cache),
-                None => {
-                    package::install(&locator, &task.executable_sha256, executable.cache, &context.runtime)
-                }
+            let package = match &executable.program {
+                Some(program) => package::install_local(program, &sha256, &executable.cache),
+                None => package::install(locator, &sha256, &executable.cache, runtime),
             }
             .map_err(CliError::usage)?;
             let config = ExternalConfig {
                 package,
                 work_dir: executable.work_dir,
-                variables: task_variables(executable.variables)?,
+                variables: task_variables(&executable.variables)?,
                 sandbox: executable.sandbox,
             };
             let external = External::start(config).map_err(CliError::usage)?;
@@ -450,14 +449,15 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
     let work_dir = db.with_extension("task");
     let sandbox = SandboxChoice { unsandboxed: run.unsandboxed, ceilings: shared.ceilings };
     let executable = ExecutableArgs {
-        program: run.executable.as_ref(),
-        variables: &run.env,
+        program: run.executable.clone(),
+        variables: run.env.clone(),
         work_dir,
         sandbox,
-        cache: &shared.package_cache,
+        cache: shared.package_cache.clone(),
     };
-    let (task_impl, sandboxing) = task_impl(context, &task, executable)?;
-    let task_impl = misbehaviour::wrap(shared.behaviour, task_impl, node);
+    let (mut schedule, sandboxing) =
+        PackageSchedule::start(&context.runtime, &task, chain.slot(), executable)?;
+    let task_impl = misbehaviour::wrap(shared.behaviour, schedule.task(), node);
 
     let peers = NetworkPeers::new(Arc::clone(&store), Arc::clone(&context.runtime));
     let mut world = World::new(task_address, Box::new(peers), u64::MAX, run.audit_sample);
@@ -518,6 +518,9 @@ fn run_task(shared: &Shared, setup: TaskSetup, started: serde_json::Value) -> Cl
         if let Err(refused) = world.refresh(&mut chain) {
             tracing::error!(task = %task_address, error = %refused.message, "cannot read the task's accounts; skipping this slot");
             continue;
+        }
+        if let Some(scheduled) = world.task_state.as_ref().and_then(|state| schedule.poll(state, slot)) {
+            event(scheduled);
         }
         if !world.node_cache.contains_key(&node) {
             // Only an account that is really gone means the node left.

@@ -30,11 +30,17 @@ pub enum TaskCommand {
         #[command(flatten)]
         options: SendOptions,
     },
-    /// Change parameters from the next round on; unset ones keep their value.
+    /// Change parameters, or the package nodes run, from the next round on; unset ones keep their value.
     Update {
         task: Address,
         #[command(flatten)]
         params: ParamArgs,
+        /// Where nodes fetch the new package: an http(s) URL or a path.
+        #[arg(long, requires = "executable")]
+        executable_locator: Option<String>,
+        /// The new package's local copy (a package, its directory, or a single executable); its sha256 is recorded.
+        #[arg(long, requires = "executable_locator")]
+        executable: Option<PathBuf>,
         /// Accept a bounty per round above what the pool holds.
         #[arg(long)]
         allow_underfunded: bool,
@@ -120,6 +126,21 @@ pub struct ParamArgs {
 }
 
 impl ParamArgs {
+    fn any(&self) -> bool {
+        [
+            self.bounty_per_round,
+            self.submission_window,
+            self.audit_window,
+            self.distribution_window,
+            self.distribution_audit_window,
+            self.min_stake,
+            self.audit_bond,
+        ]
+        .iter()
+        .any(Option::is_some)
+            || self.slash_rate_bps.is_some()
+    }
+
     fn over(&self, base: &RoundParams) -> RoundParams {
         RoundParams {
             bounty_per_round: self.bounty_per_round.unwrap_or(base.bounty_per_round),
@@ -278,35 +299,47 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
                 json!({ "task": task.to_string(), "lamports": lamports }),
             )
         }
-        TaskCommand::Update { task, params, allow_underfunded, .. } => {
+        TaskCommand::Update { task, params, allow_underfunded, executable_locator, executable, .. } => {
             let manager = context.signer()?;
             let mut chain = context.chain()?;
             let (state, _) = read_task(&chain, &task)?;
             let current = state.timeline().round_at(chain.slot()).unwrap_or(0);
-            let base = *state
-                .params_for(current.saturating_add(1))
-                .map_err(|error| CliError::failed(error.name()))?;
-            let updated = params.over(&base);
-            let rounds_funded = match params.bounty_per_round {
-                Some(bounty_per_round) => Some(check_funded(
-                    state.bounty_pool,
-                    "the bounty pool",
-                    bounty_per_round,
-                    allow_underfunded,
-                )?),
-                None => None,
-            };
-            updated.validate(state.round_length).map_err(|error| {
-                CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
-            })?;
-            let instruction = builders::update_task(&manager.pubkey(), &task, &updated);
-            let report = json!({
-                "task": task.to_string(),
-                "from_round": current.saturating_add(1),
-                "params": views::params(&updated),
-                "rounds_funded": rounds_funded,
-            });
-            context.send(&mut chain, "task update", &[instruction], &manager, report)
+            let from_round = state.timeline().next_round_at(chain.slot());
+            let mut instructions = Vec::new();
+            let mut report = json!({ "task": task.to_string(), "from_round": from_round });
+            if params.any() || executable.is_none() {
+                let base = *state
+                    .params_for(current.saturating_add(1))
+                    .map_err(|error| CliError::failed(error.name()))?;
+                let updated = params.over(&base);
+                let rounds_funded = match params.bounty_per_round {
+                    Some(bounty_per_round) => Some(check_funded(
+                        state.bounty_pool,
+                        "the bounty pool",
+                        bounty_per_round,
+                        allow_underfunded,
+                    )?),
+                    None => None,
+                };
+                updated.validate(state.round_length).map_err(|error| {
+                    CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
+                })?;
+                instructions.push(builders::update_task(&manager.pubkey(), &task, &updated));
+                report["params"] = views::params(&updated);
+                report["rounds_funded"] = json!(rounds_funded);
+            }
+            if let (Some(locator), Some(path)) = (executable_locator, executable) {
+                let sha256 = executable_sha256(&locator, Some(&path))?;
+                instructions.push(builders::update_task_package(
+                    &manager.pubkey(),
+                    &task,
+                    &sha256,
+                    locator.as_bytes(),
+                ));
+                report["executable_sha256"] = json!(crate::package::hex(&sha256));
+                report["executable_locator"] = json!(locator);
+            }
+            context.send(&mut chain, "task update", &instructions, &manager, report)
         }
         TaskCommand::Pause { task, .. } | TaskCommand::Resume { task, .. } => {
             let active = matches!(command, TaskCommand::Resume { .. });

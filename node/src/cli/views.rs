@@ -69,6 +69,11 @@ pub fn task(key: &Address, task: &Task, lamports: u64, slot: u64) -> Value {
         "open_distributions": task.open_distributions,
         "executable_sha256": hex(&task.executable_sha256),
         "executable_locator": text(task.executable_locator()),
+        "next_executable": (task.next_executable_from_round != gradual_interface::state::NO_SCHEDULED_PACKAGE).then(|| json!({
+            "from_round": task.next_executable_from_round,
+            "sha256": hex(&task.next_executable_sha256),
+            "locator": text(task.next_executable_locator()),
+        })),
         "params": round.and_then(|round| task.params_for(round).ok()).map(params),
         "params_history": history,
         "lamports": lamports,

@@ -6,12 +6,14 @@
 mod external;
 mod hello;
 mod http_digest;
+mod scheduled;
 
 pub use external::{
     audit_verdict, parse_answer, work_result, External, ExternalConfig, Parts, SandboxChoice,
 };
 pub use hello::{Hello, HELLO};
 pub use http_digest::HttpDigest;
+pub use scheduled::Scheduled;
 
 use std::collections::HashSet;
 
