@@ -36,7 +36,7 @@ fn measure_all() -> Vec<Measure> {
     let locator = vec![b'l'; 128];
     let schedule = builders::update_task_package(&creator.pubkey(), &task, &[7; 32], &locator);
     let units = ctx.send_ok(schedule, &[&creator]);
-    row("UpdateTaskPackage", "longest locator", units, 10_000);
+    row("UpdateTaskPackage", "longest locator", units, 1_000);
 
     // Stake creation does not depend on the operator's address: no bump search.
     let mut worst_create = 0;
