@@ -300,3 +300,52 @@ fn unsandboxed_runs_the_task_with_the_nodes_rights_and_warns() {
         "unsandboxed, the task reads what the node can: {attack}"
     );
 }
+
+/// Where a confinement cannot be applied the task does not run: here user
+/// namespaces are exhausted (`max_user_namespaces` is 0 in a namespace of
+/// the test's own, where `unshare` from util-linux runs the command).
+#[test]
+fn a_node_that_cannot_sandbox_refuses_to_run_the_task() {
+    let hello = format!("{}/../sdk/python/examples/hello", env!("CARGO_MANIFEST_DIR"));
+    let gradual = env!("CARGO_BIN_EXE_gradual");
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && '{gradual}' task check '{hello}'; echo \"exit $?\"; \
+         '{gradual}' task check '{hello}' --unsandboxed >/dev/null; echo \"unsandboxed exit $?\""
+    );
+    let output = Command::new("unshare")
+        .args(["--user", "--map-root-user", "sh", "-c", &script])
+        .output()
+        .expect("unshare");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stdout.contains("exit 2\n"), "refused with exit code 2: {stdout} {stderr}");
+    let line = stderr.lines().find(|line| line.contains("cannot sandbox")).expect("one line says why");
+    assert!(line.contains("namespaces are not available") && line.contains("refusing to run it"), "{line}");
+    assert!(stdout.contains("unsandboxed exit 0"), "--unsandboxed still runs it: {stdout} {stderr}");
+}
+
+/// A manifest may ask for more than the defaults, up to the operator's ceilings.
+#[test]
+fn a_task_asking_past_a_ceiling_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hello = format!("{}/../sdk/python/examples/hello", env!("CARGO_MANIFEST_DIR"));
+    for file in ["task.py", "gradual_task.py"] {
+        std::fs::copy(format!("{hello}/{file}"), dir.path().join(file)).expect("copy");
+    }
+    let manifest = "entry = \"task.py\"\nruntime = \"python3\"\n\n[capabilities.limits]\nmemory_mib = 4096\n";
+    std::fs::write(dir.path().join("gradual-task.toml"), manifest).expect("manifest");
+    let check = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gradual"))
+            .args(["task", "check", dir.path().to_str().expect("utf-8")])
+            .args(extra)
+            .output()
+            .expect("task check")
+    };
+    let refused = check(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("memory_mib = 4096, over this node's ceiling of 2048"), "{stderr}");
+    let raised = check(&["--max-memory-mib", "4096"]);
+    assert!(raised.status.success(), "{}", String::from_utf8_lossy(&raised.stderr));
+}

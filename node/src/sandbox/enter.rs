@@ -86,6 +86,39 @@ fn relay(child: libc::pid_t) -> ! {
     }
 }
 
+/// Whether this process may create the namespaces a call needs: a child
+/// tries, and exits with the error number it got.
+pub fn probe_namespaces() -> io::Result<()> {
+    let flags = libc::CLONE_NEWUSER
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWNET;
+    // SAFETY: the child makes two system calls and exits; the parent waits for it.
+    unsafe {
+        match libc::fork() {
+            -1 => Err(io::Error::last_os_error()),
+            0 => {
+                let code = if libc::unshare(flags) == 0 { 0 } else { *libc::__errno_location() };
+                libc::_exit(code)
+            }
+            child => {
+                let mut status: libc::c_int = 0;
+                while libc::waitpid(child, &mut status, 0) < 0 {
+                    if io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                match libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)) {
+                    Some(0) => Ok(()),
+                    Some(errno) => Err(io::Error::from_raw_os_error(errno)),
+                    None => Err(io::Error::other("the probe was killed")),
+                }
+            }
+        }
+    }
+}
+
 impl Prepared {
     pub fn new(policy: &Policy) -> Result<Self, String> {
         // SAFETY: getuid and getgid cannot fail.

@@ -135,6 +135,12 @@ pub fn confine(command: &mut Command, policy: &Policy) -> Result<(), String> {
 /// `/bin/true` under a policy with no network. The error names what is missing.
 pub fn probe() -> Result<(), String> {
     rules::check_abi()?;
+    enter::probe_namespaces().map_err(|error| {
+        format!(
+            "unprivileged user, PID and network namespaces are not available: {error} \
+             (see /proc/sys/user/max_user_namespaces and the distribution's user-namespace restrictions)"
+        )
+    })?;
     let dir = std::env::temp_dir().join(format!("gradual-sandbox-probe-{}", std::process::id()));
     let policy = Policy {
         readable: vec![PathBuf::from("/bin/true")],
