@@ -18,16 +18,9 @@ use serde_json::Value;
 const LAST_ROUND: u64 = 5;
 
 fn shape(name: &'static str) -> TaskShape {
-    TaskShape {
-        name,
-        bounty: 20 * SOL,
-        bounty_per_round: SOL,
-        // 6-second rounds, as in node_run.rs: room for eight task threads on a busy machine.
-        round_length: 60,
-        windows: [10, 30, 10, 20],
-        // 20 s to fund and stake four operators in two tasks before round 0.
-        start_in: 200,
-    }
+    // 6-second rounds, as in node_run.rs: room for eight task threads on a busy
+    // machine; 20 s to fund and stake four operators in two tasks before round 0.
+    TaskShape::six_second_rounds(name, 200)
 }
 
 struct MultiOperator {

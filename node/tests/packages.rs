@@ -19,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{free_port, u64_of, Localnet, TaskShape, User, SOL};
+use common::{free_port, u64_of, wait_for_success, Localnet, TaskShape, User, SOL};
 use serde_json::Value;
 
 const LAST_ROUND: u64 = 4;
@@ -77,36 +77,10 @@ impl Drop for Served {
     }
 }
 
-fn shape(name: &'static str) -> TaskShape {
-    TaskShape {
-        name,
-        bounty: 20 * SOL,
-        bounty_per_round: SOL,
-        round_length: 60,
-        windows: [10, 30, 10, 20],
-        start_in: 200,
-    }
-}
-
 /// `task create` for a package at `locator` whose local copy is `package`.
 fn create(user: &User, creator: &str, name: &'static str, locator: &str, package: &str) -> String {
-    let shape = shape(name);
-    let numbers = [
-        ("--bounty", shape.bounty),
-        ("--bounty-per-round", shape.bounty_per_round),
-        ("--round-length", shape.round_length),
-        ("--submission-window", shape.windows[0]),
-        ("--audit-window", shape.windows[1]),
-        ("--distribution-window", shape.windows[2]),
-        ("--distribution-audit-window", shape.windows[3]),
-        ("--start-in", shape.start_in),
-    ]
-    .map(|(flag, value)| [flag.to_string(), value.to_string()]);
-    let mut args: Vec<String> = ["task", "create", "-k", creator, "--name", name].map(String::from).to_vec();
-    args.extend(["--executable-locator", locator, "--executable", package].map(String::from));
-    args.extend(numbers.into_iter().flatten());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    user.json(&args)["task"].as_str().expect("task").to_string()
+    let shape = TaskShape::six_second_rounds(name, 200);
+    user.create_task_with(creator, &shape, &["--executable-locator", locator, "--executable", package])
 }
 
 fn events(log: &str) -> Vec<Value> {
@@ -249,17 +223,8 @@ fn packages_with_dependencies_are_fetched_checked_and_run_sandboxed() {
     let shown = user.json(&["task", "show", &tasks[1]]);
     assert_eq!(u64_of(&shown["next_executable"]["from_round"]), switch_round, "{shown}");
 
-    let deadline = Instant::now() + Duration::from_secs(240);
-    for child in &mut children {
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the nodes did not finish round {LAST_ROUND}");
-            std::thread::sleep(Duration::from_millis(200));
-        };
-        assert!(status.success(), "a node failed: {status:?}");
-    }
+    let finished = format!("the nodes did not finish round {LAST_ROUND}");
+    wait_for_success(&mut children, Duration::from_secs(240), &finished);
 
     for (index, (_, _, log)) in operators.iter().enumerate() {
         let log = std::fs::read_to_string(log).expect("log");

@@ -16,10 +16,12 @@ use std::{
     net::TcpListener,
     path::Path,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use common::{free_port, program, staked_operators, u64_of, Localnet, TaskShape, User, SOL};
+use common::{
+    free_port, program, staked_operators, u64_of, wait_for_success, Localnet, TaskShape, User, SOL,
+};
 use serde_json::Value;
 
 const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tasks/hostile");
@@ -147,17 +149,6 @@ fn a_hostile_task_is_refused_everything_under_simulate() {
 
 const LAST_ROUND: u64 = 4;
 
-fn shape() -> TaskShape {
-    TaskShape {
-        name: "hostile",
-        bounty: 20 * SOL,
-        bounty_per_round: SOL,
-        round_length: 60,
-        windows: [10, 30, 10, 20],
-        start_in: 150,
-    }
-}
-
 #[test]
 fn a_hostile_task_is_refused_everything_under_node_run() {
     let localnet = Localnet::start(&["--slot-ms", "100"]);
@@ -165,24 +156,12 @@ fn a_hostile_task_is_refused_everything_under_node_run() {
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
     let package = user.path("hostile.tar").display().to_string();
     user.json(&["task", "pack", HOSTILE, "-o", &package]);
-    let shape = shape();
-    let numbers = [
-        ("--bounty", shape.bounty),
-        ("--bounty-per-round", shape.bounty_per_round),
-        ("--round-length", shape.round_length),
-        ("--submission-window", shape.windows[0]),
-        ("--audit-window", shape.windows[1]),
-        ("--distribution-window", shape.windows[2]),
-        ("--distribution-audit-window", shape.windows[3]),
-        ("--start-in", shape.start_in),
-    ]
-    .map(|(flag, value)| [flag.to_string(), value.to_string()]);
-    let mut create: Vec<String> =
-        ["task", "create", "-k", &creator, "--name", "hostile"].map(String::from).to_vec();
-    create.extend(["--executable-locator".into(), package.clone(), "--executable".into(), package.clone()]);
-    create.extend(numbers.into_iter().flatten());
-    let create: Vec<&str> = create.iter().map(String::as_str).collect();
-    let task = user.json(&create)["task"].as_str().expect("task").to_string();
+    let shape = TaskShape::six_second_rounds("hostile", 150);
+    let task = user.create_task_with(
+        &creator,
+        &shape,
+        &["--executable-locator", &package, "--executable", &package],
+    );
     let shown = user.json(&["task", "show", &task]);
     assert_eq!(
         shown["capabilities"]["network"], "none",
@@ -239,17 +218,8 @@ fn a_hostile_task_is_refused_everything_under_node_run() {
         })
         .collect();
 
-    let deadline = Instant::now() + Duration::from_secs(180);
-    for child in &mut children {
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the nodes did not finish round {LAST_ROUND}");
-            std::thread::sleep(Duration::from_millis(200));
-        };
-        assert!(status.success(), "a node failed: {status:?}");
-    }
+    let finished = format!("the nodes did not finish round {LAST_ROUND}");
+    wait_for_success(&mut children, Duration::from_secs(180), &finished);
     let hostile_log = std::fs::read_to_string(&operators[0].log).expect("log");
     let attacks = reports(&hostile_log);
     assert!(attacks.len() >= 3, "the hostile node attacked every round: {hostile_log}");

@@ -130,9 +130,29 @@ pub struct TaskShape {
     pub start_in: u64,
 }
 
+impl TaskShape {
+    /// 6-second rounds (60 slots of 100 ms) with room for many nodes on a
+    /// busy machine, 20 SOL of bounty at 1 SOL a round, round 0 `start_in` slots away.
+    pub fn six_second_rounds(name: &'static str, start_in: u64) -> Self {
+        Self {
+            name,
+            bounty: 20 * SOL,
+            bounty_per_round: SOL,
+            round_length: 60,
+            windows: [10, 30, 10, 20],
+            start_in,
+        }
+    }
+}
+
 impl User {
     /// Creates a task with `gradual task create` and returns its address.
     pub fn create_task(&self, creator: &str, shape: &TaskShape) -> String {
+        self.create_task_with(creator, shape, &[])
+    }
+
+    /// Like [`User::create_task`], with `extra` flags (a package, say).
+    pub fn create_task_with(&self, creator: &str, shape: &TaskShape, extra: &[&str]) -> String {
         let numbers = [
             ("--bounty", shape.bounty),
             ("--bounty-per-round", shape.bounty_per_round),
@@ -149,6 +169,7 @@ impl User {
             args.push(flag);
             args.push(value);
         }
+        args.extend_from_slice(extra);
         self.json(&args)["task"].as_str().expect("task address").to_string()
     }
 
@@ -256,6 +277,21 @@ pub fn wait_for_exit(children: &mut [Child], limit: std::time::Duration, what: &
             assert!(std::time::Instant::now() < deadline, "{what}");
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
+    }
+}
+
+/// Waits for every node process to exit successfully, at most `limit`.
+pub fn wait_for_success(children: &mut [Child], limit: std::time::Duration, what: &str) {
+    let deadline = std::time::Instant::now() + limit;
+    for child in children {
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        assert!(status.success(), "a node failed: {status:?}");
     }
 }
 
