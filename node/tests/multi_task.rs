@@ -123,6 +123,7 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
         assert_eq!(line["running"], true, "{line}");
         assert_eq!(line["staked"], true, "{line}");
         assert_eq!(line["executable_matches"], true, "{line}");
+        assert_eq!(line["sandbox"], "built in", "{line}");
         assert_eq!(u64_of(&line["stake"]), 2 * SOL, "{line}");
         assert!(line.get("last_error").is_some() && line["pending_rewards"].is_u64(), "{line}");
         assert!(line["next_reward_in_slots"].is_u64(), "{line}");

@@ -327,6 +327,9 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
                     // Alone, the task's error is the command's own one line.
                     if let (Err(error), true) = (&outcome, several) {
                         shared.event(json!({ "event": "task_failed", "task": task.to_string(), "error": error.message }));
+                        // `node status` says why the task is not running (no sandbox, a bad package...).
+                        let failed = json!({ "failed": true, "last_error": error.message });
+                        shared.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(task.to_string(), failed);
                     }
                     outcome
                 })

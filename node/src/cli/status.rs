@@ -163,7 +163,7 @@ fn task_status(
         "node": node.to_string(),
         "staked": me.is_some(),
         "executable_matches": executable_matches(&task, executable)?,
-        "running": running.is_some_and(|status| status.get(task_address.to_string()).is_some()),
+        "running": published.is_some_and(|task| task.get("failed").is_none()),
         "last_error": last_error.cloned(),
         "sandbox": published.and_then(|task| task.get("sandbox")).cloned(),
     });
