@@ -639,14 +639,26 @@ fn emptied_wallets_cannot_block_resolutions() {
 /// when, so they can neither buy an early slot nor block an entitled node.
 #[test]
 fn entitlement_counts_the_nodes_open_when_the_round_began() {
-    let mut world = paid(4, 1);
-    let (offset, index) = first_entitled(&world.ctx, &world.task, 0, 0, &world.addresses());
-    let seed = proposal_seed(&world.ctx, &world.task, 0, 0);
-    let proposer = world.nodes[index].node.to_bytes();
-    let with_throwaways = |count| {
-        gradual_interface::selection::is_entitled(&seed, &proposer, count, offset, DISTRIBUTION_WINDOW)
-    };
-    assert!(with_throwaways(4) && !with_throwaways(40), "the live count would refuse this proposer");
+    // Keys are random: draw worlds until the first entitled proposer is one
+    // that the live count, 40 nodes, would refuse at its offset.
+    let (mut world, offset, index) = (0..50)
+        .find_map(|_| {
+            let world = paid(4, 1);
+            let (offset, index) = first_entitled(&world.ctx, &world.task, 0, 0, &world.addresses());
+            let seed = proposal_seed(&world.ctx, &world.task, 0, 0);
+            let proposer = world.nodes[index].node.to_bytes();
+            let with_throwaways = |count| {
+                gradual_interface::selection::is_entitled(
+                    &seed,
+                    &proposer,
+                    count,
+                    offset,
+                    DISTRIBUTION_WINDOW,
+                )
+            };
+            (with_throwaways(4) && !with_throwaways(40)).then_some((world, offset, index))
+        })
+        .expect("in 50 worlds, one proposer the live count would refuse");
     // In round 3's window, before the proposal, an attacker opens 36 nodes.
     world.ctx.warp_to_round(&world.task, 3, 0);
     for _ in 0..36 {

@@ -113,10 +113,34 @@ const DEFAULT_AUDIT_SAMPLE: usize = 16;
 pub(super) struct ConfigFile {
     listen: Option<SocketAddr>,
     pub(super) metrics_listen: Option<SocketAddr>,
-    /// The most a task's manifest may ask for; `--max-*` otherwise.
-    sandbox: Option<Limits>,
+    /// The most a task's manifest may ask for; `--max-*` for what it leaves out.
+    #[serde(default)]
+    sandbox: Ceilings,
     #[serde(rename = "task", default)]
     tasks: Vec<TaskEntry>,
+}
+
+/// `[sandbox]` of the config file: ceilings over the command line's.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ceilings {
+    memory_mib: Option<u64>,
+    cpu_seconds: Option<u64>,
+    processes: Option<u64>,
+    disk_mib: Option<u64>,
+    open_files: Option<u64>,
+}
+
+impl Ceilings {
+    fn over(&self, base: Limits) -> Limits {
+        Limits {
+            memory_mib: self.memory_mib.unwrap_or(base.memory_mib),
+            cpu_seconds: self.cpu_seconds.unwrap_or(base.cpu_seconds),
+            processes: self.processes.unwrap_or(base.processes),
+            disk_mib: self.disk_mib.unwrap_or(base.disk_mib),
+            open_files: self.open_files.unwrap_or(base.open_files),
+        }
+    }
 }
 
 /// One `[[task]]` of the config file.
@@ -237,7 +261,7 @@ pub fn run_node(context: &Context, args: RunArgs) -> CliResult {
     let (listen, metrics_listen, runs) = match (&args.node_config, args.task) {
         (Some(path), _) => {
             let (config, mut runs) = read_config(path)?;
-            ceilings = config.sandbox.unwrap_or(ceilings);
+            ceilings = config.sandbox.over(ceilings);
             for run in &mut runs {
                 run.unsandboxed |= args.sandbox.unsandboxed;
             }
