@@ -304,6 +304,21 @@ fn packages_with_dependencies_are_fetched_checked_and_run_sandboxed() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(stderr.trim().lines().count() == 1 && stderr.contains("refusing to run it"), "{stderr}");
+    // A locator nobody answers is a network failure: exit code 1, one line.
+    let unreachable_locator = format!("http://127.0.0.1:{}/packages/keccak.tar", free_port());
+    let unreachable = create(&user, &creator, "unreachable", &unreachable_locator, &scraper_package);
+    let staked = user.stake(keypair, &unreachable, 2 * SOL, "http://127.0.0.1:9/");
+    assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
+    let failed = user
+        .command()
+        .env("GRADUAL_PACKAGE_CACHE", user.path("cache-unreachable"))
+        .args(["node", "run", "-k", keypair, &unreachable, "--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--db", &user.path("unreachable.redb").display().to_string()])
+        .output()
+        .expect("node run");
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(stderr.trim().lines().count() == 1 && stderr.contains("cannot fetch the package"), "{stderr}");
     assert!(
         !user.path("cache-tampered").exists()
             || std::fs::read_dir(user.path("cache-tampered")).expect("cache").next().is_none(),

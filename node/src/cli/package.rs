@@ -67,6 +67,6 @@ pub fn declared(context: &Context, task: &Task, cache: &Path) -> Value {
             "runtime": "a single executable",
             "summary": package::Capabilities::default().summary(),
         }),
-        Err(error) => json!({ "error": error, "summary": format!("unknown: {error}") }),
+        Err(error) => json!({ "error": error.to_string(), "summary": format!("unknown: {error}") }),
     }
 }

@@ -438,11 +438,19 @@ pub(super) fn task_impl(
             "built in",
         )),
         _ => {
-            let package = match &executable.program {
-                Some(program) => package::install_local(program, &sha256, &executable.cache),
-                None => package::install(locator, &sha256, &executable.cache, runtime),
-            }
-            .map_err(CliError::usage)?;
+            let package =
+                match &executable.program {
+                    Some(program) => {
+                        package::install_local(program, &sha256, &executable.cache).map_err(CliError::usage)
+                    }
+                    // A locator that cannot be reached is a network failure (exit 1); a wrong package is bad input.
+                    None => package::install(locator, &sha256, &executable.cache, runtime).map_err(|error| {
+                        match error {
+                            package::InstallError::Unreachable(message) => CliError::failed(message),
+                            package::InstallError::Refused(message) => CliError::usage(message),
+                        }
+                    }),
+                }?;
             let config = ExternalConfig {
                 package,
                 work_dir: executable.work_dir,

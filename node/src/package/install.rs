@@ -19,6 +19,29 @@ use crate::{sandbox, tasks::sha256};
 /// Longest a package download may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Why a package could not be installed.
+#[derive(Debug)]
+pub enum InstallError {
+    /// Its locator could not be reached: a network failure, worth retrying.
+    Unreachable(String),
+    /// The package, or the input naming it, is wrong: its sha256, its contents.
+    Refused(String),
+}
+
+impl std::fmt::Display for InstallError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreachable(message) | Self::Refused(message) => formatter.write_str(message),
+        }
+    }
+}
+
+impl From<String> for InstallError {
+    fn from(message: String) -> Self {
+        Self::Refused(message)
+    }
+}
+
 /// A package ready to run.
 #[derive(Clone, Debug)]
 pub struct Installed {
@@ -106,24 +129,24 @@ pub fn install(
     expected: &[u8; 32],
     cache: &Path,
     runtime: &tokio::runtime::Runtime,
-) -> Result<Installed, String> {
+) -> Result<Installed, InstallError> {
     if let Some(installed) = cached(expected, cache)? {
         return Ok(installed);
     }
     let bytes = if locator.starts_with("http://") || locator.starts_with("https://") {
-        runtime.block_on(download(locator))?
+        runtime.block_on(download(locator)).map_err(InstallError::Unreachable)?
     } else {
         let path = Path::new(locator.strip_prefix("file://").unwrap_or(locator));
         let size = std::fs::metadata(path)
             .map_err(|error| format!("cannot read the package {locator}: {error}"))?
             .len();
         if size > MAX_PACKAGE_BYTES {
-            return Err(format!("the package {locator} is over {} MiB", MAX_PACKAGE_BYTES >> 20));
+            return Err(format!("the package {locator} is over {} MiB", MAX_PACKAGE_BYTES >> 20).into());
         }
         std::fs::read(path).map_err(|error| format!("cannot read the package {locator}: {error}"))?
     };
     check_sha256(&bytes, expected, &format!("the package at {locator}"))?;
-    unpack_cached(&bytes, expected, cache)
+    Ok(unpack_cached(&bytes, expected, cache)?)
 }
 
 async fn download(url: &str) -> Result<Vec<u8>, String> {
@@ -279,4 +302,62 @@ fn unpack(bytes: &[u8], root: &Path) -> Result<(), String> {
         make_read_only(dir, 0o555)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An archive whose first entry is a valid manifest, then `entry` as written, byte for byte.
+    fn archive(entry: &[u8], kind: tar::EntryType) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let manifest = b"entry = \"t.py\"\nruntime = \"python3\"\n";
+        let mut header = tar::Header::new_gnu();
+        header.set_size(manifest.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, MANIFEST, &manifest[..]).expect("manifest");
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..entry.len()].copy_from_slice(entry);
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_entry_type(kind);
+        header.set_cksum();
+        builder.append(&header, &b"x"[..]).expect("entry");
+        builder.into_inner().expect("archive")
+    }
+
+    #[test]
+    fn hostile_archives_are_refused_and_nothing_stays_in_the_cache() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        for (entry, kind, expected) in [
+            (&b"../escape"[..], tar::EntryType::Regular, "outside its root"),
+            (&b"/etc/escape"[..], tar::EntryType::Regular, "outside its root"),
+            (&b"link"[..], tar::EntryType::Symlink, "only files and directories"),
+            (&b"fifo"[..], tar::EntryType::Fifo, "only files and directories"),
+        ] {
+            let bytes = archive(entry, kind);
+            let error = install_bytes(&bytes, &sha256(&bytes), cache.path()).expect_err("refused");
+            assert!(error.contains(expected), "{error}");
+        }
+        assert_eq!(std::fs::read_dir(cache.path()).expect("cache").count(), 0, "nothing was left behind");
+    }
+
+    #[test]
+    fn a_package_whose_bytes_differ_from_the_pinned_sha256_is_never_unpacked() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let package = dir.path().join("task.tar");
+        std::fs::write(&package, archive(b"t.py", tar::EntryType::Regular)).expect("write");
+        let locator = package.display().to_string();
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let error = install(&locator, &[9; 32], cache.path(), &runtime).expect_err("refused").to_string();
+        assert!(error.contains("refusing to run it"), "{error}");
+        assert!(!cache.path().exists() || std::fs::read_dir(cache.path()).expect("cache").count() == 0);
+        let pinned = sha256(&std::fs::read(&package).expect("read"));
+        let installed = install(&locator, &pinned, cache.path(), &runtime).expect("installed");
+        assert!(installed.entry.ends_with("package/t.py") && installed.manifest.is_some());
+        let mode = std::fs::metadata(&installed.entry).expect("entry").permissions().mode();
+        assert_eq!(mode & 0o222, 0, "the unpacked package is read-only");
+    }
 }

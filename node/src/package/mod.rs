@@ -7,7 +7,7 @@ mod manifest;
 mod pack;
 
 pub use install::{
-    default_cache, install, install_bytes, install_local, is_package, Installed, FETCH_TIMEOUT,
+    default_cache, install, install_bytes, install_local, is_package, InstallError, Installed, FETCH_TIMEOUT,
 };
 pub use manifest::{Capabilities, Manifest, MANIFEST};
 pub use pack::{pack, MAX_PACKAGE_BYTES};

@@ -103,3 +103,33 @@ pub fn pack(dir: &Path) -> Result<(Manifest, Vec<u8>), String> {
     let bytes = builder.into_inner().map_err(|error| format!("cannot finish the archive: {error}"))?;
     Ok((manifest, bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_tree_packs_to_the_same_bytes_manifest_first() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(MANIFEST), "entry = \"z.py\"\nruntime = \"python3\"\n")
+            .expect("manifest");
+        std::fs::create_dir(dir.path().join("lib")).expect("dir");
+        std::fs::write(dir.path().join("lib/a.py"), "a").expect("file");
+        std::fs::write(dir.path().join("z.py"), "z").expect("file");
+        let (_, first) = pack(dir.path()).expect("pack");
+        // Touch every file: times and the order they were written in do not count.
+        std::fs::write(dir.path().join("z.py"), "z").expect("file");
+        std::fs::write(dir.path().join("lib/a.py"), "a").expect("file");
+        let (_, second) = pack(dir.path()).expect("pack");
+        assert_eq!(first, second);
+        let mut archive = tar::Archive::new(&first[..]);
+        let paths: Vec<String> = archive
+            .entries()
+            .expect("entries")
+            .map(|entry| entry.expect("entry").path().expect("path").display().to_string())
+            .collect();
+        assert_eq!(paths, [MANIFEST, "lib/", "lib/a.py", "z.py"]);
+        std::fs::write(dir.path().join("z.py"), "changed").expect("file");
+        assert_ne!(pack(dir.path()).expect("pack").1, first, "a changed file changes the package");
+    }
+}
