@@ -16,6 +16,10 @@ use super::{
 };
 use crate::{sandbox, tasks::sha256};
 
+/// Most files and directories a package may hold: a tree of tiny files
+/// within the size limit must not exhaust the operator's inodes.
+pub const MAX_PACKAGE_ENTRIES: usize = 100_000;
+
 /// Longest a package download may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -209,7 +213,10 @@ fn unpack_cached(bytes: &[u8], sha256: &[u8; 32], cache: &Path) -> Result<Instal
         return Ok(installed);
     }
     std::fs::create_dir_all(cache).map_err(|error| format!("cannot create {}: {error}", cache.display()))?;
-    let staging = cache.join(format!(".{}.{}", hex(sha256), std::process::id()));
+    // Named by process and by call: two tasks of one node may install the same package at once.
+    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let staging = cache.join(format!(".{}.{}.{call}", hex(sha256), std::process::id()));
     let _ = remove_tree(&staging);
     std::fs::create_dir(&staging).map_err(|error| format!("cannot create {}: {error}", staging.display()))?;
     let unpacked = if is_package(bytes) {
@@ -253,7 +260,12 @@ fn unpack(bytes: &[u8], root: &Path) -> Result<(), String> {
     let mut archive = tar::Archive::new(bytes);
     let entries = archive.entries().map_err(|error| format!("the package is not a tar archive: {error}"))?;
     let mut directories = Vec::new();
-    for entry in entries {
+    for (index, entry) in entries.enumerate() {
+        if index >= MAX_PACKAGE_ENTRIES {
+            return Err(format!(
+                "the package holds more than {MAX_PACKAGE_ENTRIES} files and directories; refusing it"
+            ));
+        }
         let mut entry = entry.map_err(|error| format!("the package is malformed: {error}"))?;
         let relative =
             entry.path().map_err(|error| format!("the package is malformed: {error}"))?.into_owned();

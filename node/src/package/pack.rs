@@ -68,6 +68,14 @@ pub fn pack(dir: &Path) -> Result<(Manifest, Vec<u8>), String> {
     }
     let mut items = Vec::new();
     walk(dir, dir, &mut items)?;
+    if items.len() > super::install::MAX_PACKAGE_ENTRIES {
+        return Err(format!(
+            "{} holds {} files and directories, more than a package may ({})",
+            dir.display(),
+            items.len(),
+            super::install::MAX_PACKAGE_ENTRIES
+        ));
+    }
     items.sort_by(|a, b| {
         (a.relative != MANIFEST, a.relative.as_bytes()).cmp(&(b.relative != MANIFEST, b.relative.as_bytes()))
     });
