@@ -154,12 +154,12 @@ pub fn external_task(
     purpose: &str,
     sandbox: &SandboxOptions,
 ) -> CliResult<External> {
-    let sha256 =
-        package::sha256_of(program).map_err(|error| CliError::usage(format!("--executable: {error}")))?;
     let package = if program.is_dir() {
         let (_, bytes) = package::pack(program).map_err(CliError::usage)?;
-        package::install_bytes(&bytes, &sha256, &sandbox.cache())
+        package::install_bytes(&bytes, &crate::tasks::sha256(&bytes), &sandbox.cache())
     } else {
+        let sha256 =
+            package::sha256_of(program).map_err(|error| CliError::usage(format!("--executable: {error}")))?;
         package::install_local(program, &sha256, &sandbox.cache())
     }
     .map_err(CliError::usage)?;
