@@ -143,6 +143,18 @@ kill -9 "${NODE_PIDS[1]}"; wait "${NODE_PIDS[1]}" 2>/dev/null || true
 sleep 3
 start_node 1 honest
 
+# A second version of the package, whose work is "hi": scheduled while the
+# nodes run, it takes over from the next round; rounds before keep "hello".
+mkdir -p "$E2E_DIR/slow-task-v2"
+cp "$TASK_DIR/gradual-task.toml" "$E2E_DIR/slow-task-v2/"
+sed 's/aGVsbG8=/aGk=/' "$TASK_DIR/task.sh" >"$E2E_DIR/slow-task-v2/task.sh"
+g task pack "$E2E_DIR/slow-task-v2" -o "$E2E_DIR/served/slow-task-v2.tar" >/dev/null
+SWITCH_ROUND="$(json task update -k "$E2E_DIR/creator.json" "$TASK" \
+  --executable "$E2E_DIR/served/slow-task-v2.tar" \
+  --executable-locator "http://127.0.0.1:$PACKAGE_PORT/slow-task-v2.tar" | field "['from_round']")"
+log "the second package runs from round $SWITCH_ROUND"
+[ "$SWITCH_ROUND" -le 5 ] || die "the package switch came too late to be checked (round $SWITCH_ROUND)"
+
 log "waiting for the nodes to finish round $LAST_ROUND"
 nodes_done() {
   chain_alive
@@ -161,7 +173,7 @@ pids+=($!)
 DASHBOARD_URL="http://127.0.0.1:$DASHBOARD_PORT"
 
 log "checking on-chain state through gradual inspect"
-export TASK GRADUAL E2E_DIR DASHBOARD_URL
+export TASK GRADUAL E2E_DIR DASHBOARD_URL SWITCH_ROUND
 python3 - <<'PY'
 import json, os, subprocess, sys
 
@@ -208,6 +220,14 @@ def stopped_stats(i):
         if line.startswith("{") and json.loads(line).get("event") == "stopped":
             return json.loads(line)["stats"]
     return {}
+import hashlib
+switch = int(os.environ["SWITCH_ROUND"])
+for i in (1, 2, 3):
+    revealed = [s for s in nodes[i]["submissions"] if s["digest"] != "0" * 64]
+    expected = lambda r: hashlib.sha256(b"hi" if r >= switch else b"hello").hexdigest()
+    check(all(s["digest"] == expected(s["round"]) for s in revealed)
+          and any(s["round"] >= switch for s in revealed),
+          f"node {i} ran the second package from round {switch} and the first before it")
 def started(i):
     return [json.loads(line) for line in open(f"{work}/node{i}.log")
             if line.startswith("{") and json.loads(line).get("event") == "started"]
