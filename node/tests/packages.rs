@@ -294,30 +294,27 @@ fn packages_with_dependencies_are_fetched_checked_and_run_sandboxed() {
     let (keypair, _, _) = &operators[0];
     let staked = user.stake(keypair, &tampered, 2 * SOL, "http://127.0.0.1:9/");
     assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
-    let refused = user
-        .command()
-        .env("GRADUAL_PACKAGE_CACHE", user.path("cache-tampered"))
-        .args(["node", "run", "-k", keypair, &tampered, "--listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--db", &user.path("tampered.redb").display().to_string()])
-        .output()
-        .expect("node run");
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    // `node run` for one task, with a cache of its own: its exit code and stderr.
+    let run_alone = |task: &str, name: &str| {
+        let output = user
+            .command()
+            .env("GRADUAL_PACKAGE_CACHE", user.path(&format!("cache-{name}")))
+            .args(["node", "run", "-k", keypair, task, "--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--db", &user.path(&format!("{name}.redb")).display().to_string()])
+            .output()
+            .expect("node run");
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, stderr) = run_alone(&tampered, "tampered");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.trim().lines().count() == 1 && stderr.contains("refusing to run it"), "{stderr}");
     // A locator nobody answers is a network failure: exit code 1, one line.
     let unreachable_locator = format!("http://127.0.0.1:{}/packages/keccak.tar", free_port());
     let unreachable = create(&user, &creator, "unreachable", &unreachable_locator, &scraper_package);
     let staked = user.stake(keypair, &unreachable, 2 * SOL, "http://127.0.0.1:9/");
     assert!(staked.status.success(), "{}", String::from_utf8_lossy(&staked.stderr));
-    let failed = user
-        .command()
-        .env("GRADUAL_PACKAGE_CACHE", user.path("cache-unreachable"))
-        .args(["node", "run", "-k", keypair, &unreachable, "--listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--db", &user.path("unreachable.redb").display().to_string()])
-        .output()
-        .expect("node run");
-    let stderr = String::from_utf8_lossy(&failed.stderr);
-    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = run_alone(&unreachable, "unreachable");
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.trim().lines().count() == 1 && stderr.contains("cannot fetch the package"), "{stderr}");
     assert!(
         !user.path("cache-tampered").exists()

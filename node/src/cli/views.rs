@@ -9,16 +9,14 @@ use gradual_interface::{
 };
 use serde_json::{json, Value};
 
+use crate::package::hex;
+
 fn address(bytes: &[u8; 32]) -> String {
     Address::new_from_array(*bytes).to_string()
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 pub fn params(params: &RoundParams) -> Value {

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 
 use super::{digest_matches, sha256, DistributionInputs, Judgement, Leaves, Submitted, Task, WorkContext};
 use crate::{
-    package::Installed,
+    package::{hex, Installed},
     sandbox::{self, Confinement, Limits, Policy},
 };
 
@@ -93,10 +93,6 @@ pub struct External {
     environment: BTreeMap<String, String>,
     confinement: Confinement,
     checked: Mutex<Stamp>,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn unhex32(text: &str) -> Option<[u8; 32]> {

@@ -1,6 +1,7 @@
 use base64::Engine as _;
 
 use super::{digest_matches, Judgement, Submitted, Task, WorkContext};
+use crate::package::hex;
 
 /// Fetches a task-configured list of URLs every round and submits the
 /// digest of the round's results. Auditors check the digest over the
@@ -27,10 +28,6 @@ struct Source {
     body_sha256: String,
     /// The body's bytes, base64: sources need not be UTF-8.
     body: String,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Bodies larger than this are cut; the digest covers what was kept.
