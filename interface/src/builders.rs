@@ -131,8 +131,11 @@ fn node_instruction(operator: &Address, task: &Address, writable: bool, data: Ve
     }
 }
 
+/// Writes the task: the node's stake leaves its counted stake.
 pub fn request_unstake(operator: &Address, task: &Address) -> Instruction {
-    node_instruction(operator, task, false, data_with(GradualInstruction::RequestUnstake, &[]))
+    let mut instruction = node_instruction(operator, task, false, data_with(GradualInstruction::RequestUnstake, &[]));
+    instruction.accounts[2].is_writable = true;
+    instruction
 }
 
 /// Pays the lamports to the operator and, when emptying the node, updates the task.
@@ -313,9 +316,12 @@ fn node_distribution_instruction(
     }
 }
 
+/// A dispute (`valid` false) may post a bond: the operator pays it.
 pub fn vote_distribution(operator: &Address, task: &Address, round: u64, valid: bool) -> Instruction {
     let data = data_with(GradualInstruction::VoteDistribution, &[u8::from(valid)]);
-    node_distribution_instruction(AccountMeta::new_readonly(*operator, true), task, round, data)
+    let mut instruction = node_distribution_instruction(AccountMeta::new(*operator, true), task, round, data);
+    instruction.accounts.push(AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false));
+    instruction
 }
 
 /// `[round's distribution, task, recipient]`, all writable, no signer.
@@ -337,13 +343,22 @@ fn settle_distribution_instruction(
     }
 }
 
-pub fn resolve_distribution(task: &Address, round: u64, proposer_operator: &Address) -> Instruction {
-    settle_distribution_instruction(task, round, proposer_operator, GradualInstruction::ResolveDistribution)
+/// `disputer_operator` is the distribution's, the proposer's operator when nobody disputed.
+pub fn resolve_distribution(
+    task: &Address,
+    round: u64,
+    proposer_operator: &Address,
+    disputer_operator: &Address,
+) -> Instruction {
+    let mut instruction =
+        settle_distribution_instruction(task, round, proposer_operator, GradualInstruction::ResolveDistribution);
+    instruction.accounts.push(AccountMeta::new(*disputer_operator, false));
+    instruction
 }
 
-/// Claims `amount` for the operator's node: the proof's leaf at its slot is
+/// Claims `amount` for the operator's node: the proof's leaf at its position is
 /// written as `(node, amount)`, so a wrong amount fails the proof on-chain.
-/// Data: bucket index `u32`, slot `u8`, leaf count `u8`, the bucket's
+/// Data: bucket index `u32`, position `u8`, leaf count `u8`, the bucket's
 /// leaves, then the siblings (section 8.1 of the protocol).
 pub fn claim_reward(
     operator: &Address,
@@ -354,10 +369,10 @@ pub fn claim_reward(
 ) -> Instruction {
     let (node, _) = find_node_address(task, operator);
     let mut data = data_with(GradualInstruction::ClaimReward, &proof.bucket_index.to_le_bytes());
-    data.push(proof.slot);
+    data.push(proof.position);
     data.push(u8::try_from(proof.bucket.len()).unwrap_or(u8::MAX));
-    for (slot, bucket_leaf) in proof.bucket.iter().enumerate() {
-        let claimed = slot == usize::from(proof.slot);
+    for (position, bucket_leaf) in proof.bucket.iter().enumerate() {
+        let claimed = position == usize::from(proof.position);
         data.extend_from_slice(&if claimed { leaf(node.as_array(), amount) } else { *bucket_leaf });
     }
     for sibling in &proof.siblings {

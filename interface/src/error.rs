@@ -220,6 +220,8 @@ errors! {
     InvalidClockAccount = 89,
     /// The package scheduled before has been in effect for fewer than 9 rounds: rounds it ran may still be audited or distributed.
     PackageChangePending = 90,
+    /// The bump gives an address on the ed25519 curve, which no program can sign for: try another bump.
+    BumpOnCurve = 91,
 }
 
 impl From<GradualError> for ProgramError {

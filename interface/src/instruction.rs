@@ -60,7 +60,7 @@ pub enum GradualInstruction {
     /// Accounts expected by this instruction:
     /// 0. `[signer]` The operator.
     /// 1. `[writable]` The node.
-    /// 2. `[]` The task.
+    /// 2. `[writable]` The task.
     RequestUnstake = 5,
     /// Withdraws stake after the cooldown; withdrawing all of it closes the node.
     ///
@@ -136,23 +136,29 @@ pub enum GradualInstruction {
     ///
     /// Data expected by this instruction: [`ProposeDistributionArgs`], then the URL as `u8 length, bytes`.
     ProposeDistribution = 12,
-    /// Votes on an open list with the voter's stake for its round.
+    /// Votes on an open list with the voter's stake for its round. The first
+    /// "invalid" vote of an attempt (the dispute) posts round `r`'s audit
+    /// bond, forfeited to the pool if the list stands.
     ///
     /// Accounts expected by this instruction:
-    /// 0. `[signer]` The voter's operator.
+    /// 0. `[writable, signer]` The voter's operator, paying a dispute's bond.
     /// 1. `[writable]` The voter's node.
     /// 2. `[writable]` The distribution.
+    /// 3. `[]` The system program.
     ///
     /// Data expected by this instruction: `valid: u8` (1: the list is right, 0: wrong).
     VoteDistribution = 13,
     /// Settles a list after its vote window: approved, the bond returns to
-    /// the proposer; rejected, bond and total go to the pool and the next
-    /// attempt may propose (or, after the last allowed attempt, the round fails).
+    /// the proposer and a dispute's bond goes to the pool; rejected, the
+    /// dispute's bond returns to the disputer, the proposer's bond and the
+    /// total go to the pool, and the next attempt may propose (or, after the
+    /// last allowed attempt, the round fails).
     ///
     /// Accounts expected by this instruction:
     /// 0. `[writable]` The distribution.
     /// 1. `[writable]` The task.
     /// 2. `[writable]` The proposer's operator.
+    /// 3. `[writable]` The disputer's operator (the proposer's when nobody disputed).
     ResolveDistribution = 14,
     /// Pays a node's amount from an approved list, once, against a Merkle proof.
     ///
@@ -160,8 +166,11 @@ pub enum GradualInstruction {
     /// 0. `[writable, signer]` The node's operator, receiving the lamports.
     /// 1. `[writable]` The node.
     /// 2. `[writable]` The distribution.
+    /// 3. `[]` The Clock sysvar.
     ///
-    /// Data expected by this instruction: `amount: u64`, then the proof's sibling hashes (32 bytes each).
+    /// Data expected by this instruction: `bucket_index: u32`, `position: u8`
+    /// (the leaf's place in its bucket), `leaf_count: u8`, the bucket's
+    /// leaves (40 bytes each), then the sibling hashes (32 bytes each, at most 21).
     ClaimReward = 15,
     /// After the claim period (or once the round failed), returns what is
     /// left of the reserve to the pool and closes the distribution.

@@ -129,7 +129,7 @@ mod tree {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct Proof {
         pub bucket_index: u32,
-        pub slot: u8,
+        pub position: u8,
         pub bucket: Vec<Leaf>,
         pub siblings: Vec<Hash>,
     }
@@ -141,7 +141,7 @@ mod tree {
 
         /// The claimed leaf's node and amount.
         pub fn claimed(&self) -> Option<(&[u8; 32], u64)> {
-            parse_leaf(self.bucket.get(usize::from(self.slot))?)
+            parse_leaf(self.bucket.get(usize::from(self.position))?)
         }
     }
 
@@ -201,14 +201,14 @@ mod tree {
             }
             Some(Proof {
                 bucket_index: u32::try_from(bucket_index).ok()?,
-                slot: u8::try_from(index % BUCKET_LEAVES).ok()?,
+                position: u8::try_from(index % BUCKET_LEAVES).ok()?,
                 bucket,
                 siblings,
             })
         }
     }
 
-    /// The default distribution rule for a round: the round's bounty split
+    /// A rule that pays per node, not per stake: the round's bounty split
     /// equally, rounded down, among the eligible nodes (those that submitted
     /// for the round and were not excluded by an upheld audit). Leaves are in
     /// ascending node-address order. Returns the leaves and their total; the
@@ -221,6 +221,28 @@ mod tree {
         let share = bounty.checked_div(count).unwrap_or(0);
         let total = share.saturating_mul(count);
         (nodes.into_iter().map(|node| (node, share)).collect(), total)
+    }
+
+    /// The default distribution rule for a round: the round's bounty shared
+    /// out by stake, rounded down, among the eligible nodes (those that
+    /// submitted for the round and were not excluded by an upheld audit),
+    /// each given as `(node, stake for the round)`. Leaves are in ascending
+    /// node-address order, a node listed twice counted once. Returns the
+    /// leaves and their total; the dust (`bounty - total`, below one
+    /// lamport per node) stays in the pool. Stake split over many accounts
+    /// is paid the same as in one.
+    pub fn stake_split(bounty: u64, eligible: &[([u8; 32], u64)]) -> (Vec<([u8; 32], u64)>, u64) {
+        let mut nodes = eligible.to_vec();
+        nodes.sort_unstable_by_key(|(node, _)| *node);
+        nodes.dedup_by_key(|(node, _)| *node);
+        let stake: u128 = nodes.iter().map(|(_, stake)| u128::from(*stake)).sum();
+        let share = |node_stake: u64| {
+            let exact = u128::from(bounty).checked_mul(u128::from(node_stake)).and_then(|p| p.checked_div(stake));
+            exact.and_then(|exact| u64::try_from(exact).ok()).unwrap_or(0)
+        };
+        let leaves: Vec<([u8; 32], u64)> = nodes.into_iter().map(|(node, stake)| (node, share(stake))).collect();
+        let total = leaves.iter().map(|(_, amount)| *amount).sum();
+        (leaves, total)
     }
 
     /// The tree of a distribution list.
@@ -279,7 +301,7 @@ mod tests {
     fn the_order_of_a_pair_is_the_index_bit() {
         let tree = tree_of(&[(node(1), 5), (node(2), 6), (node(3), 7), (node(4), 8), (node(5), 9)]);
         let proof = tree.proof(4).unwrap();
-        assert_eq!((proof.bucket_index, proof.slot, proof.bucket.len()), (1, 0, 1));
+        assert_eq!((proof.bucket_index, proof.position, proof.bucket.len()), (1, 0, 1));
         // The last bucket is the right child; as a left child it fails.
         assert!(verify(&tree.root(), &proof.bucket.concat(), 1, &proof.siblings));
         assert!(!verify(&tree.root(), &proof.bucket.concat(), 0, &proof.siblings));

@@ -385,13 +385,30 @@ impl TestContext {
         self.send_flow_ok(instruction, &[operator], Flow::deposit(bond))
     }
 
-    /// Resolves round `round`'s list; the bond leaves only if it is approved.
+    /// Votes on round `round`'s list; the first dispute of an attempt posts
+    /// a bond as large as the proposer's.
+    pub fn vote_distribution(&mut self, operator: &Keypair, task: &Address, round: u64, valid: bool) -> u64 {
+        let address = gradual_interface::pda::find_distribution_address(task, round).0;
+        let record = self.distribution(&address);
+        let bond = if valid || record.dispute_bond != 0 { 0 } else { record.bond };
+        let instruction = builders::vote_distribution(&operator.pubkey(), task, round, valid);
+        self.send_flow_ok(instruction, &[operator], Flow::deposit(bond))
+    }
+
+    /// Resolves round `round`'s list: if it stands, the proposer's bond
+    /// leaves and a dispute's goes to the pool; if not, the dispute's bond
+    /// leaves and the proposer's goes to the pool.
     pub fn resolve_distribution(&mut self, task: &Address, round: u64) -> u64 {
         let address = gradual_interface::pda::find_distribution_address(task, round).0;
         let record = self.distribution(&address);
-        let payout = if record.is_rejected() { 0 } else { record.bond };
-        let proposer_operator = Address::new_from_array(record.proposer_operator);
-        let instruction = builders::resolve_distribution(task, round, &proposer_operator);
+        let stands = crate::oracle::list_stands(record.valid_weight, record.invalid_weight);
+        let payout = if stands { record.bond } else { record.dispute_bond };
+        let instruction = builders::resolve_distribution(
+            task,
+            round,
+            &Address::new_from_array(record.proposer_operator),
+            &Address::new_from_array(record.disputer_operator),
+        );
         self.send_flow_ok(instruction, &[], Flow::payout(payout))
     }
 

@@ -108,11 +108,12 @@ pub fn proposal_seed(ctx: &TestContext, task: &Address, round: u64, attempt: u8)
     let stored = ctx.task(task);
     let attempt_round = round + gradual_interface::round::LIST_LAG + u64::from(attempt);
     let seed_slot = stored.start_slot + attempt_round * stored.round_length - 1;
-    gradual_interface::selection::proposal_seed(&crate::slot_hash(seed_slot), round, attempt)
+    crate::oracle::proposal_seed(&crate::slot_hash(seed_slot), round, attempt)
 }
 
 /// The earliest offset into the distribution window at which one of
-/// `nodes` may propose `round`'s list in `attempt`, and which node.
+/// `nodes` may propose `round`'s list in `attempt`, and which node, each
+/// with its stake for the round out of the task's counted stake.
 pub fn first_entitled(
     ctx: &TestContext,
     task: &Address,
@@ -124,18 +125,15 @@ pub fn first_entitled(
     let list_round = round + gradual_interface::round::LIST_LAG + u64::from(attempt);
     let window = stored.params_for(list_round).expect("params").distribution_window;
     let seed = proposal_seed(ctx, task, round, attempt);
+    let total = stored.counted_stake_for(round);
+    let stakes: Vec<u64> =
+        nodes.iter().map(|node| if ctx.exists(node) { ctx.node(node).stake_for_round(round) } else { 0 }).collect();
     (0..window)
         .find_map(|offset| {
-            nodes
-                .iter()
-                .position(|node| {
-                    gradual_interface::selection::is_entitled(
-                        &seed,
-                        &node.to_bytes(),
-                        stored.node_count,
-                        offset,
-                        window,
-                    )
+            (0..nodes.len())
+                .find(|index| {
+                    let stake = (stakes[*index], total);
+                    crate::oracle::entitled(&seed, &nodes[*index].to_bytes(), stake, offset, window)
                 })
                 .map(|index| (offset, index))
         })
@@ -143,14 +141,14 @@ pub fn first_entitled(
 }
 
 /// Round `round`'s list by the default rule, from chain state: nodes that
-/// submitted for the round and were not excluded share its bounty.
+/// submitted for the round and were not excluded share its bounty by stake.
 pub fn default_list(
     ctx: &TestContext,
     task: &Address,
     round: u64,
     nodes: &[Address],
 ) -> Vec<([u8; 32], u64)> {
-    let eligible: Vec<[u8; 32]> = nodes
+    let eligible: Vec<([u8; 32], u64)> = nodes
         .iter()
         .filter(|node| ctx.exists(node))
         .filter(|node| {
@@ -158,10 +156,10 @@ pub fn default_list(
                 .proof(round)
                 .is_some_and(|proof| proof.flags & gradual_interface::state::SUBMISSION_EXCLUDED == 0)
         })
-        .map(|node| node.to_bytes())
+        .map(|node| (node.to_bytes(), ctx.node(node).stake_for_round(round)))
         .collect();
     let bounty = ctx.task(task).params_for(round).expect("params").bounty_per_round;
-    gradual_interface::merkle::equal_split(bounty, &eligible).0
+    crate::oracle::stake_split(bounty, &eligible)
 }
 
 /// A proposal carrying `leaves`.
@@ -183,7 +181,7 @@ pub fn million_leaf_tree(listed: &[([u8; 32], u64)]) -> gradual_interface::merkl
     gradual_interface::merkle::MerkleTree::new(leaves)
 }
 
-/// Seats `node`, holding `stake` of the task's `total_stake`, holds on the
+/// Seats `node`, holding `stake` of the round's counted stake, holds on the
 /// committee of the audit of `target`'s proof of `round`, seeded by the
 /// harness's hash of the last slot of round `round + 2`'s raise window.
 pub fn committee_seats(
@@ -198,10 +196,9 @@ pub fn committee_seats(
     let seed_slot =
         stored.start_slot + (round + gradual_interface::round::AUDIT_LAG) * stored.round_length + raise_end
             - 1;
-    let seed =
-        gradual_interface::selection::committee_seed(&crate::slot_hash(seed_slot), &target.to_bytes(), round);
+    let seed = crate::oracle::committee_seed(&crate::slot_hash(seed_slot), &target.to_bytes(), round);
     let seats = stored.audit_committee_seats;
-    gradual_interface::selection::committee_seats(&seed, &node.to_bytes(), stake, total_stake, seats)
+    crate::oracle::voter_seats(&seed, &node.to_bytes(), stake, total_stake, seats)
 }
 
 /// The salt the tests use for `round`: any 32 bytes do, as long as the
@@ -221,7 +218,8 @@ pub fn proof_parts(
 ) -> ([u8; 32], gradual_interface::builders::Reveal) {
     let node = find_node_address(task, operator).0;
     let salt = test_salt(round);
-    let commitment = gradual_interface::proof::proof_commitment(&digest, locator, &node.to_bytes(), &salt);
+    let committer = (&task.to_bytes(), &node.to_bytes(), round);
+    let commitment = gradual_interface::proof::proof_commitment(&digest, locator, committer, &salt);
     (commitment, gradual_interface::builders::Reveal { digest, locator: locator.to_vec(), salt })
 }
 

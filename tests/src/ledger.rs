@@ -29,18 +29,21 @@ impl Ledger {
 /// payouts.
 pub fn check_conservation(svm: &LiteSVM, ledger: &Ledger, forged: &[Address]) {
     let mut tracked: u128 = 0;
-    // Each task's `total_stake` and `node_count` against its nodes' accounts.
-    let mut node_stakes: std::collections::BTreeMap<[u8; 32], (u64, u64)> = Default::default();
-    let mut task_counts: Vec<(Address, [u8; 32], u64, u64)> = Vec::new();
+    // Each task's `total_stake`, `node_count` and newest counted stake
+    // against its nodes' accounts: all stake, accounts, stake not exiting.
+    let mut node_stakes: std::collections::BTreeMap<[u8; 32], (u64, u64, u64)> = Default::default();
+    let mut task_counts: Vec<(Address, [u8; 32], (u64, u64, u64))> = Vec::new();
     for (address, account) in svm.get_program_accounts(&gradual_interface::ID) {
         if forged.contains(&address) {
             continue;
         }
         if let Some(node) = Node::read(&account.data) {
             let counted = node_stakes.entry(node.task).or_default();
-            *counted = (counted.0 + node.total_stake(), counted.1 + 1);
+            let not_exiting = if node.is_exiting() { 0 } else { node.total_stake() };
+            *counted = (counted.0 + node.total_stake(), counted.1 + 1, counted.2 + not_exiting);
         } else if let Some(task) = Task::read(&account.data) {
-            task_counts.push((address, address.to_bytes(), task.total_stake, task.node_count));
+            let newest = task.counted_stake[task.counted_stake.len() - 1].total;
+            task_counts.push((address, address.to_bytes(), (task.total_stake, task.node_count, newest)));
         }
         let rent = svm.minimum_balance_for_rent_exemption(account.data.len());
         assert!(account.lamports >= rent, "{address} is below rent exemption");
@@ -51,12 +54,11 @@ pub fn check_conservation(svm: &LiteSVM, ledger: &Ledger, forged: &[Address]) {
         assert_eq!(held, expected, "{address}: lamports above rent differ from what it tracks");
         tracked += u128::from(held);
     }
-    for (address, key, total_stake, node_count) in task_counts {
+    for (address, key, recorded) in task_counts {
         let counted = node_stakes.get(&key).copied().unwrap_or_default();
         assert_eq!(
-            (total_stake, node_count),
-            counted,
-            "{address}: total_stake and node_count differ from its nodes"
+            recorded, counted,
+            "{address}: (total_stake, node_count, newest counted stake) differ from its nodes"
         );
     }
     assert_eq!(

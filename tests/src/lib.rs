@@ -7,6 +7,7 @@
 mod context;
 pub mod fixtures;
 mod ledger;
+pub mod oracle;
 
 pub use context::*;
 pub use ledger::*;

@@ -55,7 +55,7 @@ fn every_instruction_at_its_largest_fits_a_packet() {
             builders::propose_distribution(&authority, &task, &proposal)
         }),
         ("VoteDistribution", builders::vote_distribution(&authority, &task, u64::MAX, true)),
-        ("ResolveDistribution", builders::resolve_distribution(&task, u64::MAX, &authority)),
+        ("ResolveDistribution", builders::resolve_distribution(&task, u64::MAX, &authority, &authority)),
         (
             "ClaimReward (deepest proof the program accepts)",
             builders::claim_reward(&authority, &task, u64::MAX, u64::MAX, &deepest_proof()),
@@ -77,7 +77,7 @@ fn every_instruction_at_its_largest_fits_a_packet() {
 fn deepest_proof() -> Proof {
     Proof {
         bucket_index: u32::MAX,
-        slot: 0,
+        position: 0,
         bucket: vec![[0xee; LEAF_LEN]; BUCKET_LEAVES],
         siblings: vec![[0xee; 32]; MAX_PROOF_DEPTH],
     }

@@ -71,7 +71,7 @@ fn measure_all() -> Vec<Measure> {
     let (_, reveal) = proof_parts(&task, &operators[1].pubkey(), 0, ([5; 32], longest));
     let both = builders::submit_proof(&operators[1].pubkey(), &task, 1, Some(commitment), Some(&reveal));
     let units = ctx.send_ok(both, &[&operators[1]]);
-    row("SubmitProof", "round r's commitment and round r-1's reveal, longest locator", units, 800);
+    row("SubmitProof", "round r's commitment and round r-1's reveal, longest locator", units, 850);
     for operator in &operators[3..6] {
         ctx.send_ok(reveal_proof(&task, &operator.pubkey(), 0, ([5; 32], b"c")), &[operator]);
     }

@@ -5,7 +5,6 @@
 //! audit settles, every node leaves, the task closes and every lamport that
 //! went in has come out.
 
-use gradual_interface::selection::{committee_seats, committee_seed};
 use gradual_interface::{
     builders,
     merkle::tree_of,
@@ -13,7 +12,7 @@ use gradual_interface::{
     state::{CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED, DISTRIBUTION_PROPOSED, SUBMISSION_EXCLUDED},
     Address,
 };
-use gradual_tests::{fixtures::*, slot_hash, Flow, TestContext, SOL};
+use gradual_tests::{fixtures::*, oracle, Flow, TestContext, SOL};
 use proptest::prelude::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -85,26 +84,12 @@ fn round_plan() -> impl Strategy<Value = RoundPlan> {
 /// Resolves `audit` with the payout the test computes itself: the bond,
 /// plus half of the slash when upheld.
 fn resolve(ctx: &mut TestContext, audit: &Address) {
-    let mut record = ctx.audit(audit);
+    let record = ctx.audit(audit);
     let target = ctx.node(&Address::new_from_array(record.target));
-    // Nobody voted: resolution draws the committee, counting the raiser's seats.
-    if record.committee_seed == [0; 32] {
-        let seed = committee_seed(&slot_hash(record.votes_from - 1), &record.target, record.round);
-        let seats = committee_seats(
-            &seed,
-            &record.raiser,
-            record.raiser_stake,
-            record.committee_stake,
-            record.committee_seats,
-        );
-        record.invalid_weight += seats;
-        record.voter_count += u32::from(seats != 0);
-    }
-    let upheld = record.invalid_weight + record.valid_weight >= u64::from(record.min_seats)
-        && record.invalid_weight > record.valid_weight;
+    let upheld = oracle::audit_upheld(record.invalid_weight, record.valid_weight, record.min_seats);
     let stake = target.stake_for_round(record.round).min(target.total_stake());
-    let slashed = (u128::from(stake) * u128::from(record.slash_rate_bps) / 10_000) as u64;
-    let payout = if upheld { record.bond + slashed / 2 } else { record.bond };
+    let (_, to_raiser, _) = oracle::slash(stake, record.slash_rate_bps);
+    let payout = if upheld { record.bond + to_raiser } else { record.bond };
     ctx.resolve_audit(audit, payout);
 }
 
@@ -232,7 +217,11 @@ impl Run {
             let Some(listed_round) = round.checked_sub(3) else { break };
             let operator = self.operator(*voter).insecure_clone();
             let vote = builders::vote_distribution(&operator.pubkey(), &task, listed_round, *valid);
-            let landed = self.ctx.send(vote, &[&operator]).is_ok();
+            let list = gradual_interface::pda::find_distribution_address(&task, listed_round).0;
+            let first_dispute =
+                !*valid && self.ctx.exists(&list) && self.ctx.distribution(&list).dispute_bond == 0;
+            let bond = if first_dispute { self.ctx.distribution(&list).bond } else { 0 };
+            let landed = self.ctx.send_with_flow(&[vote], &[&operator], Flow::deposit(bond)).is_ok();
             self.count("VoteDistribution", landed);
         }
 

@@ -14,7 +14,7 @@ use gradual_interface::{
     },
     Address,
 };
-use gradual_tests::{custom, fixtures::*, Flow, TestContext, SOL};
+use gradual_tests::{custom, fixtures::*, oracle, Flow, TestContext, SOL};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -106,8 +106,7 @@ fn greedy_list_voted_down(world: &mut Paid) -> (usize, Keypair) {
     let (vote_start, vote_end) = world.vote_start(0, 0);
     world.ctx.warp_to_slot(vote_start);
     for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != cheat).map(|(_, n)| n) {
-        let against = builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, false);
-        world.ctx.send_ok(against, &[&node.operator]);
+        world.ctx.vote_distribution(&node.operator, &world.task, 0, false);
     }
     world.ctx.warp_to_slot(vote_end);
     (cheat, cheater)
@@ -140,8 +139,7 @@ fn a_list_is_proposed_approved_claimed_and_expired() {
     let (vote_start, vote_end) = world.vote_start(0, 0);
     world.ctx.warp_to_slot(vote_start);
     for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != proposer).map(|(_, node)| node) {
-        let vote = builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, true);
-        world.ctx.send_ok(vote, &[&node.operator]);
+        world.ctx.vote_distribution(&node.operator, &world.task, 0, true);
     }
     world.ctx.warp_to_slot(vote_end);
     world.ctx.resolve_distribution(&world.task, 0);
@@ -176,10 +174,14 @@ fn a_rejected_list_is_followed_by_an_approved_one() {
     let (cheat, cheater) = greedy_list_voted_down(&mut world);
     let pool_before = world.ctx.task(&world.task).bounty_pool;
     let cheater_before = world.ctx.lamports(&cheater.pubkey());
-    world.ctx.resolve_distribution(&world.task, 0);
     let address = world.distribution(0);
+    let disputer = Address::new_from_array(world.ctx.distribution(&address).disputer_operator);
+    let first_disputer = world.nodes.iter().find(|n| n.operator.pubkey() == disputer).expect("a node's operator");
+    let disputer_before = world.ctx.lamports(&first_disputer.operator.pubkey());
+    world.ctx.resolve_distribution(&world.task, 0);
     let record = world.ctx.distribution(&address);
     assert_eq!(record.status, DISTRIBUTION_REJECTED);
+    assert_eq!(world.ctx.lamports(&disputer), disputer_before + BOND, "the dispute's bond comes back");
     assert_eq!(
         world.ctx.task(&world.task).bounty_pool,
         pool_before + BOUNTY_PER_ROUND + BOND,
@@ -227,10 +229,7 @@ fn after_the_allowed_failures_the_round_pays_nothing() {
         let (vote_start, vote_end) = world.vote_start(0, attempt);
         world.ctx.warp_to_slot(vote_start);
         for node in world.nodes.iter().enumerate().filter(|(i, _)| *i != proposer).map(|(_, n)| n) {
-            world.ctx.send_ok(
-                builders::vote_distribution(&node.operator.pubkey(), &world.task, 0, false),
-                &[&node.operator],
-            );
+            world.ctx.vote_distribution(&node.operator, &world.task, 0, false);
         }
         world.ctx.warp_to_slot(vote_end);
         world.ctx.resolve_distribution(&world.task, 0);
@@ -384,13 +383,8 @@ fn proposing_voting_and_resolving_respect_the_windows_and_the_selection() {
     // At the start of the window only the selected few may propose.
     let seed = proposal_seed(&world.ctx, &world.task, 0, 0);
     let entitled_at_zero = |index: usize| {
-        gradual_interface::selection::is_entitled(
-            &seed,
-            &world.nodes[index].node.to_bytes(),
-            5,
-            0,
-            DISTRIBUTION_WINDOW,
-        )
+        let node = world.nodes[index].node.to_bytes();
+        oracle::entitled(&seed, &node, (2 * SOL, 10 * SOL), 0, DISTRIBUTION_WINDOW)
     };
     if let Some(outsider) = (0..5).find(|index| !entitled_at_zero(*index)) {
         world.ctx.warp_to_round(&world.task, 3, 0);
@@ -424,11 +418,14 @@ fn proposing_voting_and_resolving_respect_the_windows_and_the_selection() {
     world.ctx.expect_error(instruction, &[&operator], custom(GradualError::DisputeWindowClosed));
     world.ctx.warp_to_slot(dispute_end - 1);
     let (instruction, operator) = vote(&world, 2, false);
-    world.ctx.send_ok(instruction, &[&operator]);
+    world.ctx.send_flow_ok(instruction, &[&operator], Flow::deposit(BOND));
     world.ctx.warp_to_slot(vote_end - 1);
     let (instruction, operator) = vote(&world, 4, true);
     world.ctx.send_ok(instruction, &[&operator]);
-    let resolve = builders::resolve_distribution(&world.task, 0, &world.nodes[0].operator.pubkey());
+    let (proposer, disputer) = (world.nodes[0].operator.pubkey(), world.nodes[2].operator.pubkey());
+    let wrong_disputer = builders::resolve_distribution(&world.task, 0, &proposer, &proposer);
+    let resolve = builders::resolve_distribution(&world.task, 0, &proposer, &disputer);
+    world.ctx.expect_error(wrong_disputer, &[], custom(GradualError::DistributionAccountMismatch));
     world.ctx.expect_error(resolve.clone(), &[], custom(GradualError::DistributionVoteOpen));
     world.ctx.warp_to_slot(vote_end);
     let (instruction, operator) = vote(&world, 3, true);
@@ -634,37 +631,34 @@ fn emptied_wallets_cannot_block_resolutions() {
     assert_eq!(world.ctx.lamports(&operator.pubkey()), MIN_AUDIT_BOND);
 }
 
-/// Who may propose is fixed when the round begins: nodes opened during the
-/// window (finding 1's throwaway nodes) change neither who is entitled nor
-/// when, so they can neither buy an early slot nor block an entitled node.
+/// Who may propose is fixed before the round's work began: nodes opened
+/// during the window (finding 1's throwaway nodes) change neither who is
+/// entitled nor when, so they can neither buy an early slot nor block an
+/// entitled node.
 #[test]
-fn entitlement_counts_the_nodes_open_when_the_round_began() {
+fn entitlement_counts_only_the_stake_of_the_listed_round() {
     // Keys are random: draw worlds until the first entitled proposer is one
-    // that the live count, 40 nodes, would refuse at its offset.
+    // that a count including 72 SOL of new stake would refuse at its offset.
     let (mut world, offset, index) = (0..50)
         .find_map(|_| {
             let world = paid(4, 1);
             let (offset, index) = first_entitled(&world.ctx, &world.task, 0, 0, &world.addresses());
             let seed = proposal_seed(&world.ctx, &world.task, 0, 0);
             let proposer = world.nodes[index].node.to_bytes();
-            let with_throwaways = |count| {
-                gradual_interface::selection::is_entitled(
-                    &seed,
-                    &proposer,
-                    count,
-                    offset,
-                    DISTRIBUTION_WINDOW,
-                )
-            };
-            (with_throwaways(4) && !with_throwaways(40)).then_some((world, offset, index))
+            let with_total =
+                |total| oracle::entitled(&seed, &proposer, (2 * SOL, total), offset, DISTRIBUTION_WINDOW);
+            (with_total(8 * SOL) && !with_total(80 * SOL)).then_some((world, offset, index))
         })
-        .expect("in 50 worlds, one proposer the live count would refuse");
-    // In round 3's window, before the proposal, an attacker opens 36 nodes.
-    world.ctx.warp_to_round(&world.task, 3, 0);
-    for _ in 0..36 {
-        NodeFixture::new(&mut world.ctx, &world.task, 2 * SOL);
+        .expect("in 50 worlds, one proposer that new stake would push out");
+    // From round 1 to round 3's window, before the proposal, an attacker opens 36 nodes.
+    for round in 1..=3 {
+        world.ctx.warp_to_round(&world.task, round, 0);
+        for _ in 0..12 {
+            NodeFixture::new(&mut world.ctx, &world.task, 2 * SOL);
+        }
     }
-    assert_eq!(world.ctx.task(&world.task).node_count, 40);
+    let task = world.ctx.task(&world.task);
+    assert_eq!((task.node_count, task.counted_stake_for(0)), (40, 8 * SOL));
     world.ctx.warp_to_round(&world.task, 3, offset);
     let leaves = default_list(&world.ctx, &world.task, 0, &world.addresses());
     world.ctx.propose(&world.nodes[index].operator, &world.task, &proposal_of(0, &leaves));

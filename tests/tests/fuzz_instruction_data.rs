@@ -109,7 +109,7 @@ fn world() -> (TestContext, Vec<Keypair>, Vec<(&'static str, Instruction)>) {
         ),
         ("ProposeDistribution", builders::propose_distribution(a, &task, &proposal_of(0, &leaves))),
         ("VoteDistribution", builders::vote_distribution(a, &task, 0, true)),
-        ("ResolveDistribution", builders::resolve_distribution(&task, 0, a)),
+        ("ResolveDistribution", builders::resolve_distribution(&task, 0, a, a)),
         ("ClaimReward", builders::claim_reward(b, &task, 0, SOL, &two_level_proof())),
         ("ExpireDistribution", builders::expire_distribution(&task, 0, a)),
     ];
@@ -178,7 +178,7 @@ fn mutated_instruction_data_is_refused_cleanly() {
 fn two_level_proof() -> gradual_interface::merkle::Proof {
     gradual_interface::merkle::Proof {
         bucket_index: 1,
-        slot: 0,
+        position: 0,
         bucket: vec![[7; 40], [8; 40]],
         siblings: vec![[5; 32], [6; 32]],
     }

@@ -338,7 +338,8 @@ fn distribution_instructions_refuse_every_substitution() {
     checked += sweep(&mut world, &[("VoteDistribution", vote)]);
 
     world.ctx.warp_to_slot(distribution.vote_end);
-    let resolve = builders::resolve_distribution(&task, 0, &operator(&world, proposer));
+    let proposer_operator = operator(&world, proposer);
+    let resolve = builders::resolve_distribution(&task, 0, &proposer_operator, &proposer_operator);
     checked += sweep(&mut world, &[("ResolveDistribution", resolve)]);
     world.ctx.resolve_distribution(&task, 0);
 

@@ -22,8 +22,8 @@ pub const DISTRIBUTION_FAILED: u8 = 4;
 ///
 /// PDA seeds: `["distribution", task, round (u64 LE)]`.
 ///
-/// The account's lamports are its rent-exempt minimum plus `bond` plus
-/// `reserved`.
+/// The account's lamports are its rent-exempt minimum plus `bond`,
+/// `dispute_bond` and `reserved`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 pub struct Distribution {
@@ -69,11 +69,17 @@ pub struct Distribution {
     pub invalid_weight: u64,
     pub voter_count: u32,
     pub _padding2: [u8; 4],
+    /// The wallet that posted the current attempt's dispute bond; the
+    /// proposer's operator while nobody disputed.
+    pub disputer_operator: [u8; 32],
+    /// The first dispute's bond, held until the proposal resolves: forfeited
+    /// to the pool if the list stands, returned if it is rejected.
+    pub dispute_bond: u64,
     /// Where the full list is served.
     pub url: [u8; MAX_LIST_URL_LEN],
 }
 
-const _: () = assert!(core::mem::size_of::<Distribution>() == 464);
+const _: () = assert!(core::mem::size_of::<Distribution>() == 504);
 const _: () = assert!(core::mem::align_of::<Distribution>() == 8);
 
 impl Account for Distribution {
@@ -81,7 +87,7 @@ impl Account for Distribution {
 }
 
 impl Distribution {
-    /// Rejected: strictly more stake against than for. Unlike an audit, no
+    /// Rejected: strictly more stake against than for; a tie stands. Unlike an audit, no
     /// number of voters is required: a quorum protects a target from being
     /// slashed by a few, but for a list it only let a greedy proposer through
     /// when too few voted, however much stake voted against it.

@@ -65,7 +65,8 @@ pub fn text<const N: usize>(buffer: &[u8; N], len: u8) -> &[u8] {
 
 /// Lamports a program account holds above its rent-exempt minimum by
 /// design (decision 7): a task its bounty pool, a node its stake, an audit
-/// its bond, a distribution its proposer's bond and its reserve for claims.
+/// its bond, a distribution its proposer's bond, a dispute's bond and its
+/// reserve for claims.
 /// `None` for data that is none of these.
 pub fn tracked_lamports(data: &[u8]) -> Option<u64> {
     if let Some(task) = Task::read(data) {
@@ -75,7 +76,8 @@ pub fn tracked_lamports(data: &[u8]) -> Option<u64> {
     } else if let Some(audit) = Audit::read(data) {
         Some(audit.bond)
     } else {
-        Distribution::read(data).and_then(|list| list.bond.checked_add(list.reserved))
+        Distribution::read(data)
+            .and_then(|list| list.bond.checked_add(list.reserved)?.checked_add(list.dispute_bond))
     }
 }
 

@@ -52,7 +52,7 @@ pub struct Submission {
     pub round: u64,
     /// Slot at which the commitment landed.
     pub slot: u64,
-    /// `proof_commitment(digest, locator, node, salt)`.
+    /// `proof_commitment(digest, locator, (task, node, round), salt)`.
     pub commitment: [u8; 32],
     /// Digest of the round's full result, once revealed.
     pub digest: [u8; 32],
@@ -132,24 +132,14 @@ impl Node {
         if round >= self.exit_round {
             return 0;
         }
-        self.stake_history
-            .iter()
-            .rev()
-            .find(|checkpoint| checkpoint.from_round <= round)
-            .map_or(0, |checkpoint| checkpoint.total)
+        total_for_round(&self.stake_history, round)
     }
 
     /// Adds `amount` counting from `from_round`, which is never earlier than
     /// any checkpoint already recorded.
     pub fn add_stake(&mut self, amount: u64, from_round: u64) -> Result<(), GradualError> {
-        let latest = self.stake_history[STAKE_HISTORY - 1];
-        let total = latest.total.checked_add(amount).ok_or(GradualError::ArithmeticOverflow)?;
-        if latest.from_round == from_round {
-            self.stake_history[STAKE_HISTORY - 1].total = total;
-        } else {
-            self.stake_history.rotate_left(1);
-            self.stake_history[STAKE_HISTORY - 1] = StakeCheckpoint { from_round, total };
-        }
+        let total = self.total_stake().checked_add(amount).ok_or(GradualError::ArithmeticOverflow)?;
+        set_total_from(&mut self.stake_history, from_round, total);
         Ok(())
     }
 
@@ -235,6 +225,23 @@ fn record_in(ring: &mut [VoteRecord], round: u64, key: &[u8; 32]) -> Result<(), 
     let index = free.ok_or(GradualError::VoteLimitReached)?;
     ring[index] = VoteRecord { audit: *key, round };
     Ok(())
+}
+
+/// The total of the newest checkpoint at or before `round`; 0 before the first.
+pub fn total_for_round(history: &[StakeCheckpoint; STAKE_HISTORY], round: u64) -> u64 {
+    history.iter().rev().find(|checkpoint| checkpoint.from_round <= round).map_or(0, |checkpoint| checkpoint.total)
+}
+
+/// Records `total` as counting from `from_round`, never earlier than the
+/// newest checkpoint: that checkpoint is updated if it has the same round,
+/// otherwise the oldest is dropped to make room.
+pub fn set_total_from(history: &mut [StakeCheckpoint; STAKE_HISTORY], from_round: u64, total: u64) {
+    if history[STAKE_HISTORY - 1].from_round == from_round {
+        history[STAKE_HISTORY - 1].total = total;
+    } else {
+        history.rotate_left(1);
+        history[STAKE_HISTORY - 1] = StakeCheckpoint { from_round, total };
+    }
 }
 
 fn ring_index(round: u64) -> usize {

@@ -1,6 +1,8 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{
+    node::{set_total_from, total_for_round},
+    StakeCheckpoint, STAKE_HISTORY,
     checkpoint_for_round, params_for_round, Account, AccountKind, ParamsCheckpoint, RoundParams,
     PARAMS_HISTORY,
 };
@@ -13,6 +15,17 @@ pub const MAX_EXECUTABLE_LOCATOR_LEN: usize = 128;
 /// At most 5, so that attempt 5 (round `r + 8`) still finds round `r`'s
 /// proofs in the nodes' eight-round submission rings.
 pub const MAX_FAILED_DISTRIBUTIONS: u8 = 5;
+/// Whose stake a removal takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StakeRemoval {
+    /// A node that is not exiting (a slash): its stake counts until now.
+    FromCountedNode,
+    /// An exiting node that stays open.
+    FromExitingNode,
+    /// An exiting node that closes with it.
+    Closed,
+}
+
 /// `Task::next_executable_from_round` when no package is scheduled.
 pub const NO_SCHEDULED_PACKAGE: u64 = u64::MAX;
 /// Rounds a scheduled package must have been in effect before another can
@@ -53,13 +66,11 @@ pub struct Task {
     pub total_funded: u64,
     /// Open node accounts.
     pub node_count: u64,
-    /// Stake held by all of its nodes.
+    /// Stake held by all of its nodes, exiting or not.
     pub total_stake: u64,
-    /// `node_count` and `total_stake` as they stood when round
-    /// `counted_round - 1` began (see [`Task::counts_at_round_start`]).
-    pub counted_round: u64,
-    pub node_count_at_round_start: u64,
-    pub total_stake_at_round_start: u64,
+    /// The stake that counts in each round: the newest total is the stake of
+    /// every node not exiting (see [`Task::counted_stake_for`]).
+    pub counted_stake: [StakeCheckpoint; STAKE_HISTORY],
     /// Fewest committee seats for an audit to be upheld.
     pub min_audit_seats: u16,
     /// Seats on each audit's committee (see `selection::committee_seats`).
@@ -84,7 +95,7 @@ pub struct Task {
     pub next_executable_locator: [u8; MAX_EXECUTABLE_LOCATOR_LEN],
 }
 
-const _: () = assert!(core::mem::size_of::<Task>() == 1536);
+const _: () = assert!(core::mem::size_of::<Task>() == 1688);
 const _: () = assert!(core::mem::align_of::<Task>() == 8);
 
 impl Account for Task {
@@ -110,47 +121,53 @@ impl Task {
         checkpoint_for_round(&self.params_history, round)
     }
 
-    /// `(node_count, total_stake)` as they stood when the round under way at
-    /// `slot` began: what proposer entitlement and audit committees read, so
-    /// that nothing done during a round changes who is drawn in it.
-    pub fn counts_at_round_start(&self, slot: u64) -> (u64, u64) {
-        if self.counted_round == self.timeline().next_round_at(slot) {
-            (self.node_count_at_round_start, self.total_stake_at_round_start)
-        } else {
-            (self.node_count, self.total_stake)
-        }
+    /// The stake that counts in `round`, as it stood when the round began:
+    /// the sum of the stake of every node whose stake counts in that round,
+    /// less later slashes. Audit committees and proposer turns share it out.
+    pub fn counted_stake_for(&self, round: u64) -> u64 {
+        total_for_round(&self.counted_stake, round)
     }
 
-    /// Keeps the round-start counts before the first change of a round.
-    fn before_counts_change(&mut self, slot: u64) {
-        let round = self.timeline().next_round_at(slot);
-        if self.counted_round != round {
-            self.counted_round = round;
-            self.node_count_at_round_start = self.node_count;
-            self.total_stake_at_round_start = self.total_stake;
-        }
-    }
-
-    /// Counts `stake` added at `slot`, by a new node if `new_node`.
-    pub fn count_stake_added(&mut self, slot: u64, stake: u64, new_node: bool) -> Result<(), GradualError> {
-        self.before_counts_change(slot);
-        self.node_count =
-            self.node_count.checked_add(u64::from(new_node)).ok_or(GradualError::ArithmeticOverflow)?;
-        self.total_stake = self.total_stake.checked_add(stake).ok_or(GradualError::ArithmeticOverflow)?;
+    fn change_counted_stake(&mut self, slot: u64, added: u64, removed: u64) -> Result<(), GradualError> {
+        let total = self.counted_stake[STAKE_HISTORY - 1]
+            .total
+            .checked_add(added)
+            .and_then(|total| total.checked_sub(removed))
+            .ok_or(GradualError::ArithmeticOverflow)?;
+        let from_round = self.timeline().next_round_at(slot);
+        set_total_from(&mut self.counted_stake, from_round, total);
         Ok(())
     }
 
-    /// Counts `stake` removed at `slot` (withdrawn or slashed), closing a node if `node_closed`.
+    /// Counts `stake` added at `slot` to a node that is not exiting, a new one if `new_node`.
+    pub fn count_stake_added(&mut self, slot: u64, stake: u64, new_node: bool) -> Result<(), GradualError> {
+        self.node_count =
+            self.node_count.checked_add(u64::from(new_node)).ok_or(GradualError::ArithmeticOverflow)?;
+        self.total_stake = self.total_stake.checked_add(stake).ok_or(GradualError::ArithmeticOverflow)?;
+        self.change_counted_stake(slot, stake, 0)
+    }
+
+    /// A node's `stake` stops counting from the next round: it asked to unstake.
+    pub fn count_stake_exiting(&mut self, slot: u64, stake: u64) -> Result<(), GradualError> {
+        self.change_counted_stake(slot, 0, stake)
+    }
+
+    /// Counts `stake` removed at `slot` (withdrawn or slashed), closing a node
+    /// if `node_closed`. Stake of a node that is not exiting (a slash) also
+    /// stops counting from the next round.
     pub fn count_stake_removed(
         &mut self,
         slot: u64,
         stake: u64,
-        node_closed: bool,
+        removal: StakeRemoval,
     ) -> Result<(), GradualError> {
-        self.before_counts_change(slot);
+        let node_closed = removal == StakeRemoval::Closed;
         self.node_count =
             self.node_count.checked_sub(u64::from(node_closed)).ok_or(GradualError::ArithmeticOverflow)?;
         self.total_stake = self.total_stake.checked_sub(stake).ok_or(GradualError::ArithmeticOverflow)?;
+        if removal == StakeRemoval::FromCountedNode {
+            self.change_counted_stake(slot, 0, stake)?;
+        }
         Ok(())
     }
 

@@ -77,9 +77,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::TotalExceedsBounty);
     }
 
-    // The proposer must be entitled for this attempt at this slot, out of the
-    // nodes open when the round began: opening or closing nodes during the
-    // window cannot move who is entitled.
+    // The proposer must be entitled for this attempt at this slot, by its
+    // share of the stake that counted in round r: both were fixed before the
+    // seed existed, and splitting stake over accounts buys no turns.
     let round_start = task.timeline().round_start(current_round).ok_or(GradualError::ArithmeticOverflow)?;
     let seed_slot = round_start.checked_sub(1).ok_or(GradualError::SeedUnavailable)?;
     let attempt = u8::try_from(attempt).map_err(|_| GradualError::OutsideDistributionWindow)?;
@@ -87,7 +87,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let entitled = is_entitled(
         &seed,
         proposer_account.address().as_array(),
-        task.counts_at_round_start(slot).0,
+        weight,
+        task.counted_stake_for(round),
         offset,
         window.distribution_window,
     );
@@ -183,6 +184,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     distribution.valid_weight = weight;
     distribution.invalid_weight = 0;
     distribution.voter_count = 1;
+    distribution.disputer_operator = *operator.address().as_array();
+    distribution.dispute_bond = 0;
     distribution.url = [0; MAX_LIST_URL_LEN];
     distribution.url_len =
         copy_text(&mut distribution.url, url).ok_or(GradualError::InvalidDistributionList)?;

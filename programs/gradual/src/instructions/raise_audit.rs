@@ -3,6 +3,7 @@ use gradual_interface::{
     instruction::{expect_end, read_fixed, RaiseAuditArgs},
     pda::AUDIT_SEED,
     round::AUDIT_LAG,
+    selection::raiser_seats,
     state::{Account, Audit, ACCOUNT_VERSION, SUBMISSION_AUDITED},
     ID,
 };
@@ -88,7 +89,6 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::InvalidAuditAddress);
     }
 
-    // The raise is the raiser's vote: its seats count once the committee is drawn.
     raiser.record_vote(round, audit_account.address().as_array())?;
     target.submission_slot_mut(round).flags |= SUBMISSION_AUDITED;
     target.open_audits = target.open_audits.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
@@ -124,8 +124,13 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     audit.slash_rate_bps = round_params.slash_rate_bps;
     audit.min_seats = task.min_audit_seats;
     audit.committee_seats = task.audit_committee_seats;
-    audit.committee_stake = task.counts_at_round_start(slot).1;
+    // Only stake that counts in round r shares the seats: stake joining or
+    // leaving later cannot dilute the committee.
+    audit.committee_stake = task.counted_stake_for(round);
     audit.raiser_stake = stake;
+    // The raise is the raiser's "invalid" vote, with seats fixed now.
+    audit.invalid_weight = raiser_seats(stake, audit.committee_stake, audit.committee_seats);
+    audit.voter_count = u32::from(audit.invalid_weight != 0);
     audit.votes_from = round_start.checked_add(raise_end).ok_or(GradualError::ArithmeticOverflow)?;
     Ok(())
 }

@@ -7,7 +7,10 @@ use crate::{fail, shared::accounts};
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, node_account, task_account] = accounts::exact::<3>(accounts)?;
     // 1. the signing operator, its node and the node's task
-    let (mut node, task) = accounts::node_as_operator(operator, node_account, task_account)?;
+    accounts::signer(operator)?;
+    let mut node = accounts::node_mut(node_account)?;
+    let mut task = accounts::task_mut(task_account)?;
+    accounts::node_of(&node, task_account, operator)?;
 
     if !data.is_empty() {
         return fail(GradualError::InvalidInstructionData);
@@ -15,6 +18,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if node.is_exiting() {
         return fail(GradualError::NodeExiting);
     }
-    node.exit_round = task.timeline().next_round_at(accounts::current_slot()?);
+    let slot = accounts::current_slot()?;
+    node.exit_round = task.timeline().next_round_at(slot);
+    task.count_stake_exiting(slot, node.total_stake())?;
     Ok(())
 }

@@ -1,12 +1,12 @@
 use gradual_interface::{
     error::GradualError,
-    state::{split_slash, SUBMISSION_EXCLUDED},
+    state::{split_slash, StakeRemoval, SUBMISSION_EXCLUDED},
 };
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, committee, lamports},
+    shared::{accounts, lamports},
 };
 
 /// Settles an audit after its window. Upheld: the target loses
@@ -21,7 +21,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     accounts::writable(raiser_operator)?;
     accounts::writable(target_operator)?;
     // 2. the audit and the accounts it names
-    let mut audit = *accounts::audit_mut(audit_account)?;
+    let audit = *accounts::audit_mut(audit_account)?;
     let mut task = accounts::task_mut(task_account)?;
     let mut target = accounts::node_mut(target_account)?;
     if audit.task != *task_account.address().as_array()
@@ -40,9 +40,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::AuditWindowOpen);
     }
 
-    // An audit nobody voted on still counts its raiser's seats, if the seed
-    // can still be read; past that, the raiser holds none. Resolution never fails on it.
-    committee::draw(&mut audit)?;
+    // The raiser's seats were counted at the raise and votes closed with the
+    // window: the verdict is the same whenever the resolution comes.
     target.open_audits = target.open_audits.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
     if !audit.is_upheld() {
         drop((task, target));
@@ -54,7 +53,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let stake = target.stake_for_round(audit.round).min(target.total_stake());
     let split = split_slash(stake, audit.slash_rate_bps).ok_or(GradualError::ArithmeticOverflow)?;
     target.remove_stake(split.slashed)?;
-    task.count_stake_removed(slot, split.slashed, false)?;
+    let removal =
+        if target.is_exiting() { StakeRemoval::FromExitingNode } else { StakeRemoval::FromCountedNode };
+    task.count_stake_removed(slot, split.slashed, removal)?;
     target.total_slashed =
         target.total_slashed.checked_add(split.slashed).ok_or(GradualError::ArithmeticOverflow)?;
     if let Some(entry) = target.submission(audit.round).copied() {

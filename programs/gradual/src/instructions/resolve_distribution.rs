@@ -10,18 +10,22 @@ use crate::{
 };
 
 /// Settles a list after its vote window. Approved: the proposer's bond goes
-/// back and the total stays reserved for claims. Rejected: the bond and the
-/// total go to the pool, and the next attempt may propose; after the last
-/// allowed attempt the round fails and pays nothing.
+/// back, a dispute's bond goes to the pool, and the total stays reserved for
+/// claims. Rejected: the dispute's bond goes back, the proposer's bond and
+/// the total go to the pool, and the next attempt may propose; after the
+/// last allowed attempt the round fails and pays nothing.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [distribution_account, task_account, proposer_operator] = accounts::exact::<3>(accounts)?;
+    let [distribution_account, task_account, proposer_operator, disputer_operator] =
+        accounts::exact::<4>(accounts)?;
     // 1. writable accounts
     accounts::writable(proposer_operator)?;
+    accounts::writable(disputer_operator)?;
     // 2. the distribution and the accounts it names
     let mut distribution = accounts::distribution_mut(distribution_account)?;
     let mut task = accounts::task_mut(task_account)?;
     if distribution.task != *task_account.address().as_array()
         || distribution.proposer_operator != *proposer_operator.address().as_array()
+        || distribution.disputer_operator != *disputer_operator.address().as_array()
     {
         return fail(GradualError::DistributionAccountMismatch);
     }
@@ -36,10 +40,15 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::DistributionVoteOpen);
     }
 
-    let bond = distribution.bond;
+    let (bond, dispute_bond) = (distribution.bond, distribution.dispute_bond);
     distribution.bond = 0;
+    distribution.dispute_bond = 0;
     if !distribution.is_rejected() {
+        // The list stands: a dispute's bond is forfeited to the pool.
         distribution.status = DISTRIBUTION_APPROVED;
+        task.bounty_pool = task.bounty_pool.checked_add(dispute_bond).ok_or(GradualError::ArithmeticOverflow)?;
+        drop((distribution, task));
+        lamports::pay_out(distribution_account, task_account, dispute_bond)?;
         return lamports::pay_out(distribution_account, proposer_operator, bond);
     }
     let returned = bond.checked_add(distribution.reserved).ok_or(GradualError::ArithmeticOverflow)?;
@@ -50,5 +59,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         DISTRIBUTION_REJECTED
     };
     task.bounty_pool = task.bounty_pool.checked_add(returned).ok_or(GradualError::ArithmeticOverflow)?;
+    drop((distribution, task));
+    lamports::pay_out(distribution_account, disputer_operator, dispute_bond)?;
     lamports::pay_out(distribution_account, task_account, returned)
 }

@@ -14,7 +14,7 @@ use crate::{
 /// In round `c + 1`'s submission window: commits to round `c`'s proof, and
 /// reveals round `c - 1`'s, one or both. Nothing a copier can see before
 /// round `c`'s window closes is worth copying: the commitment binds the
-/// node and hides the proof behind a salt. Only the node is written; the
+/// task, the node and the round, and hides the proof behind a salt. Only the node is written; the
 /// task is read, so submissions never contend with each other.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [operator, node_account, task_account] = accounts::exact::<3>(accounts)?;
@@ -87,7 +87,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         if locator.len() > MAX_PROOF_LOCATOR_LEN {
             return fail(GradualError::InvalidProofLocator);
         }
-        if proof_commitment(&args.digest, locator, &node_address, &args.salt) != entry.commitment {
+        let committer = (task_account.address().as_array(), &node_address, revealed);
+        if proof_commitment(&args.digest, locator, committer, &args.salt) != entry.commitment {
             return fail(GradualError::RevealMismatch);
         }
         entry.digest = args.digest;

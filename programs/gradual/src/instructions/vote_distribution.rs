@@ -1,14 +1,20 @@
 use gradual_interface::{error::GradualError, round::LIST_LAG, state::DISTRIBUTION_PROPOSED};
 use pinocchio::{AccountView, ProgramResult};
 
-use crate::{fail, shared::accounts};
+use crate::{
+    fail,
+    shared::{accounts, lamports},
+};
 
-/// Adds the voter's stake for the list's round to one side of the list.
-/// Writes only the voter's node and the distribution.
+/// Adds the voter's stake for the list's round to one side of the list. The
+/// first dispute of an attempt posts the bond that makes disputes cost
+/// something. Writes the voter's node and the distribution, and moves
+/// lamports only for that first dispute.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [operator, voter_account, distribution_account] = accounts::exact::<3>(accounts)?;
-    // 1. signers
+    let [operator, voter_account, distribution_account, system_program] = accounts::exact::<4>(accounts)?;
+    // 1. signers and program ids
     accounts::signer(operator)?;
+    accounts::system_program(system_program)?;
     // 2. the voter's node (operated by the signer) and a list of its task
     let mut voter = accounts::node_mut(voter_account)?;
     if voter.operator != *operator.address().as_array() {
@@ -56,5 +62,16 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     *side = side.checked_add(weight).ok_or(GradualError::ArithmeticOverflow)?;
     distribution.voter_count =
         distribution.voter_count.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
-    Ok(())
+
+    // The first dispute posts a bond as large as the proposer's: forfeited if
+    // the list stands, so no node can fail rounds for free.
+    if valid || distribution.dispute_bond != 0 {
+        return Ok(());
+    }
+    accounts::writable(operator)?;
+    let bond = distribution.bond;
+    distribution.dispute_bond = bond;
+    distribution.disputer_operator = *operator.address().as_array();
+    drop((voter, distribution));
+    lamports::pay_in(operator, distribution_account, bond)
 }

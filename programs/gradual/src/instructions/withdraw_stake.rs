@@ -1,4 +1,8 @@
-use gradual_interface::{error::GradualError, instruction::read_u64_exact, state::Node};
+use gradual_interface::{
+    error::GradualError,
+    instruction::read_u64_exact,
+    state::{Node, StakeRemoval},
+};
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
@@ -50,7 +54,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
 
     let closing = amount == node.total_stake();
-    task.count_stake_removed(slot, amount, closing)?;
+    let removal = if closing { StakeRemoval::Closed } else { StakeRemoval::FromExitingNode };
+    task.count_stake_removed(slot, amount, removal)?;
     if closing {
         drop(node);
         return lamports::close(node_account, operator);

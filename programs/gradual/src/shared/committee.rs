@@ -1,17 +1,13 @@
 //! The committee of an audit, drawn once the raise window has closed.
 
-use gradual_interface::{
-    error::GradualError,
-    selection::{committee_seats, committee_seed},
-    state::Audit,
-};
+use gradual_interface::{error::GradualError, selection::committee_seed, state::Audit};
 use pinocchio::error::ProgramError;
 
 use super::slot_hashes;
 
 /// Draws `audit`'s committee from the hash of the raise window's last slot,
-/// unless already drawn, and counts the raiser's seats as "invalid". Returns
-/// false, changing nothing, if that hash is no longer in `SlotHashes`.
+/// unless already drawn. Returns false, changing nothing, if that hash is no
+/// longer in `SlotHashes`.
 pub fn draw(audit: &mut Audit) -> Result<bool, ProgramError> {
     if audit.committee_seed != [0; 32] {
         return Ok(true);
@@ -23,17 +19,5 @@ pub fn draw(audit: &mut Audit) -> Result<bool, ProgramError> {
         Err(error) => return Err(error),
     };
     audit.committee_seed = committee_seed(&hash, &audit.target, audit.round);
-    let seats = committee_seats(
-        &audit.committee_seed,
-        &audit.raiser,
-        audit.raiser_stake,
-        audit.committee_stake,
-        audit.committee_seats,
-    );
-    if seats != 0 {
-        audit.invalid_weight =
-            audit.invalid_weight.checked_add(seats).ok_or(GradualError::ArithmeticOverflow)?;
-        audit.voter_count = audit.voter_count.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
-    }
     Ok(true)
 }

@@ -19,6 +19,9 @@ pub fn create_program_account(
     if !account.owned_by(&SYSTEM_PROGRAM_ID) || !account.is_data_empty() {
         return Err(GradualError::AccountAlreadyInUse.into());
     }
+    if super::curve::is_on_curve(account.address()) {
+        return Err(GradualError::BumpOnCurve.into());
+    }
     let rent = super::sysvars::rent_exempt_minimum(space)?;
     let space_u64 = u64::try_from(space).map_err(|_| GradualError::ArithmeticOverflow)?;
     let existing = account.lamports();

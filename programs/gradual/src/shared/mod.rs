@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod committee;
 pub mod create;
+pub mod curve;
 pub mod lamports;
 pub mod memory;
 pub mod slot_hashes;
