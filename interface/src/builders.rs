@@ -133,7 +133,8 @@ fn node_instruction(operator: &Address, task: &Address, writable: bool, data: Ve
 
 /// Writes the task: the node's stake leaves its counted stake.
 pub fn request_unstake(operator: &Address, task: &Address) -> Instruction {
-    let mut instruction = node_instruction(operator, task, false, data_with(GradualInstruction::RequestUnstake, &[]));
+    let mut instruction =
+        node_instruction(operator, task, false, data_with(GradualInstruction::RequestUnstake, &[]));
     instruction.accounts[2].is_writable = true;
     instruction
 }
@@ -350,8 +351,12 @@ pub fn resolve_distribution(
     proposer_operator: &Address,
     disputer_operator: &Address,
 ) -> Instruction {
-    let mut instruction =
-        settle_distribution_instruction(task, round, proposer_operator, GradualInstruction::ResolveDistribution);
+    let mut instruction = settle_distribution_instruction(
+        task,
+        round,
+        proposer_operator,
+        GradualInstruction::ResolveDistribution,
+    );
     instruction.accounts.push(AccountMeta::new(*disputer_operator, false));
     instruction
 }

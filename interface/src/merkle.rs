@@ -237,10 +237,12 @@ mod tree {
         nodes.dedup_by_key(|(node, _)| *node);
         let stake: u128 = nodes.iter().map(|(_, stake)| u128::from(*stake)).sum();
         let share = |node_stake: u64| {
-            let exact = u128::from(bounty).checked_mul(u128::from(node_stake)).and_then(|p| p.checked_div(stake));
+            let exact =
+                u128::from(bounty).checked_mul(u128::from(node_stake)).and_then(|p| p.checked_div(stake));
             exact.and_then(|exact| u64::try_from(exact).ok()).unwrap_or(0)
         };
-        let leaves: Vec<([u8; 32], u64)> = nodes.into_iter().map(|(node, stake)| (node, share(stake))).collect();
+        let leaves: Vec<([u8; 32], u64)> =
+            nodes.into_iter().map(|(node, stake)| (node, share(stake))).collect();
         let total = leaves.iter().map(|(_, amount)| *amount).sum();
         (leaves, total)
     }

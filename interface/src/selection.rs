@@ -44,7 +44,14 @@ fn to_32_bits(stake: u64, total: u64) -> (u64, u64) {
 /// probability `stake / total` (one node's worth of stake expected); the
 /// odds double every eighth, and in the last eighth every node is entitled.
 /// Stake split over many accounts expects the same turns as in one.
-pub fn is_entitled(seed: &[u8; 32], node: &[u8; 32], stake: u64, total: u64, offset: u64, window: u64) -> bool {
+pub fn is_entitled(
+    seed: &[u8; 32],
+    node: &[u8; 32],
+    stake: u64,
+    total: u64,
+    offset: u64,
+    window: u64,
+) -> bool {
     let step = (window / WIDENING_STEPS).max(1);
     let level = offset.checked_div(step).unwrap_or(u64::MAX);
     if level >= WIDENING_STEPS.saturating_sub(1) {

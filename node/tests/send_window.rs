@@ -108,7 +108,8 @@ fn eight_audits_open_for_votes(chain: &mut EmbeddedChain) -> Setup {
     for target in &targets {
         let node = find_node_address(&task, &target.pubkey()).0;
         let opened = reveal(target);
-        let commitment = proof_commitment(&opened.digest, &opened.locator, &node.to_bytes(), &opened.salt);
+        let committer = (&task.to_bytes(), &node.to_bytes(), 0);
+        let commitment = proof_commitment(&opened.digest, &opened.locator, committer, &opened.salt);
         send(chain, builders::submit_proof(&target.pubkey(), &task, 0, Some(commitment), None), target);
     }
     chain.advance_to(round_start(2)).expect("round 2");

@@ -15,7 +15,9 @@
 //   submission: { node, digest: Buffer, locator }.
 // - distribution(inputs) -> [[node, amount], ...]. inputs: { round, bounty,
 //   eligible: [{ node, stake, digest: Buffer, locator }], excluded: [node, ...] }.
-//   Amounts are numbers or BigInts. Default: the bounty split equally, rounded down.
+//   Amounts are numbers or BigInts. Default: the bounty shared out by stake, rounded
+//   down (stakeSplit). equalSplit pays per node instead: one operator splitting
+//   its stake over many nodes then takes more (docs/external-tasks.md).
 //
 // Only Node's standard library is used. Nothing here reaches the network.
 // May be async: any part may return a Promise.
@@ -31,7 +33,14 @@ function sha256(data) {
   return crypto.createHash("sha256").update(data).digest();
 }
 
-/** The default rule: the bounty split equally, rounded down. */
+/** The default rule: the bounty shared out by stake, rounded down. `eligible`
+ * is the inputs' list, in its order. */
+function stakeSplit(bounty, eligible) {
+  const total = eligible.reduce((sum, node) => sum + BigInt(node.stake), 0n);
+  return eligible.map((node) => [node.node, total === 0n ? 0n : (BigInt(bounty) * BigInt(node.stake)) / total]);
+}
+
+/** A rule that pays per node: the bounty split equally, rounded down. */
 function equalSplit(bounty, nodes) {
   if (nodes.length === 0) return [];
   const share = BigInt(bounty) / BigInt(nodes.length);
@@ -103,4 +112,4 @@ function run({ work, audit, submission, distribution, variables = [] }) {
   });
 }
 
-module.exports = { run, sha256, equalSplit, PROTOCOL };
+module.exports = { run, sha256, stakeSplit, equalSplit, PROTOCOL };

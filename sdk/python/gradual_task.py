@@ -16,7 +16,9 @@ from stdin and writes one JSON answer line to stdout (docs/task-protocol.md).
   submission: {"node", "digest" (32 bytes), "locator"}.
 - distribution(inputs) -> [(node, amount), ...]. inputs: {"round", "bounty",
   "eligible": [{"node", "stake", "digest" (32 bytes), "locator"}],
-  "excluded": [node, ...]}. Default: the bounty split equally, rounded down.
+  "excluded": [node, ...]}. Default: the bounty shared out by stake, rounded
+  down (stake_split). equal_split pays per node instead: one operator
+  splitting its stake over many nodes then takes more (docs/external-tasks.md).
 
 Only the standard library is used. Nothing here reaches the network.
 """
@@ -33,8 +35,16 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def stake_split(bounty: int, eligible: list) -> list:
+    """The default rule: the bounty shared out by stake, rounded down.
+
+    eligible: the "eligible" entries of distribution's inputs, in their order."""
+    total = sum(node["stake"] for node in eligible)
+    return [(node["node"], bounty * node["stake"] // total if total else 0) for node in eligible]
+
+
 def equal_split(bounty: int, nodes: list) -> list:
-    """The default rule: the bounty split equally, rounded down."""
+    """A rule that pays per node: the bounty split equally, rounded down."""
     if not nodes:
         return []
     share = bounty // len(nodes)

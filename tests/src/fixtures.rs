@@ -126,8 +126,10 @@ pub fn first_entitled(
     let window = stored.params_for(list_round).expect("params").distribution_window;
     let seed = proposal_seed(ctx, task, round, attempt);
     let total = stored.counted_stake_for(round);
-    let stakes: Vec<u64> =
-        nodes.iter().map(|node| if ctx.exists(node) { ctx.node(node).stake_for_round(round) } else { 0 }).collect();
+    let stakes: Vec<u64> = nodes
+        .iter()
+        .map(|node| if ctx.exists(node) { ctx.node(node).stake_for_round(round) } else { 0 })
+        .collect();
     (0..window)
         .find_map(|offset| {
             (0..nodes.len())

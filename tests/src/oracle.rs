@@ -53,7 +53,13 @@ pub fn raiser_seats(stake: u64, total: u64, seats: u16) -> u64 {
 }
 
 /// Whether a node holding `stake` of `total` may propose at `offset` of a `window`.
-pub fn entitled(seed: &[u8; 32], node: &[u8; 32], (stake, total): (u64, u64), offset: u64, window: u64) -> bool {
+pub fn entitled(
+    seed: &[u8; 32],
+    node: &[u8; 32],
+    (stake, total): (u64, u64),
+    offset: u64,
+    window: u64,
+) -> bool {
     let level = offset / (window / 8).max(1);
     if level >= 7 {
         return true;

@@ -8,7 +8,7 @@ use gradual_interface::{
     state::{SUBMISSION_AUDITED, SUBMISSION_EXCLUDED},
     Address,
 };
-use gradual_tests::{oracle, custom, fixtures::*, Flow, TestContext, SOL};
+use gradual_tests::{custom, fixtures::*, oracle, Flow, TestContext, SOL};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 

@@ -176,7 +176,8 @@ fn a_rejected_list_is_followed_by_an_approved_one() {
     let cheater_before = world.ctx.lamports(&cheater.pubkey());
     let address = world.distribution(0);
     let disputer = Address::new_from_array(world.ctx.distribution(&address).disputer_operator);
-    let first_disputer = world.nodes.iter().find(|n| n.operator.pubkey() == disputer).expect("a node's operator");
+    let first_disputer =
+        world.nodes.iter().find(|n| n.operator.pubkey() == disputer).expect("a node's operator");
     let disputer_before = world.ctx.lamports(&first_disputer.operator.pubkey());
     world.ctx.resolve_distribution(&world.task, 0);
     let record = world.ctx.distribution(&address);

@@ -229,7 +229,11 @@ fn record_in(ring: &mut [VoteRecord], round: u64, key: &[u8; 32]) -> Result<(), 
 
 /// The total of the newest checkpoint at or before `round`; 0 before the first.
 pub fn total_for_round(history: &[StakeCheckpoint; STAKE_HISTORY], round: u64) -> u64 {
-    history.iter().rev().find(|checkpoint| checkpoint.from_round <= round).map_or(0, |checkpoint| checkpoint.total)
+    history
+        .iter()
+        .rev()
+        .find(|checkpoint| checkpoint.from_round <= round)
+        .map_or(0, |checkpoint| checkpoint.total)
 }
 
 /// Records `total` as counting from `from_round`, never earlier than the

@@ -1,10 +1,10 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{
+    checkpoint_for_round,
     node::{set_total_from, total_for_round},
-    StakeCheckpoint, STAKE_HISTORY,
-    checkpoint_for_round, params_for_round, Account, AccountKind, ParamsCheckpoint, RoundParams,
-    PARAMS_HISTORY,
+    params_for_round, Account, AccountKind, ParamsCheckpoint, RoundParams, StakeCheckpoint, PARAMS_HISTORY,
+    STAKE_HISTORY,
 };
 use crate::{error::GradualError, round::Timeline};
 

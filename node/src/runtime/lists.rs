@@ -13,6 +13,7 @@ use gradual_interface::{
     },
     Address,
 };
+use solana_instruction::Instruction;
 use solana_signer::Signer;
 
 use crate::{
@@ -94,9 +95,9 @@ impl NodeRuntime {
             && slot >= distribution.vote_end
             && (proposer_settles || grace_over)
         {
-            let payout = if distribution.is_rejected() { 0 } else { distribution.bond };
-            let operator = Address::new_from_array(distribution.proposer_operator);
-            let resolve = builders::resolve_distribution(&world.task, listed, &operator);
+            let payout =
+                if distribution.is_rejected() { distribution.dispute_bond } else { distribution.bond };
+            let resolve = resolve_instruction(&world.task, listed, &distribution);
             if self.send(chain, world, Tx::one("ResolveDistribution", listed, resolve).payout(payout)) {
                 world.reload_distribution(chain, listed, &self.node);
             }
@@ -139,7 +140,8 @@ impl NodeRuntime {
         let turn = is_entitled(
             &vote_seed(&distribution),
             &self.node.to_bytes(),
-            task.counts_at_round_start(slot).0,
+            me.stake_for_round(listed),
+            task.counted_stake_for(listed),
             slot.saturating_sub(distribution.vote_start),
             window_end.saturating_sub(distribution.vote_start),
         );
@@ -147,8 +149,10 @@ impl NodeRuntime {
             return;
         }
         self.voted_lists.insert(key);
+        // The first dispute posts a bond, returned if the list is rejected.
+        let bond = if valid || distribution.dispute_bond != 0 { 0 } else { distribution.bond };
         let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
-        if self.send(chain, world, Tx::one("VoteDistribution", listed, vote)) {
+        if self.send(chain, world, Tx::one("VoteDistribution", listed, vote).deposit(bond)) {
             self.stats.list_votes = self.stats.list_votes.saturating_add(1);
             world.reload_distribution(chain, listed, &self.node);
         }
@@ -198,16 +202,16 @@ impl NodeRuntime {
         };
         let Some(slot_hash) = chain.slot_hash(round_start.saturating_sub(1)) else { return };
         let seed = proposal_seed(&slot_hash, listed, attempt);
-        let node_count = task.counts_at_round_start(chain.slot()).0;
-        if !is_entitled(&seed, &self.node.to_bytes(), node_count, offset, window) {
+        let (stake, total) = (me.stake_for_round(listed), task.counted_stake_for(listed));
+        if !is_entitled(&seed, &self.node.to_bytes(), stake, total, offset, window) {
             return;
         }
         // The previous attempt, rejected by its votes, is resolved first.
         if let Some((_, rejected)) = world.distributions.get(&listed).copied() {
             if rejected.status == DISTRIBUTION_PROPOSED {
-                let operator = Address::new_from_array(rejected.proposer_operator);
-                let resolve = builders::resolve_distribution(&world.task, listed, &operator);
-                if !self.send(chain, world, Tx::one("ResolveDistribution", listed, resolve)) {
+                let payout = if rejected.is_rejected() { rejected.dispute_bond } else { rejected.bond };
+                let resolve = resolve_instruction(&world.task, listed, &rejected);
+                if !self.send(chain, world, Tx::one("ResolveDistribution", listed, resolve).payout(payout)) {
                     return;
                 }
                 world.reload_distribution(chain, listed, &self.node);
@@ -228,4 +232,11 @@ impl NodeRuntime {
             world.reload_distribution(chain, listed, &self.node);
         }
     }
+}
+
+/// `ResolveDistribution` of `listed`'s list, naming its proposer's and disputer's operators.
+fn resolve_instruction(task: &Address, listed: u64, distribution: &Distribution) -> Instruction {
+    let proposer = Address::new_from_array(distribution.proposer_operator);
+    let disputer = Address::new_from_array(distribution.disputer_operator);
+    builders::resolve_distribution(task, listed, &proposer, &disputer)
 }

@@ -201,7 +201,8 @@ impl NodeRuntime {
         }
         let (digest, locator) = self.proof_of(world, task_impl, round)?;
         let salt = self.salt(&world.task, round);
-        Some(proof_commitment(&digest, &locator, &self.node.to_bytes(), &salt))
+        let committer = (&world.task.to_bytes(), &self.node.to_bytes(), round);
+        Some(proof_commitment(&digest, &locator, committer, &salt))
     }
 
     /// The reveal of round `round`'s proof, if it is committed and not yet revealed.

@@ -516,8 +516,7 @@ impl Task for External {
 
     fn distribution(&self, inputs: &DistributionInputs) -> Result<Leaves, String> {
         if !self.parts.distribution {
-            let eligible: Vec<[u8; 32]> = inputs.eligible.iter().map(|node| node.node).collect();
-            return Ok(gradual_interface::merkle::equal_split(inputs.bounty, &eligible).0);
+            return Ok(super::default_rule(inputs));
         }
         let eligible: Vec<Value> = inputs
             .eligible

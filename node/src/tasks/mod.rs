@@ -17,7 +17,7 @@ pub use scheduled::Scheduled;
 
 use std::collections::HashSet;
 
-use gradual_interface::{merkle::equal_split, Address};
+use gradual_interface::{merkle::stake_split, Address};
 
 /// A distribution list: `(node, amount)` leaves.
 pub type Leaves = Vec<([u8; 32], u64)>;
@@ -94,11 +94,10 @@ pub trait Task {
     /// valid work for `round`.
     fn audit(&self, round: u64, submitted: &Submitted, result: &[u8]) -> Judgement;
 
-    /// A round's payees. By default the bounty split equally, rounded down,
-    /// among the eligible nodes (see `gradual_interface::merkle::equal_split`).
+    /// A round's payees. By default the bounty shared out by stake, rounded
+    /// down, among the eligible nodes (see `gradual_interface::merkle::stake_split`).
     fn distribution(&self, inputs: &DistributionInputs) -> Result<Leaves, String> {
-        let eligible: Vec<[u8; 32]> = inputs.eligible.iter().map(|node| node.node).collect();
-        Ok(equal_split(inputs.bounty, &eligible).0)
+        Ok(default_rule(inputs))
     }
 
     /// The task this one wraps, if its lists are always that task's: the
@@ -106,6 +105,12 @@ pub trait Task {
     fn lists_as(&self) -> Option<&dyn Task> {
         None
     }
+}
+
+/// The default rule: [`stake_split`] of the eligible nodes' stakes.
+pub fn default_rule(inputs: &DistributionInputs) -> Leaves {
+    let eligible: Vec<([u8; 32], u64)> = inputs.eligible.iter().map(|node| (node.node, node.stake)).collect();
+    stake_split(inputs.bounty, &eligible).0
 }
 
 /// The program's limits on a list, checked before a node proposes or votes

@@ -5,7 +5,7 @@
 //         gradual simulate --executable . --nodes 4 --rounds 2 --bad 1
 "use strict";
 
-const { run, sha256, equalSplit } = require("./gradual-task.js");
+const { run, sha256, stakeSplit } = require("./gradual-task.js");
 
 /** Round context.round's work; the bytes are served to auditors. */
 function work(context) {
@@ -27,7 +27,7 @@ function audit(round, submission, result) {
 
 /** Optional. Who is paid what, from on-chain inputs only (deterministic). */
 function distribution(inputs) {
-  return equalSplit(inputs.bounty, inputs.eligible.map((node) => node.node));
+  return stakeSplit(inputs.bounty, inputs.eligible);
 }
 
 run({ work, submission, audit, distribution });

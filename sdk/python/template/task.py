@@ -5,7 +5,7 @@ Try it: gradual task check .
         gradual simulate --executable . --nodes 4 --rounds 2 --bad 1
 """
 
-from gradual_task import equal_split, run, sha256
+from gradual_task import run, sha256, stake_split
 
 
 def work(context):
@@ -27,7 +27,7 @@ def audit(round, submission, result):
 
 def distribution(inputs):
     """Optional. Who is paid what, from on-chain inputs only (deterministic)."""
-    return equal_split(inputs["bounty"], [node["node"] for node in inputs["eligible"]])
+    return stake_split(inputs["bounty"], inputs["eligible"])
 
 
 if __name__ == "__main__":

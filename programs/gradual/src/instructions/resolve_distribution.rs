@@ -46,7 +46,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if !distribution.is_rejected() {
         // The list stands: a dispute's bond is forfeited to the pool.
         distribution.status = DISTRIBUTION_APPROVED;
-        task.bounty_pool = task.bounty_pool.checked_add(dispute_bond).ok_or(GradualError::ArithmeticOverflow)?;
+        task.bounty_pool =
+            task.bounty_pool.checked_add(dispute_bond).ok_or(GradualError::ArithmeticOverflow)?;
         drop((distribution, task));
         lamports::pay_out(distribution_account, task_account, dispute_bond)?;
         return lamports::pay_out(distribution_account, proposer_operator, bond);
