@@ -221,7 +221,7 @@ mod tests {
         // it wins somewhat more. Splitting never pays.
         assert!((0.20..0.28).contains(&many), "128 accounts: {many}");
         assert!(many <= one + 0.02, "128 accounts {many}, one account {one}");
-        eprintln!("proposer turns for 24% of the stake: one account {one}, 128 accounts {many}");
+        std::eprintln!("proposer turns for 24% of the stake: one account {one}, 128 accounts {many}");
     }
 
     #[test]

@@ -91,8 +91,12 @@ impl TestContext {
 
     pub fn funded_keypair(&mut self, lamports: u64) -> Keypair {
         let keypair = Keypair::new();
-        self.svm.airdrop(&keypair.pubkey(), lamports).expect("airdrop");
+        self.airdrop(&keypair.pubkey(), lamports);
         keypair
+    }
+
+    pub fn airdrop(&mut self, address: &Address, lamports: u64) {
+        self.svm.airdrop(address, lamports).expect("airdrop");
     }
 
     pub fn slot(&self) -> u64 {
