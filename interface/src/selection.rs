@@ -72,7 +72,7 @@ pub fn committee_seed(slot_hash: &[u8; 32], target: &[u8; 32], round: u64) -> [u
     hashv(&[b"gradual-committee", slot_hash, target, &round.to_le_bytes()]).to_bytes()
 }
 
-/// Seats `node`, holding `stake` of the task's `total_stake`, holds on a
+/// Seats `node`, holding `stake` of the audit's `committee_stake`, holds on a
 /// committee of `seats` seats: the whole part of `seats * stake / total_stake`,
 /// plus one more with probability equal to the fraction, drawn from the
 /// node's score. Expected seats are proportional to stake, so splitting stake
@@ -213,7 +213,7 @@ mod tests {
         let whole: std::vec::Vec<u64> =
             core::iter::once(attacker_stake).chain(honest.iter().copied()).collect();
         let split: std::vec::Vec<u64> =
-            core::iter::repeat(attacker_stake / 128).take(128).chain(honest.iter().copied()).collect();
+            core::iter::repeat_n(attacker_stake / 128, 128).chain(honest.iter().copied()).collect();
         let draws = 4_000;
         let (one, many) = (proposer_share(&whole, 1, draws), proposer_share(&split, 128, draws));
         // Split thin, the stake wins about its share; held whole, it is entitled
@@ -238,5 +238,32 @@ mod tests {
         assert!((1_800..2_200).contains(&entitled[1]), "10%: {}", entitled[1]);
         assert_eq!(entitled[2], 0, "no stake, no turn before the last eighth");
         assert!(is_entitled(&[3; 32], &node(2), 0, total, 70, 80), "everyone in the last eighth");
+    }
+
+    /// A third of the counted stake against two thirds, 100 and 200 nodes of
+    /// equal stake, every member voting: how often the third outvotes the
+    /// rest (`X > Y`) or at least ties it (`X >= Y`), over `draws` seeds.
+    fn capture_odds(seats: u16, draws: u64) -> (f64, f64) {
+        let (stake, total) = (1_000_000_000u64, 300_000_000_000u64);
+        let (mut outvotes, mut ties_or_more) = (0u64, 0u64);
+        for draw in 0..draws {
+            let seed = committee_seed(&[0x77; 32], &[0x11; 32], draw);
+            let seats_of = |nodes: core::ops::Range<u32>| -> u64 {
+                nodes.map(|i| committee_seats(&seed, &node(i), stake, total, seats)).sum()
+            };
+            let (adversary, honest) = (seats_of(0..100), seats_of(100..300));
+            outvotes += u64::from(adversary > honest);
+            ties_or_more += u64::from(adversary >= honest);
+        }
+        (outvotes as f64 / draws as f64, ties_or_more as f64 / draws as f64)
+    }
+
+    /// The odds stated in docs/protocol.md (section 11.7) for 300 nodes and
+    /// 32 seats: exactly binomial, 1.705% and 2.705%.
+    #[test]
+    fn a_third_of_the_stake_captures_a_committee_at_the_stated_odds() {
+        let (outvotes, ties_or_more) = capture_odds(32, 20_000);
+        assert!((0.013..0.021).contains(&outvotes), "P(X > Y) = {outvotes}");
+        assert!((0.022..0.032).contains(&ties_or_more), "P(X >= Y) = {ties_or_more}");
     }
 }

@@ -31,8 +31,9 @@ pub fn check_conservation(svm: &LiteSVM, ledger: &Ledger, forged: &[Address]) {
     let mut tracked: u128 = 0;
     // Each task's `total_stake`, `node_count` and newest counted stake
     // against its nodes' accounts: all stake, accounts, stake not exiting.
-    let mut node_stakes: std::collections::BTreeMap<[u8; 32], (u64, u64, u64)> = Default::default();
-    let mut task_counts: Vec<(Address, [u8; 32], (u64, u64, u64))> = Vec::new();
+    type Counts = (u64, u64, u64);
+    let mut node_stakes: std::collections::BTreeMap<[u8; 32], Counts> = Default::default();
+    let mut task_counts: Vec<(Address, [u8; 32], Counts)> = Vec::new();
     for (address, account) in svm.get_program_accounts(&gradual_interface::ID) {
         if forged.contains(&address) {
             continue;

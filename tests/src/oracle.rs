@@ -65,7 +65,7 @@ pub fn entitled(
         return true;
     }
     let (stake, total) = reduced(stake, total);
-    let base = if total == 0 { 0 } else { (stake << 32) / total };
+    let base = (stake << 32).checked_div(total).unwrap_or(0);
     u128::from(score(seed, node) >> 32) < base << level
 }
 
@@ -99,7 +99,7 @@ pub fn stake_split(bounty: u64, eligible: &[([u8; 32], u64)]) -> Vec<([u8; 32], 
     nodes
         .into_iter()
         .map(|(node, stake)| {
-            let amount = if total == 0 { 0 } else { u128::from(bounty) * u128::from(stake) / total };
+            let amount = (u128::from(bounty) * u128::from(stake)).checked_div(total).unwrap_or(0);
             (node, u64::try_from(amount).expect("within the bounty"))
         })
         .collect()

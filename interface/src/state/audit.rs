@@ -47,13 +47,13 @@ pub struct Audit {
     pub invalid_weight: u64,
     /// Seats behind "valid".
     pub valid_weight: u64,
-    /// Seeds the committee draw (`selection::committee_seed`); all zero
+    /// Seeds the voters' seats (`selection::committee_seed`); all zero
     /// until the first vote fixes it from the hash of `votes_from - 1`.
     pub committee_seed: [u8; 32],
-    /// The task's stake when round `r + 2` began, `r` the audited round: seats are shared out of it.
+    /// The stake that counted in the audited round (`Task::counted_stake_for`): seats are shared out of it.
     pub committee_stake: u64,
-    /// The raiser's stake in the audited round: its seats are its "invalid"
-    /// vote once the committee is drawn.
+    /// The raiser's stake in the audited round: the whole part of its share
+    /// of the seats is its "invalid" vote, counted at the raise.
     pub raiser_stake: u64,
 }
 
