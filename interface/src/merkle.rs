@@ -299,6 +299,42 @@ mod tests {
         assert!(!verify(&bucket_hash(&five), &five, 0, &[]));
     }
 
+    /// The measured sybil: 128 accounts of 1 SOL (24% of the stake) beside
+    /// 4 honest nodes of 101 SOL. Per node they took 97% of the bounty;
+    /// by stake they take their 24%.
+    #[test]
+    fn splitting_stake_wins_nothing_under_the_default_rule() {
+        const SOL: u64 = 1_000_000_000;
+        let node_of = |i: u32| {
+            let mut node = [0u8; 32];
+            node[..4].copy_from_slice(&i.to_le_bytes());
+            node
+        };
+        let mut eligible: Vec<([u8; 32], u64)> = (0..128).map(|i| (node_of(i), SOL)).collect();
+        eligible.extend((128..132).map(|i| (node_of(i), 101 * SOL)));
+        let bounty = 10 * SOL;
+        let paid_to_sybil = |leaves: &[([u8; 32], u64)]| -> u64 {
+            leaves
+                .iter()
+                .filter(|(node, _)| eligible[..128].iter().any(|(s, _)| s == node))
+                .map(|l| l.1)
+                .sum()
+        };
+        let by_node: Vec<[u8; 32]> = eligible.iter().map(|(node, _)| *node).collect();
+        let per_node = paid_to_sybil(&equal_split(bounty, &by_node).0);
+        let (by_stake, total) = stake_split(bounty, &eligible);
+        let per_stake = paid_to_sybil(&by_stake);
+        assert_eq!(per_node * 132, bounty * 128 - (bounty % 132) * 128, "128 of 132 shares, 97%");
+        assert_eq!(per_stake, 128 * (bounty / 532), "128 of 532 SOL, 24%, each account rounded down");
+        assert!(total <= bounty && bounty - total < 132, "dust below one lamport a node");
+        let one_account = stake_split(bounty, &[(node_of(0), 128 * SOL), (node_of(1), 404 * SOL)]).0;
+        let whole = one_account[0].1;
+        assert!(
+            whole >= per_stake && whole - per_stake < 128,
+            "held in one account: the same but for rounding"
+        );
+    }
+
     #[test]
     fn the_order_of_a_pair_is_the_index_bit() {
         let tree = tree_of(&[(node(1), 5), (node(2), 6), (node(3), 7), (node(4), 8), (node(5), 9)]);

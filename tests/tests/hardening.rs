@@ -9,7 +9,7 @@ use gradual_interface::{
     error::GradualError,
     merkle::{tree_of, BUCKET_LEAVES},
     pda::{find_distribution_address, find_node_address},
-    state::{DISTRIBUTION_APPROVED, DISTRIBUTION_REJECTED},
+    state::{Account, Distribution, DISTRIBUTION_APPROVED, DISTRIBUTION_REJECTED},
     Address, ID,
 };
 use gradual_tests::{custom, fixtures::*, oracle, Flow, TestContext, SOL};
@@ -321,4 +321,42 @@ fn claims_verify_multi_level_proofs() {
         world.ctx.expect_error(forged, &[&operator], custom(GradualError::InvalidProof));
         world.ctx.claim(&operator, &world.task, 0, 100_000_000, &proof);
     }
+}
+
+/// Lamports sent to a list's address before its first proposal go to the
+/// pool: the proposer's bond, and so a dispute's, stay the round's
+/// `audit_bond`, and nobody can price disputes out of reach.
+#[test]
+fn a_pre_funded_list_cannot_raise_the_price_of_a_dispute() {
+    let mut world = proved(&[2 * SOL, 3 * SOL], 1);
+    let griefer = world.ctx.funded_keypair(60 * SOL);
+    let list = find_distribution_address(&world.task, 0).0;
+    let transfer = system_transfer(&griefer.pubkey(), &list, 50 * SOL);
+    world.ctx.send_with_flow(&[transfer], &[&griefer], Flow::deposit(0)).expect("a plain transfer");
+    let pool_before = world.ctx.task(&world.task).bounty_pool;
+    let leaves = proposed_with_gift(&mut world, 50 * SOL);
+    let record = world.ctx.distribution(&list);
+    assert_eq!(record.bond, BOND);
+    let total: u64 = leaves.iter().map(|(_, amount)| amount).sum();
+    let rent = world.ctx.svm.minimum_balance_for_rent_exemption(Distribution::LEN);
+    assert_eq!(world.ctx.task(&world.task).bounty_pool, pool_before + 50 * SOL - rent - total);
+    let disputer = world.nodes[1].operator.insecure_clone();
+    let before = world.ctx.lamports(&disputer.pubkey());
+    world.ctx.vote_distribution(&disputer, &world.task, 0, false);
+    assert_eq!(world.ctx.lamports(&disputer.pubkey()), before - BOND);
+}
+
+/// [`proposed`] by node 0 when `gift` lamports already sit at the list's address.
+fn proposed_with_gift(world: &mut World, gift: u64) -> Vec<([u8; 32], u64)> {
+    let addresses: Vec<Address> = world.nodes.iter().map(|node| node.node).collect();
+    let leaves = default_list(&world.ctx, &world.task, 0, &addresses);
+    world.ctx.warp_to_round(&world.task, 3, DISTRIBUTION_WINDOW - 1);
+    let operator = world.nodes[0].operator.insecure_clone();
+    let proposal = builders::propose_distribution(&operator.pubkey(), &world.task, &proposal_of(0, &leaves));
+    // The gift, less the rent it paid, joins the program's accounts: it enters the ledger now.
+    let rent = world.ctx.svm.minimum_balance_for_rent_exemption(Distribution::LEN);
+    world.ctx.send_flow_ok(proposal, &[&operator], Flow::deposit(BOND + gift - rent));
+    let vote_start = world.ctx.distribution(&find_distribution_address(&world.task, 0).0).vote_start;
+    world.ctx.warp_to_slot(vote_start);
+    leaves
 }

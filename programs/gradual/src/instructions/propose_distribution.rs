@@ -157,7 +157,18 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         fresh.round = round;
         task.open_distributions =
             task.open_distributions.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
-        distribution_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?
+        // Lamports sent to the address beforehand go to the pool: the bond
+        // is exactly the round's, so a dispute's bond, equal to it, cannot
+        // be inflated out of reach by pre-funding.
+        let deposited =
+            distribution_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
+        let sent_before =
+            deposited.checked_sub(round_params.audit_bond).ok_or(GradualError::ArithmeticOverflow)?;
+        task.bounty_pool =
+            task.bounty_pool.checked_add(sent_before).ok_or(GradualError::ArithmeticOverflow)?;
+        drop(fresh);
+        lamports::pay_out(distribution_account, task_account, sent_before)?;
+        round_params.audit_bond
     };
 
     // 5. reserve the list's total out of the pool
