@@ -71,6 +71,31 @@ impl TaskFixture {
     }
 }
 
+/// A task whose nodes, staked as given before its start, all proved round
+/// 0: committed in round 1 and revealed at round 2's first slot, where the
+/// clock is left.
+pub struct ProvedTask {
+    pub ctx: TestContext,
+    pub task: Address,
+    pub creator: Keypair,
+    pub nodes: Vec<NodeFixture>,
+}
+
+impl ProvedTask {
+    pub fn new(stakes: &[u64], min_audit_seats: u16) -> Self {
+        let mut ctx = TestContext::new();
+        let creator = ctx.funded_keypair(1_000 * SOL);
+        let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
+        config.args.min_audit_seats = min_audit_seats;
+        let task = ctx.create_task(&creator, &config);
+        let nodes: Vec<NodeFixture> =
+            stakes.iter().map(|stake| NodeFixture::new(&mut ctx, &task, *stake)).collect();
+        let operators: Vec<&Keypair> = nodes.iter().map(|node| &node.operator).collect();
+        prove_round(&mut ctx, &task, &operators, 0, [7; 32]);
+        Self { ctx, task, creator, nodes }
+    }
+}
+
 /// An operator staked on a task.
 pub struct NodeFixture {
     pub operator: Keypair,

@@ -20,27 +20,14 @@ const AUDIT_OPENS: u64 = SUBMISSION_WINDOW;
 const RAISES_CLOSE: u64 = SUBMISSION_WINDOW + AUDIT_WINDOW / 2;
 const AUDIT_CLOSES: u64 = SUBMISSION_WINDOW + AUDIT_WINDOW;
 
-struct Audited {
-    ctx: TestContext,
-    task: Address,
-    creator: Keypair,
-    nodes: Vec<NodeFixture>,
-}
+type Audited = ProvedTask;
 
 /// A task whose nodes (stakes in SOL as given) all submitted round 0's proof;
 /// the clock is at the opening of round 2's audit window, where they are revealed.
 fn audited(stakes: &[u64], min_audit_seats: u16) -> Audited {
-    let mut ctx = TestContext::new();
-    let creator = ctx.funded_keypair(1_000 * SOL);
-    let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
-    config.args.min_audit_seats = min_audit_seats;
-    let task = ctx.create_task(&creator, &config);
-    let nodes: Vec<NodeFixture> =
-        stakes.iter().map(|stake| NodeFixture::new(&mut ctx, &task, *stake)).collect();
-    let operators: Vec<&Keypair> = nodes.iter().map(|node| &node.operator).collect();
-    prove_round(&mut ctx, &task, &operators, 0, [7; 32]);
-    ctx.warp_to_round(&task, 2, AUDIT_OPENS);
-    Audited { ctx, task, creator, nodes }
+    let mut world = ProvedTask::new(stakes, min_audit_seats);
+    world.ctx.warp_to_round(&world.task, 2, AUDIT_OPENS);
+    world
 }
 
 fn slash_of(stake: u64) -> (u64, u64) {

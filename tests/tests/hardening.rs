@@ -21,24 +21,11 @@ const AUDIT_OPENS: u64 = SUBMISSION_WINDOW;
 const AUDIT_CLOSES: u64 = SUBMISSION_WINDOW + AUDIT_WINDOW;
 const DISTRIBUTION_WINDOW: u64 = 20;
 
-struct World {
-    ctx: TestContext,
-    task: Address,
-    nodes: Vec<NodeFixture>,
-}
+type World = ProvedTask;
 
 /// Nodes with `stakes`, all of which proved round 0; the clock at round 2's start.
 fn proved(stakes: &[u64], min_audit_seats: u16) -> World {
-    let mut ctx = TestContext::new();
-    let creator = ctx.funded_keypair(1_000 * SOL);
-    let mut config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
-    config.args.min_audit_seats = min_audit_seats;
-    let task = ctx.create_task(&creator, &config);
-    let nodes: Vec<NodeFixture> =
-        stakes.iter().map(|stake| NodeFixture::new(&mut ctx, &task, *stake)).collect();
-    let operators: Vec<&Keypair> = nodes.iter().map(|node| &node.operator).collect();
-    prove_round(&mut ctx, &task, &operators, 0, [7; 32]);
-    World { ctx, task, nodes }
+    ProvedTask::new(stakes, min_audit_seats)
 }
 
 /// The measured attack: 4 nodes of 10 SOL, quorum 8 seats. In the last slot
