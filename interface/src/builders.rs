@@ -364,7 +364,7 @@ pub fn resolve_distribution(
 /// Claims `amount` for the operator's node: the proof's leaf at its position is
 /// written as `(node, amount)`, so a wrong amount fails the proof on-chain.
 /// Data: bucket index `u32`, position `u8`, leaf count `u8`, the bucket's
-/// leaves, then the siblings (section 8.1 of the protocol).
+/// leaves, then the siblings (section 5.2 of the protocol).
 pub fn claim_reward(
     operator: &Address,
     task: &Address,

@@ -3,15 +3,17 @@
 //! later slot, so a slow task or a silent peer never delays a submission, a
 //! vote or a claim.
 //!
-//! - [`Inline`] runs each job at once. `simulate` uses it: its clock waits
-//!   for the runtimes, so nothing can be late.
+//! - [`Inline`] runs each job at once. `simulate` of the built-in task uses
+//!   it: its clock waits for the runtimes, so nothing can be late.
 //! - [`Threaded`] runs each job on its own thread, at most
-//!   [`MAX_CHECKS`] checks at a time. `node run` uses it. Each check has a
-//!   deadline, so a silent peer costs one timeout, not one per peer.
+//!   [`MAX_CHECKS`] checks at a time. `node run` uses it, and `simulate`
+//!   of an author's task. Each check has a deadline, so a silent peer costs
+//!   one timeout, not one per peer.
 
 use std::{
     collections::BTreeMap,
     sync::{
+        atomic::{AtomicUsize, Ordering},
         mpsc::{self, Receiver, TryRecvError},
         Arc,
     },
@@ -42,6 +44,9 @@ const MIN_FETCH_TIMEOUT: Duration = Duration::from_millis(300);
 pub enum Checked {
     Valid,
     Invalid,
+    /// The task could not judge the result (its audit part failed): the
+    /// node abstains, neither raising nor voting.
+    CannotJudge,
     /// The result could not be fetched (in time).
     Unreachable,
 }
@@ -65,10 +70,16 @@ pub trait Jobs {
     /// The check of a peer's proof: started on the first call, `None` while
     /// it runs (or waits for a free place), then its outcome, once.
     fn check(&mut self, task: &SharedTask, peers: &mut dyn Peers, request: CheckRequest) -> Option<Checked>;
+
+    /// Jobs still running: `simulate` waits for them before the next slot.
+    fn running(&self) -> usize {
+        0
+    }
 }
 
 /// The task's judgement of `result` as a check's outcome. A node that cannot
-/// judge never accuses: it counts the result as valid.
+/// judge neither accuses nor vouches: it abstains (the runtime counts the
+/// fault and warns once a round).
 fn verdict(task: &dyn Task, round: u64, submitted: &Submitted, result: &[u8]) -> Checked {
     match task.audit(round, submitted, result) {
         Judgement::Valid => Checked::Valid,
@@ -77,8 +88,8 @@ fn verdict(task: &dyn Task, round: u64, submitted: &Submitted, result: &[u8]) ->
             Checked::Invalid
         }
         Judgement::CannotJudge(error) => {
-            tracing::warn!(node = %submitted.node, round, %error, "the task cannot judge this result; counting it valid");
-            Checked::Valid
+            tracing::debug!(node = %submitted.node, round, %error, "the task cannot judge this result; abstaining");
+            Checked::CannotJudge
         }
     }
 }
@@ -135,11 +146,42 @@ pub struct Threaded {
     fetcher: Arc<dyn Fetch>,
     work: Running<WorkOutcome>,
     checks: Running<Checked>,
+    /// Threads whose job has not returned yet.
+    running: Arc<AtomicUsize>,
 }
 
 impl Threaded {
     pub fn new(fetcher: Arc<dyn Fetch>) -> Self {
-        Self { fetcher, work: BTreeMap::new(), checks: BTreeMap::new() }
+        Self { fetcher, work: BTreeMap::new(), checks: BTreeMap::new(), running: Arc::default() }
+    }
+
+    /// Runs `job` on a new thread, counted while it runs.
+    fn start<T: Send + 'static>(
+        &self,
+        name: &str,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<Receiver<T>> {
+        let counted = Counted::new(&self.running);
+        spawn(name, move || {
+            let _counted = counted;
+            job()
+        })
+    }
+}
+
+/// One running job in a counter, for as long as it lives (a panic included).
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(counter))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -173,9 +215,10 @@ fn spawn<T: Send + 'static>(name: &str, job: impl FnOnce() -> T + Send + 'static
 impl Jobs for Threaded {
     fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Result<Vec<u8>, String>> {
         let key = (context.node, context.round);
-        if let std::collections::btree_map::Entry::Vacant(entry) = self.work.entry(key) {
+        if !self.work.contains_key(&key) {
             let (task, context) = (Arc::clone(task), *context);
-            entry.insert(spawn("gradual-work", move || task.work(&context))?);
+            let started = self.start("gradual-work", move || task.work(&context))?;
+            self.work.insert(key, started);
         }
         take(&mut self.work, key, Err("the work thread panicked".into()))
     }
@@ -207,8 +250,13 @@ impl Jobs for Threaded {
                     Checked::Unreachable
                 }
             };
-            self.checks.insert(key, spawn("gradual-check", job)?);
+            let started = self.start("gradual-check", job)?;
+            self.checks.insert(key, started);
         }
         take(&mut self.checks, key, Checked::Unreachable)
+    }
+
+    fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
     }
 }

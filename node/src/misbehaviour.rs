@@ -1,7 +1,7 @@
 //! The misbehaviours `simulate` injects, each a wrapper around a node's task,
-//! so the runtime knows nothing of them: a bad node's proof does not match its
-//! work, a bad proposer's rule pays itself, an offline node skips the work of
-//! every odd round. `node run --behaviour bad` uses the first, for tests.
+//! so the runtime knows nothing of them: a bad node serves and proves a wrong
+//! result, a bad proposer's rule pays itself, an offline node skips the work
+//! of every odd round. `node run --behaviour bad` uses the first, for tests.
 
 use std::sync::Arc;
 
@@ -13,12 +13,16 @@ use crate::{
     tasks::{DistributionInputs, Judgement, Leaves, Submitted, Task, WorkContext},
 };
 
+/// How far from the real round a bad node's work is done.
+const WRONG_ROUND_OFFSET: u64 = 1_000_003;
+
 /// How a simulated node behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Behaviour {
     Honest,
-    /// Submits proofs that do not match its work.
+    /// Serves a wrong result with a well-formed proof of it: the task's own
+    /// work for another round, run through the task's own submission.
     Bad,
     /// Skips the work of every odd round.
     Offline,
@@ -39,6 +43,16 @@ pub fn wrap(behaviour: Behaviour, task: SharedTask, node: Address) -> SharedTask
     }
 }
 
+/// `result` with one bit changed in its middle (a byte added if empty).
+pub fn corrupted(mut result: Vec<u8>) -> Vec<u8> {
+    let middle = result.len() / 2;
+    match result.get_mut(middle) {
+        Some(byte) => *byte ^= 1,
+        None => result.push(b'x'),
+    }
+    result
+}
+
 struct Wrapped {
     task: SharedTask,
     node: Address,
@@ -53,13 +67,22 @@ impl Task for Wrapped {
         if self.behaviour == Behaviour::Copier {
             return Err("a copier does no work".into());
         }
-        self.task.work(context)
+        let honest = self.task.work(context)?;
+        if self.behaviour != Behaviour::Bad {
+            return Ok(honest);
+        }
+        // Work the task makes itself, for a round nobody asked: well-formed,
+        // so its proof passes the task's own submission, and wrong. A task
+        // whose work is the same every round gets its result with one bit
+        // changed instead.
+        let elsewhere = WorkContext { round: context.round.wrapping_add(WRONG_ROUND_OFFSET), ..*context };
+        match self.task.work(&elsewhere) {
+            Ok(wrong) if wrong != honest => Ok(wrong),
+            _ => Ok(corrupted(honest)),
+        }
     }
 
     fn submission(&self, round: u64, result: &[u8]) -> Result<([u8; 32], Vec<u8>), String> {
-        if self.behaviour == Behaviour::Bad {
-            return self.task.submission(round, b"not the work");
-        }
         self.task.submission(round, result)
     }
 

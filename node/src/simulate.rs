@@ -28,9 +28,13 @@ use crate::{
 pub const SOL: u64 = 1_000_000_000;
 /// The default round: 40 slots, with the windows of [`default_round_params`].
 pub const ROUND_LENGTH: u64 = 40;
-const STAKE: u64 = 2 * SOL;
-const BOUNTY_PER_ROUND: u64 = SOL;
-const ALLOWED_FAILED_DISTRIBUTIONS: u8 = 2;
+/// Each node's stake unless `--stakes` says otherwise.
+pub const STAKE: u64 = 2 * SOL;
+pub const BOUNTY_PER_ROUND: u64 = SOL;
+pub const ALLOWED_FAILED_DISTRIBUTIONS: u8 = 2;
+/// Committee seats and the audit quorum of the simulated task.
+pub const AUDIT_COMMITTEE_SEATS: u16 = 64;
+pub const MIN_AUDIT_SEATS: u16 = 8;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SimulateConfig {
@@ -52,6 +56,18 @@ pub struct SimulateConfig {
     /// Milliseconds per slot, paced in real time with work and checks beside
     /// the loop as in `node run`; 0 runs as fast as the runtimes allow.
     pub slot_ms: u64,
+    /// Each node's stake, in lamports, by index; empty: [`STAKE`] each.
+    pub stakes: Vec<u64>,
+    /// Calls of an author's task run beside each other, each killed after
+    /// this many milliseconds; an unpaced run waits for them between slots.
+    pub call_timeout_ms: Option<u64>,
+}
+
+impl SimulateConfig {
+    /// Node `index`'s stake.
+    pub fn stake_of(&self, index: usize) -> u64 {
+        self.stakes.get(index).copied().unwrap_or(STAKE)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +98,13 @@ pub struct RoundReport {
     /// Distinct list roots the nodes computed for the round; 1 when every
     /// node computed the same list.
     pub roots_computed: usize,
+    /// The same among the honest nodes only: more than 1 is a rule that
+    /// does not give every node the same list.
+    pub honest_roots: usize,
+    /// The task's failures in this round, by "part: reason", counted once per node.
+    pub faults: BTreeMap<String, u64>,
+    /// Why the round has no list, when it has none.
+    pub no_list: Option<String>,
     /// Lamports each node claimed for the round, by node.
     pub paid: BTreeMap<String, u64>,
     /// The locator of each node's proof of the round, by node.
@@ -199,6 +222,20 @@ fn peak_memory_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Waits until no runtime has a job running, at most a call timeout and a
+/// margin: every call is killed by then.
+fn wait_for_jobs(runtimes: &[(NodeRuntime, Behaviour, SharedTask)], call_timeout_ms: Option<u64>) {
+    let Some(timeout_ms) = call_timeout_ms else { return };
+    let now = std::time::Instant::now();
+    let give_up =
+        now.checked_add(std::time::Duration::from_millis(timeout_ms.saturating_add(5_000))).unwrap_or(now);
+    while runtimes.iter().any(|(runtime, _, _)| runtime.jobs.running() > 0)
+        && std::time::Instant::now() < give_up
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 fn keypair(seed: u64, index: u64) -> Keypair {
     let secret =
         solana_sha256_hasher::hashv(&[b"gradual-simulate", &seed.to_le_bytes(), &index.to_le_bytes()]);
@@ -250,13 +287,13 @@ fn check_conservation(chain: &dyn Chain, world: &World) -> Conservation {
     Conservation { held, deposited: world.deposited, paid_out: world.paid_out, holds }
 }
 
-/// Runs the simulation; `progress` hears one line per round.
 /// Runs the simulation on `chain`: the embedded chain (`EmbeddedChain`), or
 /// any cluster over RPC, where `start_margin` must leave time to stake every
-/// node before round 0.
+/// node before round 0. Node `i` runs `tasks[i]`, or `tasks[0]` if there is
+/// one task for all (the built-in hello); `progress` hears every slot.
 pub fn run(
     config: &SimulateConfig,
-    task_impl: &SharedTask,
+    tasks: &[SharedTask],
     chain: &mut dyn Chain,
     start_margin: u64,
     mut progress: impl FnMut(Progress),
@@ -275,6 +312,13 @@ pub fn run(
     }
     if misbehaving > config.nodes {
         return Err("--bad, --offline, --bad-proposer and --copier add up to more than --nodes".into());
+    }
+    if tasks.len() != 1 && tasks.len() != config.nodes {
+        return Err(format!("{} tasks for {} nodes", tasks.len(), config.nodes));
+    }
+    let min_stake = scaled_params(config.round_length).min_stake;
+    if let Some(index) = (0..config.nodes).find(|index| config.stake_of(*index) < min_stake) {
+        return Err(format!("node {index}'s stake is below the minimum stake, {min_stake} lamports"));
     }
     let creator = keypair(config.seed, u64::MAX);
     chain.airdrop(&creator.pubkey(), 1_000 * SOL).map_err(|refused| refused.message)?;
@@ -300,8 +344,8 @@ pub fn run(
         params: scaled_params(config.round_length),
         allowed_failed_distributions: ALLOWED_FAILED_DISTRIBUTIONS,
         bump: 0,
-        min_audit_seats: 8,
-        audit_committee_seats: 64,
+        min_audit_seats: MIN_AUDIT_SEATS,
+        audit_committee_seats: AUDIT_COMMITTEE_SEATS,
         _padding: [0; 2],
     };
     let create = CreateTaskConfig {
@@ -319,6 +363,8 @@ pub fn run(
     let mut world = World::new(task, Box::new(peers.clone()), config.rounds, config.audit_sample);
     world.compute_units.insert("CreateTask", vec![units]);
     world.deposited = u128::from(args.initial_bounty);
+    // Calls beside the loop, with deadlines, as `node run` makes them.
+    let threaded = config.slot_ms > 0 || config.call_timeout_ms.is_some();
     let mut runtimes = Vec::new();
     for index in 0..config.nodes {
         let behaviour = if index < config.bad {
@@ -333,22 +379,26 @@ pub fn run(
             Behaviour::Honest
         };
         let operator = keypair(config.seed, index as u64);
-        chain.airdrop(&operator.pubkey(), 100 * SOL).map_err(|refused| refused.message)?;
+        let stake_amount = config.stake_of(index);
+        chain
+            .airdrop(&operator.pubkey(), stake_amount.saturating_add(100 * SOL))
+            .map_err(|refused| refused.message)?;
         let stake = builders::stake(
             &operator.pubkey(),
             &task,
-            STAKE,
+            stake_amount,
             format!("http://127.0.0.1:{}", 8900usize.saturating_add(index)).as_bytes(),
         );
         let units = chain.send(&[stake], &operator, &[&operator]).map_err(|refused| refused.message)?;
         world.compute_units.entry("Stake").or_default().push(units);
-        world.deposited = world.deposited.saturating_add(u128::from(STAKE));
+        world.deposited = world.deposited.saturating_add(u128::from(stake_amount));
         let node = find_node_address(&task, &operator.pubkey()).0;
         let mut runtime = NodeRuntime::new(operator, node);
-        if config.slot_ms > 0 {
+        if threaded {
             runtime.jobs = Box::new(Threaded::new(Arc::new(peers.clone())));
         }
-        runtimes.push((runtime, behaviour, misbehaviour::wrap(behaviour, Arc::clone(task_impl), node)));
+        let task_impl = Arc::clone(tasks.get(index).unwrap_or(&tasks[0]));
+        runtimes.push((runtime, behaviour, misbehaviour::wrap(behaviour, task_impl, node)));
     }
 
     // Work rounds, then enough rounds for every list's attempts and claims.
@@ -382,6 +432,11 @@ pub fn run(
             if *behaviour == Behaviour::Copier {
                 copier::copy(chain, &mut world, runtime);
             }
+        }
+        if config.slot_ms == 0 {
+            // Unpaced, the clock waits for the calls it started: they run
+            // beside each other, so a hanging call costs one timeout, not one per node.
+            wait_for_jobs(&runtimes, config.call_timeout_ms);
         }
         time.runtime += ticks.elapsed().as_secs_f64();
         dashboard.sync(&world);
@@ -427,7 +482,7 @@ pub fn run(
                 index,
                 node: runtime.node.to_string(),
                 behaviour: *behaviour,
-                stake_before: STAKE,
+                stake_before: config.stake_of(index),
                 stake_after: node.map_or(0, |node| node.total_stake()),
                 audits_against: world.audits_against.get(&runtime.node).copied().unwrap_or(0),
                 lamports_slashed: node.map_or(0, |node| node.total_slashed),
@@ -438,9 +493,13 @@ pub fn run(
     let rounds = (0..config.rounds)
         .map(|round| {
             let address = find_distribution_address(&task, round).0;
-            let roots_computed = world.roots.get(&round).map_or(0, |roots| roots.len());
+            let seen = RoundView::of(&world, &runtimes, round);
+            let (roots_computed, honest_roots) = (seen.roots, seen.honest_roots);
             let paid = paid.remove(&round).unwrap_or_default();
             let locators = locators.remove(&round).unwrap_or_default();
+            let no_list =
+                (paid.is_empty()).then(|| seen.no_list_reason(&runtimes, round, locators.is_empty()));
+            let faults = seen.faults;
             match chain.account(&address).and_then(|account| Distribution::read(&account.data)) {
                 None => RoundReport {
                     round,
@@ -452,6 +511,9 @@ pub fn run(
                     stake_for: 0,
                     stake_against: 0,
                     roots_computed,
+                    honest_roots,
+                    faults,
+                    no_list,
                     paid,
                     locators,
                 },
@@ -470,6 +532,9 @@ pub fn run(
                     stake_for: distribution.valid_weight,
                     stake_against: distribution.invalid_weight,
                     roots_computed,
+                    honest_roots,
+                    faults,
+                    no_list: None,
                     paid,
                     locators,
                 },
@@ -515,6 +580,98 @@ pub fn run(
             ..time
         },
     })
+}
+
+impl Report {
+    /// What `--strict` fails on: any fault of an honest node's calls, and
+    /// any round whose honest nodes computed different lists.
+    pub fn strict_problems(&self) -> Vec<String> {
+        let mut problems: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|node| node.behaviour == Behaviour::Honest && !node.stats.task_fault_reasons.is_empty())
+            .map(|node| format!("honest node {} had faults: {:?}", node.index, node.stats.task_fault_reasons))
+            .collect();
+        problems.extend(self.rounds.iter().filter(|round| round.honest_roots > 1).map(|round| {
+            format!("round {}: honest nodes computed {} different lists", round.round, round.honest_roots)
+        }));
+        problems
+    }
+}
+
+/// What the runtimes saw of one round.
+struct RoundView {
+    /// Distinct roots computed, by every node and by the honest ones.
+    roots: usize,
+    honest_roots: usize,
+    /// Failures, by "part: reason", counted once per node.
+    faults: BTreeMap<String, u64>,
+}
+
+impl RoundView {
+    fn of(world: &World, runtimes: &[(NodeRuntime, Behaviour, SharedTask)], round: u64) -> Self {
+        let honest: std::collections::BTreeSet<Address> = runtimes
+            .iter()
+            .filter(|(_, behaviour, _)| *behaviour == Behaviour::Honest)
+            .map(|(runtime, _, _)| runtime.node)
+            .collect();
+        let computed = world.roots.get(&round);
+        let distinct = |honest_only: bool| {
+            computed
+                .iter()
+                .flat_map(|roots| roots.iter())
+                .filter(|(node, _)| !honest_only || honest.contains(node))
+                .map(|(_, root)| *root)
+                .collect::<std::collections::BTreeSet<[u8; 32]>>()
+                .len()
+        };
+        let mut faults: BTreeMap<String, u64> = BTreeMap::new();
+        for (runtime, _, _) in runtimes {
+            let kinds: std::collections::BTreeSet<String> = runtime
+                .stats
+                .recent_faults
+                .iter()
+                .filter(|fault| fault.round == round)
+                .map(|fault| format!("{}: {}", fault.part, fault.reason))
+                .collect();
+            for kind in kinds {
+                let nodes = faults.entry(kind).or_default();
+                *nodes = nodes.saturating_add(1);
+            }
+        }
+        Self { roots: distinct(false), honest_roots: distinct(true), faults }
+    }
+
+    /// Why a round nobody was paid for has no list.
+    fn no_list_reason(
+        &self,
+        runtimes: &[(NodeRuntime, Behaviour, SharedTask)],
+        round: u64,
+        nobody_proved: bool,
+    ) -> String {
+        let first_error = |part: &str| {
+            runtimes
+                .iter()
+                .flat_map(|(runtime, _, _)| runtime.stats.recent_faults.iter())
+                .find(|fault| fault.round == round && fault.part == part)
+                .map(|fault| fault.error.clone())
+        };
+        let failed_on = |part: &str| -> u64 {
+            self.faults.iter().filter(|(kind, _)| kind.starts_with(part)).map(|(_, count)| *count).sum()
+        };
+        if nobody_proved {
+            let why = first_error("work").or_else(|| first_error("submission")).unwrap_or_default();
+            return format!("no node revealed a proof of the round {why}").trim_end().to_string();
+        }
+        if failed_on("distribution") > 0 {
+            let why = first_error("distribution").unwrap_or_default();
+            return format!("the distribution rule failed on {} nodes: {why}", failed_on("distribution"));
+        }
+        if runtimes.iter().any(|(runtime, _, _)| runtime.stats.rounds_unfunded.contains(&round)) {
+            return "the bounty pool could not pay the round".into();
+        }
+        "no node proposed a list".into()
+    }
 }
 
 /// The dashboard a node would serve for this task, timed.

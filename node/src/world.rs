@@ -248,8 +248,8 @@ pub struct World {
     generation: u64,
     /// Lists that build an approved root, by that root.
     pub(crate) approved_lists: HashMap<[u8; 32], ApprovedList>,
-    /// Distinct roots the voters on each round's lists computed, for `simulate`'s report.
-    pub roots: BTreeMap<u64, BTreeSet<[u8; 32]>>,
+    /// The root each node computed for each round's list, proposing or judging one, for `simulate`'s report.
+    pub roots: BTreeMap<u64, BTreeMap<Address, [u8; 32]>>,
     /// How long a slot lasts, as the driver measures it: turns the slot
     /// deadlines of checks into wall-clock ones.
     pub slot_duration: std::time::Duration,

@@ -1,7 +1,9 @@
-//! `gradual task check PATH`: calls each part of a task executable once, on
-//! made-up inputs, and says what each answer was worth, before anyone stakes.
+//! `gradual task check PATH`: calls each part of a task the way nodes and
+//! attackers will, on made-up inputs, and says what each answer was worth,
+//! before anyone stakes: its own result must pass its audit, a tampered one
+//! must fail it, and its rule must give the same list every time.
 
-use std::{path::PathBuf, time::Instant};
+use std::{path::PathBuf, time::Duration, time::Instant};
 
 use clap::Args;
 use gradual_interface::Address;
@@ -9,10 +11,12 @@ use serde_json::{json, Value};
 
 use super::{
     options::{OutputOption, SandboxOptions},
-    simulate::external_task,
+    simulate::{install_task, start_task, WorkDirs},
     CliError, CliResult, Context,
 };
-use crate::tasks::{check_leaves, DistributionInputs, Eligible, Judgement, Submitted, Task, WorkContext};
+use crate::tasks::{
+    check_leaves, DistributionInputs, Eligible, Judgement, Leaves, Submitted, Task, WorkContext,
+};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -24,6 +28,12 @@ pub struct CheckArgs {
     /// A variable for the executable, KEY=VALUE (repeatable); passed only if the task declares it.
     #[arg(long = "task-env", value_name = "KEY=VALUE")]
     task_env: Vec<String>,
+    /// Seconds a call may take before it is killed and counted as late.
+    #[arg(long, default_value_t = 60.0)]
+    call_timeout: f64,
+    /// Keep the task's working directory after the check (it is removed otherwise).
+    #[arg(long)]
+    keep_dirs: bool,
     #[command(flatten)]
     pub sandbox: SandboxOptions,
     #[command(flatten)]
@@ -39,80 +49,132 @@ fn verdict(part: &str, started: Instant, outcome: Result<Value, String>) -> Valu
     }
 }
 
-pub fn check(context: &Context, args: CheckArgs) -> CliResult {
-    let task = external_task(&args.executable, &args.task_env, "check", &args.sandbox)?;
-    let parts = task.parts().clone();
-    let (me, peer) = (Address::new_from_array([7; 32]), Address::new_from_array([8; 32]));
-    let work_context = WorkContext { task: Address::new_from_array([1; 32]), node: me, round: args.round };
-    let mut verdicts = Vec::new();
+fn skipped(part: &str, needs: &str) -> Value {
+    json!({ "part": part, "ok": false, "skipped": format!("needs {needs}, which failed") })
+}
 
-    let started = Instant::now();
-    let result = task.work(&work_context);
-    verdicts.push(verdict(
-        "work",
-        started,
-        result.as_ref().map(|bytes| json!({ "result_bytes": bytes.len() })).map_err(Clone::clone),
-    ));
-    let result = result.unwrap_or_default();
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
 
-    let started = Instant::now();
-    let proof = task.submission(args.round, &result);
-    verdicts.push(verdict(
-        "submission",
-        started,
-        proof
-            .as_ref()
-            .map(|(digest, locator)| {
-                json!({
-                    "digest": digest.iter().map(|byte| format!("{byte:02x}")).collect::<String>(),
-                    "locator": String::from_utf8_lossy(locator),
-                    "implemented": parts.submission,
-                })
-            })
-            .map_err(Clone::clone),
-    ));
-    let (digest, locator) = proof.unwrap_or_default();
+/// A node address for made-up inputs.
+fn node(index: u8) -> Address {
+    Address::new_from_array([index; 32])
+}
 
-    // An auditor judging this node's own honest result must find it valid.
+/// Audits of the task's own result and of a tampered copy of it.
+fn audits(task: &dyn Task, round: u64, submitted: &Submitted, result: &[u8]) -> [Value; 2] {
     let started = Instant::now();
-    let submitted = Submitted { node: me, digest, locator: locator.clone() };
-    let judged = match task.audit(args.round, &submitted, &result) {
+    let own = match task.audit(round, submitted, result) {
         Judgement::Valid => Ok(json!({ "valid": true })),
         Judgement::Invalid(reason) => {
             Err(format!("the task's own honest result was judged invalid: {reason}"))
         }
-        Judgement::CannotJudge(error) => Err(format!("the task cannot judge: {error}")),
+        Judgement::CannotJudge(error) => Err(format!("the task cannot judge its own result: {error}")),
     };
-    verdicts.push(verdict("audit", started, judged));
+    let own = verdict("audit", started, own);
+    let started = Instant::now();
+    // One bit changed in its middle: well-formed as far as a byte can keep it, and not the work.
+    let forged = match task.audit(round, submitted, &crate::misbehaviour::corrupted(result.to_vec())) {
+        Judgement::Invalid(reason) => Ok(json!({ "valid": false, "reason": reason })),
+        Judgement::Valid => Err("a tampered result (one bit changed) was judged valid".to_string()),
+        Judgement::CannotJudge(error) => {
+            Err(format!("the audit failed on a tampered result instead of judging it invalid: {error}"))
+        }
+    };
+    [own, verdict("audit_tampered", started, forged)]
+}
+
+/// The rule on small and large inputs, each twice or more: every list must
+/// keep to the program's limits, and repeated calls must give the same one.
+fn distributions(task: &dyn Task, round: u64, proof: ([u8; 32], &[u8])) -> Result<Value, String> {
+    let eligible = |nodes: u8, stake: &dyn Fn(u8) -> u64| -> Vec<Eligible> {
+        (1..=nodes)
+            .map(|index| Eligible {
+                node: node(index).to_bytes(),
+                stake: stake(index),
+                digest: proof.0,
+                locator: proof.1.to_vec(),
+            })
+            .collect()
+    };
+    let cases = [
+        ("2 nodes, equal stakes", eligible(2, &|_| 2_000_000_000), 2),
+        ("40 nodes, stakes of 1 to 40 SOL", eligible(40, &|index| u64::from(index) * 1_000_000_000), 3),
+    ];
+    let mut lists = Vec::new();
+    for (case, eligible, calls) in cases {
+        let inputs = DistributionInputs {
+            round,
+            bounty: 1_000_000_000,
+            eligible,
+            excluded: vec![node(200).to_bytes()],
+        };
+        let first: Leaves = task.distribution(&inputs).map_err(|error| format!("{case}: {error}"))?;
+        check_leaves(&inputs, &first).map_err(|error| format!("{case}: {error}"))?;
+        for _ in 1..calls {
+            let again = task.distribution(&inputs).map_err(|error| format!("{case}: {error}"))?;
+            if again != first {
+                return Err(format!(
+                    "{case}: calls on the same inputs gave different lists: the rule must be deterministic"
+                ));
+            }
+        }
+        let root = gradual_interface::merkle::tree_of(&first).root();
+        lists.push(json!({ "case": case, "leaves": first.len(), "total": first.iter().map(|leaf| leaf.1).sum::<u64>(), "root": hex(&root) }));
+    }
+    Ok(json!({ "lists": lists }))
+}
+
+pub fn check(context: &Context, args: CheckArgs) -> CliResult {
+    if !(args.call_timeout.is_finite() && args.call_timeout > 0.0 && args.call_timeout <= 3_600.0) {
+        return Err(CliError::usage("--call-timeout must be between 0 and 3600 seconds"));
+    }
+    let installed = install_task(&args.executable, &args.sandbox)?;
+    let mut dirs = WorkDirs::new("check")?;
+    let timeout = Some(Duration::from_secs_f64(args.call_timeout));
+    let task = start_task(&installed, dirs.node(0), &args.task_env, &args.sandbox, timeout)?;
+    let parts = task.parts().clone();
+    let me = node(7);
+    let work_context = WorkContext { task: node(1), node: me, round: args.round };
+    let mut verdicts = Vec::new();
 
     let started = Instant::now();
-    let eligible = [me, peer]
-        .iter()
-        .map(|node| Eligible {
-            node: node.to_bytes(),
-            stake: 2_000_000_000,
-            digest,
-            locator: locator.clone(),
-        })
-        .collect();
-    let inputs = DistributionInputs {
-        round: args.round,
-        bounty: 1_000_000_000,
-        eligible,
-        excluded: vec![Address::new_from_array([9; 32]).to_bytes()],
-    };
-    let listed = task.distribution(&inputs).and_then(|leaves| {
-        check_leaves(&inputs, &leaves)?;
-        let again = task.distribution(&inputs)?;
-        if again != leaves {
-            return Err("two calls on the same inputs gave different lists: the rule must be deterministic".into());
-        }
-        Ok(json!({
-            "leaves": leaves.iter().map(|(node, amount)| json!({ "node": Address::new_from_array(*node).to_string(), "amount": amount })).collect::<Vec<_>>(),
-            "implemented": parts.distribution,
-        }))
+    let result = task.work(&work_context);
+    let outcome = result.as_ref().map(|bytes| json!({ "result_bytes": bytes.len() })).map_err(Clone::clone);
+    verdicts.push(verdict("work", started, outcome));
+    let proof = result.ok().map(|result| {
+        let started = Instant::now();
+        let proof = task.submission(args.round, &result);
+        let outcome = proof.as_ref().map(|(digest, locator)| {
+            json!({ "digest": hex(digest), "locator": String::from_utf8_lossy(locator), "implemented": parts.submission })
+        });
+        verdicts.push(verdict("submission", started, outcome.map_err(Clone::clone)));
+        (result, proof.ok())
     });
-    verdicts.push(verdict("distribution", started, listed));
+    match proof {
+        Some((result, Some((digest, locator)))) => {
+            let submitted = Submitted { node: me, digest, locator };
+            verdicts.extend(audits(&task, args.round, &submitted, &result));
+        }
+        Some((_, None)) => {
+            verdicts.extend([skipped("audit", "submission"), skipped("audit_tampered", "submission")])
+        }
+        None => verdicts.extend(["submission", "audit", "audit_tampered"].map(|part| skipped(part, "work"))),
+    }
+    let started = Instant::now();
+    let listed = distributions(&task, args.round, ([3; 32], b"v1/results/0"));
+    verdicts.push(verdict(
+        "distribution",
+        started,
+        listed.map(|lists| json!({ "implemented": parts.distribution, "checked": lists })),
+    ));
+    drop(task);
+    if args.keep_dirs {
+        if let Some(kept) = dirs.keep() {
+            eprintln!("check: the task's working directory is kept in {}", kept.display());
+        }
+    }
 
     let ok = verdicts.iter().all(|verdict| verdict["ok"] == true);
     let report = json!({
@@ -126,14 +188,22 @@ pub fn check(context: &Context, args: CheckArgs) -> CliResult {
         out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         out!("{} speaks protocol {}", args.executable.display(), parts.protocol);
-        for verdict in &verdicts {
+        let skipped: Vec<&str> = verdicts
+            .iter()
+            .filter(|verdict| verdict.get("skipped").is_some())
+            .filter_map(|verdict| verdict["part"].as_str())
+            .collect();
+        for verdict in verdicts.iter().filter(|verdict| verdict.get("skipped").is_none()) {
             let status = if verdict["ok"] == true { "ok    " } else { "FAILED" };
             let detail = verdict.get("error").or_else(|| verdict.get("answer")).cloned().unwrap_or_default();
             out!(
-                "{status} {:<12} {:>7.3} s  {detail}",
+                "{status} {:<14} {:>7.3} s  {detail}",
                 verdict["part"].as_str().unwrap_or_default(),
                 verdict["seconds"].as_f64().unwrap_or(0.0)
             );
+        }
+        if !skipped.is_empty() {
+            out!("SKIPPED {}: they need a part that failed above", skipped.join(", "));
         }
     }
     if ok {

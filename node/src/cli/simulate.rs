@@ -26,6 +26,7 @@ use crate::{
 };
 
 #[derive(Args)]
+#[command(after_help = SIMULATED_TASK)]
 pub struct SimulateArgs {
     #[arg(long, default_value_t = 8)]
     nodes: usize,
@@ -72,8 +73,59 @@ pub struct SimulateArgs {
     /// checks beside the loop as in `node run` [default: as fast as possible].
     #[arg(long, default_value_t = 0)]
     slot_ms: u64,
+    /// Each node's stake in SOL: one amount, a list cycled over the nodes
+    /// ("1,2,5"), or a range spread evenly from the first node to the last
+    /// ("1..10") [default: 2 for every node].
+    #[arg(long)]
+    stakes: Option<String>,
+    /// Seconds a call of the task may take before it is killed and counted
+    /// as late; calls run beside each other, as in `node run`.
+    #[arg(long, default_value_t = 60.0)]
+    call_timeout: f64,
+    /// Exit with code 1 if any honest node's call failed, was late, crashed,
+    /// was refused or could not judge, or if honest nodes computed different lists.
+    #[arg(long)]
+    strict: bool,
+    /// Keep each node's working directory after the run (they are removed otherwise).
+    #[arg(long)]
+    keep_dirs: bool,
     #[command(flatten)]
     pub options: ReadOptions,
+}
+
+/// What `simulate --help` says of the task it creates.
+const SIMULATED_TASK: &str = "The simulated task: a bounty of 1 SOL per round (the pool holds \
+rounds + 2 of them); every node stakes 2 SOL unless --stakes says otherwise, against a minimum of \
+1 SOL; an audit bond of 0.1 SOL; a slash of 10% of the audited round's stake, half to the raiser; \
+audit committees of 64 seats, 8 to uphold; 2 failed list attempts allowed; rounds of 40 slots \
+(--round-length scales them): submissions in the first 8, audits in the next 12, list proposals \
+in the first 8, list votes in the next 12. Each node is funded with its stake and 100 SOL for fees \
+and bonds. A bad node serves and proves the task's work for another round; an offline node skips \
+odd rounds; a bad proposer lists itself alone; a copier copies others' proofs.";
+
+/// `--stakes` as one stake in lamports per node.
+fn parse_stakes(text: &str, nodes: usize) -> CliResult<Vec<u64>> {
+    let sol = |part: &str| -> CliResult<u64> {
+        let value: f64 = part
+            .trim()
+            .parse()
+            .map_err(|_| CliError::usage(format!("--stakes: {part:?} is not an amount of SOL")))?;
+        if !(value.is_finite() && value > 0.0 && value < 1e9) {
+            return Err(CliError::usage(format!("--stakes: {part:?} is out of range")));
+        }
+        Ok((value * simulate::SOL as f64).round() as u64)
+    };
+    if let Some((low, high)) = text.split_once("..") {
+        let (low, high) = (sol(low)?, sol(high)?);
+        if high < low {
+            return Err(CliError::usage("--stakes: a range goes from the smaller stake to the larger"));
+        }
+        let steps = nodes.saturating_sub(1).max(1) as u64;
+        let step = high.saturating_sub(low).checked_div(steps).unwrap_or(0);
+        return Ok((0..nodes as u64).map(|index| low.saturating_add(step.saturating_mul(index))).collect());
+    }
+    let amounts = text.split(',').map(sol).collect::<CliResult<Vec<u64>>>()?;
+    Ok(amounts.iter().copied().cycle().take(nodes).collect())
 }
 
 #[derive(Args)]
@@ -146,15 +198,9 @@ pub fn task_variables(pairs: &[String]) -> CliResult<BTreeMap<String, String>> {
 }
 
 /// The author's task: a package directory (packed here), a package file or
-/// a single executable, its own sha256 trusted, working in a fresh directory
-/// under the system's temporary directory.
-pub fn external_task(
-    program: &Path,
-    pairs: &[String],
-    purpose: &str,
-    sandbox: &SandboxOptions,
-) -> CliResult<External> {
-    let package = if program.is_dir() {
+/// a single executable, its own sha256 trusted, installed in the package cache.
+pub fn install_task(program: &Path, sandbox: &SandboxOptions) -> CliResult<package::Installed> {
+    if program.is_dir() {
         let (_, bytes) = package::pack(program).map_err(CliError::usage)?;
         package::install_bytes(&bytes, &crate::tasks::sha256(&bytes), &sandbox.cache())
     } else {
@@ -162,18 +208,61 @@ pub fn external_task(
             package::sha256_of(program).map_err(|error| CliError::usage(format!("--executable: {error}")))?;
         package::install_local(program, &sha256, &sandbox.cache())
     }
-    .map_err(CliError::usage)?;
-    let work_dir = std::env::temp_dir().join(format!("gradual-{purpose}-{}", std::process::id()));
-    External::start(ExternalConfig {
-        package,
+    .map_err(CliError::usage)
+}
+
+/// Working directories for one run's nodes: `<prefix><random>/node-<i>`,
+/// removed with the run unless kept.
+pub struct WorkDirs {
+    base: Option<tempfile::TempDir>,
+}
+
+impl WorkDirs {
+    pub fn new(purpose: &str) -> CliResult<Self> {
+        let base = tempfile::Builder::new()
+            .prefix(&format!("gradual-{purpose}-"))
+            .tempdir()
+            .map_err(|error| CliError::failed(format!("cannot create a working directory: {error}")))?;
+        Ok(Self { base: Some(base) })
+    }
+
+    pub fn node(&self, index: usize) -> PathBuf {
+        self.base.as_ref().map_or_else(PathBuf::new, |base| base.path().join(format!("node-{index}")))
+    }
+
+    /// Keeps the directories after the run; returns where they are.
+    pub fn keep(&mut self) -> Option<PathBuf> {
+        self.base.take().map(tempfile::TempDir::keep)
+    }
+}
+
+/// The author's task started for one node, working in `work_dir`.
+pub fn start_task(
+    installed: &package::Installed,
+    work_dir: PathBuf,
+    pairs: &[String],
+    sandbox: &SandboxOptions,
+    call_timeout: Option<Duration>,
+) -> CliResult<External> {
+    let external = External::start(ExternalConfig {
+        package: installed.clone(),
         work_dir,
         variables: task_variables(pairs)?,
         sandbox: sandbox.choice(),
     })
-    .map_err(CliError::usage)
+    .map_err(CliError::usage)?;
+    Ok(match call_timeout {
+        Some(timeout) => external.with_call_timeout(timeout),
+        None => external,
+    })
 }
 
 pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
+    if !(args.call_timeout.is_finite() && args.call_timeout > 0.0 && args.call_timeout <= 3_600.0) {
+        return Err(CliError::usage("--call-timeout must be between 0 and 3600 seconds"));
+    }
+    let stakes = args.stakes.as_deref().map(|text| parse_stakes(text, args.nodes)).transpose()?;
+    let call_timeout = Duration::from_secs_f64(args.call_timeout);
     let config = SimulateConfig {
         nodes: args.nodes,
         rounds: args.rounds,
@@ -187,10 +276,28 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         program: args.program,
         executable: args.executable.clone(),
         slot_ms: args.slot_ms,
+        stakes: stakes.unwrap_or_default(),
+        call_timeout_ms: args.executable.as_ref().map(|_| call_timeout.as_millis() as u64),
     };
-    let task_impl: SharedTask = match &args.executable {
-        Some(program) => Arc::new(external_task(program, &args.task_env, "simulate", &args.sandbox)?),
-        None => Arc::new(Hello),
+    // Every node runs the author's task itself, in a working directory of its own.
+    let mut dirs = WorkDirs::new("simulate")?;
+    let tasks: Vec<SharedTask> = match &args.executable {
+        Some(program) => {
+            let installed = install_task(program, &args.sandbox)?;
+            (0..args.nodes)
+                .map(|index| {
+                    let task = start_task(
+                        &installed,
+                        dirs.node(index),
+                        &args.task_env,
+                        &args.sandbox,
+                        Some(call_timeout),
+                    )?;
+                    Ok(Arc::new(task) as SharedTask)
+                })
+                .collect::<CliResult<_>>()?
+        }
+        None => vec![Arc::new(Hello)],
     };
     // A live progress bar on stderr; JSON output stays a single report on stdout.
     let bar = if context.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
@@ -208,7 +315,7 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         embedded = EmbeddedChain::new(&config.program, 1_000).map_err(CliError::usage)?;
         (&mut embedded, 10)
     };
-    let report = simulate::run(&config, &task_impl, chain, start_margin, |progress: Progress| {
+    let report = simulate::run(&config, &tasks, chain, start_margin, |progress: Progress| {
         bar.set_length(progress.slots);
         bar.set_position(progress.slot);
         bar.set_message(format!(
@@ -218,6 +325,12 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
     })
     .map_err(CliError::usage)?;
     bar.finish_and_clear();
+    drop(tasks);
+    if args.keep_dirs {
+        if let Some(kept) = dirs.keep() {
+            eprintln!("simulate: the nodes' working directories are kept in {}", kept.display());
+        }
+    }
     if context.json {
         let json =
             serde_json::to_string_pretty(&report).map_err(|error| CliError::failed(error.to_string()))?;
@@ -225,11 +338,14 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
     } else {
         print_table(&report);
     }
-    if report.conservation.holds {
-        Ok(())
-    } else {
-        Err(CliError::failed("the conservation check failed"))
+    if !report.conservation.holds {
+        return Err(CliError::failed("the conservation check failed"));
     }
+    let problems = report.strict_problems();
+    if args.strict && !problems.is_empty() {
+        return Err(CliError::failed(format!("--strict: {}", problems.join("; "))));
+    }
+    Ok(())
 }
 
 fn print_table(report: &simulate::Report) {
@@ -279,6 +395,28 @@ fn print_table(report: &simulate::Report) {
             round.roots_computed,
             paid.join(" ")
         );
+        if let Some(why) = &round.no_list {
+            out!("           no list: {why}");
+        }
+        if !round.faults.is_empty() {
+            let faults: Vec<String> =
+                round.faults.iter().map(|(kind, nodes)| format!("{kind} on {nodes} nodes")).collect();
+            out!("           task faults: {}", faults.join(", "));
+        }
+    }
+    let faulty: Vec<String> = report
+        .nodes
+        .iter()
+        .filter(|node| !node.stats.task_fault_reasons.is_empty())
+        .map(|node| {
+            format!("node {} ({:?}): {:?}", node.index, node.behaviour, node.stats.task_fault_reasons)
+        })
+        .collect();
+    if !faulty.is_empty() {
+        out!("task faults by node, once per round and reason:");
+        for line in faulty {
+            out!("  {line}");
+        }
     }
     let cost = &report.cost;
     out!(

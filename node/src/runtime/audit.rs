@@ -6,7 +6,7 @@ use gradual_interface::{
     error::GradualError,
     pda::find_audit_address,
     round::AUDIT_LAG,
-    selection::{committee_seats, committee_seed},
+    selection::committee_seats,
     state::{split_slash, Audit, Node, Task as TaskAccount, SUBMISSION_AUDITED, VOTES_PER_ROUND},
     Address,
 };
@@ -20,28 +20,6 @@ use crate::{
 
 use super::{settle_grace, voted_in, NodeRuntime, Sample, Tick, Tx};
 
-/// Whether `audit` is upheld if resolved now: an audit nobody voted on has
-/// its committee drawn at resolution, the raiser's seats counting if the
-/// seed is still in `SlotHashes`.
-pub fn upheld_at_resolution(chain: &dyn Chain, audit: &Audit) -> bool {
-    let mut audit = *audit;
-    if audit.committee_seed == [0; 32] {
-        if let Some(hash) = chain.slot_hash(audit.votes_from.saturating_sub(1)) {
-            let seed = committee_seed(&hash, &audit.target, audit.round);
-            let seats = committee_seats(
-                &seed,
-                &audit.raiser,
-                audit.raiser_stake,
-                audit.committee_stake,
-                audit.committee_seats,
-            );
-            audit.invalid_weight = audit.invalid_weight.saturating_add(seats);
-            audit.voter_count = audit.voter_count.saturating_add(u32::from(seats != 0));
-        }
-    }
-    audit.is_upheld()
-}
-
 impl NodeRuntime {
     /// Checks `target`'s proof of `round` beside the loop, to be decided
     /// before `deadline_slot`: `None` while the check runs. A proof that held
@@ -54,8 +32,8 @@ impl NodeRuntime {
         target: &Address,
         (round, deadline_slot): (u64, u64),
     ) -> Option<Checked> {
-        if let Some(valid) = self.verdicts.get(&(*target, round)) {
-            return Some(if *valid { Checked::Valid } else { Checked::Invalid });
+        if let Some(checked) = self.verdicts.get(&(*target, round)) {
+            return Some(*checked);
         }
         let account = world.node_cache.get(target).filter(|account| account.proof(round).is_some())?;
         let slots_left = u32::try_from(deadline_slot.saturating_sub(chain.slot())).unwrap_or(u32::MAX);
@@ -67,10 +45,14 @@ impl NodeRuntime {
             Checked::Unreachable => {
                 self.unreachable.insert((*target, round));
             }
-            Checked::Valid | Checked::Invalid => {
+            Checked::Valid | Checked::Invalid | Checked::CannotJudge => {
                 self.unreachable.remove(&(*target, round));
-                self.verdicts.insert((*target, round), checked == Checked::Valid);
+                self.verdicts.insert((*target, round), checked);
             }
+        }
+        if checked == Checked::CannotJudge {
+            let error = format!("the task's audit cannot judge {target}'s result; abstaining");
+            self.fault(("audit", "cannot judge"), round, &error);
         }
         Some(checked)
     }
@@ -111,11 +93,23 @@ impl NodeRuntime {
                 }
                 let checked = self.check(chain, world, task_impl, target, (round, decide_by));
                 if offset < raise_start {
-                    return checked != Some(Checked::Valid);
+                    return !matches!(checked, Some(Checked::Valid | Checked::CannotJudge));
                 }
                 !self.raise_if_invalid(chain, world, task, target, (round, checked), last_chance)
             });
             self.samples.insert(round, sample);
+        } else if let Some(sample) = self.samples.remove(&round) {
+            // Raises are over: a revealed proof still unsettled was never judged in time.
+            let late = sample
+                .targets
+                .iter()
+                .filter(|(target, revealed)| *revealed && !self.verdicts.contains_key(&(*target, round)))
+                .count();
+            if late > 0 {
+                let error =
+                    format!("{late} checks of round {round}'s proofs were not decided before raises closed");
+                self.fault(("audit", "late"), round, &error);
+            }
         }
         // Votes open when raises close, from the committee drawn then.
         if !(raise_end..window_end).contains(&offset) {
@@ -154,6 +148,11 @@ impl NodeRuntime {
             let valid = match self.check(chain, world, task_impl, &target, (round, vote_by)) {
                 Some(Checked::Valid) => true,
                 Some(Checked::Invalid) => false,
+                // A node that cannot judge abstains.
+                Some(Checked::CannotJudge) => {
+                    self.voted_audits.insert((round, audit_address));
+                    continue;
+                }
                 _ if self.unreachable.contains(&(target, round)) => false,
                 // Still checking: vote on a later slot.
                 _ => continue,
@@ -230,7 +229,7 @@ impl NodeRuntime {
         }
         match checked {
             Some(Checked::Invalid) => {}
-            Some(Checked::Valid) => return true,
+            Some(Checked::Valid | Checked::CannotJudge) => return true,
             _ if last_chance && self.unreachable.contains(&(*target, round)) => {}
             _ => return false,
         }
@@ -267,7 +266,7 @@ impl NodeRuntime {
             .iter()
             .filter(|(address, _)| world.open_audits.contains_key(address))
             .filter(|(_, audit)| {
-                let party = if upheld_at_resolution(chain, audit) { audit.raiser } else { audit.target };
+                let party = if audit.is_upheld() { audit.raiser } else { audit.target };
                 party == self.node.to_bytes() || slot >= audit.window_end.saturating_add(grace)
             })
             .map(|(address, audit)| (*address, *audit))
@@ -275,7 +274,8 @@ impl NodeRuntime {
         for (address, audit) in due {
             let target = Address::new_from_array(audit.target);
             let Some(node) = world.node_cache.get(&target).cloned() else { continue };
-            let payout = if upheld_at_resolution(chain, &audit) {
+            // The verdict is fixed once the window closes (the raiser's seats count from the raise).
+            let payout = if audit.is_upheld() {
                 let stake = node.stake_for_round(audit.round).min(node.total_stake());
                 audit.bond.saturating_add(
                     split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser),

@@ -54,7 +54,7 @@ impl NodeRuntime {
         match world.list(task_impl, task, (round, pool)) {
             Ok(list) => Some(list),
             Err(error) => {
-                self.fault("distribution", round, &error);
+                self.fault(("distribution", super::reason_of(&error)), round, &error);
                 None
             }
         }
@@ -172,16 +172,16 @@ impl NodeRuntime {
         let pool_before = task.bounty_pool.saturating_add(distribution.reserved);
         let list = self.list_of(world, task_impl, task, (listed, pool_before))?;
         let root = list.tree.root();
+        world.roots.entry(listed).or_default().insert(self.node, root);
         let valid = root == distribution.root
             && distribution.total == list.total
             && distribution.leaf_count == list.leaves.len() as u64;
-        world.roots.entry(listed).or_default().insert(root);
         if valid {
             world.peers.serve_list(&self.node, listed, &list.leaves);
         } else {
             let proposer = Address::new_from_array(distribution.proposer);
             let error = format!("the list {proposer} proposed differs from the one this node computes");
-            self.fault("root", listed, &error);
+            self.fault(("root", "differs"), listed, &error);
         }
         Some(valid)
     }
@@ -220,6 +220,7 @@ impl NodeRuntime {
         let Some(list) = self.list_of(world, task_impl, task, (listed, task.bounty_pool)) else {
             return;
         };
+        world.roots.entry(listed).or_default().insert(self.node, list.tree.root());
         let mut url = me.service_url().to_vec();
         url.extend_from_slice(format!("/v1/lists/{listed}").as_bytes());
         url.truncate(MAX_LIST_URL_LEN);

@@ -21,7 +21,7 @@ use solana_keypair::Keypair;
 pub use crate::world::{InProcessPeers, Landed, Peers, World};
 use crate::{
     chain::Chain,
-    jobs::{Inline, Jobs, SharedTask},
+    jobs::{Checked, Inline, Jobs, SharedTask},
 };
 
 pub use crate::tasks::Leaves;
@@ -31,7 +31,6 @@ mod claims;
 mod lists;
 mod submit;
 
-pub use audit::upheld_at_resolution;
 pub use claims::claim_of;
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -47,8 +46,42 @@ pub struct NodeStats {
     /// Rounds not worked because the bounty pool could pay nothing for them.
     pub rounds_unfunded: Vec<u64>,
     /// Failures of the task's parts, by part ("work", "submission", "audit",
-    /// "distribution"), and proposed lists whose root differed ("root").
+    /// "distribution"), and proposed lists whose root differed ("root"):
+    /// each counted once per round and reason.
     pub task_faults: BTreeMap<&'static str, u64>,
+    /// The same by part and reason, as "part: reason" ("work: late",
+    /// "audit: cannot judge", ...).
+    pub task_fault_reasons: BTreeMap<String, u64>,
+    /// The latest faults, oldest first, at most [`FAULTS_KEPT`].
+    pub recent_faults: std::collections::VecDeque<Fault>,
+}
+
+/// The reason a call of the task failed, from its error: an external
+/// task's errors name how it failed (`tasks::external`).
+pub fn reason_of(error: &str) -> &'static str {
+    if error.starts_with("late answer") || error.starts_with("late:") {
+        "late"
+    } else if error.starts_with("crashed") {
+        "crashed"
+    } else if error.starts_with(crate::sandbox::VIOLATION) {
+        "refused"
+    } else if error.starts_with("malformed answer") || error.starts_with("oversized answer") {
+        "malformed"
+    } else {
+        "failed"
+    }
+}
+
+/// Faults [`NodeStats::recent_faults`] keeps.
+pub const FAULTS_KEPT: usize = 256;
+
+/// One failure of the task's code, as counted.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fault {
+    pub round: u64,
+    pub part: &'static str,
+    pub reason: &'static str,
+    pub error: String,
 }
 
 /// The peers a node checks in a round, each with whether its proof was
@@ -81,8 +114,8 @@ pub struct NodeRuntime {
     samples: BTreeMap<u64, Sample>,
     /// Entries of rounds before this one are already forgotten.
     forgotten_before: u64,
-    /// Peers' proofs already checked, by (node, round): whether they held up.
-    verdicts: BTreeMap<(Address, u64), bool>,
+    /// Peers' proofs already checked, by (node, round): what the check found.
+    verdicts: BTreeMap<(Address, u64), Checked>,
     /// Peers' proofs whose last check could not fetch the result.
     unreachable: BTreeSet<(Address, u64)>,
     /// Where work and checks run: at once, or beside the slot loop.
@@ -97,8 +130,8 @@ pub struct NodeRuntime {
     started: BTreeSet<u64>,
     /// Each round's proof as the task made it; `None` if it could not.
     proofs: BTreeMap<u64, Option<Proof>>,
-    /// Faults already logged, by part and round: each is logged once per round.
-    faults_logged: BTreeSet<(&'static str, u64)>,
+    /// Faults already logged, by part, reason and round: each is logged once per round.
+    faults_logged: BTreeSet<(&'static str, &'static str, u64)>,
     /// Rounds whose result this node has published to its peers.
     published: BTreeSet<u64>,
     /// Rewards claimable now, with their deadlines (see `find_claims`).
@@ -231,7 +264,7 @@ impl NodeRuntime {
         self.proofs.retain(|proved, _| *proved >= oldest);
         self.started.retain(|worked| *worked >= oldest);
         self.published.retain(|published| *published >= oldest);
-        self.faults_logged.retain(|(_, logged)| *logged >= oldest);
+        self.faults_logged.retain(|(_, _, logged)| *logged >= oldest);
         self.voted_lists.retain(|(listed, _)| *listed >= oldest);
         self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
         self.voted_audits.retain(|(audited, _)| *audited >= oldest);
@@ -239,14 +272,23 @@ impl NodeRuntime {
         self.forgotten_before = oldest;
     }
 
-    /// Counts a failure of the task's `part` and logs it, once per round.
-    fn fault(&mut self, part: &'static str, round: u64, error: &str) {
-        if self.faults_logged.insert((part, round)) {
-            let count = self.stats.task_faults.entry(part).or_default();
-            *count = count.saturating_add(1);
-            tracing::warn!(node = %self.node, round, part, %error, "the task failed");
-            self.note_error(format!("the task's {part} failed in round {round}: {error}"));
+    /// Counts a failure of the task's `part` for `reason` and logs it at
+    /// warn, once per round and reason.
+    fn fault(&mut self, (part, reason): (&'static str, &'static str), round: u64, error: &str) {
+        if !self.faults_logged.insert((part, reason, round)) {
+            return;
         }
+        let count = self.stats.task_faults.entry(part).or_default();
+        *count = count.saturating_add(1);
+        let count = self.stats.task_fault_reasons.entry(format!("{part}: {reason}")).or_default();
+        *count = count.saturating_add(1);
+        if self.stats.recent_faults.len() >= FAULTS_KEPT {
+            self.stats.recent_faults.pop_front();
+        }
+        let error = error.chars().take(300).collect::<String>();
+        self.stats.recent_faults.push_back(Fault { round, part, reason, error: error.clone() });
+        tracing::warn!(node = %self.node, round, part, reason, %error, "the task failed");
+        self.note_error(format!("the task's {part} failed in round {round} ({reason}): {error}"));
     }
 
     fn note_error(&self, error: String) {

@@ -70,7 +70,7 @@ impl NodeRuntime {
                 let late = format!(
                     "late: work was still running when the submission window closed: round {round} is missed"
                 );
-                self.fault("work", round, &late);
+                self.fault(("work", "late"), round, &late);
                 self.metrics.iter().for_each(|metrics| metrics.missed("work_late"));
             }
             return;
@@ -86,7 +86,11 @@ impl NodeRuntime {
             }
             Some(Err(error)) => {
                 self.working_on.remove(&round);
-                self.fault("work", round, &format!("{error}: round {round} is missed"));
+                self.fault(
+                    ("work", super::reason_of(&error)),
+                    round,
+                    &format!("{error}: round {round} is missed"),
+                );
                 self.metrics.iter().for_each(|metrics| metrics.missed("work_failed"));
             }
         }
@@ -171,7 +175,7 @@ impl NodeRuntime {
             let result = world.peers.own(&self.node, round)?;
             let proof = task_impl.submission(round, &result);
             if let Err(error) = &proof {
-                self.fault("submission", round, error);
+                self.fault(("submission", super::reason_of(error)), round, error);
                 self.metrics.iter().for_each(|metrics| metrics.missed("proof_failed"));
             }
             self.proofs.insert(round, proof.ok());

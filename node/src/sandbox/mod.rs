@@ -34,6 +34,28 @@ use serde::{Deserialize, Serialize};
 
 pub use runtimes::{resolve_runtime, shebang_runtime, Runtime};
 
+/// Kills a call and waits for it: first the process's own children (in a
+/// sandbox, PID 1 of its namespace, whose death takes every process left in
+/// the namespace with it), then the process itself. Killing the process
+/// alone is not enough: the parent-death signal that would take PID 1 down
+/// is cleared by the kernel when a node running as root execs the task
+/// (real and effective uids differ, so the exec is a secure one).
+pub fn kill(child: &mut std::process::Child) {
+    let pid = child.id();
+    if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+        for init in children.split_whitespace().filter_map(|pid| pid.parse::<libc::pid_t>().ok()) {
+            // SAFETY: a plain kill. The pid was a child of our child a moment
+            // ago; only if it exited, was reaped and its pid reused in between
+            // would it hit another process, a window of microseconds.
+            unsafe {
+                libc::kill(init, libc::SIGKILL);
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// The errors of a call that broke a sandbox rule begin with this.
 pub const VIOLATION: &str = "sandbox violation";
 

@@ -93,6 +93,8 @@ pub struct External {
     environment: BTreeMap<String, String>,
     confinement: Confinement,
     checked: Mutex<Stamp>,
+    /// How long one call may take before the executable is killed.
+    call_timeout: Duration,
 }
 
 fn unhex32(text: &str) -> Option<[u8; 32]> {
@@ -176,6 +178,7 @@ impl External {
             command,
             confinement,
             checked: Mutex::new(None),
+            call_timeout: CALL_TIMEOUT,
             config,
         };
         external.check_hash()?;
@@ -207,6 +210,17 @@ impl External {
 
     pub fn parts(&self) -> &Parts {
         &self.parts
+    }
+
+    /// Kills a call after `timeout` rather than [`CALL_TIMEOUT`].
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// The directory the task's calls run in.
+    pub fn work_dir(&self) -> &std::path::Path {
+        &self.config.work_dir
     }
 
     /// Whether calls run in the sandbox.
@@ -298,7 +312,7 @@ impl External {
         let mut stdin = child.stdin.take().ok_or("no stdin")?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         // Write and read on another thread, so a hung executable (one that
-        // never reads, never answers or never exits) is killed after CALL_TIMEOUT.
+        // never reads, never answers or never exits) is killed after its call timeout.
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let exchange = stdin
@@ -319,28 +333,25 @@ impl External {
                 });
             let _ = sender.send(exchange);
         });
-        let response = match receiver.recv_timeout(CALL_TIMEOUT) {
+        let response = match receiver.recv_timeout(self.call_timeout) {
             Ok(exchange) => exchange,
             Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                sandbox::kill(&mut child);
                 return Err(format!(
-                    "late answer: none within {} s; the executable was killed",
-                    CALL_TIMEOUT.as_secs()
+                    "late answer: none within {:.1} s; the executable was killed",
+                    self.call_timeout.as_secs_f64()
                 ));
             }
         };
         let response = match response {
             Ok(response) => response,
             Err(error) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                sandbox::kill(&mut child);
                 return Err(error);
             }
         };
         if response.len() as u64 >= MAX_ANSWER_BYTES && !response.ends_with('\n') {
-            let _ = child.kill();
-            let _ = child.wait();
+            sandbox::kill(&mut child);
             return Err(format!("oversized answer: longer than {} bytes", MAX_ANSWER_BYTES));
         }
         let status = child.wait().map_err(|error| error.to_string())?;
