@@ -79,6 +79,8 @@ fi
 
 # The task's work takes 5 seconds, longer than the 3.2-second submission
 # window: it must run beside the node's slot loop to be submitted at all.
+# Its audit accepts only the work itself: the bad node (`--behaviour bad`)
+# serves and proves a well-formed wrong result, which only the audit can catch.
 # It is a package, served over HTTP: the nodes fetch it from its locator,
 # check its sha256 and run it sandboxed.
 TASK_DIR="$E2E_DIR/slow-task"
@@ -88,7 +90,10 @@ cat >"$TASK_DIR/task.sh" <<'SH'
 read -r request
 case "$request" in
   *'"work"'*) sleep 5; echo '{"result":"aGVsbG8="}' ;;
-  *'"audit"'*) echo '{"valid":true}' ;;
+  *'"audit"'*) case "$request" in
+      *'"result":"aGVsbG8="'*) echo '{"valid":true}' ;;
+      *) echo '{"valid":false,"reason":"the result is not the work"}' ;;
+    esac ;;
   *) echo '{"error":"unknown method"}' ;;
 esac
 SH
