@@ -61,6 +61,12 @@ pub fn task(key: &Address, task: &Task, lamports: u64, slot: u64) -> Value {
         "total_funded": task.total_funded,
         "node_count": task.node_count,
         "total_stake": task.total_stake,
+        "counted_stake": task
+            .counted_stake
+            .iter()
+            .filter(|checkpoint| checkpoint.total != 0 || checkpoint.from_round != 0)
+            .map(|checkpoint| json!({ "from_round": checkpoint.from_round, "total": checkpoint.total }))
+            .collect::<Vec<_>>(),
         "min_audit_seats": task.min_audit_seats,
         "audit_committee_seats": task.audit_committee_seats,
         "allowed_failed_distributions": task.allowed_failed_distributions,
@@ -184,6 +190,9 @@ pub fn distribution(key: &Address, distribution: &Distribution, lamports: u64) -
         "leaf_count": distribution.leaf_count,
         "claimed": distribution.claimed,
         "bond": distribution.bond,
+        "reserved": distribution.reserved,
+        "dispute_bond": distribution.dispute_bond,
+        "disputer_operator": address(&distribution.disputer_operator),
         "vote_start": distribution.vote_start,
         "vote_end": distribution.vote_end,
         "claim_deadline": distribution.claim_deadline,
