@@ -127,14 +127,18 @@ fn a_late_resolution_gives_the_same_verdict() {
     }
 }
 
-/// The list of round 0 proposed by node `proposer`, by the default rule; the
-/// clock at the start of its vote window.
-fn proposed(world: &mut World, proposer: usize) -> Vec<([u8; 32], u64)> {
+/// Round 0's list by the default rule, proposed by node 0 when `gift`
+/// lamports already sit at the list's address; the clock at the start of
+/// its vote window.
+fn proposed(world: &mut World, gift: u64) -> Vec<([u8; 32], u64)> {
     let addresses: Vec<Address> = world.nodes.iter().map(|node| node.node).collect();
     let leaves = default_list(&world.ctx, &world.task, 0, &addresses);
     world.ctx.warp_to_round(&world.task, 3, DISTRIBUTION_WINDOW - 1);
-    let operator = world.nodes[proposer].operator.insecure_clone();
-    world.ctx.propose(&operator, &world.task, &proposal_of(0, &leaves));
+    let operator = world.nodes[0].operator.insecure_clone();
+    let proposal = builders::propose_distribution(&operator.pubkey(), &world.task, &proposal_of(0, &leaves));
+    // A gift above rent joins the program's accounts: it enters the ledger now.
+    let rent = world.ctx.svm.minimum_balance_for_rent_exemption(Distribution::LEN);
+    world.ctx.send_flow_ok(proposal, &[&operator], Flow::deposit(BOND + gift.saturating_sub(rent)));
     let vote_start = world.ctx.distribution(&find_distribution_address(&world.task, 0).0).vote_start;
     world.ctx.warp_to_slot(vote_start);
     leaves
@@ -321,7 +325,7 @@ fn a_pre_funded_list_cannot_raise_the_price_of_a_dispute() {
     let transfer = system_transfer(&griefer.pubkey(), &list, 50 * SOL);
     world.ctx.send_with_flow(&[transfer], &[&griefer], Flow::deposit(0)).expect("a plain transfer");
     let pool_before = world.ctx.task(&world.task).bounty_pool;
-    let leaves = proposed_with_gift(&mut world, 50 * SOL);
+    let leaves = proposed(&mut world, 50 * SOL);
     let record = world.ctx.distribution(&list);
     assert_eq!(record.bond, BOND);
     let total: u64 = leaves.iter().map(|(_, amount)| amount).sum();
@@ -331,19 +335,4 @@ fn a_pre_funded_list_cannot_raise_the_price_of_a_dispute() {
     let before = world.ctx.lamports(&disputer.pubkey());
     world.ctx.vote_distribution(&disputer, &world.task, 0, false);
     assert_eq!(world.ctx.lamports(&disputer.pubkey()), before - BOND);
-}
-
-/// [`proposed`] by node 0 when `gift` lamports already sit at the list's address.
-fn proposed_with_gift(world: &mut World, gift: u64) -> Vec<([u8; 32], u64)> {
-    let addresses: Vec<Address> = world.nodes.iter().map(|node| node.node).collect();
-    let leaves = default_list(&world.ctx, &world.task, 0, &addresses);
-    world.ctx.warp_to_round(&world.task, 3, DISTRIBUTION_WINDOW - 1);
-    let operator = world.nodes[0].operator.insecure_clone();
-    let proposal = builders::propose_distribution(&operator.pubkey(), &world.task, &proposal_of(0, &leaves));
-    // The gift, less the rent it paid, joins the program's accounts: it enters the ledger now.
-    let rent = world.ctx.svm.minimum_balance_for_rent_exemption(Distribution::LEN);
-    world.ctx.send_flow_ok(proposal, &[&operator], Flow::deposit(BOND + gift - rent));
-    let vote_start = world.ctx.distribution(&find_distribution_address(&world.task, 0).0).vote_start;
-    world.ctx.warp_to_slot(vote_start);
-    leaves
 }

@@ -14,6 +14,7 @@ use super::{
     simulate::{install_task, start_task, WorkDirs},
     CliError, CliResult, Context,
 };
+use crate::package::hex;
 use crate::tasks::{
     check_leaves, DistributionInputs, Eligible, Judgement, Leaves, Submitted, Task, WorkContext,
 };
@@ -51,10 +52,6 @@ fn verdict(part: &str, started: Instant, outcome: Result<Value, String>) -> Valu
 
 fn skipped(part: &str, needs: &str) -> Value {
     json!({ "part": part, "ok": false, "skipped": format!("needs {needs}, which failed") })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A node address for made-up inputs.

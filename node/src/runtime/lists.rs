@@ -13,7 +13,6 @@ use gradual_interface::{
     },
     Address,
 };
-use solana_instruction::Instruction;
 use solana_signer::Signer;
 
 use crate::{
@@ -95,10 +94,7 @@ impl NodeRuntime {
             && slot >= distribution.vote_end
             && (proposer_settles || grace_over)
         {
-            let payout =
-                if distribution.is_rejected() { distribution.dispute_bond } else { distribution.bond };
-            let resolve = resolve_instruction(&world.task, listed, &distribution);
-            if self.send(chain, world, Tx::one("ResolveDistribution", listed, resolve).payout(payout)) {
+            if self.send(chain, world, resolve_tx(&world.task, listed, &distribution)) {
                 world.reload_distribution(chain, listed, &self.node);
             }
             return;
@@ -209,9 +205,7 @@ impl NodeRuntime {
         // The previous attempt, rejected by its votes, is resolved first.
         if let Some((_, rejected)) = world.distributions.get(&listed).copied() {
             if rejected.status == DISTRIBUTION_PROPOSED {
-                let payout = if rejected.is_rejected() { rejected.dispute_bond } else { rejected.bond };
-                let resolve = resolve_instruction(&world.task, listed, &rejected);
-                if !self.send(chain, world, Tx::one("ResolveDistribution", listed, resolve).payout(payout)) {
+                if !self.send(chain, world, resolve_tx(&world.task, listed, &rejected)) {
                     return;
                 }
                 world.reload_distribution(chain, listed, &self.node);
@@ -235,9 +229,13 @@ impl NodeRuntime {
     }
 }
 
-/// `ResolveDistribution` of `listed`'s list, naming its proposer's and disputer's operators.
-fn resolve_instruction(task: &Address, listed: u64, distribution: &Distribution) -> Instruction {
+/// `ResolveDistribution` of `listed`'s list, naming its proposer's and
+/// disputer's operators, with what leaves the program: the proposer's bond
+/// if the list stands, the dispute's if it falls.
+fn resolve_tx(task: &Address, listed: u64, distribution: &Distribution) -> Tx {
     let proposer = Address::new_from_array(distribution.proposer_operator);
     let disputer = Address::new_from_array(distribution.disputer_operator);
-    builders::resolve_distribution(task, listed, &proposer, &disputer)
+    let resolve = builders::resolve_distribution(task, listed, &proposer, &disputer);
+    let payout = if distribution.is_rejected() { distribution.dispute_bond } else { distribution.bond };
+    Tx::one("ResolveDistribution", listed, resolve).payout(payout)
 }
