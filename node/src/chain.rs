@@ -18,11 +18,36 @@ pub struct Refused {
     pub custom_code: Option<u32>,
 }
 
+/// The chain could not be asked: the RPC node was unreachable, behind or
+/// overloaded. It is not an answer, and never means "absent".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreachable(pub String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "cannot reach the chain: {}", self.0)
+    }
+}
+
+impl From<Unreachable> for Refused {
+    fn from(unreachable: Unreachable) -> Self {
+        Refused { message: unreachable.to_string(), custom_code: None }
+    }
+}
+
+/// What the chain said, as of the slot the read was made at, or that it
+/// could not be asked.
+pub type Read<T> = Result<T, Unreachable>;
+
 pub trait Chain {
     fn slot(&self) -> u64;
-    fn account(&self, address: &Address) -> Option<Account>;
+    /// The account at `address`; `Ok(None)` only when the chain says there is none.
+    fn account(&self, address: &Address) -> Read<Option<Account>>;
     /// The hash of the newest slot at or before `slot`, if still kept.
-    fn slot_hash(&self, slot: u64) -> Option<[u8; 32]>;
+    fn slot_hash(&self, slot: u64) -> Read<Option<[u8; 32]>>;
+    /// The hash of the chain's genesis block: which chain this is. A chain
+    /// reset under a running node (a restarted local validator) has another.
+    fn genesis_hash(&self) -> Read<[u8; 32]>;
     /// Sends one transaction, fee paid by `payer`; returns the compute units used.
     fn send(
         &mut self,
@@ -42,17 +67,17 @@ pub trait Chain {
     }
     fn airdrop(&mut self, address: &Address, lamports: u64) -> Result<(), Refused>;
     /// Every account the program owns.
-    fn program_accounts(&self) -> Vec<(Address, Account)>;
+    fn program_accounts(&self) -> Read<Vec<(Address, Account)>>;
     /// The program's accounts that belong to `task` (nodes, audits and
     /// distributions all keep their task at byte offset 8).
-    fn task_accounts(&self, task: &Address) -> Result<Vec<(Address, Account)>, Refused> {
+    fn task_accounts(&self, task: &Address) -> Read<Vec<(Address, Account)>> {
         Ok(self
-            .program_accounts()
+            .program_accounts()?
             .into_iter()
             .filter(|(_, account)| account.data.get(TASK_FIELD) == Some(task.as_ref()))
             .collect())
     }
-    fn rent_exempt_minimum(&self, len: usize) -> u64;
+    fn rent_exempt_minimum(&self, len: usize) -> Read<u64>;
     /// The task's accounts written since the last call, as they are now
     /// (`None`: closed), when the chain can tell: the embedded chain from
     /// its own transactions, RPC from websocket notifications. `None` when
@@ -62,7 +87,7 @@ pub trait Chain {
         None
     }
     /// Several accounts at once (absent or closed: `None`).
-    fn accounts(&self, addresses: &[Address]) -> Vec<Option<Account>> {
+    fn accounts(&self, addresses: &[Address]) -> Read<Vec<Option<Account>>> {
         addresses.iter().map(|address| self.account(address)).collect()
     }
     /// Moves on to `slot` (embedded: warps there) or waits until the chain
@@ -86,6 +111,8 @@ pub struct EmbeddedChain {
     svm: LiteSVM,
     /// Writable accounts of the transactions landed since `take_written`.
     written: BTreeSet<Address>,
+    /// Drawn at random: a new embedded chain is another chain.
+    genesis: [u8; 32],
 }
 
 /// The hash the embedded chain gives `slot`.
@@ -104,7 +131,8 @@ impl EmbeddedChain {
     pub fn with_svm(mut svm: LiteSVM, program: &Path, start_slot: u64) -> Result<Self, String> {
         svm.add_program_from_file(ID, program)
             .map_err(|error| format!("cannot load {}: {error}; run `make sbf` first", program.display()))?;
-        let mut chain = Self { svm, written: BTreeSet::new() };
+        let genesis = Keypair::new().pubkey().to_bytes();
+        let mut chain = Self { svm, written: BTreeSet::new(), genesis };
         chain.warp_to(start_slot);
         Ok(chain)
     }
@@ -133,12 +161,20 @@ impl Chain for EmbeddedChain {
         self.svm.get_sysvar::<solana_clock::Clock>().slot
     }
 
-    fn account(&self, address: &Address) -> Option<Account> {
-        self.svm.get_account(address).filter(|account| account.lamports > 0)
+    fn account(&self, address: &Address) -> Read<Option<Account>> {
+        Ok(self.svm.get_account(address).filter(|account| account.lamports > 0))
     }
 
-    fn slot_hash(&self, slot: u64) -> Option<[u8; 32]> {
-        self.slot().checked_sub(slot).filter(|age| (1..=512).contains(age)).map(|_| embedded_slot_hash(slot))
+    fn slot_hash(&self, slot: u64) -> Read<Option<[u8; 32]>> {
+        Ok(self
+            .slot()
+            .checked_sub(slot)
+            .filter(|age| (1..=512).contains(age))
+            .map(|_| embedded_slot_hash(slot)))
+    }
+
+    fn genesis_hash(&self) -> Read<[u8; 32]> {
+        Ok(self.genesis)
     }
 
     fn send(
@@ -191,17 +227,19 @@ impl Chain for EmbeddedChain {
             .map_err(|failed| Refused { message: format!("{:?}", failed.err), custom_code: None })
     }
 
-    fn program_accounts(&self) -> Vec<(Address, Account)> {
-        self.svm.get_program_accounts(&ID)
+    fn program_accounts(&self) -> Read<Vec<(Address, Account)>> {
+        Ok(self.svm.get_program_accounts(&ID))
     }
 
-    fn rent_exempt_minimum(&self, len: usize) -> u64 {
-        self.svm.minimum_balance_for_rent_exemption(len)
+    fn rent_exempt_minimum(&self, len: usize) -> Read<u64> {
+        Ok(self.svm.minimum_balance_for_rent_exemption(len))
     }
 
     fn take_written(&mut self) -> Option<Vec<(Address, Option<Account>)>> {
         let written = std::mem::take(&mut self.written);
-        Some(written.into_iter().map(|address| (address, self.account(&address))).collect())
+        let svm = &self.svm;
+        let now = |address: &Address| svm.get_account(address).filter(|account| account.lamports > 0);
+        Some(written.into_iter().map(|address| (address, now(&address))).collect())
     }
 
     fn advance_to(&mut self, slot: u64) -> Result<u64, Refused> {

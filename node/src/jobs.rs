@@ -59,10 +59,25 @@ pub struct CheckRequest<'a> {
     pub deadline: Instant,
 }
 
+/// A round's work as the task returned it, and how long the task took:
+/// measured around the call, not from when the node next looked.
+pub struct Worked {
+    pub result: Result<Vec<u8>, String>,
+    pub took: Duration,
+}
+
+impl Worked {
+    fn timed(task: &SharedTask, context: &WorkContext) -> Self {
+        let started = Instant::now();
+        let result = task.work(context);
+        Self { result, took: started.elapsed() }
+    }
+}
+
 pub trait Jobs {
     /// `node`'s work for `round`: started on the first call, `None` while it
     /// runs, then its outcome, once.
-    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Result<Vec<u8>, String>>;
+    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Worked>;
 
     /// Gives up on `node`'s work for `round`; true if it was still running.
     fn abandon_work(&mut self, node: &Address, round: u64) -> bool;
@@ -105,8 +120,8 @@ fn submitted(target: &Address, account: &Node, round: u64) -> Option<Submitted> 
 pub struct Inline;
 
 impl Jobs for Inline {
-    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Result<Vec<u8>, String>> {
-        Some(task.work(context))
+    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Worked> {
+        Some(Worked::timed(task, context))
     }
 
     fn abandon_work(&mut self, _node: &Address, _round: u64) -> bool {
@@ -121,9 +136,6 @@ impl Jobs for Inline {
         })
     }
 }
-
-/// A round's work as a task returns it.
-type WorkOutcome = Result<Vec<u8>, String>;
 
 /// Running jobs by (node, round): where each one's outcome will arrive.
 type Running<T> = BTreeMap<(Address, u64), Receiver<T>>;
@@ -144,7 +156,7 @@ pub trait Fetch: Send + Sync {
 /// Runs every job on a thread of its own; outcomes come back over channels.
 pub struct Threaded {
     fetcher: Arc<dyn Fetch>,
-    work: Running<WorkOutcome>,
+    work: Running<Worked>,
     checks: Running<Checked>,
     /// Threads whose job has not returned yet.
     running: Arc<AtomicUsize>,
@@ -213,14 +225,15 @@ fn spawn<T: Send + 'static>(name: &str, job: impl FnOnce() -> T + Send + 'static
 }
 
 impl Jobs for Threaded {
-    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Result<Vec<u8>, String>> {
+    fn work(&mut self, task: &SharedTask, context: &WorkContext) -> Option<Worked> {
         let key = (context.node, context.round);
         if !self.work.contains_key(&key) {
             let (task, context) = (Arc::clone(task), *context);
-            let started = self.start("gradual-work", move || task.work(&context))?;
+            let started = self.start("gradual-work", move || Worked::timed(&task, &context))?;
             self.work.insert(key, started);
         }
-        take(&mut self.work, key, Err("the work thread panicked".into()))
+        let panicked = Worked { result: Err("the work thread panicked".into()), took: Duration::ZERO };
+        take(&mut self.work, key, panicked)
     }
 
     fn abandon_work(&mut self, node: &Address, round: u64) -> bool {

@@ -5,6 +5,7 @@
 pub mod approved;
 pub mod chain;
 pub mod cli;
+pub mod daemon;
 pub mod dashboard;
 pub mod follow;
 pub mod jobs;

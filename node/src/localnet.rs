@@ -343,6 +343,11 @@ impl Ledger {
             "getHealth" => Ok(json!("ok")),
             "getVersion" => Ok(json!({ "solana-core": "4.2.2", "feature-set": 0 })),
             "getSlot" | "getBlockHeight" => Ok(json!(self.slot)),
+            "getGenesisHash" => {
+                let genesis =
+                    self.chain.genesis_hash().map_err(|error| RpcError { code: -32603, message: error.0 })?;
+                Ok(json!(Hash::new_from_array(genesis).to_string()))
+            }
             "getAccountInfo" => {
                 let account = self.account(&address_param(params, 0)?);
                 Ok(self.context(to_json(&account.as_ref().map(ui_account))?))

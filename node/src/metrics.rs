@@ -66,6 +66,8 @@ pub struct Metrics {
     transactions_failed: PerKind,
     rpc_errors: PerTask,
     slot_lag: Family<TaskLabels, Gauge>,
+    last_tick: Family<TaskLabels, Gauge>,
+    fee_payer_balance: Family<TaskLabels, Gauge>,
     stake: Family<TaskLabels, Gauge>,
     unsandboxed: Family<TaskLabels, Gauge>,
     work_duration: Durations,
@@ -97,60 +99,107 @@ impl Metrics {
             transactions_failed: PerKind::default(),
             rpc_errors: PerTask::default(),
             slot_lag: Family::default(),
+            last_tick: Family::default(),
+            fee_payer_balance: Family::default(),
             stake: Family::default(),
             unsandboxed: Family::default(),
             work_duration: Durations::new_with_constructor(work_buckets),
         };
         let counters: [(&str, &str, &PerTask); 10] = [
-            ("rounds_worked", "Rounds whose work finished in time.", &metrics.rounds_worked),
-            ("rounds_submitted", "Rounds whose proof was committed on-chain.", &metrics.rounds_submitted),
-            ("audits_raised", "Audits this node raised.", &metrics.audits_raised),
-            ("audit_votes", "Audit votes this node landed.", &metrics.audit_votes),
-            ("slashes", "Times this node was slashed.", &metrics.slashes),
-            ("lists_proposed", "Distribution lists this node proposed.", &metrics.lists_proposed),
-            ("list_votes", "Distribution list votes this node landed.", &metrics.list_votes),
-            ("rpc_errors", "RPC requests that failed (each retry counts).", &metrics.rpc_errors),
-            ("slashed_lamports", "Lamports of stake this node lost to slashes.", &metrics.slashed),
-            ("claimed_lamports", "Lamports of rewards this node claimed.", &metrics.claimed),
+            ("rounds_worked", "Rounds whose work finished in time", &metrics.rounds_worked),
+            ("rounds_submitted", "Rounds whose proof was committed on-chain", &metrics.rounds_submitted),
+            ("audits_raised", "Audits this node raised", &metrics.audits_raised),
+            ("audit_votes", "Audit votes this node landed", &metrics.audit_votes),
+            ("slashes", "Times this node was slashed", &metrics.slashes),
+            ("lists_proposed", "Distribution lists this node proposed", &metrics.lists_proposed),
+            ("list_votes", "Distribution list votes this node landed", &metrics.list_votes),
+            ("rpc_errors", "RPC requests that failed (each retry counts)", &metrics.rpc_errors),
+            ("slashed_lamports", "Lamports of stake this node lost to slashes", &metrics.slashed),
+            ("claimed_lamports", "Lamports of rewards this node claimed", &metrics.claimed),
         ];
         for (name, help, family) in counters {
             registry.register(name, help, family.clone());
         }
         registry.register(
             "rounds_missed",
-            "Rounds this node worked but did not submit, by reason.",
+            "Rounds this node did not commit or reveal, by reason",
             metrics.rounds_missed.clone(),
         );
         for (name, help, family) in [
-            ("transactions_sent", "Transactions sent, by kind.", &metrics.transactions_sent),
-            ("transactions_landed", "Transactions that landed, by kind.", &metrics.transactions_landed),
-            ("transactions_failed", "Transactions refused or lost, by kind.", &metrics.transactions_failed),
+            ("transactions_sent", "Transactions sent, by kind", &metrics.transactions_sent),
+            ("transactions_landed", "Transactions that landed, by kind", &metrics.transactions_landed),
+            ("transactions_failed", "Transactions refused or lost, by kind", &metrics.transactions_failed),
         ] {
             registry.register(name, help, family.clone());
         }
         registry.register(
             "slot_lag",
-            "Slots between the newest slot announced and the slot the node acted on.",
+            "Slots between the newest slot announced and the slot the node acted on",
             metrics.slot_lag.clone(),
         );
-        registry.register("stake_lamports", "This node's stake.", metrics.stake.clone());
+        registry.register(
+            "last_successful_tick_timestamp_seconds",
+            "Unix time of the last slot the node read the chain and acted on; an alert on its age catches an outage",
+            metrics.last_tick.clone(),
+        );
+        registry.register(
+            "fee_payer_balance_lamports",
+            "The operator's balance, which pays every transaction's fee",
+            metrics.fee_payer_balance.clone(),
+        );
+        registry.register("stake_lamports", "This node's stake", metrics.stake.clone());
         registry.register(
             "task_unsandboxed",
-            "1 while the task's code runs outside the sandbox (--unsandboxed).",
+            "1 while the task's code runs outside the sandbox (--unsandboxed)",
             metrics.unsandboxed.clone(),
         );
         registry.register_with_unit(
             "work_duration",
-            "How long the task's work took, per round.",
+            "How long the task's work took, per round",
             Unit::Seconds,
             metrics.work_duration.clone(),
         );
         Self { registry, ..metrics }
     }
 
-    /// The handle one task's runtime updates.
+    /// The handle one task's runtime updates. Every series of the task is
+    /// exported from here on, at zero until it moves, so that an alert can
+    /// tell "none yet" from "not running".
     pub fn task(self: &Arc<Self>, task: &str) -> TaskMetrics {
-        TaskMetrics { metrics: Arc::clone(self), task: task.to_string() }
+        let handle = TaskMetrics { metrics: Arc::clone(self), task: task.to_string() };
+        let labels = handle.labels();
+        for family in [
+            &self.rounds_worked,
+            &self.rounds_submitted,
+            &self.audits_raised,
+            &self.audit_votes,
+            &self.slashes,
+            &self.slashed,
+            &self.lists_proposed,
+            &self.list_votes,
+            &self.claimed,
+            &self.rpc_errors,
+        ] {
+            let _ = family.get_or_create(&labels);
+        }
+        for reason in MISSED_REASONS {
+            let _ = self
+                .rounds_missed
+                .get_or_create(&ReasonLabels { task: task.to_string(), reason: reason.to_string() });
+        }
+        for kind in TRANSACTION_KINDS {
+            let labels = handle.kind(kind);
+            for family in [&self.transactions_sent, &self.transactions_landed, &self.transactions_failed] {
+                let _ = family.get_or_create(&labels);
+            }
+        }
+        for gauge in
+            [&self.slot_lag, &self.last_tick, &self.fee_payer_balance, &self.stake, &self.unsandboxed]
+        {
+            let _ = gauge.get_or_create(&labels);
+        }
+        let _ = self.work_duration.get_or_create(&labels);
+        handle
     }
 
     /// The OpenMetrics text exposition.
@@ -160,6 +209,30 @@ impl Metrics {
         Ok(text)
     }
 }
+
+/// Why a round was missed: every `rounds_missed` reason.
+pub const MISSED_REASONS: [&str; 8] = [
+    "unfunded",
+    "stake_below_minimum",
+    "work_late",
+    "work_failed",
+    "proof_failed",
+    "not_committed",
+    "reveal_lost",
+    "slashed",
+];
+
+/// The transaction kinds a node sends, exported from zero.
+const TRANSACTION_KINDS: [&str; 8] = [
+    "SubmitProof",
+    "RevealProof",
+    "RaiseAudit",
+    "VoteAudit",
+    "ResolveAudit",
+    "ProposeDistribution",
+    "VoteDistribution",
+    "ClaimReward",
+];
 
 /// One task's series.
 #[derive(Clone)]
@@ -219,6 +292,22 @@ impl TaskMetrics {
 
     pub fn slot_lag(&self, slots: u64) {
         self.metrics.slot_lag.get_or_create(&self.labels()).set(i64::try_from(slots).unwrap_or(i64::MAX));
+    }
+
+    /// The chain was read and acted on at this slot.
+    pub fn ticked(&self) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        self.metrics
+            .last_tick
+            .get_or_create(&self.labels())
+            .set(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
+    }
+
+    pub fn fee_payer_balance(&self, lamports: u64) {
+        self.metrics
+            .fee_payer_balance
+            .get_or_create(&self.labels())
+            .set(i64::try_from(lamports).unwrap_or(i64::MAX));
     }
 
     pub fn stake(&self, lamports: u64) {

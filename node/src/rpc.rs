@@ -26,7 +26,7 @@ use tokio::runtime::Runtime;
 mod sender;
 
 use crate::{
-    chain::{Chain, Refused, TASK_FIELD},
+    chain::{Chain, Read, Refused, Unreachable, TASK_FIELD},
     follow::{websocket_url, Follower},
 };
 
@@ -163,17 +163,6 @@ impl RpcChain {
         }
     }
 
-    /// Reads one account, telling "absent" (`Ok(None)`) from "could not ask".
-    // getMultipleAccounts, because the client folds getAccountInfo's
-    // transport errors into "account not found".
-    pub fn try_account(&self, address: &Address) -> Result<Option<Account>, Refused> {
-        let commitment = self.commitment;
-        let accounts = self.retry("getMultipleAccounts", || {
-            self.client.get_multiple_accounts_with_commitment(std::slice::from_ref(address), commitment)
-        })?;
-        Ok(accounts.value.into_iter().next().flatten().filter(|account| account.lamports > 0))
-    }
-
     fn count_rpc_error(&self) {
         self.rpc_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -207,7 +196,7 @@ impl RpcChain {
 
     /// Runs `call` until it succeeds, backing off on RPC errors; gives up
     /// after `error_limit` errors in a row.
-    fn retry<T, F, Fut>(&self, what: &str, call: F) -> Result<T, Refused>
+    fn retry<T, F, Fut>(&self, what: &str, call: F) -> Read<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
@@ -221,10 +210,7 @@ impl RpcChain {
                     self.count_rpc_error();
                     errors = errors.saturating_add(1);
                     if !transient(&error) || errors >= self.send_config.error_limit {
-                        return Err(Refused {
-                            message: format!("{what}: {error} ({errors} RPC errors in a row)"),
-                            custom_code: None,
-                        });
+                        return Err(Unreachable(format!("{what}: {error} ({errors} RPC errors in a row)")));
                     }
                     tracing::warn!(%error, attempt = errors, retry_in_ms = delay.as_millis() as u64, "{what}: RPC error");
                     std::thread::sleep(delay);
@@ -240,7 +226,7 @@ impl RpcChain {
     /// ahead of it, and acting on that refuses the first slot of every
     /// window. While following a task, it is asked only once a notification
     /// says the slot moved.
-    pub fn refresh_slot(&mut self) -> Result<u64, Refused> {
+    pub fn refresh_slot(&mut self) -> Read<u64> {
         if let Some(notified) = self.follower.as_ref().and_then(Follower::slot) {
             if notified <= self.notified_slot && self.slot > 0 {
                 return Ok(self.slot);
@@ -253,19 +239,8 @@ impl RpcChain {
         Ok(self.slot)
     }
 
-    fn read_slot_hashes(&self) -> Option<Vec<(u64, [u8; 32])>> {
-        let account = self.account(&SLOT_HASHES)?;
-        let data = account.data;
-        let count = u64::from_le_bytes(data.get(..8)?.try_into().ok()?);
-        let mut entries = Vec::new();
-        for index in 0..usize::try_from(count).ok()?.min(512) {
-            let start = index.checked_mul(40)?.checked_add(8)?;
-            let entry = data.get(start..start.checked_add(40)?)?;
-            let slot = u64::from_le_bytes(entry[..8].try_into().ok()?);
-            let hash: [u8; 32] = entry[8..].try_into().ok()?;
-            entries.push((slot, hash));
-        }
-        Some(entries)
+    fn read_slot_hashes(&self) -> Read<Option<SlotHashes>> {
+        Ok(self.account(&SLOT_HASHES)?.and_then(|account| parse_slot_hashes(&account.data)))
     }
 
     /// Whether one of `signatures` (all the same transaction) landed, and how.
@@ -291,26 +266,46 @@ impl RpcChain {
     }
 }
 
+/// The `SlotHashes` sysvar's entries, (slot, hash), newest first.
+type SlotHashes = Vec<(u64, [u8; 32])>;
+
+fn parse_slot_hashes(data: &[u8]) -> Option<SlotHashes> {
+    let count = u64::from_le_bytes(data.get(..8)?.try_into().ok()?);
+    let mut entries = Vec::new();
+    for index in 0..usize::try_from(count).ok()?.min(512) {
+        let start = index.checked_mul(40)?.checked_add(8)?;
+        let entry = data.get(start..start.checked_add(40)?)?;
+        let slot = u64::from_le_bytes(entry[..8].try_into().ok()?);
+        let hash: [u8; 32] = entry[8..].try_into().ok()?;
+        entries.push((slot, hash));
+    }
+    Some(entries)
+}
+
 impl Chain for RpcChain {
     fn slot(&self) -> u64 {
         self.slot
     }
 
-    fn account(&self, address: &Address) -> Option<Account> {
-        self.try_account(address).unwrap_or_else(|refused| {
-            tracing::error!(%address, error = %refused.message, "cannot read account");
-            None
-        })
+    // getMultipleAccounts, because the client folds getAccountInfo's
+    // transport errors into "account not found".
+    fn account(&self, address: &Address) -> Read<Option<Account>> {
+        Ok(self.accounts(std::slice::from_ref(address))?.pop().flatten())
     }
 
-    fn slot_hash(&self, slot: u64) -> Option<[u8; 32]> {
-        let entries = self.read_slot_hashes()?;
+    fn slot_hash(&self, slot: u64) -> Read<Option<[u8; 32]>> {
+        let Some(entries) = self.read_slot_hashes()? else { return Ok(None) };
         // Skipped slots have no entry: the newest slot at or before `slot` counts.
-        entries
+        Ok(entries
             .iter()
             .filter(|(entry, _)| *entry <= slot)
             .max_by_key(|(entry, _)| *entry)
-            .map(|(_, hash)| *hash)
+            .map(|(_, hash)| *hash))
+    }
+
+    fn genesis_hash(&self) -> Read<[u8; 32]> {
+        let hash = self.retry("getGenesisHash", || self.client.get_genesis_hash())?;
+        Ok(hash.to_bytes())
     }
 
     fn send(
@@ -344,14 +339,11 @@ impl Chain for RpcChain {
         Err(Refused { message: format!("airdrop {signature} did not land"), custom_code: None })
     }
 
-    fn program_accounts(&self) -> Vec<(Address, Account)> {
-        self.filtered_accounts(Vec::new()).unwrap_or_else(|refused| {
-            tracing::error!(error = %refused.message, "cannot list program accounts");
-            Vec::new()
-        })
+    fn program_accounts(&self) -> Read<Vec<(Address, Account)>> {
+        self.filtered_accounts(Vec::new())
     }
 
-    fn task_accounts(&self, task: &Address) -> Result<Vec<(Address, Account)>, Refused> {
+    fn task_accounts(&self, task: &Address) -> Read<Vec<(Address, Account)>> {
         self.filtered_accounts(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
             TASK_FIELD.start,
             task.to_bytes().to_vec(),
@@ -362,44 +354,44 @@ impl Chain for RpcChain {
         self.follower.as_ref()?.take_written()
     }
 
-    fn accounts(&self, addresses: &[Address]) -> Vec<Option<Account>> {
+    fn accounts(&self, addresses: &[Address]) -> Read<Vec<Option<Account>>> {
         let commitment = self.commitment;
         let mut found = Vec::with_capacity(addresses.len());
         // getMultipleAccounts takes at most 100 addresses.
         for chunk in addresses.chunks(100) {
-            match self.retry("getMultipleAccounts", || {
+            let accounts = self.retry("getMultipleAccounts", || {
                 self.client.get_multiple_accounts_with_commitment(chunk, commitment)
-            }) {
-                Ok(accounts) => found.extend(
-                    accounts.value.into_iter().map(|account| account.filter(|account| account.lamports > 0)),
-                ),
-                Err(refused) => {
-                    tracing::error!(error = %refused.message, "cannot read accounts");
-                    // Unknown is not closed: report them as they were by leaving them out.
-                    return Vec::new();
-                }
+            })?;
+            if accounts.value.len() != chunk.len() {
+                return Err(Unreachable(format!(
+                    "getMultipleAccounts: {} answers for {} addresses",
+                    accounts.value.len(),
+                    chunk.len()
+                )));
             }
+            found.extend(
+                accounts.value.into_iter().map(|account| account.filter(|account| account.lamports > 0)),
+            );
         }
-        found
+        Ok(found)
     }
 
     fn advance_to(&mut self, slot: u64) -> Result<u64, Refused> {
-        while self.refresh_slot()? < slot {
+        while self.refresh_slot().map_err(Refused::from)? < slot {
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(self.slot)
     }
 
-    fn rent_exempt_minimum(&self, len: usize) -> u64 {
+    fn rent_exempt_minimum(&self, len: usize) -> Read<u64> {
         self.retry("getMinimumBalanceForRentExemption", || {
             self.client.get_minimum_balance_for_rent_exemption(len)
         })
-        .unwrap_or(u64::MAX)
     }
 }
 
 impl RpcChain {
-    fn filtered_accounts(&self, filters: Vec<RpcFilterType>) -> Result<Vec<(Address, Account)>, Refused> {
+    fn filtered_accounts(&self, filters: Vec<RpcFilterType>) -> Read<Vec<(Address, Account)>> {
         let config = RpcProgramAccountsConfig {
             filters: (!filters.is_empty()).then_some(filters),
             account_config: RpcAccountInfoConfig {

@@ -270,11 +270,11 @@ pub fn default_round_params(bounty_per_round: u64) -> RoundParams {
     }
 }
 
-fn check_conservation(chain: &dyn Chain, world: &World) -> Conservation {
+fn check_conservation(chain: &dyn Chain, world: &World) -> Result<Conservation, String> {
     let mut held: u128 = 0;
     let mut holds = true;
-    for (_, account) in chain.program_accounts() {
-        let rent = chain.rent_exempt_minimum(account.data.len());
+    for (_, account) in chain.program_accounts().map_err(|error| error.to_string())? {
+        let rent = chain.rent_exempt_minimum(account.data.len()).map_err(|error| error.to_string())?;
         let above = u128::from(account.lamports.saturating_sub(rent));
         let tracked = tracked_lamports(&account.data).unwrap_or_else(|| {
             holds = false;
@@ -284,7 +284,7 @@ fn check_conservation(chain: &dyn Chain, world: &World) -> Conservation {
         held = held.saturating_add(above);
     }
     holds &= Some(held) == world.deposited.checked_sub(world.paid_out);
-    Conservation { held, deposited: world.deposited, paid_out: world.paid_out, holds }
+    Ok(Conservation { held, deposited: world.deposited, paid_out: world.paid_out, holds })
 }
 
 /// Runs the simulation on `chain`: the embedded chain (`EmbeddedChain`), or
@@ -424,7 +424,7 @@ pub fn run(
         slot = chain.advance_to(slot).map_err(|refused| refused.message)?;
         time.clock += clock.elapsed().as_secs_f64();
         let refresh = std::time::Instant::now();
-        world.refresh(chain).map_err(|refused| refused.message)?;
+        world.refresh(chain).map_err(|error| error.to_string())?;
         time.refresh += refresh.elapsed().as_secs_f64();
         let ticks = std::time::Instant::now();
         for (runtime, behaviour, task) in &mut runtimes {
@@ -473,11 +473,17 @@ pub fn run(
     time.transactions = world.send_time.as_secs_f64();
     time.runtime -= time.transactions;
 
+    let node_addresses: Vec<Address> = runtimes.iter().map(|(runtime, _, _)| runtime.node).collect();
+    let node_accounts = chain.accounts(&node_addresses).map_err(|error| error.to_string())?;
+    let list_addresses: Vec<Address> =
+        (0..config.rounds).map(|round| find_distribution_address(&task, round).0).collect();
+    let list_accounts = chain.accounts(&list_addresses).map_err(|error| error.to_string())?;
     let nodes = runtimes
         .iter()
+        .zip(&node_accounts)
         .enumerate()
-        .map(|(index, (runtime, behaviour, _))| {
-            let node = chain.account(&runtime.node).and_then(|account| Node::read(&account.data));
+        .map(|(index, ((runtime, behaviour, _), account))| {
+            let node = account.as_ref().and_then(|account| Node::read(&account.data));
             NodeReport {
                 index,
                 node: runtime.node.to_string(),
@@ -491,8 +497,8 @@ pub fn run(
         })
         .collect();
     let rounds = (0..config.rounds)
-        .map(|round| {
-            let address = find_distribution_address(&task, round).0;
+        .zip(list_accounts)
+        .map(|(round, account)| {
             let seen = RoundView::of(&world, &runtimes, round);
             let (roots_computed, honest_roots) = (seen.roots, seen.honest_roots);
             let paid = paid.remove(&round).unwrap_or_default();
@@ -500,7 +506,7 @@ pub fn run(
             let no_list =
                 (paid.is_empty()).then(|| seen.no_list_reason(&runtimes, round, locators.is_empty()));
             let faults = seen.faults;
-            match chain.account(&address).and_then(|account| Distribution::read(&account.data)) {
+            match account.and_then(|account| Distribution::read(&account.data)) {
                 None => RoundReport {
                     round,
                     distribution: "none",
@@ -563,7 +569,7 @@ pub fn run(
         transactions: world.compute_units.values().map(Vec::len).sum(),
         nodes,
         rounds,
-        conservation: check_conservation(chain, &world),
+        conservation: check_conservation(chain, &world)?,
         compute_units,
         cost: cost(&world, (config.nodes as u64).saturating_mul(config.rounds)),
         wall_seconds: started.elapsed().as_secs_f64(),
@@ -700,6 +706,7 @@ impl Dashboard {
             paused: false,
             auto_claim: true,
             unsandboxed: false,
+            warnings: Vec::new(),
         });
         let started = std::time::Instant::now();
         self.publisher.publish(world, &crate::dashboard::Sources { slot, rule: &crate::tasks::Hello, own });

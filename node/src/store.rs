@@ -58,6 +58,31 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// Pins the database to the chain whose genesis hash is `genesis`: the
+    /// first call records it, later ones refuse another chain. A database
+    /// of a reset local chain, or of another cluster, is not this chain's.
+    pub fn pin_chain(&self, genesis: &[u8; 32]) -> Result<(), String> {
+        let write = self.db.begin_write().map_err(failed)?;
+        {
+            let mut meta = write.open_table(META).map_err(failed)?;
+            let pinned = meta.get("genesis").map_err(failed)?.map(|value| value.value().to_vec());
+            match pinned {
+                Some(pinned) if pinned != genesis => {
+                    let pinned = solana_hash::Hash::new_from_array(pinned.try_into().unwrap_or([0; 32]));
+                    return Err(format!(
+                        "this database belongs to the chain with genesis {pinned}, and the RPC URL serves genesis {}: a reset chain or another cluster; point --db at a new file, or -u at the right cluster",
+                        solana_hash::Hash::new_from_array(*genesis)
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("genesis", genesis.as_slice()).map_err(failed)?;
+                }
+            }
+        }
+        write.commit().map_err(failed)
+    }
+
     pub fn put_result(&self, round: u64, result: &[u8]) -> Result<(), String> {
         let write = self.db.begin_write().map_err(failed)?;
         write.open_table(RESULTS).map_err(failed)?.insert(round, result).map_err(failed)?;
@@ -202,6 +227,20 @@ mod tests {
         drop(store);
         let error = Store::open(&path, &task, &Address::new_unique()).err().expect("another node is refused");
         assert!(error.contains("another node"), "{error}");
+    }
+
+    #[test]
+    fn a_database_keeps_to_its_chain() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("node.redb");
+        let (task, node) = (Address::new_unique(), Address::new_unique());
+        let store = Store::open(&path, &task, &node).expect("open");
+        store.pin_chain(&[1; 32]).expect("first pin");
+        store.pin_chain(&[1; 32]).expect("the same chain");
+        drop(store);
+        let store = Store::open(&path, &task, &node).expect("reopen");
+        let error = store.pin_chain(&[2; 32]).expect_err("another chain is refused");
+        assert!(error.contains("genesis"), "{error}");
     }
 
     #[test]

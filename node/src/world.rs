@@ -19,15 +19,19 @@ use gradual_interface::{
 
 use crate::{
     approved::ApprovedList,
-    chain::{Chain, Refused, TASK_FIELD},
+    chain::{Chain, Read, TASK_FIELD},
     tasks::{check_leaves_against, eligible_set, DistributionInputs, Eligible, Leaves, Task},
 };
 
 /// A round's audits and the seeds of their committees.
 pub(crate) type CommitteeSeeds = Arc<Vec<(Address, [u8; 32])>>;
 
-pub(crate) fn read<T: gradual_interface::state::Account>(chain: &dyn Chain, address: &Address) -> Option<T> {
-    chain.account(address).and_then(|account| T::read(&account.data))
+/// The account at `address` as a `T`; `Ok(None)` when the chain has none, or not a `T`.
+pub(crate) fn read<T: gradual_interface::state::Account>(
+    chain: &dyn Chain,
+    address: &Address,
+) -> Read<Option<T>> {
+    Ok(chain.account(address)?.and_then(|account| T::read(&account.data)))
 }
 
 /// How a node keeps and serves its own results and fetches other nodes':
@@ -294,7 +298,7 @@ impl World {
     /// this slot, once; runtimes read the cache. Where the chain says which
     /// accounts were written, only those are read again: a full read costs
     /// O(nodes) every slot.
-    pub fn refresh(&mut self, chain: &mut dyn Chain) -> Result<(), Refused> {
+    pub fn refresh(&mut self, chain: &mut dyn Chain) -> Read<()> {
         let written = chain.take_written();
         self.refreshes = self.refreshes.wrapping_add(1);
         match written {
@@ -306,11 +310,11 @@ impl World {
                 for (address, account) in written {
                     self.reload(&address, account);
                 }
-                self.forget_closed(chain);
+                let closed = self.forget_closed(chain);
                 if self.node_cache.len() != members {
                     self.node_list = self.sorted_nodes();
                 }
-                Ok(())
+                closed
             }
             _ => {
                 self.needs_full_read = true;
@@ -325,7 +329,7 @@ impl World {
     /// past their window, lists past their claim deadline, nodes past their
     /// exit. Notifications miss closures; these are few whatever the
     /// number of nodes.
-    fn forget_closed(&mut self, chain: &dyn Chain) {
+    fn forget_closed(&mut self, chain: &dyn Chain) -> Read<()> {
         let slot = chain.slot();
         let round = self.task_state.and_then(|task| task.timeline().round_at(slot)).unwrap_or(0);
         let mut closable: Vec<Address> = self
@@ -346,23 +350,26 @@ impl World {
                 .filter(|address| self.node_cache.get(address).is_some_and(|node| round >= node.exit_round)),
         );
         if closable.is_empty() {
-            return;
+            return Ok(());
         }
-        let now = chain.accounts(&closable);
+        // Not read is not closed: they stay as they were, and are asked again next time.
+        let now = chain.accounts(&closable)?;
         for (address, account) in closable.into_iter().zip(now) {
             self.reload(&address, account);
         }
+        Ok(())
     }
 
-    fn read_all(&mut self, chain: &dyn Chain) -> Result<(), Refused> {
+    fn read_all(&mut self, chain: &dyn Chain) -> Read<()> {
         let accounts = chain.task_accounts(&self.task)?;
+        let task_state = read::<TaskAccount>(chain, &self.task)?;
         self.changed_nodes = None;
         self.generation = self.generation.wrapping_add(1);
         self.node_cache.clear();
         self.exiting.clear();
         self.open_audits.clear();
         self.distributions.clear();
-        self.task_state = read::<TaskAccount>(chain, &self.task);
+        self.task_state = task_state;
         for (address, account) in accounts {
             if let Some(node) = Node::read(&account.data) {
                 if node.is_exiting() {
@@ -422,20 +429,28 @@ impl World {
 
     /// Rereads what a transaction about `round`'s list may have changed, so
     /// that later runtimes in this slot see it.
-    pub(crate) fn reload_distribution(&mut self, chain: &dyn Chain, round: u64, node: &Address) {
+    /// What could not be read stays as it was.
+    pub(crate) fn reload_distribution(&mut self, chain: &dyn Chain, round: u64, node: &Address) -> Read<()> {
         let address = self
             .distributions
             .get(&round)
             .map(|(address, _)| *address)
             .unwrap_or_else(|| find_distribution_address(&self.task, round).0);
-        match read::<Distribution>(chain, &address) {
-            Some(distribution) => self.distributions.insert(round, (address, distribution)),
-            None => self.distributions.remove(&round),
-        };
-        if let Some(account) = read::<Node>(chain, node) {
-            self.put_node(*node, account);
+        self.reread(chain, &[address, *node, self.task])
+    }
+
+    /// Reads `addresses` again, so that later runtimes in this slot see what
+    /// a transaction changed. What could not be read stays as it was.
+    pub(crate) fn reread(&mut self, chain: &dyn Chain, addresses: &[Address]) -> Read<()> {
+        let now = chain.accounts(addresses)?;
+        let members = self.node_cache.len();
+        for (address, account) in addresses.iter().zip(now) {
+            self.reload(address, account);
         }
-        self.task_state = read::<TaskAccount>(chain, &self.task);
+        if self.node_cache.len() != members {
+            self.node_list = self.sorted_nodes();
+        }
+        Ok(())
     }
 
     /// The open audits whose window has closed by `slot`, found once per

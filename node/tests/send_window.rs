@@ -118,6 +118,7 @@ fn eight_audits_open_for_votes(chain: &mut EmbeddedChain) -> Setup {
     }
     let params = *chain
         .account(&task)
+        .expect("read")
         .and_then(|account| Task::read(&account.data))
         .expect("task")
         .params_for(0)
@@ -138,7 +139,7 @@ fn eight_audits_open_for_votes(chain: &mut EmbeddedChain) -> Setup {
 }
 
 fn audit(chain: &dyn Chain, address: &Address) -> Audit {
-    chain.account(address).and_then(|account| Audit::read(&account.data)).expect("audit")
+    chain.account(address).expect("read").and_then(|account| Audit::read(&account.data)).expect("audit")
 }
 
 /// A localnet serving a chain `prepare`d by `setup`, and a client for it.
@@ -162,7 +163,11 @@ fn votes_landed(max_in_flight: usize) -> usize {
     let landed = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
     // Each vote landed at most once, and the sender knows which did.
     let voter = find_node_address(&setup.task, &setup.voter.pubkey()).0;
-    let node = chain.account(&voter).and_then(|account| Node::read(&account.data)).expect("voter's node");
+    let node = chain
+        .account(&voter)
+        .expect("read")
+        .and_then(|account| Node::read(&account.data))
+        .expect("voter's node");
     let recorded = node.votes.iter().filter(|vote| vote.round == 0 && vote.audit != [0; 32]).count();
     assert_eq!(recorded, landed, "{outcomes:?}");
     for refused in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
@@ -198,6 +203,7 @@ fn a_batch_lands_exactly_once_through_dropped_sends_and_failing_requests() {
     let funded_before = |chain: &RpcChain| {
         chain
             .account(&task)
+            .expect("read")
             .and_then(|account| Task::read(&account.data).map(|task| task.total_funded))
             .expect("task")
     };

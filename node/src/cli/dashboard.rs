@@ -48,7 +48,7 @@ pub fn run(context: &Context, args: DashboardArgs) -> CliResult {
     } else {
         out!("dashboard: {url}");
     }
-    let stop = super::run::stop_on_signal(context);
+    let stop = crate::daemon::stop_on_signal(&context.runtime);
     std::thread::scope(|scope| {
         for (chain, task) in chains.into_iter().zip(args.tasks.iter().copied()) {
             let own = args.operator.map(|operator| find_node_address(&task, &operator).0);

@@ -73,10 +73,8 @@ impl InspectCommand {
 }
 
 fn read<T: Account>(chain: &RpcChain, address: &Address, kind: &str) -> CliResult<(T, u64)> {
-    let account = chain
-        .try_account(address)
-        .map_err(|refused| CliError::failed(refused.message))?
-        .ok_or_else(|| CliError::usage(format!("no account at {address}")))?;
+    let account =
+        chain.account(address)?.ok_or_else(|| CliError::usage(format!("no account at {address}")))?;
     let decoded = T::read(&account.data)
         .ok_or_else(|| CliError::usage(format!("{address} is not a Gradual {kind}")))?;
     Ok((decoded, account.lamports))
@@ -85,15 +83,15 @@ fn read<T: Account>(chain: &RpcChain, address: &Address, kind: &str) -> CliResul
 /// Every account of the task holds its rent-exempt minimum plus exactly the
 /// lamports its state says it holds: nothing created or lost.
 pub fn conservation(chain: &RpcChain, task: &Address) -> CliResult<Value> {
-    let mut accounts = chain.task_accounts(task).map_err(|refused| CliError::failed(refused.message))?;
-    if let Some(account) = chain.account(task) {
+    let mut accounts = chain.task_accounts(task)?;
+    if let Some(account) = chain.account(task)? {
         accounts.push((*task, account));
     }
     let mut held: u128 = 0;
     let mut tracked: u128 = 0;
     let mut broken = Vec::new();
     for (address, account) in &accounts {
-        let rent = chain.rent_exempt_minimum(account.data.len());
+        let rent = chain.rent_exempt_minimum(account.data.len())?;
         let above = account.lamports.saturating_sub(rent);
         let expected = tracked_lamports(&account.data);
         if account.lamports < rent || expected != Some(above) {
@@ -154,9 +152,7 @@ fn round_view(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Value> 
     let mut submissions = Vec::new();
     let mut audits = Vec::new();
     let mut slashed_nodes = Vec::new();
-    for (address, account) in
-        chain.task_accounts(task).map_err(|refused| CliError::failed(refused.message))?
-    {
+    for (address, account) in chain.task_accounts(task)? {
         if let Some(node) = Node::read(&account.data) {
             if let Some(submission) = node.submission(round) {
                 let excluded = submission.flags & gradual_interface::state::SUBMISSION_EXCLUDED != 0;
@@ -178,7 +174,7 @@ fn round_view(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Value> 
     }
     let distribution_address = find_distribution_address(task, round).0;
     let distribution = chain
-        .account(&distribution_address)
+        .account(&distribution_address)?
         .and_then(|account| Some((Distribution::read(&account.data)?, account.lamports)))
         .map(|(distribution, lamports)| views::distribution(&distribution_address, &distribution, lamports));
     let timeline = state.timeline();

@@ -18,7 +18,6 @@ mod node;
 mod options;
 mod package;
 mod run;
-mod schedule;
 mod simulate;
 mod status;
 mod task;
@@ -64,6 +63,13 @@ impl CliError {
         } else {
             Self::failed(message)
         }
+    }
+}
+
+/// The chain could not be asked: a failure (exit 1), never "absent".
+impl From<crate::chain::Unreachable> for CliError {
+    fn from(unreachable: crate::chain::Unreachable) -> Self {
+        Self::failed(unreachable.to_string())
     }
 }
 
@@ -154,9 +160,9 @@ impl Context {
                 error_limit: self.error_limit,
                 ..SendConfig::default()
             });
-        chain
-            .refresh_slot()
-            .map_err(|refused| CliError::failed(format!("cannot reach {}: {}", self.url, refused.message)))?;
+        chain.refresh_slot().map_err(|unreachable| {
+            CliError::failed(format!("cannot reach {}: {}", self.url, unreachable.0))
+        })?;
         Ok(chain)
     }
 
@@ -240,7 +246,7 @@ fn dispatch(cli: Cli) -> CliResult {
             };
             let mut chain = context.chain()?;
             chain.airdrop(&recipient, lamports).map_err(|refused| CliError::refused("airdrop", refused))?;
-            let balance = chain.account(&recipient).map_or(0, |account| account.lamports);
+            let balance = chain.account(&recipient)?.map_or(0, |account| account.lamports);
             context.print(&serde_json::json!({ "address": recipient.to_string(), "balance": balance }));
             Ok(())
         }

@@ -113,7 +113,7 @@ fn check_service_url(service_url: &str) -> CliResult {
 
 /// The node account, `None` if there is none; an RPC failure is an error (exit 1), not "no node".
 pub(super) fn read_node(chain: &RpcChain, node: &Address) -> CliResult<Option<Node>> {
-    let account = chain.try_account(node).map_err(|refused| CliError::failed(refused.message))?;
+    let account = chain.account(node)?;
     Ok(account.and_then(|account| Node::read(&account.data)))
 }
 
@@ -146,7 +146,7 @@ pub(super) fn owed(
     (node, me): (&Address, &Node),
 ) -> CliResult<Vec<(u64, u64, merkle::Proof)>> {
     let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
-    world.refresh(chain).map_err(|refused| CliError::failed(refused.message))?;
+    world.refresh(chain)?;
     let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
     let horizon = u64::from(task.allowed_failed_distributions)
         .saturating_add(LIST_LAG + 1)
@@ -155,7 +155,7 @@ pub(super) fn owed(
     for round in current.saturating_sub(horizon)..current {
         let address = find_distribution_address(task_address, round).0;
         let Some(distribution) =
-            chain.account(&address).and_then(|account| Distribution::read(&account.data))
+            chain.account(&address)?.and_then(|account| Distribution::read(&account.data))
         else {
             continue;
         };
@@ -256,7 +256,7 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
             let chain = context.chain()?;
             let node = find_node_address(&task, &operator).0;
             let account = chain
-                .account(&node)
+                .account(&node)?
                 .ok_or_else(|| CliError::usage(format!("no node for {operator} in {task}")))?;
             let state = Node::read(&account.data)
                 .ok_or_else(|| CliError::usage(format!("{node} is not a node account")))?;

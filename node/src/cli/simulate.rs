@@ -2,7 +2,6 @@
 //! or served over JSON-RPC.
 
 use std::{
-    collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::Arc,
@@ -183,20 +182,6 @@ pub fn localnet(context: &Context, args: LocalnetArgs) -> CliResult {
         .map_err(CliError::failed)
 }
 
-/// `KEY=VALUE` pairs, as `--task-env` takes them.
-pub fn task_variables(pairs: &[String]) -> CliResult<BTreeMap<String, String>> {
-    pairs
-        .iter()
-        .map(|pair| {
-            let (key, value) = pair
-                .split_once('=')
-                .filter(|(key, _)| !key.is_empty())
-                .ok_or_else(|| CliError::usage(format!("--task-env {pair:?} is not KEY=VALUE")))?;
-            Ok((key.to_string(), value.to_string()))
-        })
-        .collect()
-}
-
 /// The author's task: a package directory (packed here), a package file or
 /// a single executable, its own sha256 trusted, installed in the package cache.
 pub fn install_task(program: &Path, sandbox: &SandboxOptions) -> CliResult<package::Installed> {
@@ -247,7 +232,7 @@ pub fn start_task(
     let external = External::start(ExternalConfig {
         package: installed.clone(),
         work_dir,
-        variables: task_variables(pairs)?,
+        variables: crate::daemon::task_variables(pairs).map_err(CliError::usage)?,
         sandbox: sandbox.choice(),
     })
     .map_err(CliError::usage)?;

@@ -17,7 +17,6 @@ use solana_signer::Signer;
 use super::{
     node::{owed, read_node},
     options::SignerOptions,
-    run::read_config,
     task::read_task,
     CliError, CliResult, Context,
 };
@@ -49,7 +48,7 @@ pub fn status(context: &Context, args: StatusArgs) -> CliResult {
         .node_config
     {
         Some(path) => {
-            let (config, runs) = read_config(path)?;
+            let (config, runs) = crate::daemon::read_config(path).map_err(CliError::usage)?;
             let tasks = runs.into_iter().map(|run| (run.task, run.executable)).collect();
             (tasks, args.metrics_listen.or(config.metrics_listen))
         }
@@ -122,28 +121,35 @@ fn executable_matches(task: &TaskAccount, executable: Option<&PathBuf>) -> CliRe
 /// The slot after which the earliest round this node submitted and was not
 /// yet paid for has its list approved, if the list stands: the end of that
 /// list's vote window.
-fn next_reward_slot(chain: &dyn Chain, task: &TaskAccount, task_address: &Address, me: &Node) -> Option<u64> {
-    let current = task.timeline().round_at(chain.slot())?;
-    let unpaid = me
+fn next_reward_slot(
+    chain: &dyn Chain,
+    task: &TaskAccount,
+    task_address: &Address,
+    me: &Node,
+) -> CliResult<Option<u64>> {
+    let Some(current) = task.timeline().round_at(chain.slot()) else { return Ok(None) };
+    let mut unpaid = None;
+    let rounds = me
         .submissions
         .iter()
         .filter(|entry| entry.commitment != [0; 32] && !me.claimed_rounds.contains(entry.round))
         .map(|entry| entry.round)
-        .filter(|round| round.saturating_add(LIST_LAG) >= current)
-        .filter(|round| {
-            let address = find_distribution_address(task_address, *round).0;
-            chain
-                .account(&address)
-                .and_then(|account| Distribution::read(&account.data))
-                .is_none_or(|list| list.status != DISTRIBUTION_APPROVED)
-        })
-        .min()?;
+        .filter(|round| round.saturating_add(LIST_LAG) >= current);
+    for round in rounds {
+        let address = find_distribution_address(task_address, round).0;
+        let list = chain.account(&address)?.and_then(|account| Distribution::read(&account.data));
+        if list.is_none_or(|list| list.status != DISTRIBUTION_APPROVED) {
+            unpaid = Some(unpaid.map_or(round, |earliest: u64| earliest.min(round)));
+        }
+    }
+    let Some(unpaid) = unpaid else { return Ok(None) };
     let listed_in = unpaid.saturating_add(LIST_LAG);
-    let params = task.params_for(listed_in).ok()?;
-    task.timeline()
-        .round_start(listed_in)?
-        .checked_add(params.distribution_window)?
-        .checked_add(params.distribution_audit_window)
+    let Ok(params) = task.params_for(listed_in) else { return Ok(None) };
+    Ok(task
+        .timeline()
+        .round_start(listed_in)
+        .and_then(|start| start.checked_add(params.distribution_window))
+        .and_then(|end| end.checked_add(params.distribution_audit_window)))
 }
 
 /// One task's report.
@@ -170,8 +176,11 @@ fn task_status(
     if let Some(me) = me {
         let owed = owed(context, chain, (&task_address, &task), (&node, &me))?;
         let pending: u64 = owed.iter().map(|(_, amount, _)| *amount).fold(0, u64::saturating_add);
-        let next =
-            if pending > 0 { Some(chain.slot()) } else { next_reward_slot(chain, &task, &task_address, &me) };
+        let next = if pending > 0 {
+            Some(chain.slot())
+        } else {
+            next_reward_slot(chain, &task, &task_address, &me)?
+        };
         let slots = next.map(|slot| slot.saturating_sub(chain.slot()));
         report["stake"] = me.total_stake().into();
         report["pending_rewards"] = pending.into();

@@ -228,10 +228,7 @@ fn check_funded(held: u64, what: &str, bounty_per_round: u64, allow_underfunded:
 }
 
 pub fn read_task(chain: &RpcChain, task: &Address) -> CliResult<(Task, u64)> {
-    let account = chain
-        .try_account(task)
-        .map_err(|refused| CliError::failed(refused.message))?
-        .ok_or_else(|| CliError::usage(format!("no account at {task}")))?;
+    let account = chain.account(task)?.ok_or_else(|| CliError::usage(format!("no account at {task}")))?;
     let decoded =
         Task::read(&account.data).ok_or_else(|| CliError::usage(format!("{task} is not a Gradual task")))?;
     Ok((decoded, account.lamports))

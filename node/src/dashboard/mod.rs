@@ -51,7 +51,8 @@ pub struct Board {
 }
 
 impl Board {
-    fn put(&self, task: &Address, snapshot: Value) {
+    fn put(&self, task: &Address, mut snapshot: Value) {
+        snapshot["read_at"] = unix_ms().into();
         self.tasks
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -132,7 +133,15 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
 }
 
+/// Milliseconds since the Unix epoch.
+fn unix_ms() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Each snapshot carries `read_at`, when it was read from the chain, and the
+/// answer `now`, so that the page tells the data's age by the server's clock.
 async fn api(State(board): State<Arc<Board>>) -> Json<Value> {
     let tasks: Vec<Value> = board.snapshots().iter().map(|snapshot| Value::clone(snapshot)).collect();
-    Json(json!({ "version": 1, "tasks": tasks }))
+    Json(json!({ "version": 1, "now": unix_ms(), "tasks": tasks }))
 }

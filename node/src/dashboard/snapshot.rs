@@ -31,6 +31,8 @@ pub struct Own {
     pub auto_claim: bool,
     /// The operator's `--unsandboxed`: the task's code runs with the node's rights.
     pub unsandboxed: bool,
+    /// The runtime's latest warnings (missed rounds, slashes), newest first.
+    pub warnings: Vec<String>,
 }
 
 pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Value> {
@@ -176,6 +178,7 @@ fn own_view(
     (task, amounts): (&TaskAccount, &PaidByRound),
 ) -> Value {
     let mut alerts: Vec<String> = own.last_error.iter().map(|error| format!("last error: {error}")).collect();
+    alerts.extend(own.warnings.iter().cloned());
     if own.unsandboxed {
         alerts.push("UNSANDBOXED: the task's code runs with this node's own rights (--unsandboxed)".into());
     }

@@ -30,15 +30,15 @@ pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &A
         std::thread::sleep(Duration::from_millis(100));
         let slot = match chain.refresh_slot() {
             Ok(slot) => slot,
-            Err(refused) => {
-                tracing::warn!(task = %watch.task, error = %refused.message, "cannot read the slot");
+            Err(unreachable) => {
+                tracing::warn!(task = %watch.task, error = %unreachable, "cannot read the slot");
                 continue;
             }
         };
         // Every slot, as a node reads: the counts then move with the nodes that changed.
         if last_slot != Some(slot) {
-            if let Err(refused) = world.refresh(&mut chain) {
-                tracing::warn!(task = %watch.task, error = %refused.message, "cannot read the task's accounts");
+            if let Err(unreachable) = world.refresh(&mut chain) {
+                tracing::warn!(task = %watch.task, error = %unreachable, "cannot read the task's accounts");
                 continue;
             }
             publisher.sync(&world);
@@ -54,6 +54,7 @@ pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &A
             paused: false,
             auto_claim: true,
             unsandboxed: false,
+            warnings: Vec::new(),
         });
         // Lists by the default rule; a task with a rule of its own shows its proposers' lists.
         publisher.publish(&mut world, &Sources { slot, rule: &Hello, own });

@@ -213,7 +213,8 @@ impl RpcChain {
 
     fn latest_blockhash(&self) -> Result<(Hash, u64), Refused> {
         let commitment = self.commitment;
-        self.retry("getLatestBlockhash", || self.client.get_latest_blockhash_with_commitment(commitment))
+        Ok(self
+            .retry("getLatestBlockhash", || self.client.get_latest_blockhash_with_commitment(commitment))?)
     }
 
     /// Sends each of `transactions` once, all at once; a failed send is

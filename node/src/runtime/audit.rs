@@ -15,7 +15,7 @@ use solana_signer::Signer;
 use crate::{
     chain::Chain,
     jobs::{CheckRequest, Checked, SharedTask},
-    world::{read, World},
+    world::World,
 };
 
 use super::{settle_grace, voted_in, NodeRuntime, Sample, Tick, Tx};
@@ -115,9 +115,8 @@ impl NodeRuntime {
         if !(raise_end..window_end).contains(&offset) {
             return;
         }
-        let Some(seed_hash) = chain.slot_hash(round_start.saturating_add(raise_end).saturating_sub(1)) else {
-            return;
-        };
+        let seed_slot = round_start.saturating_add(raise_end).saturating_sub(1);
+        let Some(seed_hash) = self.slot_hash(chain, seed_slot) else { return };
         // A node has 8 votes per audited round: each committee member takes the
         // open audits in its own pseudo-random order, so that together they cover them all.
         if self.committees.as_ref().is_none_or(|(drawn, _)| *drawn != round) {
@@ -242,12 +241,7 @@ impl NodeRuntime {
             let address = find_audit_address(target, round).0;
             self.voted_audits.insert((round, address));
             // Later runtimes in this slot must see the audit and the flag.
-            if let Some(audit) = read::<Audit>(chain, &address) {
-                world.open_audits.insert(address, audit);
-            }
-            if let Some(node) = read::<Node>(chain, target) {
-                world.put_node(*target, node);
-            }
+            self.reread(chain, world, &[address, *target]);
             return true;
         }
         false
@@ -292,9 +286,7 @@ impl NodeRuntime {
             );
             if self.send(chain, world, Tx::one("ResolveAudit", audit.round, instruction).payout(payout)) {
                 world.open_audits.remove(&address);
-                if let Some(node) = read::<Node>(chain, &target) {
-                    world.put_node(target, node);
-                }
+                self.reread(chain, world, &[target]);
             }
         }
     }

@@ -150,7 +150,7 @@ impl NodeRuntime {
     pub(super) fn claimed(&mut self, chain: &dyn Chain, world: &mut World, claim: &Claim) {
         self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(claim.amount);
         self.stats.rounds_paid.push(claim.round);
-        world.reload_distribution(chain, claim.round, &self.node);
+        self.reload_distribution(chain, world, claim.round);
     }
 
     /// Returns expired lists' unclaimed lamports to the pool. The payer of a
@@ -184,7 +184,7 @@ impl NodeRuntime {
             }
             let expire = builders::expire_distribution(&world.task, listed, &payer);
             if self.send(chain, world, Tx::one("ExpireDistribution", listed, expire)) {
-                world.reload_distribution(chain, listed, &self.node);
+                self.reload_distribution(chain, world, listed);
             }
         }
     }

@@ -95,7 +95,7 @@ impl NodeRuntime {
             && (proposer_settles || grace_over)
         {
             if self.send(chain, world, resolve_tx(&world.task, listed, &distribution)) {
-                world.reload_distribution(chain, listed, &self.node);
+                self.reload_distribution(chain, world, listed);
             }
             return;
         }
@@ -150,7 +150,7 @@ impl NodeRuntime {
         let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);
         if self.send(chain, world, Tx::one("VoteDistribution", listed, vote).deposit(bond)) {
             self.stats.list_votes = self.stats.list_votes.saturating_add(1);
-            world.reload_distribution(chain, listed, &self.node);
+            self.reload_distribution(chain, world, listed);
         }
     }
 
@@ -196,7 +196,7 @@ impl NodeRuntime {
         else {
             return;
         };
-        let Some(slot_hash) = chain.slot_hash(round_start.saturating_sub(1)) else { return };
+        let Some(slot_hash) = self.slot_hash(chain, round_start.saturating_sub(1)) else { return };
         let seed = proposal_seed(&slot_hash, listed, attempt);
         let (stake, total) = (me.stake_for_round(listed), task.counted_stake_for(listed));
         if !is_entitled(&seed, &self.node.to_bytes(), stake, total, offset, window) {
@@ -208,7 +208,7 @@ impl NodeRuntime {
                 if !self.send(chain, world, resolve_tx(&world.task, listed, &rejected)) {
                     return;
                 }
-                world.reload_distribution(chain, listed, &self.node);
+                self.reload_distribution(chain, world, listed);
             }
         }
         let Some(list) = self.list_of(world, task_impl, task, (listed, task.bounty_pool)) else {
@@ -224,7 +224,7 @@ impl NodeRuntime {
         world.peers.serve_list(&self.node, listed, &list.leaves);
         if self.send(chain, world, Tx::one("ProposeDistribution", listed, instruction).deposit(bond)) {
             self.stats.proposals.push((listed, attempt));
-            world.reload_distribution(chain, listed, &self.node);
+            self.reload_distribution(chain, world, listed);
         }
     }
 }

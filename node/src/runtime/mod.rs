@@ -54,6 +54,22 @@ pub struct NodeStats {
     pub task_fault_reasons: BTreeMap<String, u64>,
     /// The latest faults, oldest first, at most [`FAULTS_KEPT`].
     pub recent_faults: std::collections::VecDeque<Fault>,
+    /// Rounds missed, by reason (`metrics::MISSED_REASONS`): each round once.
+    pub rounds_missed: BTreeMap<&'static str, u64>,
+    /// The latest warnings an operator must act on (missed rounds, slashes),
+    /// oldest first, at most [`WARNINGS_KEPT`].
+    pub warnings: std::collections::VecDeque<Warning>,
+}
+
+/// Warnings [`NodeStats::warnings`] keeps.
+pub const WARNINGS_KEPT: usize = 32;
+
+/// Something that cost this node a round or stake.
+#[derive(Clone, Debug, Serialize)]
+pub struct Warning {
+    pub round: u64,
+    pub reason: &'static str,
+    pub message: String,
 }
 
 /// The reason a call of the task failed, from its error: an external
@@ -140,6 +156,10 @@ pub struct NodeRuntime {
     claims_checked: Option<u64>,
     /// The last unfunded round counted in the metrics, once it was over.
     unfunded_counted: Option<u64>,
+    /// Rounds already counted as missed: each round once, whatever the reason.
+    missed_rounds: BTreeSet<u64>,
+    /// The node's slashed total as last seen (`None` before the first tick).
+    slashed_seen: Option<u64>,
 }
 
 /// What the audit and list stages of one tick work from: the chain, this
@@ -248,6 +268,8 @@ impl NodeRuntime {
             payable: Vec::new(),
             claims_checked: None,
             unfunded_counted: None,
+            missed_rounds: BTreeSet::new(),
+            slashed_seen: None,
         }
     }
 
@@ -265,6 +287,7 @@ impl NodeRuntime {
         self.started.retain(|worked| *worked >= oldest);
         self.published.retain(|published| *published >= oldest);
         self.faults_logged.retain(|(_, _, logged)| *logged >= oldest);
+        self.missed_rounds.retain(|missed| *missed >= oldest);
         self.voted_lists.retain(|(listed, _)| *listed >= oldest);
         self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
         self.voted_audits.retain(|(audited, _)| *audited >= oldest);
@@ -289,6 +312,102 @@ impl NodeRuntime {
         self.stats.recent_faults.push_back(Fault { round, part, reason, error: error.clone() });
         tracing::warn!(node = %self.node, round, part, reason, %error, "the task failed");
         self.note_error(format!("the task's {part} failed in round {round} ({reason}): {error}"));
+    }
+
+    /// Counts `round` as missed for `reason`, once per round: a warn log, the
+    /// `rounds_missed` metric and a warning for `node status`.
+    fn missed(&mut self, round: u64, reason: &'static str, message: String) {
+        if !self.missed_rounds.insert(round) {
+            return;
+        }
+        let count = self.stats.rounds_missed.entry(reason).or_default();
+        *count = count.saturating_add(1);
+        self.metrics.iter().for_each(|metrics| metrics.missed(reason));
+        self.warn(round, reason, message);
+    }
+
+    /// Logs at warn and keeps it for `node status` and the dashboard.
+    fn warn(&mut self, round: u64, reason: &'static str, message: String) {
+        tracing::warn!(node = %self.node, round, reason, "{message}");
+        if self.stats.warnings.len() >= WARNINGS_KEPT {
+            self.stats.warnings.pop_front();
+        }
+        self.stats.warnings.push_back(Warning { round, reason, message: message.clone() });
+        self.note_error(message);
+    }
+
+    /// Warns of what the node account says happened to it since the last
+    /// tick: a slash, and committed rounds whose reveal window closed unrevealed.
+    fn watch_own_account(&mut self, task: &TaskAccount, me: &Node, (round, offset): (u64, u64)) {
+        let slashed = self.slashed_seen.replace(me.total_slashed).unwrap_or(me.total_slashed);
+        if me.total_slashed > slashed {
+            let lost = me.total_slashed.saturating_sub(slashed);
+            self.warn(
+                round,
+                "slashed",
+                format!("slashed {lost} lamports; stake is now {}", me.total_stake()),
+            );
+        }
+        // Round r is revealed in round r + 2's submission window, as round r's parameters set it.
+        let lost =
+            me.submissions.iter().filter(|entry| entry.commitment != [0; 32] && !entry.is_revealed()).filter(
+                |entry| {
+                    let closes = task.params_for(entry.round).map_or(0, |params| params.submission_window);
+                    let reveal_round = entry.round.saturating_add(2);
+                    round > reveal_round || (round == reveal_round && offset >= closes)
+                },
+            );
+        let lost: Vec<u64> = lost.map(|entry| entry.round).collect();
+        for lost in lost {
+            self.missed(
+                lost,
+                "reveal_lost",
+                format!("round {lost} was committed but its reveal window closed unrevealed"),
+            );
+        }
+    }
+
+    /// Once `round`'s commitment window has closed: a round this node owed a
+    /// proof for and did not commit, for no reason counted already (the node
+    /// was stopped, or its transaction did not land), is missed.
+    fn check_committed(&mut self, world: &World, task: &TaskAccount, me: &Node, round: u64) {
+        let owed = round < world.work_rounds
+            && task.is_active()
+            && !me.is_exiting()
+            && task.params_for(round).is_ok_and(|params| me.stake_for_round(round) >= params.min_stake)
+            && !self.stats.rounds_unfunded.contains(&round);
+        if owed && me.submission(round).is_none() {
+            let message = format!("round {round} was not committed: the node was not running in its window, or its transaction did not land");
+            self.missed(round, "not_committed", message);
+        }
+    }
+
+    /// Reads `addresses` again after a transaction (see [`World::reread`]).
+    fn reread(&self, chain: &dyn Chain, world: &mut World, addresses: &[Address]) {
+        if let Err(unreachable) = world.reread(chain, addresses) {
+            self.unreachable_chain(&unreachable);
+        }
+    }
+
+    /// Reads again what a transaction about `round`'s list may have changed.
+    fn reload_distribution(&self, chain: &dyn Chain, world: &mut World, round: u64) {
+        if let Err(unreachable) = world.reload_distribution(chain, round, &self.node) {
+            self.unreachable_chain(&unreachable);
+        }
+    }
+
+    /// The hash of `slot`, `None` if the chain no longer keeps it or cannot be asked.
+    fn slot_hash(&self, chain: &dyn Chain, slot: u64) -> Option<[u8; 32]> {
+        chain.slot_hash(slot).unwrap_or_else(|unreachable| {
+            self.unreachable_chain(&unreachable);
+            None
+        })
+    }
+
+    /// A read this tick needed failed: what depends on it waits for a later tick.
+    fn unreachable_chain(&self, unreachable: &crate::chain::Unreachable) {
+        tracing::warn!(node = %self.node, error = %unreachable, "cannot read the chain; retrying next slot");
+        self.note_error(unreachable.to_string());
     }
 
     fn note_error(&self, error: String) {
@@ -373,6 +492,7 @@ impl NodeRuntime {
         if oldest > self.forgotten_before {
             self.forget_before(world, oldest);
         }
+        self.watch_own_account(&task, &me, (round, offset));
 
         // Work for this round, beside the loop, served to auditors once done.
         let working = round < world.work_rounds
@@ -392,6 +512,7 @@ impl NodeRuntime {
             } else if self.published.insert(previous) {
                 // Round r's commitments are in: its result can be served without being copied.
                 world.peers.publish(&self.node, previous);
+                self.check_committed(world, &task, &me, previous);
             }
         }
         let mut stage = Tick { chain: &mut *chain, world: &mut *world, task_impl, task, me, offset };

@@ -12,7 +12,7 @@ use solana_signer::Signer;
 
 use crate::{
     chain::Chain,
-    jobs::SharedTask,
+    jobs::{SharedTask, Worked},
     tasks::{Task, WorkContext},
     world::World,
 };
@@ -45,7 +45,8 @@ impl NodeRuntime {
             if self.stats.rounds_unfunded.last() == Some(&previous) && self.unfunded_counted != Some(previous)
             {
                 self.unfunded_counted = Some(previous);
-                self.metrics.iter().for_each(|metrics| metrics.missed("unfunded"));
+                let message = format!("round {previous} was not worked: the bounty pool could not pay it; fund the task to resume");
+                self.missed(previous, "unfunded", message);
             }
         }
         if !left && !self.started.contains(&round) && self.stats.rounds_unfunded.last() != Some(&round) {
@@ -71,27 +72,23 @@ impl NodeRuntime {
                     "late: work was still running when the submission window closed: round {round} is missed"
                 );
                 self.fault(("work", "late"), round, &late);
-                self.metrics.iter().for_each(|metrics| metrics.missed("work_late"));
+                self.missed(round, "work_late", late);
             }
             return;
         }
         let context = WorkContext { task: world.task, node: self.node, round };
         match self.jobs.work(task_impl, &context) {
             None => {}
-            Some(Ok(result)) => {
-                if let (Some(started), Some(metrics)) = (self.working_on.remove(&round), &self.metrics) {
-                    metrics.worked(started.elapsed());
-                }
+            Some(Worked { result: Ok(result), took }) => {
+                self.working_on.remove(&round);
+                self.metrics.iter().for_each(|metrics| metrics.worked(took));
                 world.peers.serve(&self.node, round, result);
             }
-            Some(Err(error)) => {
+            Some(Worked { result: Err(error), .. }) => {
                 self.working_on.remove(&round);
-                self.fault(
-                    ("work", super::reason_of(&error)),
-                    round,
-                    &format!("{error}: round {round} is missed"),
-                );
-                self.metrics.iter().for_each(|metrics| metrics.missed("work_failed"));
+                let error = format!("{error}: round {round} is missed");
+                self.fault(("work", super::reason_of(&error)), round, &error);
+                self.missed(round, "work_failed", format!("the task's work failed: {error}"));
             }
         }
     }
@@ -176,7 +173,11 @@ impl NodeRuntime {
             let proof = task_impl.submission(round, &result);
             if let Err(error) = &proof {
                 self.fault(("submission", super::reason_of(error)), round, error);
-                self.metrics.iter().for_each(|metrics| metrics.missed("proof_failed"));
+                self.missed(
+                    round,
+                    "proof_failed",
+                    format!("the task's proof of round {round} failed: {error}"),
+                );
             }
             self.proofs.insert(round, proof.ok());
         }
@@ -200,7 +201,13 @@ impl NodeRuntime {
         }
         // A node slashed below the round's minimum stake would only be refused.
         let params = world.task_state.and_then(|task| task.params_for(round).ok().copied())?;
-        if me.stake_for_round(round) < params.min_stake {
+        let stake = me.stake_for_round(round);
+        if stake < params.min_stake {
+            let message = format!(
+                "round {round} not committed: the stake counted for it, {stake} lamports, is below the task's minimum of {}; top it up with `gradual node stake`",
+                params.min_stake
+            );
+            self.missed(round, "stake_below_minimum", message);
             return None;
         }
         let (digest, locator) = self.proof_of(world, task_impl, round)?;

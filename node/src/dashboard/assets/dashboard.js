@@ -197,10 +197,21 @@ function ownSection(own) {
     el("div", { class: "scroll" }, el("table", { "data-table": "own" }, el("thead", {}, head), el("tbody", {}, rows))));
 }
 
-function taskSection(task) {
+// Older than this, a task's data is flagged: the node cannot read the chain.
+const STALE_MS = 10000;
+
+function staleBanner(task, now) {
+  const age = Math.max(0, Math.round((now - task.read_at) / 1000));
+  return now - task.read_at > STALE_MS
+    ? el("p", { class: "banner stale", "data-stale": age }, `data ${age} s old: the chain has not been read since`)
+    : null;
+}
+
+function taskSection(task, now) {
   const nodes = rewardedNodes(task);
   return el("section", { class: "task", "data-task": task.task },
     el("h2", { "data-field": "name", "data-value": task.name }, task.name || "(unnamed task)"),
+    staleBanner(task, now),
     el("p", { class: "address" }, task.task),
     el("dl", { class: "figures" },
       figure("slot", "slot", task.slot, count),
@@ -223,9 +234,13 @@ async function poll() {
     const response = await fetch("api/dashboard", { cache: "no-store" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const board = await response.json();
-    document.getElementById("tasks").replaceChildren(...board.tasks.map(taskSection));
-    status.textContent = board.tasks.length ? `updated ${new Date().toLocaleTimeString()}` : "reading the chain…";
-    status.className = "";
+    document.getElementById("tasks").replaceChildren(...board.tasks.map((task) => taskSection(task, board.now)));
+    const oldest = Math.min(...board.tasks.map((task) => task.read_at));
+    const stale = board.tasks.length && board.now - oldest > STALE_MS;
+    status.textContent = !board.tasks.length ? "reading the chain…"
+      : stale ? `data ${Math.round((board.now - oldest) / 1000)} s old`
+        : `data read ${new Date(oldest).toLocaleTimeString()}`;
+    status.className = stale ? "stale" : "";
   } catch (error) {
     status.textContent = `cannot reach the node: ${error.message}`;
     status.className = "stale";

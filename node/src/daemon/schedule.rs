@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 
 use super::{
-    run::{task_impl, ExecutableArgs, Sandboxing},
-    CliResult,
+    package::{task_impl, ExecutableArgs, Sandboxing},
+    Failure,
 };
 use crate::{jobs::SharedTask, package::hex, tasks::Scheduled};
 
@@ -26,7 +26,7 @@ type Key = (u64, [u8; 32]);
 /// A scheduled package, installed and started, or why it could not be.
 type Installed = (Key, Result<SharedTask, String>);
 
-pub(super) struct PackageSchedule {
+pub struct PackageSchedule {
     scheduled: Arc<Scheduled>,
     runtime: Arc<Runtime>,
     executable: ExecutableArgs,
@@ -43,7 +43,7 @@ impl PackageSchedule {
         task: &TaskAccount,
         slot: u64,
         executable: ExecutableArgs,
-    ) -> CliResult<(Self, Sandboxing)> {
+    ) -> Result<(Self, Sandboxing), Failure> {
         let locator = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
         let first = if executable.program.is_some() {
             let (sha256, text) = task.executable_for(task.timeline().round_at(slot).unwrap_or(0));
@@ -97,7 +97,7 @@ impl PackageSchedule {
             std::thread::spawn(move || {
                 let started = task_impl(&runtime, (key.1, &locator), executable)
                     .map(|(task, _)| task)
-                    .map_err(|error| error.message);
+                    .map_err(|failure| failure.message().to_string());
                 let _ = sender.send((key, started));
             });
         }
