@@ -16,6 +16,8 @@ use solana_transaction::Transaction;
 pub struct Refused {
     pub message: String,
     pub custom_code: Option<u32>,
+    /// The fee payer cannot pay: no account, or too few lamports.
+    pub unfunded: bool,
 }
 
 /// The chain could not be asked: the RPC node was unreachable, behind or
@@ -31,7 +33,7 @@ impl std::fmt::Display for Unreachable {
 
 impl From<Unreachable> for Refused {
     fn from(unreachable: Unreachable) -> Self {
-        Refused { message: unreachable.to_string(), custom_code: None }
+        Refused { message: unreachable.to_string(), custom_code: None, unfunded: false }
     }
 }
 
@@ -215,16 +217,17 @@ impl Chain for EmbeddedChain {
                     ) => Some(*code),
                     _ => None,
                 };
-                Err(Refused { message: format!("{:?}", failed.err), custom_code })
+                Err(Refused { message: format!("{:?}", failed.err), custom_code, unfunded: false })
             }
         }
     }
 
     fn airdrop(&mut self, address: &Address, lamports: u64) -> Result<(), Refused> {
-        self.svm
-            .airdrop(address, lamports)
-            .map(|_| ())
-            .map_err(|failed| Refused { message: format!("{:?}", failed.err), custom_code: None })
+        self.svm.airdrop(address, lamports).map(|_| ()).map_err(|failed| Refused {
+            message: format!("{:?}", failed.err),
+            custom_code: None,
+            unfunded: false,
+        })
     }
 
     fn program_accounts(&self) -> Read<Vec<(Address, Account)>> {

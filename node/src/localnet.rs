@@ -11,7 +11,8 @@
 //! sends no notification for an account that a transaction closes.
 //!
 //! It can also misbehave on purpose: fail every Nth request, drop every Nth
-//! transaction, and expire blockhashes after a few slots. The node's tests use
+//! transaction, expire blockhashes after a few slots, and fail every request
+//! for a while when asked (`localnetOutage` with the milliseconds). The node's tests use
 //! this to check that the sender resends, re-signs and backs off correctly.
 //!
 //! Hand-written because no maintained crate serves LiteSVM over JSON-RPC with
@@ -108,6 +109,8 @@ struct Ledger {
     /// Transactions sent but not yet landed, with the slot each lands in.
     landing: VecDeque<(u64, VersionedTransaction)>,
     config: LocalnetConfig,
+    /// Every request fails with HTTP 503 until then (`localnetOutage`).
+    outage_until: Option<std::time::Instant>,
 }
 
 type Shared = Arc<Mutex<Ledger>>;
@@ -343,6 +346,7 @@ impl Ledger {
             "getHealth" => Ok(json!("ok")),
             "getVersion" => Ok(json!({ "solana-core": "4.2.2", "feature-set": 0 })),
             "getSlot" | "getBlockHeight" => Ok(json!(self.slot)),
+            "localnetOutage" => Ok(json!(null)),
             "getGenesisHash" => {
                 let genesis =
                     self.chain.genesis_hash().map_err(|error| RpcError { code: -32603, message: error.0 })?;
@@ -427,6 +431,13 @@ async fn rpc(
         if fail_every > 0 && ledger.requests.is_multiple_of(fail_every) {
             tracing::info!(%method, "fault: failing request");
             return (StatusCode::SERVICE_UNAVAILABLE, "fault injected").into_response();
+        }
+        if method == "localnetOutage" {
+            let millis = params.get(0).and_then(Value::as_u64).unwrap_or(0);
+            ledger.outage_until = std::time::Instant::now().checked_add(Duration::from_millis(millis));
+            tracing::info!(millis, "fault: an outage begins");
+        } else if ledger.outage_until.is_some_and(|until| std::time::Instant::now() < until) {
+            return (StatusCode::SERVICE_UNAVAILABLE, "outage injected").into_response();
         }
         ledger.handle(&method, &params)
     };
@@ -582,6 +593,7 @@ impl Localnet {
             requests: 0,
             sends: 0,
             landing: VecDeque::new(),
+            outage_until: None,
             config: config.clone(),
         };
         let first = ledger.chain.svm().latest_blockhash();

@@ -281,7 +281,6 @@ impl TaskMetrics {
             (&self.metrics.claimed, counts.claimed_lamports),
             (&self.metrics.slashes, counts.slashes),
             (&self.metrics.slashed, counts.slashed_lamports),
-            (&self.metrics.rpc_errors, counts.rpc_errors),
         ];
         for (family, count) in families {
             if count > 0 {
@@ -292,6 +291,11 @@ impl TaskMetrics {
 
     pub fn slot_lag(&self, slots: u64) {
         self.metrics.slot_lag.get_or_create(&self.labels()).set(i64::try_from(slots).unwrap_or(i64::MAX));
+    }
+
+    /// The counter of RPC errors, for the RPC client to count in as they happen.
+    pub fn rpc_error_counter(&self) -> Counter {
+        self.metrics.rpc_errors.get_or_create(&self.labels()).clone()
     }
 
     /// The chain was read and acted on at this slot.
@@ -331,7 +335,6 @@ pub struct Counts {
     pub claimed_lamports: u64,
     pub slashes: u64,
     pub slashed_lamports: u64,
-    pub rpc_errors: u64,
 }
 
 /// `/metrics`, and nothing else.

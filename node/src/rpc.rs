@@ -81,6 +81,10 @@ pub struct RpcChain {
     notified_slot: u64,
     /// RPC requests that failed, retries included.
     rpc_errors: std::sync::atomic::AtomicU64,
+    /// Also counted here as they happen (`node run`'s metric), not once a tick ends.
+    error_counter: Option<prometheus_client::metrics::counter::Counter>,
+    /// The chain answered a slot below one it gave before: reset, or another node behind.
+    went_back: bool,
     last_signature: Option<Signature>,
 }
 
@@ -105,7 +109,16 @@ fn refused_by(error: &TransactionError, logs: &[String]) -> Refused {
     if let Some(last) = logs.iter().rev().find(|line| line.contains("failed")) {
         tracing::debug!(log = %last, "program log");
     }
-    Refused { message, custom_code }
+    let unfunded = matches!(
+        error,
+        TransactionError::AccountNotFound
+            | TransactionError::InsufficientFundsForFee
+            | TransactionError::InsufficientFundsForRent { .. }
+    );
+    if unfunded {
+        message = format!("the fee payer cannot pay ({error}): fund it with SOL and try again");
+    }
+    Refused { message, custom_code, unfunded }
 }
 
 /// Whether an RPC error may go away by itself: the transport, or the node
@@ -136,6 +149,8 @@ impl RpcChain {
             slot: 0,
             notified_slot: 0,
             rpc_errors: std::sync::atomic::AtomicU64::new(0),
+            error_counter: None,
+            went_back: false,
             last_signature: None,
         }
     }
@@ -165,6 +180,14 @@ impl RpcChain {
 
     fn count_rpc_error(&self) {
         self.rpc_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.error_counter.iter().for_each(|counter| {
+            counter.inc();
+        });
+    }
+
+    /// Counts every RPC error in `counter` too, as it happens.
+    pub fn count_errors_in(&mut self, counter: prometheus_client::metrics::counter::Counter) {
+        self.error_counter = Some(counter);
     }
 
     /// RPC requests that failed so far, retries included.
@@ -179,6 +202,12 @@ impl RpcChain {
             .as_ref()
             .and_then(Follower::slot)
             .map_or(0, |notified| notified.saturating_sub(self.slot))
+    }
+
+    /// Whether a slot below an earlier one was read since the last call:
+    /// worth asking whether this is still the same chain.
+    pub fn take_went_back(&mut self) -> bool {
+        std::mem::take(&mut self.went_back)
     }
 
     /// The signature of the last transaction that landed.
@@ -201,6 +230,15 @@ impl RpcChain {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
+        self.retry_up_to(what, self.send_config.error_limit, call)
+    }
+
+    /// [`RpcChain::retry`], giving up after `limit` errors in a row.
+    fn retry_up_to<T, F, Fut>(&self, what: &str, limit: u32, call: F) -> Read<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
         let mut delay = Duration::from_millis(100);
         let mut errors = 0u32;
         loop {
@@ -209,7 +247,7 @@ impl RpcChain {
                 Err(error) => {
                     self.count_rpc_error();
                     errors = errors.saturating_add(1);
-                    if !transient(&error) || errors >= self.send_config.error_limit {
+                    if !transient(&error) || errors >= limit {
                         return Err(Unreachable(format!("{what}: {error} ({errors} RPC errors in a row)")));
                     }
                     tracing::warn!(%error, attempt = errors, retry_in_ms = delay.as_millis() as u64, "{what}: RPC error");
@@ -234,7 +272,9 @@ impl RpcChain {
             self.notified_slot = notified;
         }
         let processed = CommitmentConfig::processed();
-        let slot = self.retry("getSlot", || self.client.get_slot_with_commitment(processed))?;
+        // One attempt: the caller's loop asks again, and says meanwhile that it cannot.
+        let slot = self.retry_up_to("getSlot", 1, || self.client.get_slot_with_commitment(processed))?;
+        self.went_back |= slot < self.slot;
         self.slot = self.slot.max(slot);
         Ok(self.slot)
     }
@@ -314,9 +354,9 @@ impl Chain for RpcChain {
         payer: &Keypair,
         signers: &[&Keypair],
     ) -> Result<u64, Refused> {
-        self.send_batch(&[instructions.to_vec()], payer, signers)
-            .pop()
-            .unwrap_or_else(|| Err(Refused { message: "not sent".into(), custom_code: None }))
+        self.send_batch(&[instructions.to_vec()], payer, signers).pop().unwrap_or_else(|| {
+            Err(Refused { message: "not sent".into(), custom_code: None, unfunded: false })
+        })
     }
 
     fn send_all(
@@ -336,7 +376,11 @@ impl Chain for RpcChain {
             }
             std::thread::sleep(Duration::from_millis(500));
         }
-        Err(Refused { message: format!("airdrop {signature} did not land"), custom_code: None })
+        Err(Refused {
+            message: format!("airdrop {signature} did not land"),
+            custom_code: None,
+            unfunded: false,
+        })
     }
 
     fn program_accounts(&self) -> Read<Vec<(Address, Account)>> {

@@ -55,10 +55,11 @@ impl CliError {
         Self { message: message.into(), code: 1 }
     }
 
-    /// The program refusing a request is bad input; anything else is a failure.
+    /// The program refusing a request, or a fee payer that cannot pay, is
+    /// bad input; anything else is a failure.
     pub fn refused(what: &str, refused: Refused) -> Self {
         let message = format!("{what} refused: {}", refused.message);
-        if refused.custom_code.is_some() {
+        if refused.custom_code.is_some() || refused.unfunded {
             Self::usage(message)
         } else {
             Self::failed(message)

@@ -60,6 +60,7 @@ pub fn status(context: &Context, args: StatusArgs) -> CliResult {
     let mut chain = context.chain()?;
     let running = metrics_listen.and_then(|listen| running_status(context, listen));
     let mut reports = Vec::new();
+    let mut failure: Option<CliError> = None;
     for (task_address, executable) in tasks {
         // One task that cannot be read is reported, not the end of the others.
         let report = task_status(
@@ -68,7 +69,11 @@ pub fn status(context: &Context, args: StatusArgs) -> CliResult {
             (task_address, executable.as_ref()),
             (&operator, running.as_ref()),
         )
-        .unwrap_or_else(|error| json!({ "task": task_address.to_string(), "error": error.message }));
+        .unwrap_or_else(|error| {
+            let report = json!({ "task": task_address.to_string(), "error": error.message });
+            failure.get_or_insert(error);
+            report
+        });
         reports.push(report);
     }
     if context.json {
@@ -77,6 +82,10 @@ pub fn status(context: &Context, args: StatusArgs) -> CliResult {
         }
     } else {
         for report in &reports {
+            if let Some(error) = report.get("error").and_then(Value::as_str) {
+                out!("task {}: error: {error}", report["task"].as_str().unwrap_or_default());
+                continue;
+            }
             let field = |key: &str| report.get(key).map(ToString::to_string).unwrap_or_default();
             out!(
                 "task {} node {}\n  stake {} · pending {} in rounds {} · next reward in {} s · executable matches {} · running {} · sandbox {} · last error {}",
@@ -91,9 +100,30 @@ pub fn status(context: &Context, args: StatusArgs) -> CliResult {
                 field("sandbox"),
                 field("last_error")
             );
+            let lines = |key: &str| report.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+            for alert in lines("alerts") {
+                out!("  ALERT {}", alert.as_str().unwrap_or_default());
+            }
+            for warning in lines("warnings") {
+                out!(
+                    "  warning round {} ({}): {}",
+                    warning["round"],
+                    warning["reason"].as_str().unwrap_or_default(),
+                    warning["message"].as_str().unwrap_or_default()
+                );
+            }
         }
     }
-    Ok(())
+    // Every task is reported first; then the command fails as the first failed task did.
+    failure.map_or(Ok(()), |mut error| {
+        error.message = format!(
+            "{} of {} tasks could not be read: {}",
+            reports.iter().filter(|report| report.get("error").is_some()).count(),
+            reports.len(),
+            error.message
+        );
+        Err(error)
+    })
 }
 
 /// The running node's `/status`, if it answers.
@@ -172,6 +202,10 @@ fn task_status(
         "running": published.is_some_and(|task| task.get("failed").is_none()),
         "last_error": last_error.cloned(),
         "sandbox": published.and_then(|task| task.get("sandbox")).cloned(),
+        "alerts": published.and_then(|task| task.get("alerts")).cloned().unwrap_or_else(|| json!([])),
+        "warnings": published.and_then(|task| task.get("warnings")).cloned().unwrap_or_else(|| json!([])),
+        "rounds_missed": published.and_then(|task| task.get("rounds_missed")).cloned(),
+        "seconds_since_tick": published.and_then(|task| task.get("seconds_since_tick")).cloned(),
     });
     if let Some(me) = me {
         let owed = owed(context, chain, (&task_address, &task), (&node, &me))?;

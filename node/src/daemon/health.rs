@@ -83,7 +83,7 @@ impl Health {
         chain: &RpcChain,
         (runtime, me): (&NodeRuntime, Option<&Node>),
     ) {
-        metrics.counted(&self.counted.update(&runtime.stats, me, chain.rpc_errors()));
+        metrics.counted(&self.counted.update(&runtime.stats, me));
         metrics.slot_lag(chain.slot_lag());
         if let Some(me) = me {
             metrics.stake(me.total_stake());
@@ -115,7 +115,6 @@ impl Health {
             "round": round,
             "last_error": self.last_error(runtime),
             "last_successful_tick": self.last_tick.map(unix_seconds),
-            "seconds_since_tick": self.last_tick.map(|tick| tick.elapsed().unwrap_or_default().as_secs()),
             "fee_payer_balance": self.balance.map(|(_, lamports)| lamports),
             "unfunded_rounds": stats.rounds_unfunded,
             "rounds_missed": stats.rounds_missed,
@@ -137,11 +136,10 @@ struct Counted {
     claimed_lamports: u64,
     /// `None` until the node is first seen, which only takes its past slashes as the baseline.
     slashed_lamports: Option<u64>,
-    rpc_errors: u64,
 }
 
 impl Counted {
-    fn update(&mut self, stats: &NodeStats, me: Option<&Node>, rpc_errors: u64) -> Counts {
+    fn update(&mut self, stats: &NodeStats, me: Option<&Node>) -> Counts {
         let step = |last: &mut u64, now: u64| {
             let delta = now.saturating_sub(*last);
             *last = (*last).max(now);
@@ -160,7 +158,6 @@ impl Counted {
             claimed_lamports: step(&mut self.claimed_lamports, stats.rewards_claimed),
             slashes: u64::from(slashed_lamports > 0),
             slashed_lamports,
-            rpc_errors: step(&mut self.rpc_errors, rpc_errors),
         }
     }
 }

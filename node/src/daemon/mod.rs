@@ -131,7 +131,7 @@ struct TaskSetup {
     operator: Keypair,
     db: PathBuf,
     /// Held for as long as the task runs.
-    _lock: InstanceLock,
+    lock: InstanceLock,
 }
 
 /// Runs every task until each is stopped, unstaked, past `--exit-after-round`
@@ -192,7 +192,7 @@ pub fn run(
                 scope.spawn(move || {
                     let task = run.task;
                     let started = json!({ "listening": listening.to_string(), "db": db });
-                    let setup = TaskSetup { run, store, operator, db, _lock: lock };
+                    let setup = TaskSetup { run, store, operator, db, lock };
                     let outcome = task_loop::run_task(shared, setup, started);
                     if let Err(failure) = &outcome {
                         // `node status` says why the task is not running.
@@ -230,7 +230,15 @@ fn serve_metrics(shared: &mut Shared, listen: SocketAddr) -> Result<(), Failure>
         .route(
             "/status",
             axum::routing::get(move || {
-                let status = status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                let mut status = status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                // Aged as it is read: a loop stuck on the chain cannot say how long it has been.
+                let now =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                for task in status.values_mut() {
+                    if let Some(tick) = task.get("last_successful_tick").and_then(serde_json::Value::as_u64) {
+                        task["seconds_since_tick"] = now.as_secs().saturating_sub(tick).into();
+                    }
+                }
                 async move { axum::Json(serde_json::Value::Object(status)) }
             }),
         )

@@ -21,7 +21,7 @@ use super::{
     package::{ExecutableArgs, Sandboxing},
     restake::{withdrawable_from, Restake},
     schedule::PackageSchedule,
-    Failure, Shared, TaskSetup,
+    Failure, InstanceLock, Shared, TaskSetup,
 };
 use crate::{
     chain::Chain,
@@ -44,19 +44,23 @@ const IDENTITY_EVERY: Duration = Duration::from_secs(30);
 enum End {
     Stopped,
     Unstaked,
-    Withdrawn(u64),
+    /// The stake withdrawn, and the round it was in.
+    Withdrawn(u64, u64),
     TaskClosed,
     /// `--exit-after-round N`: round N is committed and revealed, or can no longer be.
     RoundsDone,
 }
 
 impl End {
-    fn event(&self) -> &'static str {
+    /// The event that says why, before the last one, `stopped`.
+    fn event(&self, node: &Address) -> Option<Value> {
         match self {
-            Self::Stopped | Self::RoundsDone => "stopped",
-            Self::Unstaked => "unstaked",
-            Self::Withdrawn(_) => "withdrawn",
-            Self::TaskClosed => "task_closed",
+            Self::Stopped | Self::RoundsDone => None,
+            Self::Unstaked => Some(json!({ "event": "unstaked", "node": node.to_string() })),
+            Self::Withdrawn(lamports, round) => {
+                Some(json!({ "event": "withdrawn", "lamports": lamports, "round": round }))
+            }
+            Self::TaskClosed => Some(json!({ "event": "task_closed", "node": node.to_string() })),
         }
     }
 }
@@ -77,6 +81,8 @@ struct TaskLoop<'a> {
     schedule: PackageSchedule,
     sandboxing: Sandboxing,
     store: Arc<Store>,
+    /// Held for as long as the loop runs: one instance per node and task.
+    _lock: InstanceLock,
     health: Health,
     metrics: Option<TaskMetrics>,
     publisher: Option<Publisher>,
@@ -91,18 +97,17 @@ struct TaskLoop<'a> {
 pub(super) fn run_task(shared: &Shared, setup: TaskSetup, started: Value) -> Result<(), Failure> {
     let mut task_loop = TaskLoop::start(shared, setup, started)?;
     let end = task_loop.run()?;
-    let mut event =
-        json!({ "event": end.event(), "node": task_loop.node.to_string(), "stats": task_loop.runtime.stats });
-    if let End::Withdrawn(lamports) = end {
-        event["lamports"] = lamports.into();
+    if let Some(event) = end.event(&task_loop.node) {
+        task_loop.event(event);
     }
-    task_loop.event(event);
+    let node = task_loop.node.to_string();
+    task_loop.event(json!({ "event": "stopped", "node": node, "stats": task_loop.runtime.stats }));
     Ok(())
 }
 
 impl<'a> TaskLoop<'a> {
     fn start(shared: &'a Shared, setup: TaskSetup, started: Value) -> Result<Self, Failure> {
-        let TaskSetup { run, store, operator, db, .. } = setup;
+        let TaskSetup { run, store, operator, db, lock } = setup;
         let task = run.task;
         let chain_config = &shared.config.endpoint;
         let mut chain = chain_config.connect(&shared.runtime)?;
@@ -142,6 +147,7 @@ impl<'a> TaskLoop<'a> {
         runtime.metrics = metrics.clone();
         if let Some(metrics) = &metrics {
             metrics.unsandboxed(sandboxing == "unsandboxed");
+            chain.count_errors_in(metrics.rpc_error_counter());
         }
         let publisher =
             shared.board.as_ref().map(|board| Publisher::new(Arc::clone(board), Lists::by_rule()));
@@ -158,6 +164,7 @@ impl<'a> TaskLoop<'a> {
             schedule,
             sandboxing,
             store,
+            _lock: lock,
             health: Health::default(),
             metrics,
             publisher,
@@ -191,6 +198,10 @@ impl<'a> TaskLoop<'a> {
     /// One pass of the loop: a new slot is acted on, else it waits a little.
     fn step(&mut self) -> Result<Option<End>, Failure> {
         let slot = match self.chain.refresh_slot() {
+            Ok(slot) if self.chain.take_went_back() => {
+                self.ask_identity()?;
+                slot
+            }
             Ok(slot) => slot,
             Err(unreachable) => {
                 self.health.chain_failed(&unreachable);
@@ -310,7 +321,7 @@ impl<'a> TaskLoop<'a> {
         let operator = &self.runtime.operator;
         let withdraw = builders::withdraw_stake(&operator.pubkey(), &self.task, amount);
         match self.chain.send(&[withdraw], operator, &[operator]) {
-            Ok(_) => Some(End::Withdrawn(amount)),
+            Ok(_) => Some(End::Withdrawn(amount, round)),
             Err(refused) => {
                 tracing::warn!(error = %refused.message, "cannot withdraw yet");
                 None

@@ -47,6 +47,7 @@ fn unknown(signatures: &[Signature]) -> Refused {
             signatures.last().map(ToString::to_string).unwrap_or_default()
         ),
         custom_code: None,
+        unfunded: false,
     }
 }
 
@@ -58,6 +59,7 @@ fn did_not_land(signatures: &[Signature]) -> Refused {
             signatures.last().map(ToString::to_string).unwrap_or_default()
         ),
         custom_code: None,
+        unfunded: false,
     }
 }
 
@@ -117,7 +119,9 @@ impl RpcChain {
         outcomes
             .into_iter()
             .map(|outcome| {
-                outcome.unwrap_or_else(|| Err(Refused { message: "not sent".into(), custom_code: None }))
+                outcome.unwrap_or_else(|| {
+                    Err(Refused { message: "not sent".into(), custom_code: None, unfunded: false })
+                })
             })
             .collect()
     }
@@ -183,9 +187,9 @@ impl RpcChain {
         let mut started = Vec::with_capacity(batch.len());
         for ((offset, instructions), simulated) in batch.iter().enumerate().zip(simulated) {
             started.push(simulated.and_then(|units| {
-                let (blockhash, last_valid_height) = latest
-                    .clone()
-                    .unwrap_or_else(|| Err(Refused { message: "no blockhash".into(), custom_code: None }))?;
+                let (blockhash, last_valid_height) = latest.clone().unwrap_or_else(|| {
+                    Err(Refused { message: "no blockhash".into(), custom_code: None, unfunded: false })
+                })?;
                 let message = self.budgeted(instructions, compute_limit(units));
                 let transaction =
                     Transaction::new_signed_with_payer(&message, Some(&payer.pubkey()), signing, blockhash);

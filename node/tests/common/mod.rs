@@ -32,8 +32,13 @@ impl Localnet {
 
     /// Starts a localnet whose log (at info level) goes to `log`.
     pub fn start_logging(extra: &[&str], log: impl Into<Stdio>) -> Self {
+        Self::start_on("127.0.0.1:0", extra, log)
+    }
+
+    /// Starts a localnet listening on `listen` (its websocket one port up).
+    pub fn start_on(listen: &str, extra: &[&str], log: impl Into<Stdio>) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gradual"))
-            .args(["localnet", "--listen", "127.0.0.1:0", "--output", "json", "--program", &program()])
+            .args(["localnet", "--listen", listen, "--output", "json", "--program", &program()])
             .args(extra)
             .env("GRADUAL_LOG", "info")
             .stdout(Stdio::piped())
