@@ -265,6 +265,16 @@ impl RpcChain {
     /// window. While following a task, it is asked only once a notification
     /// says the slot moved.
     pub fn refresh_slot(&mut self) -> Read<u64> {
+        self.read_slot(self.send_config.error_limit)
+    }
+
+    /// [`RpcChain::refresh_slot`] asking once: for a loop that asks again
+    /// anyway, and must say meanwhile that it cannot.
+    pub fn refresh_slot_once(&mut self) -> Read<u64> {
+        self.read_slot(1)
+    }
+
+    fn read_slot(&mut self, attempts: u32) -> Read<u64> {
         if let Some(notified) = self.follower.as_ref().and_then(Follower::slot) {
             if notified <= self.notified_slot && self.slot > 0 {
                 return Ok(self.slot);
@@ -272,8 +282,8 @@ impl RpcChain {
             self.notified_slot = notified;
         }
         let processed = CommitmentConfig::processed();
-        // One attempt: the caller's loop asks again, and says meanwhile that it cannot.
-        let slot = self.retry_up_to("getSlot", 1, || self.client.get_slot_with_commitment(processed))?;
+        let slot =
+            self.retry_up_to("getSlot", attempts, || self.client.get_slot_with_commitment(processed))?;
         self.went_back |= slot < self.slot;
         self.slot = self.slot.max(slot);
         Ok(self.slot)

@@ -105,14 +105,17 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
         assert!(Instant::now() < deadline, "round {LAST_ROUND} never came");
         std::thread::sleep(Duration::from_millis(200));
     }
-    // `node status` while node 0 runs: one line per task, the failed one included.
+    // `node status` while node 0 runs: one line per task, the failed one
+    // included; the task that cannot be read fails the command (exit 2).
     let status = user
         .command()
         .args(["node", "status", "-k", &operators[0].keypair, "--node-config", &operators[0].config])
         .args(["--output", "json"])
         .output()
         .expect("node status");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert_eq!(status.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("1 of 3 tasks could not be read"), "{stderr}");
     let lines: Vec<Value> = String::from_utf8_lossy(&status.stdout)
         .lines()
         .map(|line| serde_json::from_str(line).expect("one JSON object per line"))

@@ -24,7 +24,7 @@ pub struct DashboardArgs {
     /// Also show this operator's node in each task: its stake, earnings, losses and alerts.
     #[arg(long)]
     operator: Option<Address>,
-    /// Address to serve the page on (8900 is `node run`'s peer service).
+    /// Address to serve the page on (8900 is a local validator's websocket, 8910 `node run`'s peer service).
     #[arg(long, default_value = "127.0.0.1:8901")]
     listen: SocketAddr,
     #[command(flatten)]

@@ -34,7 +34,7 @@ pub enum NodeCommand {
     Stake {
         task: Address,
         lamports: u64,
-        /// Where this node serves its results, e.g. http://203.0.113.7:8900.
+        /// Where this node serves its results, e.g. http://203.0.113.7:8910.
         #[arg(long)]
         service_url: String,
         /// Where fetched packages are unpacked [default: ~/.cache/gradual/packages].

@@ -197,7 +197,7 @@ impl<'a> TaskLoop<'a> {
 
     /// One pass of the loop: a new slot is acted on, else it waits a little.
     fn step(&mut self) -> Result<Option<End>, Failure> {
-        let slot = match self.chain.refresh_slot() {
+        let slot = match self.chain.refresh_slot_once() {
             Ok(slot) if self.chain.take_went_back() => {
                 self.ask_identity()?;
                 slot
