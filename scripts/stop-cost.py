@@ -42,7 +42,7 @@ class Run:
     def json(self, *args):
         out = subprocess.run([self.binary, *args, "--output", "json"], env=self.env(),
                              capture_output=True, text=True, check=True)
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return json.loads(out.stdout)
 
     def slot(self, task):
         return self.json("task", "show", task)["current_slot"]

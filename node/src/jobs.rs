@@ -23,8 +23,8 @@ use std::{
 use gradual_interface::{state::Node, Address};
 
 use crate::{
-    runtime::Peers,
     tasks::{Judgement, Submitted, Task, WorkContext},
+    world::{InProcessPeers, Peers},
 };
 
 /// A task shared with the threads that run its work and checks.
@@ -271,5 +271,17 @@ impl Jobs for Threaded {
 
     fn running(&self) -> usize {
         self.running.load(Ordering::SeqCst)
+    }
+}
+
+impl Fetch for InProcessPeers {
+    fn fetch(
+        &self,
+        target: &Address,
+        _account: &Node,
+        round: u64,
+        _timeout: Duration,
+    ) -> Result<Vec<u8>, String> {
+        self.published(target, round).ok_or_else(|| "no result served".to_string())
     }
 }

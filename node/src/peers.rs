@@ -12,9 +12,10 @@ use tokio::runtime::Runtime;
 
 use crate::{
     jobs::{Fetch, FETCH_TIMEOUT},
-    runtime::{Leaves, Peers},
     service,
     store::Store,
+    tasks::Leaves,
+    world::Peers,
 };
 
 /// Largest result accepted from a peer.

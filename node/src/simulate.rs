@@ -26,8 +26,8 @@ use crate::{
 };
 
 pub const SOL: u64 = 1_000_000_000;
-/// The default round: 40 slots, with the windows of [`default_round_params`].
-pub const ROUND_LENGTH: u64 = 40;
+/// The default round: 40 slots, with the windows of [`RoundParams::defaults`].
+pub const ROUND_LENGTH: u64 = gradual_interface::state::DEFAULT_ROUND_LENGTH;
 /// Each node's stake unless `--stakes` says otherwise.
 pub const STAKE: u64 = 2 * SOL;
 pub const BOUNTY_PER_ROUND: u64 = SOL;
@@ -245,7 +245,7 @@ fn keypair(seed: u64, index: u64) -> Keypair {
 /// The default windows stretched to `round_length` (a multiple of 40 slots).
 fn scaled_params(round_length: u64) -> RoundParams {
     let scale = round_length.checked_div(ROUND_LENGTH).unwrap_or(1).max(1);
-    let base = default_round_params(BOUNTY_PER_ROUND);
+    let base = RoundParams::defaults(BOUNTY_PER_ROUND);
     RoundParams {
         submission_window: base.submission_window.saturating_mul(scale),
         audit_window: base.audit_window.saturating_mul(scale),
@@ -256,20 +256,6 @@ fn scaled_params(round_length: u64) -> RoundParams {
 }
 
 /// The windows and amounts `simulate` and `gradual task create` use unless told otherwise.
-pub fn default_round_params(bounty_per_round: u64) -> RoundParams {
-    RoundParams {
-        bounty_per_round,
-        submission_window: 8,
-        audit_window: 12,
-        distribution_window: 8,
-        distribution_audit_window: 12,
-        min_stake: SOL,
-        audit_bond: SOL / 10,
-        slash_rate_bps: 1_000,
-        _padding: [0; 6],
-    }
-}
-
 fn check_conservation(chain: &dyn Chain, world: &World) -> Result<Conservation, String> {
     let mut held: u128 = 0;
     let mut holds = true;
@@ -707,6 +693,8 @@ impl Dashboard {
             auto_claim: true,
             unsandboxed: false,
             warnings: Vec::new(),
+            claimed: std::collections::BTreeMap::new(),
+            claimed_total: 0,
         });
         let started = std::time::Instant::now();
         self.publisher.publish(world, &crate::dashboard::Sources { slot, rule: &crate::tasks::Hello, own });

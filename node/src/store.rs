@@ -7,7 +7,7 @@ use std::path::Path;
 use gradual_interface::Address;
 use redb::{Database, ReadableTable, TableDefinition};
 
-use crate::runtime::Leaves;
+use crate::tasks::Leaves;
 
 const RESULTS: TableDefinition<u64, &[u8]> = TableDefinition::new("results");
 const LISTS: TableDefinition<u64, &[u8]> = TableDefinition::new("lists");

@@ -82,7 +82,8 @@ impl InProcessPeers {
         self.results.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&(*node, round)).cloned()
     }
 
-    fn published(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
+    /// `node`'s result of `round`, if it is published.
+    pub fn published(&self, node: &Address, round: u64) -> Option<Vec<u8>> {
         self.get(node, round).filter(|(_, published)| *published).map(|(result, _)| result)
     }
 }
@@ -134,18 +135,6 @@ impl Peers for InProcessPeers {
 
     fn proposer_list(&mut self, distribution: &Distribution) -> Option<Leaves> {
         self.kept_list(&Address::new_from_array(distribution.proposer), distribution.round)
-    }
-}
-
-impl crate::jobs::Fetch for InProcessPeers {
-    fn fetch(
-        &self,
-        target: &Address,
-        _account: &Node,
-        round: u64,
-        _timeout: std::time::Duration,
-    ) -> Result<Vec<u8>, String> {
-        self.published(target, round).ok_or_else(|| "no result served".to_string())
     }
 }
 

@@ -72,6 +72,34 @@ impl Audit {
         let voted = self.invalid_weight.saturating_add(self.valid_weight);
         voted >= u64::from(self.min_seats) && self.invalid_weight > self.valid_weight
     }
+
+    /// The seats `voter`, with `stake` for the audited round, holds on the
+    /// committee drawn from `seed`: none for the target, or below the
+    /// audit's minimum stake.
+    pub fn seats(&self, seed: &[u8; 32], voter: &[u8; 32], stake: u64) -> u64 {
+        if *voter == self.target || stake < self.min_stake {
+            return 0;
+        }
+        crate::selection::committee_seats(seed, voter, stake, self.committee_stake, self.committee_seats)
+    }
+
+    /// What an upheld audit slashes from `target`: the slash rate of the
+    /// stake that backed the audited round, never more than is left.
+    pub fn slash_of(&self, target: &super::Node) -> Option<SlashSplit> {
+        let stake = target.stake_for_round(self.round).min(target.total_stake());
+        split_slash(stake, self.slash_rate_bps)
+    }
+
+    /// Lamports the resolution pays out of the program, rent aside: if
+    /// upheld, the bond and the raiser's share of the slash to the raiser's
+    /// operator (the rest of the slash stays, in the pool); if rejected, the
+    /// bond to the target's operator.
+    pub fn paid_out(&self, target: &super::Node) -> Option<u64> {
+        if !self.is_upheld() {
+            return Some(self.bond);
+        }
+        self.bond.checked_add(self.slash_of(target)?.to_raiser)
+    }
 }
 
 /// `amount * bps / 10_000`, rounded down, without a 128-bit product.
@@ -120,6 +148,36 @@ mod tests {
             }
         }
         assert_eq!(split_slash(1_000, 10_000).unwrap().slashed, 1_000);
+    }
+
+    #[test]
+    fn the_target_and_stake_below_the_minimum_hold_no_seat() {
+        let mut audit = Audit::zeroed();
+        audit.target = [7; 32];
+        audit.min_stake = 100;
+        audit.committee_stake = 1_000;
+        audit.committee_seats = 64;
+        let seed = [3; 32];
+        assert_eq!(audit.seats(&seed, &[7; 32], 1_000), 0, "the target");
+        assert_eq!(audit.seats(&seed, &[8; 32], 99), 0, "below the minimum");
+        assert_eq!(audit.seats(&seed, &[8; 32], 1_000), 64, "all the counted stake holds every seat");
+    }
+
+    #[test]
+    fn a_resolution_pays_out_the_bond_and_the_raisers_share_only_when_upheld() {
+        let mut audit = Audit::zeroed();
+        audit.bond = 50;
+        audit.slash_rate_bps = 1_000;
+        audit.round = 3;
+        let mut target = super::super::Node::zeroed();
+        target.exit_round = u64::MAX;
+        target.add_stake(10_000, 0).unwrap();
+        assert_eq!(audit.paid_out(&target), Some(50), "rejected: the bond, to the target");
+        audit.min_seats = 1;
+        audit.invalid_weight = 2;
+        // 10% of 10,000 slashed, half of it to the raiser.
+        assert_eq!(audit.slash_of(&target).map(|split| split.slashed), Some(1_000));
+        assert_eq!(audit.paid_out(&target), Some(550));
     }
 
     #[test]

@@ -55,6 +55,28 @@ pub struct RoundParams {
 
 const _: () = assert!(core::mem::size_of::<RoundParams>() == 64);
 
+/// A round's length unless its creator says otherwise: 40 slots, 16 s at 400 ms.
+pub const DEFAULT_ROUND_LENGTH: u64 = 40;
+
+impl RoundParams {
+    /// The windows, stake and slashing a task gets unless its creator says
+    /// otherwise (`gradual task create`, `gradual simulate`).
+    pub const fn defaults(bounty_per_round: u64) -> Self {
+        const SOL: u64 = 1_000_000_000;
+        Self {
+            bounty_per_round,
+            submission_window: 8,
+            audit_window: 12,
+            distribution_window: 8,
+            distribution_audit_window: 12,
+            min_stake: SOL,
+            audit_bond: SOL / 10,
+            slash_rate_bps: 1_000,
+            _padding: [0; 6],
+        }
+    }
+}
+
 impl RoundParams {
     /// Checks every parameter against the task's round length.
     pub fn validate(&self, round_length: u64) -> Result<(), GradualError> {

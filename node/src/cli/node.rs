@@ -4,10 +4,9 @@ use std::{io::Write, path::PathBuf};
 
 use clap::Subcommand;
 use gradual_interface::{
-    builders, merkle,
-    pda::{find_distribution_address, find_node_address},
-    round::LIST_LAG,
-    state::{Account, Distribution, Node, Task as TaskAccount, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_APPROVED},
+    builders,
+    pda::find_node_address,
+    state::{Account, Node},
     Address,
 };
 use serde_json::json;
@@ -17,16 +16,10 @@ use super::{
     options::{Chosen, SendOptions, SignerOptions},
     run::RunArgs,
     status::StatusArgs,
-    task::read_task,
+    task::{read_node, read_task},
     views, CliError, CliResult, Context,
 };
-use crate::{
-    chain::Chain,
-    rpc::RpcChain,
-    runtime::{claim_of, InProcessPeers, NodeRuntime, World},
-    store::Store,
-    tasks::Hello,
-};
+use crate::{chain::Chain, runtime::owed, store::Store};
 
 #[derive(Subcommand)]
 pub enum NodeCommand {
@@ -111,12 +104,6 @@ fn check_service_url(service_url: &str) -> CliResult {
     Ok(())
 }
 
-/// The node account, `None` if there is none; an RPC failure is an error (exit 1), not "no node".
-pub(super) fn read_node(chain: &RpcChain, node: &Address) -> CliResult<Option<Node>> {
-    let account = chain.account(node)?;
-    Ok(account.and_then(|account| Node::read(&account.data)))
-}
-
 fn claim(context: &Context, task_address: &Address) -> CliResult {
     let operator = context.signer()?;
     let mut chain = context.chain()?;
@@ -125,7 +112,7 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
     let me = read_node(&chain, &node)?
         .ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
     let mut claims = Vec::new();
-    for (round, amount, proof) in owed(context, &mut chain, (task_address, &task), (&node, &me))? {
+    for (round, amount, proof) in owed(&mut chain, &context.runtime, (task_address, &task), (&node, &me))? {
         let instruction = builders::claim_reward(&operator.pubkey(), task_address, round, amount, &proof);
         chain
             .send(&[instruction], &operator, &[&operator])
@@ -135,54 +122,6 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
     let total: u64 = claims.iter().filter_map(|claim| claim["amount"].as_u64()).sum();
     context.print(&json!({ "node": node.to_string(), "claims": claims, "total": total }));
     Ok(())
-}
-
-/// What `node` is owed and has not claimed, by approved list still open for
-/// claims: (round, amount, the Merkle proof).
-pub(super) fn owed(
-    context: &Context,
-    chain: &mut RpcChain,
-    (task_address, task): (&Address, &TaskAccount),
-    (node, me): (&Address, &Node),
-) -> CliResult<Vec<(u64, u64, merkle::Proof)>> {
-    let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
-    world.refresh(chain)?;
-    let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
-    let horizon = u64::from(task.allowed_failed_distributions)
-        .saturating_add(LIST_LAG + 1)
-        .saturating_add(CLAIM_PERIOD_ROUNDS);
-    let mut owed = Vec::new();
-    for round in current.saturating_sub(horizon)..current {
-        let address = find_distribution_address(task_address, round).0;
-        let Some(distribution) =
-            chain.account(&address)?.and_then(|account| Distribution::read(&account.data))
-        else {
-            continue;
-        };
-        if distribution.status != DISTRIBUTION_APPROVED
-            || me.claimed_rounds.contains(round)
-            || chain.slot() >= distribution.claim_deadline
-        {
-            continue;
-        }
-        // The approved list paid out its total: the default rule over that total
-        // (a task with a rule of its own falls back to the proposer's list).
-        let leaves = NodeRuntime::expected_list(&mut world, &Hello, task, round, distribution.total);
-        // Nodes' accounts may have changed since (one left, a ring moved on):
-        // then the proposer's own list, signed and checked against the root.
-        let claim = leaves.ok().and_then(|leaves| claim_of(leaves, &distribution, node)).or_else(|| {
-            let url = String::from_utf8_lossy(distribution.url()).into_owned();
-            let operator = Address::new_from_array(distribution.proposer_operator);
-            let served = crate::peers::fetch_list(&context.runtime, &url, &operator)
-                .map_err(|error| tracing::warn!(round, %url, %error, "cannot fetch the proposer's list"))
-                .ok()?;
-            claim_of(served, &distribution, node)
-        });
-        if let Some((amount, proof)) = claim {
-            owed.push((round, amount, proof));
-        }
-    }
-    Ok(owed)
 }
 
 pub fn run(context: &Context, command: NodeCommand) -> CliResult {

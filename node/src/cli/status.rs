@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::Args;
 use gradual_interface::{
     pda::{find_distribution_address, find_node_address},
-    round::LIST_LAG,
+    round::list_round,
     state::{Account as _, Distribution, Node, Task as TaskAccount, DISTRIBUTION_APPROVED},
     Address,
 };
@@ -15,9 +15,8 @@ use serde_json::{json, Value};
 use solana_signer::Signer;
 
 use super::{
-    node::{owed, read_node},
     options::SignerOptions,
-    task::read_task,
+    task::{read_node, read_task},
     CliError, CliResult, Context,
 };
 use crate::chain::Chain;
@@ -164,7 +163,7 @@ fn next_reward_slot(
         .iter()
         .filter(|entry| entry.commitment != [0; 32] && !me.claimed_rounds.contains(entry.round))
         .map(|entry| entry.round)
-        .filter(|round| round.saturating_add(LIST_LAG) >= current);
+        .filter(|round| list_round(*round, 0).is_some_and(|listed_in| listed_in >= current));
     for round in rounds {
         let address = find_distribution_address(task_address, round).0;
         let list = chain.account(&address)?.and_then(|account| Distribution::read(&account.data));
@@ -173,7 +172,7 @@ fn next_reward_slot(
         }
     }
     let Some(unpaid) = unpaid else { return Ok(None) };
-    let listed_in = unpaid.saturating_add(LIST_LAG);
+    let Some(listed_in) = list_round(unpaid, 0) else { return Ok(None) };
     let Ok(params) = task.params_for(listed_in) else { return Ok(None) };
     Ok(task
         .timeline()
@@ -208,7 +207,7 @@ fn task_status(
         "seconds_since_tick": published.and_then(|task| task.get("seconds_since_tick")).cloned(),
     });
     if let Some(me) = me {
-        let owed = owed(context, chain, (&task_address, &task), (&node, &me))?;
+        let owed = crate::runtime::owed(chain, &context.runtime, (&task_address, &task), (&node, &me))?;
         let pending: u64 = owed.iter().map(|(_, amount, _)| *amount).fold(0, u64::saturating_add);
         let next = if pending > 0 {
             Some(chain.slot())

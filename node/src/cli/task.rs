@@ -17,7 +17,7 @@ use super::{
     options::{Chosen, ReadOptions, SendOptions},
     views, CliError, CliResult, Context,
 };
-use crate::{chain::Chain, rpc::RpcChain, simulate::default_round_params};
+use crate::{chain::Chain, rpc::RpcChain};
 
 #[derive(Subcommand)]
 pub enum TaskCommand {
@@ -176,7 +176,7 @@ pub struct CreateArgs {
     /// A local copy of the package (or its directory, packed here) or single executable; its sha256 is recorded on-chain.
     #[arg(long)]
     executable: Option<PathBuf>,
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = gradual_interface::state::DEFAULT_ROUND_LENGTH)]
     round_length: u64,
     /// Slots from now until round 0 starts.
     #[arg(long, default_value_t = 20)]
@@ -227,6 +227,15 @@ fn check_funded(held: u64, what: &str, bounty_per_round: u64, allow_underfunded:
     Ok(rounds)
 }
 
+/// The node account, `None` if there is none; an RPC failure is an error (exit 1), not "no node".
+pub(super) fn read_node(
+    chain: &RpcChain,
+    node: &Address,
+) -> CliResult<Option<gradual_interface::state::Node>> {
+    let account = chain.account(node)?;
+    Ok(account.and_then(|account| gradual_interface::state::Node::read(&account.data)))
+}
+
 pub fn read_task(chain: &RpcChain, task: &Address) -> CliResult<(Task, u64)> {
     let account = chain.account(task)?.ok_or_else(|| CliError::usage(format!("no account at {task}")))?;
     let decoded =
@@ -240,7 +249,7 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
     let Some(bounty_per_round) = args.params.bounty_per_round else {
         return Err(CliError::usage("--bounty-per-round is required"));
     };
-    let params = args.params.over(&default_round_params(bounty_per_round));
+    let params = args.params.over(&gradual_interface::state::RoundParams::defaults(bounty_per_round));
     params.validate(args.round_length).map_err(|error| {
         CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
     })?;

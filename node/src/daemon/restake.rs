@@ -4,7 +4,7 @@
 
 use gradual_interface::{
     builders,
-    round::LIST_LAG,
+    round::list_round,
     state::{Node, Task as TaskAccount},
     Address,
 };
@@ -76,7 +76,6 @@ impl Restake {
 /// everything earlier would forfeit those claims.
 pub fn withdrawable_from(task: &TaskAccount, node: &Node) -> u64 {
     let cooldown_over = node.exit_round.saturating_add(task.unstake_cooldown_rounds);
-    let last_list =
-        node.exit_round.saturating_add(LIST_LAG).saturating_add(u64::from(task.allowed_failed_distributions));
+    let last_list = list_round(node.exit_round, task.allowed_failed_distributions).unwrap_or(u64::MAX);
     cooldown_over.max(last_list)
 }

@@ -367,6 +367,8 @@ impl<'a> TaskLoop<'a> {
             auto_claim: self.runtime.auto_claim,
             unsandboxed: self.sandboxing == "unsandboxed",
             warnings: stats.warnings.iter().rev().take(4).map(|warning| warning.message.clone()).collect(),
+            claimed: stats.claimed_by_round.clone(),
+            claimed_total: stats.rewards_claimed,
         };
         publisher.publish(&mut self.world, &Sources { slot, rule: &*self.task_impl, own: Some(own) });
     }

@@ -2,7 +2,10 @@
 //! (proofs, audits, slashes, the list and its votes, rewards by node), and
 //! the own node's stake, earnings, losses and alerts.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use gradual_interface::{
     round::{AUDIT_LAG, LIST_LAG},
@@ -33,6 +36,10 @@ pub struct Own {
     pub unsandboxed: bool,
     /// The runtime's latest warnings (missed rounds, slashes), newest first.
     pub warnings: Vec<String>,
+    /// What this node's claims paid, by round, and in all since it started:
+    /// its earnings under any rule, even one this process cannot compute.
+    pub claimed: BTreeMap<u64, u64>,
+    pub claimed_total: u64,
 }
 
 pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Value> {
@@ -205,7 +212,8 @@ fn own_view(
         let earned = amounts
             .get(&round)
             .and_then(|paid| paid.leaves.iter().find(|(key, _)| *key == own.node.to_bytes()))
-            .map(|(_, amount)| *amount);
+            .map(|(_, amount)| *amount)
+            .or_else(|| own.claimed.get(&round).copied());
         let list = world.distributions.get(&round).map(|(_, list)| list);
         let claimable =
             list.is_some_and(|list| list.status == DISTRIBUTION_APPROVED && slot < list.claim_deadline);
@@ -250,6 +258,7 @@ fn own_view(
         "total_slashed": node.total_slashed,
         "open_audits": node.open_audits,
         "pending": pending,
+        "claimed_total": own.claimed_total,
         "rounds": rounds,
         "alerts": alerts,
     })

@@ -55,6 +55,8 @@ pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &A
             auto_claim: true,
             unsandboxed: false,
             warnings: Vec::new(),
+            claimed: std::collections::BTreeMap::new(),
+            claimed_total: 0,
         });
         // Lists by the default rule; a task with a rule of its own shows its proposers' lists.
         publisher.publish(&mut world, &Sources { slot, rule: &Hello, own });

@@ -12,13 +12,13 @@ use std::{
 use super::{
     hex,
     manifest::{Manifest, MANIFEST},
-    pack::MAX_PACKAGE_BYTES,
+    pack::{MAX_PACKAGE_BYTES, MAX_PACKAGE_ENTRIES},
 };
-use crate::{sandbox, tasks::sha256};
+use crate::sandbox;
 
-/// Most files and directories a package may hold: a tree of tiny files
-/// within the size limit must not exhaust the operator's inodes.
-pub const MAX_PACKAGE_ENTRIES: usize = 100_000;
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    solana_sha256_hasher::hash(bytes).to_bytes()
+}
 
 /// Longest a package download may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);

@@ -23,5 +23,5 @@ pub fn sha256_of(path: &std::path::Path) -> Result<[u8; 32], String> {
     } else {
         std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?
     };
-    Ok(crate::tasks::sha256(&bytes))
+    Ok(solana_sha256_hasher::hash(&bytes).to_bytes())
 }

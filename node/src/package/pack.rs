@@ -13,6 +13,10 @@ use super::manifest::{Manifest, MANIFEST};
 /// Largest package the node accepts, packed or fetched.
 pub const MAX_PACKAGE_BYTES: u64 = 256 << 20;
 
+/// Most files and directories a package may hold: a tree of tiny files
+/// within the size limit must not exhaust the operator's inodes.
+pub const MAX_PACKAGE_ENTRIES: usize = 100_000;
+
 /// A file or directory of the tree, relative to its root.
 struct Item {
     relative: String,
@@ -68,12 +72,12 @@ pub fn pack(dir: &Path) -> Result<(Manifest, Vec<u8>), String> {
     }
     let mut items = Vec::new();
     walk(dir, dir, &mut items)?;
-    if items.len() > super::install::MAX_PACKAGE_ENTRIES {
+    if items.len() > MAX_PACKAGE_ENTRIES {
         return Err(format!(
             "{} holds {} files and directories, more than a package may ({})",
             dir.display(),
             items.len(),
-            super::install::MAX_PACKAGE_ENTRIES
+            MAX_PACKAGE_ENTRIES
         ));
     }
     items.sort_by(|a, b| {

@@ -5,9 +5,8 @@ use gradual_interface::{
     builders,
     error::GradualError,
     pda::find_audit_address,
-    round::AUDIT_LAG,
-    selection::committee_seats,
-    state::{split_slash, Audit, Node, Task as TaskAccount, SUBMISSION_AUDITED, VOTES_PER_ROUND},
+    round::audit_round,
+    state::{Audit, Node, Task as TaskAccount, SUBMISSION_AUDITED, VOTES_PER_ROUND},
     Address,
 };
 use solana_signer::Signer;
@@ -65,7 +64,10 @@ impl NodeRuntime {
         let Ok(params) = task.params_for(round).copied() else { return };
         let Some((raise_start, raise_end)) = params.audit_raise_window() else { return };
         let Some(window_end) = params.audit_window_end() else { return };
-        let Some(round_start) = task.timeline().round_start(round.saturating_add(AUDIT_LAG)) else { return };
+        let Some(round_start) = audit_round(round).and_then(|audit| task.timeline().round_start(audit))
+        else {
+            return;
+        };
         if offset < raise_end {
             // An unreachable result counts against its node only in the second
             // half of the raise window; until then it may just be slow.
@@ -184,18 +186,7 @@ impl NodeRuntime {
         let mut seated: Vec<Address> = seeds
             .iter()
             .filter_map(|(address, seed)| Some((address, seed, world.open_audits.get(address)?)))
-            .filter(|(_, _, audit)| {
-                Address::new_from_array(audit.target) != self.node && stake >= audit.min_stake
-            })
-            .filter(|(_, seed, audit)| {
-                committee_seats(
-                    seed,
-                    &self.node.to_bytes(),
-                    stake,
-                    audit.committee_stake,
-                    audit.committee_seats,
-                ) > 0
-            })
+            .filter(|(_, seed, audit)| audit.seats(seed, &self.node.to_bytes(), stake) > 0)
             .map(|(address, _, _)| *address)
             .collect();
         seated.sort_by_cached_key(|address| {
@@ -269,14 +260,7 @@ impl NodeRuntime {
             let target = Address::new_from_array(audit.target);
             let Some(node) = world.node_cache.get(&target).cloned() else { continue };
             // The verdict is fixed once the window closes (the raiser's seats count from the raise).
-            let payout = if audit.is_upheld() {
-                let stake = node.stake_for_round(audit.round).min(node.total_stake());
-                audit.bond.saturating_add(
-                    split_slash(stake, audit.slash_rate_bps).map_or(0, |split| split.to_raiser),
-                )
-            } else {
-                audit.bond
-            };
+            let payout = audit.paid_out(&node).unwrap_or(0);
             let instruction = builders::resolve_audit(
                 &address,
                 &world.task,

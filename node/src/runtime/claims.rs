@@ -3,10 +3,11 @@
 
 use gradual_interface::{
     builders, merkle,
-    round::LIST_LAG,
+    pda::find_distribution_address,
+    round::{attempts_end, list_round, oldest_open},
     state::{
-        Distribution, Task as TaskAccount, DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED,
-        DISTRIBUTION_REJECTED, SUBMISSION_EXCLUDED,
+        Account as _, Distribution, Node, Task as TaskAccount, DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED,
+        DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED, SUBMISSION_EXCLUDED,
     },
     Address,
 };
@@ -14,9 +15,9 @@ use solana_signer::Signer;
 
 use crate::{
     approved::ApprovedList,
-    chain::Chain,
-    tasks::{Leaves, Task},
-    world::World,
+    chain::{Chain, Read},
+    tasks::{Hello, Leaves, Task},
+    world::{InProcessPeers, World},
 };
 
 use super::{Claim, NodeRuntime, Tx};
@@ -134,11 +135,11 @@ impl NodeRuntime {
     fn lists_pending(&self, world: &World, task: &TaskAccount, slot: u64) -> bool {
         let Some(me) = world.node_cache.get(&self.node) else { return false };
         let Some(round) = task.timeline().round_at(slot) else { return false };
-        let last_attempt = u64::from(task.allowed_failed_distributions).saturating_add(LIST_LAG);
+        let failed = task.allowed_failed_distributions;
         me.submissions.iter().filter(|entry| entry.flags & SUBMISSION_EXCLUDED == 0).any(|entry| {
             let listed = entry.round;
             me.submission(listed).is_some()
-                && round <= listed.saturating_add(last_attempt)
+                && list_round(listed, failed).is_some_and(|last| round <= last)
                 && world
                     .distributions
                     .get(&listed)
@@ -150,6 +151,7 @@ impl NodeRuntime {
     pub(super) fn claimed(&mut self, chain: &dyn Chain, world: &mut World, claim: &Claim) {
         self.stats.rewards_claimed = self.stats.rewards_claimed.saturating_add(claim.amount);
         self.stats.rounds_paid.push(claim.round);
+        self.stats.claimed_by_round.insert(claim.round, claim.amount);
         self.reload_distribution(chain, world, claim.round);
     }
 
@@ -167,13 +169,11 @@ impl NodeRuntime {
         let due: Vec<(u64, Distribution)> =
             world.distributions.iter().map(|(listed, (_, distribution))| (*listed, *distribution)).collect();
         for (listed, distribution) in due {
-            let attempts_end = listed
-                .saturating_add(LIST_LAG + 1)
-                .saturating_add(u64::from(task.allowed_failed_distributions));
+            let attempts_over = attempts_end(listed, task.allowed_failed_distributions).unwrap_or(u64::MAX);
             let expires_from = match distribution.status {
                 DISTRIBUTION_FAILED => Some(slot),
                 DISTRIBUTION_APPROVED => Some(distribution.claim_deadline),
-                DISTRIBUTION_REJECTED if round >= attempts_end => Some(slot),
+                DISTRIBUTION_REJECTED if round >= attempts_over => Some(slot),
                 _ => None,
             };
             let Some(expires_from) = expires_from else { continue };
@@ -194,4 +194,50 @@ impl NodeRuntime {
 /// distribution's root and pay `node` anything.
 pub fn claim_of(leaves: Leaves, distribution: &Distribution, node: &Address) -> Option<(u64, merkle::Proof)> {
     ApprovedList::matching(leaves, None, &distribution.root)?.claim(node)
+}
+
+/// What `node` is owed and has not claimed, by approved list still open for
+/// claims: (round, amount, the Merkle proof).
+pub fn owed(
+    chain: &mut dyn Chain,
+    runtime: &tokio::runtime::Runtime,
+    (task_address, task): (&Address, &TaskAccount),
+    (node, me): (&Address, &Node),
+) -> Read<Vec<(u64, u64, merkle::Proof)>> {
+    let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
+    world.refresh(chain)?;
+    let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
+
+    let mut owed = Vec::new();
+    for round in oldest_open(current, task.allowed_failed_distributions)..current {
+        let address = find_distribution_address(task_address, round).0;
+        let Some(distribution) =
+            chain.account(&address)?.and_then(|account| Distribution::read(&account.data))
+        else {
+            continue;
+        };
+        if distribution.status != DISTRIBUTION_APPROVED
+            || me.claimed_rounds.contains(round)
+            || chain.slot() >= distribution.claim_deadline
+        {
+            continue;
+        }
+        // The approved list paid out its total: the default rule over that total
+        // (a task with a rule of its own falls back to the proposer's list).
+        let leaves = NodeRuntime::expected_list(&mut world, &Hello, task, round, distribution.total);
+        // Nodes' accounts may have changed since (one left, a ring moved on):
+        // then the proposer's own list, signed and checked against the root.
+        let claim = leaves.ok().and_then(|leaves| claim_of(leaves, &distribution, node)).or_else(|| {
+            let url = String::from_utf8_lossy(distribution.url()).into_owned();
+            let operator = Address::new_from_array(distribution.proposer_operator);
+            let served = crate::peers::fetch_list(runtime, &url, &operator)
+                .map_err(|error| tracing::warn!(round, %url, %error, "cannot fetch the proposer's list"))
+                .ok()?;
+            claim_of(served, &distribution, node)
+        });
+        if let Some((amount, proof)) = claim {
+            owed.push((round, amount, proof));
+        }
+    }
+    Ok(owed)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gradual_interface::{
     builders::{self, Proposal},
-    round::LIST_LAG,
+    round::list_round,
     selection::{is_entitled, proposal_seed},
     state::{
         Distribution, Task as TaskAccount, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED, MAX_LIST_URL_LEN,
@@ -62,7 +62,7 @@ impl NodeRuntime {
     pub(super) fn distribute(&mut self, stage: &mut Tick<'_>, listed: u64, attempt: u8) {
         let (task, me, offset) = (&stage.task, &*stage.me, stage.offset);
         let (chain, world, task_impl) = (&mut *stage.chain, &mut *stage.world, stage.task_impl.as_ref());
-        let attempt_round = listed.saturating_add(LIST_LAG).saturating_add(u64::from(attempt));
+        let Some(attempt_round) = list_round(listed, attempt) else { return };
         let Ok(params) = task.params_for(attempt_round).copied() else { return };
         let existing = world.distributions.get(&listed).copied();
         let slot = chain.slot();
@@ -192,7 +192,7 @@ impl NodeRuntime {
             return;
         }
         let Some(round_start) =
-            task.timeline().round_start(listed.saturating_add(LIST_LAG).saturating_add(u64::from(attempt)))
+            list_round(listed, attempt).and_then(|round| task.timeline().round_start(round))
         else {
             return;
         };

@@ -10,8 +10,8 @@ use std::{
 
 use gradual_interface::{
     error::GradualError,
-    round::{AUDIT_LAG, LIST_LAG},
-    state::{Node, Task as TaskAccount, VoteRecord, CLAIM_PERIOD_ROUNDS},
+    round::{audited_in, listed_in, oldest_open},
+    state::{Node, Task as TaskAccount, VoteRecord},
     Address,
 };
 use serde::Serialize;
@@ -31,7 +31,7 @@ mod claims;
 mod lists;
 mod submit;
 
-pub use claims::claim_of;
+pub use claims::{claim_of, owed};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NodeStats {
@@ -43,6 +43,10 @@ pub struct NodeStats {
     pub list_votes: u64,
     pub rewards_claimed: u64,
     pub rounds_paid: Vec<u64>,
+    /// What each recent round's claim paid (rounds still remembered): what
+    /// the node earned, whatever the task's rule.
+    #[serde(skip)]
+    pub claimed_by_round: BTreeMap<u64, u64>,
     /// Rounds not worked because the bounty pool could pay nothing for them.
     pub rounds_unfunded: Vec<u64>,
     /// Failures of the task's parts, by part ("work", "submission", "audit",
@@ -288,6 +292,7 @@ impl NodeRuntime {
         self.published.retain(|published| *published >= oldest);
         self.faults_logged.retain(|(_, _, logged)| *logged >= oldest);
         self.missed_rounds.retain(|missed| *missed >= oldest);
+        self.stats.claimed_by_round.retain(|claimed, _| *claimed >= oldest);
         self.voted_lists.retain(|(listed, _)| *listed >= oldest);
         self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
         self.voted_audits.retain(|(audited, _)| *audited >= oldest);
@@ -484,11 +489,7 @@ impl NodeRuntime {
             round.checked_sub(1).and_then(|previous| task.params_for(previous).ok().copied());
         let submission_open = previous_params.is_some_and(|params| offset < params.submission_window);
         // Forget what no instruction can concern any more.
-        let oldest = round.saturating_sub(
-            u64::from(task.allowed_failed_distributions)
-                .saturating_add(LIST_LAG + 1)
-                .saturating_add(CLAIM_PERIOD_ROUNDS),
-        );
+        let oldest = oldest_open(round, task.allowed_failed_distributions);
         if oldest > self.forgotten_before {
             self.forget_before(world, oldest);
         }
@@ -516,12 +517,12 @@ impl NodeRuntime {
             }
         }
         let mut stage = Tick { chain: &mut *chain, world: &mut *world, task_impl, task, me, offset };
-        if let Some(audited) = round.checked_sub(AUDIT_LAG) {
+        if let Some(audited) = audited_in(round) {
             self.audit(&mut stage, audited);
         }
         self.resolve_audits(stage.chain, stage.world);
         for attempt in 0..=task.allowed_failed_distributions {
-            if let Some(listed) = round.checked_sub(LIST_LAG + u64::from(attempt)) {
+            if let Some(listed) = listed_in(round, attempt) {
                 self.distribute(&mut stage, listed, attempt);
             }
         }

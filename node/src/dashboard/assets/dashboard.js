@@ -191,6 +191,7 @@ function ownSection(own) {
     el("dl", { class: "figures" },
       figure("stake", "own_stake", own.stake, sol),
       figure("to claim", "own_pending", own.pending, sol),
+      figure("claimed since the node started", "own_claimed_total", own.claimed_total, sol),
       figure("slashed in all", "own_total_slashed", own.total_slashed, sol),
       figure("open audits against it", "own_open_audits", own.open_audits, count)),
     el("ul", { class: "alerts" }, alerts),

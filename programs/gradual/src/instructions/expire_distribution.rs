@@ -1,6 +1,6 @@
 use gradual_interface::{
     error::GradualError,
-    round::LIST_LAG,
+    round::attempts_end,
     state::{DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_REJECTED},
 };
 use pinocchio::{AccountView, ProgramResult};
@@ -31,10 +31,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     let slot = accounts::current_slot()?;
     // A rejected round with no attempt left is over once its last attempt's round is.
-    let attempts_over = distribution
-        .round
-        .checked_add(LIST_LAG + 1)
-        .and_then(|round| round.checked_add(u64::from(task.allowed_failed_distributions)))
+    let attempts_over = attempts_end(distribution.round, task.allowed_failed_distributions)
         .and_then(|round| task.timeline().round_start(round))
         .is_some_and(|end| slot >= end);
     let expired = match distribution.status {

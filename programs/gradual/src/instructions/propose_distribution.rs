@@ -2,11 +2,11 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, read_text, ProposeDistributionArgs},
     pda::DISTRIBUTION_SEED,
-    round::LIST_LAG,
+    round::{claims_end, list_round},
     selection::{is_entitled, proposal_seed},
     state::{
-        Account, Distribution, ACCOUNT_VERSION, CLAIM_PERIOD_ROUNDS, DISTRIBUTION_PROPOSED,
-        DISTRIBUTION_REJECTED, MAX_LIST_URL_LEN, SUBMISSION_EXCLUDED,
+        Account, Distribution, ACCOUNT_VERSION, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED,
+        MAX_LIST_URL_LEN, SUBMISSION_EXCLUDED,
     },
     ID,
 };
@@ -54,8 +54,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideDistributionWindow);
     };
-    let attempt = round
-        .checked_add(LIST_LAG)
+    let attempt = list_round(round, 0)
         .and_then(|first| current_round.checked_sub(first))
         .filter(|attempt| *attempt <= u64::from(task.allowed_failed_distributions))
         .ok_or(GradualError::OutsideDistributionWindow)?;
@@ -100,9 +99,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let vote_end =
         vote_start.checked_add(window.distribution_audit_window).ok_or(GradualError::ArithmeticOverflow)?;
     // Claims run until the end of round r + 3 + F + CLAIM_PERIOD_ROUNDS.
-    let claim_deadline = round
-        .checked_add(LIST_LAG + 1 + CLAIM_PERIOD_ROUNDS)
-        .and_then(|end| end.checked_add(u64::from(task.allowed_failed_distributions)))
+    let claim_deadline = claims_end(round, task.allowed_failed_distributions)
         .and_then(|end| task.timeline().round_start(end))
         .ok_or(GradualError::ArithmeticOverflow)?;
     drop(proposer);

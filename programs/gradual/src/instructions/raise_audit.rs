@@ -2,7 +2,7 @@ use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, RaiseAuditArgs},
     pda::AUDIT_SEED,
-    round::AUDIT_LAG,
+    round::audit_round,
     selection::raiser_seats,
     state::{Account, Audit, ACCOUNT_VERSION, SUBMISSION_AUDITED},
     ID,
@@ -52,7 +52,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let Some((current_round, offset)) = task.timeline().position_at(slot) else {
         return fail(GradualError::OutsideAuditWindow);
     };
-    if round.checked_add(AUDIT_LAG) != Some(current_round) {
+    if audit_round(round) != Some(current_round) {
         return fail(GradualError::OutsideAuditWindow);
     }
     // Raises use the first half of the window, so every audit has the second

@@ -1,6 +1,6 @@
 use gradual_interface::{
     error::GradualError,
-    state::{split_slash, StakeRemoval, SUBMISSION_EXCLUDED},
+    state::{StakeRemoval, SUBMISSION_EXCLUDED},
 };
 use pinocchio::{AccountView, ProgramResult};
 
@@ -49,9 +49,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return lamports::close(audit_account, raiser_operator);
     }
 
-    // The stake that backed round r's work, never more than is left.
-    let stake = target.stake_for_round(audit.round).min(target.total_stake());
-    let split = split_slash(stake, audit.slash_rate_bps).ok_or(GradualError::ArithmeticOverflow)?;
+    let split = audit.slash_of(&target).ok_or(GradualError::ArithmeticOverflow)?;
     target.remove_stake(split.slashed)?;
     let removal =
         if target.is_exiting() { StakeRemoval::FromExitingNode } else { StakeRemoval::FromCountedNode };

@@ -1,4 +1,4 @@
-use gradual_interface::{error::GradualError, selection::committee_seats};
+use gradual_interface::error::GradualError;
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
@@ -45,13 +45,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if !committee::draw(&mut audit)? {
         return fail(GradualError::SeedUnavailable);
     }
-    let seats = committee_seats(
-        &audit.committee_seed,
-        voter_account.address().as_array(),
-        stake,
-        audit.committee_stake,
-        audit.committee_seats,
-    );
+    let seats = audit.seats(&audit.committee_seed, voter_account.address().as_array(), stake);
     if seats == 0 {
         return fail(GradualError::NotOnCommittee);
     }

@@ -1,4 +1,4 @@
-use gradual_interface::{error::GradualError, round::LIST_LAG, state::DISTRIBUTION_PROPOSED};
+use gradual_interface::{error::GradualError, round::list_round, state::DISTRIBUTION_PROPOSED};
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
@@ -51,11 +51,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::StakeNotActiveForRound);
     }
     // The attempt's vote falls in round r + 3 + a: one vote per list and attempt.
-    let vote_round = distribution
-        .round
-        .checked_add(LIST_LAG)
-        .and_then(|round| round.checked_add(u64::from(distribution.attempt)))
-        .ok_or(GradualError::ArithmeticOverflow)?;
+    let vote_round =
+        list_round(distribution.round, distribution.attempt).ok_or(GradualError::ArithmeticOverflow)?;
     voter.record_distribution_vote(vote_round, distribution_account.address().as_array())?;
 
     let side = if valid { &mut distribution.valid_weight } else { &mut distribution.invalid_weight };
