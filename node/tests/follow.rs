@@ -18,7 +18,6 @@ use gradual_node::{
     chain::{Chain, EmbeddedChain},
     localnet::{Faults, Traffic},
     rpc::RpcChain,
-    simulate::default_round_params,
     world::{InProcessPeers, World},
 };
 use solana_commitment_config::CommitmentConfig;
@@ -41,7 +40,7 @@ fn task_with_nodes(chain: &mut EmbeddedChain, creator: &Keypair, nodes: usize) -
         unstake_cooldown_rounds: 3,
         manager: creator.pubkey().to_bytes(),
         executable_sha256: [0; 32],
-        params: default_round_params(SOL),
+        params: gradual_interface::state::RoundParams::defaults(SOL),
         allowed_failed_distributions: 2,
         bump: 0,
         min_audit_seats: 8,

@@ -21,7 +21,6 @@ use gradual_node::{
     chain::{Chain, EmbeddedChain},
     localnet::Faults,
     rpc::RpcChain,
-    simulate::default_round_params,
 };
 use solana_commitment_config::CommitmentConfig;
 use solana_instruction::Instruction;
@@ -38,7 +37,7 @@ const TARGETS: usize = 8;
 const ROUND_LENGTH: u64 = 80;
 
 fn task_args(start_slot: u64, manager: &Keypair) -> CreateTaskArgs {
-    let base = default_round_params(SOL);
+    let base = gradual_interface::state::RoundParams::defaults(SOL);
     let params = gradual_interface::state::RoundParams {
         submission_window: base.submission_window * 2,
         audit_window: base.audit_window * 2,
