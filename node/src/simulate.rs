@@ -17,6 +17,9 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 mod copier;
+mod tally;
+
+pub use tally::{SharedTally, Tally};
 
 use crate::{
     chain::Chain,
@@ -149,7 +152,7 @@ const LAMPORTS_PER_SIGNATURE: u64 = 5_000;
 /// Transactions `simulate` sends to set the task up, not the nodes' own.
 const SETUP_KINDS: [&str; 2] = ["CreateTask", "Stake"];
 
-fn cost(world: &World, node_rounds: u64) -> Cost {
+fn cost(world: &Tally, node_rounds: u64) -> Cost {
     let own = |kind: &&str| !SETUP_KINDS.contains(kind);
     let landed: u64 =
         world.compute_units.iter().filter(|(kind, _)| own(kind)).map(|(_, units)| units.len() as u64).sum();
@@ -256,7 +259,7 @@ fn scaled_params(round_length: u64) -> RoundParams {
 }
 
 /// The windows and amounts `simulate` and `gradual task create` use unless told otherwise.
-fn check_conservation(chain: &dyn Chain, world: &World) -> Result<Conservation, String> {
+fn check_conservation(chain: &dyn Chain, world: &Tally) -> Result<Conservation, String> {
     let mut held: u128 = 0;
     let mut holds = true;
     for (_, account) in chain.program_accounts().map_err(|error| error.to_string())? {
@@ -347,8 +350,9 @@ pub fn run(
 
     let peers = InProcessPeers::default();
     let mut world = World::new(task, Box::new(peers.clone()), config.rounds, config.audit_sample);
-    world.compute_units.insert("CreateTask", vec![units]);
-    world.deposited = u128::from(args.initial_bounty);
+    let tally = SharedTally::default();
+    world.observer = Box::new(tally.clone());
+    tally.get().landed("CreateTask", units, args.initial_bounty);
     // Calls beside the loop, with deadlines, as `node run` makes them.
     let threaded = config.slot_ms > 0 || config.call_timeout_ms.is_some();
     let mut runtimes = Vec::new();
@@ -376,8 +380,7 @@ pub fn run(
             format!("http://127.0.0.1:{}", 8900usize.saturating_add(index)).as_bytes(),
         );
         let units = chain.send(&[stake], &operator, &[&operator]).map_err(|refused| refused.message)?;
-        world.compute_units.entry("Stake").or_default().push(units);
-        world.deposited = world.deposited.saturating_add(u128::from(stake_amount));
+        tally.get().landed("Stake", units, stake_amount);
         let node = find_node_address(&task, &operator.pubkey()).0;
         let mut runtime = NodeRuntime::new(operator, node);
         if threaded {
@@ -416,7 +419,7 @@ pub fn run(
         for (runtime, behaviour, task) in &mut runtimes {
             runtime.tick(chain, &mut world, task);
             if *behaviour == Behaviour::Copier {
-                copier::copy(chain, &mut world, runtime);
+                copier::copy(chain, &world, runtime, &tally);
             }
         }
         if config.slot_ms == 0 {
@@ -452,11 +455,13 @@ pub fn run(
             slots: end_slot.saturating_sub(start_slot),
             round: slot.saturating_sub(start_slot).checked_div(config.round_length).unwrap_or(0),
             rounds: last_round,
-            transactions: world.compute_units.values().map(Vec::len).sum(),
+            transactions: tally.get().compute_units.values().map(Vec::len).sum(),
         });
         slot = slot.saturating_add(1);
     }
-    time.transactions = world.send_time.as_secs_f64();
+    // Nothing is sent from here on: the tally is read whole.
+    let tally = tally.get();
+    time.transactions = tally.send_time.as_secs_f64();
     time.runtime -= time.transactions;
 
     let node_addresses: Vec<Address> = runtimes.iter().map(|(runtime, _, _)| runtime.node).collect();
@@ -476,7 +481,7 @@ pub fn run(
                 behaviour: *behaviour,
                 stake_before: config.stake_of(index),
                 stake_after: node.map_or(0, |node| node.total_stake()),
-                audits_against: world.audits_against.get(&runtime.node).copied().unwrap_or(0),
+                audits_against: tally.audits_against.get(&runtime.node).copied().unwrap_or(0),
                 lamports_slashed: node.map_or(0, |node| node.total_slashed),
                 stats: runtime.stats.clone(),
             }
@@ -485,7 +490,7 @@ pub fn run(
     let rounds = (0..config.rounds)
         .zip(list_accounts)
         .map(|(round, account)| {
-            let seen = RoundView::of(&world, &runtimes, round);
+            let seen = RoundView::of(&tally, &runtimes, round);
             let (roots_computed, honest_roots) = (seen.roots, seen.honest_roots);
             let paid = paid.remove(&round).unwrap_or_default();
             let locators = locators.remove(&round).unwrap_or_default();
@@ -533,7 +538,7 @@ pub fn run(
             }
         })
         .collect();
-    let compute_units = world
+    let compute_units = tally
         .compute_units
         .iter()
         .map(|(kind, units)| {
@@ -552,12 +557,12 @@ pub fn run(
         config: config.clone(),
         task: task.to_string(),
         slots: end_slot.saturating_sub(start_slot),
-        transactions: world.compute_units.values().map(Vec::len).sum(),
+        transactions: tally.compute_units.values().map(Vec::len).sum(),
         nodes,
         rounds,
-        conservation: check_conservation(chain, &world)?,
+        conservation: check_conservation(chain, &tally)?,
         compute_units,
-        cost: cost(&world, (config.nodes as u64).saturating_mul(config.rounds)),
+        cost: cost(&tally, (config.nodes as u64).saturating_mul(config.rounds)),
         wall_seconds: started.elapsed().as_secs_f64(),
         peak_memory_kib: peak_memory_kib(),
         dashboard_snapshot_ms: dashboard.slowest.as_secs_f64() * 1000.0,
@@ -601,7 +606,7 @@ struct RoundView {
 }
 
 impl RoundView {
-    fn of(world: &World, runtimes: &[(NodeRuntime, Behaviour, SharedTask)], round: u64) -> Self {
+    fn of(world: &Tally, runtimes: &[(NodeRuntime, Behaviour, SharedTask)], round: u64) -> Self {
         let honest: std::collections::BTreeSet<Address> = runtimes
             .iter()
             .filter(|(_, behaviour, _)| *behaviour == Behaviour::Honest)

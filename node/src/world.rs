@@ -179,20 +179,40 @@ pub struct Landed {
     pub lamports: u64,
 }
 
+/// A transaction a runtime sent, as an [`Observer`] sees it.
+pub struct SentTx {
+    pub kind: &'static str,
+    /// Compute units if it landed; `None` if the chain refused it.
+    pub units: Option<u64>,
+    /// Lamports the sender expected it to move into the program, and out of it.
+    pub deposit: u64,
+    pub payout: u64,
+}
+
+/// What `simulate` watches the runtimes do, for its report and its
+/// conservation check. `node run` watches nothing ([`NoObserver`]).
+pub trait Observer: Send {
+    fn sent(&mut self, _sent: &SentTx) {}
+    /// A batch of transactions took `took` to send, wall time.
+    fn sending_took(&mut self, _took: std::time::Duration) {}
+    fn raised(&mut self, _target: &Address) {}
+    /// `node` computed `root` for `round`'s list, proposing or judging one.
+    fn computed_root(&mut self, _round: u64, _node: &Address, _root: [u8; 32]) {}
+}
+
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
 /// Everything the runtimes of one process share: the task, the chain state
-/// of this slot, what they serve; plus the bookkeeping `simulate` reports.
+/// of this slot, what they serve.
 pub struct World {
     pub task: Address,
     pub peers: Box<dyn Peers>,
-    /// Compute units of every landed instruction, by kind.
-    pub compute_units: BTreeMap<&'static str, Vec<u64>>,
-    /// Lamports moved into and out of the program, as the senders expected.
-    pub deposited: u128,
-    pub paid_out: u128,
+    /// Sees every transaction sent (`simulate`'s tallies).
+    pub observer: Box<dyn Observer>,
     /// Rounds after which nodes stop working (they keep settling).
     pub work_rounds: u64,
-    /// Audits raised against each node.
-    pub audits_against: BTreeMap<Address, u64>,
     /// Peers each node checks per round, besides every proof already under audit.
     pub audit_sample: usize,
     /// The task's node accounts as of the current slot (see [`World::refresh`]).
@@ -224,10 +244,6 @@ pub struct World {
     needs_full_read: bool,
     /// Transactions landed since the caller last drained this.
     pub landed: Vec<Landed>,
-    /// Transactions the chain refused, by kind: each still costs its signer a fee on a cluster.
-    pub refused: BTreeMap<&'static str, u64>,
-    /// Wall time spent sending transactions, for benchmarks.
-    pub send_time: std::time::Duration,
     /// Each round's list by the default rule, as of the slot it was computed in.
     /// Keyed by round, task and the bounty it may pay (the round's, or the
     /// pool if less: proposals, votes and claims see different pools).
@@ -241,8 +257,6 @@ pub struct World {
     generation: u64,
     /// Lists that build an approved root, by that root.
     pub(crate) approved_lists: HashMap<[u8; 32], ApprovedList>,
-    /// The root each node computed for each round's list, proposing or judging one, for `simulate`'s report.
-    pub roots: BTreeMap<u64, BTreeMap<Address, [u8; 32]>>,
     /// How long a slot lasts, as the driver measures it: turns the slot
     /// deadlines of checks into wall-clock ones.
     pub slot_duration: std::time::Duration,
@@ -253,11 +267,8 @@ impl World {
         Self {
             task,
             peers,
-            compute_units: BTreeMap::new(),
-            deposited: 0,
-            paid_out: 0,
+            observer: Box::new(NoObserver),
             work_rounds,
-            audits_against: BTreeMap::new(),
             audit_sample,
             node_cache: HashMap::new(),
             refreshes: 0,
@@ -271,14 +282,11 @@ impl World {
             exiting: BTreeSet::new(),
             closed_audits: None,
             landed: Vec::new(),
-            refused: BTreeMap::new(),
-            send_time: std::time::Duration::ZERO,
             list_cache: BTreeMap::new(),
             list_inputs: HashMap::new(),
             inputs_cache: BTreeMap::new(),
             generation: 0,
             approved_lists: HashMap::new(),
-            roots: BTreeMap::new(),
             slot_duration: std::time::Duration::from_millis(400),
         }
     }

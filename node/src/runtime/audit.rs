@@ -227,8 +227,7 @@ impl NodeRuntime {
         let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, target, round);
         if self.send(chain, world, Tx::one("RaiseAudit", round, raise).deposit(bond)) {
             self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
-            let against = world.audits_against.entry(*target).or_default();
-            *against = against.saturating_add(1);
+            world.observer.raised(target);
             let address = find_audit_address(target, round).0;
             self.voted_audits.insert((round, address));
             // Later runtimes in this slot must see the audit and the flag.

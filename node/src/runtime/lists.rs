@@ -168,7 +168,7 @@ impl NodeRuntime {
         let pool_before = task.bounty_pool.saturating_add(distribution.reserved);
         let list = self.list_of(world, task_impl, task, (listed, pool_before))?;
         let root = list.tree.root();
-        world.roots.entry(listed).or_default().insert(self.node, root);
+        world.observer.computed_root(listed, &self.node, root);
         let valid = root == distribution.root
             && distribution.total == list.total
             && distribution.leaf_count == list.leaves.len() as u64;
@@ -214,7 +214,7 @@ impl NodeRuntime {
         let Some(list) = self.list_of(world, task_impl, task, (listed, task.bounty_pool)) else {
             return;
         };
-        world.roots.entry(listed).or_default().insert(self.node, list.tree.root());
+        world.observer.computed_root(listed, &self.node, list.tree.root());
         let mut url = me.service_url().to_vec();
         url.extend_from_slice(format!("/v1/lists/{listed}").as_bytes());
         url.truncate(MAX_LIST_URL_LEN);

@@ -18,7 +18,7 @@ use serde::Serialize;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 
-pub use crate::world::{InProcessPeers, Landed, Peers, World};
+pub use crate::world::{InProcessPeers, Landed, NoObserver, Observer, Peers, SentTx, World};
 use crate::{
     chain::Chain,
     jobs::{Checked, Inline, Jobs, SharedTask},
@@ -431,7 +431,7 @@ impl NodeRuntime {
         let started = std::time::Instant::now();
         let messages: Vec<Vec<Instruction>> = txs.iter().map(|tx| tx.instructions.clone()).collect();
         let sent = chain.send_all(&messages, &self.operator, &[&self.operator]);
-        world.send_time = world.send_time.saturating_add(started.elapsed());
+        world.observer.sending_took(started.elapsed());
         txs.into_iter().zip(sent).map(|(tx, sent)| self.record(world, tx, sent)).collect()
     }
 
@@ -440,19 +440,16 @@ impl NodeRuntime {
         if let Some(metrics) = &self.metrics {
             metrics.sent(tx.kind, sent.is_ok());
         }
+        let units = sent.as_ref().ok().copied();
+        world.observer.sent(&SentTx { kind: tx.kind, units, deposit: tx.deposit, payout: tx.payout });
         match sent {
-            Ok(units) => {
-                world.compute_units.entry(tx.kind).or_default().push(units);
-                world.deposited = world.deposited.saturating_add(u128::from(tx.deposit));
-                world.paid_out = world.paid_out.saturating_add(u128::from(tx.payout));
+            Ok(_) => {
                 for (kind, round, lamports) in tx.actions {
                     world.landed.push(Landed { kind, round, node: self.node, lamports });
                 }
                 Ok(())
             }
             Err(refused) => {
-                let count = world.refused.entry(tx.kind).or_default();
-                *count = count.saturating_add(1);
                 // Another node got there first: expected whenever nodes race.
                 let error = refused.custom_code.and_then(GradualError::from_code);
                 let lost_race = error.is_some_and(|error| {

@@ -14,7 +14,7 @@ use solana_signer::Signer;
 use crate::{chain::Chain, runtime::NodeRuntime, world::World};
 
 /// One tick of a copier in `runtime`'s place, after its ordinary tick.
-pub fn copy(chain: &mut dyn Chain, world: &mut World, runtime: &mut NodeRuntime) {
+pub fn copy(chain: &mut dyn Chain, world: &World, runtime: &mut NodeRuntime, tally: &super::SharedTally) {
     let Some(task) = world.task_state else { return };
     let Some((round, offset)) = task.timeline().position_at(chain.slot()) else { return };
     let Some(committed) = round.checked_sub(1) else { return };
@@ -53,6 +53,7 @@ pub fn copy(chain: &mut dyn Chain, world: &mut World, runtime: &mut NodeRuntime)
     let reveal = Reveal { digest: proof.digest, locator: proof.locator().to_vec(), salt: [0; 32] };
     let steal = builders::submit_proof(&operator, &world.task, committed, None, Some(&reveal));
     let refused = chain.send(&[steal], &runtime.operator, &[&runtime.operator]).is_err();
-    let count = world.refused.entry("SubmitProof (copied reveal)").or_default();
+    let mut tally = tally.get();
+    let count = tally.refused.entry("SubmitProof (copied reveal)").or_default();
     *count = count.saturating_add(u64::from(refused));
 }
