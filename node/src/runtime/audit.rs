@@ -31,7 +31,7 @@ impl NodeRuntime {
         target: &Address,
         (round, deadline_slot): (u64, u64),
     ) -> Option<Checked> {
-        if let Some(checked) = self.verdicts.get(&(*target, round)) {
+        if let Some(checked) = self.audit.verdicts.get(&(*target, round)) {
             return Some(*checked);
         }
         let account = world.node_cache.get(target).filter(|account| account.proof(round).is_some())?;
@@ -42,11 +42,11 @@ impl NodeRuntime {
         let checked = self.jobs.check(task_impl, world.peers.as_mut(), request)?;
         match checked {
             Checked::Unreachable => {
-                self.unreachable.insert((*target, round));
+                self.audit.unreachable.insert((*target, round));
             }
             Checked::Valid | Checked::Invalid | Checked::CannotJudge => {
-                self.unreachable.remove(&(*target, round));
-                self.verdicts.insert((*target, round), checked);
+                self.audit.unreachable.remove(&(*target, round));
+                self.audit.verdicts.insert((*target, round), checked);
             }
         }
         if checked == Checked::CannotJudge {
@@ -76,7 +76,7 @@ impl NodeRuntime {
             // Checks start as soon as proofs land and are decided by then.
             let decide_by = round_start.saturating_add(last_chance_from);
             // Targets leave the sample once settled, so a tick visits only open ones.
-            let mut sample = self.samples.remove(&round).unwrap_or_else(|| Sample {
+            let mut sample = self.audit.samples.remove(&round).unwrap_or_else(|| Sample {
                 targets: world.sample(&self.node, round).into_iter().map(|target| (target, false)).collect(),
                 swept_at: None,
             });
@@ -99,13 +99,15 @@ impl NodeRuntime {
                 }
                 !self.raise_if_invalid(chain, world, task, target, (round, checked), last_chance)
             });
-            self.samples.insert(round, sample);
-        } else if let Some(sample) = self.samples.remove(&round) {
+            self.audit.samples.insert(round, sample);
+        } else if let Some(sample) = self.audit.samples.remove(&round) {
             // Raises are over: a revealed proof still unsettled was never judged in time.
             let late = sample
                 .targets
                 .iter()
-                .filter(|(target, revealed)| *revealed && !self.verdicts.contains_key(&(*target, round)))
+                .filter(|(target, revealed)| {
+                    *revealed && !self.audit.verdicts.contains_key(&(*target, round))
+                })
                 .count();
             if late > 0 {
                 let error =
@@ -121,15 +123,16 @@ impl NodeRuntime {
         let Some(seed_hash) = self.slot_hash(chain, seed_slot) else { return };
         // A node has 8 votes per audited round: each committee member takes the
         // open audits in its own pseudo-random order, so that together they cover them all.
-        if self.committees.as_ref().is_none_or(|(drawn, _)| *drawn != round) {
+        if self.audit.committees.as_ref().is_none_or(|(drawn, _)| *drawn != round) {
             let seated = self.committees_of(world, me, round, &seed_hash);
-            self.committees = Some((round, seated));
+            self.audit.committees = Some((round, seated));
         }
         let open: Vec<(Address, Audit)> = self
+            .audit
             .committees
             .iter()
             .flat_map(|(_, seated)| seated)
-            .filter(|address| !self.voted_audits.contains(&(round, **address)))
+            .filter(|address| !self.audit.voted_audits.contains(&(round, **address)))
             .filter_map(|address| Some((*address, *world.open_audits.get(address)?)))
             .collect();
         let vote_by = round_start.saturating_add(window_end).saturating_sub(1);
@@ -151,14 +154,14 @@ impl NodeRuntime {
                 Some(Checked::Invalid) => false,
                 // A node that cannot judge abstains.
                 Some(Checked::CannotJudge) => {
-                    self.voted_audits.insert((round, audit_address));
+                    self.audit.voted_audits.insert((round, audit_address));
                     continue;
                 }
-                _ if self.unreachable.contains(&(target, round)) => false,
+                _ if self.audit.unreachable.contains(&(target, round)) => false,
                 // Still checking: vote on a later slot.
                 _ => continue,
             };
-            self.voted_audits.insert((round, audit_address));
+            self.audit.voted_audits.insert((round, audit_address));
             let vote = builders::vote_audit(&self.operator.pubkey(), &world.task, &audit_address, valid);
             votes.push((audit_address, Tx::one("VoteAudit", round, vote)));
         }
@@ -170,7 +173,7 @@ impl NodeRuntime {
                 // The cluster's clock can trail this node's by a slot or two
                 // at the window's first slots: tried again on a later tick.
                 Err(Some(GradualError::OutsideAuditWindow)) => {
-                    self.voted_audits.remove(&(round, audit_address));
+                    self.audit.voted_audits.remove(&(round, audit_address));
                 }
                 Err(_) => {}
             }
@@ -220,7 +223,7 @@ impl NodeRuntime {
         match checked {
             Some(Checked::Invalid) => {}
             Some(Checked::Valid | Checked::CannotJudge) => return true,
-            _ if last_chance && self.unreachable.contains(&(*target, round)) => {}
+            _ if last_chance && self.audit.unreachable.contains(&(*target, round)) => {}
             _ => return false,
         }
         let bond = task.params_for(round).map_or(0, |params| params.audit_bond);
@@ -229,7 +232,7 @@ impl NodeRuntime {
             self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
             world.observer.raised(target);
             let address = find_audit_address(target, round).0;
-            self.voted_audits.insert((round, address));
+            self.audit.voted_audits.insert((round, address));
             // Later runtimes in this slot must see the audit and the flag.
             self.reread(chain, world, &[address, *target]);
             return true;

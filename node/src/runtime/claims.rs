@@ -29,7 +29,7 @@ const CLAIM_ALONE_ROUNDS: u64 = 2;
 impl NodeRuntime {
     /// Fills `payable` with every reward this node can claim now, soonest deadline first.
     pub(super) fn find_claims(&mut self, chain: &dyn Chain, world: &mut World, task_impl: &dyn Task) {
-        self.payable.clear();
+        self.claims.payable.clear();
         let Some(task) = world.task_state else { return };
         if !self.auto_claim {
             return;
@@ -57,11 +57,12 @@ impl NodeRuntime {
             if let Some((amount, proof)) = claim {
                 let instruction =
                     builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
-                self.payable
+                self.claims
+                    .payable
                     .push((distribution.claim_deadline, Claim { round: listed, amount, instruction }));
             }
         }
-        self.payable.sort_by_key(|(deadline, _)| *deadline);
+        self.claims.payable.sort_by_key(|(deadline, _)| *deadline);
     }
 
     /// The list that builds `distribution`'s root: this node's own (shared
@@ -102,7 +103,7 @@ impl NodeRuntime {
         let slot = chain.slot();
         let soon = task.round_length.saturating_mul(CLAIM_ALONE_ROUNDS);
         let all_now = !submits_again && !self.lists_pending(world, task, slot);
-        let mut due: std::collections::VecDeque<Claim> = std::mem::take(&mut self.payable)
+        let mut due: std::collections::VecDeque<Claim> = std::mem::take(&mut self.claims.payable)
             .into_iter()
             .filter(|(deadline, _)| all_now || slot.saturating_add(soon) >= *deadline)
             .map(|(_, claim)| claim)

@@ -110,16 +110,16 @@ impl NodeRuntime {
             || !(disputes_open || disputed)
             || Address::new_from_array(distribution.proposer) == self.node
             || voted_in(&me.distribution_votes, attempt_round, &address)
-            || self.voted_lists.contains(&(listed, attempt))
+            || self.lists.voted_lists.contains(&(listed, attempt))
         {
             return;
         }
         let key = (listed, attempt);
-        let verdict = match self.list_verdicts.get(&key) {
+        let verdict = match self.lists.list_verdicts.get(&key) {
             Some(verdict) => *verdict,
             None => {
                 let verdict = self.judge_list(world, task_impl, task, (listed, &distribution));
-                self.list_verdicts.insert(key, verdict);
+                self.lists.list_verdicts.insert(key, verdict);
                 verdict
             }
         };
@@ -144,7 +144,7 @@ impl NodeRuntime {
         if !needed || !turn {
             return;
         }
-        self.voted_lists.insert(key);
+        self.lists.voted_lists.insert(key);
         // The first dispute posts a bond, returned if the list is rejected.
         let bond = if valid || distribution.dispute_bond != 0 { 0 } else { distribution.bond };
         let vote = builders::vote_distribution(&self.operator.pubkey(), &world.task, listed, valid);

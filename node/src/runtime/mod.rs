@@ -114,17 +114,32 @@ struct Sample {
 /// A proof as the task makes it: the digest and the locator.
 type Proof = ([u8; 32], Vec<u8>);
 
-pub struct NodeRuntime {
-    pub operator: Keypair,
-    pub node: Address,
-    /// Claims rewards as soon as they are payable (`node run --no-claim` turns it off).
-    pub auto_claim: bool,
-    pub stats: NodeStats,
-    /// Votes already attempted, so a refused one is not retried every slot.
-    voted_lists: BTreeSet<(u64, u8)>,
-    /// Lists judged, by (round, attempt): whether this node rebuilds them,
-    /// or `None` if its rule gave no list.
-    list_verdicts: BTreeMap<(u64, u8), Option<bool>>,
+/// What the work and submission stage keeps: `submit.rs`.
+#[derive(Default)]
+struct SubmitState {
+    /// Rounds whose work was started and whose outcome is not in yet.
+    working_on: BTreeSet<u64>,
+    /// Rounds whose work was ever started: a round's work runs at most once.
+    started: BTreeSet<u64>,
+    /// Each round's proof as the task made it; `None` if it could not.
+    proofs: BTreeMap<u64, Option<Proof>>,
+    /// Rounds whose result this node has published to its peers.
+    published: BTreeSet<u64>,
+    /// The last unfunded round counted, once it was over.
+    unfunded_counted: Option<u64>,
+}
+
+impl SubmitState {
+    fn forget_before(&mut self, oldest: u64) {
+        self.proofs.retain(|proved, _| *proved >= oldest);
+        self.started.retain(|worked| *worked >= oldest);
+        self.published.retain(|published| *published >= oldest);
+    }
+}
+
+/// What the audit stage keeps: `audit.rs`.
+#[derive(Default)]
+struct AuditState {
     /// Audits voted on (or raised), by (audited round, audit).
     voted_audits: BTreeSet<(u64, Address)>,
     /// The audits of a round whose committee this node sits on: drawn once,
@@ -132,34 +147,68 @@ pub struct NodeRuntime {
     committees: Option<(u64, Vec<Address>)>,
     /// The peers this node checks in each round (`World::sample`).
     samples: BTreeMap<u64, Sample>,
-    /// Entries of rounds before this one are already forgotten.
-    forgotten_before: u64,
     /// Peers' proofs already checked, by (node, round): what the check found.
     verdicts: BTreeMap<(Address, u64), Checked>,
     /// Peers' proofs whose last check could not fetch the result.
     unreachable: BTreeSet<(Address, u64)>,
+}
+
+impl AuditState {
+    fn forget_before(&mut self, oldest: u64) {
+        self.verdicts.retain(|(_, checked), _| *checked >= oldest);
+        self.unreachable.retain(|(_, checked)| *checked >= oldest);
+        self.voted_audits.retain(|(audited, _)| *audited >= oldest);
+        self.samples.retain(|sampled, _| *sampled >= oldest);
+    }
+}
+
+/// What the list stage keeps: `lists.rs`.
+#[derive(Default)]
+struct ListState {
+    /// Votes already attempted, so a refused one is not retried every slot.
+    voted_lists: BTreeSet<(u64, u8)>,
+    /// Lists judged, by (round, attempt): whether this node rebuilds them,
+    /// or `None` if its rule gave no list.
+    list_verdicts: BTreeMap<(u64, u8), Option<bool>>,
+}
+
+impl ListState {
+    fn forget_before(&mut self, oldest: u64) {
+        self.voted_lists.retain(|(listed, _)| *listed >= oldest);
+        self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
+    }
+}
+
+/// What the claim stage keeps: `claims.rs`.
+#[derive(Default)]
+struct ClaimState {
+    /// Rewards claimable now, with their deadlines (see `find_claims`).
+    payable: Vec<(u64, Claim)>,
+    /// The round whose standalone claims were last looked for.
+    checked: Option<u64>,
+}
+
+pub struct NodeRuntime {
+    pub operator: Keypair,
+    pub node: Address,
+    /// Claims rewards as soon as they are payable (`node run --no-claim` turns it off).
+    pub auto_claim: bool,
+    pub stats: NodeStats,
+    /// Each stage's own state: working and submitting, auditing, lists, claims.
+    submit: SubmitState,
+    audit: AuditState,
+    lists: ListState,
+    claims: ClaimState,
+    /// Entries of rounds before this one are already forgotten.
+    forgotten_before: u64,
     /// Where work and checks run: at once, or beside the slot loop.
     pub jobs: Box<dyn Jobs>,
     /// Where `node run` exports what happens (`None` in `simulate`).
     pub metrics: Option<crate::metrics::TaskMetrics>,
     /// The last refusal or task failure, for `gradual node status`.
     pub last_error: std::sync::Mutex<Option<String>>,
-    /// Rounds whose work was started and whose outcome is not in yet, with when it started.
-    working_on: BTreeMap<u64, std::time::Instant>,
-    /// Rounds whose work was ever started: a round's work runs at most once.
-    started: BTreeSet<u64>,
-    /// Each round's proof as the task made it; `None` if it could not.
-    proofs: BTreeMap<u64, Option<Proof>>,
     /// Faults already logged, by part, reason and round: each is logged once per round.
     faults_logged: BTreeSet<(&'static str, &'static str, u64)>,
-    /// Rounds whose result this node has published to its peers.
-    published: BTreeSet<u64>,
-    /// Rewards claimable now, with their deadlines (see `find_claims`).
-    payable: Vec<(u64, Claim)>,
-    /// The round whose standalone claims were last looked for.
-    claims_checked: Option<u64>,
-    /// The last unfunded round counted in the metrics, once it was over.
-    unfunded_counted: Option<u64>,
     /// Rounds already counted as missed: each round once, whatever the reason.
     missed_rounds: BTreeSet<u64>,
     /// The node's slashed total as last seen (`None` before the first tick).
@@ -253,25 +302,15 @@ impl NodeRuntime {
             node,
             auto_claim: true,
             stats: NodeStats::default(),
-            voted_lists: BTreeSet::new(),
-            list_verdicts: BTreeMap::new(),
-            voted_audits: BTreeSet::new(),
-            committees: None,
-            samples: BTreeMap::new(),
+            submit: SubmitState::default(),
+            audit: AuditState::default(),
+            lists: ListState::default(),
+            claims: ClaimState::default(),
             forgotten_before: 0,
-            verdicts: BTreeMap::new(),
-            unreachable: BTreeSet::new(),
             jobs: Box::new(Inline),
-            working_on: BTreeMap::new(),
             metrics: None,
             last_error: std::sync::Mutex::new(None),
-            started: BTreeSet::new(),
-            proofs: BTreeMap::new(),
             faults_logged: BTreeSet::new(),
-            published: BTreeSet::new(),
-            payable: Vec::new(),
-            claims_checked: None,
-            unfunded_counted: None,
             missed_rounds: BTreeSet::new(),
             slashed_seen: None,
         }
@@ -285,18 +324,12 @@ impl NodeRuntime {
         world
             .approved_lists
             .retain(|root, _| world.distributions.values().any(|(_, listed)| listed.root == *root));
-        self.verdicts.retain(|(_, checked), _| *checked >= oldest);
-        self.unreachable.retain(|(_, checked)| *checked >= oldest);
-        self.proofs.retain(|proved, _| *proved >= oldest);
-        self.started.retain(|worked| *worked >= oldest);
-        self.published.retain(|published| *published >= oldest);
+        self.submit.forget_before(oldest);
+        self.audit.forget_before(oldest);
+        self.lists.forget_before(oldest);
         self.faults_logged.retain(|(_, _, logged)| *logged >= oldest);
         self.missed_rounds.retain(|missed| *missed >= oldest);
         self.stats.claimed_by_round.retain(|claimed, _| *claimed >= oldest);
-        self.voted_lists.retain(|(listed, _)| *listed >= oldest);
-        self.list_verdicts.retain(|(listed, _), _| *listed >= oldest);
-        self.voted_audits.retain(|(audited, _)| *audited >= oldest);
-        self.samples.retain(|sampled, _| *sampled >= oldest);
         self.forgotten_before = oldest;
     }
 
@@ -497,17 +530,17 @@ impl NodeRuntime {
             && !me.is_exiting()
             && task.is_active()
             && self.bounty_left_for(world, &task, &me, round);
-        if working && self.started.insert(round) && world.peers.own(&self.node, round).is_none() {
-            self.working_on.insert(round, std::time::Instant::now());
+        if working && self.submit.started.insert(round) && world.peers.own(&self.node, round).is_none() {
+            self.submit.working_on.insert(round);
         }
-        for worked in self.working_on.keys().copied().collect::<Vec<_>>() {
+        for worked in self.submit.working_on.iter().copied().collect::<Vec<_>>() {
             let due = worked == round || (worked.saturating_add(1) == round && submission_open);
             self.collect_work(world, task_impl, worked, due);
         }
         if let Some(previous) = round.checked_sub(1) {
             if submission_open {
                 self.submit(chain, world, task_impl.as_ref(), &me, previous);
-            } else if self.published.insert(previous) {
+            } else if self.submit.published.insert(previous) {
                 // Round r's commitments are in: its result can be served without being copied.
                 world.peers.publish(&self.node, previous);
                 self.check_committed(world, &task, &me, previous);
@@ -525,8 +558,8 @@ impl NodeRuntime {
         }
         // Once a round, after its submissions: claims that cannot wait for one.
         let after_submissions = previous_params.map_or(0, |params| params.submission_window);
-        if offset >= after_submissions && self.claims_checked != Some(round) {
-            self.claims_checked = Some(round);
+        if offset >= after_submissions && self.claims.checked != Some(round) {
+            self.claims.checked = Some(round);
             self.find_claims(chain, world, task_impl.as_ref());
             self.claim_alone(chain, world, &task, working);
         }

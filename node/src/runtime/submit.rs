@@ -32,7 +32,7 @@ impl NodeRuntime {
         round: u64,
     ) -> bool {
         let still_to_list = (round.saturating_sub(LIST_LAG)..round)
-            .filter(|earlier| self.started.contains(earlier) || me.submission(*earlier).is_some())
+            .filter(|earlier| self.submit.started.contains(earlier) || me.submission(*earlier).is_some())
             .filter(|earlier| !world.distributions.contains_key(earlier))
             .map(|earlier| task.params_for(earlier).map_or(0, |params| params.bounty_per_round))
             .fold(0u64, u64::saturating_add);
@@ -42,14 +42,16 @@ impl NodeRuntime {
             self.stats.rounds_unfunded.retain(|unfunded| *unfunded != round);
         }
         if let Some(previous) = round.checked_sub(1) {
-            if self.stats.rounds_unfunded.last() == Some(&previous) && self.unfunded_counted != Some(previous)
+            if self.stats.rounds_unfunded.last() == Some(&previous)
+                && self.submit.unfunded_counted != Some(previous)
             {
-                self.unfunded_counted = Some(previous);
+                self.submit.unfunded_counted = Some(previous);
                 let message = format!("round {previous} was not worked: the bounty pool could not pay it; fund the task to resume");
                 self.missed(previous, "unfunded", message);
             }
         }
-        if !left && !self.started.contains(&round) && self.stats.rounds_unfunded.last() != Some(&round) {
+        if !left && !self.submit.started.contains(&round) && self.stats.rounds_unfunded.last() != Some(&round)
+        {
             self.stats.rounds_unfunded.push(round);
             tracing::info!(
                 node = %self.node,
@@ -66,7 +68,7 @@ impl NodeRuntime {
     /// up once it is no longer `due` (its submission window has closed).
     pub(super) fn collect_work(&mut self, world: &mut World, task_impl: &SharedTask, round: u64, due: bool) {
         if !due {
-            self.working_on.remove(&round);
+            self.submit.working_on.remove(&round);
             if self.jobs.abandon_work(&self.node, round) {
                 let late = format!(
                     "late: work was still running when the submission window closed: round {round} is missed"
@@ -80,12 +82,12 @@ impl NodeRuntime {
         match self.jobs.work(task_impl, &context) {
             None => {}
             Some(Worked { result: Ok(result), took }) => {
-                self.working_on.remove(&round);
+                self.submit.working_on.remove(&round);
                 self.metrics.iter().for_each(|metrics| metrics.worked(took));
                 world.peers.serve(&self.node, round, result);
             }
             Some(Worked { result: Err(error), .. }) => {
-                self.working_on.remove(&round);
+                self.submit.working_on.remove(&round);
                 let error = format!("{error}: round {round} is missed");
                 self.fault(("work", super::reason_of(&error)), round, &error);
                 self.missed(round, "work_failed", format!("the task's work failed: {error}"));
@@ -135,10 +137,10 @@ impl NodeRuntime {
         let mut tx = Tx::one(kind, journaled, submit.clone());
         let mut riding = Vec::new();
         let mut full = false;
-        for (deadline, claim) in std::mem::take(&mut self.payable) {
+        for (deadline, claim) in std::mem::take(&mut self.claims.payable) {
             full = full || !tx.fits_with(&claim, &self.operator.pubkey());
             if full {
-                self.payable.push((deadline, claim));
+                self.claims.payable.push((deadline, claim));
             } else {
                 tx = tx.with_claim(&claim);
                 riding.push(claim);
@@ -168,7 +170,7 @@ impl NodeRuntime {
     /// Round `round`'s proof as the task makes it from the stored result,
     /// made once; `None` if there is no result or the task could not.
     fn proof_of(&mut self, world: &World, task_impl: &dyn Task, round: u64) -> Option<Proof> {
-        if !self.proofs.contains_key(&round) {
+        if !self.submit.proofs.contains_key(&round) {
             let result = world.peers.own(&self.node, round)?;
             let proof = task_impl.submission(round, &result);
             if let Err(error) = &proof {
@@ -179,9 +181,9 @@ impl NodeRuntime {
                     format!("the task's proof of round {round} failed: {error}"),
                 );
             }
-            self.proofs.insert(round, proof.ok());
+            self.submit.proofs.insert(round, proof.ok());
         }
-        self.proofs.get(&round).cloned().flatten()
+        self.submit.proofs.get(&round).cloned().flatten()
     }
 
     /// The salt of `round`'s commitment: the operator's signature of the task
