@@ -38,8 +38,8 @@ pub fn claims_end(listed: u64, allowed_failed: u8) -> Option<u64> {
     attempts_end(listed, allowed_failed)?.checked_add(crate::state::CLAIM_PERIOD_ROUNDS)
 }
 
-/// The oldest round an instruction can still concern during round
-/// `current`: earlier rounds' claims have closed.
+/// The oldest round worth remembering during round `current`: every
+/// earlier round's claims closed before this round began.
 pub fn oldest_open(current: u64, allowed_failed: u8) -> u64 {
     let span = u64::from(allowed_failed)
         .saturating_add(LIST_LAG + 1)
@@ -109,10 +109,11 @@ mod tests {
         assert_eq!(listed_in(4, 2), None);
         assert_eq!(attempts_end(5, 2), Some(11));
         assert_eq!(claims_end(5, 2), Some(11 + crate::state::CLAIM_PERIOD_ROUNDS));
-        // The oldest open round is the one whose claims close at the end of this one.
+        // The round before the oldest kept closed its claims before this round began.
         let current = 40;
         let oldest = oldest_open(current, 2);
-        assert_eq!(claims_end(oldest, 2), Some(current + 1));
+        assert_eq!(claims_end(oldest - 1, 2), Some(current - 1));
+        assert_eq!(claims_end(oldest, 2), Some(current));
         assert_eq!(list_round(u64::MAX, 1), None);
     }
 

@@ -150,6 +150,10 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     let (rich, _) = user.funded_keypair("rich.json", 30 * SOL);
     let task = user.create_default_task(&rich, "busy", &[]);
     one_line(&["dashboard", "--task", &task, "--listen", &busy], 2, &busy);
+    // A wallet that has never been funded: bad input, naming the fix.
+    let empty = user.path("empty.json");
+    user.json(&["keygen", "--outfile", empty.to_str().expect("path")]);
+    one_line(&["task", "fund", "-k", empty.to_str().expect("path"), &task, "1000"], 2, "fund it");
     one_line(
         &[
             "task",

@@ -212,12 +212,22 @@ pub fn run(
             })
             .collect()
     });
-    let failed = outcomes.iter().filter(|outcome| outcome.is_err()).count();
-    let all_failed = failed == outcomes.len();
-    match outcomes.into_iter().find(Result::is_err) {
-        Some(failure) if !several => failure,
-        Some(_) if all_failed => Err(Failure::Failed(format!("all {failed} tasks failed"))),
-        _ => Ok(()),
+    let failures: Vec<Failure> = outcomes.iter().filter_map(|outcome| outcome.clone().err()).collect();
+    match failures.first() {
+        None => Ok(()),
+        Some(failure) if !several => Err(failure.clone()),
+        // Several: the others ran on, and only all of them failing fails the
+        // command, as bad input if each was.
+        Some(_) if failures.len() == outcomes.len() => {
+            let message =
+                format!("all {} tasks failed; the first: {}", failures.len(), failures[0].message());
+            if failures.iter().all(|failure| matches!(failure, Failure::BadInput(_))) {
+                Err(Failure::BadInput(message))
+            } else {
+                Err(Failure::Failed(message))
+            }
+        }
+        Some(_) => Ok(()),
     }
 }
 

@@ -19,6 +19,15 @@ use crate::{
 
 use super::{settle_grace, voted_in, NodeRuntime, Sample, Tick, Tx};
 
+/// A peer's proof the sweep looks at: what its check found, and whether
+/// this is the last slot an audit of it can be raised in.
+struct Suspect<'a> {
+    target: &'a Address,
+    round: u64,
+    checked: Option<Checked>,
+    last_chance: bool,
+}
+
 impl NodeRuntime {
     /// Checks `target`'s proof of `round` beside the loop, to be decided
     /// before `deadline_slot`: `None` while the check runs. A proof that held
@@ -97,7 +106,7 @@ impl NodeRuntime {
                 if offset < raise_start {
                     return !matches!(checked, Some(Checked::Valid | Checked::CannotJudge));
                 }
-                !self.raise_if_invalid(chain, world, task, target, (round, checked), last_chance)
+                !self.raise_if_invalid(chain, world, task, Suspect { target, round, checked, last_chance })
             });
             self.audit.samples.insert(round, sample);
         } else if let Some(sample) = self.audit.samples.remove(&round) {
@@ -207,10 +216,9 @@ impl NodeRuntime {
         chain: &mut dyn Chain,
         world: &mut World,
         task: &TaskAccount,
-        target: &Address,
-        (round, checked): (u64, Option<Checked>),
-        last_chance: bool,
+        suspect: Suspect,
     ) -> bool {
+        let Suspect { target, round, checked, last_chance } = suspect;
         if *target == self.node {
             return true;
         }
