@@ -55,11 +55,15 @@ def wait_slot(run, task, slot):
 
 def trial(binary, stop_slots, offset):
     home = tempfile.mkdtemp(prefix="gradual-stop-")
-    port = free_port()
-    localnet = subprocess.Popen(
-        [binary, "localnet", "--listen", f"127.0.0.1:{port}", "--slot-ms", str(SLOT_MS), "--output", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    localnet.stdout.readline()
+    # The websocket takes the port above: try again if either is taken.
+    for _ in range(10):
+        port = free_port()
+        localnet = subprocess.Popen(
+            [binary, "localnet", "--listen", f"127.0.0.1:{port}", "--slot-ms", str(SLOT_MS), "--output", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if localnet.stdout.readline().strip():
+            break
+        localnet.wait()
     run = Run(binary, home, f"http://127.0.0.1:{port}")
     try:
         keypair = os.path.join(home, "id.json")
