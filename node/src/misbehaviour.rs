@@ -34,6 +34,7 @@ pub enum Behaviour {
 
 /// `task` as a node of `behaviour` runs it.
 pub fn wrap(behaviour: Behaviour, task: SharedTask, node: Address) -> SharedTask {
+    // Every behaviour but the bad proposer's lists as the task does.
     match behaviour {
         Behaviour::Honest => task,
         Behaviour::Bad => Arc::new(Wrapped { task, node, behaviour }),
@@ -97,9 +98,5 @@ impl Task for Wrapped {
         // The whole bounty to itself: computed without the honest list, which
         // 1% of 100,000 nodes each building it would cost O(nodes^2).
         Ok(vec![(self.node.to_bytes(), inputs.bounty)])
-    }
-
-    fn lists_as(&self) -> Option<&dyn Task> {
-        (self.behaviour != Behaviour::BadProposer).then_some(self.task.as_ref())
     }
 }

@@ -387,6 +387,9 @@ pub fn run(
             runtime.jobs = Box::new(Threaded::new(Arc::new(peers.clone())));
         }
         let task_impl = Arc::clone(tasks.get(index).unwrap_or(&tasks[0]));
+        if !matches!(behaviour, Behaviour::Honest | Behaviour::BadProposer) {
+            runtime.lists_by = Some(Arc::clone(&task_impl));
+        }
         runtimes.push((runtime, behaviour, misbehaviour::wrap(behaviour, task_impl, node)));
     }
 

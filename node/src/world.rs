@@ -160,11 +160,8 @@ pub(crate) struct CachedList {
     list: Result<Arc<RuleList>, String>,
 }
 
-/// Which task computes a list: runtimes whose tasks list alike share it.
-fn task_identity(mut task_impl: &dyn Task) -> usize {
-    while let Some(inner) = task_impl.lists_as() {
-        task_impl = inner;
-    }
+/// Which task computes a list: runtimes that list by the same one share it.
+fn task_identity(task_impl: &dyn Task) -> usize {
     std::ptr::from_ref(task_impl).cast::<()>() as usize
 }
 

@@ -55,9 +55,18 @@ fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
         .find_map(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// A node process, killed when dropped: a failing test leaves none behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn stop(node: Running) {
+    drop(node);
 }
 
 /// The task's current round; 0 before it starts.
@@ -80,7 +89,14 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
     let task = user.create_task(&creator, &short_rounds("outage", 20));
     let operators = staked_operators(&user, &task, 1);
     let metrics = format!("127.0.0.1:{}", free_port());
-    let node = start_node_with(&user, &operators[0], &task, "honest", 1_000, &["--metrics-listen", &metrics]);
+    let node = Running(start_node_with(
+        &user,
+        &operators[0],
+        &task,
+        "honest",
+        1_000,
+        &["--metrics-listen", &metrics],
+    ));
     // Every series is there from the start, at zero, before anything happened.
     let text = wait_for(Duration::from_secs(30), "metrics", || get(&format!("http://{metrics}/metrics")));
     for name in ["gradual_rpc_errors_total", "gradual_slashes_total", "gradual_rounds_missed_total"] {
@@ -117,7 +133,7 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
         })
     });
     let mut node = node;
-    assert!(node.try_wait().expect("wait").is_none(), "the node exited over an outage");
+    assert!(node.0.try_wait().expect("wait").is_none(), "the node exited over an outage");
     stop(node);
 }
 
@@ -130,7 +146,7 @@ fn a_chain_reset_under_a_running_node_is_a_failure_not_an_unstake() {
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
     let task = user.create_task(&creator, &short_rounds("reset", 20));
     let operators = staked_operators(&user, &task, 1);
-    let mut node = start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]);
+    let mut node = Running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
     let log = || std::fs::read_to_string(&operators[0].log).unwrap_or_default();
     wait_for(Duration::from_secs(30), "the node's first round", || {
         log().contains("\"event\":\"round\"").then_some(())
@@ -138,7 +154,7 @@ fn a_chain_reset_under_a_running_node_is_a_failure_not_an_unstake() {
     drop(localnet);
     // A new, empty chain at the same address, its slots soon past the old ones.
     let _reset = Localnet::start_on(&listen, &["--slot-ms", "50"], std::process::Stdio::null());
-    let status = wait_for(Duration::from_secs(60), "the node to exit", || node.try_wait().expect("wait"));
+    let status = wait_for(Duration::from_secs(60), "the node to exit", || node.0.try_wait().expect("wait"));
     let log = log();
     assert_eq!(
         status.code(),
@@ -166,7 +182,7 @@ fn a_second_instance_of_a_node_refuses_to_start_whatever_its_database() {
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
     let task = user.create_task(&creator, &short_rounds("twice", 20));
     let operators = staked_operators(&user, &task, 1);
-    let first = start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]);
+    let first = Running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
     let log = || std::fs::read_to_string(&operators[0].log).unwrap_or_default();
     wait_for(Duration::from_secs(30), "the first instance", || {
         log().contains("\"event\":\"started\"").then_some(())
@@ -191,7 +207,7 @@ fn a_second_instance_of_a_node_refuses_to_start_whatever_its_database() {
     assert!(!user.path("other.redb").exists(), "the second instance touched a database");
     stop(first);
     // Once the first is gone, the node starts.
-    let again = start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]);
+    let again = Running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
     wait_for(Duration::from_secs(30), "the node to start again", || {
         (log().matches("\"event\":\"started\"").count() == 2).then_some(())
     });
@@ -206,7 +222,14 @@ fn stake_below_the_minimum_is_warned_counted_and_shown() {
     let task = user.create_task(&creator, &short_rounds("minimum", 20));
     let operators = staked_operators(&user, &task, 1);
     let metrics = format!("127.0.0.1:{}", free_port());
-    let node = start_node_with(&user, &operators[0], &task, "honest", 1_000, &["--metrics-listen", &metrics]);
+    let node = Running(start_node_with(
+        &user,
+        &operators[0],
+        &task,
+        "honest",
+        1_000,
+        &["--metrics-listen", &metrics],
+    ));
     wait_for(Duration::from_secs(30), "round 1", || (current_round(&user, &task) >= 1).then_some(()));
     // The node holds 2 SOL; from the next round the task asks for 3.
     user.json(&["task", "update", "-k", &creator, &task, "--min-stake", &(3 * SOL).to_string()]);
@@ -249,19 +272,19 @@ fn a_node_restarted_inside_a_reveal_window_reveals_and_exit_after_round_reveals_
         let view = user.json(&["inspect", "round", &task, &round.to_string()]);
         view["submissions"].as_array()?.first().cloned()
     };
-    let node = start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]);
+    let node = Running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
     // Round 1 is committed in round 2's window: stop the node then, before it reveals round 1 in round 3's.
     wait_for(Duration::from_secs(40), "round 1's commitment", || committed(1));
     stop(node);
     wait_for(Duration::from_secs(20), "round 3", || (current_round(&user, &task) >= 3).then_some(()));
-    let node = start_node_with(&user, &operators[0], &task, "honest", 3, &[]);
+    let node = Running(start_node_with(&user, &operators[0], &task, "honest", 3, &[]));
     let revealed = wait_for(Duration::from_secs(20), "round 1's reveal", || {
         committed(1).filter(|entry| entry["revealed"] == true)
     });
     assert_eq!(revealed["revealed"], true);
     // With --exit-after-round 3 the node stays to commit and reveal round 3 before it exits.
     let mut node = node;
-    let status = wait_for(Duration::from_secs(40), "the node to exit", || node.try_wait().expect("wait"));
+    let status = wait_for(Duration::from_secs(40), "the node to exit", || node.0.try_wait().expect("wait"));
     assert!(status.success(), "{status:?}");
     let last = committed(3).unwrap_or_else(|| panic!("round 3 not committed"));
     assert_eq!(last["revealed"], true, "--exit-after-round 3 left round 3 unrevealed: {last}");

@@ -50,7 +50,8 @@ impl NodeRuntime {
         task: &TaskAccount,
         (round, pool): (u64, u64),
     ) -> Option<Arc<RuleList>> {
-        match world.list(task_impl, task, (round, pool)) {
+        let rule: &dyn Task = self.lists_by.as_deref().map_or(task_impl, |rule| rule as &dyn Task);
+        match world.list(rule, task, (round, pool)) {
             Ok(list) => Some(list),
             Err(error) => {
                 self.fault(("distribution", super::reason_of(&error)), round, &error);

@@ -11,7 +11,7 @@ use std::{
 use gradual_interface::{
     error::GradualError,
     round::{audited_in, listed_in, oldest_open},
-    state::{Node, Task as TaskAccount, VoteRecord},
+    state::{Node, Task as TaskAccount, VoteRecord, SUBMISSION_EXCLUDED},
     Address,
 };
 use serde::Serialize;
@@ -203,6 +203,10 @@ pub struct NodeRuntime {
     forgotten_before: u64,
     /// Where work and checks run: at once, or beside the slot loop.
     pub jobs: Box<dyn Jobs>,
+    /// The task whose rule this node's lists follow, when not the one it
+    /// runs: `simulate`'s misbehaving nodes list as the task they wrap, so
+    /// that every node's list is computed once between them.
+    pub lists_by: Option<SharedTask>,
     /// Where `node run` exports what happens (`None` in `simulate`).
     pub metrics: Option<crate::metrics::TaskMetrics>,
     /// The last refusal or task failure, for `gradual node status`.
@@ -308,6 +312,7 @@ impl NodeRuntime {
             claims: ClaimState::default(),
             forgotten_before: 0,
             jobs: Box::new(Inline),
+            lists_by: None,
             metrics: None,
             last_error: std::sync::Mutex::new(None),
             faults_logged: BTreeSet::new(),
@@ -396,6 +401,17 @@ impl NodeRuntime {
                 },
             );
         let lost: Vec<u64> = lost.map(|entry| entry.round).collect();
+        let excluded: Vec<u64> = me
+            .submissions
+            .iter()
+            .filter(|entry| entry.commitment != [0; 32] && entry.flags & SUBMISSION_EXCLUDED != 0)
+            .map(|entry| entry.round)
+            .collect();
+        for round in excluded {
+            let message =
+                format!("round {round}'s proof was judged invalid by an audit: excluded, unpaid and slashed");
+            self.missed(round, "slashed", message);
+        }
         for lost in lost {
             self.missed(
                 lost,

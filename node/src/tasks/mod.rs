@@ -99,12 +99,6 @@ pub trait Task {
     fn distribution(&self, inputs: &DistributionInputs) -> Result<Leaves, String> {
         Ok(default_rule(inputs))
     }
-
-    /// The task this one wraps, if its lists are always that task's: the
-    /// runtimes of a process then compute each list once between them.
-    fn lists_as(&self) -> Option<&dyn Task> {
-        None
-    }
 }
 
 /// The default rule: [`stake_split`] of the eligible nodes' stakes.
