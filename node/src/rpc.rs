@@ -85,6 +85,8 @@ pub struct RpcChain {
     error_counter: Option<prometheus_client::metrics::counter::Counter>,
     /// The chain answered a slot below one it gave before: reset, or another node behind.
     went_back: bool,
+    /// RPC errors in a row before a read gives up (`SendConfig::error_limit` unless set).
+    read_attempts: Option<u32>,
     last_signature: Option<Signature>,
 }
 
@@ -151,6 +153,7 @@ impl RpcChain {
             rpc_errors: std::sync::atomic::AtomicU64::new(0),
             error_counter: None,
             went_back: false,
+            read_attempts: None,
             last_signature: None,
         }
     }
@@ -223,9 +226,25 @@ impl RpcChain {
         self.runtime.block_on(future)
     }
 
-    /// Runs `call` until it succeeds, backing off on RPC errors; gives up
-    /// after `error_limit` errors in a row.
+    /// Reads give up after `attempts` RPC errors in a row: a loop that reads
+    /// again every slot (`node run`) must not stall on one, and must say
+    /// meanwhile that it cannot read. Sending keeps `error_limit`.
+    pub fn set_read_attempts(&mut self, attempts: u32) {
+        self.read_attempts = Some(attempts.max(1));
+    }
+
+    /// Runs a read until it succeeds, backing off on RPC errors; gives up
+    /// after the read attempts (see [`RpcChain::set_read_attempts`]).
     fn retry<T, F, Fut>(&self, what: &str, call: F) -> Read<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        self.retry_up_to(what, self.read_attempts.unwrap_or(self.send_config.error_limit), call)
+    }
+
+    /// [`RpcChain::retry`] for the requests of a send: up to `error_limit` errors in a row.
+    fn retry_sending<T, F, Fut>(&self, what: &str, call: F) -> Read<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,

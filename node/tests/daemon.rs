@@ -98,7 +98,14 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
         &["--metrics-listen", &metrics],
     ));
     // Every series is there from the start, at zero, before anything happened.
-    let text = wait_for(Duration::from_secs(30), "metrics", || get(&format!("http://{metrics}/metrics")));
+    let mut node = node;
+    let text = wait_for(Duration::from_secs(30), "metrics", || {
+        if let Some(status) = node.0.try_wait().expect("wait") {
+            let log = std::fs::read_to_string(&operators[0].log).unwrap_or_default();
+            panic!("the node exited ({status}) before serving metrics:\n{log}");
+        }
+        get(&format!("http://{metrics}/metrics"))
+    });
     for name in ["gradual_rpc_errors_total", "gradual_slashes_total", "gradual_rounds_missed_total"] {
         assert!(sample(&text, name, &task).is_some(), "{name} is not exported from zero:\n{text}");
     }
@@ -132,7 +139,6 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
                 && u64_of(&status["seconds_since_tick"]) <= 2
         })
     });
-    let mut node = node;
     assert!(node.0.try_wait().expect("wait").is_none(), "the node exited over an outage");
     stop(node);
 }

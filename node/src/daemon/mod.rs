@@ -66,6 +66,9 @@ impl From<crate::chain::Unreachable> for Failure {
     }
 }
 
+/// A task whose last successful tick is older than this is alerted on in `/status`.
+const STALE_SECONDS: u64 = 10;
+
 /// Where the chain is, and how to send to it.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -246,7 +249,15 @@ fn serve_metrics(shared: &mut Shared, listen: SocketAddr) -> Result<(), Failure>
                     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
                 for task in status.values_mut() {
                     if let Some(tick) = task.get("last_successful_tick").and_then(serde_json::Value::as_u64) {
-                        task["seconds_since_tick"] = now.as_secs().saturating_sub(tick).into();
+                        let age = now.as_secs().saturating_sub(tick);
+                        task["seconds_since_tick"] = age.into();
+                        if age > STALE_SECONDS {
+                            if let Some(alerts) =
+                                task.get_mut("alerts").and_then(serde_json::Value::as_array_mut)
+                            {
+                                alerts.push(format!("the node has not acted for {age} s").into());
+                            }
+                        }
                     }
                 }
                 async move { axum::Json(serde_json::Value::Object(status)) }

@@ -124,6 +124,8 @@ impl<'a> TaskLoop<'a> {
         }
         chain.follow(task);
         chain.set_max_in_flight(usize::from(shared.config.max_in_flight));
+        // The loop reads again next slot: a read that cannot be answered at once is reported, not waited out.
+        chain.set_read_attempts(2);
         let executable = ExecutableArgs {
             program: run.executable.clone(),
             variables: run.env.clone(),

@@ -171,7 +171,7 @@ impl RpcChain {
                     Ok(simulation) => simulation,
                     Err(_) => {
                         self.count_rpc_error();
-                        self.retry("simulateTransaction", || {
+                        self.retry_sending("simulateTransaction", || {
                             self.client.simulate_transaction_with_config(probe, config.clone())
                         })?
                     }
@@ -217,8 +217,9 @@ impl RpcChain {
 
     fn latest_blockhash(&self) -> Result<(Hash, u64), Refused> {
         let commitment = self.commitment;
-        Ok(self
-            .retry("getLatestBlockhash", || self.client.get_latest_blockhash_with_commitment(commitment))?)
+        Ok(self.retry_sending("getLatestBlockhash", || {
+            self.client.get_latest_blockhash_with_commitment(commitment)
+        })?)
     }
 
     /// Sends each of `transactions` once, all at once; a failed send is
@@ -258,8 +259,8 @@ impl RpcChain {
         let mut landed: Vec<Option<Result<(), Refused>>> = vec![None; flying.len()];
         for chunk in owners.chunks(STATUS_CHUNK) {
             let signatures: Vec<Signature> = chunk.iter().map(|(_, signature)| *signature).collect();
-            let statuses =
-                self.retry("getSignatureStatuses", || self.client.get_signature_statuses(&signatures))?;
+            let statuses = self
+                .retry_sending("getSignatureStatuses", || self.client.get_signature_statuses(&signatures))?;
             for ((position, signature), status) in chunk.iter().zip(statuses.value) {
                 let Some(status) = status.filter(|status| status.satisfies_commitment(self.commitment))
                 else {
@@ -299,8 +300,8 @@ impl RpcChain {
         signing: &[&Keypair],
     ) -> Result<(), Refused> {
         let commitment = self.commitment;
-        let height =
-            self.retry("getBlockHeight", || self.client.get_block_height_with_commitment(commitment))?;
+        let height = self
+            .retry_sending("getBlockHeight", || self.client.get_block_height_with_commitment(commitment))?;
         let interval = self.send_config.resend_interval;
         let due = |in_flight: &InFlight| in_flight.sent_at.elapsed() >= interval;
         if flying.iter().any(|in_flight| due(in_flight) && height > in_flight.last_valid_height) {
