@@ -11,7 +11,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{failure, free_port, staked_operators, start_node_with, u64_of, Localnet, TaskShape, User, SOL};
+use common::{
+    failure, free_port, staked_operators, start_node_with, u64_of, Localnet, Operator, TaskShape, User, SOL,
+};
 use serde_json::Value;
 
 /// 2-second rounds (20 slots of 100 ms), round 0 `start_in` slots away.
@@ -81,22 +83,38 @@ fn outage(url: &str, millis: u64) {
     reqwest::blocking::Client::new().post(url).json(&request).send().expect("ask for an outage");
 }
 
-#[test]
-fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
+/// A localnet with one task of 2-second rounds and one operator staked in it.
+struct OneNode {
+    _localnet: Localnet,
+    user: User,
+    creator: String,
+    task: String,
+    operator: Operator,
+}
+
+fn one_node(name: &'static str) -> OneNode {
     let localnet = Localnet::start(&["--slot-ms", "100"]);
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let task = user.create_task(&creator, &short_rounds("outage", 20));
-    let operators = staked_operators(&user, &task, 1);
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let node = Running(start_node_with(
-        &user,
-        &operators[0],
-        &task,
-        "honest",
-        1_000,
-        &["--metrics-listen", &metrics],
-    ));
+    let task = user.create_task(&creator, &short_rounds(name, 20));
+    let operator = staked_operators(&user, &task, 1).remove(0);
+    OneNode { _localnet: localnet, user, creator, task, operator }
+}
+
+impl OneNode {
+    /// Runs the node with `--metrics-listen`; returns it and that address.
+    fn run_with_metrics(&self) -> (Running, String) {
+        let metrics = format!("127.0.0.1:{}", free_port());
+        let args = ["--metrics-listen", metrics.as_str()];
+        (Running(start_node_with(&self.user, &self.operator, &self.task, "honest", 1_000, &args)), metrics)
+    }
+}
+
+#[test]
+fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
+    let fixture = one_node("outage");
+    let (node, metrics) = fixture.run_with_metrics();
+    let (localnet_url, task, operators) = (&fixture.user.url, &fixture.task, [&fixture.operator]);
     // Every series is there from the start, at zero, before anything happened.
     let mut node = node;
     let text = wait_for(Duration::from_secs(30), "metrics", || {
@@ -107,22 +125,22 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
         get(&format!("http://{metrics}/metrics"))
     });
     for name in ["gradual_rpc_errors_total", "gradual_slashes_total", "gradual_rounds_missed_total"] {
-        assert!(sample(&text, name, &task).is_some(), "{name} is not exported from zero:\n{text}");
+        assert!(sample(&text, name, task).is_some(), "{name} is not exported from zero:\n{text}");
     }
     assert!(!text.contains("..\n"), "a HELP line ends in '..':\n{text}");
     wait_for(Duration::from_secs(30), "a first tick", || {
-        status(&metrics, &task).filter(|status| status["last_successful_tick"].is_u64())
+        status(&metrics, task).filter(|status| status["last_successful_tick"].is_u64())
     });
 
-    outage(&localnet.url, 14_000);
+    outage(localnet_url, 14_000);
     std::thread::sleep(Duration::from_secs(11));
-    let during = status(&metrics, &task).expect("status during the outage");
+    let during = status(&metrics, task).expect("status during the outage");
     let error = during["last_error"].as_str().unwrap_or_default();
     assert!(error.contains("cannot reach the chain"), "last_error during the outage: {during}");
     assert!(u64_of(&during["seconds_since_tick"]) >= 8, "{during}");
     let text = get(&format!("http://{metrics}/metrics")).expect("metrics during the outage");
-    assert!(sample(&text, "gradual_rpc_errors_total", &task).unwrap_or(0.0) >= 3.0, "{text}");
-    let ticked = sample(&text, "gradual_last_successful_tick_timestamp_seconds", &task).expect("tick gauge");
+    assert!(sample(&text, "gradual_rpc_errors_total", task).unwrap_or(0.0) >= 3.0, "{text}");
+    let ticked = sample(&text, "gradual_last_successful_tick_timestamp_seconds", task).expect("tick gauge");
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
     assert!(now - ticked >= 8.0, "the tick gauge moved during the outage: {ticked} at {now}");
@@ -134,7 +152,7 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
 
     // Once the chain answers again, the node acts again, and says so.
     wait_for(Duration::from_secs(30), "recovery", || {
-        status(&metrics, &task).filter(|status| {
+        status(&metrics, task).filter(|status| {
             status["alerts"].as_array().is_some_and(Vec::is_empty)
                 && u64_of(&status["seconds_since_tick"]) <= 2
         })
@@ -183,12 +201,9 @@ fn a_chain_reset_under_a_running_node_is_a_failure_not_an_unstake() {
 
 #[test]
 fn a_second_instance_of_a_node_refuses_to_start_whatever_its_database() {
-    let localnet = Localnet::start(&["--slot-ms", "100"]);
-    let user = User::new(&localnet.url);
-    let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let task = user.create_task(&creator, &short_rounds("twice", 20));
-    let operators = staked_operators(&user, &task, 1);
-    let first = Running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
+    let fixture = one_node("twice");
+    let (user, task, operators) = (&fixture.user, &fixture.task, [&fixture.operator]);
+    let first = Running(start_node_with(user, operators[0], task, "honest", 1_000, &[]));
     let log = || std::fs::read_to_string(&operators[0].log).unwrap_or_default();
     wait_for(Duration::from_secs(30), "the first instance", || {
         log().contains("\"event\":\"started\"").then_some(())
@@ -200,7 +215,7 @@ fn a_second_instance_of_a_node_refuses_to_start_whatever_its_database() {
             "run",
             "-k",
             &operators[0].keypair,
-            &task,
+            task,
             "--db",
             &user.path("other.redb").display().to_string(),
         ])
@@ -213,7 +228,7 @@ fn a_second_instance_of_a_node_refuses_to_start_whatever_its_database() {
     assert!(!user.path("other.redb").exists(), "the second instance touched a database");
     stop(first);
     // Once the first is gone, the node starts.
-    let again = Running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
+    let again = Running(start_node_with(user, operators[0], task, "honest", 1_000, &[]));
     wait_for(Duration::from_secs(30), "the node to start again", || {
         (log().matches("\"event\":\"started\"").count() == 2).then_some(())
     });
@@ -222,23 +237,13 @@ fn a_second_instance_of_a_node_refuses_to_start_whatever_its_database() {
 
 #[test]
 fn stake_below_the_minimum_is_warned_counted_and_shown() {
-    let localnet = Localnet::start(&["--slot-ms", "100"]);
-    let user = User::new(&localnet.url);
-    let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let task = user.create_task(&creator, &short_rounds("minimum", 20));
-    let operators = staked_operators(&user, &task, 1);
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let node = Running(start_node_with(
-        &user,
-        &operators[0],
-        &task,
-        "honest",
-        1_000,
-        &["--metrics-listen", &metrics],
-    ));
-    wait_for(Duration::from_secs(30), "round 1", || (current_round(&user, &task) >= 1).then_some(()));
+    let fixture = one_node("minimum");
+    let (node, metrics) = fixture.run_with_metrics();
+    let (user, creator, task, operators) =
+        (&fixture.user, &fixture.creator, &fixture.task, [&fixture.operator]);
+    wait_for(Duration::from_secs(30), "round 1", || (current_round(user, task) >= 1).then_some(()));
     // The node holds 2 SOL; from the next round the task asks for 3.
-    user.json(&["task", "update", "-k", &creator, &task, "--min-stake", &(3 * SOL).to_string()]);
+    user.json(&["task", "update", "-k", creator, task, "--min-stake", &(3 * SOL).to_string()]);
     let missed = wait_for(Duration::from_secs(40), "a missed round", || {
         let text = get(&format!("http://{metrics}/metrics"))?;
         sample(&text, "gradual_rounds_missed_total", "reason=\"stake_below_minimum\"")
@@ -246,7 +251,7 @@ fn stake_below_the_minimum_is_warned_counted_and_shown() {
     });
     assert!(missed >= 2.0);
     let status =
-        user.run(&["node", "status", "-k", &operators[0].keypair, &task, "--metrics-listen", &metrics]);
+        user.run(&["node", "status", "-k", &operators[0].keypair, task, "--metrics-listen", &metrics]);
     let text = String::from_utf8_lossy(&status.stdout).to_string();
     assert!(status.status.success(), "{text}");
     assert!(text.contains("stake_below_minimum") && text.contains("below the task's minimum"), "{text}");
