@@ -7,7 +7,7 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup browser nextest sbf test cu demo bench-sim bench-sim-100k bench-growth bench-sandbox validator e2e fmt lint check-make
+.PHONY: setup browser nextest sbf test cu demo verify bench-sim bench-sim-100k bench-growth bench-sandbox validator e2e fmt lint check-make
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
@@ -58,6 +58,10 @@ bench-growth: sbf
 ## What the sandbox adds to a task call's start, Python and Node (median of 60 calls each way).
 bench-sandbox:
 	cargo bench --profile bench-sim --locked -p gradual-node --bench sandbox_start
+
+## A verifiable build: the .so from two clean clones of HEAD in different directories has one sha256.
+verify: setup
+	bash scripts/verify-build.sh
 
 ## Install solana-test-validator (Agave 4.2.2) into ~/.cache/gradual; idempotent.
 validator:

@@ -21,4 +21,5 @@ pub mod service;
 pub mod simulate;
 pub mod store;
 pub mod tasks;
+pub mod verify;
 pub mod world;

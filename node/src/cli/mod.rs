@@ -117,6 +117,9 @@ enum Command {
         #[command(flatten)]
         options: OutputOption,
     },
+    /// Auditors: check that the deployed program is a build of this source.
+    #[command(subcommand)]
+    Program(ProgramCommand),
     /// Serve the embedded chain over JSON-RPC, for trying Gradual without a validator.
     Localnet(simulate::LocalnetArgs),
     /// Run a task with N nodes on the embedded chain and report what happened.
@@ -132,6 +135,7 @@ impl Command {
             Command::Node(command) => command.chosen(),
             Command::Inspect(command) => command.chosen(),
             Command::Keygen { options, .. } | Command::ProgramId { options } => options.chosen(),
+            Command::Program(ProgramCommand::Verify { options, .. }) => options.chosen(),
             Command::Airdrop { options, .. } => options.chosen(),
             Command::Localnet(args) => args.options.chosen(),
             Command::Simulate(args) => args.options.chosen(),
@@ -259,9 +263,51 @@ fn dispatch(cli: Cli) -> CliResult {
             }
             Ok(())
         }
+        Command::Program(ProgramCommand::Verify { program, .. }) => verify_program(&context, &program),
         Command::Localnet(args) => simulate::localnet(&context, args),
         Command::Simulate(args) => simulate::simulate(&context, args),
         Command::Dashboard(args) => dashboard::run(&context, args),
+    }
+}
+
+#[derive(Subcommand)]
+enum ProgramCommand {
+    /// Compare the program deployed at the program id with a local build:
+    /// the sha256 of each ELF, trailing zero bytes removed (as solana-verify
+    /// hashes it). Exit 0 on a match, 1 on a mismatch.
+    Verify {
+        /// The local build [default: target/deploy/gradual.so, or GRADUAL_SO].
+        #[arg(long, env = "GRADUAL_SO", default_value = "target/deploy/gradual.so")]
+        program: PathBuf,
+        #[command(flatten)]
+        options: options::ReadOptions,
+    },
+}
+
+fn verify_program(context: &Context, program: &std::path::Path) -> CliResult {
+    let local = std::fs::read(program)
+        .map_err(|error| CliError::usage(format!("cannot read --program {}: {error}", program.display())))?;
+    let chain = context.chain()?;
+    let deployed = crate::verify::deployed_elf(&chain, &gradual_interface::ID)?.map_err(CliError::usage)?;
+    let hex = |hash: [u8; 32]| crate::package::hex(&hash);
+    let (local_hash, deployed_hash) = (crate::verify::elf_hash(&local), crate::verify::elf_hash(&deployed));
+    let matches = local_hash == deployed_hash;
+    context.print(&serde_json::json!({
+        "program_id": gradual_interface::ID.to_string(),
+        "url": context.url,
+        "local": program.display().to_string(),
+        "local_sha256": hex(local_hash),
+        "deployed_sha256": hex(deployed_hash),
+        "result": if matches { "match" } else { "mismatch" },
+    }));
+    if matches {
+        Ok(())
+    } else {
+        Err(CliError::failed(format!(
+            "mismatch: the program deployed at {} is not {}",
+            gradual_interface::ID,
+            program.display()
+        )))
     }
 }
 
