@@ -178,7 +178,7 @@ pids+=($!)
 DASHBOARD_URL="http://127.0.0.1:$DASHBOARD_PORT"
 
 log "checking on-chain state through gradual inspect"
-export TASK GRADUAL E2E_DIR DASHBOARD_URL SWITCH_ROUND
+export TASK GRADUAL E2E_DIR DASHBOARD_URL SWITCH_ROUND SO
 python3 - <<'PY'
 import json, os, subprocess, sys
 
@@ -265,5 +265,7 @@ check(len(paid_rounds) >= 1, f"the dashboard shows rewards by node ({len(paid_ro
 task_view = inspect("inspect", "task", task)
 check(task_view["total_funded"] == 21_000_000_000, "the task holds what create and fund deposited")
 check(task_view["conservation"]["holds"], f"conservation: {task_view['conservation']}")
+verified = inspect("program", "verify", "--program", os.environ["SO"])
+check(verified["result"] == "match", f"the deployed program is this build ({verified['deployed_sha256']})")
 sys.exit(1 if failures else 0)
 PY

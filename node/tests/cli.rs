@@ -362,3 +362,28 @@ fn rpc_errors_are_retried_with_backoff_and_writes_land_once() {
     assert!(std::fs::read_to_string(log.path()).expect("log").contains("fault: failing request"));
     assert!(client_log.contains("RPC error"), "no RPC error was retried: {client_log}");
 }
+
+/// An auditor checks the deployed program against a local build: the build
+/// localnet serves matches, and one changed byte does not.
+#[test]
+fn program_verify_tells_a_match_from_a_mismatch() {
+    let localnet = Localnet::start(&["--slot-ms", "50"]);
+    let user = User::new(&localnet.url);
+    let verified = user.json(&["program", "verify", "--program", &common::program()]);
+    assert_eq!(verified["result"], "match", "{verified}");
+    assert_eq!(verified["local_sha256"], verified["deployed_sha256"]);
+
+    let mut changed = std::fs::read(common::program()).expect("read the .so");
+    let middle = changed.len() / 2;
+    changed[middle] ^= 1;
+    let other = user.path("other.so");
+    std::fs::write(&other, &changed).expect("write");
+    let output =
+        user.run(&["program", "verify", "--program", other.to_str().expect("path"), "--output", "json"]);
+    let (code, stderr) = failure(&output);
+    assert_eq!(code, 1, "a mismatch fails: {stderr}");
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).expect("the comparison as JSON");
+    assert_eq!(shown["result"], "mismatch", "{shown}");
+    assert_ne!(shown["local_sha256"], shown["deployed_sha256"]);
+    assert!(stderr.contains("mismatch") && stderr.lines().count() == 1, "{stderr}");
+}
