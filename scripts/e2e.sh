@@ -208,6 +208,10 @@ for r in range(0, 4):
     check(dist["status"] == "approved", f"round {r}: distribution list approved")
     check(dist["leaf_count"] == 3, f"round {r}: the list pays the three honest nodes")
     check(dist["claimed"] == dist["total"] and dist["total"] > 0, f"round {r}: every reward claimed")
+    leaves = dist.get("leaves") or []
+    check(len(leaves) == 3 and all(leaf["verified"] for leaf in leaves)
+          and sum(leaf["amount"] for leaf in leaves) == dist["total"],
+          f"round {r}: inspect shows the list's leaves ({dist.get('leaves_from')}), each proven against the root")
 check(nodes[0]["total_slashed"] > 0, "the bad node lost stake")
 for i in (1, 2, 3):
     claimed = nodes[i]["claimed_or_excluded_rounds"]

@@ -28,6 +28,18 @@ impl ApprovedList {
         Some(Self { leaves, tree, index })
     }
 
+    /// Each leaf in order, with whether its own Merkle proof verifies
+    /// against `root`: what a claim of it would show the program.
+    pub fn checked_leaves(&self, root: &Hash) -> Vec<(([u8; 32], u64), bool)> {
+        let checks = (0..self.leaves.len()).map(|place| {
+            self.tree.proof(place).is_some_and(|proof| {
+                proof.verify(root)
+                    && proof.claimed() == self.leaves.get(place).map(|(node, amount)| (node, *amount))
+            })
+        });
+        self.leaves.iter().copied().zip(checks).collect()
+    }
+
     /// `node`'s amount and Merkle proof, if the list pays it.
     pub fn claim(&self, node: &Address) -> Option<(u64, Proof)> {
         let place = *self.index.get(&node.to_bytes())?;

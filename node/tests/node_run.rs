@@ -398,6 +398,18 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
         let distribution = user.json(&["inspect", "distribution", &task, &round.to_string()]);
         assert_eq!(distribution["status"], "approved", "round {round}: {distribution}");
         assert_eq!(u64_of(&distribution["leaf_count"]), 3, "the bad node is not on the list");
+        // An auditor sees the leaves, each checked against the root, and each proof.
+        assert_eq!(distribution["leaves_from"], "rule", "{distribution}");
+        let leaves = distribution["leaves"].as_array().expect("leaves");
+        assert!(leaves.len() == 3 && leaves.iter().all(|leaf| leaf["verified"] == true), "{distribution}");
+        let paid: u64 = leaves.iter().map(|leaf| u64_of(&leaf["amount"])).sum();
+        assert_eq!(paid, u64_of(&distribution["total"]), "{distribution}");
+        for entry in view["submissions"].as_array().expect("submissions") {
+            let honest = entry["node"] != node_address(0).as_str();
+            assert_eq!(entry["revealed"], true, "{entry}");
+            assert_ne!(entry["digest"], "0".repeat(64), "{entry}");
+            assert_eq!(entry["paid"], honest, "round {round}: {entry}");
+        }
         assert_eq!(
             u64_of(&distribution["claimed"]),
             u64_of(&distribution["total"]),

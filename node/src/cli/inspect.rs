@@ -139,7 +139,26 @@ pub fn run(context: &Context, command: InspectCommand) -> CliResult {
         InspectCommand::Distribution { task, round, .. } => {
             let address = find_distribution_address(&task, round).0;
             let (state, lamports) = read::<Distribution>(&chain, &address, "distribution")?;
-            views::distribution(&address, &state, lamports)
+            let mut value = views::distribution(&address, &state, lamports);
+            let (task_state, _) = read_task(&chain, &task)?;
+            let mut chain = chain;
+            let found = crate::runtime::distribution_leaves(
+                &mut chain,
+                &context.runtime,
+                (&task, &task_state),
+                &state,
+            )?;
+            value["leaves_from"] = found.as_ref().map(|(source, _)| *source).into();
+            value["leaves"] = found.map_or(Value::Null, |(_, list)| {
+                let checked = list.checked_leaves(&state.root);
+                checked
+                    .into_iter()
+                    .map(|((node, amount), verified)| {
+                        json!({ "node": Address::new_from_array(node).to_string(), "amount": amount, "verified": verified })
+                    })
+                    .collect()
+            });
+            value
         }
         InspectCommand::Round { task, round, .. } => round_view(&chain, &task, round)?,
     };
@@ -163,9 +182,14 @@ fn round_view(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Value> 
                     "node": address.to_string(),
                     "operator": Address::new_from_array(node.operator).to_string(),
                     "slot": submission.slot,
+                    "commitment": crate::package::hex(&submission.commitment),
                     "revealed": submission.is_revealed(),
+                    // Zeros and empty until revealed.
+                    "digest": crate::package::hex(&submission.digest),
+                    "locator": String::from_utf8_lossy(submission.locator()),
                     "audited": submission.flags & gradual_interface::state::SUBMISSION_AUDITED != 0,
                     "excluded": excluded,
+                    "paid": !excluded && node.claimed_rounds.contains(round),
                 }));
             }
         } else if let Some(audit) = Audit::read(&account.data).filter(|audit| audit.round == round) {

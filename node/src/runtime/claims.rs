@@ -242,3 +242,35 @@ pub fn owed(
     }
     Ok(owed)
 }
+
+/// Where a distribution's leaves were found: the default rule over the node
+/// accounts as they are now, or the proposer's list, signed and served.
+pub type LeavesSource = &'static str;
+
+/// The leaves of `distribution`, if either the default rule over the
+/// accounts now (for the total it pays) or the proposer's signed list
+/// builds its root; with where they came from.
+pub fn distribution_leaves(
+    chain: &mut dyn Chain,
+    runtime: &tokio::runtime::Runtime,
+    (task_address, task): (&Address, &TaskAccount),
+    distribution: &Distribution,
+) -> Read<Option<(LeavesSource, ApprovedList)>> {
+    let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
+    world.refresh(chain)?;
+    let by_rule =
+        NodeRuntime::expected_list(&mut world, &Hello, task, distribution.round, distribution.total);
+    if let Some(list) =
+        by_rule.ok().and_then(|leaves| ApprovedList::matching(leaves, None, &distribution.root))
+    {
+        return Ok(Some(("rule", list)));
+    }
+    let url = String::from_utf8_lossy(distribution.url()).into_owned();
+    let operator = Address::new_from_array(distribution.proposer_operator);
+    let served = crate::peers::fetch_list(runtime, &url, &operator)
+        .map_err(|error| tracing::warn!(%url, %error, "cannot fetch the proposer's list"))
+        .ok();
+    Ok(served
+        .and_then(|leaves| ApprovedList::matching(leaves, None, &distribution.root))
+        .map(|list| ("proposer", list)))
+}

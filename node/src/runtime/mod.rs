@@ -31,7 +31,7 @@ mod claims;
 mod lists;
 mod submit;
 
-pub use claims::{claim_of, owed};
+pub use claims::{claim_of, distribution_leaves, owed, LeavesSource};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NodeStats {
