@@ -76,6 +76,15 @@ fn current_round(user: &User, task: &str) -> u64 {
     user.json(&["task", "show", task])["current_round"].as_u64().unwrap_or(0)
 }
 
+/// What Chromium shows at `url`: each task's stale-data banner and the
+/// status line (`node/tests/browser/stale.mjs`; `make browser` installs it).
+fn browser_view(url: &str) -> Value {
+    let script = format!("{}/tests/browser/stale.mjs", env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new("node").args([script.as_str(), url]).output().expect("run node");
+    assert!(output.status.success(), "the browser failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("the page as JSON")
+}
+
 /// Asks the localnet to fail every request for `millis` (HTTP 503).
 fn outage(url: &str, millis: u64) {
     let request =
@@ -132,7 +141,7 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
         status(&metrics, task).filter(|status| status["last_successful_tick"].is_u64())
     });
 
-    outage(localnet_url, 14_000);
+    outage(localnet_url, 18_000);
     std::thread::sleep(Duration::from_secs(11));
     let during = status(&metrics, task).expect("status during the outage");
     let error = during["last_error"].as_str().unwrap_or_default();
@@ -149,6 +158,12 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
             .expect("json");
     let age = u64_of(&board["now"]) - u64_of(&board["tasks"][0]["read_at"]);
     assert!(age >= 8_000, "the dashboard's data is {age} ms old during the outage: the page must say so");
+    // And the page says so, in a real browser, once the data is over 10 s old.
+    let page = browser_view(&format!("http://{metrics}/"));
+    let banner = &page["banners"][0];
+    assert!(u64_of(&banner["seconds"]) > 10, "no stale banner during the outage: {page}");
+    assert!(banner["text"].as_str().is_some_and(|text| text.contains("s old")), "{page}");
+    assert!(page["status"].as_str().is_some_and(|status| status.contains("s old")), "{page}");
 
     // Once the chain answers again, the node acts again, and says so.
     wait_for(Duration::from_secs(30), "recovery", || {
