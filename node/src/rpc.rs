@@ -295,7 +295,10 @@ impl RpcChain {
 
     fn read_slot(&mut self, attempts: u32) -> Read<u64> {
         if let Some(notified) = self.follower.as_ref().and_then(Follower::slot) {
-            if notified <= self.notified_slot && self.slot > 0 {
+            // A notified slot below the last one: the websocket reconnected
+            // to a chain that is behind, or another one. Ask, and say so.
+            self.went_back |= notified < self.notified_slot;
+            if notified == self.notified_slot && self.slot > 0 {
                 return Ok(self.slot);
             }
             self.notified_slot = notified;

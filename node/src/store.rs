@@ -21,6 +21,15 @@ pub struct Store {
     db: Database,
 }
 
+/// Why a database could not be pinned to a chain.
+#[derive(Debug)]
+pub enum PinError {
+    /// It belongs to another chain: bad input.
+    OtherChain(String),
+    /// It could not be read or written.
+    Failed(String),
+}
+
 fn failed(error: impl std::fmt::Display) -> String {
     format!("local database: {error}")
 }
@@ -61,26 +70,30 @@ impl Store {
     /// Pins the database to the chain whose genesis hash is `genesis`: the
     /// first call records it, later ones refuse another chain. A database
     /// of a reset local chain, or of another cluster, is not this chain's.
-    pub fn pin_chain(&self, genesis: &[u8; 32]) -> Result<(), String> {
-        let write = self.db.begin_write().map_err(failed)?;
+    pub fn pin_chain(&self, genesis: &[u8; 32]) -> Result<(), PinError> {
+        let failed = |error: redb::Error| PinError::Failed(failed(error));
+        let write = self.db.begin_write().map_err(|error| failed(error.into()))?;
         {
-            let mut meta = write.open_table(META).map_err(failed)?;
-            let pinned = meta.get("genesis").map_err(failed)?.map(|value| value.value().to_vec());
+            let mut meta = write.open_table(META).map_err(|error| failed(error.into()))?;
+            let pinned = meta
+                .get("genesis")
+                .map_err(|error| failed(error.into()))?
+                .map(|value| value.value().to_vec());
             match pinned {
                 Some(pinned) if pinned != genesis => {
                     let pinned = solana_hash::Hash::new_from_array(pinned.try_into().unwrap_or([0; 32]));
-                    return Err(format!(
+                    return Err(PinError::OtherChain(format!(
                         "this database belongs to the chain with genesis {pinned}, and the RPC URL serves genesis {}: a reset chain or another cluster; point --db at a new file, or -u at the right cluster",
                         solana_hash::Hash::new_from_array(*genesis)
-                    ));
+                    )));
                 }
                 Some(_) => {}
                 None => {
-                    meta.insert("genesis", genesis.as_slice()).map_err(failed)?;
+                    meta.insert("genesis", genesis.as_slice()).map_err(|error| failed(error.into()))?;
                 }
             }
         }
-        write.commit().map_err(failed)
+        write.commit().map_err(|error| failed(error.into()))
     }
 
     pub fn put_result(&self, round: u64, result: &[u8]) -> Result<(), String> {
@@ -240,7 +253,7 @@ mod tests {
         drop(store);
         let store = Store::open(&path, &task, &node).expect("reopen");
         let error = store.pin_chain(&[2; 32]).expect_err("another chain is refused");
-        assert!(error.contains("genesis"), "{error}");
+        assert!(matches!(&error, PinError::OtherChain(message) if message.contains("genesis")), "{error:?}");
     }
 
     #[test]

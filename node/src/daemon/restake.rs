@@ -13,8 +13,11 @@ use solana_signer::Signer;
 use crate::{
     chain::Chain,
     runtime::{NodeRuntime, World},
-    world::read,
 };
+
+/// Long after a blockhash expires (150 slots, about a minute): a transaction
+/// not landed by then never will.
+const BLOCKHASH_EXPIRED: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// `--restake`: claimed rewards go back into the stake, by a top-up once the
 /// program takes one (not while an audit against the node is open).
@@ -25,6 +28,10 @@ pub struct Restake {
     claimed: u64,
     /// Claimed and not yet staked.
     owed: u64,
+    /// The stake before a top-up whose outcome is not known, and when it
+    /// was sent: `owed` is not sent again until the stake shows it landed,
+    /// or its blockhash has long expired without it.
+    unsettled: Option<(u64, std::time::Instant)>,
 }
 
 impl Restake {
@@ -46,6 +53,19 @@ impl Restake {
         self.owed = self.owed.saturating_add(claimed.saturating_sub(self.claimed));
         self.claimed = self.claimed.max(claimed);
         let me = world.node_cache.get(&runtime.node)?;
+        if let Some((before, sent)) = self.unsettled {
+            // The stake decides: landed, or not, but never staked twice.
+            if me.total_stake() >= before.saturating_add(self.owed) {
+                self.unsettled = None;
+                return Some(std::mem::take(&mut self.owed));
+            }
+            // Something else moved the stake (a slash), or the transaction
+            // can no longer land: send again.
+            if me.total_stake() != before || sent.elapsed() > BLOCKHASH_EXPIRED {
+                self.unsettled = None;
+            }
+            return None;
+        }
         if self.owed == 0 || me.open_audits > 0 || me.is_exiting() {
             return None;
         }
@@ -54,17 +74,16 @@ impl Restake {
         let before = me.total_stake();
         match chain.send(&[stake], &runtime.operator, &[&runtime.operator]) {
             Ok(_) => Some(std::mem::take(&mut self.owed)),
-            Err(refused) => {
-                // The outcome may be unknown and the top-up landed all the
-                // same: the stake on chain decides, so nothing is staked twice.
-                let now = read::<Node>(chain, &runtime.node)
-                    .ok()
-                    .flatten()
-                    .map_or(before, |node| node.total_stake());
-                if now >= before.saturating_add(self.owed) {
-                    return Some(std::mem::take(&mut self.owed));
-                }
+            // The program refused it: nothing moved, it is tried again later.
+            Err(refused) if refused.custom_code.is_some() => {
                 tracing::warn!(error = %refused.message, lamports = self.owed, "cannot restake yet");
+                None
+            }
+            // The outcome may be unknown, and the top-up landed all the same:
+            // the stake on chain decides, once it can be read.
+            Err(refused) => {
+                tracing::warn!(error = %refused.message, lamports = self.owed, "restake outcome unknown; waiting for the stake to tell");
+                self.unsettled = Some((before, std::time::Instant::now()));
                 None
             }
         }

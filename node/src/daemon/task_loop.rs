@@ -112,7 +112,10 @@ impl<'a> TaskLoop<'a> {
         let chain_config = &shared.config.endpoint;
         let mut chain = chain_config.connect(&shared.runtime)?;
         let genesis = chain.genesis_hash()?;
-        store.pin_chain(&genesis).map_err(Failure::BadInput)?;
+        store.pin_chain(&genesis).map_err(|error| match error {
+            crate::store::PinError::OtherChain(message) => Failure::BadInput(message),
+            crate::store::PinError::Failed(message) => Failure::Failed(message),
+        })?;
         let account = read::<TaskAccount>(&chain, &task)?
             .ok_or_else(|| Failure::BadInput(format!("no Gradual task at {task} on {}", chain_config.url)))?;
         let node = find_node_address(&task, &operator.pubkey()).0;
@@ -204,6 +207,11 @@ impl<'a> TaskLoop<'a> {
                 self.ask_identity()?;
                 slot
             }
+            Ok(slot) if self.genesis.1.elapsed() >= IDENTITY_EVERY => {
+                // Even while the slot stands still: a reset chain may never pass it.
+                self.ask_identity()?;
+                slot
+            }
             Ok(slot) => slot,
             Err(unreachable) => {
                 self.health.chain_failed(&unreachable);
@@ -223,7 +231,6 @@ impl<'a> TaskLoop<'a> {
         }
         self.last_slot_seen = Instant::now();
         self.last_slot = slot;
-        self.check_identity()?;
         let round = self.account.timeline().round_at(slot);
         if round != self.last_round {
             self.last_round = round;
@@ -265,19 +272,12 @@ impl<'a> TaskLoop<'a> {
 
     /// The chain must stay the one the node started on: a reset local
     /// chain, or an RPC URL now serving another cluster, is not "unstaked".
-    fn check_identity(&mut self) -> Result<(), Failure> {
-        if self.genesis.1.elapsed() < IDENTITY_EVERY {
-            return Ok(());
-        }
-        self.ask_identity()
-    }
-
-    fn ask_identity(&mut self) -> Result<(), Failure> {
+    /// Whether the chain confirmed it is the same one (false: it could not be asked).
+    fn ask_identity(&mut self) -> Result<bool, Failure> {
+        // Asked again after `IDENTITY_EVERY`, answered or not: an outage costs one read per period.
+        self.genesis.1 = Instant::now();
         match self.chain.genesis_hash() {
-            Ok(genesis) if genesis == self.genesis.0 => {
-                self.genesis.1 = Instant::now();
-                Ok(())
-            }
+            Ok(genesis) if genesis == self.genesis.0 => Ok(true),
             Ok(genesis) => Err(Failure::Failed(format!(
                 "the chain was reset or replaced under the node: its genesis hash was {} and is now {}; the node's database belongs to the old chain",
                 solana_hash::Hash::new_from_array(self.genesis.0),
@@ -285,7 +285,7 @@ impl<'a> TaskLoop<'a> {
             ))),
             Err(unreachable) => {
                 self.health.chain_failed(&unreachable);
-                Ok(())
+                Ok(false)
             }
         }
     }
@@ -303,11 +303,16 @@ impl<'a> TaskLoop<'a> {
             }
         };
         if task && node {
-            // The view was behind: the next refresh catches up.
+            // The view was behind: take in what was just read.
+            if let Err(unreachable) = self.world.reread(&self.chain, &[self.task, self.node]) {
+                self.health.chain_failed(&unreachable);
+            }
             return Ok(None);
         }
-        self.genesis.1 = Instant::now().checked_sub(IDENTITY_EVERY).unwrap_or_else(Instant::now);
-        self.ask_identity()?;
+        // Gone only if this is still the chain the node started on; a reset one fails the node.
+        if !self.ask_identity()? {
+            return Ok(None);
+        }
         Ok(Some(if task { End::Unstaked } else { End::TaskClosed }))
     }
 
@@ -340,15 +345,22 @@ impl<'a> TaskLoop<'a> {
             return false;
         }
         let me = self.world.node_cache.get(&self.node);
-        let window = self
+        // Without the round's parameters its windows are unknown: wait.
+        let Some(window) = self
             .world
             .task_state
-            .and_then(|task| task.params_for(last).ok().map(|params| params.submission_window));
-        let window_over = |of: u64| round > of || (round == of && offset >= window.unwrap_or(0));
-        match me.and_then(|me| me.submission(last)) {
-            Some(entry) => entry.is_revealed() || window_over(last.saturating_add(2)),
-            None => window_over(last.saturating_add(1)),
+            .and_then(|task| task.params_for(last).ok().map(|params| params.submission_window))
+        else {
+            return false;
+        };
+        let window_over = |of: u64| round > of || (round == of && offset >= window);
+        let entry = me.and_then(|me| me.submission(last));
+        if entry.is_some_and(|entry| entry.is_revealed()) {
+            return true;
         }
+        // A commitment this node saw land counts before its account says so.
+        let committed = entry.is_some() || self.runtime.stats.rounds_submitted.contains(&last);
+        window_over(last.saturating_add(if committed { 2 } else { 1 }))
     }
 
     fn publish(&mut self, slot: u64, round: Option<u64>) {

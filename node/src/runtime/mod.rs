@@ -395,9 +395,10 @@ impl NodeRuntime {
         let lost =
             me.submissions.iter().filter(|entry| entry.commitment != [0; 32] && !entry.is_revealed()).filter(
                 |entry| {
-                    let closes = task.params_for(entry.round).map_or(0, |params| params.submission_window);
+                    // Without the round's parameters its window is unknown: not judged.
+                    let Ok(params) = task.params_for(entry.round) else { return false };
                     let reveal_round = entry.round.saturating_add(2);
-                    round > reveal_round || (round == reveal_round && offset >= closes)
+                    round > reveal_round || (round == reveal_round && offset >= params.submission_window)
                 },
             );
         let lost: Vec<u64> = lost.map(|entry| entry.round).collect();
@@ -430,7 +431,9 @@ impl NodeRuntime {
             && !me.is_exiting()
             && task.params_for(round).is_ok_and(|params| me.stake_for_round(round) >= params.min_stake)
             && !self.stats.rounds_unfunded.contains(&round);
-        if owed && me.submission(round).is_none() {
+        // A commitment seen landing counts before the account read says so.
+        let committed = me.submission(round).is_some() || self.stats.rounds_submitted.contains(&round);
+        if owed && !committed {
             let message = format!("round {round} was not committed: the node was not running in its window, or its transaction did not land");
             self.missed(round, "not_committed", message);
         }

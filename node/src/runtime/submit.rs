@@ -201,9 +201,15 @@ impl NodeRuntime {
         if me.submission(round).is_some() {
             return None;
         }
-        // A node slashed below the round's minimum stake would only be refused.
         let params = world.task_state.and_then(|task| task.params_for(round).ok().copied())?;
+        let (digest, locator) = self.proof_of(world, task_impl, round)?;
+        // A node slashed below the round's minimum stake would only be refused.
+        // No stake at all counted for the round (it joined after it began, or
+        // is leaving) is no fault of the node's.
         let stake = me.stake_for_round(round);
+        if stake == 0 {
+            return None;
+        }
         if stake < params.min_stake {
             let message = format!(
                 "round {round} not committed: the stake counted for it, {stake} lamports, is below the task's minimum of {}; top it up with `gradual node stake`",
@@ -212,7 +218,6 @@ impl NodeRuntime {
             self.missed(round, "stake_below_minimum", message);
             return None;
         }
-        let (digest, locator) = self.proof_of(world, task_impl, round)?;
         let salt = self.salt(&world.task, round);
         let committer = (&world.task.to_bytes(), &self.node.to_bytes(), round);
         Some(proof_commitment(&digest, &locator, committer, &salt))
