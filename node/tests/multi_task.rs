@@ -7,12 +7,9 @@
 
 mod common;
 
-use std::{
-    process::Child,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use common::{free_port, u64_of, Localnet, TaskShape, User, SOL};
+use common::{free_port, u64_of, Children, Localnet, TaskShape, User, SOL};
 use serde_json::Value;
 
 const LAST_ROUND: u64 = 5;
@@ -83,20 +80,22 @@ fn one_process_runs_several_tasks_and_a_failing_one_stops_nothing() {
         })
         .collect();
 
-    let mut children: Vec<Child> = operators
-        .iter()
-        .map(|operator| {
-            let log = std::fs::File::create(&operator.log).expect("log");
-            user.command()
-                .env("GRADUAL_LOG", "info")
-                .args(["node", "run", "-k", &operator.keypair, "--node-config", &operator.config])
-                .args(["--exit-after-round", &LAST_ROUND.to_string(), "--output", "json"])
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .spawn()
-                .expect("start node")
-        })
-        .collect();
+    let mut children = Children(
+        operators
+            .iter()
+            .map(|operator| {
+                let log = std::fs::File::create(&operator.log).expect("log");
+                user.command()
+                    .env("GRADUAL_LOG", "info")
+                    .args(["node", "run", "-k", &operator.keypair, "--node-config", &operator.config])
+                    .args(["--exit-after-round", &LAST_ROUND.to_string(), "--output", "json"])
+                    .stdout(log.try_clone().expect("log"))
+                    .stderr(log)
+                    .spawn()
+                    .expect("start node")
+            })
+            .collect(),
+    );
 
     // SIGTERM node 3 once round LAST_ROUND starts: it stops cleanly, both tasks.
     let deadline = Instant::now() + Duration::from_secs(240);

@@ -12,7 +12,7 @@ use std::{
 };
 
 use common::{
-    free_port, staked_operators, start_node_with, u64_of, Localnet, Operator, TaskShape, User, SOL,
+    free_port, staked_operators, start_node_with, u64_of, Children, Localnet, Operator, TaskShape, User, SOL,
 };
 use serde_json::Value;
 
@@ -318,7 +318,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
     // Nodes 0 (bad) and 2 export metrics, scraped while they run.
     let metrics_at = [free_port(), free_port()].map(|port| format!("127.0.0.1:{port}"));
     // Node 3 leaves its rewards for `gradual node claim`.
-    let mut children: Vec<Child> = vec![
+    let mut children = Children(vec![
         start_node_with(
             &user,
             &operators[0],
@@ -337,7 +337,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
             &["--metrics-listen", &metrics_at[1]],
         ),
         start_node_with(&user, &operators[3], &task, "honest", LAST_ROUND, &["--no-claim"]),
-    ];
+    ]);
     let scraper = Scraper::start(metrics_at.to_vec());
 
     // Kill node 1 without warning in the middle of round 2, restart it a second later.
@@ -348,7 +348,7 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
     children[1] = start_node(&user, &operators[1], &task, "honest");
 
     let deadline = Instant::now() + Duration::from_secs(180);
-    for child in &mut children {
+    for child in children.iter_mut() {
         loop {
             if child.try_wait().expect("wait").is_some() {
                 break;
@@ -464,10 +464,12 @@ fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
     let task = user.create_task(&creator, &shape);
     // Three nodes, so that lists have voters besides their proposer.
     let operators = staked_operators(&user, &task, 3);
-    let mut others: Vec<Child> = operators[1..]
-        .iter()
-        .map(|operator| start_node_until(&user, operator, &task, "honest", 100))
-        .collect();
+    let mut others = Children(
+        operators[1..]
+            .iter()
+            .map(|operator| start_node_until(&user, operator, &task, "honest", 100))
+            .collect(),
+    );
     let operator = &operators[0];
     let mut child = start_node_until(&user, operator, &task, "honest", 100);
     wait_for_round(&user, &task, 2, 0);
@@ -482,7 +484,7 @@ fn a_running_node_that_unstakes_withdraws_once_its_rewards_are_settled() {
         assert!(Instant::now() < deadline, "the node never withdrew");
         std::thread::sleep(Duration::from_millis(200));
     }
-    for other in &mut others {
+    for other in others.iter_mut() {
         let _ = other.kill();
         let _ = other.wait();
     }

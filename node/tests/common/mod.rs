@@ -331,3 +331,30 @@ pub fn in_process_localnet<T>(
     let url = format!("http://{}", address.recv().expect("serving"));
     InProcess { runtime, url, prepared, traffic }
 }
+
+/// Node processes, killed when dropped: a test that fails leaves none
+/// running (a node whose chain is gone would run on for ever).
+pub struct Children(pub Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Children {
+    type Target = Vec<std::process::Child>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Children {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
