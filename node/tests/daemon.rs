@@ -12,7 +12,8 @@ use std::{
 };
 
 use common::{
-    failure, free_port, staked_operators, start_node_with, u64_of, Localnet, Operator, TaskShape, User, SOL,
+    failure, free_port, staked_operators, start_node_with, u64_of, Children, Localnet, Operator, TaskShape,
+    User, SOL,
 };
 use serde_json::Value;
 
@@ -57,14 +58,11 @@ fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
         .find_map(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
-/// A node process, killed when dropped: a failing test leaves none behind.
-struct Running(Child);
+/// One node process, killed when dropped: a failing test leaves none behind.
+type Running = Children;
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn running(child: Child) -> Running {
+    Children(vec![child])
 }
 
 fn stop(node: Running) {
@@ -102,10 +100,14 @@ struct OneNode {
 }
 
 fn one_node(name: &'static str) -> OneNode {
+    one_node_with(&short_rounds(name, 20))
+}
+
+fn one_node_with(shape: &TaskShape) -> OneNode {
     let localnet = Localnet::start(&["--slot-ms", "100"]);
     let user = User::new(&localnet.url);
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
-    let task = user.create_task(&creator, &short_rounds(name, 20));
+    let task = user.create_task(&creator, shape);
     let operator = staked_operators(&user, &task, 1).remove(0);
     OneNode { _localnet: localnet, user, creator, task, operator }
 }
@@ -115,7 +117,7 @@ impl OneNode {
     fn run_with_metrics(&self) -> (Running, String) {
         let metrics = format!("127.0.0.1:{}", free_port());
         let args = ["--metrics-listen", metrics.as_str()];
-        (Running(start_node_with(&self.user, &self.operator, &self.task, "honest", 1_000, &args)), metrics)
+        (running(start_node_with(&self.user, &self.operator, &self.task, "honest", 1_000, &args)), metrics)
     }
 }
 
@@ -127,7 +129,7 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
     // Every series is there from the start, at zero, before anything happened.
     let mut node = node;
     let text = wait_for(Duration::from_secs(30), "metrics", || {
-        if let Some(status) = node.0.try_wait().expect("wait") {
+        if let Some(status) = node[0].try_wait().expect("wait") {
             let log = std::fs::read_to_string(&operators[0].log).unwrap_or_default();
             panic!("the node exited ({status}) before serving metrics:\n{log}");
         }
@@ -172,7 +174,7 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
                 && u64_of(&status["seconds_since_tick"]) <= 2
         })
     });
-    assert!(node.0.try_wait().expect("wait").is_none(), "the node exited over an outage");
+    assert!(node[0].try_wait().expect("wait").is_none(), "the node exited over an outage");
     stop(node);
 }
 
@@ -185,7 +187,7 @@ fn a_chain_reset_under_a_running_node_is_a_failure_not_an_unstake() {
     let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
     let task = user.create_task(&creator, &short_rounds("reset", 20));
     let operators = staked_operators(&user, &task, 1);
-    let mut node = Running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
+    let mut node = running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
     let log = || std::fs::read_to_string(&operators[0].log).unwrap_or_default();
     wait_for(Duration::from_secs(30), "the node's first round", || {
         log().contains("\"event\":\"round\"").then_some(())
@@ -193,7 +195,7 @@ fn a_chain_reset_under_a_running_node_is_a_failure_not_an_unstake() {
     drop(localnet);
     // A new, empty chain at the same address, its slots soon past the old ones.
     let _reset = Localnet::start_on(&listen, &["--slot-ms", "50"], std::process::Stdio::null());
-    let status = wait_for(Duration::from_secs(60), "the node to exit", || node.0.try_wait().expect("wait"));
+    let status = wait_for(Duration::from_secs(60), "the node to exit", || node[0].try_wait().expect("wait"));
     let log = log();
     assert_eq!(
         status.code(),
@@ -218,7 +220,7 @@ fn a_chain_reset_under_a_running_node_is_a_failure_not_an_unstake() {
 fn a_second_instance_of_a_node_refuses_to_start_whatever_its_database() {
     let fixture = one_node("twice");
     let (user, task, operators) = (&fixture.user, &fixture.task, [&fixture.operator]);
-    let first = Running(start_node_with(user, operators[0], task, "honest", 1_000, &[]));
+    let first = running(start_node_with(user, operators[0], task, "honest", 1_000, &[]));
     let log = || std::fs::read_to_string(&operators[0].log).unwrap_or_default();
     wait_for(Duration::from_secs(30), "the first instance", || {
         log().contains("\"event\":\"started\"").then_some(())
@@ -243,7 +245,7 @@ fn a_second_instance_of_a_node_refuses_to_start_whatever_its_database() {
     assert!(!user.path("other.redb").exists(), "the second instance touched a database");
     stop(first);
     // Once the first is gone, the node starts.
-    let again = Running(start_node_with(user, operators[0], task, "honest", 1_000, &[]));
+    let again = running(start_node_with(user, operators[0], task, "honest", 1_000, &[]));
     wait_for(Duration::from_secs(30), "the node to start again", || {
         (log().matches("\"event\":\"started\"").count() == 2).then_some(())
     });
@@ -280,9 +282,6 @@ fn stake_below_the_minimum_is_warned_counted_and_shown() {
 
 #[test]
 fn a_node_restarted_inside_a_reveal_window_reveals_and_exit_after_round_reveals_its_last() {
-    let localnet = Localnet::start(&["--slot-ms", "100"]);
-    let user = User::new(&localnet.url);
-    let (creator, _) = user.funded_keypair("creator.json", 100 * SOL);
     // 4-second rounds with 2-second submission windows: room to restart inside one.
     let shape = TaskShape {
         name: "restart",
@@ -292,25 +291,25 @@ fn a_node_restarted_inside_a_reveal_window_reveals_and_exit_after_round_reveals_
         windows: [20, 8, 8, 4],
         start_in: 20,
     };
-    let task = user.create_task(&creator, &shape);
-    let operators = staked_operators(&user, &task, 1);
+    let fixture = one_node_with(&shape);
+    let (user, task, operators) = (&fixture.user, &fixture.task, [&fixture.operator]);
     let committed = |round: u64| -> Option<Value> {
-        let view = user.json(&["inspect", "round", &task, &round.to_string()]);
+        let view = user.json(&["inspect", "round", task, &round.to_string()]);
         view["submissions"].as_array()?.first().cloned()
     };
-    let node = Running(start_node_with(&user, &operators[0], &task, "honest", 1_000, &[]));
+    let node = running(start_node_with(user, operators[0], task, "honest", 1_000, &[]));
     // Round 1 is committed in round 2's window: stop the node then, before it reveals round 1 in round 3's.
     wait_for(Duration::from_secs(40), "round 1's commitment", || committed(1));
     stop(node);
-    wait_for(Duration::from_secs(20), "round 3", || (current_round(&user, &task) >= 3).then_some(()));
-    let node = Running(start_node_with(&user, &operators[0], &task, "honest", 3, &[]));
+    wait_for(Duration::from_secs(20), "round 3", || (current_round(user, task) >= 3).then_some(()));
+    let node = running(start_node_with(user, operators[0], task, "honest", 3, &[]));
     let revealed = wait_for(Duration::from_secs(20), "round 1's reveal", || {
         committed(1).filter(|entry| entry["revealed"] == true)
     });
     assert_eq!(revealed["revealed"], true);
     // With --exit-after-round 3 the node stays to commit and reveal round 3 before it exits.
     let mut node = node;
-    let status = wait_for(Duration::from_secs(40), "the node to exit", || node.0.try_wait().expect("wait"));
+    let status = wait_for(Duration::from_secs(40), "the node to exit", || node[0].try_wait().expect("wait"));
     assert!(status.success(), "{status:?}");
     let last = committed(3).unwrap_or_else(|| panic!("round 3 not committed"));
     assert_eq!(last["revealed"], true, "--exit-after-round 3 left round 3 unrevealed: {last}");
