@@ -191,9 +191,20 @@ pub fn close_task(creator: &Address, task: &Address) -> Instruction {
 
 /// The raiser (`operator`) audits `target`'s proof of `round`.
 pub fn raise_audit(operator: &Address, task: &Address, target: &Address, round: u64) -> Instruction {
+    raise_audit_for(operator, task, target, round, [0; 32])
+}
+
+/// `raise_audit`, logging `reason`: the raiser's digest of why the proof is invalid.
+pub fn raise_audit_for(
+    operator: &Address,
+    task: &Address,
+    target: &Address,
+    round: u64,
+    reason: [u8; 32],
+) -> Instruction {
     let (raiser, _) = find_node_address(task, operator);
     let (audit, bump) = find_audit_address(target, round);
-    let args = RaiseAuditArgs { round, bump, _padding: [0; 7] };
+    let args = RaiseAuditArgs { round, bump, _padding: [0; 7], reason };
     Instruction {
         program_id: ID,
         accounts: std::vec![

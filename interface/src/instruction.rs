@@ -292,9 +292,12 @@ pub struct RaiseAuditArgs {
     /// Bump of the audit PDA (see `pda::find_audit_address`).
     pub bump: u8,
     pub _padding: [u8; 7],
+    /// The raiser's digest of why it found the proof invalid, logged in
+    /// `AuditRaised`; the program does not read it.
+    pub reason: [u8; 32],
 }
 
-const _: () = assert!(core::mem::size_of::<RaiseAuditArgs>() == 16);
+const _: () = assert!(core::mem::size_of::<RaiseAuditArgs>() == 48);
 
 /// Fixed part of `ProposeDistribution`'s data.
 #[repr(C)]

@@ -7,6 +7,7 @@
 extern crate std;
 
 pub mod error;
+pub mod event;
 pub mod instruction;
 pub mod math;
 pub mod merkle;

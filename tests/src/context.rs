@@ -18,7 +18,11 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
-use crate::{check_conservation, Ledger};
+use crate::{
+    check_conservation,
+    events::{balances_before, check_events},
+    Ledger,
+};
 
 pub const SOL: u64 = 1_000_000_000;
 
@@ -181,13 +185,15 @@ impl TestContext {
         flow: Flow,
     ) -> Result<TransactionMetadata, FailedTransactionMetadata> {
         let transaction = self.transaction(instructions, signers);
+        let before = balances_before(&self.svm, instructions);
         let result = self.svm.send_transaction(transaction);
         // A fresh blockhash lets a test send the same transaction twice.
         self.svm.expire_blockhash();
         match &result {
-            Ok(_) => {
+            Ok(meta) => {
                 self.ledger.deposit(flow.deposit);
                 self.ledger.pay_out(flow.payout);
+                check_events(&self.svm, instructions, &meta.logs, &before);
             }
             Err(failed) => eprintln!("failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),
         }

@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod context;
+pub mod events;
 pub mod fixtures;
 mod ledger;
 pub mod oracle;

@@ -21,6 +21,15 @@ use super::{settle_grace, voted_in, NodeRuntime, Sample, Tick, Tx};
 
 /// A peer's proof the sweep looks at: what its check found, and whether
 /// this is the last slot an audit of it can be raised in.
+/// Why a node raises an audit. `RaiseAudit` logs the sha256 of one of
+/// these, which `gradual history` turns back into the text.
+pub const RAISED_INVALID: &str = "the task's check found the result invalid";
+pub const RAISED_UNREACHABLE: &str = "the result could not be fetched from the node";
+
+pub fn reason_digest(reason: &str) -> [u8; 32] {
+    solana_sha256_hasher::hash(reason.as_bytes()).to_bytes()
+}
+
 struct Suspect<'a> {
     target: &'a Address,
     round: u64,
@@ -228,14 +237,15 @@ impl NodeRuntime {
         if proof.flags & SUBMISSION_AUDITED != 0 {
             return true;
         }
-        match checked {
-            Some(Checked::Invalid) => {}
+        let reason = match checked {
+            Some(Checked::Invalid) => RAISED_INVALID,
             Some(Checked::Valid | Checked::CannotJudge) => return true,
-            _ if last_chance && self.audit.unreachable.contains(&(*target, round)) => {}
+            _ if last_chance && self.audit.unreachable.contains(&(*target, round)) => RAISED_UNREACHABLE,
             _ => return false,
-        }
+        };
         let bond = task.params_for(round).map_or(0, |params| params.audit_bond);
-        let raise = builders::raise_audit(&self.operator.pubkey(), &world.task, target, round);
+        let reason = reason_digest(reason);
+        let raise = builders::raise_audit_for(&self.operator.pubkey(), &world.task, target, round, reason);
         if self.send(chain, world, Tx::one("RaiseAudit", round, raise).deposit(bond)) {
             self.stats.audits_raised = self.stats.audits_raised.saturating_add(1);
             world.observer.raised(target);

@@ -31,6 +31,7 @@ mod claims;
 mod lists;
 mod submit;
 
+pub use audit::{reason_digest, RAISED_INVALID, RAISED_UNREACHABLE};
 pub use claims::{claim_of, distribution_leaves, owed, LeavesSource};
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -1,3 +1,4 @@
+use gradual_interface::event::{Event, RewardClaimed};
 use gradual_interface::{
     error::GradualError,
     merkle::{parse_leaf, verify, Hash, BUCKET_LEAVES, LEAF_LEN, MAX_PROOF_DEPTH},
@@ -7,7 +8,7 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports, sysvars},
+    shared::{accounts, events::emit, lamports, sysvars},
 };
 
 /// Pays the node's amount from an approved list against a Merkle proof,
@@ -47,6 +48,13 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     node.mark_claimed(distribution.round)?;
     distribution.record_claim(amount)?;
+    emit(&RewardClaimed {
+        head: RewardClaimed::head_with(0),
+        task: distribution.task,
+        node: *claimed_node,
+        round: distribution.round,
+        amount,
+    });
     drop((node, distribution));
     lamports::pay_out(distribution_account, operator, amount)
 }

@@ -1,9 +1,10 @@
 use gradual_interface::error::GradualError;
+use gradual_interface::event::{Event, TaskClosed};
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports},
+    shared::{accounts, events::emit, lamports},
 };
 
 /// The creator takes back the unallocated bounty and the rent once no node
@@ -35,5 +36,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         }
     }
     drop(task);
+    emit(&TaskClosed {
+        head: TaskClosed::head_with(0),
+        task: *task_account.address().as_array(),
+        creator: *creator.address().as_array(),
+        refunded: task_account.lamports(),
+    });
     lamports::close(task_account, creator)
 }

@@ -1,3 +1,4 @@
+use gradual_interface::event::{Event, TaskCreated};
 use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, read_text, CreateTaskArgs},
@@ -16,7 +17,7 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account, memory::copy_text},
+    shared::{accounts, create::create_program_account, events::emit, memory::copy_text},
 };
 
 struct Data<'a> {
@@ -140,5 +141,13 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.description_len = copy_text(&mut task.description, data.description).unwrap_or(0);
     task.executable_locator_len = copy_text(&mut task.executable_locator, data.executable_locator)
         .ok_or(GradualError::InvalidExecutableLocator)?;
+    emit(&TaskCreated {
+        head: TaskCreated::head_with(0),
+        task: *task_account.address().as_array(),
+        creator: task.creator,
+        manager: task.manager,
+        start_slot: task.start_slot,
+        deposited,
+    });
     Ok(())
 }

@@ -1,3 +1,4 @@
+use gradual_interface::event::{Event, ListExpired};
 use gradual_interface::{
     error::GradualError,
     round::attempts_end,
@@ -7,7 +8,7 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports},
+    shared::{accounts, events::emit, lamports},
 };
 
 /// Closes a distribution whose business is done: approved and past its claim
@@ -50,6 +51,16 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.open_distributions =
         task.open_distributions.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
     drop(task);
+    let rent =
+        distribution_account.lamports().checked_sub(returned).ok_or(GradualError::ArithmeticOverflow)?;
+    emit(&ListExpired {
+        head: ListExpired::head_with(distribution.status),
+        task: distribution.task,
+        payer: distribution.payer,
+        round: distribution.round,
+        returned,
+        rent,
+    });
     lamports::pay_out(distribution_account, task_account, returned)?;
     lamports::close(distribution_account, payer)
 }

@@ -1,9 +1,10 @@
+use gradual_interface::event::{Event, TaskFunded};
 use gradual_interface::{error::GradualError, instruction::read_u64_exact};
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports::pay_in},
+    shared::{accounts, events::emit, lamports::pay_in},
 };
 
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
@@ -22,6 +23,13 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     task.bounty_pool = task.bounty_pool.checked_add(amount).ok_or(GradualError::ArithmeticOverflow)?;
     task.total_funded = task.total_funded.checked_add(amount).ok_or(GradualError::ArithmeticOverflow)?;
+    emit(&TaskFunded {
+        head: TaskFunded::head_with(0),
+        task: *task_account.address().as_array(),
+        funder: *funder.address().as_array(),
+        amount,
+        bounty_pool: task.bounty_pool,
+    });
     drop(task);
     pay_in(funder, task_account, amount)
 }

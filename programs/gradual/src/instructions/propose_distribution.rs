@@ -1,3 +1,4 @@
+use gradual_interface::event::{Event, ListProposed};
 use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, read_text, ProposeDistributionArgs},
@@ -17,7 +18,9 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account, lamports, memory::copy_text, slot_hashes},
+    shared::{
+        accounts, create::create_program_account, events::emit, lamports, memory::copy_text, slot_hashes,
+    },
 };
 
 /// Proposes round `r`'s list in attempt `a`, during round `r + 3 + a`'s
@@ -197,5 +200,15 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     distribution.url = [0; MAX_LIST_URL_LEN];
     distribution.url_len =
         copy_text(&mut distribution.url, url).ok_or(GradualError::InvalidDistributionList)?;
+    emit(&ListProposed {
+        head: ListProposed::head_with(attempt),
+        task: distribution.task,
+        proposer: distribution.proposer,
+        root: args.root,
+        round,
+        total: args.total,
+        leaf_count: args.leaf_count,
+        bond,
+    });
     Ok(())
 }

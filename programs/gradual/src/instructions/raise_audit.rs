@@ -1,3 +1,4 @@
+use gradual_interface::event::{AuditRaised, Event};
 use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, RaiseAuditArgs},
@@ -14,7 +15,7 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account},
+    shared::{accounts, create::create_program_account, events::emit},
 };
 
 /// Opens an audit of another node's proof for round `r` in the first half of
@@ -89,6 +90,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::InvalidAuditAddress);
     }
 
+    let digest = submission.digest;
     raiser.record_vote(round, audit_account.address().as_array())?;
     target.submission_slot_mut(round).flags |= SUBMISSION_AUDITED;
     target.open_audits = target.open_audits.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
@@ -132,5 +134,17 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     audit.invalid_weight = raiser_seats(stake, audit.committee_stake, audit.committee_seats);
     audit.voter_count = u32::from(audit.invalid_weight != 0);
     audit.votes_from = round_start.checked_add(raise_end).ok_or(GradualError::ArithmeticOverflow)?;
+    emit(&AuditRaised {
+        head: AuditRaised::head_with(0),
+        task: audit.task,
+        target: audit.target,
+        raiser: audit.raiser,
+        round,
+        bond,
+        raiser_seats: audit.invalid_weight,
+        committee_stake: audit.committee_stake,
+        digest,
+        reason: args.reason,
+    });
     Ok(())
 }

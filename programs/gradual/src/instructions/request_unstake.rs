@@ -1,7 +1,11 @@
 use gradual_interface::error::GradualError;
+use gradual_interface::event::{Event, UnstakeRequested};
 use pinocchio::{AccountView, ProgramResult};
 
-use crate::{fail, shared::accounts};
+use crate::{
+    fail,
+    shared::{accounts, events::emit},
+};
 
 /// The node's stake stops counting from the next round; the cooldown starts.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
@@ -21,5 +25,12 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let slot = accounts::current_slot()?;
     node.exit_round = task.timeline().next_round_at(slot);
     task.count_stake_exiting(slot, node.total_stake())?;
+    emit(&UnstakeRequested {
+        head: UnstakeRequested::head_with(0),
+        task: *task_account.address().as_array(),
+        node: *node_account.address().as_array(),
+        exit_round: node.exit_round,
+        total_stake: node.total_stake(),
+    });
     Ok(())
 }

@@ -1,3 +1,4 @@
+use gradual_interface::event::{AuditResolved, Event};
 use gradual_interface::{
     error::GradualError,
     state::{StakeRemoval, SUBMISSION_EXCLUDED},
@@ -6,7 +7,7 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports},
+    shared::{accounts, events::emit, lamports},
 };
 
 /// Settles an audit after its window. Upheld: the target loses
@@ -43,8 +44,22 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     // The raiser's seats were counted at the raise and votes closed with the
     // window: the verdict is the same whenever the resolution comes.
     target.open_audits = target.open_audits.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
+    let mut event = AuditResolved {
+        head: AuditResolved::head_with(0),
+        task: audit.task,
+        target: audit.target,
+        raiser_operator: audit.raiser_operator,
+        target_operator: target.operator,
+        round: audit.round,
+        slashed: 0,
+        to_raiser: 0,
+        to_pool: 0,
+        bond: audit.bond,
+        rent: audit_account.lamports().checked_sub(audit.bond).ok_or(GradualError::ArithmeticOverflow)?,
+    };
     if !audit.is_upheld() {
         drop((task, target));
+        emit(&event);
         lamports::pay_out(audit_account, target_operator, audit.bond)?;
         return lamports::close(audit_account, raiser_operator);
     }
@@ -66,6 +81,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     task.bounty_pool = task.bounty_pool.checked_add(split.to_pool).ok_or(GradualError::ArithmeticOverflow)?;
     drop((task, target));
+    event.head.flag = 1;
+    (event.slashed, event.to_raiser, event.to_pool) = (split.slashed, split.to_raiser, split.to_pool);
+    emit(&event);
 
     lamports::pay_out(target_account, task_account, split.to_pool)?;
     lamports::pay_out(target_account, raiser_operator, split.to_raiser)?;

@@ -1,3 +1,4 @@
+use gradual_interface::event::{Event, ListResolved};
 use gradual_interface::{
     error::GradualError,
     state::{DISTRIBUTION_APPROVED, DISTRIBUTION_FAILED, DISTRIBUTION_PROPOSED, DISTRIBUTION_REJECTED},
@@ -6,7 +7,7 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports},
+    shared::{accounts, events::emit, lamports},
 };
 
 /// Settles a list after its vote window. Approved: the proposer's bond goes
@@ -43,12 +44,23 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let (bond, dispute_bond) = (distribution.bond, distribution.dispute_bond);
     distribution.bond = 0;
     distribution.dispute_bond = 0;
+    let mut event = ListResolved {
+        head: ListResolved::head_with(DISTRIBUTION_APPROVED),
+        task: distribution.task,
+        proposer_operator: distribution.proposer_operator,
+        disputer_operator: distribution.disputer_operator,
+        round: distribution.round,
+        to_proposer: bond,
+        to_disputer: 0,
+        to_pool: dispute_bond,
+    };
     if !distribution.is_rejected() {
         // The list stands: a dispute's bond is forfeited to the pool.
         distribution.status = DISTRIBUTION_APPROVED;
         task.bounty_pool =
             task.bounty_pool.checked_add(dispute_bond).ok_or(GradualError::ArithmeticOverflow)?;
         drop((distribution, task));
+        emit(&event);
         lamports::pay_out(distribution_account, task_account, dispute_bond)?;
         return lamports::pay_out(distribution_account, proposer_operator, bond);
     }
@@ -60,6 +72,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         DISTRIBUTION_REJECTED
     };
     task.bounty_pool = task.bounty_pool.checked_add(returned).ok_or(GradualError::ArithmeticOverflow)?;
+    event.head.flag = distribution.status;
+    (event.to_proposer, event.to_disputer, event.to_pool) = (0, dispute_bond, returned);
+    emit(&event);
     drop((distribution, task));
     lamports::pay_out(distribution_account, disputer_operator, dispute_bond)?;
     lamports::pay_out(distribution_account, task_account, returned)

@@ -1,7 +1,11 @@
 use gradual_interface::error::GradualError;
+use gradual_interface::event::{Event, TaskActiveSet};
 use pinocchio::{AccountView, ProgramResult};
 
-use crate::{fail, shared::accounts};
+use crate::{
+    fail,
+    shared::{accounts, events::emit},
+};
 
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let [manager, task_account] = accounts::exact::<2>(accounts)?;
@@ -17,5 +21,6 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::TaskStateUnchanged);
     }
     task.is_active = active;
+    emit(&TaskActiveSet { head: TaskActiveSet::head_with(active), task: *task_account.address().as_array() });
     Ok(())
 }

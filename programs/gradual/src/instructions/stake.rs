@@ -1,3 +1,4 @@
+use gradual_interface::event::{Event, Staked};
 use gradual_interface::{
     error::GradualError,
     instruction::{expect_end, read_fixed, read_text, StakeArgs},
@@ -13,7 +14,7 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account, lamports::pay_in, memory::copy_text},
+    shared::{accounts, create::create_program_account, events::emit, lamports::pay_in, memory::copy_text},
 };
 
 struct Data<'a> {
@@ -66,6 +67,15 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         create(operator, task_account, node_account, &data, (from_round, min_stake))?
     };
     task.count_stake_added(slot, stake, new_node)?;
+    emit(&Staked {
+        head: Staked::head_with(u8::from(new_node)),
+        task: *task_account.address().as_array(),
+        node: *node_account.address().as_array(),
+        operator: *operator.address().as_array(),
+        amount: stake,
+        from_round,
+        total_stake: accounts::node(node_account)?.total_stake(),
+    });
     Ok(())
 }
 

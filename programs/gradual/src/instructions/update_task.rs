@@ -1,10 +1,11 @@
+use gradual_interface::event::{Event, TaskUpdated};
 use gradual_interface::{
     instruction::{expect_end, read_fixed},
     state::{schedule_params, RoundParams},
 };
 use pinocchio::{AccountView, ProgramResult};
 
-use crate::shared::accounts;
+use crate::shared::{accounts, events::emit};
 
 /// Schedules new round parameters from the next round on; the round under
 /// way (or, before the start, nothing) keeps what it has.
@@ -19,5 +20,10 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
 
     let from_round = task.timeline().next_round_at(accounts::current_slot()?);
     schedule_params(&mut task.params_history, from_round, params);
+    emit(&TaskUpdated {
+        head: TaskUpdated::head_with(0),
+        task: *task_account.address().as_array(),
+        from_round,
+    });
     Ok(())
 }

@@ -1,7 +1,8 @@
+use gradual_interface::event::{Event, PackageUpdated};
 use gradual_interface::instruction::{expect_end, read_fixed, read_text};
 use pinocchio::{AccountView, ProgramResult};
 
-use crate::shared::accounts;
+use crate::shared::{accounts, events::emit};
 
 /// Schedules a new package from the next round on; the round under way (or,
 /// before the start, nothing) keeps the package it has.
@@ -16,5 +17,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
 
     let from_round = task.timeline().next_round_at(accounts::current_slot()?);
     task.schedule_package(from_round, sha256, locator)?;
+    emit(&PackageUpdated {
+        head: PackageUpdated::head_with(0),
+        task: *task_account.address().as_array(),
+        sha256,
+        from_round,
+    });
     Ok(())
 }

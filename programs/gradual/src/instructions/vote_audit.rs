@@ -1,9 +1,10 @@
 use gradual_interface::error::GradualError;
+use gradual_interface::event::{AuditVoted, Event};
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, committee},
+    shared::{accounts, committee, events::emit},
 };
 
 /// Adds the voter's committee seats (drawn by its stake for the audited
@@ -54,5 +55,13 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let side = if valid { &mut audit.valid_weight } else { &mut audit.invalid_weight };
     *side = side.checked_add(seats).ok_or(GradualError::ArithmeticOverflow)?;
     audit.voter_count = audit.voter_count.checked_add(1).ok_or(GradualError::ArithmeticOverflow)?;
+    emit(&AuditVoted {
+        head: AuditVoted::head_with(u8::from(valid)),
+        task: audit.task,
+        target: audit.target,
+        voter: *voter_account.address().as_array(),
+        round: audit.round,
+        seats,
+    });
     Ok(())
 }

@@ -1,9 +1,10 @@
+use gradual_interface::event::{Event, ListVoted};
 use gradual_interface::{error::GradualError, round::list_round, state::DISTRIBUTION_PROPOSED};
 use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports},
+    shared::{accounts, events::emit, lamports},
 };
 
 /// Adds the voter's stake for the list's round to one side of the list. The
@@ -62,11 +63,22 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
 
     // The first dispute posts a bond as large as the proposer's: forfeited if
     // the list stands, so no node can fail rounds for free.
+    let mut event = ListVoted {
+        head: ListVoted::head_with(u8::from(valid)),
+        task: distribution.task,
+        voter: *voter_account.address().as_array(),
+        round: distribution.round,
+        weight,
+        dispute_bond: 0,
+    };
     if valid || distribution.dispute_bond != 0 {
+        emit(&event);
         return Ok(());
     }
     accounts::writable(operator)?;
     let bond = distribution.bond;
+    event.dispute_bond = bond;
+    emit(&event);
     distribution.dispute_bond = bond;
     distribution.disputer_operator = *operator.address().as_array();
     drop((voter, distribution));

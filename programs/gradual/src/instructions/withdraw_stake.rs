@@ -1,3 +1,4 @@
+use gradual_interface::event::{Event, StakeWithdrawn};
 use gradual_interface::{
     error::GradualError,
     instruction::read_u64_exact,
@@ -7,7 +8,7 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, lamports},
+    shared::{accounts, events::emit, lamports},
 };
 
 /// A node may withdraw once its stake never counted, or once
@@ -56,11 +57,22 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let closing = amount == node.total_stake();
     let removal = if closing { StakeRemoval::Closed } else { StakeRemoval::FromExitingNode };
     task.count_stake_removed(slot, amount, removal)?;
+    let mut event = StakeWithdrawn {
+        head: StakeWithdrawn::head_with(u8::from(closing)),
+        task: *task_account.address().as_array(),
+        node: *node_account.address().as_array(),
+        operator: *operator.address().as_array(),
+        amount,
+        paid: amount,
+    };
     if closing {
         drop(node);
+        event.paid = node_account.lamports();
+        emit(&event);
         return lamports::close(node_account, operator);
     }
     node.remove_stake(amount)?;
     drop(node);
+    emit(&event);
     lamports::pay_out(node_account, operator, amount)
 }

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod committee;
 pub mod create;
 pub mod curve;
+pub mod events;
 pub mod lamports;
 pub mod memory;
 pub mod slot_hashes;

@@ -1,0 +1,180 @@
+//! The event check, run after every transaction that lands: each program
+//! instruction but `SubmitProof` logged exactly one event of its own kind,
+//! and, for a one-instruction transaction, the lamports every event says it
+//! moved are the lamports that moved.
+
+use std::collections::HashMap;
+
+use gradual_interface::{
+    event::{logged_by, AnyEvent},
+    instruction::GradualInstruction,
+    pda::{find_audit_address, find_distribution_address},
+    state::{Account, Audit, Node, Task},
+    Address, ID,
+};
+use litesvm::LiteSVM;
+use solana_instruction::Instruction;
+
+/// Every account a transaction names, with its lamports before it ran.
+pub type Balances = HashMap<Address, u64>;
+type Moves = Vec<(Address, i128)>;
+
+pub fn balances_before(svm: &LiteSVM, instructions: &[Instruction]) -> Balances {
+    let mut balances = HashMap::new();
+    for instruction in instructions {
+        for meta in &instruction.accounts {
+            balances.insert(meta.pubkey, svm.get_account(&meta.pubkey).map_or(0, |account| account.lamports));
+        }
+    }
+    balances
+}
+
+pub fn check_events(
+    svm: &LiteSVM,
+    instructions: &[Instruction],
+    logs: &[String],
+    before: &HashMap<Address, u64>,
+) {
+    let events = logged_by(&ID, logs).expect("the logs are not truncated");
+    let expected: Vec<u8> = instructions
+        .iter()
+        .filter(|instruction| instruction.program_id == ID)
+        .map(|instruction| instruction.data[0])
+        .filter(|kind| *kind != GradualInstruction::SubmitProof as u8)
+        .collect();
+    let logged: Vec<u8> = events.iter().map(|event| event.head().kind).collect();
+    assert_eq!(logged, expected, "one event per instruction, of its kind:\n{}", logs.join("\n"));
+    if let ([instruction], [event]) = (instructions, events.as_slice()) {
+        let task = instruction.accounts.iter().map(|meta| meta.pubkey).find(|address| {
+            svm.get_account(address).is_some_and(|account| Task::read(&account.data).is_some())
+        });
+        if let Some(task) = task {
+            assert_eq!(event.task(), task.as_array(), "{} names another task", event.name());
+        }
+        check_moves(svm, instruction, event, before);
+    }
+}
+
+fn lamports(svm: &LiteSVM, address: &Address) -> u64 {
+    svm.get_account(address).map_or(0, |account| account.lamports)
+}
+
+fn rent<T: Account>(svm: &LiteSVM) -> i128 {
+    i128::from(svm.minimum_balance_for_rent_exemption(T::LEN))
+}
+
+fn operator_of(svm: &LiteSVM, node: &[u8; 32]) -> Address {
+    let account = svm.get_account(&Address::new_from_array(*node)).expect("the node exists");
+    Address::new_from_array(Node::read(&account.data).expect("a node").operator)
+}
+
+/// The change in lamports `event` states for the accounts it names; `None`
+/// for an event whose moves depend on what was in an account before it
+/// (a list proposed over lamports sent to its address).
+fn stated_moves(
+    svm: &LiteSVM,
+    instruction: &Instruction,
+    event: &AnyEvent,
+    before: &Balances,
+) -> Option<Moves> {
+    let at = |bytes: &[u8; 32]| Address::new_from_array(*bytes);
+    let signer = instruction.accounts[0].pubkey;
+    // A created account ends with what the event states plus its rent; the
+    // payer pays what it lacked (lamports may have been sent to the address before).
+    let create = |payer: Address, created: Address, holds: i128| {
+        let paid = holds - i128::from(before.get(&created).copied().unwrap_or(0));
+        vec![(payer, -paid), (created, paid)]
+    };
+    let moves = match event {
+        AnyEvent::TaskCreated(e) => {
+            create(at(&e.creator), at(&e.task), i128::from(e.deposited) + rent::<Task>(svm))
+        }
+        AnyEvent::TaskFunded(e) => {
+            vec![(at(&e.funder), -i128::from(e.amount)), (at(&e.task), i128::from(e.amount))]
+        }
+        AnyEvent::Staked(e) if e.head.flag == 1 => {
+            create(at(&e.operator), at(&e.node), i128::from(e.total_stake) + rent::<Node>(svm))
+        }
+        AnyEvent::Staked(e) => {
+            vec![(at(&e.operator), -i128::from(e.amount)), (at(&e.node), i128::from(e.amount))]
+        }
+        AnyEvent::StakeWithdrawn(e) => {
+            vec![(at(&e.operator), i128::from(e.paid)), (at(&e.node), -i128::from(e.paid))]
+        }
+        AnyEvent::TaskClosed(e) => {
+            vec![(at(&e.creator), i128::from(e.refunded)), (at(&e.task), -i128::from(e.refunded))]
+        }
+        AnyEvent::AuditRaised(e) => {
+            let (audit, _) = find_audit_address(&at(&e.target), e.round);
+            create(operator_of(svm, &e.raiser), audit, i128::from(e.bond) + rent::<Audit>(svm))
+        }
+        AnyEvent::AuditResolved(e) => {
+            let upheld = e.head.flag == 1;
+            let (audit, _) = find_audit_address(&at(&e.target), e.round);
+            let bond = i128::from(e.bond);
+            vec![
+                (
+                    at(&e.raiser_operator),
+                    i128::from(e.to_raiser) + i128::from(e.rent) + if upheld { bond } else { 0 },
+                ),
+                (at(&e.target_operator), if upheld { 0 } else { bond }),
+                (at(&e.task), i128::from(e.to_pool)),
+                (at(&e.target), -i128::from(e.slashed)),
+                (audit, -(bond + i128::from(e.rent))),
+            ]
+        }
+        AnyEvent::ListVoted(e) => vec![(signer, -i128::from(e.dispute_bond))],
+        AnyEvent::ListResolved(e) => vec![
+            (at(&e.proposer_operator), i128::from(e.to_proposer)),
+            (at(&e.disputer_operator), i128::from(e.to_disputer)),
+            (at(&e.task), i128::from(e.to_pool)),
+        ],
+        AnyEvent::RewardClaimed(e) => vec![(operator_of(svm, &e.node), i128::from(e.amount))],
+        AnyEvent::ListExpired(e) => {
+            let (list, _) = find_distribution_address(&at(&e.task), e.round);
+            vec![
+                (at(&e.task), i128::from(e.returned)),
+                (at(&e.payer), i128::from(e.rent)),
+                (list, -i128::from(e.returned) - i128::from(e.rent)),
+            ]
+        }
+        AnyEvent::ListProposed(_) => return None,
+        AnyEvent::TaskUpdated(_)
+        | AnyEvent::PackageUpdated(_)
+        | AnyEvent::TaskActiveSet(_)
+        | AnyEvent::UnstakeRequested(_)
+        | AnyEvent::AuditVoted(_) => vec![],
+    };
+    Some(moves)
+}
+
+/// Each named account moved by what the event states (summed where one
+/// account is named twice); for events that move lamports between accounts
+/// they all name, every other account of the instruction did not move.
+fn check_moves(svm: &LiteSVM, instruction: &Instruction, event: &AnyEvent, before: &Balances) {
+    let Some(moves) = stated_moves(svm, instruction, event, before) else { return };
+    let mut stated: HashMap<Address, i128> = HashMap::new();
+    for (address, change) in moves {
+        *stated.entry(address).or_default() += change;
+    }
+    // Lists move lamports with the distribution account, which not every event names.
+    let partial =
+        matches!(event, AnyEvent::ListResolved(_) | AnyEvent::RewardClaimed(_) | AnyEvent::ListVoted(_));
+    for (address, was) in before {
+        let moved = i128::from(lamports(svm, address)) - i128::from(*was);
+        match stated.get(address) {
+            Some(change) => {
+                assert_eq!(
+                    moved,
+                    *change,
+                    "{}: {address} moved {moved}, the event says {change}",
+                    event.name()
+                )
+            }
+            None if !partial => {
+                assert_eq!(moved, 0, "{}: {address} moved {moved}, the event names no move", event.name())
+            }
+            None => {}
+        }
+    }
+}
