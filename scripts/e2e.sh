@@ -266,6 +266,49 @@ for r in paid_rounds:
     check(r["rewards"]["total"] == dist["total"] and r["rewards"]["paid_nodes"] == dist["leaf_count"],
           f"dashboard round {r['round']}: rewards by node add up to the list's total")
 check(len(paid_rounds) >= 1, f"the dashboard shows rewards by node ({len(paid_rounds)} rounds)")
+# gradual history against what the nodes did: each node's journal of the
+# transactions it landed, and the lists' leaves. Every vote, raise, list,
+# slash and claim in the history is one of those, and nothing else is.
+from collections import Counter
+history = inspect("history", task)
+entries = history["entries"]
+check(not history["incomplete"], "history: no transaction's logs were truncated")
+journals = [json.loads(subprocess.run([gradual, "node", "show", task, "-k", f"{work}/operator{i}.json",
+                                       "--db", f"{work}/node{i}.redb", "--output", "json"],
+                                      check=True, capture_output=True, text=True, timeout=60).stdout)["journal"]
+            for i in range(4)]
+address = {i: nodes[i]["address"] for i in range(4)}
+for kind, event, who in [("VoteAudit", "AuditVoted", "voter"), ("RaiseAudit", "AuditRaised", "raiser"),
+                         ("ProposeDistribution", "ListProposed", "proposer"), ("VoteDistribution", "ListVoted", "voter")]:
+    seen = Counter((e[who], e["round"]) for e in entries if e["event"] == event)
+    sent = Counter()
+    for i in range(4):
+        for key, count in journals[i].items():
+            if key.startswith(kind + "/"):
+                sent[(address[i], int(key.split("/")[1]))] += count
+    check(seen == sent and sum(seen.values()) > 0,
+          f"history: every {event} is one the nodes landed, and no other ({sum(seen.values())} of them)")
+claims = [e for e in entries if e["event"] == "RewardClaimed"]
+for r in range(0, 4):
+    leaves = sorted((leaf["node"], leaf["amount"]) for leaf in inspect("inspect", "distribution", task, str(r))["leaves"])
+    check(sorted((e["node"], e["amount"]) for e in claims if e["round"] == r) == leaves,
+          f"history: round {r}'s claims are its list's leaves, each once")
+for i in range(4):
+    claim_txs = len({e["signature"] for e in claims if e["node"] == address[i]})
+    landed = sum(count for key, count in journals[i].items() if key.startswith("ClaimReward/"))
+    check(claim_txs == landed, f"history: node {i}'s {landed} claim transactions, and no other")
+resolved = [e for e in entries if e["event"] == "AuditResolved"]
+raised = {(e["target"], e["round"]) for e in entries if e["event"] == "AuditRaised"}
+check({(e["target"], e["round"]) for e in resolved} == raised, "history: every audit raised was resolved once")
+for r in range(0, 4):
+    upheld = [e["target"] for e in resolved if e["round"] == r and e["upheld"]]
+    check(upheld == [bad], f"history: round {r}'s one slash is the bad node's, as inspect round shows")
+check(sum(e["slashed"] for e in resolved if e["target"] == bad) == nodes[0]["total_slashed"]
+      and all(e["slashed"] == 0 for e in resolved if e["target"] != bad),
+      f"history: the slashes add up to the bad node's total_slashed ({nodes[0]['total_slashed']})")
+audit = inspect("inspect", "audit", "--target", bad, "--round", "0")
+check(audit.get("resolved", {}).get("upheld") is True and audit.get("votes"),
+      "inspect audit answers a resolved audit from history, with its votes")
 task_view = inspect("inspect", "task", task)
 check(task_view["total_funded"] == 21_000_000_000, "the task holds what create and fund deposited")
 check(task_view["conservation"]["holds"], f"conservation: {task_view['conservation']}")

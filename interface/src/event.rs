@@ -18,6 +18,7 @@ pub const EVENT_VERSION: u8 = 1;
 /// The first 8 bytes of every event.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct EventHead {
     /// The logging instruction's discriminator.
     pub kind: u8,
@@ -106,10 +107,14 @@ events! {
 /// `CreateTask`: `deposited` lamports went from `creator` into the pool.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct TaskCreated {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub creator: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub manager: [u8; 32],
     pub start_slot: u64,
     pub deposited: u64,
@@ -118,9 +123,12 @@ pub struct TaskCreated {
 /// `FundTask`: `amount` from `funder` into the pool, which now holds `bounty_pool`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct TaskFunded {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub funder: [u8; 32],
     pub amount: u64,
     pub bounty_pool: u64,
@@ -129,8 +137,10 @@ pub struct TaskFunded {
 /// `UpdateTask`: new parameters (the instruction's data) govern from `from_round`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct TaskUpdated {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
     pub from_round: u64,
 }
@@ -138,8 +148,10 @@ pub struct TaskUpdated {
 /// `UpdateTaskPackage`: the package `sha256` (locator in the data) runs from `from_round`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct PackageUpdated {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
     pub sha256: [u8; 32],
     pub from_round: u64,
@@ -148,17 +160,22 @@ pub struct PackageUpdated {
 /// `SetTaskActive`: `head.flag` is 1 when resumed, 0 when paused.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct TaskActiveSet {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
 }
 
 /// `CloseTask`: every lamport the task held, `refunded`, went to `creator`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct TaskClosed {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub creator: [u8; 32],
     pub refunded: u64,
 }
@@ -167,10 +184,14 @@ pub struct TaskClosed {
 /// the node now holds `total_stake`. `head.flag` is 1 when the node was created.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct Staked {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub node: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub operator: [u8; 32],
     pub amount: u64,
     pub from_round: u64,
@@ -180,9 +201,12 @@ pub struct Staked {
 /// `RequestUnstake`: `node`'s `total_stake` stops counting from `exit_round`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct UnstakeRequested {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub node: [u8; 32],
     pub exit_round: u64,
     pub total_stake: u64,
@@ -192,10 +216,14 @@ pub struct UnstakeRequested {
 /// `operator` (the stake, plus the rent when `head.flag` is 1: the node closed).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct StakeWithdrawn {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub node: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub operator: [u8; 32],
     pub amount: u64,
     pub paid: u64,
@@ -206,10 +234,14 @@ pub struct StakeWithdrawn {
 /// of why (the instruction's data); `digest` is the proof it disputes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct AuditRaised {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub target: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub raiser: [u8; 32],
     pub round: u64,
     pub bond: u64,
@@ -222,10 +254,14 @@ pub struct AuditRaised {
 /// `VoteAudit`: `voter` put `seats` behind "valid" (`head.flag` 1) or "invalid" (0).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct AuditVoted {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub target: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub voter: [u8; 32],
     pub round: u64,
     pub seats: u64,
@@ -237,11 +273,16 @@ pub struct AuditVoted {
 /// to `target_operator`; the audit's `rent` to `raiser_operator`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct AuditResolved {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub target: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub raiser_operator: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub target_operator: [u8; 32],
     pub round: u64,
     pub slashed: u64,
@@ -255,9 +296,12 @@ pub struct AuditResolved {
 /// for `round` under `root`, posting `bond`; `head.flag` is the attempt.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct ListProposed {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub proposer: [u8; 32],
     pub root: [u8; 32],
     pub round: u64,
@@ -270,9 +314,12 @@ pub struct ListProposed {
 /// "invalid" (0); `dispute_bond` is what the first "invalid" vote posted, else 0.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct ListVoted {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub voter: [u8; 32],
     pub round: u64,
     pub weight: u64,
@@ -286,10 +333,14 @@ pub struct ListVoted {
 /// and the proposer's bond when rejected).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct ListResolved {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub proposer_operator: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub disputer_operator: [u8; 32],
     pub round: u64,
     pub to_proposer: u64,
@@ -300,9 +351,12 @@ pub struct ListResolved {
 /// `ClaimReward`: `node`'s leaf for `round` paid `amount` to `operator`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct RewardClaimed {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub node: [u8; 32],
     pub round: u64,
     pub amount: u64,
@@ -312,9 +366,12 @@ pub struct RewardClaimed {
 /// back to the pool and the list's `rent` to `payer`; `head.flag` is its last status.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
 pub struct ListExpired {
     pub head: EventHead,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub payer: [u8; 32],
     pub round: u64,
     pub returned: u64,

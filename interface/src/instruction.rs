@@ -8,6 +8,7 @@ use crate::{error::GradualError, state::RoundParams};
 
 /// Instruction discriminators. Values are never renumbered or reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaInstructions))]
 #[repr(u8)]
 pub enum GradualInstruction {
     /// Creates a task and deposits its first bounty.
@@ -19,6 +20,16 @@ pub enum GradualInstruction {
     ///
     /// Data expected by this instruction: [`CreateTaskArgs`], then the name,
     /// the description and the executable locator, each as `u8 length, bytes`.
+    #[cfg_attr(feature = "codama", codama(account(name = "creator", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(feature = "codama", codama(argument("args", link("createTaskArgs"))))]
+    #[cfg_attr(feature = "codama", codama(argument("name", size_prefix(string(utf8), number(u8)))))]
+    #[cfg_attr(feature = "codama", codama(argument("description", size_prefix(string(utf8), number(u8)))))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(argument("executableLocator", size_prefix(string(utf8), number(u8))))
+    )]
     CreateTask = 0,
     /// Adds lamports to a task's bounty pool.
     ///
@@ -28,6 +39,10 @@ pub enum GradualInstruction {
     /// 2. `[]` The system program.
     ///
     /// Data expected by this instruction: `amount: u64`.
+    #[cfg_attr(feature = "codama", codama(account(name = "funder", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(feature = "codama", codama(argument("amount", number(u64))))]
     FundTask = 1,
     /// Changes the round parameters from the next round on.
     ///
@@ -36,6 +51,9 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The task.
     ///
     /// Data expected by this instruction: [`RoundParams`].
+    #[cfg_attr(feature = "codama", codama(account(name = "manager", signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(argument("params", link("roundParams"))))]
     UpdateTask = 2,
     /// Pauses or resumes a task.
     ///
@@ -44,6 +62,9 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The task.
     ///
     /// Data expected by this instruction: `active: u8` (0 pauses, 1 resumes).
+    #[cfg_attr(feature = "codama", codama(account(name = "manager", signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(argument("active", boolean)))]
     SetTaskActive = 3,
     /// Creates or tops up the operator's node; the stake counts from the next round.
     ///
@@ -54,6 +75,12 @@ pub enum GradualInstruction {
     /// 3. `[]` The system program.
     ///
     /// Data expected by this instruction: [`StakeArgs`], then the service URL as `u8 length, bytes`.
+    #[cfg_attr(feature = "codama", codama(account(name = "operator", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "node", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(feature = "codama", codama(argument("args", link("stakeArgs"))))]
+    #[cfg_attr(feature = "codama", codama(argument("serviceUrl", size_prefix(string(utf8), number(u8)))))]
     Stake = 4,
     /// Stops the node's stake counting from the next round and starts its cooldown.
     ///
@@ -61,6 +88,9 @@ pub enum GradualInstruction {
     /// 0. `[signer]` The operator.
     /// 1. `[writable]` The node.
     /// 2. `[writable]` The task.
+    #[cfg_attr(feature = "codama", codama(account(name = "operator", signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "node", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
     RequestUnstake = 5,
     /// Withdraws stake after the cooldown; withdrawing all of it closes the node.
     ///
@@ -70,6 +100,10 @@ pub enum GradualInstruction {
     /// 2. `[writable]` The task.
     ///
     /// Data expected by this instruction: `amount: u64`.
+    #[cfg_attr(feature = "codama", codama(account(name = "operator", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "node", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(argument("amount", number(u64))))]
     WithdrawStake = 6,
     /// In round `c + 1`'s submission window: commits to round `c`'s proof and/or reveals round `c - 1`'s.
     ///
@@ -80,12 +114,19 @@ pub enum GradualInstruction {
     ///
     /// Data expected by this instruction: [`SubmitProofArgs`], then the
     /// revealed locator as `u8 length, bytes` (empty without a reveal).
+    #[cfg_attr(feature = "codama", codama(account(name = "operator", signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "node", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task")))]
+    #[cfg_attr(feature = "codama", codama(argument("args", link("submitProofArgs"))))]
+    #[cfg_attr(feature = "codama", codama(argument("locator", size_prefix(string(utf8), number(u8)))))]
     SubmitProof = 7,
     /// Closes a finished or paused task with no nodes, returning its pool and rent.
     ///
     /// Accounts expected by this instruction:
     /// 0. `[writable, signer]` The creator.
     /// 1. `[writable]` The task.
+    #[cfg_attr(feature = "codama", codama(account(name = "creator", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
     CloseTask = 8,
     /// Raises an audit against another node's proof for round `r`, inside
     /// round `r + 2`'s audit window, depositing round `r`'s audit bond. The
@@ -100,6 +141,13 @@ pub enum GradualInstruction {
     /// 5. `[]` The system program.
     ///
     /// Data expected by this instruction: [`RaiseAuditArgs`].
+    #[cfg_attr(feature = "codama", codama(account(name = "raiserOperator", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "raiserNode", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "target", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task")))]
+    #[cfg_attr(feature = "codama", codama(account(name = "audit", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(feature = "codama", codama(argument("args", link("raiseAuditArgs"))))]
     RaiseAudit = 9,
     /// Votes on an open audit with the voter's committee seats.
     ///
@@ -109,6 +157,10 @@ pub enum GradualInstruction {
     /// 2. `[writable]` The audit.
     ///
     /// Data expected by this instruction: `valid: u8` (1: the proof is valid, 0: invalid).
+    #[cfg_attr(feature = "codama", codama(account(name = "voterOperator", signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "voterNode", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "audit", writable)))]
+    #[cfg_attr(feature = "codama", codama(argument("valid", boolean)))]
     VoteAudit = 10,
     /// Settles an audit once its window has closed: slashes and excludes the
     /// target if upheld, forfeits the bond to the target if not, and closes
@@ -120,6 +172,11 @@ pub enum GradualInstruction {
     /// 2. `[writable]` The target node.
     /// 3. `[writable]` The raiser's operator (the audit's `raiser_operator`).
     /// 4. `[writable]` The target's operator.
+    #[cfg_attr(feature = "codama", codama(account(name = "audit", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "target", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "raiserOperator", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "targetOperator", writable)))]
     ResolveAudit = 11,
     /// Proposes round `r`'s distribution list during the distribution window
     /// of round `r + 3 + a` (attempt `a`), if the proposer is entitled (see
@@ -135,6 +192,13 @@ pub enum GradualInstruction {
     /// 4. `[]` The system program.
     ///
     /// Data expected by this instruction: [`ProposeDistributionArgs`], then the URL as `u8 length, bytes`.
+    #[cfg_attr(feature = "codama", codama(account(name = "proposerOperator", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "proposerNode")))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "distribution", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(feature = "codama", codama(argument("args", link("proposeDistributionArgs"))))]
+    #[cfg_attr(feature = "codama", codama(argument("url", size_prefix(string(utf8), number(u8)))))]
     ProposeDistribution = 12,
     /// Votes on an open list with the voter's stake for its round. The first
     /// "invalid" vote of an attempt (the dispute) posts round `r`'s audit
@@ -147,6 +211,11 @@ pub enum GradualInstruction {
     /// 3. `[]` The system program.
     ///
     /// Data expected by this instruction: `valid: u8` (1: the list is right, 0: wrong).
+    #[cfg_attr(feature = "codama", codama(account(name = "voterOperator", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "voterNode", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "distribution", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(feature = "codama", codama(argument("valid", boolean)))]
     VoteDistribution = 13,
     /// Settles a list after its vote window: approved, the bond returns to
     /// the proposer and a dispute's bond goes to the pool; rejected, the
@@ -159,6 +228,10 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The task.
     /// 2. `[writable]` The proposer's operator.
     /// 3. `[writable]` The disputer's operator (the proposer's when nobody disputed).
+    #[cfg_attr(feature = "codama", codama(account(name = "distribution", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "proposerOperator", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "disputerOperator", writable)))]
     ResolveDistribution = 14,
     /// Pays a node's amount from an approved list, once, against a Merkle proof.
     ///
@@ -171,6 +244,20 @@ pub enum GradualInstruction {
     /// Data expected by this instruction: `bucket_index: u32`, `position: u8`
     /// (the leaf's place in its bucket), `leaf_count: u8`, the bucket's
     /// leaves (40 bytes each), then the sibling hashes (32 bytes each, at most 21).
+    #[cfg_attr(feature = "codama", codama(account(name = "operator", writable, signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "node", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "distribution", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "clock", default_value = sysvar("clock"))))]
+    #[cfg_attr(feature = "codama", codama(argument("bucketIndex", number(u32))))]
+    #[cfg_attr(feature = "codama", codama(argument("position", number(u8))))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(argument("leaves", array(fixed_size(bytes, 40), prefixed_count(number(u8)))))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(argument("siblings", array(fixed_size(bytes, 32), remainder_count)))
+    )]
     ClaimReward = 15,
     /// After the claim period (or once the round failed), returns what is
     /// left of the reserve to the pool and closes the distribution.
@@ -179,6 +266,9 @@ pub enum GradualInstruction {
     /// 0. `[writable]` The distribution.
     /// 1. `[writable]` The task.
     /// 2. `[writable]` The payer recorded in the distribution, receiving the rent.
+    #[cfg_attr(feature = "codama", codama(account(name = "distribution", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "payer", writable)))]
     ExpireDistribution = 16,
     /// Schedules a new package (sha256 and locator) from the next round on;
     /// rounds before it keep the package they ran.
@@ -188,6 +278,10 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The task.
     ///
     /// Data expected by this instruction: `sha256: [u8; 32]`, then the locator as `u8 length, bytes`.
+    #[cfg_attr(feature = "codama", codama(account(name = "manager", signer)))]
+    #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(feature = "codama", codama(argument("sha256", fixed_size(bytes, 32))))]
+    #[cfg_attr(feature = "codama", codama(argument("locator", size_prefix(string(utf8), number(u8)))))]
     UpdateTaskPackage = 17,
 }
 
@@ -224,6 +318,7 @@ impl GradualInstruction {
 /// Fixed part of `CreateTask`'s data.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct CreateTaskArgs {
     /// Chosen by the creator; part of the task's address.
     pub task_id: u64,
@@ -232,6 +327,7 @@ pub struct CreateTaskArgs {
     pub start_slot: u64,
     pub round_length: u64,
     pub unstake_cooldown_rounds: u64,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub manager: [u8; 32],
     pub executable_sha256: [u8; 32],
     pub params: RoundParams,
@@ -250,6 +346,7 @@ const _: () = assert!(core::mem::size_of::<CreateTaskArgs>() == 176);
 /// Fixed part of `Stake`'s data.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct StakeArgs {
     /// Lamports moved from the operator into the node's stake.
     pub amount: u64,
@@ -263,6 +360,7 @@ const _: () = assert!(core::mem::size_of::<StakeArgs>() == 16);
 /// Fixed part of `SubmitProof`'s data.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct SubmitProofArgs {
     /// The round `c` committed to, sent in round `c + 1`; a reveal concerns round `c - 1`.
     pub round: u64,
@@ -286,6 +384,7 @@ pub const SUBMIT_REVEALS: u8 = 2;
 /// `RaiseAudit`'s data.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct RaiseAuditArgs {
     /// The round whose proof is audited.
     pub round: u64,
@@ -302,6 +401,7 @@ const _: () = assert!(core::mem::size_of::<RaiseAuditArgs>() == 48);
 /// Fixed part of `ProposeDistribution`'s data.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct ProposeDistributionArgs {
     /// The round whose rewards the list pays.
     pub round: u64,

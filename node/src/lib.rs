@@ -8,6 +8,7 @@ pub mod cli;
 pub mod daemon;
 pub mod dashboard;
 pub mod follow;
+pub mod history;
 pub mod jobs;
 pub mod localnet;
 pub mod metrics;

@@ -23,7 +23,10 @@ use solana_signature::Signature;
 use solana_transaction::TransactionError;
 use tokio::runtime::Runtime;
 
+mod ledger;
 mod sender;
+
+pub use ledger::LandedTransaction;
 
 use crate::{
     chain::{Chain, Read, Refused, Unreachable, TASK_FIELD},

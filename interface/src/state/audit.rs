@@ -15,6 +15,7 @@ pub const WHISTLEBLOWER_SHARE_BPS: u64 = 5_000;
 /// when resolved, its rent going back to `raiser_operator`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaAccount))]
 pub struct Audit {
     pub discriminator: u8,
     pub version: u8,
@@ -23,12 +24,16 @@ pub struct Audit {
     /// Seats on the committee, from the task.
     pub committee_seats: u16,
     pub _padding2: [u8; 2],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
     /// The audited node account.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub target: [u8; 32],
     /// The node account that raised the audit.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub raiser: [u8; 32],
     /// The wallet that paid the bond and rent, and gets them back.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub raiser_operator: [u8; 32],
     pub round: u64,
     /// First slot after the raise window: votes from it.

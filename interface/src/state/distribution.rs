@@ -26,6 +26,7 @@ pub const DISTRIBUTION_FAILED: u8 = 4;
 /// `dispute_bond` and `reserved`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaAccount))]
 pub struct Distribution {
     pub discriminator: u8,
     pub version: u8,
@@ -35,12 +36,16 @@ pub struct Distribution {
     pub attempt: u8,
     pub url_len: u8,
     pub _padding: [u8; 2],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
     /// The proposing node of the current (or last) attempt.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub proposer: [u8; 32],
     /// Its operator, who posted the bond.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub proposer_operator: [u8; 32],
     /// Who paid the rent, and gets it back when the account closes.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub payer: [u8; 32],
     pub round: u64,
     /// Proposer-selection seed of the current attempt.
@@ -71,6 +76,7 @@ pub struct Distribution {
     pub _padding2: [u8; 4],
     /// The wallet that posted the current attempt's dispute bond; the
     /// proposer's operator while nobody disputed.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub disputer_operator: [u8; 32],
     /// The first dispute's bond, held until the proposal resolves: forfeited
     /// to the pool if the list stands, returned if it is rejected.

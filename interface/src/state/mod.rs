@@ -86,6 +86,7 @@ pub fn tracked_lamports(data: &[u8]) -> Option<u64> {
 /// oldest; every user of it only ever needs far fewer than 64 rounds back.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct RoundSet {
     pub base: u64,
     pub bits: u64,

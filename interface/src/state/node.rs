@@ -17,6 +17,7 @@ pub const NOT_EXITING: u64 = u64::MAX;
 /// Total stake counted from `from_round` on.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct StakeCheckpoint {
     pub from_round: u64,
     pub total: u64,
@@ -40,7 +41,9 @@ pub const DISTRIBUTION_VOTES: usize = 8;
 /// One vote this node cast, in an audit of `round`. An all-zero `audit` is an empty entry.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct VoteRecord {
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub audit: [u8; 32],
     pub round: u64,
 }
@@ -48,6 +51,7 @@ pub struct VoteRecord {
 /// One round's proof: committed in round `r + 1`, revealed in round `r + 2`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct Submission {
     pub round: u64,
     /// Slot at which the commitment landed.
@@ -86,13 +90,16 @@ impl Submission {
 /// The account's lamports are its rent-exempt minimum plus its latest stake total.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaAccount))]
 pub struct Node {
     pub discriminator: u8,
     pub version: u8,
     pub bump: u8,
     pub service_url_len: u8,
     pub _padding: [u8; 4],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub operator: [u8; 32],
     /// First round the node's stake ever counted in.
     pub joined_round: u64,

@@ -33,6 +33,7 @@ pub const MIN_AUDIT_BOND: u64 = 890_880;
 /// of the round they lie in.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct RoundParams {
     /// Lamports the round's distribution list may pay out.
     pub bounty_per_round: u64,
@@ -150,6 +151,7 @@ impl RoundParams {
 /// Parameters in force from `from_round` until the next checkpoint.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaType))]
 pub struct ParamsCheckpoint {
     /// First round these parameters govern; `u64::MAX` marks an unused slot.
     pub from_round: u64,

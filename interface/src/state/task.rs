@@ -43,6 +43,7 @@ pub const MIN_UNSTAKE_COOLDOWN_ROUNDS: u64 = 3;
 /// The account's lamports are its rent-exempt minimum plus `bounty_pool`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "codama", derive(codama::CodamaAccount))]
 pub struct Task {
     pub discriminator: u8,
     pub version: u8,
@@ -53,8 +54,10 @@ pub struct Task {
     pub name_len: u8,
     pub description_len: u8,
     pub executable_locator_len: u8,
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub creator: [u8; 32],
     /// May update parameters and pause or resume the task.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub manager: [u8; 32],
     pub task_id: u64,
     pub start_slot: u64,

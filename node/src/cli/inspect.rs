@@ -14,7 +14,11 @@ use super::{
     task::read_task,
     views, CliError, CliResult, Context,
 };
-use crate::{chain::Chain, rpc::RpcChain};
+use crate::{
+    chain::Chain,
+    history::{self, Entry},
+    rpc::RpcChain,
+};
 
 #[derive(Subcommand)]
 pub enum InspectCommand {
@@ -35,9 +39,13 @@ pub enum InspectCommand {
         options: ReadOptions,
     },
     /// One round of a task: every node's submission, audits and the distribution.
+    /// Submissions come from the nodes' accounts while they keep the round, else from history.
     Round {
         task: Address,
         round: u64,
+        /// Take the submissions from history even while the accounts keep them.
+        #[arg(long)]
+        history: bool,
         #[command(flatten)]
         options: ReadOptions,
     },
@@ -133,8 +141,7 @@ pub fn run(context: &Context, command: InspectCommand) -> CliResult {
                 (None, Some(target), Some(round)) => find_audit_address(&target, round).0,
                 _ => return Err(CliError::usage("give an audit address, or --target and --round")),
             };
-            let (state, lamports) = read::<Audit>(&chain, &address, "audit")?;
-            views::audit(&address, &state, lamports)
+            audit_view(&chain, &address)?
         }
         InspectCommand::Distribution { task, round, .. } => {
             let address = find_distribution_address(&task, round).0;
@@ -160,10 +167,85 @@ pub fn run(context: &Context, command: InspectCommand) -> CliResult {
             });
             value
         }
-        InspectCommand::Round { task, round, .. } => round_view(&chain, &task, round)?,
+        InspectCommand::Round { task, round, history, .. } => {
+            let mut value = round_view(&chain, &task, round)?;
+            let kept = value["submissions"].as_array().is_some_and(|kept| !kept.is_empty());
+            value["submissions_from"] = json!("accounts");
+            if history || !kept {
+                value["submissions"] = submissions_from_history(&chain, &task, round)?.into();
+                value["submissions_from"] = json!("history");
+            }
+            value
+        }
     };
     context.print(&value);
     Ok(())
+}
+
+/// An audit, open or resolved: its account while open, and from history
+/// why it was raised, who voted which way, and where a resolution sent every lamport.
+fn audit_view(chain: &RpcChain, address: &Address) -> CliResult<Value> {
+    let entries = history::of_audit(chain, address)?;
+    let mut value = match chain.account(address)? {
+        Some(account) => {
+            let state = Audit::read(&account.data)
+                .ok_or_else(|| CliError::usage(format!("{address} is not a Gradual audit")))?;
+            let mut value = views::audit(address, &state, account.lamports);
+            value["status"] = json!("open");
+            value
+        }
+        None if entries.is_empty() => {
+            return Err(CliError::usage(format!("no audit at {address}: none was raised there")))
+        }
+        None => json!({ "address": address.to_string(), "kind": "audit", "status": "resolved" }),
+    };
+    let of = |name: &'static str| {
+        entries.iter().filter(move |entry| entry.happened.name() == name).map(Entry::to_json)
+    };
+    value["raised"] = of("AuditRaised").next().unwrap_or(Value::Null);
+    value["votes"] = of("AuditVoted").collect::<Vec<_>>().into();
+    value["resolved"] = of("AuditResolved").next().unwrap_or(Value::Null);
+    Ok(value)
+}
+
+/// Each node's proof of `round` as history tells it: committed, revealed
+/// (digest and locator), audited, excluded by an upheld audit, paid.
+fn submissions_from_history(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Vec<Value>> {
+    let history = history::read(chain, task)?;
+    let mut nodes: std::collections::BTreeMap<String, Value> = Default::default();
+    for entry in history.entries.iter().filter(|entry| entry.happened.round() == Some(round)) {
+        let fields = entry.happened.fields();
+        let node = |key: &str| fields[key].as_str().unwrap_or_default().to_string();
+        let (node, key, value) = match entry.happened.name() {
+            "Committed" => (node("node"), "commitment", fields["commitment"].clone()),
+            "Revealed" => {
+                nodes.entry(node("node")).or_insert_with(|| json!({}))["locator"] = fields["locator"].clone();
+                (node("node"), "digest", fields["digest"].clone())
+            }
+            "AuditRaised" => (node("target"), "audited", json!(true)),
+            "AuditResolved" => (node("target"), "excluded", fields["upheld"].clone()),
+            "RewardClaimed" => (node("node"), "paid", fields["amount"].clone()),
+            _ => continue,
+        };
+        nodes.entry(node).or_insert_with(|| json!({}))[key] = value;
+    }
+    Ok(nodes
+        .into_iter()
+        .map(|(node, found)| {
+            json!({
+                "node": node,
+                "committed": !found["commitment"].is_null(),
+                "commitment": found["commitment"],
+                "revealed": !found["digest"].is_null(),
+                "digest": found["digest"],
+                "locator": found["locator"],
+                "audited": found["audited"] == json!(true),
+                "excluded": found["excluded"] == json!(true),
+                "paid": found["paid"].as_u64().is_some(),
+                "paid_lamports": found["paid"].as_u64().unwrap_or(0),
+            })
+        })
+        .collect())
 }
 
 fn round_view(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Value> {

@@ -13,6 +13,7 @@ macro_rules! out {
 mod check;
 mod config;
 mod dashboard;
+mod history;
 mod inspect;
 mod node;
 mod options;
@@ -94,6 +95,8 @@ enum Command {
     /// Auditors: decode a task, node, round, audit or distribution.
     #[command(subcommand)]
     Inspect(inspect::InspectCommand),
+    /// Auditors: what happened to a task, rebuilt from its program's events and proofs.
+    History(history::HistoryArgs),
     /// Generate a keypair file (mode 600).
     Keygen {
         #[arg(long)]
@@ -134,6 +137,7 @@ impl Command {
             Command::Task(command) => command.chosen(),
             Command::Node(command) => command.chosen(),
             Command::Inspect(command) => command.chosen(),
+            Command::History(args) => args.chosen(),
             Command::Keygen { options, .. } | Command::ProgramId { options } => options.chosen(),
             Command::Program(ProgramCommand::Verify { options, .. }) => options.chosen(),
             Command::Airdrop { options, .. } => options.chosen(),
@@ -237,6 +241,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Task(command) => task::run(&context, command),
         Command::Node(command) => node::run(&context, command),
         Command::Inspect(command) => inspect::run(&context, command),
+        Command::History(args) => history::run(&context, args),
         Command::Keygen { outfile, force, .. } => {
             let keypair = Keypair::new();
             write_keypair(&outfile, &keypair, force)?;

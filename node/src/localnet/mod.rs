@@ -60,6 +60,10 @@ use tokio::{net::TcpListener, sync::broadcast};
 
 use crate::chain::{Chain, EmbeddedChain};
 
+mod history;
+
+use history::{Executed, TransactionLog};
+
 /// Deliberate misbehaviour, for testing clients. Zero turns a fault off.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Faults {
@@ -104,6 +108,8 @@ struct Ledger {
     blockhashes: VecDeque<(Hash, u64)>,
     /// Every transaction executed: its slot and error, as a status cache.
     statuses: HashMap<Signature, (u64, Option<TransactionError>)>,
+    /// Every transaction executed, whole, for `getTransaction`.
+    executed: TransactionLog,
     requests: u64,
     sends: u64,
     /// Transactions sent but not yet landed, with the slot each lands in.
@@ -286,7 +292,25 @@ impl Ledger {
             })
             .map(|index| message.static_account_keys()[index])
             .collect();
-        let err = self.chain.svm_mut().send_transaction(transaction).err().map(|failed| failed.err);
+        let balances = |ledger: &Self| -> Vec<u64> {
+            let keys = transaction.message.static_account_keys();
+            keys.iter().map(|key| ledger.chain.svm().get_balance(key).unwrap_or(0)).collect()
+        };
+        let pre_balances = balances(self);
+        let (err, meta) = match self.chain.svm_mut().send_transaction(transaction.clone()) {
+            Ok(meta) => (None, meta),
+            Err(failed) => (Some(failed.err), failed.meta),
+        };
+        self.executed.record(Executed {
+            slot: self.slot,
+            post_balances: balances(self),
+            transaction,
+            err: err.clone(),
+            logs: meta.logs,
+            units: meta.compute_units_consumed,
+            fee: meta.fee,
+            pre_balances,
+        });
         if err.is_none() {
             // Closed accounts are left out, as a validator leaves them out.
             let written: Vec<(Address, Account)> =
@@ -412,6 +436,8 @@ impl Ledger {
             "simulateTransaction" => self.simulate(params),
             "sendTransaction" => self.send(params),
             "getSignatureStatuses" => self.statuses(params),
+            "getSignaturesForAddress" => self.executed.signatures_for(params),
+            "getTransaction" => self.executed.transaction(params),
             _ => Err(RpcError { code: -32601, message: format!("method not found: {method}") }),
         }
     }
@@ -590,6 +616,7 @@ impl Localnet {
             slot: start_slot,
             blockhashes: VecDeque::new(),
             statuses: HashMap::new(),
+            executed: TransactionLog::default(),
             requests: 0,
             sends: 0,
             landing: VecDeque::new(),
