@@ -130,6 +130,43 @@ pub fn of_audit(chain: &RpcChain, audit: &Address) -> Read<Vec<Entry>> {
     Ok(entries)
 }
 
+/// An audit told from its entries (`of_audit`): why it was raised, every
+/// vote, the seats on each side, and its resolution if any.
+pub fn audit_summary(entries: &[Entry]) -> Value {
+    let mut summary = json!({ "status": "open", "votes": [], "raised": null, "resolved": null });
+    let (mut invalid, mut valid, mut voters) = (0u64, 0u64, 0u64);
+    let mut votes = Vec::new();
+    for entry in entries {
+        match &entry.happened {
+            Happened::Event(AnyEvent::AuditRaised(e)) => {
+                summary["raised"] = entry.to_json();
+                summary["target"] = address(&e.target);
+                summary["raiser"] = address(&e.raiser);
+                summary["round"] = json!(e.round);
+                invalid = invalid.saturating_add(e.raiser_seats);
+                voters += u64::from(e.raiser_seats != 0);
+            }
+            Happened::Event(AnyEvent::AuditVoted(e)) => {
+                let side = if e.head.flag == 1 { &mut valid } else { &mut invalid };
+                *side = side.saturating_add(e.seats);
+                voters += 1;
+                votes.push(entry.to_json());
+            }
+            Happened::Event(AnyEvent::AuditResolved(e)) => {
+                summary["resolved"] = entry.to_json();
+                summary["status"] = json!(if e.head.flag == 1 { "upheld" } else { "rejected" });
+                summary["slashed"] = json!(e.slashed);
+            }
+            _ => {}
+        }
+    }
+    summary["votes"] = votes.into();
+    summary["invalid_weight"] = json!(invalid);
+    summary["valid_weight"] = json!(valid);
+    summary["voter_count"] = json!(voters);
+    summary
+}
+
 /// What `landed` did, to any task: its events, then its proofs.
 fn decode(landed: &LandedTransaction, incomplete: &mut Vec<Signature>) -> Vec<Happened> {
     let events = landed.logs.as_deref().and_then(|logs| logged_by(&ID, logs));

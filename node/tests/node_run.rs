@@ -270,13 +270,21 @@ fn check_dashboard_in_browser(user: &User, (creator, task): (&str, &str), own: &
     }
     assert!(lists_checked >= 2, "the page showed fewer than 2 lists: {seen}");
 
-    // Audits still open when the nodes stopped, with their votes.
-    for audit in page["audits"].as_array().expect("audits") {
+    // Every audit of the rounds shown, resolved ones too (from history), with its votes.
+    let audits = page["audits"].as_array().expect("audits");
+    assert!(audits.iter().filter(|audit| audit["status"] == "upheld").count() >= 2, "resolved audits: {seen}");
+    for audit in audits {
         let round = audit["round"].as_str().expect("round");
         let target = audit["target"].as_str().expect("target");
         let inspected = user.json(&["inspect", "audit", "--target", target, "--round", round]);
-        for field in ["invalid_weight", "valid_weight", "voter_count", "window_end"] {
+        assert_eq!(audit["status"], inspected["status"], "{audit} vs {inspected}");
+        for field in ["invalid_weight", "valid_weight", "voter_count"] {
             assert_eq!(number(&audit[field]), inspected[field].as_u64(), "{field}: {audit} vs {inspected}");
+        }
+        let votes = inspected["votes"].as_array().expect("votes").len() as u64;
+        assert_eq!(number(&audit["votes"]), Some(votes), "{audit} vs {inspected}");
+        if inspected["status"] != "open" {
+            assert_eq!(number(&audit["slashed"]), inspected["slashed"].as_u64(), "{audit} vs {inspected}");
         }
     }
 
@@ -445,6 +453,96 @@ fn nodes_work_audit_slash_distribute_and_claim_and_a_restart_repeats_nothing() {
         );
     }
     assert_eq!(logs[1].matches("\"event\":\"started\"").count(), 2, "{}", context(1));
+    check_history(&user, &task, &operators, &nodes);
+}
+
+/// `gradual history` against what the nodes did: their journals of landed
+/// transactions, the accounts' proofs and the lists' leaves.
+fn check_history(user: &User, task: &str, operators: &[Operator], nodes: &[Value]) {
+    use std::collections::BTreeMap;
+    let history = user.json(&["history", task]);
+    assert_eq!(history["incomplete"], serde_json::json!([]), "{history}");
+    let entries = history["entries"].as_array().expect("entries");
+    let named = |event: &'static str| entries.iter().filter(move |entry| entry["event"] == event);
+    let address = |index: usize| nodes[index]["address"].as_str().expect("address").to_string();
+    let bad = address(0);
+    for round in 0..=4u64 {
+        let view = user.json(&["inspect", "round", task, &round.to_string()]);
+        let from_accounts: BTreeMap<String, String> = view["submissions"]
+            .as_array()
+            .expect("submissions")
+            .iter()
+            .map(|entry| (entry["node"].as_str().expect("node").to_string(), entry["digest"].to_string()))
+            .collect();
+        let revealed: BTreeMap<String, String> = named("Revealed")
+            .filter(|entry| u64_of(&entry["round"]) == round)
+            .map(|entry| (entry["node"].as_str().expect("node").to_string(), entry["digest"].to_string()))
+            .collect();
+        assert_eq!(revealed, from_accounts, "round {round}: each node revealed once, the digest it holds");
+        let committed = named("Committed").filter(|entry| u64_of(&entry["round"]) == round).count();
+        assert_eq!(committed, 4, "round {round}: each node committed once, the restarted one too");
+        let upheld: Vec<&Value> =
+            named("AuditResolved").filter(|entry| u64_of(&entry["round"]) == round).collect();
+        assert!(
+            upheld.len() == 1 && upheld[0]["target"] == bad.as_str() && upheld[0]["upheld"] == true,
+            "round {round}: one audit, of the bad node, upheld: {upheld:?}"
+        );
+        let distribution = user.json(&["inspect", "distribution", task, &round.to_string()]);
+        let mut leaves: Vec<(String, u64)> = distribution["leaves"]
+            .as_array()
+            .expect("leaves")
+            .iter()
+            .map(|leaf| (leaf["node"].as_str().expect("node").to_string(), u64_of(&leaf["amount"])))
+            .collect();
+        let mut claims: Vec<(String, u64)> = named("RewardClaimed")
+            .filter(|entry| u64_of(&entry["round"]) == round)
+            .map(|entry| (entry["node"].as_str().expect("node").to_string(), u64_of(&entry["amount"])))
+            .collect();
+        leaves.sort();
+        claims.sort();
+        assert_eq!(claims, leaves, "round {round}: the claims are the list's leaves, each once");
+    }
+    let slashed: u64 = named("AuditResolved").map(|entry| u64_of(&entry["slashed"])).sum();
+    assert_eq!(slashed, u64_of(&nodes[0]["total_slashed"]), "the slashes add up to the bad node's loss");
+    // Every vote and raise is one a node journaled as landed, and no other.
+    let mut seen: BTreeMap<(String, String, u64), u64> = BTreeMap::new();
+    for (event, who, kind) in [("AuditVoted", "voter", "VoteAudit"), ("AuditRaised", "raiser", "RaiseAudit")] {
+        for entry in named(event) {
+            let key = (kind.to_string(), entry[who].as_str().expect("node").to_string(), u64_of(&entry["round"]));
+            *seen.entry(key).or_default() += 1;
+        }
+    }
+    let mut journaled: BTreeMap<(String, String, u64), u64> = BTreeMap::new();
+    for (index, operator) in operators.iter().enumerate() {
+        let shown = user.json(&["node", "show", "-k", &operator.keypair, task, "--db", &operator.db]);
+        for (key, count) in shown["journal"].as_object().expect("journal") {
+            let (kind, round) = key.split_once('/').expect("kind/round");
+            if kind == "VoteAudit" || kind == "RaiseAudit" {
+                let round = round.parse().expect("round");
+                *journaled.entry((kind.to_string(), address(index), round)).or_default() += u64_of(count);
+            }
+        }
+    }
+    assert!(!seen.is_empty());
+    assert_eq!(seen, journaled, "the history's votes and raises are the nodes' own");
+
+    // A resolved audit is answered from history, with why and who voted.
+    let audit = user.json(&["inspect", "audit", "--target", &bad, "--round", "1"]);
+    assert_eq!(audit["status"], "resolved", "{audit}");
+    assert_eq!(audit["resolved"]["upheld"], true, "{audit}");
+    assert_eq!(audit["raised"]["reason_text"], gradual_node::runtime::RAISED_INVALID, "{audit}");
+    assert!(!audit["votes"].as_array().expect("votes").is_empty(), "{audit}");
+    // Filters, and a round read from history only.
+    let filtered = user.json(&["history", task, "--round", "1", "--node", &bad]);
+    let filtered = filtered["entries"].as_array().expect("entries");
+    assert!(!filtered.is_empty());
+    assert!(filtered.iter().all(|entry| entry.to_string().contains(&bad) && u64_of(&entry["round"]) == 1));
+    let old = user.json(&["inspect", "round", task, "1", "--history"]);
+    assert_eq!(old["submissions_from"], "history");
+    let submissions = old["submissions"].as_array().expect("submissions");
+    assert_eq!(submissions.len(), 4, "{old}");
+    assert!(submissions.iter().all(|entry| entry["revealed"] == true && entry["committed"] == true), "{old}");
+    assert!(submissions.iter().all(|entry| entry["paid"] == (entry["node"] != bad.as_str())), "{old}");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     chain::Chain,
-    history::{self, Entry},
+    history,
     rpc::RpcChain,
 };
 
@@ -186,25 +186,24 @@ pub fn run(context: &Context, command: InspectCommand) -> CliResult {
 /// why it was raised, who voted which way, and where a resolution sent every lamport.
 fn audit_view(chain: &RpcChain, address: &Address) -> CliResult<Value> {
     let entries = history::of_audit(chain, address)?;
-    let mut value = match chain.account(address)? {
-        Some(account) => {
-            let state = Audit::read(&account.data)
-                .ok_or_else(|| CliError::usage(format!("{address} is not a Gradual audit")))?;
-            let mut value = views::audit(address, &state, account.lamports);
-            value["status"] = json!("open");
-            value
+    let mut summary = history::audit_summary(&entries);
+    let Some(account) = chain.account(address)? else {
+        if entries.is_empty() {
+            return Err(CliError::usage(format!("no audit at {address}: none was raised there")));
         }
-        None if entries.is_empty() => {
-            return Err(CliError::usage(format!("no audit at {address}: none was raised there")))
+        if summary["resolved"].is_null() {
+            summary["status"] = json!("closed, its resolution not found in the ledger");
         }
-        None => json!({ "address": address.to_string(), "kind": "audit", "status": "resolved" }),
+        summary["address"] = json!(address.to_string());
+        summary["kind"] = json!("audit");
+        return Ok(summary);
     };
-    let of = |name: &'static str| {
-        entries.iter().filter(move |entry| entry.happened.name() == name).map(Entry::to_json)
-    };
-    value["raised"] = of("AuditRaised").next().unwrap_or(Value::Null);
-    value["votes"] = of("AuditVoted").collect::<Vec<_>>().into();
-    value["resolved"] = of("AuditResolved").next().unwrap_or(Value::Null);
+    let state =
+        Audit::read(&account.data).ok_or_else(|| CliError::usage(format!("{address} is not a Gradual audit")))?;
+    let mut value = views::audit(address, &state, account.lamports);
+    value["status"] = json!("open");
+    value["raised"] = summary["raised"].take();
+    value["votes"] = summary["votes"].take();
     Ok(value)
 }
 

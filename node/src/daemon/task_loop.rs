@@ -370,6 +370,7 @@ impl<'a> TaskLoop<'a> {
         let Some(publisher) = &mut self.publisher else { return };
         // After the tick, which may have read some nodes again.
         publisher.sync(&self.world);
+        publisher.follow_audits(&self.chain, &self.world, slot);
         if !publisher.due() {
             return;
         }

@@ -4,6 +4,7 @@
 //! auditors and creators who run no node. The assets are compiled into the
 //! binary, so the page needs no internet access.
 
+mod audits;
 mod lists;
 mod losses;
 mod snapshot;
@@ -77,6 +78,7 @@ struct Kept {
     lists: Lists,
     losses: losses::Losses,
     tallies: tally::Tallies,
+    audits: audits::AuditLog,
 }
 
 /// What one snapshot is made from besides the world.
@@ -90,7 +92,12 @@ pub struct Sources<'a> {
 
 impl Publisher {
     pub fn new(board: Arc<Board>, lists: Lists) -> Self {
-        let kept = Kept { lists, losses: losses::Losses::default(), tallies: tally::Tallies::default() };
+        let kept = Kept {
+            lists,
+            losses: losses::Losses::default(),
+            tallies: tally::Tallies::default(),
+            audits: audits::AuditLog::default(),
+        };
         Self { board, kept, next: Instant::now() }
     }
 
@@ -106,6 +113,14 @@ impl Publisher {
     /// next snapshot counts every node again.
     pub fn sync(&mut self, world: &World) {
         self.kept.tallies.sync(world);
+    }
+
+    /// Reads what is new of the shown rounds' audits from the ledger. Without
+    /// it (`simulate`), the page shows the open audits only.
+    pub fn follow_audits(&mut self, chain: &crate::rpc::RpcChain, world: &World, slot: u64) {
+        if let Some(shown) = snapshot::shown_rounds(world, slot) {
+            self.kept.audits.poll(chain, world, shown);
+        }
     }
 
     pub fn publish(&mut self, world: &mut World, sources: &Sources) {

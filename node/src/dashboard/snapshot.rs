@@ -42,12 +42,18 @@ pub struct Own {
     pub claimed_total: u64,
 }
 
+/// The rounds a snapshot shows at `slot`.
+pub fn shown_rounds(world: &World, slot: u64) -> Option<std::ops::RangeInclusive<u64>> {
+    let round = world.task_state?.timeline().round_at(slot)?;
+    Some(round.saturating_sub(ROUNDS_SHOWN - 1)..=round)
+}
+
 pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Value> {
-    let Kept { lists, losses, tallies } = kept;
+    let Kept { lists, losses, tallies, audits } = kept;
     let task = world.task_state?;
     let slot = sources.slot;
     let current = task.timeline().round_at(slot);
-    let shown = current.map(|round| round.saturating_sub(ROUNDS_SHOWN - 1)..=round);
+    let shown = shown_rounds(world, slot);
     tallies.sync(world);
     if let Some(shown) = &shown {
         lists.forget_before(*shown.start());
@@ -58,7 +64,9 @@ pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Va
     for round in shown.clone().into_iter().flatten().rev() {
         let list = world.distributions.get(&round).map(|(_, list)| *list);
         let paid = list.and_then(|list| lists.of(world, sources.rule, &list));
-        rounds.push(round_view(world, round, tallies.of(round), list.as_ref(), paid.as_ref()));
+        let mut view = round_view(world, round, tallies.of(round), list.as_ref(), paid.as_ref());
+        view["audits"] = audits.of_round(round).into();
+        rounds.push(view);
         if let Some(paid) = paid {
             amounts.insert(round, paid);
         }

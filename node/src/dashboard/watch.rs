@@ -42,6 +42,7 @@ pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &A
                 continue;
             }
             publisher.sync(&world);
+            publisher.follow_audits(&chain, &world, slot);
             last_slot = Some(slot);
         }
         if !publisher.due() {

@@ -98,19 +98,30 @@ function roundsTable(task) {
   return el("div", { class: "scroll" }, el("table", { "data-table": "rounds" }, el("thead", {}, head), el("tbody", {}, rows)));
 }
 
+// Every audit of the rounds shown: from the ledger when the server reads it
+// (resolved ones too, with each vote), else the open ones from their accounts.
 function auditsTable(task) {
-  const audits = task.rounds.flatMap((round) => round.open_audits.map((audit) => Object.assign({ round: round.round }, audit)));
-  if (!audits.length) return el("p", { "data-field": "open_audits_none" }, "No audit is open.");
-  const head = el("tr", {}, ["round", "against", "raised by", "stake upholding", "stake rejecting", "voters", "closes at slot"]
-    .map((name) => el("th", {}, name)));
-  const rows = audits.map((audit) => el("tr", { "data-audit-round": audit.round, "data-target": audit.target },
-    cell("round", audit.round),
-    el("td", { class: "node", title: audit.target }, short(audit.target)),
-    el("td", { class: "node", title: audit.raiser }, short(audit.raiser)),
-    cell("invalid_weight", audit.invalid_weight, sol(audit.invalid_weight)),
-    cell("valid_weight", audit.valid_weight, sol(audit.valid_weight)),
-    cell("voter_count", audit.voter_count),
-    cell("window_end", audit.window_end)));
+  const audits = task.rounds.flatMap((round) => (round.audits && round.audits.length ? round.audits : round.open_audits)
+    .map((audit) => Object.assign({ round: round.round, status: "open" }, audit)));
+  if (!audits.length) return el("p", { "data-field": "audits_none" }, "No audit in the rounds shown.");
+  const head = el("tr", {}, ["round", "against", "raised by", "why", "status", "seats upholding", "seats rejecting",
+    "voters", "votes", "slashed"].map((name) => el("th", {}, name)));
+  const rows = audits.map((audit) => {
+    const votes = audit.votes || [];
+    const why = audit.raised ? audit.raised.reason_text || audit.raised.reason : null;
+    return el("tr", { "data-audit-round": audit.round, "data-target": audit.target, class: audit.status },
+      cell("round", audit.round),
+      el("td", { class: "node", title: audit.target }, short(audit.target)),
+      el("td", { class: "node", title: audit.raiser }, short(audit.raiser)),
+      cell("reason", why, why ?? "–"),
+      cell("status", audit.status, audit.status),
+      cell("invalid_weight", audit.invalid_weight),
+      cell("valid_weight", audit.valid_weight),
+      cell("voter_count", audit.voter_count),
+      cell("votes", votes.length, votes.map((vote) => `${short(vote.voter)} ${vote.valid ? "valid" : "invalid"} ×${vote.seats}`)
+        .join(", ") || "–"),
+      cell("slashed", audit.slashed ?? null, audit.slashed === undefined ? "–" : sol(audit.slashed)));
+  });
   return el("div", { class: "scroll" }, el("table", { "data-table": "audits" }, el("thead", {}, head), el("tbody", {}, rows)));
 }
 
@@ -225,7 +236,7 @@ function taskSection(task, now) {
     task.own ? ownSection(task.own) : null,
     el("h3", {}, "This round"), timeline(task),
     el("h3", {}, "Rounds"), roundsTable(task),
-    el("h3", {}, "Open audits and their votes"), auditsTable(task),
+    el("h3", {}, "Audits and their votes"), auditsTable(task),
     el("h3", {}, "Rewards per node per round"), rewardsChart(task, nodes), rewardsTable(task, nodes));
 }
 
