@@ -7,7 +7,7 @@ SBF_OUT := target/$(SBF_TARGET)/release/libgradual.so
 DEPLOY_SO := target/deploy/gradual.so
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup browser nextest sbf test cu demo verify bench-sim bench-sim-100k bench-growth bench-sandbox validator e2e fmt lint check-make
+.PHONY: setup browser client idl nextest sbf test cu demo verify bench-sim bench-sim-100k bench-growth bench-sandbox validator e2e fmt lint check-make
 
 ## Install the SBF toolchain if missing (Debian packages and sbpf-linker).
 setup:
@@ -16,6 +16,15 @@ setup:
 ## Install what the dashboard's browser test needs if missing (Debian's chromium, playwright-core from npm).
 browser:
 	bash scripts/setup-browser.sh
+
+## Install what the generated TypeScript client needs if missing (Node.js, npm, clients/js's packages from its lock file).
+client:
+	bash scripts/setup-client.sh
+
+## Regenerate the Codama IDL idl/gradual.json from the interface crate, and the TypeScript client clients/js/src/generated from it.
+idl: client
+	cargo run --locked -q -p gradual-idl
+	node clients/js/render.mjs
 
 ## Build target/deploy/gradual.so from source, installing the toolchain first if missing.
 sbf: setup
@@ -27,7 +36,7 @@ nextest:
 
 ## Setup, the SBF build, lints and every test: every test binary side by side
 ## (cargo-nextest, .config/nextest.toml). The workspace has no doctests.
-test: setup browser sbf lint check-make nextest
+test: setup browser client sbf lint check-make nextest
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo nextest run --workspace --locked
 
 ## Regenerate docs/compute-units.md from the built .so.

@@ -131,7 +131,7 @@ fn set_default(data: &mut StructTypeNode, field: &str, value: u8) -> Result<(), 
         .iter_mut()
         .find(|f| f.name.as_ref() == field)
         .ok_or_else(|| format!("no field {field}"))?;
-    found.default_value = Box::new(Some(ValueNode::from(NumberValueNode::new(value))));
+    *found.default_value = Some(ValueNode::from(NumberValueNode::new(value)));
     found.default_value_strategy = Some(codama::DefaultValueStrategy::Omitted);
     Ok(())
 }
