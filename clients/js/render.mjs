@@ -59,9 +59,10 @@ if (!check) {
         `render: clients/js/src/generated is not what idl/gradual.json renders (${differences.length} files differ:` +
           ` ${differences.slice(0, 5).join(', ')}). Run \`make idl\`.`,
       );
-      process.exit(1);
+      process.exitCode = 1;
+    } else {
+      console.log('render: clients/js/src/generated is what idl/gradual.json renders');
     }
-    console.log('render: clients/js/src/generated is what idl/gradual.json renders');
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -62,6 +62,16 @@ pub fn generate() -> Result<RootNode, String> {
     // tests), so that the file does not depend on the build; clients of a
     // deployment with its own id pass it (`programAddress` in the JS client).
     program.public_key = gradual_interface::DEFAULT_ID.to_string();
+    for defined in &mut program.defined_types {
+        if let TypeNode::Struct(data) = &mut *defined.r#type {
+            zero_padding(data);
+        }
+    }
+    for event in &mut program.events {
+        if let TypeNode::Struct(data) = &mut *event.data {
+            zero_padding(data);
+        }
+    }
     let types = program.defined_types.clone();
     for account in &mut program.accounts {
         complete_account(account, &types)?;
@@ -112,6 +122,7 @@ fn complete_account(account: &mut AccountNode, types: &[codama::DefinedTypeNode]
     let codama::NestedTypeNode::Value(data) = &mut account.data else {
         return Err(format!("account {} is not a plain struct", account.name.as_ref()));
     };
+    zero_padding(data);
     set_default(data, "discriminator", kind as u8)?;
     set_default(data, "version", ACCOUNT_VERSION)?;
     account.discriminators = vec![
@@ -122,6 +133,19 @@ fn complete_account(account: &mut AccountNode, types: &[codama::DefinedTypeNode]
     account.pda = Some(PdaLinkNode::new(account.name.clone()));
     let data = TypeNode::Struct(data.clone());
     check_size(&format!("account {}", account.name.as_ref()), &data, len, types)
+}
+
+/// Padding fields (`_padding`, `_next_padding`, …) are zero, which encoders
+/// fill in: the program rejects anything else in instruction data.
+fn zero_padding(data: &mut StructTypeNode) {
+    for field in &mut data.fields {
+        let TypeNode::FixedSize(fixed) = &*field.r#type else { continue };
+        if field.name.as_ref().to_ascii_lowercase().contains("padding") {
+            let zeros = "00".repeat(fixed.size);
+            *field.default_value = Some(codama::BytesValueNode::base16(zeros).into());
+            field.default_value_strategy = Some(codama::DefaultValueStrategy::Omitted);
+        }
+    }
 }
 
 /// Gives `field` a fixed value that encoders fill in (`omitted`).

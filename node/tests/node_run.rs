@@ -528,7 +528,7 @@ fn check_history(user: &User, task: &str, operators: &[Operator], nodes: &[Value
 
     // A resolved audit is answered from history, with why and who voted.
     let audit = user.json(&["inspect", "audit", "--target", &bad, "--round", "1"]);
-    assert_eq!(audit["status"], "resolved", "{audit}");
+    assert_eq!(audit["status"], "upheld", "{audit}");
     assert_eq!(audit["resolved"]["upheld"], true, "{audit}");
     assert_eq!(audit["raised"]["reason_text"], gradual_node::runtime::RAISED_INVALID, "{audit}");
     assert!(!audit["votes"].as_array().expect("votes").is_empty(), "{audit}");

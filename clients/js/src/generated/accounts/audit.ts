@@ -80,7 +80,6 @@ export type AuditArgs = {
   bump: number;
   padding: number;
   committeeSeats: number;
-  padding2: ReadonlyUint8Array;
   task: Address;
   target: Address;
   raiser: Address;
@@ -128,7 +127,12 @@ export function getAuditEncoder(): FixedSizeEncoder<AuditArgs> {
       ["committeeStake", getU64Encoder()],
       ["raiserStake", getU64Encoder()],
     ]),
-    (value) => ({ ...value, discriminator: AUDIT_DISCRIMINATOR, version: 1 }),
+    (value) => ({
+      ...value,
+      discriminator: AUDIT_DISCRIMINATOR,
+      version: 1,
+      padding2: new Uint8Array([0, 0]),
+    }),
   );
 }
 

@@ -87,7 +87,6 @@ export type DistributionArgs = {
   status: number;
   attempt: number;
   urlLen: number;
-  padding: ReadonlyUint8Array;
   task: Address;
   proposer: Address;
   proposerOperator: Address;
@@ -108,7 +107,6 @@ export type DistributionArgs = {
   validWeight: number | bigint;
   invalidWeight: number | bigint;
   voterCount: number;
-  padding2: ReadonlyUint8Array;
   disputerOperator: Address;
   disputeBond: number | bigint;
   url: ReadonlyUint8Array;
@@ -154,6 +152,8 @@ export function getDistributionEncoder(): FixedSizeEncoder<DistributionArgs> {
       ...value,
       discriminator: DISTRIBUTION_DISCRIMINATOR,
       version: 1,
+      padding: new Uint8Array([0, 0]),
+      padding2: new Uint8Array([0, 0, 0, 0]),
     }),
   );
 }

@@ -89,7 +89,6 @@ export type Node = {
 export type NodeArgs = {
   bump: number;
   serviceUrlLen: number;
-  padding: ReadonlyUint8Array;
   task: Address;
   operator: Address;
   joinedRound: number | bigint;
@@ -132,7 +131,12 @@ export function getNodeEncoder(): FixedSizeEncoder<NodeArgs> {
       ],
       ["claimedRounds", getRoundSetEncoder()],
     ]),
-    (value) => ({ ...value, discriminator: NODE_DISCRIMINATOR, version: 1 }),
+    (value) => ({
+      ...value,
+      discriminator: NODE_DISCRIMINATOR,
+      version: 1,
+      padding: new Uint8Array([0, 0, 0, 0]),
+    }),
   );
 }
 

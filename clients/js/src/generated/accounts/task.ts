@@ -132,7 +132,6 @@ export type TaskArgs = {
   nextExecutableFromRound: number | bigint;
   nextExecutableSha256: ReadonlyUint8Array;
   nextExecutableLocatorLen: number;
-  nextPadding: ReadonlyUint8Array;
   nextExecutableLocator: ReadonlyUint8Array;
 };
 
@@ -180,7 +179,12 @@ export function getTaskEncoder(): FixedSizeEncoder<TaskArgs> {
       ["nextPadding", fixEncoderSize(getBytesEncoder(), 7)],
       ["nextExecutableLocator", fixEncoderSize(getBytesEncoder(), 128)],
     ]),
-    (value) => ({ ...value, discriminator: TASK_DISCRIMINATOR, version: 1 }),
+    (value) => ({
+      ...value,
+      discriminator: TASK_DISCRIMINATOR,
+      version: 1,
+      nextPadding: new Uint8Array([0, 0, 0, 0, 0, 0, 0]),
+    }),
   );
 }
 

@@ -22,6 +22,7 @@ import {
   getU64Encoder,
   getU8Decoder,
   getU8Encoder,
+  transformEncoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -64,25 +65,27 @@ export type CreateTaskArgsArgs = {
   bump: number;
   minAuditSeats: number;
   auditCommitteeSeats: number;
-  padding: ReadonlyUint8Array;
 };
 
 export function getCreateTaskArgsEncoder(): FixedSizeEncoder<CreateTaskArgsArgs> {
-  return getStructEncoder([
-    ["taskId", getU64Encoder()],
-    ["initialBounty", getU64Encoder()],
-    ["startSlot", getU64Encoder()],
-    ["roundLength", getU64Encoder()],
-    ["unstakeCooldownRounds", getU64Encoder()],
-    ["manager", getAddressEncoder()],
-    ["executableSha256", fixEncoderSize(getBytesEncoder(), 32)],
-    ["params", getRoundParamsEncoder()],
-    ["allowedFailedDistributions", getU8Encoder()],
-    ["bump", getU8Encoder()],
-    ["minAuditSeats", getU16Encoder()],
-    ["auditCommitteeSeats", getU16Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 2)],
-  ]);
+  return transformEncoder(
+    getStructEncoder([
+      ["taskId", getU64Encoder()],
+      ["initialBounty", getU64Encoder()],
+      ["startSlot", getU64Encoder()],
+      ["roundLength", getU64Encoder()],
+      ["unstakeCooldownRounds", getU64Encoder()],
+      ["manager", getAddressEncoder()],
+      ["executableSha256", fixEncoderSize(getBytesEncoder(), 32)],
+      ["params", getRoundParamsEncoder()],
+      ["allowedFailedDistributions", getU8Encoder()],
+      ["bump", getU8Encoder()],
+      ["minAuditSeats", getU16Encoder()],
+      ["auditCommitteeSeats", getU16Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 2)],
+    ]),
+    (value) => ({ ...value, padding: new Uint8Array([0, 0]) }),
+  );
 }
 
 export function getCreateTaskArgsDecoder(): FixedSizeDecoder<CreateTaskArgs> {

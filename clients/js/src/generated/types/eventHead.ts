@@ -16,6 +16,7 @@ import {
   getStructEncoder,
   getU8Decoder,
   getU8Encoder,
+  transformEncoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
@@ -29,15 +30,18 @@ export type EventHead = {
   padding: ReadonlyUint8Array;
 };
 
-export type EventHeadArgs = EventHead;
+export type EventHeadArgs = { kind: number; version: number; flag: number };
 
 export function getEventHeadEncoder(): FixedSizeEncoder<EventHeadArgs> {
-  return getStructEncoder([
-    ["kind", getU8Encoder()],
-    ["version", getU8Encoder()],
-    ["flag", getU8Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 5)],
-  ]);
+  return transformEncoder(
+    getStructEncoder([
+      ["kind", getU8Encoder()],
+      ["version", getU8Encoder()],
+      ["flag", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 5)],
+    ]),
+    (value) => ({ ...value, padding: new Uint8Array([0, 0, 0, 0, 0]) }),
+  );
 }
 
 export function getEventHeadDecoder(): FixedSizeDecoder<EventHead> {

@@ -18,6 +18,7 @@ import {
   getU64Encoder,
   getU8Decoder,
   getU8Encoder,
+  transformEncoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
@@ -41,19 +42,21 @@ export type ProposeDistributionArgsArgs = {
   root: ReadonlyUint8Array;
   contentHash: ReadonlyUint8Array;
   bump: number;
-  padding: ReadonlyUint8Array;
 };
 
 export function getProposeDistributionArgsEncoder(): FixedSizeEncoder<ProposeDistributionArgsArgs> {
-  return getStructEncoder([
-    ["round", getU64Encoder()],
-    ["total", getU64Encoder()],
-    ["leafCount", getU64Encoder()],
-    ["root", fixEncoderSize(getBytesEncoder(), 32)],
-    ["contentHash", fixEncoderSize(getBytesEncoder(), 32)],
-    ["bump", getU8Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 7)],
-  ]);
+  return transformEncoder(
+    getStructEncoder([
+      ["round", getU64Encoder()],
+      ["total", getU64Encoder()],
+      ["leafCount", getU64Encoder()],
+      ["root", fixEncoderSize(getBytesEncoder(), 32)],
+      ["contentHash", fixEncoderSize(getBytesEncoder(), 32)],
+      ["bump", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 7)],
+    ]),
+    (value) => ({ ...value, padding: new Uint8Array([0, 0, 0, 0, 0, 0, 0]) }),
+  );
 }
 
 export function getProposeDistributionArgsDecoder(): FixedSizeDecoder<ProposeDistributionArgs> {

@@ -18,6 +18,7 @@ import {
   getU64Encoder,
   getU8Decoder,
   getU8Encoder,
+  transformEncoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
@@ -34,17 +35,19 @@ export type RaiseAuditArgs = {
 export type RaiseAuditArgsArgs = {
   round: number | bigint;
   bump: number;
-  padding: ReadonlyUint8Array;
   reason: ReadonlyUint8Array;
 };
 
 export function getRaiseAuditArgsEncoder(): FixedSizeEncoder<RaiseAuditArgsArgs> {
-  return getStructEncoder([
-    ["round", getU64Encoder()],
-    ["bump", getU8Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 7)],
-    ["reason", fixEncoderSize(getBytesEncoder(), 32)],
-  ]);
+  return transformEncoder(
+    getStructEncoder([
+      ["round", getU64Encoder()],
+      ["bump", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 7)],
+      ["reason", fixEncoderSize(getBytesEncoder(), 32)],
+    ]),
+    (value) => ({ ...value, padding: new Uint8Array([0, 0, 0, 0, 0, 0, 0]) }),
+  );
 }
 
 export function getRaiseAuditArgsDecoder(): FixedSizeDecoder<RaiseAuditArgs> {

@@ -18,6 +18,7 @@ import {
   getU16Encoder,
   getU64Decoder,
   getU64Encoder,
+  transformEncoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
@@ -45,21 +46,23 @@ export type RoundParamsArgs = {
   minStake: number | bigint;
   auditBond: number | bigint;
   slashRateBps: number;
-  padding: ReadonlyUint8Array;
 };
 
 export function getRoundParamsEncoder(): FixedSizeEncoder<RoundParamsArgs> {
-  return getStructEncoder([
-    ["bountyPerRound", getU64Encoder()],
-    ["submissionWindow", getU64Encoder()],
-    ["auditWindow", getU64Encoder()],
-    ["distributionWindow", getU64Encoder()],
-    ["distributionAuditWindow", getU64Encoder()],
-    ["minStake", getU64Encoder()],
-    ["auditBond", getU64Encoder()],
-    ["slashRateBps", getU16Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 6)],
-  ]);
+  return transformEncoder(
+    getStructEncoder([
+      ["bountyPerRound", getU64Encoder()],
+      ["submissionWindow", getU64Encoder()],
+      ["auditWindow", getU64Encoder()],
+      ["distributionWindow", getU64Encoder()],
+      ["distributionAuditWindow", getU64Encoder()],
+      ["minStake", getU64Encoder()],
+      ["auditBond", getU64Encoder()],
+      ["slashRateBps", getU16Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 6)],
+    ]),
+    (value) => ({ ...value, padding: new Uint8Array([0, 0, 0, 0, 0, 0]) }),
+  );
 }
 
 export function getRoundParamsDecoder(): FixedSizeDecoder<RoundParams> {

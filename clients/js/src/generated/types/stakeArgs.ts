@@ -18,6 +18,7 @@ import {
   getU64Encoder,
   getU8Decoder,
   getU8Encoder,
+  transformEncoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
@@ -30,18 +31,17 @@ export type StakeArgs = {
   padding: ReadonlyUint8Array;
 };
 
-export type StakeArgsArgs = {
-  amount: number | bigint;
-  bump: number;
-  padding: ReadonlyUint8Array;
-};
+export type StakeArgsArgs = { amount: number | bigint; bump: number };
 
 export function getStakeArgsEncoder(): FixedSizeEncoder<StakeArgsArgs> {
-  return getStructEncoder([
-    ["amount", getU64Encoder()],
-    ["bump", getU8Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 7)],
-  ]);
+  return transformEncoder(
+    getStructEncoder([
+      ["amount", getU64Encoder()],
+      ["bump", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 7)],
+    ]),
+    (value) => ({ ...value, padding: new Uint8Array([0, 0, 0, 0, 0, 0, 0]) }),
+  );
 }
 
 export function getStakeArgsDecoder(): FixedSizeDecoder<StakeArgs> {

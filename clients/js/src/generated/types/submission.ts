@@ -18,6 +18,7 @@ import {
   getU64Encoder,
   getU8Decoder,
   getU8Encoder,
+  transformEncoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
@@ -42,21 +43,23 @@ export type SubmissionArgs = {
   digest: ReadonlyUint8Array;
   flags: number;
   locatorLen: number;
-  padding: ReadonlyUint8Array;
   locator: ReadonlyUint8Array;
 };
 
 export function getSubmissionEncoder(): FixedSizeEncoder<SubmissionArgs> {
-  return getStructEncoder([
-    ["round", getU64Encoder()],
-    ["slot", getU64Encoder()],
-    ["commitment", fixEncoderSize(getBytesEncoder(), 32)],
-    ["digest", fixEncoderSize(getBytesEncoder(), 32)],
-    ["flags", getU8Encoder()],
-    ["locatorLen", getU8Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 6)],
-    ["locator", fixEncoderSize(getBytesEncoder(), 64)],
-  ]);
+  return transformEncoder(
+    getStructEncoder([
+      ["round", getU64Encoder()],
+      ["slot", getU64Encoder()],
+      ["commitment", fixEncoderSize(getBytesEncoder(), 32)],
+      ["digest", fixEncoderSize(getBytesEncoder(), 32)],
+      ["flags", getU8Encoder()],
+      ["locatorLen", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 6)],
+      ["locator", fixEncoderSize(getBytesEncoder(), 64)],
+    ]),
+    (value) => ({ ...value, padding: new Uint8Array([0, 0, 0, 0, 0, 0]) }),
+  );
 }
 
 export function getSubmissionDecoder(): FixedSizeDecoder<Submission> {

@@ -18,6 +18,7 @@ import {
   getU64Encoder,
   getU8Decoder,
   getU8Encoder,
+  transformEncoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
@@ -36,21 +37,23 @@ export type SubmitProofArgs = {
 export type SubmitProofArgsArgs = {
   round: number | bigint;
   parts: number;
-  padding: ReadonlyUint8Array;
   commitment: ReadonlyUint8Array;
   digest: ReadonlyUint8Array;
   salt: ReadonlyUint8Array;
 };
 
 export function getSubmitProofArgsEncoder(): FixedSizeEncoder<SubmitProofArgsArgs> {
-  return getStructEncoder([
-    ["round", getU64Encoder()],
-    ["parts", getU8Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 7)],
-    ["commitment", fixEncoderSize(getBytesEncoder(), 32)],
-    ["digest", fixEncoderSize(getBytesEncoder(), 32)],
-    ["salt", fixEncoderSize(getBytesEncoder(), 32)],
-  ]);
+  return transformEncoder(
+    getStructEncoder([
+      ["round", getU64Encoder()],
+      ["parts", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 7)],
+      ["commitment", fixEncoderSize(getBytesEncoder(), 32)],
+      ["digest", fixEncoderSize(getBytesEncoder(), 32)],
+      ["salt", fixEncoderSize(getBytesEncoder(), 32)],
+    ]),
+    (value) => ({ ...value, padding: new Uint8Array([0, 0, 0, 0, 0, 0, 0]) }),
+  );
 }
 
 export function getSubmitProofArgsDecoder(): FixedSizeDecoder<SubmitProofArgs> {
