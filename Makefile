@@ -23,6 +23,7 @@ client:
 
 ## Regenerate the Codama IDL idl/gradual.json from the interface crate, and the TypeScript client clients/js/src/generated from it.
 idl: client
+	cargo check --locked -q -p gradual-interface --features codama
 	cargo run --locked -q -p gradual-idl
 	node clients/js/render.mjs
 
