@@ -1,8 +1,11 @@
 //! The Codama IDL of the Gradual program, generated from the interface crate.
 //!
 //! Codama's own loader (`codama::Codama::load`) reads `interface/src` and
-//! the `#[codama(...)]` attributes on its types (behind the interface's
-//! `codama` feature): accounts, defined types, instructions and events. What
+//! the `#[codama(...)]` attributes on its types: accounts, defined types,
+//! instructions and events. The attributes sit behind the interface's
+//! `codama` feature, which only lets Codama's derive macros check them; the
+//! loader reads the source, so this crate does not enable it (workspace
+//! builds keep one feature set of the interface). What
 //! the macros cannot express is filled in here from the interface's own
 //! constants and types, so nothing is written twice:
 //!
