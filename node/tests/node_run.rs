@@ -272,7 +272,10 @@ fn check_dashboard_in_browser(user: &User, (creator, task): (&str, &str), own: &
 
     // Every audit of the rounds shown, resolved ones too (from history), with its votes.
     let audits = page["audits"].as_array().expect("audits");
-    assert!(audits.iter().filter(|audit| audit["status"] == "upheld").count() >= 2, "resolved audits: {seen}");
+    assert!(
+        audits.iter().filter(|audit| audit["status"] == "upheld").count() >= 2,
+        "resolved audits: {seen}"
+    );
     for audit in audits {
         let round = audit["round"].as_str().expect("round");
         let target = audit["target"].as_str().expect("target");
@@ -294,11 +297,22 @@ fn check_dashboard_in_browser(user: &User, (creator, task): (&str, &str), own: &
     assert_eq!(own_view["node"], node["address"], "{seen}");
     assert_eq!(number(&own_view["fields"]["own_stake"]), node["stake"].as_u64(), "{seen}");
     assert_eq!(number(&own_view["fields"]["own_total_slashed"]), node["total_slashed"].as_u64(), "{seen}");
-    // It started after the slashes: what each took is not known, only the total.
+    // It started after the slashes: what each took comes from the ledger.
     for round in own_view["rounds"].as_array().expect("rounds") {
         if round["proof"] != "excluded" {
             assert_eq!(round["lost"], "0", "{round}");
+            continue;
         }
+        let number_of_round = round["round"].as_str().expect("round");
+        let audit = user.json(&[
+            "inspect",
+            "audit",
+            "--target",
+            own_view["node"].as_str().expect("node"),
+            "--round",
+            number_of_round,
+        ]);
+        assert_eq!(number(&round["lost"]), audit["slashed"].as_u64(), "{round} vs {audit}");
     }
     let alerts = own_view["alerts"].as_array().expect("alerts");
     assert!(alerts.iter().any(|alert| alert.as_str().is_some_and(|text| text.contains("slashed"))), "{seen}");
@@ -506,9 +520,11 @@ fn check_history(user: &User, task: &str, operators: &[Operator], nodes: &[Value
     assert_eq!(slashed, u64_of(&nodes[0]["total_slashed"]), "the slashes add up to the bad node's loss");
     // Every vote and raise is one a node journaled as landed, and no other.
     let mut seen: BTreeMap<(String, String, u64), u64> = BTreeMap::new();
-    for (event, who, kind) in [("AuditVoted", "voter", "VoteAudit"), ("AuditRaised", "raiser", "RaiseAudit")] {
+    for (event, who, kind) in [("AuditVoted", "voter", "VoteAudit"), ("AuditRaised", "raiser", "RaiseAudit")]
+    {
         for entry in named(event) {
-            let key = (kind.to_string(), entry[who].as_str().expect("node").to_string(), u64_of(&entry["round"]));
+            let key =
+                (kind.to_string(), entry[who].as_str().expect("node").to_string(), u64_of(&entry["round"]));
             *seen.entry(key).or_default() += 1;
         }
     }

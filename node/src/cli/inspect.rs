@@ -14,11 +14,7 @@ use super::{
     task::read_task,
     views, CliError, CliResult, Context,
 };
-use crate::{
-    chain::Chain,
-    history,
-    rpc::RpcChain,
-};
+use crate::{chain::Chain, history, rpc::RpcChain};
 
 #[derive(Subcommand)]
 pub enum InspectCommand {
@@ -198,8 +194,8 @@ fn audit_view(chain: &RpcChain, address: &Address) -> CliResult<Value> {
         summary["kind"] = json!("audit");
         return Ok(summary);
     };
-    let state =
-        Audit::read(&account.data).ok_or_else(|| CliError::usage(format!("{address} is not a Gradual audit")))?;
+    let state = Audit::read(&account.data)
+        .ok_or_else(|| CliError::usage(format!("{address} is not a Gradual audit")))?;
     let mut value = views::audit(address, &state, account.lamports);
     value["status"] = json!("open");
     value["raised"] = summary["raised"].take();

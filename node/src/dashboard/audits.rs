@@ -69,6 +69,12 @@ impl AuditLog {
         }
     }
 
+    /// What an upheld audit of `target`'s proof of `round` slashed, if one was read.
+    pub fn slashed(&self, target: &Address, round: u64) -> Option<u64> {
+        let (_, entries) = self.audits.get(&find_audit_address(target, round).0)?;
+        history::audit_summary(entries)["slashed"].as_u64()
+    }
+
     /// The audits of `round`, each summarised as `inspect audit` shows it.
     pub fn of_round(&self, round: u64) -> Vec<Value> {
         self.audits

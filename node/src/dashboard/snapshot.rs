@@ -14,7 +14,7 @@ use gradual_interface::{
 };
 use serde_json::{json, Value};
 
-use super::{lists::Paid, losses::Losses, tally::Tally, Kept, Sources, NODES_SHOWN};
+use super::{audits::AuditLog, lists::Paid, losses::Losses, tally::Tally, Kept, Sources, NODES_SHOWN};
 use crate::{cli::views::distribution_status, world::World};
 
 /// Each shown round's list, where it was found.
@@ -71,7 +71,7 @@ pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Va
             amounts.insert(round, paid);
         }
     }
-    let own = sources.own.as_ref().map(|own| own_view(world, own, (slot, losses), (&task, &amounts)));
+    let own = sources.own.as_ref().map(|own| own_view(world, own, (slot, losses, audits), (&task, &amounts)));
     Some(json!({
         "task": world.task.to_string(),
         "name": String::from_utf8_lossy(task.name()),
@@ -189,7 +189,7 @@ fn round_view(
 fn own_view(
     world: &World,
     own: &Own,
-    (slot, losses): (u64, &mut Losses),
+    (slot, losses, audits): (u64, &mut Losses, &AuditLog),
     (task, amounts): (&TaskAccount, &PaidByRound),
 ) -> Value {
     let mut alerts: Vec<String> = own.last_error.iter().map(|error| format!("last error: {error}")).collect();
@@ -229,8 +229,9 @@ fn own_view(
         if let (Some(amount), true, false) = (earned, claimable, claimed) {
             pending = pending.saturating_add(amount);
         }
-        // Excluded, and what it took unknown: null.
-        let lost = if excluded { losses.of(round) } else { Some(0) };
+        // Excluded, and what it took unknown (seen neither by this process nor in the ledger): null.
+        let lost =
+            if excluded { losses.of(round).or_else(|| audits.slashed(&own.node, round)) } else { Some(0) };
         if excluded {
             let taken =
                 lost.map_or_else(|| "an unknown amount".to_string(), |lost| format!("{lost} lamports"));
