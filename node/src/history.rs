@@ -82,7 +82,7 @@ pub fn read(chain: &RpcChain, task: &Address) -> Read<History> {
             .collect();
         let unread: Vec<Signature> = signatures.iter().map(|(signature, _)| *signature).collect();
         for landed in chain.landed_transactions(&unread)? {
-            history.transactions += 1;
+            history.transactions = history.transactions.saturating_add(1);
             let happened = decode(&landed, &mut history.incomplete);
             for happened in happened.into_iter().filter(|happened| happened.task() == *task) {
                 pending.extend(accounts_named(task, &happened));
@@ -144,12 +144,12 @@ pub fn audit_summary(entries: &[Entry]) -> Value {
                 summary["raiser"] = address(&e.raiser);
                 summary["round"] = json!(e.round);
                 invalid = invalid.saturating_add(e.raiser_seats);
-                voters += u64::from(e.raiser_seats != 0);
+                voters = voters.saturating_add(u64::from(e.raiser_seats != 0));
             }
             Happened::Event(AnyEvent::AuditVoted(e)) => {
                 let side = if e.head.flag == 1 { &mut valid } else { &mut invalid };
                 *side = side.saturating_add(e.seats);
-                voters += 1;
+                voters = voters.saturating_add(1);
                 votes.push(entry.to_json());
             }
             Happened::Event(AnyEvent::AuditResolved(e)) => {

@@ -39,7 +39,7 @@ impl AuditLog {
         if self.next_poll.is_some_and(|next| Instant::now() < next) {
             return;
         }
-        self.next_poll = Some(Instant::now() + POLL_EVERY);
+        self.next_poll = Instant::now().checked_add(POLL_EVERY);
         self.audits.retain(|_, (round, _)| rounds.contains(round));
         let mut found: Vec<(Address, u64)> = world
             .open_audits
