@@ -3,12 +3,13 @@
 // `gradual inspect task|node --output json` (node/src/cli/views.rs), so that
 // node/tests/client_js.rs can compare the two field by field.
 //
-//   node test.mjs RPC_URL TASK NODE [--fund KEYPAIR.json LAMPORTS] [--layouts LAYOUTS.json]
+//   node test.mjs RPC_URL TASK NODE [--fund KEYPAIR.json LAMPORTS] [--layouts LAYOUTS.json] [--events EVENTS.json]
 //
 // --fund sends FundTask, built by the generated client and signed with
 // KEYPAIR, before reading. --layouts names a file of base64 Audit and
 // Distribution account data (written by the Rust test from the interface's
-// own structs), decoded with the generated codecs.
+// own structs), decoded with the generated codecs; --events a file of
+// base64 events of every kind, decoded as if logged.
 // Besides the accounts it prints the events that the program logged in the
 // task's transactions (getSignaturesForAddress, getTransaction), decoded
 // with the generated event codecs, and the text arguments of the task's
@@ -325,8 +326,19 @@ for (const { signature, slot } of [...signatures].reverse()) {
   for (const ix of instructionsIn(transaction)) instructions.push({ ...ix, signature });
 }
 
+// --events FILE: base64 events of every kind, written by the Rust test from
+// the interface's structs, decoded as if the program had logged them.
+const eventsFile = option('--events', 1);
+const given = eventsFile ? JSON.parse(readFileSync(eventsFile[0], 'utf8')) : null;
+const written = given && eventsIn([
+  `Program ${programId} invoke [1]`,
+  ...given.map((data) => `Program data: ${data}`),
+  `Program ${programId} success`,
+]);
+
 const out = {
   task: taskView(task),
+  ...(written ? { written_events: written } : {}),
   node: nodeView(node),
   ...(option('--layouts', 1) ? layouts(option('--layouts', 1)[0]) : {}),
   events,

@@ -15,12 +15,18 @@ use std::{
 };
 
 use base64::{prelude::BASE64_STANDARD, Engine};
+use bytemuck::Zeroable;
 use common::{u64_of, Localnet, User, SOL};
 use gradual_interface::{
+    event::{
+        AnyEvent, AuditRaised, AuditResolved, AuditVoted, Event, ListExpired, ListProposed, ListResolved,
+        ListVoted, PackageUpdated, RewardClaimed, StakeWithdrawn, Staked, TaskActiveSet, TaskClosed,
+        TaskCreated, TaskFunded, TaskUpdated, UnstakeRequested,
+    },
     state::{Audit, Distribution, ACCOUNT_VERSION, DISTRIBUTION_APPROVED},
     Address,
 };
-use gradual_node::cli::views;
+use gradual_node::{cli::views, history::Happened};
 use serde_json::{json, Value};
 
 fn client_dir() -> PathBuf {
@@ -155,6 +161,53 @@ fn layouts(dir: &std::path::Path) -> (PathBuf, Value, Value) {
     )
 }
 
+/// One event of `E`'s kind, every field scribbled, its flag 0 or 1.
+fn scribbled<E: Event>(seed: u64) -> Vec<u8> {
+    let mut event = E::zeroed();
+    let bytes = bytemuck::bytes_of_mut(&mut event);
+    scribble(bytes, seed);
+    let flag = bytes[8] & 1;
+    bytes[..8].copy_from_slice(bytemuck::bytes_of(&E::head_with(flag)));
+    bytes.to_vec()
+}
+
+/// An event of each of the 17 kinds, for `test.mjs --events`; returns the file
+/// and what `gradual history` shows for each.
+fn every_event(dir: &std::path::Path) -> (PathBuf, Vec<Value>) {
+    let written: Vec<Vec<u8>> = vec![
+        scribbled::<TaskCreated>(1),
+        scribbled::<TaskFunded>(2),
+        scribbled::<TaskUpdated>(3),
+        scribbled::<TaskActiveSet>(4),
+        scribbled::<Staked>(5),
+        scribbled::<UnstakeRequested>(6),
+        scribbled::<StakeWithdrawn>(7),
+        scribbled::<TaskClosed>(8),
+        scribbled::<AuditRaised>(9),
+        scribbled::<AuditVoted>(10),
+        scribbled::<AuditResolved>(11),
+        scribbled::<ListProposed>(12),
+        scribbled::<ListVoted>(13),
+        scribbled::<ListResolved>(14),
+        scribbled::<RewardClaimed>(15),
+        scribbled::<ListExpired>(16),
+        scribbled::<PackageUpdated>(17),
+    ];
+    let shown = written
+        .iter()
+        .map(|bytes| {
+            let happened = Happened::Event(AnyEvent::decode(bytes).expect("an event"));
+            let mut entry = happened.fields();
+            entry["event"] = json!(happened.name());
+            entry
+        })
+        .collect();
+    let file = dir.join("events.json");
+    let encoded: Vec<String> = written.iter().map(|bytes| BASE64_STANDARD.encode(bytes)).collect();
+    std::fs::write(&file, json!(encoded).to_string()).expect("write events");
+    (file, shown)
+}
+
 #[test]
 fn the_generated_client_decodes_what_gradual_inspect_and_history_show() {
     require_packages();
@@ -197,11 +250,14 @@ fn the_generated_client_decodes_what_gradual_inspect_and_history_show() {
     succeeded("gradual node stake (top-up)", user.stake(&operator, &task, SOL, "http://127.0.0.1:9/proofs"));
 
     let (layouts_file, audit_view, distribution_view) = layouts(user.home.path());
+    let (events_file, every_event_shown) = every_event(user.home.path());
     let fund = (SOL / 4).to_string();
     let output = Command::new("node")
         .arg(client_dir().join("test.mjs"))
         .args([&localnet.url, &task, &node, "--fund", &creator, &fund, "--layouts"])
         .arg(&layouts_file)
+        .arg("--events")
+        .arg(&events_file)
         .output()
         .expect("run node");
     let client: Value =
@@ -228,6 +284,12 @@ fn the_generated_client_decodes_what_gradual_inspect_and_history_show() {
     let events = client["events"].as_array().expect("events");
     assert_eq!(events.len(), entries.len(), "events: client {events:?}\nhistory {entries:?}");
     for (ours, entry) in events.iter().zip(&entries) {
+        found.extend(event_differences(ours, entry));
+    }
+    // Every kind of event, as `gradual history` decodes it.
+    let written = client["written_events"].as_array().expect("written_events");
+    assert_eq!(written.len(), every_event_shown.len(), "{written:?}");
+    for (ours, entry) in written.iter().zip(&every_event_shown) {
         found.extend(event_differences(ours, entry));
     }
     let named = |name: &str| events.iter().filter(|event| event["event"] == name).count();
