@@ -15,7 +15,6 @@ use std::{
 };
 
 use base64::{prelude::BASE64_STANDARD, Engine};
-use bytemuck::Zeroable;
 use common::{u64_of, Localnet, User, SOL};
 use gradual_interface::{
     event::{
