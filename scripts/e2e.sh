@@ -270,7 +270,10 @@ check(len(paid_rounds) >= 1, f"the dashboard shows rewards by node ({len(paid_ro
 # transactions it landed, and the lists' leaves. Every vote, raise, list,
 # slash and claim in the history is one of those, and nothing else is.
 from collections import Counter
+import time as clock
+started = clock.time()
 history = inspect("history", task)
+print(f"info history: {history['transactions']} transactions, {len(history['entries'])} entries read in {clock.time() - started:.1f} s")
 entries = history["entries"]
 check(not history["incomplete"], "history: no transaction's logs were truncated")
 journals = [json.loads(subprocess.run([gradual, "node", "show", task, "-k", f"{work}/operator{i}.json",
