@@ -37,7 +37,11 @@ nextest:
 
 ## Setup, the SBF build, lints and every test: every test binary side by side
 ## (cargo-nextest, .config/nextest.toml). The workspace has no doctests.
-test: setup browser client sbf lint check-make nextest
+## On a fresh machine the installs (apt and npm downloads, the sbpf-linker
+## build) run beside the lint build, which needs none of them.
+test: check-make nextest
+	$(MAKE) --no-print-directory -j4 --output-sync=target setup browser client lint
+	$(MAKE) --no-print-directory sbf
 	GRADUAL_SO=$(CURDIR)/$(DEPLOY_SO) cargo nextest run --workspace --locked
 
 ## Regenerate docs/compute-units.md from the built .so.
