@@ -16,6 +16,7 @@ pub mod proof;
 pub mod round;
 pub mod selection;
 pub mod state;
+pub mod token;
 
 #[cfg(feature = "std")]
 pub mod builders;
