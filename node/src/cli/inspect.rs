@@ -1,10 +1,11 @@
-//! Auditors' reads: `gradual inspect task | node | round | audit | distribution`.
+//! Auditors' reads: `gradual inspect task | node | round | audit | distribution | mint`.
 //! Every read decodes raw account state; `--output json` prints it as JSON.
 
 use clap::Subcommand;
 use gradual_interface::{
     pda::{find_audit_address, find_distribution_address, find_node_address},
     state::{tracked_lamports, Account, Audit, Distribution, Node},
+    token::{read_mint, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID},
     Address,
 };
 use serde_json::{json, Value};
@@ -55,6 +56,13 @@ pub enum InspectCommand {
         #[command(flatten)]
         options: ReadOptions,
     },
+    /// A mint, as a token task would take it: refused (and why) or allowed,
+    /// with the freeze, pause, fee and close powers others hold over it.
+    Mint {
+        mint: Address,
+        #[command(flatten)]
+        options: ReadOptions,
+    },
     /// A round's distribution list account.
     Distribution {
         task: Address,
@@ -71,6 +79,7 @@ impl InspectCommand {
             | InspectCommand::Node { options, .. }
             | InspectCommand::Round { options, .. }
             | InspectCommand::Audit { options, .. }
+            | InspectCommand::Mint { options, .. }
             | InspectCommand::Distribution { options, .. } => options.chosen(),
         }
     }
@@ -138,6 +147,17 @@ pub fn run(context: &Context, command: InspectCommand) -> CliResult {
                 _ => return Err(CliError::usage("give an audit address, or --target and --round")),
             };
             audit_view(&chain, &address)?
+        }
+        InspectCommand::Mint { mint, .. } => {
+            let account =
+                chain.account(&mint)?.ok_or_else(|| CliError::usage(format!("no account at {mint}")))?;
+            let owner = account.owner;
+            if owner != TOKEN_PROGRAM_ID && owner != TOKEN_2022_PROGRAM_ID {
+                return Err(CliError::usage(format!(
+                    "{mint} is not a mint: its owner {owner} is no token program"
+                )));
+            }
+            views::mint(&mint, &owner, read_mint(&owner, &account.data))
         }
         InspectCommand::Distribution { task, round, .. } => {
             let address = find_distribution_address(&task, round).0;

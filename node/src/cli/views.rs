@@ -10,6 +10,7 @@ use gradual_interface::{
 use serde_json::{json, Value};
 
 use crate::package::hex;
+use gradual_interface::token::{MintInfo, MintRefusal, TransferFee, TOKEN_PROGRAM_ID};
 
 fn address(bytes: &[u8; 32]) -> String {
     Address::new_from_array(*bytes).to_string()
@@ -204,6 +205,47 @@ pub fn distribution(key: &Address, distribution: &Distribution, lamports: u64) -
 }
 
 /// Prints `value` as JSON, or as indented `key: value` lines.
+/// A mint as a token task would see it: refused, with why, or allowed, with
+/// the powers others hold over it (`gradual_interface::token`).
+pub fn mint(key: &Address, program: &Address, read: Result<MintInfo, MintRefusal>) -> Value {
+    let program_name = if *program == TOKEN_PROGRAM_ID { "spl-token" } else { "token-2022" };
+    let mint = match read {
+        Err(refusal) => {
+            return json!({ "address": key.to_string(), "kind": "mint", "program": program_name,
+                "escrow": "refused", "refused_because": mint_refusal(refusal) })
+        }
+        Ok(mint) => mint,
+    };
+    let fee = |fee: &TransferFee| json!({ "from_epoch": fee.epoch, "basis_points": fee.basis_points, "maximum_fee": fee.maximum_fee });
+    json!({
+        "address": key.to_string(),
+        "kind": "mint",
+        "program": program_name,
+        "escrow": "allowed",
+        "decimals": mint.decimals,
+        "supply": mint.supply,
+        "freeze_authority": mint.freeze_authority.as_ref().map(address),
+        "pausable": mint.pausable,
+        "paused": mint.paused,
+        "closable": mint.closable,
+        "transfer_fee": mint.transfer_fee.map(|config| json!({ "older": fee(&config.older), "newer": fee(&config.newer) })),
+    })
+}
+
+pub fn mint_refusal(refusal: MintRefusal) -> String {
+    match refusal {
+        MintRefusal::NotAMint => "not an initialised mint of the SPL Token or Token-2022 program".into(),
+        MintRefusal::Malformed => "its extensions do not parse".into(),
+        MintRefusal::PermanentDelegate => "a permanent delegate could move the escrow's tokens".into(),
+        MintRefusal::TransferHook => {
+            "a transfer hook runs another program on every transfer and can fail them".into()
+        }
+        MintRefusal::NonTransferable => "its tokens cannot be transferred".into(),
+        MintRefusal::DefaultFrozen => "new token accounts, the escrow among them, start frozen".into(),
+        MintRefusal::UnknownExtension(kind) => format!("extension {kind} is not known to be safe"),
+    }
+}
+
 pub fn print(value: &Value, json: bool) {
     if json {
         out!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
