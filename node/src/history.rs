@@ -63,11 +63,25 @@ pub struct History {
     /// Transactions whose logs the RPC node truncated or did not keep: their
     /// events may be missing.
     pub incomplete: Vec<Signature>,
+    /// The ledger goes back to the task's creation. An RPC node that keeps
+    /// no transaction history, or only recent history, gives a partial one.
+    pub from_creation: bool,
 }
 
 /// Rebuilds `task`'s history from the ledger.
 pub fn read(chain: &RpcChain, task: &Address) -> Read<History> {
-    let mut history = History { task: *task, entries: Vec::new(), transactions: 0, incomplete: Vec::new() };
+    read_reporting(chain, task, &|_| {})
+}
+
+/// [`read`], telling `progress` how many transactions it has read so far.
+pub fn read_reporting(chain: &RpcChain, task: &Address, progress: &dyn Fn(usize)) -> Read<History> {
+    let mut history = History {
+        task: *task,
+        entries: Vec::new(),
+        transactions: 0,
+        incomplete: Vec::new(),
+        from_creation: false,
+    };
     let mut seen: HashSet<Signature> = HashSet::new();
     let mut scanned: HashSet<Address> = HashSet::new();
     let mut pending = vec![*task];
@@ -81,7 +95,8 @@ pub fn read(chain: &RpcChain, task: &Address) -> Read<History> {
             .filter(|(signature, _)| seen.insert(*signature))
             .collect();
         let unread: Vec<Signature> = signatures.iter().map(|(signature, _)| *signature).collect();
-        for landed in chain.landed_transactions(&unread)? {
+        let before = history.transactions;
+        for landed in chain.landed_transactions(&unread, &|read| progress(before.saturating_add(read)))? {
             history.transactions = history.transactions.saturating_add(1);
             let happened = decode(&landed, &mut history.incomplete);
             for happened in happened.into_iter().filter(|happened| happened.task() == *task) {
@@ -92,6 +107,10 @@ pub fn read(chain: &RpcChain, task: &Address) -> Read<History> {
     }
     // Stable: within a slot, each address's transactions keep their order.
     history.entries.sort_by_key(|entry| entry.slot);
+    history.from_creation = history
+        .entries
+        .iter()
+        .any(|entry| matches!(entry.happened, Happened::Event(AnyEvent::TaskCreated(_))));
     Ok(history)
 }
 
@@ -114,7 +133,7 @@ pub fn of_audit(chain: &RpcChain, audit: &Address) -> Read<Vec<Entry>> {
     let signatures: Vec<Signature> =
         chain.signatures_for(audit)?.into_iter().map(|(signature, _)| signature).collect();
     let mut entries = Vec::new();
-    for landed in chain.landed_transactions(&signatures)? {
+    for landed in chain.landed_transactions(&signatures, &|_| {})? {
         for happened in decode(&landed, &mut Vec::new()) {
             let (target, round) = match &happened {
                 Happened::Event(AnyEvent::AuditRaised(e)) => (e.target, e.round),

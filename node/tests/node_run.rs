@@ -476,6 +476,9 @@ fn check_history(user: &User, task: &str, operators: &[Operator], nodes: &[Value
     use std::collections::BTreeMap;
     let history = user.json(&["history", task]);
     assert_eq!(history["incomplete"], serde_json::json!([]), "{history}");
+    assert_eq!(history["from_creation"], true, "the localnet keeps every transaction");
+    let nothing = user.json(&["history", &gradual_interface::Address::new_from_array([3; 32]).to_string()]);
+    assert_eq!((u64_of(&nothing["transactions"]), &nothing["from_creation"]), (0, &serde_json::json!(false)));
     let entries = history["entries"].as_array().expect("entries");
     let named = |event: &'static str| entries.iter().filter(move |entry| entry["event"] == event);
     let address = |index: usize| nodes[index]["address"].as_str().expect("address").to_string();

@@ -3,6 +3,7 @@
 
 use clap::Args;
 use gradual_interface::Address;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
 use super::{
@@ -37,18 +38,30 @@ impl HistoryArgs {
 
 pub fn run(context: &Context, args: HistoryArgs) -> CliResult {
     let chain = context.chain()?;
-    let history = history::read(&chain, &args.task)?;
+    // Progress on stderr while a long history is read; none for scripts.
+    let bar = if context.json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} read {pos} transactions [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let history = history::read_reporting(&chain, &args.task, &|read| bar.set_position(read as u64));
+    bar.finish_and_clear();
+    let history = history?;
     let entries: Vec<&Entry> = history.entries.iter().filter(|entry| args.keeps(entry)).collect();
     if context.json {
         context.print(&json!({
             "task": args.task.to_string(),
             "transactions": history.transactions,
+            "from_creation": history.from_creation,
             "incomplete": history.incomplete.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "entries": entries.iter().map(|entry| entry.to_json()).collect::<Vec<_>>(),
         }));
         return Ok(());
     }
     out!("task {}: {} transactions, {} shown", args.task, history.transactions, entries.len());
+    if !history.from_creation {
+        out!("warning: no TaskCreated in the ledger: the RPC node keeps no history back to the task's creation, so this one is partial");
+    }
     for signature in &history.incomplete {
         out!("warning: the logs of {signature} are truncated; its events may be missing");
     }

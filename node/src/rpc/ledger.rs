@@ -63,8 +63,13 @@ impl RpcChain {
         Ok(found)
     }
 
-    /// The transactions with these signatures, in the same order.
-    pub fn landed_transactions(&self, signatures: &[Signature]) -> Read<Vec<LandedTransaction>> {
+    /// The transactions with these signatures, in the same order; `read`
+    /// hears how many have been read so far, after every few dozen.
+    pub fn landed_transactions(
+        &self,
+        signatures: &[Signature],
+        read: &dyn Fn(usize),
+    ) -> Read<Vec<LandedTransaction>> {
         let config = RpcTransactionConfig {
             encoding: Some(UiTransactionEncoding::Base64),
             commitment: Some(CommitmentConfig::confirmed()),
@@ -89,6 +94,7 @@ impl RpcChain {
                 };
                 landed.push(LandedTransaction { signature, slot: fetched.slot, transaction, logs });
             }
+            read(landed.len());
         }
         Ok(landed)
     }
