@@ -1,8 +1,11 @@
 //! Auditors' reads: `gradual inspect task | node | round | audit | distribution | mint`.
 //! Every read decodes raw account state; `--output json` prints it as JSON.
 
+use std::collections::BTreeMap;
+
 use clap::Subcommand;
 use gradual_interface::{
+    event::AnyEvent,
     pda::{find_audit_address, find_distribution_address, find_node_address},
     state::{tracked_lamports, Account, Audit, Distribution, Node},
     token::{read_mint, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID},
@@ -15,7 +18,11 @@ use super::{
     task::read_task,
     views, CliError, CliResult, Context,
 };
-use crate::{chain::Chain, history, rpc::RpcChain};
+use crate::{
+    chain::Chain,
+    history::{self, Happened},
+    rpc::RpcChain,
+};
 
 #[derive(Subcommand)]
 pub enum InspectCommand {
@@ -223,41 +230,59 @@ fn audit_view(chain: &RpcChain, address: &Address) -> CliResult<Value> {
     Ok(value)
 }
 
+/// One node's proof of a round, as history tells it.
+#[derive(Default)]
+struct ProofTold {
+    commitment: Option<[u8; 32]>,
+    reveal: Option<([u8; 32], String)>,
+    audited: bool,
+    excluded: bool,
+    paid: Option<u64>,
+}
+
+fn proof_of<'a>(told: &'a mut BTreeMap<String, ProofTold>, node: &[u8; 32]) -> &'a mut ProofTold {
+    told.entry(Address::new_from_array(*node).to_string()).or_default()
+}
+
 /// Each node's proof of `round` as history tells it: committed, revealed
 /// (digest and locator), audited, excluded by an upheld audit, paid.
 fn submissions_from_history(chain: &RpcChain, task: &Address, round: u64) -> CliResult<Vec<Value>> {
     let history = history::read(chain, task)?;
-    let mut nodes: std::collections::BTreeMap<String, Value> = Default::default();
+    let mut told: BTreeMap<String, ProofTold> = BTreeMap::new();
     for entry in history.entries.iter().filter(|entry| entry.happened.round() == Some(round)) {
-        let fields = entry.happened.fields();
-        let node = |key: &str| fields[key].as_str().unwrap_or_default().to_string();
-        let (node, key, value) = match entry.happened.name() {
-            "Committed" => (node("node"), "commitment", fields["commitment"].clone()),
-            "Revealed" => {
-                nodes.entry(node("node")).or_insert_with(|| json!({}))["locator"] = fields["locator"].clone();
-                (node("node"), "digest", fields["digest"].clone())
+        match &entry.happened {
+            Happened::Committed { node, commitment, .. } => {
+                proof_of(&mut told, node.as_array()).commitment = Some(*commitment)
             }
-            "AuditRaised" => (node("target"), "audited", json!(true)),
-            "AuditResolved" => (node("target"), "excluded", fields["upheld"].clone()),
-            "RewardClaimed" => (node("node"), "paid", fields["amount"].clone()),
-            _ => continue,
-        };
-        nodes.entry(node).or_insert_with(|| json!({}))[key] = value;
+            Happened::Revealed { node, digest, locator, .. } => {
+                proof_of(&mut told, node.as_array()).reveal = Some((*digest, locator.clone()))
+            }
+            Happened::Event(AnyEvent::AuditRaised(raised)) => {
+                proof_of(&mut told, &raised.target).audited = true
+            }
+            Happened::Event(AnyEvent::AuditResolved(resolved)) => {
+                proof_of(&mut told, &resolved.target).excluded = resolved.head.flag == 1
+            }
+            Happened::Event(AnyEvent::RewardClaimed(claimed)) => {
+                proof_of(&mut told, &claimed.node).paid = Some(claimed.amount)
+            }
+            _ => {}
+        }
     }
-    Ok(nodes
+    Ok(told
         .into_iter()
-        .map(|(node, found)| {
+        .map(|(node, proof)| {
             json!({
                 "node": node,
-                "committed": !found["commitment"].is_null(),
-                "commitment": found["commitment"],
-                "revealed": !found["digest"].is_null(),
-                "digest": found["digest"],
-                "locator": found["locator"],
-                "audited": found["audited"] == json!(true),
-                "excluded": found["excluded"] == json!(true),
-                "paid": found["paid"].as_u64().is_some(),
-                "paid_lamports": found["paid"].as_u64().unwrap_or(0),
+                "committed": proof.commitment.is_some(),
+                "commitment": proof.commitment.map(|commitment| crate::package::hex(&commitment)),
+                "revealed": proof.reveal.is_some(),
+                "digest": proof.reveal.as_ref().map(|(digest, _)| crate::package::hex(digest)),
+                "locator": proof.reveal.map(|(_, locator)| locator),
+                "audited": proof.audited,
+                "excluded": proof.excluded,
+                "paid": proof.paid.is_some(),
+                "paid_lamports": proof.paid.unwrap_or(0),
             })
         })
         .collect())

@@ -10,11 +10,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use gradual_interface::{pda::find_audit_address, state::SUBMISSION_AUDITED, Address};
+use gradual_interface::{
+    event::{AnyEvent, AuditResolved},
+    pda::find_audit_address,
+    state::SUBMISSION_AUDITED,
+    Address,
+};
 use serde_json::Value;
 
 use crate::{
-    history::{self, Entry},
+    history::{self, Entry, Happened},
     rpc::RpcChain,
     world::World,
 };
@@ -29,8 +34,12 @@ pub struct AuditLog {
     next_poll: Option<Instant>,
 }
 
-fn resolved(entries: &[Entry]) -> bool {
-    entries.iter().any(|entry| entry.happened.name() == "AuditResolved")
+/// The audit's resolution, once the ledger holds it.
+fn resolution(entries: &[Entry]) -> Option<&AuditResolved> {
+    entries.iter().find_map(|entry| match &entry.happened {
+        Happened::Event(AnyEvent::AuditResolved(resolved)) => Some(resolved),
+        _ => None,
+    })
 }
 
 impl AuditLog {
@@ -55,7 +64,7 @@ impl AuditLog {
             }
         }
         for (address, round) in found {
-            if self.audits.get(&address).is_some_and(|(_, entries)| resolved(entries)) {
+            if self.audits.get(&address).is_some_and(|(_, entries)| resolution(entries).is_some()) {
                 continue;
             }
             match history::of_audit(chain, &address) {
@@ -72,7 +81,7 @@ impl AuditLog {
     /// What an upheld audit of `target`'s proof of `round` slashed, if one was read.
     pub fn slashed(&self, target: &Address, round: u64) -> Option<u64> {
         let (_, entries) = self.audits.get(&find_audit_address(target, round).0)?;
-        history::audit_summary(entries)["slashed"].as_u64()
+        resolution(entries).map(|resolved| resolved.slashed)
     }
 
     /// The audits of `round`, each summarised as `inspect audit` shows it.
