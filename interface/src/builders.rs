@@ -11,6 +11,7 @@ use crate::{
     merkle::{leaf, Proof},
     pda::{find_audit_address, find_distribution_address, find_node_address, find_task_address},
     state::RoundParams,
+    token::{associated_token_address, ASSOCIATED_TOKEN_PROGRAM_ID},
     Address, CLOCK_SYSVAR_ID, ID, SYSTEM_PROGRAM_ID,
 };
 
@@ -409,4 +410,114 @@ pub fn claim_reward(
 
 pub fn expire_distribution(task: &Address, round: u64, payer: &Address) -> Instruction {
     settle_distribution_instruction(task, round, payer, GradualInstruction::ExpireDistribution)
+}
+
+/// A token task's mint and token program: what its token instructions add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskMint {
+    pub mint: Address,
+    pub token_program: Address,
+}
+
+impl TaskMint {
+    /// The task's escrow: its own associated token account.
+    pub fn vault(&self, task: &Address) -> Address {
+        self.account_of(task)
+    }
+
+    /// `wallet`'s associated token account for the mint.
+    pub fn account_of(&self, wallet: &Address) -> Address {
+        associated_token_address(wallet, &self.mint, &self.token_program)
+    }
+
+    /// Appends `[mint, token program, vault (writable), wallet's token account (writable)]`.
+    pub fn append_to(&self, mut instruction: Instruction, task: &Address, wallet: &Address) -> Instruction {
+        instruction.accounts.extend([
+            AccountMeta::new_readonly(self.mint, false),
+            AccountMeta::new_readonly(self.token_program, false),
+            AccountMeta::new(self.vault(task), false),
+            AccountMeta::new(self.account_of(wallet), false),
+        ]);
+        instruction
+    }
+
+    /// Creates `wallet`'s associated token account if it is missing; `payer` pays its rent.
+    pub fn create_account_of(&self, payer: &Address, wallet: &Address) -> Instruction {
+        Instruction {
+            program_id: ASSOCIATED_TOKEN_PROGRAM_ID,
+            accounts: std::vec![
+                AccountMeta::new(*payer, true),
+                AccountMeta::new(self.account_of(wallet), false),
+                AccountMeta::new_readonly(*wallet, false),
+                AccountMeta::new_readonly(self.mint, false),
+                AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false),
+                AccountMeta::new_readonly(self.token_program, false),
+            ],
+            // CreateIdempotent.
+            data: std::vec![1],
+        }
+    }
+}
+
+/// `CreateTask` for a bounty in `mint`, escrowed in the task's vault, which it creates.
+pub fn create_token_task(creator: &Address, config: &CreateTaskConfig, mint: &TaskMint) -> Instruction {
+    let (task, _) = find_task_address(creator, config.args.task_id);
+    let mut instruction = mint.append_to(create_task(creator, config), &task, creator);
+    instruction.accounts.push(AccountMeta::new_readonly(ASSOCIATED_TOKEN_PROGRAM_ID, false));
+    instruction
+}
+
+pub fn fund_task_tokens(funder: &Address, task: &Address, mint: &TaskMint, amount: u64) -> Instruction {
+    mint.append_to(fund_task(funder, task, amount), task, funder)
+}
+
+/// `Stake` of `amount` of the task's mint, from the operator's associated token account.
+pub fn stake_tokens(
+    operator: &Address,
+    task: &Address,
+    mint: &TaskMint,
+    amount: u64,
+    service_url: &[u8],
+) -> Instruction {
+    mint.append_to(stake(operator, task, amount, service_url), task, operator)
+}
+
+pub fn withdraw_stake_tokens(
+    operator: &Address,
+    task: &Address,
+    mint: &TaskMint,
+    amount: u64,
+) -> Instruction {
+    mint.append_to(withdraw_stake(operator, task, amount), task, operator)
+}
+
+/// Pays the creator the vault's whole balance and closes the vault and the task.
+pub fn close_task_tokens(creator: &Address, task: &Address, mint: &TaskMint) -> Instruction {
+    mint.append_to(close_task(creator, task), task, creator)
+}
+
+/// `resolve_audit` of a task whose stake is in its mint: the raiser's share
+/// goes to `raiser_operator`'s associated token account.
+pub fn resolve_audit_tokens(
+    audit: &Address,
+    task: &Address,
+    (target, target_operator): (&Address, &Address),
+    raiser_operator: &Address,
+    mint: &TaskMint,
+) -> Instruction {
+    let instruction = resolve_audit(audit, task, target, raiser_operator, target_operator);
+    mint.append_to(instruction, task, raiser_operator)
+}
+
+/// `claim_reward` from a token task's vault into the operator's associated token account.
+pub fn claim_reward_tokens(
+    operator: &Address,
+    task: &Address,
+    (round, amount): (u64, u64),
+    proof: &Proof,
+    mint: &TaskMint,
+) -> Instruction {
+    let mut instruction = claim_reward(operator, task, round, amount, proof);
+    instruction.accounts.push(AccountMeta::new_readonly(*task, false));
+    mint.append_to(instruction, task, operator)
 }

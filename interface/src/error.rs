@@ -222,6 +222,32 @@ errors! {
     PackageChangePending = 90,
     /// The bump gives an address on the ed25519 curve, which no program can sign for: try another bump.
     BumpOnCurve = 91,
+    /// The mint is not an initialised mint of the SPL Token or Token-2022 program.
+    InvalidMint = 92,
+    /// The mint's Token-2022 extensions do not parse.
+    MalformedMint = 93,
+    /// The mint has a permanent delegate, who could move the task's escrowed tokens.
+    MintHasPermanentDelegate = 94,
+    /// The mint has a transfer hook, whose program could refuse every claim.
+    MintHasTransferHook = 95,
+    /// The mint's tokens cannot be transferred.
+    MintNonTransferable = 96,
+    /// The mint's new token accounts start frozen, the task's escrow among them.
+    MintDefaultFrozen = 97,
+    /// The mint has a Token-2022 extension this program does not know, which could let a third party move or lock the escrow.
+    MintUnknownExtension = 98,
+    /// The token program account is not SPL Token or Token-2022, or not the task's.
+    InvalidTokenProgram = 99,
+    /// The mint account is not the task's mint.
+    MintMismatch = 100,
+    /// The escrow account is not the task's vault (the task's associated token account).
+    VaultMismatch = 101,
+    /// The token account is not a token account of the task's mint owned by the wallet this instruction pays or charges.
+    InvalidTokenAccount = 102,
+    /// The associated token account program account is not that program.
+    InvalidAssociatedTokenProgram = 103,
+    /// SOL stake was asked for a task that already pays in SOL, or a stake asset flag is not 0 or 1.
+    InvalidStakeAsset = 104,
 }
 
 impl From<GradualError> for ProgramError {

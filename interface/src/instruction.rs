@@ -338,7 +338,9 @@ pub struct CreateTaskArgs {
     pub min_audit_seats: u16,
     /// Seats on each audit's committee, shared out by stake; at least `min_audit_seats`.
     pub audit_committee_seats: u16,
-    pub _padding: [u8; 2],
+    /// 1: a token task whose nodes stake SOL rather than the mint. 0 otherwise.
+    pub stake_in_lamports: u8,
+    pub _padding: [u8; 1],
 }
 
 const _: () = assert!(core::mem::size_of::<CreateTaskArgs>() == 176);

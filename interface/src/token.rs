@@ -3,14 +3,19 @@
 //! rather than taken from `spl-token-2022-interface` because the program
 //! needs it `no_std`, without an allocator and without 128-bit arithmetic
 //! (`docs/build.md`); the tests check it against that crate.
-//!
-//! Not used by the program yet: the groundwork of token tasks.
 
 use crate::Address;
 
 pub const TOKEN_PROGRAM_ID: Address = Address::from_str_const("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
 pub const TOKEN_2022_PROGRAM_ID: Address =
     Address::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
+pub const ASSOCIATED_TOKEN_PROGRAM_ID: Address =
+    Address::from_str_const("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+
+/// Either token program: the ones a task may escrow in.
+pub fn is_token_program(program: &Address) -> bool {
+    *program == TOKEN_PROGRAM_ID || *program == TOKEN_2022_PROGRAM_ID
+}
 
 /// A mint without extensions; a token account without extensions.
 pub const MINT_LEN: usize = 82;
@@ -39,6 +44,72 @@ pub enum MintRefusal {
     DefaultFrozen,
     /// An extension this code does not know: it might be any of the above.
     UnknownExtension(u16),
+}
+
+impl From<MintRefusal> for crate::error::GradualError {
+    fn from(refusal: MintRefusal) -> Self {
+        use crate::error::GradualError;
+        match refusal {
+            MintRefusal::NotAMint => GradualError::InvalidMint,
+            MintRefusal::Malformed => GradualError::MalformedMint,
+            MintRefusal::PermanentDelegate => GradualError::MintHasPermanentDelegate,
+            MintRefusal::TransferHook => GradualError::MintHasTransferHook,
+            MintRefusal::NonTransferable => GradualError::MintNonTransferable,
+            MintRefusal::DefaultFrozen => GradualError::MintDefaultFrozen,
+            MintRefusal::UnknownExtension(_) => GradualError::MintUnknownExtension,
+        }
+    }
+}
+
+/// The fields of a token account a task reads: its mint, its owner, its
+/// balance and whether it is frozen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenAccount {
+    pub mint: [u8; 32],
+    pub owner: [u8; 32],
+    pub amount: u64,
+    pub frozen: bool,
+}
+
+const ACCOUNT_TYPE_ACCOUNT: u8 = 2;
+const STATE_INITIALIZED: u8 = 1;
+const STATE_FROZEN: u8 = 2;
+
+/// Reads an initialised token account of either program (`program` owns it),
+/// or `None`: a mint, a multisig, an uninitialised or a malformed account.
+pub fn read_token_account(program: &Address, data: &[u8]) -> Option<TokenAccount> {
+    let extended = data.len() > ACCOUNT_LEN
+        && *program == TOKEN_2022_PROGRAM_ID
+        && data.get(ACCOUNT_TYPE_AT) == Some(&ACCOUNT_TYPE_ACCOUNT);
+    if !is_token_program(program) || !(data.len() == ACCOUNT_LEN || extended) {
+        return None;
+    }
+    let state = *data.get(108)?;
+    if state != STATE_INITIALIZED && state != STATE_FROZEN {
+        return None;
+    }
+    Some(TokenAccount {
+        mint: *data.first_chunk::<32>()?,
+        owner: *data.get(32..)?.first_chunk::<32>()?,
+        amount: u64_at(data, 64)?,
+        frozen: state == STATE_FROZEN,
+    })
+}
+
+/// The balance of a token account: the 8 bytes every program writes at offset 64.
+pub fn token_amount(data: &[u8]) -> Option<u64> {
+    u64_at(data, 64)
+}
+
+/// The associated token account of `wallet` for `mint` under `token_program`;
+/// a task's vault is its own.
+#[cfg(feature = "std")]
+pub fn associated_token_address(wallet: &Address, mint: &Address, token_program: &Address) -> Address {
+    Address::find_program_address(
+        &[wallet.as_ref(), token_program.as_ref(), mint.as_ref()],
+        &ASSOCIATED_TOKEN_PROGRAM_ID,
+    )
+    .0
 }
 
 /// One of a transfer fee's two settings.

@@ -335,7 +335,8 @@ pub fn run(
         bump: 0,
         min_audit_seats: MIN_AUDIT_SEATS,
         audit_committee_seats: AUDIT_COMMITTEE_SEATS,
-        _padding: [0; 2],
+        stake_in_lamports: 0,
+        _padding: [0; 1],
     };
     let create = CreateTaskConfig {
         args,

@@ -45,7 +45,8 @@ fn task_with_nodes(chain: &mut EmbeddedChain, creator: &Keypair, nodes: usize) -
         bump: 0,
         min_audit_seats: 8,
         audit_committee_seats: 64,
-        _padding: [0; 2],
+        stake_in_lamports: 0,
+        _padding: [0; 1],
     };
     let config = CreateTaskConfig {
         args,

@@ -58,7 +58,8 @@ fn task_args(start_slot: u64, manager: &Keypair) -> CreateTaskArgs {
         bump: 0,
         min_audit_seats: 8,
         audit_committee_seats: 64,
-        _padding: [0; 2],
+        stake_in_lamports: 0,
+        _padding: [0; 1],
     }
 }
 

@@ -35,7 +35,9 @@ pub struct Distribution {
     /// The attempt of the current (or last) proposal: attempt `a` is made in round `round + 3 + a`.
     pub attempt: u8,
     pub url_len: u8,
-    pub _padding: [u8; 2],
+    /// 1 when `reserved` is in the task's mint (held in the task's vault), 0 for lamports.
+    pub reserve_in_tokens: u8,
+    pub _padding: [u8; 1],
     #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
     /// The proposing node of the current (or last) attempt.

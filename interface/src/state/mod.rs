@@ -70,14 +70,16 @@ pub fn text<const N: usize>(buffer: &[u8; N], len: u8) -> &[u8] {
 /// `None` for data that is none of these.
 pub fn tracked_lamports(data: &[u8]) -> Option<u64> {
     if let Some(task) = Task::read(data) {
-        Some(task.bounty_pool)
+        Some(if task.pays_in_tokens() { task.forfeited_lamports } else { task.bounty_pool })
     } else if let Some(node) = Node::read(data) {
-        Some(node.total_stake())
+        Some(if node.stake_in_tokens != 0 { 0 } else { node.total_stake() })
     } else if let Some(audit) = Audit::read(data) {
         Some(audit.bond)
     } else {
-        Distribution::read(data)
-            .and_then(|list| list.bond.checked_add(list.reserved)?.checked_add(list.dispute_bond))
+        Distribution::read(data).and_then(|list| {
+            let reserved = if list.reserve_in_tokens != 0 { 0 } else { list.reserved };
+            list.bond.checked_add(reserved)?.checked_add(list.dispute_bond)
+        })
     }
 }
 

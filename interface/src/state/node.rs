@@ -96,7 +96,9 @@ pub struct Node {
     pub version: u8,
     pub bump: u8,
     pub service_url_len: u8,
-    pub _padding: [u8; 4],
+    /// 1 when the stake is in the task's mint (held in the task's vault), 0 for lamports.
+    pub stake_in_tokens: u8,
+    pub _padding: [u8; 3],
     #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub task: [u8; 32],
     #[cfg_attr(feature = "codama", codama(type = public_key))]

@@ -40,7 +40,8 @@ pub const MIN_UNSTAKE_COOLDOWN_ROUNDS: u64 = 3;
 ///
 /// PDA seeds: `["task", creator, task_id (u64 LE)]`.
 ///
-/// The account's lamports are its rent-exempt minimum plus `bounty_pool`.
+/// The account's lamports are its rent-exempt minimum plus `bounty_pool`,
+/// or for a token task plus `forfeited_lamports`: its bounty is in `vault`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[cfg_attr(feature = "codama", derive(codama::CodamaAccount))]
@@ -63,9 +64,9 @@ pub struct Task {
     pub start_slot: u64,
     pub round_length: u64,
     pub unstake_cooldown_rounds: u64,
-    /// Lamports not yet allocated to any round.
+    /// Bounty not yet allocated to any round: lamports, or the mint's base units.
     pub bounty_pool: u64,
-    /// Lamports ever deposited as bounty (creation and funding).
+    /// Bounty ever deposited (creation and funding), as it arrived.
     pub total_funded: u64,
     /// Open node accounts.
     pub node_count: u64,
@@ -96,9 +97,27 @@ pub struct Task {
     pub next_executable_locator_len: u8,
     pub _next_padding: [u8; 7],
     pub next_executable_locator: [u8; MAX_EXECUTABLE_LOCATOR_LEN],
+    /// The mint the bounty is paid in; all zero for lamports.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
+    pub mint: [u8; 32],
+    /// SPL Token or Token-2022, the mint's owner; all zero for lamports.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
+    pub token_program: [u8; 32],
+    /// The escrow: the task's associated token account for `mint`. It holds
+    /// `bounty_pool`, the reserves of the task's lists and, unless
+    /// `stake_in_lamports`, every node's stake.
+    #[cfg_attr(feature = "codama", codama(type = public_key))]
+    pub vault: [u8; 32],
+    /// A token task's lamports that went "to the pool": forfeited bonds and,
+    /// with SOL stake, slashes. They go to the creator when the task closes.
+    pub forfeited_lamports: u64,
+    pub decimals: u8,
+    /// 1 when a token task's nodes stake SOL rather than the mint.
+    pub stake_in_lamports: u8,
+    pub _token_padding: [u8; 6],
 }
 
-const _: () = assert!(core::mem::size_of::<Task>() == 1688);
+const _: () = assert!(core::mem::size_of::<Task>() == 1800);
 const _: () = assert!(core::mem::align_of::<Task>() == 8);
 
 impl Account for Task {
@@ -112,6 +131,35 @@ impl Task {
 
     pub fn is_active(&self) -> bool {
         self.is_active != 0
+    }
+
+    /// The bounty is in `mint`, not lamports.
+    pub fn pays_in_tokens(&self) -> bool {
+        self.mint != [0; 32]
+    }
+
+    /// Nodes stake `mint`, not lamports.
+    pub fn stakes_in_tokens(&self) -> bool {
+        self.pays_in_tokens() && self.stake_in_lamports == 0
+    }
+
+    /// Adds lamports that go "to the pool": the bounty of a lamport task, the
+    /// forfeits of a token task.
+    pub fn add_pool_lamports(&mut self, lamports: u64) -> Result<(), GradualError> {
+        let pool = if self.pays_in_tokens() { &mut self.forfeited_lamports } else { &mut self.bounty_pool };
+        *pool = pool.checked_add(lamports).ok_or(GradualError::ArithmeticOverflow)?;
+        Ok(())
+    }
+
+    /// Adds stake slashed "to the pool": to the bounty when stake and bounty
+    /// are one asset, else to the forfeits (SOL stake of a token task).
+    pub fn add_slashed_to_pool(&mut self, stake: u64) -> Result<(), GradualError> {
+        if self.stakes_in_tokens() {
+            self.bounty_pool = self.bounty_pool.checked_add(stake).ok_or(GradualError::ArithmeticOverflow)?;
+            Ok(())
+        } else {
+            self.add_pool_lamports(stake)
+        }
     }
 
     /// The parameters governing `round`.

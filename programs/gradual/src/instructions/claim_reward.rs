@@ -8,13 +8,15 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, events::emit, lamports, sysvars},
+    shared::{accounts, events::emit, lamports, sysvars, tokens::Escrow},
 };
 
 /// Pays the node's amount from an approved list against a Merkle proof,
 /// once per node and round, never beyond the list's total.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [operator, node_account, distribution_account, clock] = accounts::exact::<4>(accounts)?;
+    // A token task's list adds `[task, mint, token program, vault, operator's tokens]`.
+    let ([operator, node_account, distribution_account, clock], tokens) =
+        accounts::with_tokens::<4, 5>(accounts)?;
     // 1. signers and writable accounts
     accounts::signer(operator)?;
     accounts::writable(operator)?;
@@ -48,6 +50,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     node.mark_claimed(distribution.round)?;
     distribution.record_claim(amount)?;
+    let claimed_task = &{ distribution.task };
     emit(&RewardClaimed {
         head: RewardClaimed::head_with(0),
         task: distribution.task,
@@ -55,8 +58,19 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         round: distribution.round,
         amount,
     });
+    let tokens = accounts::tokens_if(distribution.reserve_in_tokens != 0, tokens)?;
     drop((node, distribution));
-    lamports::pay_out(distribution_account, operator, amount)
+    let Some([task_account, token_accounts @ ..]) = tokens else {
+        return lamports::pay_out(distribution_account, operator, amount);
+    };
+    let task = accounts::task(task_account)?;
+    if *task_account.address().as_array() != *claimed_task {
+        return fail(GradualError::NodeTaskMismatch);
+    }
+    let escrow = Escrow::appended(&task, token_accounts)?;
+    drop(task);
+    escrow.pay_out(task_account, operator.address().as_array(), amount)?;
+    Ok(())
 }
 
 /// The instruction's data: bucket index `u32`, slot `u8`, leaf count `u8`,

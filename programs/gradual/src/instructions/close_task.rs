@@ -4,13 +4,14 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, events::emit, lamports},
+    shared::{accounts, events::emit, lamports, tokens::Escrow},
 };
 
 /// The creator takes back the unallocated bounty and the rent once no node
 /// is staked and the task is paused or can no longer fund a round.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [creator, task_account] = accounts::exact::<2>(accounts)?;
+    // A token task adds `[mint, token program, vault, creator's tokens]`.
+    let ([creator, task_account], tokens) = accounts::with_tokens::<2, 4>(accounts)?;
     // 1. signers and writable accounts
     accounts::signer(creator)?;
     accounts::writable(creator)?;
@@ -35,7 +36,15 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
             return fail(GradualError::TaskNotFinished);
         }
     }
-    drop(task);
+    // The vault's whole balance, tokens sent to it directly included, goes
+    // back with its rent; withheld transfer fees must be harvested first.
+    if let Some(tokens) = accounts::tokens_if(task.pays_in_tokens(), tokens)? {
+        let escrow = Escrow::appended(&task, tokens)?;
+        drop(task);
+        escrow.empty_and_close(task_account, creator.address().as_array(), creator)?;
+    } else {
+        drop(task);
+    }
     emit(&TaskClosed {
         head: TaskClosed::head_with(0),
         task: *task_account.address().as_array(),

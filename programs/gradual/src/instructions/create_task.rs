@@ -17,7 +17,13 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account, events::emit, memory::copy_text},
+    shared::{
+        accounts,
+        create::create_program_account,
+        events::emit,
+        memory::copy_text,
+        tokens::{self, Escrow},
+    },
 };
 
 struct Data<'a> {
@@ -41,8 +47,11 @@ impl<'a> TryFrom<&'a [u8]> for Data<'a> {
 }
 
 fn validate(args: &CreateTaskArgs, slot: u64) -> Result<(), GradualError> {
-    if args._padding != [0; 2] {
+    if args._padding != [0; 1] {
         return Err(GradualError::NonZeroPadding);
+    }
+    if args.stake_in_lamports > 1 {
+        return Err(GradualError::InvalidStakeAsset);
     }
     if args.initial_bounty == 0 {
         return Err(GradualError::ZeroAmount);
@@ -73,7 +82,8 @@ fn validate(args: &CreateTaskArgs, slot: u64) -> Result<(), GradualError> {
 }
 
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [creator, task_account, system_program] = accounts::exact::<3>(accounts)?;
+    // A token task adds `[mint, token program, vault, creator's tokens, associated token program]`.
+    let ([creator, task_account, system_program], tokens) = accounts::with_tokens::<3, 5>(accounts)?;
     // 1. signers and writable accounts
     accounts::signer(creator)?;
     accounts::writable(creator)?;
@@ -84,6 +94,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let data = Data::try_from(data)?;
     let args = &data.args;
     validate(args, accounts::current_slot()?)?;
+    if tokens.is_none() && args.stake_in_lamports != 0 {
+        return fail(GradualError::InvalidStakeAsset);
+    }
 
     // 3. the task's address
     let task_id = args.task_id.to_le_bytes();
@@ -110,9 +123,23 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         Seed::from(&task_id),
         Seed::from(&bump),
     ];
+    let lamport_bounty = if tokens.is_some() { 0 } else { args.initial_bounty };
     let rent =
-        create_program_account(creator, task_account, Task::LEN, args.initial_bounty, Signer::from(&seeds))?;
-    let deposited = task_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
+        create_program_account(creator, task_account, Task::LEN, lamport_bounty, Signer::from(&seeds))?;
+    let lamports = task_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
+    let decimals = match tokens {
+        Some([mint, token_program, vault, _, associated_token_program]) => {
+            let decimals = tokens::check_mint(mint, token_program)?;
+            tokens::create_vault(
+                creator,
+                task_account,
+                [mint, token_program, vault],
+                [system_program, associated_token_program],
+            )?;
+            decimals
+        }
+        None => 0,
+    };
 
     // The account is new and zeroed: only non-zero fields are written.
     let mut task = accounts::fresh_mut::<Task>(task_account)?;
@@ -129,8 +156,17 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.unstake_cooldown_rounds = args.unstake_cooldown_rounds;
     task.min_audit_seats = args.min_audit_seats;
     task.audit_committee_seats = args.audit_committee_seats;
-    task.bounty_pool = deposited;
-    task.total_funded = deposited;
+    if let Some([mint, token_program, vault, ..]) = tokens {
+        task.mint = *mint.address().as_array();
+        task.token_program = *token_program.address().as_array();
+        task.vault = *vault.address().as_array();
+        task.decimals = decimals;
+        task.stake_in_lamports = args.stake_in_lamports;
+        task.forfeited_lamports = lamports;
+    } else {
+        task.bounty_pool = lamports;
+        task.total_funded = lamports;
+    }
     task.executable_sha256 = args.executable_sha256;
     task.next_executable_from_round = NO_SCHEDULED_PACKAGE;
     task.params_history[0] = ParamsCheckpoint { from_round: 0, params: args.params };
@@ -141,13 +177,22 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.description_len = copy_text(&mut task.description, data.description).unwrap_or(0);
     task.executable_locator_len = copy_text(&mut task.executable_locator, data.executable_locator)
         .ok_or(GradualError::InvalidExecutableLocator)?;
-    emit(&TaskCreated {
+    let mut event = TaskCreated {
         head: TaskCreated::head_with(0),
         task: *task_account.address().as_array(),
         creator: task.creator,
         manager: task.manager,
         start_slot: task.start_slot,
-        deposited,
-    });
+        deposited: lamports,
+    };
+    if let Some([mint, token_program, vault, creator_tokens, _]) = tokens {
+        let escrow = Escrow::of(&task, [mint, token_program, vault, creator_tokens])?;
+        drop(task);
+        event.deposited = escrow.deposit(creator, args.initial_bounty)?;
+        let mut task = accounts::task_mut(task_account)?;
+        task.bounty_pool = event.deposited;
+        task.total_funded = event.deposited;
+    }
+    emit(&event);
     Ok(())
 }

@@ -47,12 +47,15 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
 
     let returned =
         distribution.reserved.checked_add(distribution.bond).ok_or(GradualError::ArithmeticOverflow)?;
-    task.bounty_pool = task.bounty_pool.checked_add(returned).ok_or(GradualError::ArithmeticOverflow)?;
+    task.bounty_pool =
+        task.bounty_pool.checked_add(distribution.reserved).ok_or(GradualError::ArithmeticOverflow)?;
+    task.add_pool_lamports(distribution.bond)?;
+    // A token task's reserve never left its vault: only the bond moves.
+    let moved = if distribution.reserve_in_tokens != 0 { distribution.bond } else { returned };
     task.open_distributions =
         task.open_distributions.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
     drop(task);
-    let rent =
-        distribution_account.lamports().checked_sub(returned).ok_or(GradualError::ArithmeticOverflow)?;
+    let rent = distribution_account.lamports().checked_sub(moved).ok_or(GradualError::ArithmeticOverflow)?;
     emit(&ListExpired {
         head: ListExpired::head_with(distribution.status),
         task: distribution.task,
@@ -61,6 +64,6 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         returned,
         rent,
     });
-    lamports::pay_out(distribution_account, task_account, returned)?;
+    lamports::pay_out(distribution_account, task_account, moved)?;
     lamports::close(distribution_account, payer)
 }

@@ -164,8 +164,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
             distribution_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
         let sent_before =
             deposited.checked_sub(round_params.audit_bond).ok_or(GradualError::ArithmeticOverflow)?;
-        task.bounty_pool =
-            task.bounty_pool.checked_add(sent_before).ok_or(GradualError::ArithmeticOverflow)?;
+        task.add_pool_lamports(sent_before)?;
         drop(fresh);
         lamports::pay_out(distribution_account, task_account, sent_before)?;
         round_params.audit_bond
@@ -173,7 +172,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
 
     // 5. reserve the list's total out of the pool
     task.bounty_pool = task.bounty_pool.checked_sub(args.total).ok_or(GradualError::TotalExceedsBounty)?;
-    lamports::pay_out(task_account, distribution_account, args.total)?;
+    // A token task's reserve stays in its vault.
+    let in_tokens = task.pays_in_tokens();
+    if !in_tokens {
+        lamports::pay_out(task_account, distribution_account, args.total)?;
+    }
 
     let mut distribution = accounts::distribution_mut(distribution_account)?;
     distribution.status = DISTRIBUTION_PROPOSED;
@@ -188,6 +191,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     distribution.claimed = 0;
     distribution.bond = bond;
     distribution.reserved = args.total;
+    distribution.reserve_in_tokens = u8::from(in_tokens);
     distribution.min_stake = round_params.min_stake;
     distribution.vote_start = vote_start;
     distribution.vote_end = vote_end;

@@ -7,7 +7,7 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, events::emit, lamports},
+    shared::{accounts, events::emit, lamports, tokens::Escrow},
 };
 
 /// Settles an audit after its window. Upheld: the target loses
@@ -16,8 +16,9 @@ use crate::{
 /// gets its bond back. Rejected: the bond goes to the target's operator.
 /// Either way the audit closes and its rent returns to the raiser's operator.
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [audit_account, task_account, target_account, raiser_operator, target_operator] =
-        accounts::exact::<5>(accounts)?;
+    // Stake in the task's mint adds `[mint, token program, vault, raiser operator's tokens]`.
+    let ([audit_account, task_account, target_account, raiser_operator, target_operator], tokens) =
+        accounts::with_tokens::<5, 4>(accounts)?;
     // 1. writable accounts
     accounts::writable(raiser_operator)?;
     accounts::writable(target_operator)?;
@@ -32,6 +33,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     {
         return fail(GradualError::AuditAccountMismatch);
     }
+
+    let escrow = match accounts::tokens_if(task.stakes_in_tokens(), tokens)? {
+        Some(tokens) => Some(Escrow::appended(&task, tokens)?),
+        None => None,
+    };
 
     if !data.is_empty() {
         return fail(GradualError::InvalidInstructionData);
@@ -79,14 +85,22 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         Ok(()) | Err(GradualError::AlreadyClaimed) | Err(GradualError::ClaimPeriodOver) => {}
         Err(error) => return Err(error.into()),
     }
-    task.bounty_pool = task.bounty_pool.checked_add(split.to_pool).ok_or(GradualError::ArithmeticOverflow)?;
+    task.add_slashed_to_pool(split.to_pool)?;
     drop((task, target));
     event.head.flag = 1;
     (event.slashed, event.to_raiser, event.to_pool) = (split.slashed, split.to_raiser, split.to_pool);
     emit(&event);
 
-    lamports::pay_out(target_account, task_account, split.to_pool)?;
-    lamports::pay_out(target_account, raiser_operator, split.to_raiser)?;
+    match escrow {
+        // The stake is in the vault: the pool's share stays there.
+        Some(escrow) => {
+            escrow.pay_out(task_account, &audit.raiser_operator, split.to_raiser)?;
+        }
+        None => {
+            lamports::pay_out(target_account, task_account, split.to_pool)?;
+            lamports::pay_out(target_account, raiser_operator, split.to_raiser)?;
+        }
+    }
     lamports::pay_out(audit_account, raiser_operator, audit.bond)?;
     lamports::close(audit_account, raiser_operator)
 }

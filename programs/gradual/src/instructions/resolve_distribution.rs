@@ -57,25 +57,29 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if !distribution.is_rejected() {
         // The list stands: a dispute's bond is forfeited to the pool.
         distribution.status = DISTRIBUTION_APPROVED;
-        task.bounty_pool =
-            task.bounty_pool.checked_add(dispute_bond).ok_or(GradualError::ArithmeticOverflow)?;
+        task.add_pool_lamports(dispute_bond)?;
         drop((distribution, task));
         emit(&event);
         lamports::pay_out(distribution_account, task_account, dispute_bond)?;
         return lamports::pay_out(distribution_account, proposer_operator, bond);
     }
-    let returned = bond.checked_add(distribution.reserved).ok_or(GradualError::ArithmeticOverflow)?;
+    let reserved = distribution.reserved;
+    let returned = bond.checked_add(reserved).ok_or(GradualError::ArithmeticOverflow)?;
+    let in_tokens = distribution.reserve_in_tokens != 0;
     distribution.reserved = 0;
     distribution.status = if distribution.attempt >= task.allowed_failed_distributions {
         DISTRIBUTION_FAILED
     } else {
         DISTRIBUTION_REJECTED
     };
-    task.bounty_pool = task.bounty_pool.checked_add(returned).ok_or(GradualError::ArithmeticOverflow)?;
+    // A token task's reserve never left its vault: only the bond moves.
+    let moved = if in_tokens { bond } else { returned };
+    task.bounty_pool = task.bounty_pool.checked_add(reserved).ok_or(GradualError::ArithmeticOverflow)?;
+    task.add_pool_lamports(bond)?;
     event.head.flag = distribution.status;
     (event.to_proposer, event.to_disputer, event.to_pool) = (0, dispute_bond, returned);
     emit(&event);
     drop((distribution, task));
     lamports::pay_out(distribution_account, disputer_operator, dispute_bond)?;
-    lamports::pay_out(distribution_account, task_account, returned)
+    lamports::pay_out(distribution_account, task_account, moved)
 }

@@ -14,7 +14,10 @@ use pinocchio::{
 
 use crate::{
     fail,
-    shared::{accounts, create::create_program_account, events::emit, lamports::pay_in, memory::copy_text},
+    shared::{
+        accounts, create::create_program_account, events::emit, lamports::pay_in, memory::copy_text,
+        tokens::Escrow,
+    },
 };
 
 struct Data<'a> {
@@ -42,8 +45,28 @@ impl<'a> TryFrom<&'a [u8]> for Data<'a> {
     }
 }
 
+/// Who stakes where, and the task's escrow when the stake is in its mint.
+struct Staker<'a> {
+    operator: &'a AccountView,
+    task_account: &'a AccountView,
+    node_account: &'a AccountView,
+    escrow: Option<Escrow<'a>>,
+}
+
+impl Staker<'_> {
+    /// Moves `amount` into the stake; returns what arrived.
+    fn deposit(&self, amount: u64) -> Result<u64, ProgramError> {
+        match &self.escrow {
+            Some(escrow) => escrow.deposit(self.operator, amount),
+            None => pay_in(self.operator, self.node_account, amount).map(|()| amount),
+        }
+    }
+}
+
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [operator, task_account, node_account, system_program] = accounts::exact::<4>(accounts)?;
+    // Stake in the task's mint adds `[mint, token program, vault, operator's tokens]`.
+    let ([operator, task_account, node_account, system_program], tokens) =
+        accounts::with_tokens::<4, 4>(accounts)?;
     // 1. signers and writable accounts
     accounts::signer(operator)?;
     accounts::writable(operator)?;
@@ -55,6 +78,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     if !task.is_active() {
         return fail(GradualError::TaskPaused);
     }
+    let escrow = match accounts::tokens_if(task.stakes_in_tokens(), tokens)? {
+        Some(tokens) => Some(Escrow::appended(&task, tokens)?),
+        None => None,
+    };
+    let staker = Staker { operator, task_account, node_account, escrow };
 
     let data = Data::try_from(data)?;
     let slot = accounts::current_slot()?;
@@ -62,9 +90,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let min_stake = task.params_for(from_round)?.min_stake;
 
     let (stake, new_node) = if node_account.owned_by(&ID) {
-        top_up(operator, task_account, node_account, &data, (from_round, min_stake))?
+        top_up(&staker, &data, (from_round, min_stake))?
     } else {
-        create(operator, task_account, node_account, &data, (from_round, min_stake))?
+        create(&staker, &data, (from_round, min_stake))?
     };
     task.count_stake_added(slot, stake, new_node)?;
     emit(&Staked {
@@ -81,15 +109,13 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
 
 /// Returns the stake added, and whether a node was created.
 fn top_up(
-    operator: &AccountView,
-    task_account: &AccountView,
-    node_account: &AccountView,
+    staker: &Staker,
     data: &Data,
     (from_round, min_stake): (u64, u64),
 ) -> Result<(u64, bool), ProgramError> {
     {
-        let mut node = accounts::node_mut(node_account)?;
-        accounts::node_of(&node, task_account, operator)?;
+        let node = accounts::node_mut(staker.node_account)?;
+        accounts::node_of(&node, staker.task_account, staker.operator)?;
         if node.is_exiting() {
             return fail(GradualError::NodeExiting);
         }
@@ -97,25 +123,29 @@ fn top_up(
         if node.open_audits != 0 {
             return fail(GradualError::OpenAuditsPending);
         }
-        node.add_stake(data.args.amount, from_round)?;
-        if node.total_stake() < min_stake {
-            return fail(GradualError::StakeBelowMinimum);
+        // What arrives is at most `amount`: overflow is refused before anything moves.
+        if node.total_stake().checked_add(data.args.amount).is_none() {
+            return fail(GradualError::ArithmeticOverflow);
         }
-        node.service_url = [0; MAX_SERVICE_URL_LEN];
-        node.service_url_len =
-            copy_text(&mut node.service_url, data.service_url).ok_or(GradualError::InvalidServiceUrl)?;
     }
-    pay_in(operator, node_account, data.args.amount)?;
-    Ok((data.args.amount, false))
+    let arrived = staker.deposit(data.args.amount)?;
+    let mut node = accounts::node_mut(staker.node_account)?;
+    node.add_stake(arrived, from_round)?;
+    if node.total_stake() < min_stake {
+        return fail(GradualError::StakeBelowMinimum);
+    }
+    node.service_url = [0; MAX_SERVICE_URL_LEN];
+    node.service_url_len =
+        copy_text(&mut node.service_url, data.service_url).ok_or(GradualError::InvalidServiceUrl)?;
+    Ok((arrived, false))
 }
 
 fn create(
-    operator: &AccountView,
-    task_account: &AccountView,
-    node_account: &AccountView,
+    staker: &Staker,
     data: &Data,
     (from_round, min_stake): (u64, u64),
 ) -> Result<(u64, bool), ProgramError> {
+    let Staker { operator, task_account, node_account, .. } = *staker;
     let bump = [data.args.bump];
     let expected = Address::derive_address(
         &[NODE_SEED, task_account.address().as_ref(), operator.address().as_ref()],
@@ -125,9 +155,10 @@ fn create(
     if *node_account.address() != expected {
         return fail(GradualError::InvalidNodeAddress);
     }
-    // Lamports already at the address count as stake, so the minimum is checked
-    // on the amount deposited; a shortfall is caught before any transfer.
-    if data.args.amount < min_stake && node_account.lamports() == 0 {
+    // Lamports already at the address count as lamport stake, so the minimum
+    // is checked on the amount deposited; a shortfall is caught before any transfer.
+    let in_tokens = staker.escrow.is_some();
+    if data.args.amount < min_stake && (in_tokens || node_account.lamports() == 0) {
         return fail(GradualError::StakeBelowMinimum);
     }
 
@@ -137,9 +168,14 @@ fn create(
         Seed::from(operator.address().as_ref()),
         Seed::from(&bump),
     ];
+    let lamport_stake = if in_tokens { 0 } else { data.args.amount };
     let rent =
-        create_program_account(operator, node_account, Node::LEN, data.args.amount, Signer::from(&seeds))?;
-    let deposited = node_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?;
+        create_program_account(operator, node_account, Node::LEN, lamport_stake, Signer::from(&seeds))?;
+    // Lamports above rent at a node staking tokens are not stake: they leave with its rent.
+    let deposited = match &staker.escrow {
+        Some(escrow) => escrow.deposit(operator, data.args.amount)?,
+        None => node_account.lamports().checked_sub(rent).ok_or(GradualError::ArithmeticOverflow)?,
+    };
     if deposited < min_stake {
         return fail(GradualError::StakeBelowMinimum);
     }
@@ -149,6 +185,7 @@ fn create(
     node.discriminator = Node::KIND as u8;
     node.version = ACCOUNT_VERSION;
     node.bump = data.args.bump;
+    node.stake_in_tokens = u8::from(in_tokens);
     node.task = *task_account.address().as_array();
     node.operator = *operator.address().as_array();
     node.joined_round = from_round;

@@ -8,7 +8,7 @@ use pinocchio::{AccountView, ProgramResult};
 
 use crate::{
     fail,
-    shared::{accounts, events::emit, lamports},
+    shared::{accounts, events::emit, lamports, tokens::Escrow},
 };
 
 /// A node may withdraw once its stake never counted, or once
@@ -25,7 +25,8 @@ fn cooldown_elapsed(node: &Node, current_round: Option<u64>, cooldown: u64) -> b
 }
 
 pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
-    let [operator, node_account, task_account] = accounts::exact::<3>(accounts)?;
+    // Stake in the task's mint adds `[mint, token program, vault, operator's tokens]`.
+    let ([operator, node_account, task_account], tokens) = accounts::with_tokens::<3, 4>(accounts)?;
     // 1. signers and writable accounts
     accounts::signer(operator)?;
     accounts::writable(operator)?;
@@ -57,6 +58,11 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     let closing = amount == node.total_stake();
     let removal = if closing { StakeRemoval::Closed } else { StakeRemoval::FromExitingNode };
     task.count_stake_removed(slot, amount, removal)?;
+    let escrow = match accounts::tokens_if(node.stake_in_tokens != 0, tokens)? {
+        Some(tokens) => Some(Escrow::appended(&task, tokens)?),
+        None => None,
+    };
+    drop(task);
     let mut event = StakeWithdrawn {
         head: StakeWithdrawn::head_with(u8::from(closing)),
         task: *task_account.address().as_array(),
@@ -65,14 +71,20 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         amount,
         paid: amount,
     };
-    if closing {
-        drop(node);
-        event.paid = node_account.lamports();
-        emit(&event);
-        return lamports::close(node_account, operator);
+    if !closing {
+        node.remove_stake(amount)?;
     }
-    node.remove_stake(amount)?;
     drop(node);
+    match &escrow {
+        // `paid` is what reached the operator's token account; the node's rent is returned, not stated.
+        Some(escrow) => event.paid = escrow.pay_out(task_account, operator.address().as_array(), amount)?,
+        None if closing => event.paid = node_account.lamports(),
+        None => {}
+    }
     emit(&event);
-    lamports::pay_out(node_account, operator, amount)
+    match (closing, escrow.is_some()) {
+        (true, _) => lamports::close(node_account, operator),
+        (false, true) => Ok(()),
+        (false, false) => lamports::pay_out(node_account, operator, amount),
+    }
 }

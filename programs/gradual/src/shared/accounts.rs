@@ -18,6 +18,32 @@ pub fn exact<const N: usize>(accounts: &[AccountView]) -> Result<&[AccountView; 
     accounts.try_into().map_err(|_| GradualError::TooManyAccounts.into())
 }
 
+/// Exactly `N` accounts, or `N + M`: a token task's `M` more. Fewer, or a
+/// count in between, is `NotEnoughAccountKeys`; more is `TooManyAccounts`.
+#[inline(always)]
+pub fn with_tokens<const N: usize, const M: usize>(
+    accounts: &[AccountView],
+) -> Result<(&[AccountView; N], Option<&[AccountView; M]>), ProgramError> {
+    let (base, extra) = accounts.split_at_checked(N).ok_or(ProgramError::NotEnoughAccountKeys)?;
+    let base = base.try_into().map_err(|_| ProgramError::NotEnoughAccountKeys)?;
+    match extra.len() {
+        0 => Ok((base, None)),
+        len if len < M => Err(ProgramError::NotEnoughAccountKeys),
+        len if len > M => Err(GradualError::TooManyAccounts.into()),
+        _ => Ok((base, Some(extra.try_into().map_err(|_| ProgramError::NotEnoughAccountKeys)?))),
+    }
+}
+
+/// The token accounts a task needs: present exactly when it pays in tokens.
+#[inline(always)]
+pub fn tokens_if<T>(in_tokens: bool, extra: Option<T>) -> Result<Option<T>, ProgramError> {
+    match (in_tokens, extra) {
+        (true, None) => Err(ProgramError::NotEnoughAccountKeys),
+        (false, Some(_)) => Err(GradualError::TooManyAccounts.into()),
+        (_, extra) => Ok(extra),
+    }
+}
+
 #[inline(always)]
 pub fn signer(account: &AccountView) -> Result<(), ProgramError> {
     if account.is_signer() {

@@ -9,3 +9,4 @@ pub mod lamports;
 pub mod memory;
 pub mod slot_hashes;
 pub mod sysvars;
+pub mod tokens;
