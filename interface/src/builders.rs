@@ -521,3 +521,18 @@ pub fn claim_reward_tokens(
     instruction.accounts.push(AccountMeta::new_readonly(*task, false));
     mint.append_to(instruction, task, operator)
 }
+
+impl TaskMint {
+    /// The mint `task` pays in, or `None` for a lamport task.
+    pub fn of(task: &crate::state::Task) -> Option<Self> {
+        task.pays_in_tokens().then(|| Self {
+            mint: Address::new_from_array(task.mint),
+            token_program: Address::new_from_array(task.token_program),
+        })
+    }
+
+    /// The mint `task`'s nodes stake, or `None` when they stake lamports.
+    pub fn of_stake(task: &crate::state::Task) -> Option<Self> {
+        Self::of(task).filter(|_| task.stakes_in_tokens())
+    }
+}

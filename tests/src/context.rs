@@ -49,15 +49,37 @@ pub fn custom(error: GradualError) -> InstructionError {
 pub struct Flow {
     pub deposit: u64,
     pub payout: u64,
+    /// Base units of a mint moved into or out of the task vaults.
+    pub tokens: Option<TokenFlow>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct TokenFlow {
+    pub mint: Address,
+    pub deposit: u64,
+    pub payout: u64,
 }
 
 impl Flow {
+    pub fn tokens_in(mint: &Address, amount: u64) -> Self {
+        Self { tokens: Some(TokenFlow { mint: *mint, deposit: amount, payout: 0 }), ..Self::default() }
+    }
+
+    pub fn tokens_out(mint: &Address, amount: u64) -> Self {
+        Self { tokens: Some(TokenFlow { mint: *mint, deposit: 0, payout: amount }), ..Self::default() }
+    }
+
+    /// Also moves `lamports` in (a bond) or out.
+    pub fn with_lamports(self, deposit: u64, payout: u64) -> Self {
+        Self { deposit, payout, ..self }
+    }
+
     pub fn deposit(lamports: u64) -> Self {
-        Self { deposit: lamports, payout: 0 }
+        Self { deposit: lamports, ..Self::default() }
     }
 
     pub fn payout(lamports: u64) -> Self {
-        Self { deposit: 0, payout: lamports }
+        Self { payout: lamports, ..Self::default() }
     }
 }
 
@@ -193,6 +215,10 @@ impl TestContext {
             Ok(meta) => {
                 self.ledger.deposit(flow.deposit);
                 self.ledger.pay_out(flow.payout);
+                if let Some(tokens) = flow.tokens {
+                    self.ledger.deposit_tokens(&tokens.mint, tokens.deposit);
+                    self.ledger.pay_out_tokens(&tokens.mint, tokens.payout);
+                }
                 check_events(&self.svm, instructions, &meta.logs, &before);
             }
             Err(failed) => eprintln!("failed: {:?}\n{}", failed.err, failed.meta.pretty_logs()),

@@ -1,7 +1,8 @@
 //! The event check, run after every transaction that lands: each program
 //! instruction but `SubmitProof` logged exactly one event of its own kind,
 //! and, for a one-instruction transaction, the lamports every event says it
-//! moved are the lamports that moved.
+//! moved are the lamports that moved; for a task paying in a mint, the
+//! tokens it says went into or out of the vault are the tokens that did.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use gradual_interface::{
     instruction::GradualInstruction,
     pda::{find_audit_address, find_distribution_address},
     state::{Account, Audit, Node, Task},
+    token::read_token_account,
     Address, ID,
 };
 use litesvm::LiteSVM;
@@ -19,22 +21,39 @@ use solana_instruction::Instruction;
 pub type Balances = HashMap<Address, u64>;
 type Moves = Vec<(Address, i128)>;
 
-pub fn balances_before(svm: &LiteSVM, instructions: &[Instruction]) -> Balances {
-    let mut balances = HashMap::new();
-    for instruction in instructions {
-        for meta in &instruction.accounts {
-            balances.insert(meta.pubkey, svm.get_account(&meta.pubkey).map_or(0, |account| account.lamports));
-        }
-    }
-    balances
+/// What the event check needs from before a transaction: the lamports and
+/// token balances of every account it names, and the token tasks among them.
+pub struct Before {
+    lamports: Balances,
+    tokens: Balances,
+    token_tasks: HashMap<Address, Task>,
 }
 
-pub fn check_events(
-    svm: &LiteSVM,
-    instructions: &[Instruction],
-    logs: &[String],
-    before: &HashMap<Address, u64>,
-) {
+pub fn balances_before(svm: &LiteSVM, instructions: &[Instruction]) -> Before {
+    let mut before = Before { lamports: HashMap::new(), tokens: HashMap::new(), token_tasks: HashMap::new() };
+    for instruction in instructions {
+        for meta in &instruction.accounts {
+            let account = svm.get_account(&meta.pubkey);
+            before.lamports.insert(meta.pubkey, account.as_ref().map_or(0, |account| account.lamports));
+            if let Some(amount) = token_balance(svm, &meta.pubkey) {
+                before.tokens.insert(meta.pubkey, amount);
+            }
+            if let Some(task) =
+                account.and_then(|account| Task::read(&account.data)).filter(Task::pays_in_tokens)
+            {
+                before.token_tasks.insert(meta.pubkey, task);
+            }
+        }
+    }
+    before
+}
+
+fn token_balance(svm: &LiteSVM, address: &Address) -> Option<u64> {
+    let account = svm.get_account(address)?;
+    read_token_account(&account.owner, &account.data).map(|account| account.amount)
+}
+
+pub fn check_events(svm: &LiteSVM, instructions: &[Instruction], logs: &[String], before: &Before) {
     let events = logged_by(&ID, logs).expect("the logs are not truncated");
     let expected: Vec<u8> = instructions
         .iter()
@@ -51,8 +70,52 @@ pub fn check_events(
         if let Some(task) = task {
             assert_eq!(event.task(), task.as_array(), "{} names another task", event.name());
         }
-        check_moves(svm, instruction, event, before);
+        let task = Address::new_from_array(*event.task());
+        let token_task = svm
+            .get_account(&task)
+            .and_then(|account| Task::read(&account.data))
+            .filter(Task::pays_in_tokens)
+            .or_else(|| before.token_tasks.get(&task).copied());
+        match token_task {
+            Some(task) => check_vault_move(svm, &task, event, before),
+            None => check_moves(svm, instruction, event, &before.lamports),
+        }
     }
+}
+
+/// The tokens `event` says entered (+) or left (-) a token task's vault.
+fn stated_vault_move(task: &Task, event: &AnyEvent) -> i128 {
+    let stake_in_vault = task.stakes_in_tokens();
+    match event {
+        AnyEvent::TaskCreated(e) => i128::from(e.deposited),
+        AnyEvent::TaskFunded(e) => i128::from(e.amount),
+        AnyEvent::Staked(e) if stake_in_vault => i128::from(e.amount),
+        AnyEvent::StakeWithdrawn(e) if stake_in_vault => -i128::from(e.amount),
+        AnyEvent::AuditResolved(e) if stake_in_vault => -i128::from(e.to_raiser),
+        AnyEvent::RewardClaimed(e) => -i128::from(e.amount),
+        _ => 0,
+    }
+}
+
+/// A token task's vault moved by exactly what the event states (a closed
+/// task's vault is gone: `CloseTask` empties and closes it).
+fn check_vault_move(svm: &LiteSVM, task: &Task, event: &AnyEvent, before: &Before) {
+    let vault = Address::new_from_array(task.vault);
+    let stated = stated_vault_move(task, event);
+    // An instruction that does not name the vault cannot move it.
+    if !before.lamports.contains_key(&vault) {
+        assert_eq!(stated, 0, "{} states a vault move without naming the vault", event.name());
+        return;
+    }
+    // A vault the instruction creates held nothing.
+    let was = before.tokens.get(&vault).copied().unwrap_or(0);
+    if matches!(event, AnyEvent::TaskClosed(_)) {
+        assert!(svm.get_account(&vault).is_none_or(|account| account.lamports == 0), "the vault is closed");
+        return;
+    }
+    let now = token_balance(svm, &vault).expect("the vault is a token account");
+    let moved = i128::from(now) - i128::from(was);
+    assert_eq!(moved, stated, "{}: the vault moved {moved} tokens, the event says {stated}", event.name());
 }
 
 fn lamports(svm: &LiteSVM, address: &Address) -> u64 {

@@ -9,6 +9,7 @@ pub mod events;
 pub mod fixtures;
 mod ledger;
 pub mod oracle;
+pub mod tokens;
 
 pub use context::*;
 pub use ledger::*;

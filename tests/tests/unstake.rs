@@ -138,7 +138,7 @@ fn a_closed_node_cannot_be_reused_in_the_same_transaction_or_later() {
     // Close and re-stake in one transaction: a fresh node, exiting state and
     // old proofs gone, its stake counting only from the next round.
     let restake = builders::stake(&operator.pubkey(), &fixture.task, 2 * SOL, b"u");
-    let flow = Flow { deposit: 2 * SOL, payout: 2 * SOL };
+    let flow = Flow::default().with_lamports(2 * SOL, 2 * SOL);
     ctx.send_with_flow(&[close, restake], &[operator], flow).expect("close and re-stake");
     let fresh = ctx.node(&node.node);
     assert_eq!(fresh.exit_round, NOT_EXITING);
