@@ -13,7 +13,9 @@ use bytemuck::{Pod, Zeroable};
 use crate::instruction::GradualInstruction;
 
 /// The layout version every event below is logged with.
-pub const EVENT_VERSION: u8 = 1;
+/// 2 from protocol v5: the payout fields of token tasks (`received`,
+/// `tokens_returned`, `tokens_refunded`) were added.
+pub const EVENT_VERSION: u8 = 2;
 
 /// The first 8 bytes of every event.
 #[repr(C)]
@@ -167,7 +169,9 @@ pub struct TaskActiveSet {
     pub task: [u8; 32],
 }
 
-/// `CloseTask`: every lamport the task held, `refunded`, went to `creator`.
+/// `CloseTask`: every lamport the task held, `refunded`, went to `creator`;
+/// for a token task also the vault's whole balance, `tokens_refunded` sent,
+/// `tokens_received` arrived (less any transfer fee).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
@@ -178,6 +182,8 @@ pub struct TaskClosed {
     #[cfg_attr(feature = "codama", codama(type = public_key))]
     pub creator: [u8; 32],
     pub refunded: u64,
+    pub tokens_refunded: u64,
+    pub tokens_received: u64,
 }
 
 /// `Stake`: `amount` from `operator` into `node`, counting from `from_round`;
@@ -267,10 +273,12 @@ pub struct AuditVoted {
     pub seats: u64,
 }
 
-/// `ResolveAudit`, `head.flag` 1 when upheld. Where every lamport went:
-/// `slashed` left `target`'s stake, `to_raiser` of it to `raiser_operator`
-/// and `to_pool` to the task; `bond` to `raiser_operator` when upheld, else
-/// to `target_operator`; the audit's `rent` to `raiser_operator`.
+/// `ResolveAudit`, `head.flag` 1 when upheld. Where everything went:
+/// `slashed` left `target`'s stake (in the stake asset), `to_raiser` of it to
+/// `raiser_operator`, who received `to_raiser_received` (less any transfer
+/// fee), and `to_pool` to the task; the lamports: `bond` to
+/// `raiser_operator` when upheld, else to `target_operator`; the audit's
+/// `rent` to `raiser_operator`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
@@ -290,6 +298,7 @@ pub struct AuditResolved {
     pub to_pool: u64,
     pub bond: u64,
     pub rent: u64,
+    pub to_raiser_received: u64,
 }
 
 /// `ProposeDistribution`: `proposer` lists `leaf_count` leaves paying `total`
@@ -329,8 +338,9 @@ pub struct ListVoted {
 /// `ResolveDistribution`, `head.flag` the new status (`DISTRIBUTION_*`).
 /// `to_proposer` went to `proposer_operator` (its bond, when approved),
 /// `to_disputer` to `disputer_operator` (the dispute bond, when rejected),
-/// `to_pool` back to the task (the dispute bond when approved; the reserve
-/// and the proposer's bond when rejected).
+/// `to_pool` back to the task (the dispute bond when approved; the proposer's
+/// bond, and a lamport list's reserve, when rejected), all lamports;
+/// `tokens_returned`, a rejected token list's reserve, back to the pool in the mint.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
@@ -346,9 +356,11 @@ pub struct ListResolved {
     pub to_proposer: u64,
     pub to_disputer: u64,
     pub to_pool: u64,
+    pub tokens_returned: u64,
 }
 
-/// `ClaimReward`: `node`'s leaf for `round` paid `amount` to `operator`.
+/// `ClaimReward`: `node`'s leaf for `round` paid `amount` to `operator`,
+/// whose account received `received` (less any transfer fee).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
@@ -360,10 +372,13 @@ pub struct RewardClaimed {
     pub node: [u8; 32],
     pub round: u64,
     pub amount: u64,
+    pub received: u64,
 }
 
-/// `ExpireDistribution`: `returned` (the unclaimed reserve and any bond) went
-/// back to the pool and the list's `rent` to `payer`; `head.flag` is its last status.
+/// `ExpireDistribution`: `returned` lamports (a lamport list's unclaimed
+/// reserve, and any bond) went back to the task, `tokens_returned` (a token
+/// list's unclaimed reserve) back to the pool in the mint, and the list's
+/// `rent` to `payer`; `head.flag` is its last status.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[cfg_attr(feature = "codama", derive(codama::CodamaEvent))]
@@ -376,6 +391,7 @@ pub struct ListExpired {
     pub round: u64,
     pub returned: u64,
     pub rent: u64,
+    pub tokens_returned: u64,
 }
 
 /// The events `program` itself logged, in order, read from a transaction's

@@ -9,6 +9,9 @@ use crate::{error::GradualError, state::RoundParams};
 /// Instruction discriminators. Values are never renumbered or reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "codama", derive(codama::CodamaInstructions))]
+// Optional accounts (a token task's, appended at the end) are left out when
+// absent: the program counts accounts and takes no program id in their place.
+#[cfg_attr(feature = "codama", codama(optional_account_strategy = omitted))]
 #[repr(u8)]
 pub enum GradualInstruction {
     /// Creates a task and deposits its first bounty.
@@ -18,11 +21,51 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The task PDA `["task", creator, task_id]`, not yet created.
     /// 2. `[]` The system program.
     ///
+    /// Token tasks only (`Task.mint` set), all 5 or none, appended:
+    /// 3. `[]` The task's mint.
+    /// 4. `[]` The mint's token program (SPL Token or Token-2022).
+    /// 5. `[writable]` The task's vault: its associated token account for the mint.
+    /// 6. `[writable]` The creator's token account of the mint, paying the bounty.
+    /// 7. `[]` The associated token account program, which creates the vault.
+    ///
     /// Data expected by this instruction: [`CreateTaskArgs`], then the name,
     /// the description and the executable locator, each as `u8 length, bytes`.
     #[cfg_attr(feature = "codama", codama(account(name = "creator", writable, signer)))]
     #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "mint", optional, docs = "Token tasks only: the task's mint."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "tokenProgram",
+            optional,
+            docs = "Token tasks only: the mint's token program."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "vault", writable, optional, docs = "Token tasks only: the task's vault."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "creatorTokens",
+            writable,
+            optional,
+            docs = "Token tasks only: the creator's token account."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "associatedTokenProgram",
+            optional,
+            docs = "Token tasks only: the associated token account program."
+        ))
+    )]
     #[cfg_attr(feature = "codama", codama(argument("args", link("createTaskArgs"))))]
     #[cfg_attr(feature = "codama", codama(argument("name", size_prefix(string(utf8), number(u8)))))]
     #[cfg_attr(feature = "codama", codama(argument("description", size_prefix(string(utf8), number(u8)))))]
@@ -31,17 +74,48 @@ pub enum GradualInstruction {
         codama(argument("executableLocator", size_prefix(string(utf8), number(u8))))
     )]
     CreateTask = 0,
-    /// Adds lamports to a task's bounty pool.
+    /// Adds to a task's bounty pool: lamports, or a token task's mint.
     ///
     /// Accounts expected by this instruction:
     /// 0. `[writable, signer]` The funder.
     /// 1. `[writable]` The task.
     /// 2. `[]` The system program.
     ///
+    /// Token tasks only (`Task.mint` set), all 4 or none, appended:
+    /// 3. `[]` The task's mint.
+    /// 4. `[]` The mint's token program (SPL Token or Token-2022).
+    /// 5. `[writable]` The task's vault: its associated token account for the mint.
+    /// 6. `[writable]` The funder's token account of the mint, paying.
+    ///
     /// Data expected by this instruction: `amount: u64`.
     #[cfg_attr(feature = "codama", codama(account(name = "funder", writable, signer)))]
     #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "mint", optional, docs = "Token tasks only: the task's mint."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "tokenProgram",
+            optional,
+            docs = "Token tasks only: the mint's token program."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "vault", writable, optional, docs = "Token tasks only: the task's vault."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "funderTokens",
+            writable,
+            optional,
+            docs = "Token tasks only: the funder's token account."
+        ))
+    )]
     #[cfg_attr(feature = "codama", codama(argument("amount", number(u64))))]
     FundTask = 1,
     /// Changes the round parameters from the next round on.
@@ -74,11 +148,48 @@ pub enum GradualInstruction {
     /// 2. `[writable]` The node PDA `["node", task, operator]`.
     /// 3. `[]` The system program.
     ///
+    /// Tasks whose stake is in their mint only (`Task.mint` set and not
+    /// `stake_in_lamports`), all 4 or none, appended:
+    /// 4. `[]` The task's mint.
+    /// 5. `[]` The mint's token program (SPL Token or Token-2022).
+    /// 6. `[writable]` The task's vault: its associated token account for the mint.
+    /// 7. `[writable]` The operator's token account of the mint, paying the stake.
+    ///
     /// Data expected by this instruction: [`StakeArgs`], then the service URL as `u8 length, bytes`.
     #[cfg_attr(feature = "codama", codama(account(name = "operator", writable, signer)))]
     #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "node", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "systemProgram", default_value = program("system"))))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "mint", optional, docs = "Stake in the mint only: the task's mint."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "tokenProgram",
+            optional,
+            docs = "Stake in the mint only: the mint's token program."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "vault",
+            writable,
+            optional,
+            docs = "Stake in the mint only: the task's vault."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "operatorTokens",
+            writable,
+            optional,
+            docs = "Stake in the mint only: the operator's token account."
+        ))
+    )]
     #[cfg_attr(feature = "codama", codama(argument("args", link("stakeArgs"))))]
     #[cfg_attr(feature = "codama", codama(argument("serviceUrl", size_prefix(string(utf8), number(u8)))))]
     Stake = 4,
@@ -99,10 +210,46 @@ pub enum GradualInstruction {
     /// 1. `[writable]` The node.
     /// 2. `[writable]` The task.
     ///
+    /// Nodes whose stake is in the task's mint only (`Node.stake_in_tokens` 1), all 4 or none, appended:
+    /// 3. `[]` The task's mint.
+    /// 4. `[]` The mint's token program (SPL Token or Token-2022).
+    /// 5. `[writable]` The task's vault: its associated token account for the mint.
+    /// 6. `[writable]` The operator's token account of the mint, receiving the stake.
+    ///
     /// Data expected by this instruction: `amount: u64`.
     #[cfg_attr(feature = "codama", codama(account(name = "operator", writable, signer)))]
     #[cfg_attr(feature = "codama", codama(account(name = "node", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "mint", optional, docs = "Stake in the mint only: the task's mint."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "tokenProgram",
+            optional,
+            docs = "Stake in the mint only: the mint's token program."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "vault",
+            writable,
+            optional,
+            docs = "Stake in the mint only: the task's vault."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "operatorTokens",
+            writable,
+            optional,
+            docs = "Stake in the mint only: the operator's token account."
+        ))
+    )]
     #[cfg_attr(feature = "codama", codama(argument("amount", number(u64))))]
     WithdrawStake = 6,
     /// In round `c + 1`'s submission window: commits to round `c`'s proof and/or reveals round `c - 1`'s.
@@ -120,13 +267,45 @@ pub enum GradualInstruction {
     #[cfg_attr(feature = "codama", codama(argument("args", link("submitProofArgs"))))]
     #[cfg_attr(feature = "codama", codama(argument("locator", size_prefix(string(utf8), number(u8)))))]
     SubmitProof = 7,
-    /// Closes a finished or paused task with no nodes, returning its pool and rent.
+    /// Closes a finished or paused task with no nodes, returning its pool and
+    /// rent; a token task's vault pays its whole balance to the creator and closes.
     ///
     /// Accounts expected by this instruction:
     /// 0. `[writable, signer]` The creator.
     /// 1. `[writable]` The task.
+    ///
+    /// Token tasks only (`Task.mint` set), all 4 or none, appended:
+    /// 2. `[]` The task's mint.
+    /// 3. `[]` The mint's token program (SPL Token or Token-2022).
+    /// 4. `[writable]` The task's vault: its associated token account for the mint.
+    /// 5. `[writable]` The creator's token account of the mint, receiving the vault's balance.
     #[cfg_attr(feature = "codama", codama(account(name = "creator", writable, signer)))]
     #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "mint", optional, docs = "Token tasks only: the task's mint."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "tokenProgram",
+            optional,
+            docs = "Token tasks only: the mint's token program."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "vault", writable, optional, docs = "Token tasks only: the task's vault."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "creatorTokens",
+            writable,
+            optional,
+            docs = "Token tasks only: the creator's token account."
+        ))
+    )]
     CloseTask = 8,
     /// Raises an audit against another node's proof for round `r`, inside
     /// round `r + 2`'s audit window, depositing round `r`'s audit bond. The
@@ -172,11 +351,48 @@ pub enum GradualInstruction {
     /// 2. `[writable]` The target node.
     /// 3. `[writable]` The raiser's operator (the audit's `raiser_operator`).
     /// 4. `[writable]` The target's operator.
+    ///
+    /// Tasks whose stake is in their mint only (`Task.mint` set and not
+    /// `stake_in_lamports`), all 4 or none, appended:
+    /// 5. `[]` The task's mint.
+    /// 6. `[]` The mint's token program (SPL Token or Token-2022).
+    /// 7. `[writable]` The task's vault: its associated token account for the mint.
+    /// 8. `[writable]` The raiser operator's token account of the mint, receiving its share of a slash.
     #[cfg_attr(feature = "codama", codama(account(name = "audit", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "task", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "target", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "raiserOperator", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "targetOperator", writable)))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "mint", optional, docs = "Stake in the mint only: the task's mint."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "tokenProgram",
+            optional,
+            docs = "Stake in the mint only: the mint's token program."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "vault",
+            writable,
+            optional,
+            docs = "Stake in the mint only: the task's vault."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "raiserTokens",
+            writable,
+            optional,
+            docs = "Stake in the mint only: the raiser operator's token account."
+        ))
+    )]
     ResolveAudit = 11,
     /// Proposes round `r`'s distribution list during the distribution window
     /// of round `r + 3 + a` (attempt `a`), if the proposer is entitled (see
@@ -241,6 +457,13 @@ pub enum GradualInstruction {
     /// 2. `[writable]` The distribution.
     /// 3. `[]` The Clock sysvar.
     ///
+    /// Lists in the task's mint only (`Distribution.reserve_in_tokens` 1), all 5 or none, appended:
+    /// 4. `[]` The task.
+    /// 5. `[]` The task's mint.
+    /// 6. `[]` The mint's token program (SPL Token or Token-2022).
+    /// 7. `[writable]` The task's vault: its associated token account for the mint.
+    /// 8. `[writable]` The operator's token account of the mint, receiving the amount.
+    ///
     /// Data expected by this instruction: `bucket_index: u32`, `position: u8`
     /// (the leaf's place in its bucket), `leaf_count: u8`, the bucket's
     /// leaves (40 bytes each), then the sibling hashes (32 bytes each, at most 21).
@@ -248,6 +471,40 @@ pub enum GradualInstruction {
     #[cfg_attr(feature = "codama", codama(account(name = "node", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "distribution", writable)))]
     #[cfg_attr(feature = "codama", codama(account(name = "clock", default_value = sysvar("clock"))))]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "task", optional, docs = "Lists in the mint only: the task."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(name = "mint", optional, docs = "Lists in the mint only: the task's mint."))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "tokenProgram",
+            optional,
+            docs = "Lists in the mint only: the mint's token program."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "vault",
+            writable,
+            optional,
+            docs = "Lists in the mint only: the task's vault."
+        ))
+    )]
+    #[cfg_attr(
+        feature = "codama",
+        codama(account(
+            name = "operatorTokens",
+            writable,
+            optional,
+            docs = "Lists in the mint only: the operator's token account."
+        ))
+    )]
     #[cfg_attr(feature = "codama", codama(argument("bucketIndex", number(u32))))]
     #[cfg_attr(feature = "codama", codama(argument("position", number(u8))))]
     #[cfg_attr(

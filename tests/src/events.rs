@@ -63,7 +63,11 @@ pub fn check_events(svm: &LiteSVM, instructions: &[Instruction], logs: &[String]
         .collect();
     let logged: Vec<u8> = events.iter().map(|event| event.head().kind).collect();
     assert_eq!(logged, expected, "one event per instruction, of its kind:\n{}", logs.join("\n"));
-    if let ([instruction], [event]) = (instructions, events.as_slice()) {
+    // One of ours, beside other programs' instructions (an associated token
+    // account created, fees harvested) that move no tokens of a vault.
+    let ours: Vec<&Instruction> =
+        instructions.iter().filter(|instruction| instruction.program_id == ID).collect();
+    if let ([instruction], [event]) = (ours.as_slice(), events.as_slice()) {
         let task = instruction.accounts.iter().map(|meta| meta.pubkey).find(|address| {
             svm.get_account(address).is_some_and(|account| Task::read(&account.data).is_some())
         });
@@ -77,10 +81,41 @@ pub fn check_events(svm: &LiteSVM, instructions: &[Instruction], logs: &[String]
             .filter(Task::pays_in_tokens)
             .or_else(|| before.token_tasks.get(&task).copied());
         match token_task {
-            Some(task) => check_vault_move(svm, &task, event, before),
-            None => check_moves(svm, instruction, event, &before.lamports),
+            Some(task) => {
+                check_vault_move(svm, &task, event, before);
+                check_wallet_move(svm, instruction, event, before);
+            }
+            None if instructions.len() == 1 => check_moves(svm, instruction, event, &before.lamports),
+            None => {}
         }
     }
+}
+
+/// The tokens `event` says arrived in the wallet's token account, the last
+/// account of a token task's instruction.
+fn stated_received(event: &AnyEvent) -> Option<u64> {
+    match event {
+        AnyEvent::RewardClaimed(e) => Some(e.received),
+        AnyEvent::AuditResolved(e) => Some(e.to_raiser_received),
+        AnyEvent::TaskClosed(e) => Some(e.tokens_received),
+        AnyEvent::StakeWithdrawn(e) => Some(e.paid),
+        _ => None,
+    }
+}
+
+/// A payout from a token task's vault arrived as the event says.
+fn check_wallet_move(svm: &LiteSVM, instruction: &Instruction, event: &AnyEvent, before: &Before) {
+    let (Some(received), Some(wallet)) = (stated_received(event), instruction.accounts.last()) else {
+        return;
+    };
+    let Some(now) = token_balance(svm, &wallet.pubkey) else { return };
+    let was = before.tokens.get(&wallet.pubkey).copied().unwrap_or(0);
+    assert_eq!(
+        i128::from(now) - i128::from(was),
+        i128::from(received),
+        "{}: the recipient's token account moved otherwise than stated",
+        event.name()
+    );
 }
 
 /// The tokens `event` says entered (+) or left (-) a token task's vault.

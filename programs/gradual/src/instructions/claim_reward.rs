@@ -50,26 +50,29 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     }
     node.mark_claimed(distribution.round)?;
     distribution.record_claim(amount)?;
-    let claimed_task = &{ distribution.task };
-    emit(&RewardClaimed {
+    let mut event = RewardClaimed {
         head: RewardClaimed::head_with(0),
         task: distribution.task,
         node: *claimed_node,
         round: distribution.round,
         amount,
-    });
+        received: amount,
+    };
     let tokens = accounts::tokens_if(distribution.reserve_in_tokens != 0, tokens)?;
     drop((node, distribution));
-    let Some([task_account, token_accounts @ ..]) = tokens else {
-        return lamports::pay_out(distribution_account, operator, amount);
-    };
-    let task = accounts::task(task_account)?;
-    if *task_account.address().as_array() != *claimed_task {
-        return fail(GradualError::NodeTaskMismatch);
+    match tokens {
+        None => lamports::pay_out(distribution_account, operator, amount)?,
+        Some([task_account, token_accounts @ ..]) => {
+            let task = accounts::task(task_account)?;
+            if *task_account.address().as_array() != event.task {
+                return fail(GradualError::NodeTaskMismatch);
+            }
+            let escrow = Escrow::appended(&task, token_accounts)?;
+            drop(task);
+            event.received = escrow.pay_out(task_account, operator.address().as_array(), amount)?;
+        }
     }
-    let escrow = Escrow::appended(&task, token_accounts)?;
-    drop(task);
-    escrow.pay_out(task_account, operator.address().as_array(), amount)?;
+    emit(&event);
     Ok(())
 }
 

@@ -36,20 +36,25 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
             return fail(GradualError::TaskNotFinished);
         }
     }
+    let mut event = TaskClosed {
+        head: TaskClosed::head_with(0),
+        task: *task_account.address().as_array(),
+        creator: *creator.address().as_array(),
+        refunded: 0,
+        tokens_refunded: 0,
+        tokens_received: 0,
+    };
     // The vault's whole balance, tokens sent to it directly included, goes
     // back with its rent; withheld transfer fees must be harvested first.
     if let Some(tokens) = accounts::tokens_if(task.pays_in_tokens(), tokens)? {
         let escrow = Escrow::appended(&task, tokens)?;
         drop(task);
-        escrow.empty_and_close(task_account, creator.address().as_array(), creator)?;
+        (event.tokens_refunded, event.tokens_received) =
+            escrow.empty_and_close(task_account, creator.address().as_array(), creator)?;
     } else {
         drop(task);
     }
-    emit(&TaskClosed {
-        head: TaskClosed::head_with(0),
-        task: *task_account.address().as_array(),
-        creator: *creator.address().as_array(),
-        refunded: task_account.lamports(),
-    });
+    event.refunded = task_account.lamports();
+    emit(&event);
     lamports::close(task_account, creator)
 }

@@ -45,13 +45,15 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         return fail(GradualError::DistributionNotExpired);
     }
 
-    let returned =
-        distribution.reserved.checked_add(distribution.bond).ok_or(GradualError::ArithmeticOverflow)?;
     task.bounty_pool =
         task.bounty_pool.checked_add(distribution.reserved).ok_or(GradualError::ArithmeticOverflow)?;
     task.add_pool_lamports(distribution.bond)?;
-    // A token task's reserve never left its vault: only the bond moves.
-    let moved = if distribution.reserve_in_tokens != 0 { distribution.bond } else { returned };
+    // A token list's reserve never left the vault: only the bond moves.
+    let (moved, tokens_returned) = if distribution.reserve_in_tokens != 0 {
+        (distribution.bond, distribution.reserved)
+    } else {
+        (distribution.reserved.checked_add(distribution.bond).ok_or(GradualError::ArithmeticOverflow)?, 0)
+    };
     task.open_distributions =
         task.open_distributions.checked_sub(1).ok_or(GradualError::ArithmeticOverflow)?;
     drop(task);
@@ -61,8 +63,9 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         task: distribution.task,
         payer: distribution.payer,
         round: distribution.round,
-        returned,
+        returned: moved,
         rent,
+        tokens_returned,
     });
     lamports::pay_out(distribution_account, task_account, moved)?;
     lamports::close(distribution_account, payer)

@@ -62,6 +62,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         to_pool: 0,
         bond: audit.bond,
         rent: audit_account.lamports().checked_sub(audit.bond).ok_or(GradualError::ArithmeticOverflow)?,
+        to_raiser_received: 0,
     };
     if !audit.is_upheld() {
         drop((task, target));
@@ -89,18 +90,20 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     drop((task, target));
     event.head.flag = 1;
     (event.slashed, event.to_raiser, event.to_pool) = (split.slashed, split.to_raiser, split.to_pool);
-    emit(&event);
+    event.to_raiser_received = split.to_raiser;
 
     match escrow {
         // The stake is in the vault: the pool's share stays there.
         Some(escrow) => {
-            escrow.pay_out(task_account, &audit.raiser_operator, split.to_raiser)?;
+            event.to_raiser_received =
+                escrow.pay_out(task_account, &audit.raiser_operator, split.to_raiser)?;
         }
         None => {
             lamports::pay_out(target_account, task_account, split.to_pool)?;
             lamports::pay_out(target_account, raiser_operator, split.to_raiser)?;
         }
     }
+    emit(&event);
     lamports::pay_out(audit_account, raiser_operator, audit.bond)?;
     lamports::close(audit_account, raiser_operator)
 }

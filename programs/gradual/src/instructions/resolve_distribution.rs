@@ -53,6 +53,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         to_proposer: bond,
         to_disputer: 0,
         to_pool: dispute_bond,
+        tokens_returned: 0,
     };
     if !distribution.is_rejected() {
         // The list stands: a dispute's bond is forfeited to the pool.
@@ -77,7 +78,8 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
     task.bounty_pool = task.bounty_pool.checked_add(reserved).ok_or(GradualError::ArithmeticOverflow)?;
     task.add_pool_lamports(bond)?;
     event.head.flag = distribution.status;
-    (event.to_proposer, event.to_disputer, event.to_pool) = (0, dispute_bond, returned);
+    (event.to_proposer, event.to_disputer, event.to_pool) = (0, dispute_bond, moved);
+    event.tokens_returned = if in_tokens { reserved } else { 0 };
     emit(&event);
     drop((distribution, task));
     lamports::pay_out(distribution_account, disputer_operator, dispute_bond)?;
