@@ -48,6 +48,7 @@ const rpc = createSolanaRpc(url);
 const taskAddress = address(taskArg);
 const nodeAddress = address(nodeArg);
 const NONE = 2n ** 64n - 1n; // u64::MAX: no scheduled package, not exiting, unused checkpoint
+const NO_MINT = '11111111111111111111111111111111'; // all-zero address: a lamport task
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 const text = (bytes, len) => Buffer.from(bytes.slice(0, Number(len))).toString('utf8');
 const fail = (message) => {
@@ -139,6 +140,19 @@ function taskView(account) {
       .filter((c) => c.fromRound !== NONE)
       .map((c) => ({ from_round: c.fromRound, params: params(c.params) })),
     lamports: account.lamports,
+    // A token task's fields from its own account, as inspect names them
+    // (views::add_token_fields); inspect adds more read from the mint and
+    // the vault (`*_ui`, `vault_balance`, `mint_escrow`, …), not decoded here.
+    ...(t.mint === NO_MINT
+      ? {}
+      : {
+          mint: t.mint,
+          token_program: t.tokenProgram,
+          vault: t.vault,
+          decimals: t.decimals,
+          stake_asset: t.stakeInLamports === 0 ? t.mint : 'SOL',
+          forfeited_lamports: t.forfeitedLamports,
+        }),
   };
 }
 
@@ -180,6 +194,8 @@ function nodeView(account) {
       .sort((a, b) => (a.round < b.round ? -1 : a.round > b.round ? 1 : 0)),
     claimed_or_excluded_rounds: claimed,
     lamports: account.lamports,
+    // The stake is in the task's vault, in its mint: inspect shows the flag only then.
+    ...(n.stakeInTokens !== 0 ? { stake_in_tokens: true } : {}),
   };
 }
 
@@ -244,6 +260,8 @@ function layouts(file) {
       invalid_weight: d.invalidWeight,
       voter_count: d.voterCount,
       lamports: BigInt(given.distribution.lamports),
+      // `total`, `claimed` and `reserved` in the task's mint: inspect shows the flag only then.
+      ...(d.reserveInTokens !== 0 ? { reserve_in_tokens: true } : {}),
     },
   };
 }

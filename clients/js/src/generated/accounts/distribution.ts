@@ -55,6 +55,7 @@ export type Distribution = {
   status: number;
   attempt: number;
   urlLen: number;
+  reserveInTokens: number;
   padding: ReadonlyUint8Array;
   task: Address;
   proposer: Address;
@@ -87,6 +88,7 @@ export type DistributionArgs = {
   status: number;
   attempt: number;
   urlLen: number;
+  reserveInTokens: number;
   task: Address;
   proposer: Address;
   proposerOperator: Address;
@@ -122,7 +124,8 @@ export function getDistributionEncoder(): FixedSizeEncoder<DistributionArgs> {
       ["status", getU8Encoder()],
       ["attempt", getU8Encoder()],
       ["urlLen", getU8Encoder()],
-      ["padding", fixEncoderSize(getBytesEncoder(), 2)],
+      ["reserveInTokens", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 1)],
       ["task", getAddressEncoder()],
       ["proposer", getAddressEncoder()],
       ["proposerOperator", getAddressEncoder()],
@@ -152,7 +155,7 @@ export function getDistributionEncoder(): FixedSizeEncoder<DistributionArgs> {
       ...value,
       discriminator: DISTRIBUTION_DISCRIMINATOR,
       version: 1,
-      padding: new Uint8Array([0, 0]),
+      padding: new Uint8Array([0]),
       padding2: new Uint8Array([0, 0, 0, 0]),
     }),
   );
@@ -167,7 +170,8 @@ export function getDistributionDecoder(): FixedSizeDecoder<Distribution> {
     ["status", getU8Decoder()],
     ["attempt", getU8Decoder()],
     ["urlLen", getU8Decoder()],
-    ["padding", fixDecoderSize(getBytesDecoder(), 2)],
+    ["reserveInTokens", getU8Decoder()],
+    ["padding", fixDecoderSize(getBytesDecoder(), 1)],
     ["task", getAddressDecoder()],
     ["proposer", getAddressDecoder()],
     ["proposerOperator", getAddressDecoder()],

@@ -71,6 +71,7 @@ export type Node = {
   version: number;
   bump: number;
   serviceUrlLen: number;
+  stakeInTokens: number;
   padding: ReadonlyUint8Array;
   task: Address;
   operator: Address;
@@ -89,6 +90,7 @@ export type Node = {
 export type NodeArgs = {
   bump: number;
   serviceUrlLen: number;
+  stakeInTokens: number;
   task: Address;
   operator: Address;
   joinedRound: number | bigint;
@@ -111,7 +113,8 @@ export function getNodeEncoder(): FixedSizeEncoder<NodeArgs> {
       ["version", getU8Encoder()],
       ["bump", getU8Encoder()],
       ["serviceUrlLen", getU8Encoder()],
-      ["padding", fixEncoderSize(getBytesEncoder(), 4)],
+      ["stakeInTokens", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 3)],
       ["task", getAddressEncoder()],
       ["operator", getAddressEncoder()],
       ["joinedRound", getU64Encoder()],
@@ -135,7 +138,7 @@ export function getNodeEncoder(): FixedSizeEncoder<NodeArgs> {
       ...value,
       discriminator: NODE_DISCRIMINATOR,
       version: 1,
-      padding: new Uint8Array([0, 0, 0, 0]),
+      padding: new Uint8Array([0, 0, 0]),
     }),
   );
 }
@@ -147,7 +150,8 @@ export function getNodeDecoder(): FixedSizeDecoder<Node> {
     ["version", getU8Decoder()],
     ["bump", getU8Decoder()],
     ["serviceUrlLen", getU8Decoder()],
-    ["padding", fixDecoderSize(getBytesDecoder(), 4)],
+    ["stakeInTokens", getU8Decoder()],
+    ["padding", fixDecoderSize(getBytesDecoder(), 3)],
     ["task", getAddressDecoder()],
     ["operator", getAddressDecoder()],
     ["joinedRound", getU64Decoder()],

@@ -100,6 +100,13 @@ export type Task = {
   nextExecutableLocatorLen: number;
   nextPadding: ReadonlyUint8Array;
   nextExecutableLocator: ReadonlyUint8Array;
+  mint: Address;
+  tokenProgram: Address;
+  vault: Address;
+  forfeitedLamports: bigint;
+  decimals: number;
+  stakeInLamports: number;
+  tokenPadding: ReadonlyUint8Array;
 };
 
 export type TaskArgs = {
@@ -133,6 +140,12 @@ export type TaskArgs = {
   nextExecutableSha256: ReadonlyUint8Array;
   nextExecutableLocatorLen: number;
   nextExecutableLocator: ReadonlyUint8Array;
+  mint: Address;
+  tokenProgram: Address;
+  vault: Address;
+  forfeitedLamports: number | bigint;
+  decimals: number;
+  stakeInLamports: number;
 };
 
 /** Gets the encoder for {@link TaskArgs} account data. */
@@ -178,12 +191,20 @@ export function getTaskEncoder(): FixedSizeEncoder<TaskArgs> {
       ["nextExecutableLocatorLen", getU8Encoder()],
       ["nextPadding", fixEncoderSize(getBytesEncoder(), 7)],
       ["nextExecutableLocator", fixEncoderSize(getBytesEncoder(), 128)],
+      ["mint", getAddressEncoder()],
+      ["tokenProgram", getAddressEncoder()],
+      ["vault", getAddressEncoder()],
+      ["forfeitedLamports", getU64Encoder()],
+      ["decimals", getU8Encoder()],
+      ["stakeInLamports", getU8Encoder()],
+      ["tokenPadding", fixEncoderSize(getBytesEncoder(), 6)],
     ]),
     (value) => ({
       ...value,
       discriminator: TASK_DISCRIMINATOR,
       version: 1,
       nextPadding: new Uint8Array([0, 0, 0, 0, 0, 0, 0]),
+      tokenPadding: new Uint8Array([0, 0, 0, 0, 0, 0]),
     }),
   );
 }
@@ -230,6 +251,13 @@ export function getTaskDecoder(): FixedSizeDecoder<Task> {
     ["nextExecutableLocatorLen", getU8Decoder()],
     ["nextPadding", fixDecoderSize(getBytesDecoder(), 7)],
     ["nextExecutableLocator", fixDecoderSize(getBytesDecoder(), 128)],
+    ["mint", getAddressDecoder()],
+    ["tokenProgram", getAddressDecoder()],
+    ["vault", getAddressDecoder()],
+    ["forfeitedLamports", getU64Decoder()],
+    ["decimals", getU8Decoder()],
+    ["stakeInLamports", getU8Decoder()],
+    ["tokenPadding", fixDecoderSize(getBytesDecoder(), 6)],
   ]);
 }
 
@@ -292,7 +320,7 @@ export async function fetchAllMaybeTask(
 }
 
 export function getTaskSize(): number {
-  return 1688;
+  return 1800;
 }
 
 export async function fetchTaskFromSeeds(

@@ -106,6 +106,19 @@ export const GRADUAL_ERROR__INVALID_SUBMISSION_PARTS = 0x58; // 88
 export const GRADUAL_ERROR__INVALID_CLOCK_ACCOUNT = 0x59; // 89
 export const GRADUAL_ERROR__PACKAGE_CHANGE_PENDING = 0x5a; // 90
 export const GRADUAL_ERROR__BUMP_ON_CURVE = 0x5b; // 91
+export const GRADUAL_ERROR__INVALID_MINT = 0x5c; // 92
+export const GRADUAL_ERROR__MALFORMED_MINT = 0x5d; // 93
+export const GRADUAL_ERROR__MINT_HAS_PERMANENT_DELEGATE = 0x5e; // 94
+export const GRADUAL_ERROR__MINT_HAS_TRANSFER_HOOK = 0x5f; // 95
+export const GRADUAL_ERROR__MINT_NON_TRANSFERABLE = 0x60; // 96
+export const GRADUAL_ERROR__MINT_DEFAULT_FROZEN = 0x61; // 97
+export const GRADUAL_ERROR__MINT_UNKNOWN_EXTENSION = 0x62; // 98
+export const GRADUAL_ERROR__INVALID_TOKEN_PROGRAM = 0x63; // 99
+export const GRADUAL_ERROR__MINT_MISMATCH = 0x64; // 100
+export const GRADUAL_ERROR__VAULT_MISMATCH = 0x65; // 101
+export const GRADUAL_ERROR__INVALID_TOKEN_ACCOUNT = 0x66; // 102
+export const GRADUAL_ERROR__INVALID_ASSOCIATED_TOKEN_PROGRAM = 0x67; // 103
+export const GRADUAL_ERROR__INVALID_STAKE_ASSET = 0x68; // 104
 
 export type GradualError =
   | typeof GRADUAL_ERROR__ACCOUNT_ALREADY_IN_USE
@@ -135,6 +148,7 @@ export type GradualError =
   | typeof GRADUAL_ERROR__DISTRIBUTION_WINDOWS_EXCEED_ROUND
   | typeof GRADUAL_ERROR__INSUFFICIENT_FUNDS
   | typeof GRADUAL_ERROR__INSUFFICIENT_STAKE
+  | typeof GRADUAL_ERROR__INVALID_ASSOCIATED_TOKEN_PROGRAM
   | typeof GRADUAL_ERROR__INVALID_AUDIT_ACCOUNT
   | typeof GRADUAL_ERROR__INVALID_AUDIT_ADDRESS
   | typeof GRADUAL_ERROR__INVALID_CLOCK_ACCOUNT
@@ -147,17 +161,28 @@ export type GradualError =
   | typeof GRADUAL_ERROR__INVALID_EXECUTABLE_LOCATOR
   | typeof GRADUAL_ERROR__INVALID_INSTRUCTION_DATA
   | typeof GRADUAL_ERROR__INVALID_MANAGER
+  | typeof GRADUAL_ERROR__INVALID_MINT
   | typeof GRADUAL_ERROR__INVALID_NAME
   | typeof GRADUAL_ERROR__INVALID_NODE_ACCOUNT
   | typeof GRADUAL_ERROR__INVALID_NODE_ADDRESS
   | typeof GRADUAL_ERROR__INVALID_PROOF
   | typeof GRADUAL_ERROR__INVALID_PROOF_LOCATOR
   | typeof GRADUAL_ERROR__INVALID_SERVICE_URL
+  | typeof GRADUAL_ERROR__INVALID_STAKE_ASSET
   | typeof GRADUAL_ERROR__INVALID_SUBMISSION_PARTS
   | typeof GRADUAL_ERROR__INVALID_SYSTEM_PROGRAM
   | typeof GRADUAL_ERROR__INVALID_TASK_ACCOUNT
   | typeof GRADUAL_ERROR__INVALID_TASK_ADDRESS
+  | typeof GRADUAL_ERROR__INVALID_TOKEN_ACCOUNT
+  | typeof GRADUAL_ERROR__INVALID_TOKEN_PROGRAM
+  | typeof GRADUAL_ERROR__MALFORMED_MINT
   | typeof GRADUAL_ERROR__MANAGER_MISMATCH
+  | typeof GRADUAL_ERROR__MINT_DEFAULT_FROZEN
+  | typeof GRADUAL_ERROR__MINT_HAS_PERMANENT_DELEGATE
+  | typeof GRADUAL_ERROR__MINT_HAS_TRANSFER_HOOK
+  | typeof GRADUAL_ERROR__MINT_MISMATCH
+  | typeof GRADUAL_ERROR__MINT_NON_TRANSFERABLE
+  | typeof GRADUAL_ERROR__MINT_UNKNOWN_EXTENSION
   | typeof GRADUAL_ERROR__NODE_EXITING
   | typeof GRADUAL_ERROR__NODE_NOT_EXITING
   | typeof GRADUAL_ERROR__NODE_TASK_MISMATCH
@@ -193,6 +218,7 @@ export type GradualError =
   | typeof GRADUAL_ERROR__TOO_MANY_FAILED_DISTRIBUTIONS
   | typeof GRADUAL_ERROR__TOTAL_EXCEEDS_BOUNTY
   | typeof GRADUAL_ERROR__UNSTAKE_COOLDOWN_TOO_SHORT
+  | typeof GRADUAL_ERROR__VAULT_MISMATCH
   | typeof GRADUAL_ERROR__VOTE_LIMIT_REACHED
   | typeof GRADUAL_ERROR__ZERO_AMOUNT
   | typeof GRADUAL_ERROR__ZERO_BOUNTY_PER_ROUND
@@ -231,6 +257,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [GRADUAL_ERROR__DISTRIBUTION_WINDOWS_EXCEED_ROUND]: `The distribution and distribution audit windows together are longer than a round.`,
     [GRADUAL_ERROR__INSUFFICIENT_FUNDS]: `The paying account does not hold enough lamports.`,
     [GRADUAL_ERROR__INSUFFICIENT_STAKE]: `The amount is more than the node's stake.`,
+    [GRADUAL_ERROR__INVALID_ASSOCIATED_TOKEN_PROGRAM]: `The associated token account program account is not that program.`,
     [GRADUAL_ERROR__INVALID_AUDIT_ACCOUNT]: `The audit account is not a Gradual audit (wrong owner, length, discriminator or version).`,
     [GRADUAL_ERROR__INVALID_AUDIT_ADDRESS]: `The audit account's address is not a PDA of its target node, round and the given bump.`,
     [GRADUAL_ERROR__INVALID_CLOCK_ACCOUNT]: `The account given as the Clock sysvar is not it.`,
@@ -243,17 +270,28 @@ if (process.env["NODE_ENV"] !== "production") {
     [GRADUAL_ERROR__INVALID_EXECUTABLE_LOCATOR]: `The executable locator is empty or longer than 128 bytes.`,
     [GRADUAL_ERROR__INVALID_INSTRUCTION_DATA]: `The instruction data is malformed: empty, an unknown discriminator, the wrong length or an invalid value.`,
     [GRADUAL_ERROR__INVALID_MANAGER]: `The manager is the default (all-zero) address.`,
+    [GRADUAL_ERROR__INVALID_MINT]: `The mint is not an initialised mint of the SPL Token or Token-2022 program.`,
     [GRADUAL_ERROR__INVALID_NAME]: `The task name is empty or longer than 32 bytes.`,
     [GRADUAL_ERROR__INVALID_NODE_ACCOUNT]: `The node account is not a Gradual node (wrong owner, length, discriminator or version).`,
     [GRADUAL_ERROR__INVALID_NODE_ADDRESS]: `The node account's address is not a PDA of its task, operator and the given bump.`,
     [GRADUAL_ERROR__INVALID_PROOF]: `The Merkle proof does not lead from this node and amount to the list's root.`,
     [GRADUAL_ERROR__INVALID_PROOF_LOCATOR]: `The proof locator is empty or longer than 64 bytes.`,
     [GRADUAL_ERROR__INVALID_SERVICE_URL]: `The service URL is empty or longer than 128 bytes.`,
+    [GRADUAL_ERROR__INVALID_STAKE_ASSET]: `SOL stake was asked for a task that already pays in SOL, or a stake asset flag is not 0 or 1.`,
     [GRADUAL_ERROR__INVALID_SUBMISSION_PARTS]: `The submission neither commits nor reveals, or names parts that do not exist.`,
     [GRADUAL_ERROR__INVALID_SYSTEM_PROGRAM]: `The system program account is not the system program.`,
     [GRADUAL_ERROR__INVALID_TASK_ACCOUNT]: `The task account is not a Gradual task (wrong owner, length, discriminator or version).`,
     [GRADUAL_ERROR__INVALID_TASK_ADDRESS]: `The task account's address is not a PDA of its creator, task id and the given bump.`,
+    [GRADUAL_ERROR__INVALID_TOKEN_ACCOUNT]: `The token account is not a token account of the task's mint owned by the wallet this instruction pays or charges.`,
+    [GRADUAL_ERROR__INVALID_TOKEN_PROGRAM]: `The token program account is not SPL Token or Token-2022, or not the task's.`,
+    [GRADUAL_ERROR__MALFORMED_MINT]: `The mint's Token-2022 extensions do not parse.`,
     [GRADUAL_ERROR__MANAGER_MISMATCH]: `The signer is not the task's manager.`,
+    [GRADUAL_ERROR__MINT_DEFAULT_FROZEN]: `The mint's new token accounts start frozen, the task's escrow among them.`,
+    [GRADUAL_ERROR__MINT_HAS_PERMANENT_DELEGATE]: `The mint has a permanent delegate, who could move the task's escrowed tokens.`,
+    [GRADUAL_ERROR__MINT_HAS_TRANSFER_HOOK]: `The mint has a transfer hook, whose program could refuse every claim.`,
+    [GRADUAL_ERROR__MINT_MISMATCH]: `The mint account is not the task's mint.`,
+    [GRADUAL_ERROR__MINT_NON_TRANSFERABLE]: `The mint's tokens cannot be transferred.`,
+    [GRADUAL_ERROR__MINT_UNKNOWN_EXTENSION]: `The mint has a Token-2022 extension this program does not know, which could let a third party move or lock the escrow.`,
     [GRADUAL_ERROR__NODE_EXITING]: `The node has asked to unstake; it cannot add stake or ask again.`,
     [GRADUAL_ERROR__NODE_NOT_EXITING]: `The node has not asked to unstake.`,
     [GRADUAL_ERROR__NODE_TASK_MISMATCH]: `The node account belongs to another task.`,
@@ -289,6 +327,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [GRADUAL_ERROR__TOO_MANY_FAILED_DISTRIBUTIONS]: `More than 5 failed distributions allowed per round.`,
     [GRADUAL_ERROR__TOTAL_EXCEEDS_BOUNTY]: `The proposal's total exceeds the round's bounty or the pool.`,
     [GRADUAL_ERROR__UNSTAKE_COOLDOWN_TOO_SHORT]: `The unstake cooldown is shorter than 3 rounds, so an audit could still reach a node that left.`,
+    [GRADUAL_ERROR__VAULT_MISMATCH]: `The escrow account is not the task's vault (the task's associated token account).`,
     [GRADUAL_ERROR__VOTE_LIMIT_REACHED]: `The node has cast its maximum number of votes for that round.`,
     [GRADUAL_ERROR__ZERO_AMOUNT]: `An amount of zero lamports was given where a positive amount is required.`,
     [GRADUAL_ERROR__ZERO_BOUNTY_PER_ROUND]: `The bounty per round is zero.`,

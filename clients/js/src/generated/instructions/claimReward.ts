@@ -57,6 +57,13 @@ export type ClaimRewardInstruction<
   TAccountDistribution extends string | AccountMeta<string> = string,
   TAccountClock extends string | AccountMeta<string> =
     "SysvarC1ock11111111111111111111111111111111",
+  TAccountTask extends string | AccountMeta<string> | undefined = undefined,
+  TAccountMint extends string | AccountMeta<string> | undefined = undefined,
+  TAccountTokenProgram extends string | AccountMeta<string> | undefined =
+    undefined,
+  TAccountVault extends string | AccountMeta<string> | undefined = undefined,
+  TAccountOperatorTokens extends string | AccountMeta<string> | undefined =
+    undefined,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -75,6 +82,41 @@ export type ClaimRewardInstruction<
       TAccountClock extends string
         ? ReadonlyAccount<TAccountClock>
         : TAccountClock,
+      ...(TAccountTask extends undefined
+        ? []
+        : [
+            TAccountTask extends string
+              ? ReadonlyAccount<TAccountTask>
+              : TAccountTask,
+          ]),
+      ...(TAccountMint extends undefined
+        ? []
+        : [
+            TAccountMint extends string
+              ? ReadonlyAccount<TAccountMint>
+              : TAccountMint,
+          ]),
+      ...(TAccountTokenProgram extends undefined
+        ? []
+        : [
+            TAccountTokenProgram extends string
+              ? ReadonlyAccount<TAccountTokenProgram>
+              : TAccountTokenProgram,
+          ]),
+      ...(TAccountVault extends undefined
+        ? []
+        : [
+            TAccountVault extends string
+              ? WritableAccount<TAccountVault>
+              : TAccountVault,
+          ]),
+      ...(TAccountOperatorTokens extends undefined
+        ? []
+        : [
+            TAccountOperatorTokens extends string
+              ? WritableAccount<TAccountOperatorTokens>
+              : TAccountOperatorTokens,
+          ]),
       ...TRemainingAccounts,
     ]
   >;
@@ -152,11 +194,26 @@ export type ClaimRewardInput<
   TAccountNode extends string = string,
   TAccountDistribution extends string = string,
   TAccountClock extends string = string,
+  TAccountTask extends string = string,
+  TAccountMint extends string = string,
+  TAccountTokenProgram extends string = string,
+  TAccountVault extends string = string,
+  TAccountOperatorTokens extends string = string,
 > = {
   operator: TransactionSigner<TAccountOperator>;
   node: Address<TAccountNode>;
   distribution: Address<TAccountDistribution>;
   clock?: Address<TAccountClock>;
+  /** Lists in the mint only: the task. */
+  task?: Address<TAccountTask>;
+  /** Lists in the mint only: the task's mint. */
+  mint?: Address<TAccountMint>;
+  /** Lists in the mint only: the mint's token program. */
+  tokenProgram?: Address<TAccountTokenProgram>;
+  /** Lists in the mint only: the task's vault. */
+  vault?: Address<TAccountVault>;
+  /** Lists in the mint only: the operator's token account. */
+  operatorTokens?: Address<TAccountOperatorTokens>;
   bucketIndex: ClaimRewardInstructionDataArgs["bucketIndex"];
   position: ClaimRewardInstructionDataArgs["position"];
   leaves: ClaimRewardInstructionDataArgs["leaves"];
@@ -168,13 +225,23 @@ export function getClaimRewardInstruction<
   TAccountNode extends string,
   TAccountDistribution extends string,
   TAccountClock extends string,
+  TAccountTask extends string,
+  TAccountMint extends string,
+  TAccountTokenProgram extends string,
+  TAccountVault extends string,
+  TAccountOperatorTokens extends string,
   TProgramAddress extends Address = typeof GRADUAL_PROGRAM_ADDRESS,
 >(
   input: ClaimRewardInput<
     TAccountOperator,
     TAccountNode,
     TAccountDistribution,
-    TAccountClock
+    TAccountClock,
+    TAccountTask,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountOperatorTokens
   >,
   config?: { programAddress?: TProgramAddress },
 ): ClaimRewardInstruction<
@@ -182,7 +249,12 @@ export function getClaimRewardInstruction<
   TAccountOperator,
   TAccountNode,
   TAccountDistribution,
-  TAccountClock
+  TAccountClock,
+  TAccountTask,
+  TAccountMint,
+  TAccountTokenProgram,
+  TAccountVault,
+  TAccountOperatorTokens
 > {
   // Program address.
   const programAddress = config?.programAddress ?? GRADUAL_PROGRAM_ADDRESS;
@@ -193,6 +265,11 @@ export function getClaimRewardInstruction<
     node: { value: input.node ?? null, isWritable: true },
     distribution: { value: input.distribution ?? null, isWritable: true },
     clock: { value: input.clock ?? null, isWritable: false },
+    task: { value: input.task ?? null, isWritable: false },
+    mint: { value: input.mint ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    vault: { value: input.vault ?? null, isWritable: true },
+    operatorTokens: { value: input.operatorTokens ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -208,14 +285,19 @@ export function getClaimRewardInstruction<
       "SysvarC1ock11111111111111111111111111111111" as Address<"SysvarC1ock11111111111111111111111111111111">;
   }
 
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
+  const getAccountMeta = getAccountMetaFactory(programAddress, "omitted");
   return Object.freeze({
     accounts: [
       getAccountMeta("operator", accounts.operator),
       getAccountMeta("node", accounts.node),
       getAccountMeta("distribution", accounts.distribution),
       getAccountMeta("clock", accounts.clock),
-    ],
+      getAccountMeta("task", accounts.task),
+      getAccountMeta("mint", accounts.mint),
+      getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("vault", accounts.vault),
+      getAccountMeta("operatorTokens", accounts.operatorTokens),
+    ].filter(<T>(x: T | undefined): x is T => x !== undefined),
     data: getClaimRewardInstructionDataEncoder().encode(
       args as ClaimRewardInstructionDataArgs,
     ),
@@ -225,7 +307,12 @@ export function getClaimRewardInstruction<
     TAccountOperator,
     TAccountNode,
     TAccountDistribution,
-    TAccountClock
+    TAccountClock,
+    TAccountTask,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountOperatorTokens
   >);
 }
 
@@ -239,6 +326,16 @@ export type ParsedClaimRewardInstruction<
     node: TAccountMetas[1];
     distribution: TAccountMetas[2];
     clock: TAccountMetas[3];
+    /** Lists in the mint only: the task. */
+    task?: TAccountMetas[4] | undefined;
+    /** Lists in the mint only: the task's mint. */
+    mint?: TAccountMetas[5] | undefined;
+    /** Lists in the mint only: the mint's token program. */
+    tokenProgram?: TAccountMetas[6] | undefined;
+    /** Lists in the mint only: the task's vault. */
+    vault?: TAccountMetas[7] | undefined;
+    /** Lists in the mint only: the operator's token account. */
+    operatorTokens?: TAccountMetas[8] | undefined;
   };
   data: ClaimRewardInstructionData;
 };
@@ -266,6 +363,12 @@ export function parseClaimRewardInstruction<
     accountIndex += 1;
     return accountMeta;
   };
+  let optionalAccountsRemaining = instruction.accounts.length - 4;
+  const getNextOptionalAccount = () => {
+    if (optionalAccountsRemaining === 0) return undefined;
+    optionalAccountsRemaining -= 1;
+    return getNextAccount();
+  };
   return {
     programAddress: instruction.programAddress,
     accounts: {
@@ -273,6 +376,11 @@ export function parseClaimRewardInstruction<
       node: getNextAccount(),
       distribution: getNextAccount(),
       clock: getNextAccount(),
+      task: getNextOptionalAccount(),
+      mint: getNextOptionalAccount(),
+      tokenProgram: getNextOptionalAccount(),
+      vault: getNextOptionalAccount(),
+      operatorTokens: getNextOptionalAccount(),
     },
     data: getClaimRewardInstructionDataDecoder().decode(instruction.data),
   };

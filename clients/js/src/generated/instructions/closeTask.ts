@@ -24,6 +24,7 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
+  type ReadonlyAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
   type WritableAccount,
@@ -45,6 +46,12 @@ export type CloseTaskInstruction<
   TProgram extends string = typeof GRADUAL_PROGRAM_ADDRESS,
   TAccountCreator extends string | AccountMeta<string> = string,
   TAccountTask extends string | AccountMeta<string> = string,
+  TAccountMint extends string | AccountMeta<string> | undefined = undefined,
+  TAccountTokenProgram extends string | AccountMeta<string> | undefined =
+    undefined,
+  TAccountVault extends string | AccountMeta<string> | undefined = undefined,
+  TAccountCreatorTokens extends string | AccountMeta<string> | undefined =
+    undefined,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -57,6 +64,34 @@ export type CloseTaskInstruction<
       TAccountTask extends string
         ? WritableAccount<TAccountTask>
         : TAccountTask,
+      ...(TAccountMint extends undefined
+        ? []
+        : [
+            TAccountMint extends string
+              ? ReadonlyAccount<TAccountMint>
+              : TAccountMint,
+          ]),
+      ...(TAccountTokenProgram extends undefined
+        ? []
+        : [
+            TAccountTokenProgram extends string
+              ? ReadonlyAccount<TAccountTokenProgram>
+              : TAccountTokenProgram,
+          ]),
+      ...(TAccountVault extends undefined
+        ? []
+        : [
+            TAccountVault extends string
+              ? WritableAccount<TAccountVault>
+              : TAccountVault,
+          ]),
+      ...(TAccountCreatorTokens extends undefined
+        ? []
+        : [
+            TAccountCreatorTokens extends string
+              ? WritableAccount<TAccountCreatorTokens>
+              : TAccountCreatorTokens,
+          ]),
       ...TRemainingAccounts,
     ]
   >;
@@ -89,19 +124,50 @@ export function getCloseTaskInstructionDataCodec(): FixedSizeCodec<
 export type CloseTaskInput<
   TAccountCreator extends string = string,
   TAccountTask extends string = string,
+  TAccountMint extends string = string,
+  TAccountTokenProgram extends string = string,
+  TAccountVault extends string = string,
+  TAccountCreatorTokens extends string = string,
 > = {
   creator: TransactionSigner<TAccountCreator>;
   task: Address<TAccountTask>;
+  /** Token tasks only: the task's mint. */
+  mint?: Address<TAccountMint>;
+  /** Token tasks only: the mint's token program. */
+  tokenProgram?: Address<TAccountTokenProgram>;
+  /** Token tasks only: the task's vault. */
+  vault?: Address<TAccountVault>;
+  /** Token tasks only: the creator's token account. */
+  creatorTokens?: Address<TAccountCreatorTokens>;
 };
 
 export function getCloseTaskInstruction<
   TAccountCreator extends string,
   TAccountTask extends string,
+  TAccountMint extends string,
+  TAccountTokenProgram extends string,
+  TAccountVault extends string,
+  TAccountCreatorTokens extends string,
   TProgramAddress extends Address = typeof GRADUAL_PROGRAM_ADDRESS,
 >(
-  input: CloseTaskInput<TAccountCreator, TAccountTask>,
+  input: CloseTaskInput<
+    TAccountCreator,
+    TAccountTask,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountCreatorTokens
+  >,
   config?: { programAddress?: TProgramAddress },
-): CloseTaskInstruction<TProgramAddress, TAccountCreator, TAccountTask> {
+): CloseTaskInstruction<
+  TProgramAddress,
+  TAccountCreator,
+  TAccountTask,
+  TAccountMint,
+  TAccountTokenProgram,
+  TAccountVault,
+  TAccountCreatorTokens
+> {
   // Program address.
   const programAddress = config?.programAddress ?? GRADUAL_PROGRAM_ADDRESS;
 
@@ -109,21 +175,37 @@ export function getCloseTaskInstruction<
   const originalAccounts = {
     creator: { value: input.creator ?? null, isWritable: true },
     task: { value: input.task ?? null, isWritable: true },
+    mint: { value: input.mint ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    vault: { value: input.vault ?? null, isWritable: true },
+    creatorTokens: { value: input.creatorTokens ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
     ResolvedInstructionAccount
   >;
 
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
+  const getAccountMeta = getAccountMetaFactory(programAddress, "omitted");
   return Object.freeze({
     accounts: [
       getAccountMeta("creator", accounts.creator),
       getAccountMeta("task", accounts.task),
-    ],
+      getAccountMeta("mint", accounts.mint),
+      getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("vault", accounts.vault),
+      getAccountMeta("creatorTokens", accounts.creatorTokens),
+    ].filter(<T>(x: T | undefined): x is T => x !== undefined),
     data: getCloseTaskInstructionDataEncoder().encode({}),
     programAddress,
-  } as CloseTaskInstruction<TProgramAddress, TAccountCreator, TAccountTask>);
+  } as CloseTaskInstruction<
+    TProgramAddress,
+    TAccountCreator,
+    TAccountTask,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountCreatorTokens
+  >);
 }
 
 export type ParsedCloseTaskInstruction<
@@ -134,6 +216,14 @@ export type ParsedCloseTaskInstruction<
   accounts: {
     creator: TAccountMetas[0];
     task: TAccountMetas[1];
+    /** Token tasks only: the task's mint. */
+    mint?: TAccountMetas[2] | undefined;
+    /** Token tasks only: the mint's token program. */
+    tokenProgram?: TAccountMetas[3] | undefined;
+    /** Token tasks only: the task's vault. */
+    vault?: TAccountMetas[4] | undefined;
+    /** Token tasks only: the creator's token account. */
+    creatorTokens?: TAccountMetas[5] | undefined;
   };
   data: CloseTaskInstructionData;
 };
@@ -161,9 +251,22 @@ export function parseCloseTaskInstruction<
     accountIndex += 1;
     return accountMeta;
   };
+  let optionalAccountsRemaining = instruction.accounts.length - 2;
+  const getNextOptionalAccount = () => {
+    if (optionalAccountsRemaining === 0) return undefined;
+    optionalAccountsRemaining -= 1;
+    return getNextAccount();
+  };
   return {
     programAddress: instruction.programAddress,
-    accounts: { creator: getNextAccount(), task: getNextAccount() },
+    accounts: {
+      creator: getNextAccount(),
+      task: getNextAccount(),
+      mint: getNextOptionalAccount(),
+      tokenProgram: getNextOptionalAccount(),
+      vault: getNextOptionalAccount(),
+      creatorTokens: getNextOptionalAccount(),
+    },
     data: getCloseTaskInstructionDataDecoder().decode(instruction.data),
   };
 }

@@ -58,6 +58,14 @@ export type CreateTaskInstruction<
   TAccountTask extends string | AccountMeta<string> = string,
   TAccountSystemProgram extends string | AccountMeta<string> =
     "11111111111111111111111111111111",
+  TAccountMint extends string | AccountMeta<string> | undefined = undefined,
+  TAccountTokenProgram extends string | AccountMeta<string> | undefined =
+    undefined,
+  TAccountVault extends string | AccountMeta<string> | undefined = undefined,
+  TAccountCreatorTokens extends string | AccountMeta<string> | undefined =
+    undefined,
+  TAccountAssociatedTokenProgram extends
+    string | AccountMeta<string> | undefined = undefined,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -73,6 +81,41 @@ export type CreateTaskInstruction<
       TAccountSystemProgram extends string
         ? ReadonlyAccount<TAccountSystemProgram>
         : TAccountSystemProgram,
+      ...(TAccountMint extends undefined
+        ? []
+        : [
+            TAccountMint extends string
+              ? ReadonlyAccount<TAccountMint>
+              : TAccountMint,
+          ]),
+      ...(TAccountTokenProgram extends undefined
+        ? []
+        : [
+            TAccountTokenProgram extends string
+              ? ReadonlyAccount<TAccountTokenProgram>
+              : TAccountTokenProgram,
+          ]),
+      ...(TAccountVault extends undefined
+        ? []
+        : [
+            TAccountVault extends string
+              ? WritableAccount<TAccountVault>
+              : TAccountVault,
+          ]),
+      ...(TAccountCreatorTokens extends undefined
+        ? []
+        : [
+            TAccountCreatorTokens extends string
+              ? WritableAccount<TAccountCreatorTokens>
+              : TAccountCreatorTokens,
+          ]),
+      ...(TAccountAssociatedTokenProgram extends undefined
+        ? []
+        : [
+            TAccountAssociatedTokenProgram extends string
+              ? ReadonlyAccount<TAccountAssociatedTokenProgram>
+              : TAccountAssociatedTokenProgram,
+          ]),
       ...TRemainingAccounts,
     ]
   >;
@@ -135,10 +178,25 @@ export type CreateTaskInput<
   TAccountCreator extends string = string,
   TAccountTask extends string = string,
   TAccountSystemProgram extends string = string,
+  TAccountMint extends string = string,
+  TAccountTokenProgram extends string = string,
+  TAccountVault extends string = string,
+  TAccountCreatorTokens extends string = string,
+  TAccountAssociatedTokenProgram extends string = string,
 > = {
   creator: TransactionSigner<TAccountCreator>;
   task: Address<TAccountTask>;
   systemProgram?: Address<TAccountSystemProgram>;
+  /** Token tasks only: the task's mint. */
+  mint?: Address<TAccountMint>;
+  /** Token tasks only: the mint's token program. */
+  tokenProgram?: Address<TAccountTokenProgram>;
+  /** Token tasks only: the task's vault. */
+  vault?: Address<TAccountVault>;
+  /** Token tasks only: the creator's token account. */
+  creatorTokens?: Address<TAccountCreatorTokens>;
+  /** Token tasks only: the associated token account program. */
+  associatedTokenProgram?: Address<TAccountAssociatedTokenProgram>;
   args: CreateTaskInstructionDataArgs["args"];
   name: CreateTaskInstructionDataArgs["name"];
   description: CreateTaskInstructionDataArgs["description"];
@@ -149,15 +207,34 @@ export function getCreateTaskInstruction<
   TAccountCreator extends string,
   TAccountTask extends string,
   TAccountSystemProgram extends string,
+  TAccountMint extends string,
+  TAccountTokenProgram extends string,
+  TAccountVault extends string,
+  TAccountCreatorTokens extends string,
+  TAccountAssociatedTokenProgram extends string,
   TProgramAddress extends Address = typeof GRADUAL_PROGRAM_ADDRESS,
 >(
-  input: CreateTaskInput<TAccountCreator, TAccountTask, TAccountSystemProgram>,
+  input: CreateTaskInput<
+    TAccountCreator,
+    TAccountTask,
+    TAccountSystemProgram,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountCreatorTokens,
+    TAccountAssociatedTokenProgram
+  >,
   config?: { programAddress?: TProgramAddress },
 ): CreateTaskInstruction<
   TProgramAddress,
   TAccountCreator,
   TAccountTask,
-  TAccountSystemProgram
+  TAccountSystemProgram,
+  TAccountMint,
+  TAccountTokenProgram,
+  TAccountVault,
+  TAccountCreatorTokens,
+  TAccountAssociatedTokenProgram
 > {
   // Program address.
   const programAddress = config?.programAddress ?? GRADUAL_PROGRAM_ADDRESS;
@@ -167,6 +244,14 @@ export function getCreateTaskInstruction<
     creator: { value: input.creator ?? null, isWritable: true },
     task: { value: input.task ?? null, isWritable: true },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
+    mint: { value: input.mint ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    vault: { value: input.vault ?? null, isWritable: true },
+    creatorTokens: { value: input.creatorTokens ?? null, isWritable: true },
+    associatedTokenProgram: {
+      value: input.associatedTokenProgram ?? null,
+      isWritable: false,
+    },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -182,13 +267,18 @@ export function getCreateTaskInstruction<
       "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
   }
 
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
+  const getAccountMeta = getAccountMetaFactory(programAddress, "omitted");
   return Object.freeze({
     accounts: [
       getAccountMeta("creator", accounts.creator),
       getAccountMeta("task", accounts.task),
       getAccountMeta("systemProgram", accounts.systemProgram),
-    ],
+      getAccountMeta("mint", accounts.mint),
+      getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("vault", accounts.vault),
+      getAccountMeta("creatorTokens", accounts.creatorTokens),
+      getAccountMeta("associatedTokenProgram", accounts.associatedTokenProgram),
+    ].filter(<T>(x: T | undefined): x is T => x !== undefined),
     data: getCreateTaskInstructionDataEncoder().encode(
       args as CreateTaskInstructionDataArgs,
     ),
@@ -197,7 +287,12 @@ export function getCreateTaskInstruction<
     TProgramAddress,
     TAccountCreator,
     TAccountTask,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountCreatorTokens,
+    TAccountAssociatedTokenProgram
   >);
 }
 
@@ -210,6 +305,16 @@ export type ParsedCreateTaskInstruction<
     creator: TAccountMetas[0];
     task: TAccountMetas[1];
     systemProgram: TAccountMetas[2];
+    /** Token tasks only: the task's mint. */
+    mint?: TAccountMetas[3] | undefined;
+    /** Token tasks only: the mint's token program. */
+    tokenProgram?: TAccountMetas[4] | undefined;
+    /** Token tasks only: the task's vault. */
+    vault?: TAccountMetas[5] | undefined;
+    /** Token tasks only: the creator's token account. */
+    creatorTokens?: TAccountMetas[6] | undefined;
+    /** Token tasks only: the associated token account program. */
+    associatedTokenProgram?: TAccountMetas[7] | undefined;
   };
   data: CreateTaskInstructionData;
 };
@@ -237,12 +342,23 @@ export function parseCreateTaskInstruction<
     accountIndex += 1;
     return accountMeta;
   };
+  let optionalAccountsRemaining = instruction.accounts.length - 3;
+  const getNextOptionalAccount = () => {
+    if (optionalAccountsRemaining === 0) return undefined;
+    optionalAccountsRemaining -= 1;
+    return getNextAccount();
+  };
   return {
     programAddress: instruction.programAddress,
     accounts: {
       creator: getNextAccount(),
       task: getNextAccount(),
       systemProgram: getNextAccount(),
+      mint: getNextOptionalAccount(),
+      tokenProgram: getNextOptionalAccount(),
+      vault: getNextOptionalAccount(),
+      creatorTokens: getNextOptionalAccount(),
+      associatedTokenProgram: getNextOptionalAccount(),
     },
     data: getCreateTaskInstructionDataDecoder().decode(instruction.data),
   };

@@ -50,6 +50,12 @@ export type FundTaskInstruction<
   TAccountTask extends string | AccountMeta<string> = string,
   TAccountSystemProgram extends string | AccountMeta<string> =
     "11111111111111111111111111111111",
+  TAccountMint extends string | AccountMeta<string> | undefined = undefined,
+  TAccountTokenProgram extends string | AccountMeta<string> | undefined =
+    undefined,
+  TAccountVault extends string | AccountMeta<string> | undefined = undefined,
+  TAccountFunderTokens extends string | AccountMeta<string> | undefined =
+    undefined,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -65,6 +71,34 @@ export type FundTaskInstruction<
       TAccountSystemProgram extends string
         ? ReadonlyAccount<TAccountSystemProgram>
         : TAccountSystemProgram,
+      ...(TAccountMint extends undefined
+        ? []
+        : [
+            TAccountMint extends string
+              ? ReadonlyAccount<TAccountMint>
+              : TAccountMint,
+          ]),
+      ...(TAccountTokenProgram extends undefined
+        ? []
+        : [
+            TAccountTokenProgram extends string
+              ? ReadonlyAccount<TAccountTokenProgram>
+              : TAccountTokenProgram,
+          ]),
+      ...(TAccountVault extends undefined
+        ? []
+        : [
+            TAccountVault extends string
+              ? WritableAccount<TAccountVault>
+              : TAccountVault,
+          ]),
+      ...(TAccountFunderTokens extends undefined
+        ? []
+        : [
+            TAccountFunderTokens extends string
+              ? WritableAccount<TAccountFunderTokens>
+              : TAccountFunderTokens,
+          ]),
       ...TRemainingAccounts,
     ]
   >;
@@ -104,10 +138,22 @@ export type FundTaskInput<
   TAccountFunder extends string = string,
   TAccountTask extends string = string,
   TAccountSystemProgram extends string = string,
+  TAccountMint extends string = string,
+  TAccountTokenProgram extends string = string,
+  TAccountVault extends string = string,
+  TAccountFunderTokens extends string = string,
 > = {
   funder: TransactionSigner<TAccountFunder>;
   task: Address<TAccountTask>;
   systemProgram?: Address<TAccountSystemProgram>;
+  /** Token tasks only: the task's mint. */
+  mint?: Address<TAccountMint>;
+  /** Token tasks only: the mint's token program. */
+  tokenProgram?: Address<TAccountTokenProgram>;
+  /** Token tasks only: the task's vault. */
+  vault?: Address<TAccountVault>;
+  /** Token tasks only: the funder's token account. */
+  funderTokens?: Address<TAccountFunderTokens>;
   amount: FundTaskInstructionDataArgs["amount"];
 };
 
@@ -115,15 +161,31 @@ export function getFundTaskInstruction<
   TAccountFunder extends string,
   TAccountTask extends string,
   TAccountSystemProgram extends string,
+  TAccountMint extends string,
+  TAccountTokenProgram extends string,
+  TAccountVault extends string,
+  TAccountFunderTokens extends string,
   TProgramAddress extends Address = typeof GRADUAL_PROGRAM_ADDRESS,
 >(
-  input: FundTaskInput<TAccountFunder, TAccountTask, TAccountSystemProgram>,
+  input: FundTaskInput<
+    TAccountFunder,
+    TAccountTask,
+    TAccountSystemProgram,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountFunderTokens
+  >,
   config?: { programAddress?: TProgramAddress },
 ): FundTaskInstruction<
   TProgramAddress,
   TAccountFunder,
   TAccountTask,
-  TAccountSystemProgram
+  TAccountSystemProgram,
+  TAccountMint,
+  TAccountTokenProgram,
+  TAccountVault,
+  TAccountFunderTokens
 > {
   // Program address.
   const programAddress = config?.programAddress ?? GRADUAL_PROGRAM_ADDRESS;
@@ -133,6 +195,10 @@ export function getFundTaskInstruction<
     funder: { value: input.funder ?? null, isWritable: true },
     task: { value: input.task ?? null, isWritable: true },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
+    mint: { value: input.mint ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    vault: { value: input.vault ?? null, isWritable: true },
+    funderTokens: { value: input.funderTokens ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -148,13 +214,17 @@ export function getFundTaskInstruction<
       "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
   }
 
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
+  const getAccountMeta = getAccountMetaFactory(programAddress, "omitted");
   return Object.freeze({
     accounts: [
       getAccountMeta("funder", accounts.funder),
       getAccountMeta("task", accounts.task),
       getAccountMeta("systemProgram", accounts.systemProgram),
-    ],
+      getAccountMeta("mint", accounts.mint),
+      getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("vault", accounts.vault),
+      getAccountMeta("funderTokens", accounts.funderTokens),
+    ].filter(<T>(x: T | undefined): x is T => x !== undefined),
     data: getFundTaskInstructionDataEncoder().encode(
       args as FundTaskInstructionDataArgs,
     ),
@@ -163,7 +233,11 @@ export function getFundTaskInstruction<
     TProgramAddress,
     TAccountFunder,
     TAccountTask,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountFunderTokens
   >);
 }
 
@@ -176,6 +250,14 @@ export type ParsedFundTaskInstruction<
     funder: TAccountMetas[0];
     task: TAccountMetas[1];
     systemProgram: TAccountMetas[2];
+    /** Token tasks only: the task's mint. */
+    mint?: TAccountMetas[3] | undefined;
+    /** Token tasks only: the mint's token program. */
+    tokenProgram?: TAccountMetas[4] | undefined;
+    /** Token tasks only: the task's vault. */
+    vault?: TAccountMetas[5] | undefined;
+    /** Token tasks only: the funder's token account. */
+    funderTokens?: TAccountMetas[6] | undefined;
   };
   data: FundTaskInstructionData;
 };
@@ -203,12 +285,22 @@ export function parseFundTaskInstruction<
     accountIndex += 1;
     return accountMeta;
   };
+  let optionalAccountsRemaining = instruction.accounts.length - 3;
+  const getNextOptionalAccount = () => {
+    if (optionalAccountsRemaining === 0) return undefined;
+    optionalAccountsRemaining -= 1;
+    return getNextAccount();
+  };
   return {
     programAddress: instruction.programAddress,
     accounts: {
       funder: getNextAccount(),
       task: getNextAccount(),
       systemProgram: getNextAccount(),
+      mint: getNextOptionalAccount(),
+      tokenProgram: getNextOptionalAccount(),
+      vault: getNextOptionalAccount(),
+      funderTokens: getNextOptionalAccount(),
     },
     data: getFundTaskInstructionDataDecoder().decode(instruction.data),
   };

@@ -23,6 +23,7 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
+  type ReadonlyAccount,
   type ReadonlyUint8Array,
   type WritableAccount,
 } from "@solana/kit";
@@ -45,6 +46,12 @@ export type ResolveAuditInstruction<
   TAccountTarget extends string | AccountMeta<string> = string,
   TAccountRaiserOperator extends string | AccountMeta<string> = string,
   TAccountTargetOperator extends string | AccountMeta<string> = string,
+  TAccountMint extends string | AccountMeta<string> | undefined = undefined,
+  TAccountTokenProgram extends string | AccountMeta<string> | undefined =
+    undefined,
+  TAccountVault extends string | AccountMeta<string> | undefined = undefined,
+  TAccountRaiserTokens extends string | AccountMeta<string> | undefined =
+    undefined,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -65,6 +72,34 @@ export type ResolveAuditInstruction<
       TAccountTargetOperator extends string
         ? WritableAccount<TAccountTargetOperator>
         : TAccountTargetOperator,
+      ...(TAccountMint extends undefined
+        ? []
+        : [
+            TAccountMint extends string
+              ? ReadonlyAccount<TAccountMint>
+              : TAccountMint,
+          ]),
+      ...(TAccountTokenProgram extends undefined
+        ? []
+        : [
+            TAccountTokenProgram extends string
+              ? ReadonlyAccount<TAccountTokenProgram>
+              : TAccountTokenProgram,
+          ]),
+      ...(TAccountVault extends undefined
+        ? []
+        : [
+            TAccountVault extends string
+              ? WritableAccount<TAccountVault>
+              : TAccountVault,
+          ]),
+      ...(TAccountRaiserTokens extends undefined
+        ? []
+        : [
+            TAccountRaiserTokens extends string
+              ? WritableAccount<TAccountRaiserTokens>
+              : TAccountRaiserTokens,
+          ]),
       ...TRemainingAccounts,
     ]
   >;
@@ -100,12 +135,24 @@ export type ResolveAuditInput<
   TAccountTarget extends string = string,
   TAccountRaiserOperator extends string = string,
   TAccountTargetOperator extends string = string,
+  TAccountMint extends string = string,
+  TAccountTokenProgram extends string = string,
+  TAccountVault extends string = string,
+  TAccountRaiserTokens extends string = string,
 > = {
   audit: Address<TAccountAudit>;
   task: Address<TAccountTask>;
   target: Address<TAccountTarget>;
   raiserOperator: Address<TAccountRaiserOperator>;
   targetOperator: Address<TAccountTargetOperator>;
+  /** Stake in the mint only: the task's mint. */
+  mint?: Address<TAccountMint>;
+  /** Stake in the mint only: the mint's token program. */
+  tokenProgram?: Address<TAccountTokenProgram>;
+  /** Stake in the mint only: the task's vault. */
+  vault?: Address<TAccountVault>;
+  /** Stake in the mint only: the raiser operator's token account. */
+  raiserTokens?: Address<TAccountRaiserTokens>;
 };
 
 export function getResolveAuditInstruction<
@@ -114,6 +161,10 @@ export function getResolveAuditInstruction<
   TAccountTarget extends string,
   TAccountRaiserOperator extends string,
   TAccountTargetOperator extends string,
+  TAccountMint extends string,
+  TAccountTokenProgram extends string,
+  TAccountVault extends string,
+  TAccountRaiserTokens extends string,
   TProgramAddress extends Address = typeof GRADUAL_PROGRAM_ADDRESS,
 >(
   input: ResolveAuditInput<
@@ -121,7 +172,11 @@ export function getResolveAuditInstruction<
     TAccountTask,
     TAccountTarget,
     TAccountRaiserOperator,
-    TAccountTargetOperator
+    TAccountTargetOperator,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountRaiserTokens
   >,
   config?: { programAddress?: TProgramAddress },
 ): ResolveAuditInstruction<
@@ -130,7 +185,11 @@ export function getResolveAuditInstruction<
   TAccountTask,
   TAccountTarget,
   TAccountRaiserOperator,
-  TAccountTargetOperator
+  TAccountTargetOperator,
+  TAccountMint,
+  TAccountTokenProgram,
+  TAccountVault,
+  TAccountRaiserTokens
 > {
   // Program address.
   const programAddress = config?.programAddress ?? GRADUAL_PROGRAM_ADDRESS;
@@ -142,13 +201,17 @@ export function getResolveAuditInstruction<
     target: { value: input.target ?? null, isWritable: true },
     raiserOperator: { value: input.raiserOperator ?? null, isWritable: true },
     targetOperator: { value: input.targetOperator ?? null, isWritable: true },
+    mint: { value: input.mint ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    vault: { value: input.vault ?? null, isWritable: true },
+    raiserTokens: { value: input.raiserTokens ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
     ResolvedInstructionAccount
   >;
 
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
+  const getAccountMeta = getAccountMetaFactory(programAddress, "omitted");
   return Object.freeze({
     accounts: [
       getAccountMeta("audit", accounts.audit),
@@ -156,7 +219,11 @@ export function getResolveAuditInstruction<
       getAccountMeta("target", accounts.target),
       getAccountMeta("raiserOperator", accounts.raiserOperator),
       getAccountMeta("targetOperator", accounts.targetOperator),
-    ],
+      getAccountMeta("mint", accounts.mint),
+      getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("vault", accounts.vault),
+      getAccountMeta("raiserTokens", accounts.raiserTokens),
+    ].filter(<T>(x: T | undefined): x is T => x !== undefined),
     data: getResolveAuditInstructionDataEncoder().encode({}),
     programAddress,
   } as ResolveAuditInstruction<
@@ -165,7 +232,11 @@ export function getResolveAuditInstruction<
     TAccountTask,
     TAccountTarget,
     TAccountRaiserOperator,
-    TAccountTargetOperator
+    TAccountTargetOperator,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountRaiserTokens
   >);
 }
 
@@ -180,6 +251,14 @@ export type ParsedResolveAuditInstruction<
     target: TAccountMetas[2];
     raiserOperator: TAccountMetas[3];
     targetOperator: TAccountMetas[4];
+    /** Stake in the mint only: the task's mint. */
+    mint?: TAccountMetas[5] | undefined;
+    /** Stake in the mint only: the mint's token program. */
+    tokenProgram?: TAccountMetas[6] | undefined;
+    /** Stake in the mint only: the task's vault. */
+    vault?: TAccountMetas[7] | undefined;
+    /** Stake in the mint only: the raiser operator's token account. */
+    raiserTokens?: TAccountMetas[8] | undefined;
   };
   data: ResolveAuditInstructionData;
 };
@@ -207,6 +286,12 @@ export function parseResolveAuditInstruction<
     accountIndex += 1;
     return accountMeta;
   };
+  let optionalAccountsRemaining = instruction.accounts.length - 5;
+  const getNextOptionalAccount = () => {
+    if (optionalAccountsRemaining === 0) return undefined;
+    optionalAccountsRemaining -= 1;
+    return getNextAccount();
+  };
   return {
     programAddress: instruction.programAddress,
     accounts: {
@@ -215,6 +300,10 @@ export function parseResolveAuditInstruction<
       target: getNextAccount(),
       raiserOperator: getNextAccount(),
       targetOperator: getNextAccount(),
+      mint: getNextOptionalAccount(),
+      tokenProgram: getNextOptionalAccount(),
+      vault: getNextOptionalAccount(),
+      raiserTokens: getNextOptionalAccount(),
     },
     data: getResolveAuditInstructionDataDecoder().decode(instruction.data),
   };

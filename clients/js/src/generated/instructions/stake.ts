@@ -59,6 +59,12 @@ export type StakeInstruction<
   TAccountNode extends string | AccountMeta<string> = string,
   TAccountSystemProgram extends string | AccountMeta<string> =
     "11111111111111111111111111111111",
+  TAccountMint extends string | AccountMeta<string> | undefined = undefined,
+  TAccountTokenProgram extends string | AccountMeta<string> | undefined =
+    undefined,
+  TAccountVault extends string | AccountMeta<string> | undefined = undefined,
+  TAccountOperatorTokens extends string | AccountMeta<string> | undefined =
+    undefined,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -77,6 +83,34 @@ export type StakeInstruction<
       TAccountSystemProgram extends string
         ? ReadonlyAccount<TAccountSystemProgram>
         : TAccountSystemProgram,
+      ...(TAccountMint extends undefined
+        ? []
+        : [
+            TAccountMint extends string
+              ? ReadonlyAccount<TAccountMint>
+              : TAccountMint,
+          ]),
+      ...(TAccountTokenProgram extends undefined
+        ? []
+        : [
+            TAccountTokenProgram extends string
+              ? ReadonlyAccount<TAccountTokenProgram>
+              : TAccountTokenProgram,
+          ]),
+      ...(TAccountVault extends undefined
+        ? []
+        : [
+            TAccountVault extends string
+              ? WritableAccount<TAccountVault>
+              : TAccountVault,
+          ]),
+      ...(TAccountOperatorTokens extends undefined
+        ? []
+        : [
+            TAccountOperatorTokens extends string
+              ? WritableAccount<TAccountOperatorTokens>
+              : TAccountOperatorTokens,
+          ]),
       ...TRemainingAccounts,
     ]
   >;
@@ -126,11 +160,23 @@ export type StakeInput<
   TAccountTask extends string = string,
   TAccountNode extends string = string,
   TAccountSystemProgram extends string = string,
+  TAccountMint extends string = string,
+  TAccountTokenProgram extends string = string,
+  TAccountVault extends string = string,
+  TAccountOperatorTokens extends string = string,
 > = {
   operator: TransactionSigner<TAccountOperator>;
   task: Address<TAccountTask>;
   node: Address<TAccountNode>;
   systemProgram?: Address<TAccountSystemProgram>;
+  /** Stake in the mint only: the task's mint. */
+  mint?: Address<TAccountMint>;
+  /** Stake in the mint only: the mint's token program. */
+  tokenProgram?: Address<TAccountTokenProgram>;
+  /** Stake in the mint only: the task's vault. */
+  vault?: Address<TAccountVault>;
+  /** Stake in the mint only: the operator's token account. */
+  operatorTokens?: Address<TAccountOperatorTokens>;
   args: StakeInstructionDataArgs["args"];
   serviceUrl: StakeInstructionDataArgs["serviceUrl"];
 };
@@ -140,13 +186,21 @@ export function getStakeInstruction<
   TAccountTask extends string,
   TAccountNode extends string,
   TAccountSystemProgram extends string,
+  TAccountMint extends string,
+  TAccountTokenProgram extends string,
+  TAccountVault extends string,
+  TAccountOperatorTokens extends string,
   TProgramAddress extends Address = typeof GRADUAL_PROGRAM_ADDRESS,
 >(
   input: StakeInput<
     TAccountOperator,
     TAccountTask,
     TAccountNode,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountOperatorTokens
   >,
   config?: { programAddress?: TProgramAddress },
 ): StakeInstruction<
@@ -154,7 +208,11 @@ export function getStakeInstruction<
   TAccountOperator,
   TAccountTask,
   TAccountNode,
-  TAccountSystemProgram
+  TAccountSystemProgram,
+  TAccountMint,
+  TAccountTokenProgram,
+  TAccountVault,
+  TAccountOperatorTokens
 > {
   // Program address.
   const programAddress = config?.programAddress ?? GRADUAL_PROGRAM_ADDRESS;
@@ -165,6 +223,10 @@ export function getStakeInstruction<
     task: { value: input.task ?? null, isWritable: true },
     node: { value: input.node ?? null, isWritable: true },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
+    mint: { value: input.mint ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    vault: { value: input.vault ?? null, isWritable: true },
+    operatorTokens: { value: input.operatorTokens ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -180,14 +242,18 @@ export function getStakeInstruction<
       "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
   }
 
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
+  const getAccountMeta = getAccountMetaFactory(programAddress, "omitted");
   return Object.freeze({
     accounts: [
       getAccountMeta("operator", accounts.operator),
       getAccountMeta("task", accounts.task),
       getAccountMeta("node", accounts.node),
       getAccountMeta("systemProgram", accounts.systemProgram),
-    ],
+      getAccountMeta("mint", accounts.mint),
+      getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("vault", accounts.vault),
+      getAccountMeta("operatorTokens", accounts.operatorTokens),
+    ].filter(<T>(x: T | undefined): x is T => x !== undefined),
     data: getStakeInstructionDataEncoder().encode(
       args as StakeInstructionDataArgs,
     ),
@@ -197,7 +263,11 @@ export function getStakeInstruction<
     TAccountOperator,
     TAccountTask,
     TAccountNode,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountOperatorTokens
   >);
 }
 
@@ -211,6 +281,14 @@ export type ParsedStakeInstruction<
     task: TAccountMetas[1];
     node: TAccountMetas[2];
     systemProgram: TAccountMetas[3];
+    /** Stake in the mint only: the task's mint. */
+    mint?: TAccountMetas[4] | undefined;
+    /** Stake in the mint only: the mint's token program. */
+    tokenProgram?: TAccountMetas[5] | undefined;
+    /** Stake in the mint only: the task's vault. */
+    vault?: TAccountMetas[6] | undefined;
+    /** Stake in the mint only: the operator's token account. */
+    operatorTokens?: TAccountMetas[7] | undefined;
   };
   data: StakeInstructionData;
 };
@@ -238,6 +316,12 @@ export function parseStakeInstruction<
     accountIndex += 1;
     return accountMeta;
   };
+  let optionalAccountsRemaining = instruction.accounts.length - 4;
+  const getNextOptionalAccount = () => {
+    if (optionalAccountsRemaining === 0) return undefined;
+    optionalAccountsRemaining -= 1;
+    return getNextAccount();
+  };
   return {
     programAddress: instruction.programAddress,
     accounts: {
@@ -245,6 +329,10 @@ export function parseStakeInstruction<
       task: getNextAccount(),
       node: getNextAccount(),
       systemProgram: getNextAccount(),
+      mint: getNextOptionalAccount(),
+      tokenProgram: getNextOptionalAccount(),
+      vault: getNextOptionalAccount(),
+      operatorTokens: getNextOptionalAccount(),
     },
     data: getStakeInstructionDataDecoder().decode(instruction.data),
   };

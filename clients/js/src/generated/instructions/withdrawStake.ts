@@ -26,6 +26,7 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
+  type ReadonlyAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
   type WritableAccount,
@@ -48,6 +49,12 @@ export type WithdrawStakeInstruction<
   TAccountOperator extends string | AccountMeta<string> = string,
   TAccountNode extends string | AccountMeta<string> = string,
   TAccountTask extends string | AccountMeta<string> = string,
+  TAccountMint extends string | AccountMeta<string> | undefined = undefined,
+  TAccountTokenProgram extends string | AccountMeta<string> | undefined =
+    undefined,
+  TAccountVault extends string | AccountMeta<string> | undefined = undefined,
+  TAccountOperatorTokens extends string | AccountMeta<string> | undefined =
+    undefined,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -63,6 +70,34 @@ export type WithdrawStakeInstruction<
       TAccountTask extends string
         ? WritableAccount<TAccountTask>
         : TAccountTask,
+      ...(TAccountMint extends undefined
+        ? []
+        : [
+            TAccountMint extends string
+              ? ReadonlyAccount<TAccountMint>
+              : TAccountMint,
+          ]),
+      ...(TAccountTokenProgram extends undefined
+        ? []
+        : [
+            TAccountTokenProgram extends string
+              ? ReadonlyAccount<TAccountTokenProgram>
+              : TAccountTokenProgram,
+          ]),
+      ...(TAccountVault extends undefined
+        ? []
+        : [
+            TAccountVault extends string
+              ? WritableAccount<TAccountVault>
+              : TAccountVault,
+          ]),
+      ...(TAccountOperatorTokens extends undefined
+        ? []
+        : [
+            TAccountOperatorTokens extends string
+              ? WritableAccount<TAccountOperatorTokens>
+              : TAccountOperatorTokens,
+          ]),
       ...TRemainingAccounts,
     ]
   >;
@@ -105,10 +140,22 @@ export type WithdrawStakeInput<
   TAccountOperator extends string = string,
   TAccountNode extends string = string,
   TAccountTask extends string = string,
+  TAccountMint extends string = string,
+  TAccountTokenProgram extends string = string,
+  TAccountVault extends string = string,
+  TAccountOperatorTokens extends string = string,
 > = {
   operator: TransactionSigner<TAccountOperator>;
   node: Address<TAccountNode>;
   task: Address<TAccountTask>;
+  /** Stake in the mint only: the task's mint. */
+  mint?: Address<TAccountMint>;
+  /** Stake in the mint only: the mint's token program. */
+  tokenProgram?: Address<TAccountTokenProgram>;
+  /** Stake in the mint only: the task's vault. */
+  vault?: Address<TAccountVault>;
+  /** Stake in the mint only: the operator's token account. */
+  operatorTokens?: Address<TAccountOperatorTokens>;
   amount: WithdrawStakeInstructionDataArgs["amount"];
 };
 
@@ -116,15 +163,31 @@ export function getWithdrawStakeInstruction<
   TAccountOperator extends string,
   TAccountNode extends string,
   TAccountTask extends string,
+  TAccountMint extends string,
+  TAccountTokenProgram extends string,
+  TAccountVault extends string,
+  TAccountOperatorTokens extends string,
   TProgramAddress extends Address = typeof GRADUAL_PROGRAM_ADDRESS,
 >(
-  input: WithdrawStakeInput<TAccountOperator, TAccountNode, TAccountTask>,
+  input: WithdrawStakeInput<
+    TAccountOperator,
+    TAccountNode,
+    TAccountTask,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountOperatorTokens
+  >,
   config?: { programAddress?: TProgramAddress },
 ): WithdrawStakeInstruction<
   TProgramAddress,
   TAccountOperator,
   TAccountNode,
-  TAccountTask
+  TAccountTask,
+  TAccountMint,
+  TAccountTokenProgram,
+  TAccountVault,
+  TAccountOperatorTokens
 > {
   // Program address.
   const programAddress = config?.programAddress ?? GRADUAL_PROGRAM_ADDRESS;
@@ -134,6 +197,10 @@ export function getWithdrawStakeInstruction<
     operator: { value: input.operator ?? null, isWritable: true },
     node: { value: input.node ?? null, isWritable: true },
     task: { value: input.task ?? null, isWritable: true },
+    mint: { value: input.mint ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    vault: { value: input.vault ?? null, isWritable: true },
+    operatorTokens: { value: input.operatorTokens ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -143,13 +210,17 @@ export function getWithdrawStakeInstruction<
   // Original args.
   const args = { ...input };
 
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
+  const getAccountMeta = getAccountMetaFactory(programAddress, "omitted");
   return Object.freeze({
     accounts: [
       getAccountMeta("operator", accounts.operator),
       getAccountMeta("node", accounts.node),
       getAccountMeta("task", accounts.task),
-    ],
+      getAccountMeta("mint", accounts.mint),
+      getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("vault", accounts.vault),
+      getAccountMeta("operatorTokens", accounts.operatorTokens),
+    ].filter(<T>(x: T | undefined): x is T => x !== undefined),
     data: getWithdrawStakeInstructionDataEncoder().encode(
       args as WithdrawStakeInstructionDataArgs,
     ),
@@ -158,7 +229,11 @@ export function getWithdrawStakeInstruction<
     TProgramAddress,
     TAccountOperator,
     TAccountNode,
-    TAccountTask
+    TAccountTask,
+    TAccountMint,
+    TAccountTokenProgram,
+    TAccountVault,
+    TAccountOperatorTokens
   >);
 }
 
@@ -171,6 +246,14 @@ export type ParsedWithdrawStakeInstruction<
     operator: TAccountMetas[0];
     node: TAccountMetas[1];
     task: TAccountMetas[2];
+    /** Stake in the mint only: the task's mint. */
+    mint?: TAccountMetas[3] | undefined;
+    /** Stake in the mint only: the mint's token program. */
+    tokenProgram?: TAccountMetas[4] | undefined;
+    /** Stake in the mint only: the task's vault. */
+    vault?: TAccountMetas[5] | undefined;
+    /** Stake in the mint only: the operator's token account. */
+    operatorTokens?: TAccountMetas[6] | undefined;
   };
   data: WithdrawStakeInstructionData;
 };
@@ -198,12 +281,22 @@ export function parseWithdrawStakeInstruction<
     accountIndex += 1;
     return accountMeta;
   };
+  let optionalAccountsRemaining = instruction.accounts.length - 3;
+  const getNextOptionalAccount = () => {
+    if (optionalAccountsRemaining === 0) return undefined;
+    optionalAccountsRemaining -= 1;
+    return getNextAccount();
+  };
   return {
     programAddress: instruction.programAddress,
     accounts: {
       operator: getNextAccount(),
       node: getNextAccount(),
       task: getNextAccount(),
+      mint: getNextOptionalAccount(),
+      tokenProgram: getNextOptionalAccount(),
+      vault: getNextOptionalAccount(),
+      operatorTokens: getNextOptionalAccount(),
     },
     data: getWithdrawStakeInstructionDataDecoder().decode(instruction.data),
   };

@@ -154,7 +154,7 @@ export function identifyGradualAccount(
   }
   if (
     containsBytes(data, getU8Encoder().encode(1), 0) &&
-    data.length === 1688
+    data.length === 1800
   ) {
     return GradualAccount.Task;
   }

@@ -38,6 +38,7 @@ export type AuditResolvedEvent = {
   toPool: bigint;
   bond: bigint;
   rent: bigint;
+  toRaiserReceived: bigint;
 };
 
 export type AuditResolvedEventArgs = {
@@ -52,6 +53,7 @@ export type AuditResolvedEventArgs = {
   toPool: number | bigint;
   bond: number | bigint;
   rent: number | bigint;
+  toRaiserReceived: number | bigint;
 };
 
 export function getAuditResolvedEventEncoder(): FixedSizeEncoder<AuditResolvedEventArgs> {
@@ -67,6 +69,7 @@ export function getAuditResolvedEventEncoder(): FixedSizeEncoder<AuditResolvedEv
     ["toPool", getU64Encoder()],
     ["bond", getU64Encoder()],
     ["rent", getU64Encoder()],
+    ["toRaiserReceived", getU64Encoder()],
   ]);
 }
 
@@ -83,6 +86,7 @@ export function getAuditResolvedEventDecoder(): FixedSizeDecoder<AuditResolvedEv
     ["toPool", getU64Decoder()],
     ["bond", getU64Decoder()],
     ["rent", getU64Decoder()],
+    ["toRaiserReceived", getU64Decoder()],
   ]);
 }
 

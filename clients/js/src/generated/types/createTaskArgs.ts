@@ -49,6 +49,7 @@ export type CreateTaskArgs = {
   bump: number;
   minAuditSeats: number;
   auditCommitteeSeats: number;
+  stakeInLamports: number;
   padding: ReadonlyUint8Array;
 };
 
@@ -65,6 +66,7 @@ export type CreateTaskArgsArgs = {
   bump: number;
   minAuditSeats: number;
   auditCommitteeSeats: number;
+  stakeInLamports: number;
 };
 
 export function getCreateTaskArgsEncoder(): FixedSizeEncoder<CreateTaskArgsArgs> {
@@ -82,9 +84,10 @@ export function getCreateTaskArgsEncoder(): FixedSizeEncoder<CreateTaskArgsArgs>
       ["bump", getU8Encoder()],
       ["minAuditSeats", getU16Encoder()],
       ["auditCommitteeSeats", getU16Encoder()],
-      ["padding", fixEncoderSize(getBytesEncoder(), 2)],
+      ["stakeInLamports", getU8Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 1)],
     ]),
-    (value) => ({ ...value, padding: new Uint8Array([0, 0]) }),
+    (value) => ({ ...value, padding: new Uint8Array([0]) }),
   );
 }
 
@@ -102,7 +105,8 @@ export function getCreateTaskArgsDecoder(): FixedSizeDecoder<CreateTaskArgs> {
     ["bump", getU8Decoder()],
     ["minAuditSeats", getU16Decoder()],
     ["auditCommitteeSeats", getU16Decoder()],
-    ["padding", fixDecoderSize(getBytesDecoder(), 2)],
+    ["stakeInLamports", getU8Decoder()],
+    ["padding", fixDecoderSize(getBytesDecoder(), 1)],
   ]);
 }
 

@@ -33,6 +33,7 @@ export type ListExpiredEvent = {
   round: bigint;
   returned: bigint;
   rent: bigint;
+  tokensReturned: bigint;
 };
 
 export type ListExpiredEventArgs = {
@@ -42,6 +43,7 @@ export type ListExpiredEventArgs = {
   round: number | bigint;
   returned: number | bigint;
   rent: number | bigint;
+  tokensReturned: number | bigint;
 };
 
 export function getListExpiredEventEncoder(): FixedSizeEncoder<ListExpiredEventArgs> {
@@ -52,6 +54,7 @@ export function getListExpiredEventEncoder(): FixedSizeEncoder<ListExpiredEventA
     ["round", getU64Encoder()],
     ["returned", getU64Encoder()],
     ["rent", getU64Encoder()],
+    ["tokensReturned", getU64Encoder()],
   ]);
 }
 
@@ -63,6 +66,7 @@ export function getListExpiredEventDecoder(): FixedSizeDecoder<ListExpiredEvent>
     ["round", getU64Decoder()],
     ["returned", getU64Decoder()],
     ["rent", getU64Decoder()],
+    ["tokensReturned", getU64Decoder()],
   ]);
 }
 

@@ -35,6 +35,7 @@ export type ListResolvedEvent = {
   toProposer: bigint;
   toDisputer: bigint;
   toPool: bigint;
+  tokensReturned: bigint;
 };
 
 export type ListResolvedEventArgs = {
@@ -46,6 +47,7 @@ export type ListResolvedEventArgs = {
   toProposer: number | bigint;
   toDisputer: number | bigint;
   toPool: number | bigint;
+  tokensReturned: number | bigint;
 };
 
 export function getListResolvedEventEncoder(): FixedSizeEncoder<ListResolvedEventArgs> {
@@ -58,6 +60,7 @@ export function getListResolvedEventEncoder(): FixedSizeEncoder<ListResolvedEven
     ["toProposer", getU64Encoder()],
     ["toDisputer", getU64Encoder()],
     ["toPool", getU64Encoder()],
+    ["tokensReturned", getU64Encoder()],
   ]);
 }
 
@@ -71,6 +74,7 @@ export function getListResolvedEventDecoder(): FixedSizeDecoder<ListResolvedEven
     ["toProposer", getU64Decoder()],
     ["toDisputer", getU64Decoder()],
     ["toPool", getU64Decoder()],
+    ["tokensReturned", getU64Decoder()],
   ]);
 }
 

@@ -32,6 +32,7 @@ export type RewardClaimedEvent = {
   node: Address;
   round: bigint;
   amount: bigint;
+  received: bigint;
 };
 
 export type RewardClaimedEventArgs = {
@@ -40,6 +41,7 @@ export type RewardClaimedEventArgs = {
   node: Address;
   round: number | bigint;
   amount: number | bigint;
+  received: number | bigint;
 };
 
 export function getRewardClaimedEventEncoder(): FixedSizeEncoder<RewardClaimedEventArgs> {
@@ -49,6 +51,7 @@ export function getRewardClaimedEventEncoder(): FixedSizeEncoder<RewardClaimedEv
     ["node", getAddressEncoder()],
     ["round", getU64Encoder()],
     ["amount", getU64Encoder()],
+    ["received", getU64Encoder()],
   ]);
 }
 
@@ -59,6 +62,7 @@ export function getRewardClaimedEventDecoder(): FixedSizeDecoder<RewardClaimedEv
     ["node", getAddressDecoder()],
     ["round", getU64Decoder()],
     ["amount", getU64Decoder()],
+    ["received", getU64Decoder()],
   ]);
 }
 

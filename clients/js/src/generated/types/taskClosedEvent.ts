@@ -31,6 +31,8 @@ export type TaskClosedEvent = {
   task: Address;
   creator: Address;
   refunded: bigint;
+  tokensRefunded: bigint;
+  tokensReceived: bigint;
 };
 
 export type TaskClosedEventArgs = {
@@ -38,6 +40,8 @@ export type TaskClosedEventArgs = {
   task: Address;
   creator: Address;
   refunded: number | bigint;
+  tokensRefunded: number | bigint;
+  tokensReceived: number | bigint;
 };
 
 export function getTaskClosedEventEncoder(): FixedSizeEncoder<TaskClosedEventArgs> {
@@ -46,6 +50,8 @@ export function getTaskClosedEventEncoder(): FixedSizeEncoder<TaskClosedEventArg
     ["task", getAddressEncoder()],
     ["creator", getAddressEncoder()],
     ["refunded", getU64Encoder()],
+    ["tokensRefunded", getU64Encoder()],
+    ["tokensReceived", getU64Encoder()],
   ]);
 }
 
@@ -55,6 +61,8 @@ export function getTaskClosedEventDecoder(): FixedSizeDecoder<TaskClosedEvent> {
     ["task", getAddressDecoder()],
     ["creator", getAddressDecoder()],
     ["refunded", getU64Decoder()],
+    ["tokensRefunded", getU64Decoder()],
+    ["tokensReceived", getU64Decoder()],
   ]);
 }
 
