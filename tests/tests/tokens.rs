@@ -473,3 +473,39 @@ fn a_lamport_task_refuses_token_accounts_and_a_frozen_vault_stops_deposits() {
     let (_, error) = world.ctx.expect_failure(&[fund], &[&creator]);
     assert_eq!(error, InstructionError::Custom(17), "AccountFrozen");
 }
+
+#[test]
+fn a_raiser_whose_account_refuses_payment_forfeits_its_share_to_the_pool_a_round_later() {
+    let mut world = TokenWorld::new(TOKEN_2022_PROGRAM_ID, Extras::None, false);
+    let task = world.task;
+    world.ctx.warp_to_round(&task, 2, SUBMISSION_WINDOW);
+    let raiser = world.nodes[0].operator.insecure_clone();
+    let target = world.nodes[2].node;
+    let audit = world.ctx.raise_audit(&raiser, &task, &target, 0);
+    world.ctx.warp_to_round(&task, 2, SUBMISSION_WINDOW + AUDIT_WINDOW);
+    // The raiser's own token account refuses payments: frozen here (a
+    // memo-required or confidential-only account refuses them the same way).
+    let raiser_account = world.mint.fund(&mut world.ctx, &raiser.pubkey(), 0);
+    let raiser_tokens = token_balance(&world.ctx, &raiser_account);
+    world.mint.freeze(&mut world.ctx, &raiser_account, true);
+    let mint = world.mint.task_mint();
+    let target_pair = (&target, &world.nodes[2].operator.pubkey());
+    let resolve = builders::resolve_audit_tokens(&audit, &task, target_pair, &raiser.pubkey(), &mint);
+    let (_, error) = world.ctx.expect_failure(std::slice::from_ref(&resolve), &[]);
+    assert_eq!(error, InstructionError::Custom(17), "AccountFrozen");
+    let to_vault = substituted(&resolve, 1, world.vault());
+    world.ctx.expect_error(to_vault.clone(), &[], custom(GradualError::InvalidTokenAccount));
+
+    // A round after the window, the vault stands in for the raiser's account.
+    let window_end = world.ctx.audit(&audit).window_end;
+    world.ctx.warp_to_slot(window_end + ROUND_LENGTH - 1);
+    world.ctx.expect_error(to_vault.clone(), &[], custom(GradualError::InvalidTokenAccount));
+    world.ctx.warp_to_slot(window_end + ROUND_LENGTH);
+    let pool = world.ctx.task(&task).bounty_pool;
+    let slashed = world.ctx.node(&target).total_stake() / 10;
+    let flow = gradual_tests::Flow::default().with_lamports(0, BOND);
+    world.ctx.send_flow_ok(to_vault, &[], flow);
+    assert_eq!(world.ctx.task(&task).bounty_pool, pool + slashed, "the whole slash joins the pool");
+    assert_eq!(world.ctx.node(&target).open_audits, 0, "the target's stake is no longer held");
+    assert_eq!(token_balance(&world.ctx, &raiser_account), raiser_tokens, "the raiser got nothing");
+}

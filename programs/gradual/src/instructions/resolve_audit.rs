@@ -86,6 +86,21 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
         Ok(()) | Err(GradualError::AlreadyClaimed) | Err(GradualError::ClaimPeriodOver) => {}
         Err(error) => return Err(error.into()),
     }
+    // A raiser whose token account refuses payments (frozen, memo-required,
+    // closed to plain credits) could hold the audit open and the target's
+    // stake with it: a round after the window, the resolver may give the
+    // vault as the raiser's account, and the raiser's share joins the pool.
+    let mut split = split;
+    let forfeit =
+        escrow.as_ref().is_some_and(|escrow| escrow.wallet_tokens.address() == escrow.vault.address());
+    if forfeit {
+        let grace_end =
+            audit.window_end.checked_add(task.round_length).ok_or(GradualError::ArithmeticOverflow)?;
+        if slot < grace_end {
+            return fail(GradualError::InvalidTokenAccount);
+        }
+        (split.to_pool, split.to_raiser) = (split.slashed, 0);
+    }
     task.add_slashed_to_pool(split.to_pool)?;
     drop((task, target));
     event.head.flag = 1;
@@ -94,6 +109,7 @@ pub fn process(accounts: &[AccountView], data: &[u8]) -> ProgramResult {
 
     match escrow {
         // The stake is in the vault: the pool's share stays there.
+        Some(_) if forfeit => event.to_raiser_received = 0,
         Some(escrow) => {
             event.to_raiser_received =
                 escrow.pay_out(task_account, &audit.raiser_operator, split.to_raiser)?;
