@@ -309,7 +309,8 @@ fn event_fields(event: &AnyEvent) -> Value {
         AnyEvent::TaskUpdated(e) => json!({ "from_round": e.from_round }),
         AnyEvent::PackageUpdated(e) => json!({ "sha256": hex(&e.sha256), "from_round": e.from_round }),
         AnyEvent::TaskActiveSet(e) => json!({ "active": e.head.flag == 1 }),
-        AnyEvent::TaskClosed(e) => json!({ "creator": address(&e.creator), "refunded": e.refunded }),
+        AnyEvent::TaskClosed(e) => json!({ "creator": address(&e.creator), "refunded": e.refunded,
+            "tokens_refunded": e.tokens_refunded, "tokens_received": e.tokens_received }),
         AnyEvent::Staked(e) => json!({ "node": address(&e.node), "operator": address(&e.operator),
             "amount": e.amount, "from_round": e.from_round, "total_stake": e.total_stake,
             "created": e.head.flag == 1 }),
@@ -325,7 +326,8 @@ fn event_fields(event: &AnyEvent) -> Value {
             "round": e.round, "seats": e.seats, "valid": e.head.flag == 1 }),
         AnyEvent::AuditResolved(e) => json!({ "target": address(&e.target), "round": e.round,
             "upheld": e.head.flag == 1, "slashed": e.slashed,
-            "to_raiser": { "to": address(&e.raiser_operator), "lamports": e.to_raiser },
+            "to_raiser": { "to": address(&e.raiser_operator), "amount": e.to_raiser,
+                "received": e.to_raiser_received },
             "to_pool": e.to_pool,
             "bond": { "to": address(if e.head.flag == 1 { &e.raiser_operator } else { &e.target_operator }),
                 "lamports": e.bond },
@@ -338,12 +340,12 @@ fn event_fields(event: &AnyEvent) -> Value {
         AnyEvent::ListResolved(e) => json!({ "round": e.round, "status": e.head.flag,
             "to_proposer": { "to": address(&e.proposer_operator), "lamports": e.to_proposer },
             "to_disputer": { "to": address(&e.disputer_operator), "lamports": e.to_disputer },
-            "to_pool": e.to_pool }),
+            "to_pool": e.to_pool, "tokens_returned": e.tokens_returned }),
         AnyEvent::RewardClaimed(e) => {
-            json!({ "node": address(&e.node), "round": e.round, "amount": e.amount })
+            json!({ "node": address(&e.node), "round": e.round, "amount": e.amount, "received": e.received })
         }
         AnyEvent::ListExpired(e) => json!({ "round": e.round, "status": e.head.flag, "returned": e.returned,
-            "rent": { "to": address(&e.payer), "lamports": e.rent } }),
+            "rent": { "to": address(&e.payer), "lamports": e.rent }, "tokens_returned": e.tokens_returned }),
     }
 }
 

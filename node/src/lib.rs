@@ -2,6 +2,7 @@
 //! tasks, the round runtime, local state, the peer service, the embedded
 //! simulation and localnet, and the `gradual` CLI.
 
+pub mod amount;
 pub mod approved;
 pub mod chain;
 pub mod cli;

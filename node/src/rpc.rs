@@ -100,15 +100,52 @@ fn compute_limit(simulated: u64) -> u32 {
     u32::try_from(padded).unwrap_or(u32::MAX).min(1_400_000)
 }
 
+/// The program that raised a failed transaction's error: the first
+/// "Program X failed" of its logs (a called program fails first, then each
+/// program that called it).
+fn failed_program(logs: &[String]) -> Option<Address> {
+    logs.iter().find_map(|line| line.strip_prefix("Program ")?.split_once(" failed")?.0.parse().ok())
+}
+
+/// A custom error of another program than Gradual's: the token programs'
+/// errors a deposit, a claim or a close can meet are named.
+fn foreign_error(program: &Address, code: u32) -> String {
+    use gradual_interface::token::{ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID};
+    let name = match *program {
+        TOKEN_PROGRAM_ID => "spl-token".to_string(),
+        TOKEN_2022_PROGRAM_ID => "token-2022".to_string(),
+        ASSOCIATED_TOKEN_PROGRAM_ID => "associated-token-account".to_string(),
+        other => other.to_string(),
+    };
+    let is_token = *program == TOKEN_PROGRAM_ID || *program == TOKEN_2022_PROGRAM_ID;
+    let meaning = match code {
+        1 if is_token => "insufficient funds",
+        3 if is_token => "the account is not of this mint",
+        4 if is_token => "the account's owner does not match",
+        17 if is_token => "the account is frozen",
+        35 if is_token => "the account holds withheld transfer fees: harvest them to the mint first",
+        67 if is_token => "the mint is paused: no transfer goes through",
+        _ => "custom program error",
+    };
+    format!("{name} error {code}: {meaning}")
+}
+
 fn refused_by(error: &TransactionError, logs: &[String]) -> Refused {
     let custom_code = match error {
         TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
         _ => None,
     };
     let mut message = format!("{error}");
+    let raised_by = failed_program(logs);
     if let Some(code) = custom_code {
-        if let Some(error) = gradual_interface::error::GradualError::from_code(code) {
-            message = format!("{} (error {code}):{}", error.name(), error.message());
+        match raised_by.filter(|program| *program != gradual_interface::ID) {
+            // A token program the Gradual program called, or an instruction beside it.
+            Some(program) => message = foreign_error(&program, code),
+            None => {
+                if let Some(error) = gradual_interface::error::GradualError::from_code(code) {
+                    message = format!("{} (error {code}):{}", error.name(), error.message());
+                }
+            }
         }
     }
     if let Some(last) = logs.iter().rev().find(|line| line.contains("failed")) {
@@ -488,5 +525,34 @@ impl RpcChain {
             .into_iter()
             .filter_map(|(address, account)| Some((address, account.to_account()?)))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_a_token_program_raised_is_named_as_its_not_as_gradual_s() {
+        let token_2022 = gradual_interface::token::TOKEN_2022_PROGRAM_ID;
+        let logs = [
+            format!("Program {ID} invoke [1]"),
+            format!("Program {token_2022} invoke [2]"),
+            format!("Program {token_2022} failed: custom program error: 0x23"),
+            format!("Program {ID} failed: custom program error: 0x23"),
+        ]
+        .map(String::from);
+        let error = TransactionError::InstructionError(0, InstructionError::Custom(35));
+        let refused = refused_by(&error, &logs);
+        assert_eq!(refused.custom_code, Some(35));
+        assert!(
+            refused.message.starts_with("token-2022 error 35: the account holds withheld"),
+            "{}",
+            refused.message
+        );
+        // Raised by Gradual itself (or with no logs to tell), it is Gradual's error.
+        let own = refused_by(&error, &logs[3..]);
+        assert!(own.message.starts_with("OpenAuditsPending (error 35)"), "{}", own.message);
+        assert!(refused_by(&error, &[]).message.starts_with("OpenAuditsPending"));
     }
 }

@@ -17,8 +17,10 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 mod copier;
+mod mint;
 mod tally;
 
+pub use mint::{MintChoice, TokenConservation};
 pub use tally::{SharedTally, Tally};
 
 use crate::{
@@ -64,6 +66,8 @@ pub struct SimulateConfig {
     /// Calls of an author's task run beside each other, each killed after
     /// this many milliseconds; an unpaced run waits for them between slots.
     pub call_timeout_ms: Option<u64>,
+    /// Pay the bounty and take the stake in a mint made for the run.
+    pub mint: Option<MintChoice>,
 }
 
 impl SimulateConfig {
@@ -180,6 +184,8 @@ pub struct Report {
     pub nodes: Vec<NodeReport>,
     pub rounds: Vec<RoundReport>,
     pub conservation: Conservation,
+    /// `--mint`: every token minted is held or withheld, and the vault holds what the task tracks.
+    pub tokens: Option<TokenConservation>,
     pub compute_units: BTreeMap<&'static str, UnitStats>,
     pub cost: Cost,
     /// Wall-clock seconds the run took, and its peak resident memory (Linux).
@@ -345,15 +351,27 @@ pub fn run(
         executable_locator: locator,
     };
     let task = find_task_address(&creator.pubkey(), config.seed).0;
-    let units = chain
-        .send(&[builders::create_task(&creator.pubkey(), &create)], &creator, &[&creator])
-        .map_err(|r| r.message)?;
+    let mut tokens = match config.mint {
+        Some(choice) => {
+            let mut run = mint::TokenRun::start(chain, &creator, choice, config.seed)?;
+            run.give(chain, &creator, &creator.pubkey(), args.initial_bounty)?;
+            Some(run)
+        }
+        None => None,
+    };
+    let create_task = match &tokens {
+        Some(run) => builders::create_token_task(&creator.pubkey(), &create, &run.mint),
+        None => builders::create_task(&creator.pubkey(), &create),
+    };
+    let units = chain.send(&[create_task], &creator, &[&creator]).map_err(|r| r.message)?;
 
     let peers = InProcessPeers::default();
     let mut world = World::new(task, Box::new(peers.clone()), config.rounds, config.audit_sample);
     let tally = SharedTally::default();
     world.observer = Box::new(tally.clone());
-    tally.get().landed("CreateTask", units, args.initial_bounty);
+    // Lamports in: a token task's bounty is the mint's.
+    let lamport_bounty = if tokens.is_some() { 0 } else { args.initial_bounty };
+    tally.get().landed("CreateTask", units, lamport_bounty);
     // Calls beside the loop, with deadlines, as `node run` makes them.
     let threaded = config.slot_ms > 0 || config.call_timeout_ms.is_some();
     let mut runtimes = Vec::new();
@@ -374,14 +392,17 @@ pub fn run(
         chain
             .airdrop(&operator.pubkey(), stake_amount.saturating_add(100 * SOL))
             .map_err(|refused| refused.message)?;
-        let stake = builders::stake(
-            &operator.pubkey(),
-            &task,
-            stake_amount,
-            format!("http://127.0.0.1:{}", 8900usize.saturating_add(index)).as_bytes(),
-        );
+        let url = format!("http://127.0.0.1:{}", 8900usize.saturating_add(index));
+        let stake = match tokens.as_mut() {
+            Some(run) => {
+                run.give(chain, &creator, &operator.pubkey(), stake_amount)?;
+                builders::stake_tokens(&operator.pubkey(), &task, &run.mint, stake_amount, url.as_bytes())
+            }
+            None => builders::stake(&operator.pubkey(), &task, stake_amount, url.as_bytes()),
+        };
         let units = chain.send(&[stake], &operator, &[&operator]).map_err(|refused| refused.message)?;
-        tally.get().landed("Stake", units, stake_amount);
+        let lamport_stake = if tokens.is_some() { 0 } else { stake_amount };
+        tally.get().landed("Stake", units, lamport_stake);
         let node = find_node_address(&task, &operator.pubkey()).0;
         let mut runtime = NodeRuntime::new(operator, node);
         if threaded {
@@ -565,6 +586,7 @@ pub fn run(
         nodes,
         rounds,
         conservation: check_conservation(chain, &tally)?,
+        tokens: tokens.as_ref().map(|run| run.finish(chain, &task)).transpose()?,
         compute_units,
         cost: cost(&tally, (config.nodes as u64).saturating_mul(config.rounds)),
         wall_seconds: started.elapsed().as_secs_f64(),

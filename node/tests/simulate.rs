@@ -222,3 +222,38 @@ fn the_outcomes_match_the_recorded_report() {
         }
     }
 }
+
+/// `simulate --mint`: the acceptance run's outcomes in a Token-2022 mint with
+/// a transfer fee, and in SPL Token, with conservation in lamports (bonds)
+/// and in the mint (every token minted is held or withheld as a fee, and
+/// the vault holds what the task tracks).
+#[test]
+fn the_run_pays_and_slashes_in_a_mint_and_every_token_is_accounted_for() {
+    for (mint, fee) in [("token-2022", "50"), ("spl", "0")] {
+        let output = Command::new(env!("CARGO_BIN_EXE_gradual"))
+            .args(["simulate", "--nodes", "6", "--rounds", "3", "--bad", "1", "--offline", "1"])
+            .args(["--bad-proposer", "1", "--mint", mint, "--transfer-fee-bps", fee])
+            .args(["--output", "json", "--program", &program()])
+            .output()
+            .expect("run gradual");
+        assert!(
+            output.status.success(),
+            "exit {:?}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON report");
+        assert_eq!(report["conservation"]["holds"], true, "lamports: {}", report["conservation"]);
+        let tokens = &report["tokens"];
+        assert_eq!(tokens["holds"], true, "tokens: {tokens}");
+        let withheld = u64_of(&tokens["withheld"]);
+        assert_eq!(withheld > 0, fee != "0", "fees withheld only with a fee: {tokens}");
+        for outcome in report["rounds"].as_array().expect("rounds") {
+            assert_eq!(outcome["distribution"], "approved", "{outcome}");
+            assert_eq!(outcome["claimed"], outcome["total"], "{outcome}");
+        }
+        let bad = report["nodes"].as_array().expect("nodes").iter().find(|node| node["behaviour"] == "bad");
+        let bad = bad.expect("a bad node");
+        assert!(u64_of(&bad["lamports_slashed"]) > 0 && u64_of(&bad["rewards_claimed"]) == 0, "{bad}");
+    }
+}

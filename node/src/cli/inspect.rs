@@ -7,7 +7,7 @@ use clap::Subcommand;
 use gradual_interface::{
     event::AnyEvent,
     pda::{find_audit_address, find_distribution_address, find_node_address},
-    state::{tracked_lamports, Account, Audit, Distribution, Node},
+    state::{tracked_lamports, Account, Audit, Distribution, Node, Task},
     token::{read_mint, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID},
     Address,
 };
@@ -129,13 +129,41 @@ pub fn conservation(chain: &RpcChain, task: &Address) -> CliResult<Value> {
     }))
 }
 
+/// A token task's vault holds at least what its state says it holds: the
+/// bounty pool, the reserves of its token lists and the stake of its nodes
+/// that stake the mint. Tokens sent to the vault directly are untracked.
+pub fn token_conservation(chain: &RpcChain, task: &Address, state: &Task) -> CliResult<Value> {
+    let mut tracked = u128::from(state.bounty_pool);
+    for (_, account) in chain.task_accounts(task)? {
+        let held = match (Node::read(&account.data), Distribution::read(&account.data)) {
+            (Some(node), _) if node.stake_in_tokens != 0 => node.total_stake(),
+            (_, Some(list)) if list.reserve_in_tokens != 0 => list.reserved,
+            _ => 0,
+        };
+        tracked = tracked.saturating_add(u128::from(held));
+    }
+    let vault = Address::new_from_array(state.vault);
+    let program = Address::new_from_array(state.token_program);
+    let balance = super::tokens::token_balance(chain, &program, &vault)?;
+    Ok(json!({
+        "vault": vault.to_string(),
+        "vault_balance": balance,
+        "tracked": tracked.to_string(),
+        "holds": balance.is_some_and(|balance| u128::from(balance) >= tracked),
+    }))
+}
+
 pub fn run(context: &Context, command: InspectCommand) -> CliResult {
     let chain = context.chain()?;
     let value = match command {
         InspectCommand::Task { task, .. } => {
             let (state, lamports) = read_task(&chain, &task)?;
             let mut value = views::task(&task, &state, lamports, chain.slot());
+            super::tokens::add_task_fields(&chain, &mut value, &state)?;
             value["conservation"] = conservation(&chain, &task)?;
+            if state.pays_in_tokens() {
+                value["token_conservation"] = token_conservation(&chain, &task, &state)?;
+            }
             value
         }
         InspectCommand::Node { node, task, operator, .. } => {

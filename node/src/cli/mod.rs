@@ -22,6 +22,7 @@ mod run;
 mod simulate;
 mod status;
 mod task;
+mod tokens;
 pub mod views;
 
 use std::{io::Write, path::PathBuf, process::ExitCode, sync::Arc};

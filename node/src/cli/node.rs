@@ -4,7 +4,7 @@ use std::{io::Write, path::PathBuf};
 
 use clap::Subcommand;
 use gradual_interface::{
-    builders,
+    builders::{self, TaskMint},
     pda::find_node_address,
     state::{Account, Node},
     Address,
@@ -16,17 +16,24 @@ use super::{
     options::{Chosen, SendOptions, SignerOptions},
     run::RunArgs,
     status::StatusArgs,
-    task::{read_node, read_task},
-    views, CliError, CliResult, Context,
+    task::{amount, read_node, read_task},
+    tokens, views, CliError, CliResult, Context,
 };
-use crate::{chain::Chain, runtime::owed, store::Store};
+use crate::{
+    amount::Asset,
+    chain::Chain,
+    runtime::{claim_instructions, owed},
+    store::Store,
+};
 
 #[derive(Subcommand)]
 pub enum NodeCommand {
-    /// Stake in a task (creating the node) or add to the stake.
+    /// Stake in a task (creating the node) or add to the stake: lamports, or
+    /// the mint's units (1.5) when the task's nodes stake its mint.
     Stake {
         task: Address,
-        lamports: u64,
+        #[arg(value_name = "AMOUNT")]
+        amount: String,
         /// Where this node serves its results, e.g. http://203.0.113.7:8910.
         #[arg(long)]
         service_url: String,
@@ -53,8 +60,9 @@ pub enum NodeCommand {
     /// Withdraw stake after the cooldown; all of it (closing the node) by default.
     Withdraw {
         task: Address,
-        #[arg(long)]
-        lamports: Option<u64>,
+        /// Lamports, or the mint's units (1.5) for a stake in the task's mint.
+        #[arg(long, alias = "lamports")]
+        amount: Option<String>,
         #[command(flatten)]
         options: SendOptions,
     },
@@ -111,17 +119,108 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
     let node = find_node_address(task_address, &operator.pubkey()).0;
     let me = read_node(&chain, &node)?
         .ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
+    let asset = Asset::of_bounty(&task);
     let mut claims = Vec::new();
-    for (round, amount, proof) in owed(&mut chain, &context.runtime, (task_address, &task), (&node, &me))? {
-        let instruction = builders::claim_reward(&operator.pubkey(), task_address, round, amount, &proof);
+    for owed in owed(&mut chain, &context.runtime, (task_address, &task), (&node, &me))? {
+        let instructions = claim_instructions(&operator.pubkey(), (task_address, &task), &owed);
         chain
-            .send(&[instruction], &operator, &[&operator])
+            .send(&instructions, &operator, &[&operator])
             .map_err(|refused| CliError::refused("node claim", refused))?;
-        claims.push(json!({ "round": round, "amount": amount, "signature": chain.last_signature().map(|s| s.to_string()) }));
+        let mut claim = json!({ "round": owed.round, "amount": owed.amount, "signature": chain.last_signature().map(|s| s.to_string()) });
+        if owed.in_tokens {
+            claim["amount_ui"] = json!(asset.format(owed.amount));
+        }
+        claims.push(claim);
     }
-    let total: u64 = claims.iter().filter_map(|claim| claim["amount"].as_u64()).sum();
-    context.print(&json!({ "node": node.to_string(), "claims": claims, "total": total }));
+    let total: u64 = claims.iter().filter_map(|claim| claim["amount"].as_u64()).fold(0, u64::saturating_add);
+    let mut report = json!({ "node": node.to_string(), "claims": claims, "total": total });
+    if let Asset::Token { mint, .. } = asset {
+        report["mint"] = json!(mint.to_string());
+        report["total_ui"] = json!(asset.format(total));
+    }
+    context.print(&report);
     Ok(())
+}
+
+/// `node stake`: lamports, or the task's mint from the operator's token account.
+fn stake(
+    context: &Context,
+    task: &Address,
+    text: &str,
+    service_url: &str,
+    package_cache: Option<PathBuf>,
+) -> CliResult {
+    check_service_url(service_url)?;
+    let operator = context.signer()?;
+    let mut chain = context.chain()?;
+    let (state, _) = read_task(&chain, task)?;
+    let asset = Asset::of_stake(&state);
+    let staked = amount(&asset, "AMOUNT", text)?;
+    let mint = TaskMint::of_stake(&state);
+    if let Some(mint) = &mint {
+        tokens::check_balance(&chain, mint, &operator.pubkey(), (staked, &asset))?;
+    }
+    // The operator sees what the task's code may do, and what its mint's
+    // authorities may do, before the stake is sent.
+    let cache = package_cache.unwrap_or_else(crate::package::default_cache);
+    let capabilities = super::package::declared(context, &state, &cache);
+    let mint_warnings = tokens::task_mint_warnings(&chain, &state)?;
+    if !context.json {
+        let summary = capabilities["summary"].as_str().unwrap_or_default();
+        let _ = writeln!(std::io::stderr(), "the task's package declares: {summary}");
+        for warning in &mint_warnings {
+            let _ = writeln!(std::io::stderr(), "the task's mint: {warning}");
+        }
+    }
+    let node = find_node_address(task, &operator.pubkey()).0;
+    let mut report = json!({ "task": task.to_string(), "node": node.to_string() });
+    let instruction = match &mint {
+        None => {
+            report["lamports"] = json!(staked);
+            builders::stake(&operator.pubkey(), task, staked, service_url.as_bytes())
+        }
+        Some(mint) => {
+            report["mint"] = json!(mint.mint.to_string());
+            report["amount"] = json!(staked);
+            report["amount_ui"] = json!(asset.format(staked));
+            report["mint_warnings"] = json!(mint_warnings);
+            builders::stake_tokens(&operator.pubkey(), task, mint, staked, service_url.as_bytes())
+        }
+    };
+    report["capabilities"] = capabilities;
+    context.send(&mut chain, "node stake", &[instruction], &operator, report)
+}
+
+/// `node withdraw`: all of the stake by default; a stake in the task's mint
+/// goes to the operator's token account, created first if missing.
+fn withdraw(context: &Context, task: &Address, text: Option<&str>) -> CliResult {
+    let operator = context.signer()?;
+    let mut chain = context.chain()?;
+    let node = find_node_address(task, &operator.pubkey()).0;
+    let state = read_node(&chain, &node)?
+        .ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
+    let mut report = json!({ "task": task.to_string(), "node": node.to_string() });
+    let (mint, asset) = if state.stake_in_tokens != 0 {
+        let (task_state, _) = read_task(&chain, task)?;
+        (TaskMint::of(&task_state), Asset::of_bounty(&task_state))
+    } else {
+        (None, Asset::Lamports)
+    };
+    let withdrawn = match text {
+        Some(text) => amount(&asset, "--amount", text)?,
+        None => state.total_stake(),
+    };
+    let instructions =
+        crate::daemon::withdraw_instructions(&operator.pubkey(), task, mint.as_ref(), withdrawn);
+    match &mint {
+        None => report["lamports"] = json!(withdrawn),
+        Some(mint) => {
+            report["mint"] = json!(mint.mint.to_string());
+            report["amount"] = json!(withdrawn);
+            report["amount_ui"] = json!(asset.format(withdrawn));
+        }
+    }
+    context.send(&mut chain, "node withdraw", &instructions, &operator, report)
 }
 
 pub fn run(context: &Context, command: NodeCommand) -> CliResult {
@@ -129,32 +228,8 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
         NodeCommand::Run(args) => super::run::run_node(context, *args),
         NodeCommand::Claim { task, .. } => claim(context, &task),
         NodeCommand::Status(args) => super::status::status(context, args),
-        NodeCommand::Stake { task, lamports, service_url, package_cache, .. } => {
-            check_service_url(&service_url)?;
-            let operator = context.signer()?;
-            let mut chain = context.chain()?;
-            let (state, _) = read_task(&chain, &task)?;
-            // The operator sees what the task's code may do before the stake is sent.
-            let cache = package_cache.unwrap_or_else(crate::package::default_cache);
-            let capabilities = super::package::declared(context, &state, &cache);
-            if !context.json {
-                let summary = capabilities["summary"].as_str().unwrap_or_default();
-                let _ = writeln!(std::io::stderr(), "the task's package declares: {summary}");
-            }
-            let node = find_node_address(&task, &operator.pubkey()).0;
-            let instruction = builders::stake(&operator.pubkey(), &task, lamports, service_url.as_bytes());
-            context.send(
-                &mut chain,
-                "node stake",
-                &[instruction],
-                &operator,
-                json!({
-                    "task": task.to_string(),
-                    "node": node.to_string(),
-                    "lamports": lamports,
-                    "capabilities": capabilities,
-                }),
-            )
+        NodeCommand::Stake { task, amount, service_url, package_cache, .. } => {
+            stake(context, &task, &amount, &service_url, package_cache)
         }
         NodeCommand::Unstake { task, .. } => {
             let operator = context.signer()?;
@@ -171,22 +246,7 @@ pub fn run(context: &Context, command: NodeCommand) -> CliResult {
                 json!({ "task": task.to_string(), "node": node.to_string() }),
             )
         }
-        NodeCommand::Withdraw { task, lamports, .. } => {
-            let operator = context.signer()?;
-            let mut chain = context.chain()?;
-            let node = find_node_address(&task, &operator.pubkey()).0;
-            let state = read_node(&chain, &node)?
-                .ok_or_else(|| CliError::usage(format!("no node for {} in {task}", operator.pubkey())))?;
-            let amount = lamports.unwrap_or(state.total_stake());
-            let instruction = builders::withdraw_stake(&operator.pubkey(), &task, amount);
-            context.send(
-                &mut chain,
-                "node withdraw",
-                &[instruction],
-                &operator,
-                json!({ "task": task.to_string(), "node": node.to_string(), "lamports": amount }),
-            )
-        }
+        NodeCommand::Withdraw { task, amount, .. } => withdraw(context, &task, amount.as_deref()),
         NodeCommand::Show { task, operator, db, .. } => {
             let operator = match operator {
                 Some(operator) => operator,

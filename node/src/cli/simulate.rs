@@ -88,8 +88,23 @@ pub struct SimulateArgs {
     /// Keep each node's working directory after the run (they are removed otherwise).
     #[arg(long)]
     keep_dirs: bool,
+    /// Pay the bounty and take the stake in a mint made for the run, of SPL
+    /// Token or Token-2022 (amounts read as base units of a 9-decimal token).
+    #[arg(long, value_enum)]
+    mint: Option<MintProgram>,
+    /// A Token-2022 transfer fee on that mint, in basis points (no maximum).
+    #[arg(long, default_value_t = 0, requires = "mint")]
+    transfer_fee_bps: u16,
     #[command(flatten)]
     pub options: ReadOptions,
+}
+
+/// `--mint`'s token program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MintProgram {
+    Spl,
+    #[value(name = "token-2022")]
+    Token2022,
 }
 
 /// What `simulate --help` says of the task it creates.
@@ -247,6 +262,16 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         return Err(CliError::usage("--call-timeout must be between 0 and 3600 seconds"));
     }
     let stakes = args.stakes.as_deref().map(|text| parse_stakes(text, args.nodes)).transpose()?;
+    if args.transfer_fee_bps > 0 && args.mint != Some(MintProgram::Token2022) {
+        return Err(CliError::usage("--transfer-fee-bps needs --mint token-2022"));
+    }
+    if args.transfer_fee_bps > 10_000 {
+        return Err(CliError::usage("--transfer-fee-bps is at most 10000"));
+    }
+    let mint = args.mint.map(|program| simulate::MintChoice {
+        token_2022: program == MintProgram::Token2022,
+        transfer_fee_bps: args.transfer_fee_bps,
+    });
     let call_timeout = Duration::from_secs_f64(args.call_timeout);
     let config = SimulateConfig {
         nodes: args.nodes,
@@ -263,6 +288,7 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
         slot_ms: args.slot_ms,
         stakes: stakes.unwrap_or_default(),
         call_timeout_ms: args.executable.as_ref().map(|_| call_timeout.as_millis() as u64),
+        mint,
     };
     // Every node runs the author's task itself, in a working directory of its own.
     let mut dirs = WorkDirs::new("simulate")?;
@@ -326,6 +352,9 @@ pub fn simulate(context: &Context, args: SimulateArgs) -> CliResult {
     if !report.conservation.holds {
         return Err(CliError::failed("the conservation check failed"));
     }
+    if report.tokens.as_ref().is_some_and(|tokens| !tokens.holds) {
+        return Err(CliError::failed("the token conservation check failed"));
+    }
     let problems = report.strict_problems();
     if args.strict && !problems.is_empty() {
         return Err(CliError::failed(format!("--strict: {}", problems.join("; "))));
@@ -367,6 +396,17 @@ fn print_table(report: &simulate::Report) {
         report.conservation.deposited,
         report.conservation.paid_out
     );
+    if let Some(tokens) = &report.tokens {
+        out!(
+            "tokens: {} (minted {}, held {}, withheld as fees {}; the vault holds {}, the task tracks {})",
+            if tokens.holds { "hold" } else { "BROKEN" },
+            tokens.minted,
+            tokens.held,
+            tokens.withheld,
+            tokens.vault,
+            tokens.vault_tracked
+        );
+    }
     for round in &report.rounds {
         let paid: Vec<String> = report
             .nodes

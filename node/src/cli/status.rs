@@ -19,7 +19,7 @@ use super::{
     task::{read_node, read_task},
     CliError, CliResult, Context,
 };
-use crate::chain::Chain;
+use crate::{amount::Asset, chain::Chain};
 
 /// Slot length assumed for "in seconds": a cluster's target.
 const SLOT_MS: u64 = 400;
@@ -86,12 +86,13 @@ pub fn status(context: &Context, args: StatusArgs) -> CliResult {
                 continue;
             }
             let field = |key: &str| report.get(key).map(ToString::to_string).unwrap_or_default();
+            let (stake, pending) = amounts_text(report);
             out!(
                 "task {} node {}\n  stake {} · pending {} in rounds {} · next reward in {} s · executable matches {} · running {} · sandbox {} · last error {}",
                 field("task"),
                 field("node"),
-                field("stake"),
-                field("pending_rewards"),
+                stake,
+                pending,
                 field("pending_rounds"),
                 field("next_reward_in_seconds"),
                 field("executable_matches"),
@@ -181,6 +182,35 @@ fn next_reward_slot(
         .and_then(|end| end.checked_add(params.distribution_audit_window)))
 }
 
+/// A token task's amounts in the mint's units, with the mint: `stake_ui`
+/// (when the stake is in the mint) and `pending_rewards_ui`.
+fn add_token_amounts(report: &mut Value, task: &TaskAccount, (stake, pending): (u64, u64)) {
+    let (bounty, staked) = (Asset::of_bounty(task), Asset::of_stake(task));
+    if let Asset::Token { mint, .. } = bounty {
+        report["mint"] = mint.to_string().into();
+        report["stake_in_tokens"] = staked.is_token().into();
+        if staked.is_token() {
+            report["stake_ui"] = staked.format(stake).into();
+        }
+        report["pending_rewards_ui"] = bounty.format(pending).into();
+    }
+}
+
+/// The stake and pending rewards of a report, as text: a token task's in the
+/// mint's units, named by the mint's address.
+fn amounts_text(report: &Value) -> (String, String) {
+    let field = |key: &str| report.get(key).map(ToString::to_string).unwrap_or_default();
+    let Some(mint) = report.get("mint").and_then(Value::as_str) else {
+        return (field("stake"), field("pending_rewards"));
+    };
+    let text = |key: &str| report.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+    let stake = match report.get("stake_ui") {
+        Some(_) => format!("{} {mint}", text("stake_ui")),
+        None => format!("{} lamports", field("stake")),
+    };
+    (stake, format!("{} {mint}", text("pending_rewards_ui")))
+}
+
 /// One task's report.
 fn task_status(
     context: &Context,
@@ -208,7 +238,7 @@ fn task_status(
     });
     if let Some(me) = me {
         let owed = crate::runtime::owed(chain, &context.runtime, (&task_address, &task), (&node, &me))?;
-        let pending: u64 = owed.iter().map(|(_, amount, _)| *amount).fold(0, u64::saturating_add);
+        let pending: u64 = owed.iter().map(|owed| owed.amount).fold(0, u64::saturating_add);
         let next = if pending > 0 {
             Some(chain.slot())
         } else {
@@ -217,9 +247,10 @@ fn task_status(
         let slots = next.map(|slot| slot.saturating_sub(chain.slot()));
         report["stake"] = me.total_stake().into();
         report["pending_rewards"] = pending.into();
-        report["pending_rounds"] = owed.iter().map(|(round, _, _)| *round).collect::<Vec<_>>().into();
+        report["pending_rounds"] = owed.iter().map(|owed| owed.round).collect::<Vec<_>>().into();
         report["next_reward_in_slots"] = slots.into();
         report["next_reward_in_seconds"] = slots.map(|slots| slots.saturating_mul(SLOT_MS) / 1000).into();
+        add_token_amounts(&mut report, &task, (me.total_stake(), pending));
     }
     Ok(report)
 }

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use gradual_interface::{
-    builders::{self, CreateTaskConfig},
+    builders::{self, CreateTaskConfig, TaskMint},
     instruction::CreateTaskArgs,
     pda::find_task_address,
     state::{Account, RoundParams, Task},
+    token::MintInfo,
     Address,
 };
 use serde_json::json;
@@ -15,18 +16,19 @@ use solana_signer::Signer;
 
 use super::{
     options::{Chosen, ReadOptions, SendOptions},
-    views, CliError, CliResult, Context,
+    tokens, views, CliError, CliResult, Context,
 };
-use crate::{chain::Chain, rpc::RpcChain};
+use crate::{amount::Asset, chain::Chain, rpc::RpcChain};
 
 #[derive(Subcommand)]
 pub enum TaskCommand {
     /// Create a task and deposit its first bounty.
     Create(CreateArgs),
-    /// Add lamports to a task's bounty pool.
+    /// Add to a task's bounty pool: lamports, or for a token task the mint's units (1.5).
     Fund {
         task: Address,
-        lamports: u64,
+        #[arg(value_name = "AMOUNT")]
+        amount: String,
         #[command(flatten)]
         options: SendOptions,
     },
@@ -59,7 +61,7 @@ pub enum TaskCommand {
         #[command(flatten)]
         options: SendOptions,
     },
-    /// Close a task with no nodes and no open distributions; its lamports go to the creator.
+    /// Close a task with no nodes and no open distributions; its lamports (and a token task's vault) go to the creator.
     Close {
         task: Address,
         #[command(flatten)]
@@ -99,9 +101,9 @@ impl TaskCommand {
 /// Round parameters; on `create` unset ones take the defaults shown.
 #[derive(Args, Default)]
 pub struct ParamArgs {
-    /// Lamports each round pays out [create default: required].
+    /// Paid out each round: lamports, or for a token task the mint's units [create default: required].
     #[arg(long)]
-    bounty_per_round: Option<u64>,
+    bounty_per_round: Option<String>,
     /// [create default: 8]
     #[arg(long)]
     submission_window: Option<u64>,
@@ -114,10 +116,10 @@ pub struct ParamArgs {
     /// [create default: 12]
     #[arg(long)]
     distribution_audit_window: Option<u64>,
-    /// [create default: 1 SOL]
+    /// Lamports, or the mint's units when nodes stake the mint [create default: 1 SOL, or 1 token].
     #[arg(long)]
-    min_stake: Option<u64>,
-    /// [create default: 0.1 SOL]
+    min_stake: Option<String>,
+    /// Lamports, for every task [create default: 0.1 SOL]
     #[arg(long)]
     audit_bond: Option<u64>,
     /// [create default: 1000 (10%)]
@@ -128,34 +130,62 @@ pub struct ParamArgs {
 impl ParamArgs {
     fn any(&self) -> bool {
         [
-            self.bounty_per_round,
             self.submission_window,
             self.audit_window,
             self.distribution_window,
             self.distribution_audit_window,
-            self.min_stake,
             self.audit_bond,
         ]
         .iter()
         .any(Option::is_some)
+            || self.bounty_per_round.is_some()
+            || self.min_stake.is_some()
             || self.slash_rate_bps.is_some()
     }
 
-    fn over(&self, base: &RoundParams) -> RoundParams {
-        RoundParams {
-            bounty_per_round: self.bounty_per_round.unwrap_or(base.bounty_per_round),
+    /// The bounty per round given, in the bounty's asset.
+    fn bounty_per_round(&self, assets: &Assets) -> CliResult<Option<u64>> {
+        self.bounty_per_round
+            .as_deref()
+            .map(|text| amount(&assets.bounty, "--bounty-per-round", text))
+            .transpose()
+    }
+
+    fn over(&self, base: &RoundParams, assets: &Assets) -> CliResult<RoundParams> {
+        let min_stake =
+            self.min_stake.as_deref().map(|text| amount(&assets.stake, "--min-stake", text)).transpose()?;
+        Ok(RoundParams {
+            bounty_per_round: self.bounty_per_round(assets)?.unwrap_or(base.bounty_per_round),
             submission_window: self.submission_window.unwrap_or(base.submission_window),
             audit_window: self.audit_window.unwrap_or(base.audit_window),
             distribution_window: self.distribution_window.unwrap_or(base.distribution_window),
             distribution_audit_window: self
                 .distribution_audit_window
                 .unwrap_or(base.distribution_audit_window),
-            min_stake: self.min_stake.unwrap_or(base.min_stake),
+            min_stake: min_stake.unwrap_or(base.min_stake),
             audit_bond: self.audit_bond.unwrap_or(base.audit_bond),
             slash_rate_bps: self.slash_rate_bps.unwrap_or(base.slash_rate_bps),
             _padding: [0; 6],
-        }
+        })
     }
+}
+
+/// What a task's amounts are in: its bounty's asset and its stake's.
+#[derive(Clone, Copy)]
+pub(super) struct Assets {
+    pub bounty: Asset,
+    pub stake: Asset,
+}
+
+impl Assets {
+    pub fn of(task: &Task) -> Self {
+        Self { bounty: Asset::of_bounty(task), stake: Asset::of_stake(task) }
+    }
+}
+
+/// `text` read as an amount of `asset`, for the flag or argument `what`; bad input exits 2.
+pub(super) fn amount(asset: &Asset, what: &str, text: &str) -> CliResult<u64> {
+    asset.parse(text).map_err(|error| CliError::usage(format!("{what}: {error}")))
 }
 
 #[derive(Args)]
@@ -167,9 +197,15 @@ pub struct CreateArgs {
     name: String,
     #[arg(long, default_value = "")]
     description: String,
-    /// Lamports deposited as the first bounty.
+    /// The first bounty deposited: lamports, or with --mint the mint's units (1.5).
     #[arg(long)]
-    bounty: u64,
+    bounty: String,
+    /// Pay the bounty in this SPL Token or Token-2022 mint, from the creator's associated token account.
+    #[arg(long)]
+    mint: Option<Address>,
+    /// With --mint: nodes stake SOL rather than the mint.
+    #[arg(long, requires = "mint")]
+    stake_in_sol: bool,
     /// `builtin:hello`, `builtin:http-digest <url>...`, or where nodes fetch the package: an http(s) URL or a path.
     #[arg(long, default_value = "builtin:hello")]
     executable_locator: String,
@@ -216,12 +252,19 @@ pub fn executable_sha256(locator: &str, executable: Option<&PathBuf>) -> CliResu
 
 /// How many rounds `held` pays for; refuses a bounty per round that `held`
 /// cannot pay even once unless the user says so.
-fn check_funded(held: u64, what: &str, bounty_per_round: u64, allow_underfunded: bool) -> CliResult<u64> {
+fn check_funded(
+    held: u64,
+    what: &str,
+    (bounty_per_round, asset): (u64, &Asset),
+    allow_underfunded: bool,
+) -> CliResult<u64> {
     let rounds = held.checked_div(bounty_per_round).unwrap_or(0);
     if rounds == 0 && !allow_underfunded {
         return Err(CliError::usage(format!(
-            "--bounty-per-round {bounty_per_round} is above {what} ({held} lamports), which pays for 0 rounds; \
-             deposit more or pass --allow-underfunded"
+            "--bounty-per-round {} is above {what} ({}), which pays for 0 rounds; \
+             deposit more or pass --allow-underfunded",
+            asset.format(bounty_per_round),
+            asset.display(held)
         )));
     }
     Ok(rounds)
@@ -243,24 +286,66 @@ pub fn read_task(chain: &RpcChain, task: &Address) -> CliResult<(Task, u64)> {
     Ok((decoded, account.lamports))
 }
 
-fn create(context: &Context, args: CreateArgs) -> CliResult {
-    let creator = context.signer()?;
-    let mut chain = context.chain()?;
-    let Some(bounty_per_round) = args.params.bounty_per_round else {
+/// The mint a new task pays in, with what is known of it, read before anything is sent.
+struct NewTokenTask {
+    mint: TaskMint,
+    info: MintInfo,
+    epoch: Option<u64>,
+}
+
+/// The assets of the task `args` create: with `--mint`, read and checked first.
+fn new_task_assets(chain: &RpcChain, args: &CreateArgs) -> CliResult<(Assets, Option<NewTokenTask>)> {
+    let Some(mint) = args.mint else {
+        return Ok((Assets { bounty: Asset::Lamports, stake: Asset::Lamports }, None));
+    };
+    let (mint, info) = tokens::read_allowed_mint(chain, &mint)?;
+    tokens::refuse_paused(&info, &mint.mint)?;
+    let token = Asset::Token { mint: mint.mint, decimals: info.decimals };
+    let stake = if args.stake_in_sol { Asset::Lamports } else { token };
+    let epoch = tokens::current_epoch(chain)?;
+    Ok((Assets { bounty: token, stake }, Some(NewTokenTask { mint, info, epoch })))
+}
+
+/// The round parameters `args` ask for, over the defaults; a task whose
+/// nodes stake its mint asks for one whole token by default.
+fn new_task_params(args: &CreateArgs, assets: &Assets) -> CliResult<RoundParams> {
+    let Some(bounty_per_round) = args.params.bounty_per_round(assets)? else {
         return Err(CliError::usage("--bounty-per-round is required"));
     };
-    let params = args.params.over(&gradual_interface::state::RoundParams::defaults(bounty_per_round));
+    let mut base = RoundParams::defaults(bounty_per_round);
+    if assets.stake.is_token() {
+        base.min_stake = 10u64.checked_pow(u32::from(assets.stake.decimals())).unwrap_or(u64::MAX);
+    }
+    let params = args.params.over(&base, assets)?;
     params.validate(args.round_length).map_err(|error| {
         CliError::usage(format!("invalid parameters: {} ({})", error.name(), error.message()))
     })?;
-    let rounds_funded =
-        check_funded(args.bounty, "the first deposit", bounty_per_round, args.allow_underfunded)?;
+    Ok(params)
+}
+
+fn create(context: &Context, args: CreateArgs) -> CliResult {
+    let creator = context.signer()?;
+    let mut chain = context.chain()?;
+    let (assets, token) = new_task_assets(&chain, &args)?;
+    let bounty = amount(&assets.bounty, "--bounty", &args.bounty)?;
+    let params = new_task_params(&args, &assets)?;
+    // A transfer fee withheld from the deposit never reaches the pool.
+    let withheld = token.as_ref().map_or(0, |token| tokens::transfer_fee(&token.info, bounty, token.epoch));
+    let rounds_funded = check_funded(
+        bounty.saturating_sub(withheld),
+        "the first deposit",
+        (params.bounty_per_round, &assets.bounty),
+        args.allow_underfunded,
+    )?;
+    if let Some(token) = &token {
+        tokens::check_balance(&chain, &token.mint, &creator.pubkey(), (bounty, &assets.bounty))?;
+    }
     let task_id = args.task_id.unwrap_or(chain.slot());
     let sha256 = executable_sha256(&args.executable_locator, args.executable.as_ref())?;
     let config = CreateTaskConfig {
         args: CreateTaskArgs {
             task_id,
-            initial_bounty: args.bounty,
+            initial_bounty: bounty,
             start_slot: chain.slot().saturating_add(args.start_in),
             round_length: args.round_length,
             unstake_cooldown_rounds: args.unstake_cooldown_rounds,
@@ -271,7 +356,7 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
             bump: 0,
             min_audit_seats: args.min_audit_seats,
             audit_committee_seats: args.audit_committee_seats,
-            stake_in_lamports: 0,
+            stake_in_lamports: u8::from(args.stake_in_sol),
             _padding: [0; 1],
         },
         name: args.name.into_bytes(),
@@ -279,33 +364,89 @@ fn create(context: &Context, args: CreateArgs) -> CliResult {
         executable_locator: args.executable_locator.into_bytes(),
     };
     let task = find_task_address(&creator.pubkey(), task_id).0;
-    let instruction = builders::create_task(&creator.pubkey(), &config);
-    let report = json!({
+    let mut report = json!({
         "task": task.to_string(),
         "task_id": task_id,
         "start_slot": config.args.start_slot,
         "round_length": config.args.round_length,
         "rounds_funded": rounds_funded,
     });
+    let instruction = match &token {
+        None => builders::create_task(&creator.pubkey(), &config),
+        Some(token) => {
+            report["mint"] = json!(token.mint.mint.to_string());
+            report["token_program"] = json!(token.mint.token_program.to_string());
+            report["vault"] = json!(token.mint.vault(&task).to_string());
+            report["stake_asset"] =
+                json!(if assets.stake.is_token() { token.mint.mint.to_string() } else { "SOL".into() });
+            report["bounty"] = json!(bounty);
+            report["bounty_ui"] = json!(assets.bounty.format(bounty));
+            report["transfer_fee_withheld"] = json!(withheld);
+            builders::create_token_task(&creator.pubkey(), &config, &token.mint)
+        }
+    };
     context.send(&mut chain, "task create", &[instruction], &creator, report)
+}
+
+/// `task fund`: lamports to a lamport task, the mint's units to a token task.
+fn fund(context: &Context, task: &Address, text: &str) -> CliResult {
+    let funder = context.signer()?;
+    let mut chain = context.chain()?;
+    let (state, _) = read_task(&chain, task)?;
+    let asset = Asset::of_bounty(&state);
+    let amount = amount(&asset, "AMOUNT", text)?;
+    let Some(mint) = TaskMint::of(&state) else {
+        let instruction = builders::fund_task(&funder.pubkey(), task, amount);
+        let report = json!({ "task": task.to_string(), "lamports": amount });
+        return context.send(&mut chain, "task fund", &[instruction], &funder, report);
+    };
+    tokens::check_balance(&chain, &mint, &funder.pubkey(), (amount, &asset))?;
+    let instruction = builders::fund_task_tokens(&funder.pubkey(), task, &mint, amount);
+    let report = json!({
+        "task": task.to_string(),
+        "mint": mint.mint.to_string(),
+        "amount": amount,
+        "amount_ui": asset.format(amount),
+    });
+    context.send(&mut chain, "task fund", &[instruction], &funder, report)
+}
+
+/// `task close`: a token task's vault goes to the creator's token account,
+/// created first if missing, after any transfer fees withheld in the vault
+/// are harvested to the mint (a vault holding them cannot be closed).
+fn close(context: &Context, task: &Address) -> CliResult {
+    let creator = context.signer()?;
+    let mut chain = context.chain()?;
+    let (state, lamports) = read_task(&chain, task)?;
+    let Some(mint) = TaskMint::of(&state) else {
+        let instruction = builders::close_task(&creator.pubkey(), task);
+        let report = json!({ "task": task.to_string(), "returned": lamports });
+        return context.send(&mut chain, "task close", &[instruction], &creator, report);
+    };
+    let vault = mint.vault(task);
+    let mut instructions = vec![mint.create_account_of(&creator.pubkey(), &creator.pubkey())];
+    let has_fee = tokens::read_mint_state(&chain, &mint.mint)?
+        .and_then(|(_, read)| read.ok())
+        .is_some_and(|info| info.transfer_fee.is_some());
+    if mint.token_program == gradual_interface::token::TOKEN_2022_PROGRAM_ID && has_fee {
+        instructions.push(tokens::harvest_withheld(&mint.mint, &[vault]));
+    }
+    instructions.push(builders::close_task_tokens(&creator.pubkey(), task, &mint));
+    let held = tokens::token_balance(&chain, &mint.token_program, &vault)?.unwrap_or(0);
+    let report = json!({
+        "task": task.to_string(),
+        "returned": lamports,
+        "mint": mint.mint.to_string(),
+        "tokens_returned": held,
+        "tokens_returned_ui": Asset::of_bounty(&state).format(held),
+    });
+    context.send(&mut chain, "task close", &instructions, &creator, report)
 }
 
 pub fn run(context: &Context, command: TaskCommand) -> CliResult {
     match command {
         TaskCommand::Create(args) => create(context, args),
-        TaskCommand::Fund { task, lamports, .. } => {
-            let funder = context.signer()?;
-            let mut chain = context.chain()?;
-            read_task(&chain, &task)?;
-            let instruction = builders::fund_task(&funder.pubkey(), &task, lamports);
-            context.send(
-                &mut chain,
-                "task fund",
-                &[instruction],
-                &funder,
-                json!({ "task": task.to_string(), "lamports": lamports }),
-            )
-        }
+        TaskCommand::Fund { task, amount, .. } => fund(context, &task, &amount),
         TaskCommand::Update { task, params, allow_underfunded, executable_locator, executable, .. } => {
             let manager = context.signer()?;
             let mut chain = context.chain()?;
@@ -318,12 +459,13 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
                 let base = *state
                     .params_for(current.saturating_add(1))
                     .map_err(|error| CliError::failed(error.name()))?;
-                let updated = params.over(&base);
-                let rounds_funded = match params.bounty_per_round {
+                let assets = Assets::of(&state);
+                let updated = params.over(&base, &assets)?;
+                let rounds_funded = match params.bounty_per_round(&assets)? {
                     Some(bounty_per_round) => Some(check_funded(
                         state.bounty_pool,
                         "the bounty pool",
-                        bounty_per_round,
+                        (bounty_per_round, &assets.bounty),
                         allow_underfunded,
                     )?),
                     None => None,
@@ -363,25 +505,14 @@ pub fn run(context: &Context, command: TaskCommand) -> CliResult {
                 json!({ "task": task.to_string(), "active": active }),
             )
         }
-        TaskCommand::Close { task, .. } => {
-            let creator = context.signer()?;
-            let mut chain = context.chain()?;
-            let (_, lamports) = read_task(&chain, &task)?;
-            let instruction = builders::close_task(&creator.pubkey(), &task);
-            context.send(
-                &mut chain,
-                "task close",
-                &[instruction],
-                &creator,
-                json!({ "task": task.to_string(), "returned": lamports }),
-            )
-        }
+        TaskCommand::Close { task, .. } => close(context, &task),
         TaskCommand::Check(args) => super::check::check(context, args),
         TaskCommand::Pack(args) => super::package::pack(context, args),
         TaskCommand::Show { task, package_cache, .. } => {
             let chain = context.chain()?;
             let (state, lamports) = read_task(&chain, &task)?;
             let mut view = views::task(&task, &state, lamports, chain.slot());
+            tokens::add_task_fields(&chain, &mut view, &state)?;
             let cache = package_cache.unwrap_or_else(crate::package::default_cache);
             view["capabilities"] = super::package::declared(context, &state, &cache);
             context.print(&view);

@@ -9,7 +9,7 @@ use gradual_interface::{
 };
 use serde_json::{json, Value};
 
-use crate::package::hex;
+use crate::{amount::Asset, package::hex};
 use gradual_interface::token::{MintInfo, MintRefusal, TransferFee, TOKEN_PROGRAM_ID};
 
 fn address(bytes: &[u8; 32]) -> String {
@@ -121,7 +121,7 @@ pub fn node(key: &Address, node: &Node, lamports: u64) -> Value {
     let claimed: Vec<u64> = (node.claimed_rounds.base..node.claimed_rounds.base.saturating_add(64))
         .filter(|round| node.claimed_rounds.contains(*round))
         .collect();
-    json!({
+    let mut view = json!({
         "address": key.to_string(),
         "kind": "node",
         "task": address(&node.task),
@@ -136,7 +136,12 @@ pub fn node(key: &Address, node: &Node, lamports: u64) -> Value {
         "submissions": submissions,
         "claimed_or_excluded_rounds": claimed,
         "lamports": lamports,
-    })
+    });
+    if node.stake_in_tokens != 0 {
+        // The stake is in the task's vault, in the task's mint: the account holds only rent.
+        view["stake_in_tokens"] = json!(true);
+    }
+    view
 }
 
 pub fn audit(key: &Address, audit: &Audit, lamports: u64) -> Value {
@@ -174,7 +179,7 @@ pub fn distribution_status(status: u8) -> &'static str {
 }
 
 pub fn distribution(key: &Address, distribution: &Distribution, lamports: u64) -> Value {
-    json!({
+    let mut view = json!({
         "address": key.to_string(),
         "kind": "distribution",
         "task": address(&distribution.task),
@@ -201,10 +206,146 @@ pub fn distribution(key: &Address, distribution: &Distribution, lamports: u64) -
         "invalid_weight": distribution.invalid_weight,
         "voter_count": distribution.voter_count,
         "lamports": lamports,
+    });
+    if distribution.reserve_in_tokens != 0 {
+        // `total`, `claimed` and `reserved` are in the task's mint, held in its vault.
+        view["reserve_in_tokens"] = json!(true);
+    }
+    view
+}
+
+/// A token task's mint, vault and amounts in the mint's units, added to its
+/// view: raw amounts stay as they are, each with an `_ui` string beside it.
+/// `mint` is the mint account as it is now (`None`: gone, or no token
+/// program owns it), `vault_balance` the vault's.
+pub fn add_token_fields(
+    view: &mut Value,
+    task: &Task,
+    mint: Option<(Address, Result<MintInfo, MintRefusal>)>,
+    vault_balance: Option<u64>,
+) {
+    let (bounty, stake) = (Asset::of_bounty(task), Asset::of_stake(task));
+    if !bounty.is_token() {
+        return;
+    }
+    let fields = json!({
+        "mint": address(&task.mint),
+        "token_program": address(&task.token_program),
+        "token_program_name": program_name(&Address::new_from_array(task.token_program)),
+        "vault": address(&task.vault),
+        "decimals": task.decimals,
+        "stake_asset": if stake.is_token() { address(&task.mint) } else { "SOL".into() },
+        "bounty_pool_ui": bounty.format(task.bounty_pool),
+        "total_funded_ui": bounty.format(task.total_funded),
+        "total_stake_ui": stake.format(task.total_stake),
+        "forfeited_lamports": task.forfeited_lamports,
+        "vault_balance": vault_balance,
+        "vault_balance_ui": vault_balance.map(|balance| bounty.format(balance)),
+    });
+    extend(view, fields);
+    extend(view, mint_fields(mint, &bounty));
+    let assets = (&bounty, &stake);
+    if let Some(params) = view.get_mut("params") {
+        add_params_ui(params, assets);
+    }
+    if let Some(Value::Array(history)) = view.get_mut("params_history") {
+        history
+            .iter_mut()
+            .filter_map(|entry| entry.get_mut("params"))
+            .for_each(|params| add_params_ui(params, assets));
+    }
+}
+
+fn extend(view: &mut Value, fields: Value) {
+    if let (Value::Object(view), Value::Object(fields)) = (view, fields) {
+        view.extend(fields);
+    }
+}
+
+/// `bounty_per_round_ui` and, with stake in the mint, `min_stake_ui`.
+fn add_params_ui(params: &mut Value, (bounty, stake): (&Asset, &Asset)) {
+    let Value::Object(map) = params else { return };
+    if let Some(raw) = map.get("bounty_per_round").and_then(Value::as_u64) {
+        map.insert("bounty_per_round_ui".into(), bounty.format(raw).into());
+    }
+    if let Some(raw) = map.get("min_stake").and_then(Value::as_u64).filter(|_| stake.is_token()) {
+        map.insert("min_stake_ui".into(), stake.format(raw).into());
+    }
+}
+
+fn program_name(program: &Address) -> &'static str {
+    if *program == TOKEN_PROGRAM_ID {
+        "spl-token"
+    } else {
+        "token-2022"
+    }
+}
+
+fn fee_view(fee: &TransferFee, asset: &Asset) -> Value {
+    json!({
+        "from_epoch": fee.epoch,
+        "basis_points": fee.basis_points,
+        "maximum_fee": fee.maximum_fee,
+        "maximum_fee_ui": asset.format(fee.maximum_fee),
     })
 }
 
-/// Prints `value` as JSON, or as indented `key: value` lines.
+/// What the mint's authorities can do to a token task, for those who fund or stake in it.
+fn mint_fields(mint: Option<(Address, Result<MintInfo, MintRefusal>)>, asset: &Asset) -> Value {
+    let info = match mint {
+        None => {
+            return json!({ "mint_escrow": "missing", "mint_warnings": ["the mint account is gone: no token of it can move"] })
+        }
+        Some((_, Err(refusal))) => {
+            let why = mint_refusal(refusal);
+            return json!({ "mint_escrow": "refused", "mint_refused_because": why, "mint_warnings": [format!("the mint would now be refused: {why}")] });
+        }
+        Some((_, Ok(info))) => info,
+    };
+    json!({
+        "mint_escrow": "allowed",
+        "freeze_authority": info.freeze_authority.as_ref().map(address),
+        "pausable": info.pausable,
+        "paused": info.paused,
+        "transfer_fee": info.transfer_fee.map(|config| json!({ "older": fee_view(&config.older, asset), "newer": fee_view(&config.newer, asset) })),
+        "mint_closable": info.closable,
+        "mint_warnings": mint_warnings(&info, asset),
+    })
+}
+
+/// One line per power the mint's authorities keep over a task's tokens.
+pub fn mint_warnings(info: &MintInfo, asset: &Asset) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(freezer) = &info.freeze_authority {
+        warnings.push(format!(
+            "freeze authority {}: can freeze the task's vault and any operator's token account",
+            address(freezer)
+        ));
+    }
+    if info.paused {
+        warnings
+            .push("paused: no transfer of the mint goes through, so no deposit, claim or withdrawal".into());
+    } else if info.pausable {
+        warnings.push("pausable: its pause authority can stop every transfer of the mint".into());
+    }
+    if let Some(config) = info.transfer_fee {
+        for fee in [&config.older, &config.newer] {
+            if fee.basis_points > 0 {
+                warnings.push(format!(
+                    "transfer fee from epoch {}: {} bps, at most {} per transfer, withheld from every deposit and payout",
+                    fee.epoch,
+                    fee.basis_points,
+                    asset.format(fee.maximum_fee)
+                ));
+            }
+        }
+    }
+    if info.closable {
+        warnings.push("closable: at zero supply the mint can be closed and created again".into());
+    }
+    warnings
+}
+
 /// A mint as a token task would see it: refused, with why, or allowed, with
 /// the powers others hold over it (`gradual_interface::token`).
 pub fn mint(key: &Address, program: &Address, read: Result<MintInfo, MintRefusal>) -> Value {
@@ -246,6 +387,7 @@ pub fn mint_refusal(refusal: MintRefusal) -> String {
     }
 }
 
+/// Prints `value` as JSON, or as indented `key: value` lines.
 pub fn print(value: &Value, json: bool) {
     if json {
         out!("{}", serde_json::to_string_pretty(value).unwrap_or_default());

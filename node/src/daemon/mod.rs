@@ -42,6 +42,7 @@ mod task_loop;
 pub use config::{read_config, ConfigFile, TaskRun, DEFAULT_AUDIT_SAMPLE};
 pub use instance::{lock_dir, InstanceLock};
 pub use package::{task_impl, task_variables, ExecutableArgs, Sandboxing};
+pub use restake::withdraw_instructions;
 pub use signals::stop_on_signal;
 
 /// Why the daemon, or one task of it, stopped short: bad input the operator

@@ -8,7 +8,7 @@ use std::{
 };
 
 use gradual_interface::{
-    builders,
+    builders::TaskMint,
     pda::find_node_address,
     state::{Node, Task as TaskAccount},
     Address,
@@ -19,7 +19,7 @@ use solana_signer::Signer;
 use super::{
     health::Health,
     package::{ExecutableArgs, Sandboxing},
-    restake::{withdrawable_from, Restake},
+    restake::{withdraw_instructions, withdrawable_from, Restake},
     schedule::PackageSchedule,
     Failure, InstanceLock, Shared, TaskSetup,
 };
@@ -44,8 +44,8 @@ const IDENTITY_EVERY: Duration = Duration::from_secs(30);
 enum End {
     Stopped,
     Unstaked,
-    /// The stake withdrawn, and the round it was in.
-    Withdrawn(u64, u64),
+    /// The stake withdrawn, the round it was in, and its mint if it was in tokens.
+    Withdrawn(u64, u64, Option<Address>),
     TaskClosed,
     /// `--exit-after-round N`: round N is committed and revealed, or can no longer be.
     RoundsDone,
@@ -57,9 +57,12 @@ impl End {
         match self {
             Self::Stopped | Self::RoundsDone => None,
             Self::Unstaked => Some(json!({ "event": "unstaked", "node": node.to_string() })),
-            Self::Withdrawn(lamports, round) => {
+            Self::Withdrawn(lamports, round, None) => {
                 Some(json!({ "event": "withdrawn", "lamports": lamports, "round": round }))
             }
+            Self::Withdrawn(amount, round, Some(mint)) => Some(
+                json!({ "event": "withdrawn", "amount": amount, "mint": mint.to_string(), "round": round }),
+            ),
             Self::TaskClosed => Some(json!({ "event": "task_closed", "node": node.to_string() })),
         }
     }
@@ -261,8 +264,14 @@ impl<'a> TaskLoop<'a> {
             let event = json!({ "event": "landed", "kind": landed.kind, "round": landed.round, "slot": slot, "task": self.task.to_string() });
             (self.shared.events)(event);
         }
-        if let Some(lamports) = self.restake.send(&mut self.chain, &self.runtime, (&self.task, &self.world)) {
-            self.event(json!({ "event": "restaked", "lamports": lamports, "slot": slot }));
+        if let Some(amount) = self.restake.send(&mut self.chain, &self.runtime, (&self.task, &self.world)) {
+            let event = match TaskMint::of_stake(&self.account) {
+                None => json!({ "event": "restaked", "lamports": amount, "slot": slot }),
+                Some(mint) => {
+                    json!({ "event": "restaked", "amount": amount, "mint": mint.mint.to_string(), "slot": slot })
+                }
+            };
+            self.event(event);
         }
         if let Some(end) = self.withdraw(round) {
             return Ok(Some(end));
@@ -326,9 +335,10 @@ impl<'a> TaskLoop<'a> {
         }
         let amount = me.total_stake();
         let operator = &self.runtime.operator;
-        let withdraw = builders::withdraw_stake(&operator.pubkey(), &self.task, amount);
-        match self.chain.send(&[withdraw], operator, &[operator]) {
-            Ok(_) => Some(End::Withdrawn(amount, round)),
+        let mint = TaskMint::of(&self.account).filter(|_| me.stake_in_tokens != 0);
+        let withdraw = withdraw_instructions(&operator.pubkey(), &self.task, mint.as_ref(), amount);
+        match self.chain.send(&withdraw, operator, &[operator]) {
+            Ok(_) => Some(End::Withdrawn(amount, round, mint.map(|mint| mint.mint))),
             Err(refused) => {
                 tracing::warn!(error = %refused.message, "cannot withdraw yet");
                 None
@@ -371,6 +381,7 @@ impl<'a> TaskLoop<'a> {
         // After the tick, which may have read some nodes again.
         publisher.sync(&self.world);
         publisher.follow_audits(&self.chain, &self.world, slot);
+        publisher.follow_mint(&self.chain, &self.world);
         if !publisher.due() {
             return;
         }

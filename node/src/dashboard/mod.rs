@@ -79,6 +79,47 @@ struct Kept {
     losses: losses::Losses,
     tallies: tally::Tallies,
     audits: audits::AuditLog,
+    mint: MintWatch,
+}
+
+/// How often a token task's mint is read again: its pause can change.
+const MINT_EVERY: Duration = Duration::from_secs(30);
+
+/// What the authorities of a token task's mint can do, as last read.
+#[derive(Default)]
+struct MintWatch {
+    read_at: Option<Instant>,
+    warnings: Vec<String>,
+}
+
+impl MintWatch {
+    fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Reads the mint again when due; a read that fails keeps the last warnings.
+    fn follow(&mut self, chain: &dyn crate::chain::Chain, task: &gradual_interface::state::Task) {
+        if !task.pays_in_tokens() || self.read_at.is_some_and(|read_at| read_at.elapsed() < MINT_EVERY) {
+            return;
+        }
+        let mint = Address::new_from_array(task.mint);
+        let Ok(account) = chain.account(&mint) else { return };
+        self.read_at = Some(Instant::now());
+        let asset = crate::amount::Asset::of_bounty(task);
+        self.warnings =
+            match account.filter(|account| gradual_interface::token::is_token_program(&account.owner)) {
+                None => vec!["the mint account is gone: no token of it can move".into()],
+                Some(account) => match gradual_interface::token::read_mint(&account.owner, &account.data) {
+                    Ok(info) => crate::cli::views::mint_warnings(&info, &asset),
+                    Err(refusal) => {
+                        vec![format!(
+                            "the mint would now be refused: {}",
+                            crate::cli::views::mint_refusal(refusal)
+                        )]
+                    }
+                },
+            };
+    }
 }
 
 /// What one snapshot is made from besides the world.
@@ -97,6 +138,7 @@ impl Publisher {
             losses: losses::Losses::default(),
             tallies: tally::Tallies::default(),
             audits: audits::AuditLog::default(),
+            mint: MintWatch::default(),
         };
         Self { board, kept, next: Instant::now() }
     }
@@ -120,6 +162,13 @@ impl Publisher {
     pub fn follow_audits(&mut self, chain: &crate::rpc::RpcChain, world: &World, slot: u64) {
         if let Some(shown) = snapshot::shown_rounds(world, slot) {
             self.kept.audits.poll(chain, world, shown);
+        }
+    }
+
+    /// Reads a token task's mint (its freeze authority, pause and fees) when due.
+    pub fn follow_mint(&mut self, chain: &dyn crate::chain::Chain, world: &World) {
+        if let Some(task) = &world.task_state {
+            self.kept.mint.follow(chain, task);
         }
     }
 

@@ -15,7 +15,7 @@ use gradual_interface::{
 use serde_json::{json, Value};
 
 use super::{audits::AuditLog, lists::Paid, losses::Losses, tally::Tally, Kept, Sources, NODES_SHOWN};
-use crate::{cli::views::distribution_status, world::World};
+use crate::{amount::Asset, cli::views::distribution_status, world::World};
 
 /// Each shown round's list, where it was found.
 type PaidByRound = HashMap<u64, Arc<Paid>>;
@@ -49,7 +49,7 @@ pub fn shown_rounds(world: &World, slot: u64) -> Option<std::ops::RangeInclusive
 }
 
 pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Value> {
-    let Kept { lists, losses, tallies, audits } = kept;
+    let Kept { lists, losses, tallies, audits, mint: kept_mint } = kept;
     let task = world.task_state?;
     let slot = sources.slot;
     let current = task.timeline().round_at(slot);
@@ -72,7 +72,7 @@ pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Va
         }
     }
     let own = sources.own.as_ref().map(|own| own_view(world, own, (slot, losses, audits), (&task, &amounts)));
-    Some(json!({
+    let mut snapshot = json!({
         "task": world.task.to_string(),
         "name": String::from_utf8_lossy(task.name()),
         "active": task.is_active(),
@@ -87,7 +87,14 @@ pub fn build(world: &mut World, kept: &mut Kept, sources: &Sources) -> Option<Va
         "timeline": current.map_or(Value::Null, |round| windows(&task, round)),
         "rounds": rounds,
         "own": own,
-    }))
+    });
+    if task.pays_in_tokens() {
+        snapshot["mint"] = json!(Address::new_from_array(task.mint).to_string());
+        snapshot["decimals"] = json!(task.decimals);
+        snapshot["stake_in_tokens"] = json!(task.stakes_in_tokens());
+        snapshot["mint_warnings"] = json!(kept_mint.warnings());
+    }
+    Some(snapshot)
 }
 
 /// The current round's windows, in slots: what can be sent now.
@@ -233,8 +240,8 @@ fn own_view(
         let lost =
             if excluded { losses.of(round).or_else(|| audits.slashed(&own.node, round)) } else { Some(0) };
         if excluded {
-            let taken =
-                lost.map_or_else(|| "an unknown amount".to_string(), |lost| format!("{lost} lamports"));
+            let taken = lost
+                .map_or_else(|| "an unknown amount".to_string(), |lost| Asset::of_stake(task).display(lost));
             alerts.push(format!("slashed in round {round}: its proof was excluded and {taken} taken"));
         }
         rounds.push(json!({
@@ -258,7 +265,7 @@ fn own_view(
         alerts.push(format!("unstaking: leaves the task at round {}", node.exit_round));
     }
     if pending > 0 && !own.auto_claim {
-        alerts.push(format!("{pending} lamports to claim: run gradual node claim"));
+        alerts.push(format!("{} to claim: run gradual node claim", Asset::of_bounty(task).display(pending)));
     }
     json!({
         "node": own.node.to_string(),

@@ -43,6 +43,7 @@ pub fn run(mut chain: RpcChain, watch: Watch, mut publisher: Publisher, stop: &A
             }
             publisher.sync(&world);
             publisher.follow_audits(&chain, &world, slot);
+            publisher.follow_mint(&chain, &world);
             last_slot = Some(slot);
         }
         if !publisher.due() {

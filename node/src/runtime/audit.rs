@@ -2,13 +2,14 @@
 //! the audits whose committee this node sits on, and resolving them.
 
 use gradual_interface::{
-    builders,
+    builders::{self, TaskMint},
     error::GradualError,
     pda::find_audit_address,
     round::audit_round,
     state::{Audit, Node, Task as TaskAccount, SUBMISSION_AUDITED, VOTES_PER_ROUND},
     Address,
 };
+use solana_instruction::Instruction;
 use solana_signer::Signer;
 
 use crate::{
@@ -263,8 +264,9 @@ impl NodeRuntime {
     /// The node whose lamports wait in it resolves an audit: the raiser of an
     /// upheld one, the target of a rejected one. Anyone else does after
     /// [`settle_grace`], so an absent party cannot leave it open.
-    pub(super) fn resolve_audits(&self, chain: &mut dyn Chain, world: &mut World) {
+    pub(super) fn resolve_audits(&mut self, chain: &mut dyn Chain, world: &mut World) {
         let slot = chain.slot();
+        let round_length = world.task_state.map_or(0, |task| task.round_length);
         let grace = world.task_state.map_or(0, |task| settle_grace(&task));
         let closed = world.closed_audits(slot);
         let due: Vec<(Address, Audit)> = closed
@@ -281,17 +283,66 @@ impl NodeRuntime {
             let Some(node) = world.node_cache.get(&target).cloned() else { continue };
             // The verdict is fixed once the window closes (the raiser's seats count from the raise).
             let payout = audit.paid_out(&node).unwrap_or(0);
-            let instruction = builders::resolve_audit(
-                &address,
-                &world.task,
-                &target,
-                &Address::new_from_array(audit.raiser_operator),
+            let stake_mint = world.task_state.as_ref().and_then(TaskMint::of_stake);
+            // With stake in the mint, only the bond leaves in lamports.
+            let lamports = if stake_mint.is_some() { audit.bond } else { payout };
+            // A raiser's token account that refused its share (frozen, say) cannot hold
+            // the target's stake: a round after the window the vault stands in for it.
+            let forfeit = self.audit.refused_resolves.contains(&(audit.round, address))
+                && slot >= audit.window_end.saturating_add(round_length);
+            let instructions = resolve_instructions(
+                &self.operator.pubkey(),
+                (&address, &audit),
+                (&world.task, stake_mint.as_ref()),
                 &Address::new_from_array(node.operator),
+                forfeit,
             );
-            if self.send(chain, world, Tx::one("ResolveAudit", audit.round, instruction).payout(payout)) {
+            if self.send(
+                chain,
+                world,
+                Tx::of("ResolveAudit", audit.round, instructions).payout_of(payout, lamports),
+            ) {
                 world.open_audits.remove(&address);
                 self.reread(chain, world, &[target]);
+            } else if stake_mint.is_some() {
+                self.audit.refused_resolves.insert((audit.round, address));
             }
         }
+    }
+}
+
+/// The instructions that resolve `audit`, sent by `payer`: with stake in the
+/// task's mint, the raiser's share goes to the raiser operator's token
+/// account, created first if missing (the payer pays its rent); or, to
+/// `forfeit` it to the pool, the task's vault is given as that account.
+fn resolve_instructions(
+    payer: &Address,
+    (address, audit): (&Address, &Audit),
+    (task, stake_mint): (&Address, Option<&TaskMint>),
+    target_operator: &Address,
+    forfeit: bool,
+) -> Vec<Instruction> {
+    let target = Address::new_from_array(audit.target);
+    let raiser_operator = Address::new_from_array(audit.raiser_operator);
+    match stake_mint {
+        None => vec![builders::resolve_audit(address, task, &target, &raiser_operator, target_operator)],
+        Some(mint) if forfeit => {
+            let mut resolve = builders::resolve_audit_tokens(
+                address,
+                task,
+                (&target, target_operator),
+                &raiser_operator,
+                mint,
+            );
+            // The raiser's token account is the last account `TaskMint::append_to` adds.
+            if let Some(raiser_tokens) = resolve.accounts.last_mut() {
+                raiser_tokens.pubkey = mint.vault(task);
+            }
+            vec![resolve]
+        }
+        Some(mint) => vec![
+            mint.create_account_of(payer, &raiser_operator),
+            builders::resolve_audit_tokens(address, task, (&target, target_operator), &raiser_operator, mint),
+        ],
     }
 }

@@ -2,7 +2,8 @@
 //! the deadline, and expiring lists nobody claimed from.
 
 use gradual_interface::{
-    builders, merkle,
+    builders::{self, TaskMint},
+    merkle,
     pda::find_distribution_address,
     round::{attempts_end, list_round, oldest_open},
     state::{
@@ -11,6 +12,7 @@ use gradual_interface::{
     },
     Address,
 };
+use solana_instruction::Instruction;
 use solana_signer::Signer;
 
 use crate::{
@@ -55,11 +57,11 @@ impl NodeRuntime {
             }
             let claim = world.approved_lists.get(&distribution.root).and_then(|list| list.claim(&self.node));
             if let Some((amount, proof)) = claim {
-                let instruction =
-                    builders::claim_reward(&self.operator.pubkey(), &world.task, listed, amount, &proof);
-                self.claims
-                    .payable
-                    .push((distribution.claim_deadline, Claim { round: listed, amount, instruction }));
+                let in_tokens = distribution.reserve_in_tokens != 0;
+                let owed = Owed { round: listed, amount, proof, in_tokens };
+                let instructions = claim_instructions(&self.operator.pubkey(), (&world.task, &task), &owed);
+                let claim = Claim { round: listed, amount, in_tokens, instructions };
+                self.claims.payable.push((distribution.claim_deadline, claim));
             }
         }
         self.claims.payable.sort_by_key(|(deadline, _)| *deadline);
@@ -111,7 +113,8 @@ impl NodeRuntime {
         let mut txs = Vec::new();
         let mut batches = Vec::new();
         while let Some(first) = due.pop_front() {
-            let mut tx = Tx::one("ClaimReward", first.round, first.instruction.clone()).payout(first.amount);
+            let mut tx = Tx::of("ClaimReward", first.round, first.instructions.clone())
+                .payout_of(first.amount, first.lamports());
             let mut batch = vec![first];
             while let Some(next) = due.front() {
                 if !tx.fits_with(next, &self.operator.pubkey()) {
@@ -197,14 +200,47 @@ pub fn claim_of(leaves: Leaves, distribution: &Distribution, node: &Address) -> 
     ApprovedList::matching(leaves, None, &distribution.root)?.claim(node)
 }
 
-/// What `node` is owed and has not claimed, by approved list still open for
-/// claims: (round, amount, the Merkle proof).
+/// A reward a node can claim from an approved list.
+#[derive(Clone, Debug)]
+pub struct Owed {
+    pub round: u64,
+    pub amount: u64,
+    pub proof: merkle::Proof,
+    /// The list pays in the task's mint, from its vault.
+    pub in_tokens: bool,
+}
+
+/// The instructions that claim `owed` for `operator`: from a list in the
+/// task's mint, the operator's associated token account is created first
+/// if missing (the operator pays its rent), in the same transaction.
+pub fn claim_instructions(
+    operator: &Address,
+    (task_address, task): (&Address, &TaskAccount),
+    owed: &Owed,
+) -> Vec<Instruction> {
+    let mint = TaskMint::of(task).filter(|_| owed.in_tokens);
+    match mint {
+        None => vec![builders::claim_reward(operator, task_address, owed.round, owed.amount, &owed.proof)],
+        Some(mint) => vec![
+            mint.create_account_of(operator, operator),
+            builders::claim_reward_tokens(
+                operator,
+                task_address,
+                (owed.round, owed.amount),
+                &owed.proof,
+                &mint,
+            ),
+        ],
+    }
+}
+
+/// What `node` is owed and has not claimed, by approved list still open for claims.
 pub fn owed(
     chain: &mut dyn Chain,
     runtime: &tokio::runtime::Runtime,
     (task_address, task): (&Address, &TaskAccount),
     (node, me): (&Address, &Node),
-) -> Read<Vec<(u64, u64, merkle::Proof)>> {
+) -> Read<Vec<Owed>> {
     let mut world = World::new(*task_address, Box::new(InProcessPeers::default()), 0, 0);
     world.refresh(chain)?;
     let current = task.timeline().round_at(chain.slot()).unwrap_or(0);
@@ -237,7 +273,7 @@ pub fn owed(
             claim_of(served, &distribution, node)
         });
         if let Some((amount, proof)) = claim {
-            owed.push((round, amount, proof));
+            owed.push(Owed { round, amount, proof, in_tokens: distribution.reserve_in_tokens != 0 });
         }
     }
     Ok(owed)

@@ -32,7 +32,7 @@ mod lists;
 mod submit;
 
 pub use audit::{reason_digest, RAISED_INVALID, RAISED_UNREACHABLE};
-pub use claims::{claim_of, distribution_leaves, owed, LeavesSource};
+pub use claims::{claim_instructions, claim_of, distribution_leaves, owed, LeavesSource, Owed};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NodeStats {
@@ -152,6 +152,9 @@ struct AuditState {
     verdicts: BTreeMap<(Address, u64), Checked>,
     /// Peers' proofs whose last check could not fetch the result.
     unreachable: BTreeSet<(Address, u64)>,
+    /// Audits of a task staking its mint whose resolution was refused, by
+    /// (audited round, audit): the raiser's token account may refuse its share.
+    refused_resolves: BTreeSet<(u64, Address)>,
 }
 
 impl AuditState {
@@ -160,6 +163,7 @@ impl AuditState {
         self.unreachable.retain(|(_, checked)| *checked >= oldest);
         self.voted_audits.retain(|(audited, _)| *audited >= oldest);
         self.samples.retain(|sampled, _| *sampled >= oldest);
+        self.refused_resolves.retain(|(audited, _)| *audited >= oldest);
     }
 }
 
@@ -248,7 +252,13 @@ struct Tx {
 
 impl Tx {
     fn one(kind: &'static str, round: u64, instruction: Instruction) -> Self {
-        Self { kind, instructions: vec![instruction], deposit: 0, payout: 0, actions: vec![(kind, round, 0)] }
+        Self::of(kind, round, vec![instruction])
+    }
+
+    /// Instructions that act together: a token account created before the
+    /// instruction that pays into it.
+    fn of(kind: &'static str, round: u64, instructions: Vec<Instruction>) -> Self {
+        Self { kind, instructions, deposit: 0, payout: 0, actions: vec![(kind, round, 0)] }
     }
 
     fn deposit(mut self, lamports: u64) -> Self {
@@ -263,10 +273,22 @@ impl Tx {
         self
     }
 
-    /// Adds `claim` to the transaction.
+    /// A payout of `amount` of which only `lamports` are lamports (the rest is the mint's).
+    fn payout_of(mut self, amount: u64, lamports: u64) -> Self {
+        self = self.payout(amount);
+        self.payout = lamports;
+        self
+    }
+
+    /// Adds `claim` to the transaction; an instruction already in it (the
+    /// operator's token account created if missing) is not repeated.
     fn with_claim(mut self, claim: &Claim) -> Self {
-        self.instructions.push(claim.instruction.clone());
-        self.payout = self.payout.saturating_add(claim.amount);
+        for instruction in &claim.instructions {
+            if !self.instructions.contains(instruction) {
+                self.instructions.push(instruction.clone());
+            }
+        }
+        self.payout = self.payout.saturating_add(claim.lamports());
         self.actions.push(("ClaimReward", claim.round, claim.amount));
         self
     }
@@ -274,17 +296,33 @@ impl Tx {
     /// Whether the transaction, with `claim` added, still fits in one packet.
     fn fits_with(&self, claim: &Claim, payer: &Address) -> bool {
         let mut instructions = self.instructions.clone();
-        instructions.push(claim.instruction.clone());
+        instructions.extend(
+            claim.instructions.iter().filter(|instruction| !self.instructions.contains(instruction)).cloned(),
+        );
         let transaction = solana_transaction::Transaction::new_with_payer(&instructions, Some(payer));
         wincode::serialize(&transaction).is_ok_and(|bytes| bytes.len() <= PACKET_DATA_SIZE)
     }
 }
 
-/// A reward this node can claim: round, amount and the instruction.
+/// A reward this node can claim: round, amount and the instructions (for a
+/// list in the task's mint, the operator's token account is created first).
 struct Claim {
     round: u64,
     amount: u64,
-    instruction: Instruction,
+    /// The amount is the mint's: no lamports leave the program.
+    in_tokens: bool,
+    instructions: Vec<Instruction>,
+}
+
+impl Claim {
+    /// Lamports the claim moves out of the program.
+    fn lamports(&self) -> u64 {
+        if self.in_tokens {
+            0
+        } else {
+            self.amount
+        }
+    }
 }
 
 /// Slots after an audit's or a list's vote window before any node settles
@@ -384,12 +422,13 @@ impl NodeRuntime {
     /// tick: a slash, and committed rounds whose reveal window closed unrevealed.
     fn watch_own_account(&mut self, task: &TaskAccount, me: &Node, (round, offset): (u64, u64)) {
         let slashed = self.slashed_seen.replace(me.total_slashed).unwrap_or(me.total_slashed);
+        let stake = crate::amount::Asset::of_stake(task);
         if me.total_slashed > slashed {
             let lost = me.total_slashed.saturating_sub(slashed);
             self.warn(
                 round,
                 "slashed",
-                format!("slashed {lost} lamports; stake is now {}", me.total_stake()),
+                format!("slashed {}; stake is now {}", stake.display(lost), me.total_stake()),
             );
         }
         // Round r is revealed in round r + 2's submission window, as round r's parameters set it.

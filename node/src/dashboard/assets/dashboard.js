@@ -37,6 +37,21 @@ function sol(lamports) {
   return (Number(lamports) / LAMPORTS_PER_SOL).toLocaleString("en-US", { maximumFractionDigits: 4 }) + " SOL";
 }
 
+// A token amount as spl-token shows it: the raw integer with the mint's decimals, no trailing zeros.
+function tokenAmount(raw, decimals) {
+  const digits = BigInt(Math.trunc(Number(raw))).toString().padStart(decimals + 1, "0");
+  const whole = digits.slice(0, digits.length - decimals);
+  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, "");
+  return fraction ? `${whole}.${fraction}` : whole;
+}
+
+// How a task's amounts read: its bounty's (lamports or its mint's units) and its stake's.
+function amounts(task) {
+  if (!task.mint) return { bounty: sol, stake: sol };
+  const token = (raw) => (raw === null || raw === undefined ? "–" : `${tokenAmount(raw, task.decimals)} ${short(task.mint)}`);
+  return { bounty: token, stake: task.stake_in_tokens ? token : sol };
+}
+
 function count(value) {
   return value === null || value === undefined ? "–" : Number(value).toLocaleString("en-US");
 }
@@ -77,6 +92,7 @@ function timeline(task) {
 }
 
 function roundsTable(task) {
+  const { bounty, stake } = amounts(task);
   const head = el("tr", {}, ["round", "proofs", "revealed", "audited", "slashed", "open audits", "list",
     "list total", "stake for", "stake against", "voters", "paid nodes"].map((name) => el("th", {}, name)));
   const rows = task.rounds.map((round) => {
@@ -89,9 +105,9 @@ function roundsTable(task) {
       cell("excluded", round.excluded, null, { title: round.excluded_nodes.join("\n") }),
       cell("open_audits", round.open_audit_count),
       cell("list_status", list.status, list.status ?? "–", { class: list.status ? `status-${list.status}` : "" }),
-      cell("list_total", list.total, sol(list.total)),
-      cell("valid_weight", list.valid_weight, sol(list.valid_weight)),
-      cell("invalid_weight", list.invalid_weight, sol(list.invalid_weight)),
+      cell("list_total", list.total, bounty(list.total)),
+      cell("valid_weight", list.valid_weight, stake(list.valid_weight)),
+      cell("invalid_weight", list.invalid_weight, stake(list.invalid_weight)),
       cell("voter_count", list.voter_count, count(list.voter_count)),
       cell("paid_nodes", round.rewards ? round.rewards.paid_nodes : null));
   });
@@ -101,6 +117,7 @@ function roundsTable(task) {
 // Every audit of the rounds shown: from the ledger when the server reads it
 // (resolved ones too, with each vote), else the open ones from their accounts.
 function auditsTable(task) {
+  const { stake } = amounts(task);
   const audits = task.rounds.flatMap((round) => (round.audits && round.audits.length ? round.audits : round.open_audits)
     .map((audit) => Object.assign({ round: round.round, status: "open" }, audit)));
   if (!audits.length) return el("p", { "data-field": "audits_none" }, "No audit in the rounds shown.");
@@ -120,7 +137,7 @@ function auditsTable(task) {
       cell("voter_count", audit.voter_count),
       cell("votes", votes.length, votes.map((vote) => `${short(vote.voter)} ${vote.valid ? "valid" : "invalid"} ×${vote.seats}`)
         .join(", ") || "–"),
-      cell("slashed", audit.slashed ?? null, audit.slashed === undefined ? "–" : sol(audit.slashed)));
+      cell("slashed", audit.slashed ?? null, audit.slashed === undefined ? "–" : stake(audit.slashed)));
   });
   return el("div", { class: "scroll" }, el("table", { "data-table": "audits" }, el("thead", {}, head), el("tbody", {}, rows)));
 }
@@ -137,6 +154,7 @@ function rewardedNodes(task) {
 }
 
 function rewardsChart(task, nodes) {
+  const { bounty } = amounts(task);
   const rounds = [...task.rounds].reverse();
   const width = 720, height = 220, left = 64, bottom = 24, top = 8;
   const highest = Math.max(1, ...rounds.map((round) => (round.rewards ? round.rewards.total : 0)));
@@ -150,12 +168,12 @@ function rewardsChart(task, nodes) {
       y -= tall;
       return svg("rect", { x, y, width: slot * 0.7, height: tall, fill: COLOURS[nodes.indexOf(paid.node) % COLOURS.length],
         "data-round": round.round, "data-node": paid.node, "data-value": paid.amount },
-        svg("title", {}, `round ${round.round}: ${short(paid.node)} ${sol(paid.amount)}`));
+        svg("title", {}, `round ${round.round}: ${short(paid.node)} ${bounty(paid.amount)}`));
     });
     return [pieces, svg("text", { x: x + slot * 0.35, y: height - 8, "text-anchor": "middle" }, `r${round.round}`)];
   });
   const axis = [svg("line", { x1: left, y1: height - bottom, x2: width, y2: height - bottom, stroke: "#d8dde6" }),
-    svg("text", { x: left - 6, y: top + 10, "text-anchor": "end" }, sol(highest)),
+    svg("text", { x: left - 6, y: top + 10, "text-anchor": "end" }, bounty(highest)),
     svg("text", { x: left - 6, y: height - bottom, "text-anchor": "end" }, "0")];
   const legend = el("div", { class: "legend" }, nodes.map((node, index) =>
     el("span", { style: `--swatch:${COLOURS[index % COLOURS.length]}`, title: node }, short(node))));
@@ -166,20 +184,22 @@ function rewardsChart(task, nodes) {
 }
 
 function rewardsTable(task, nodes) {
+  const { bounty } = amounts(task);
   const rounds = task.rounds;
   const head = el("tr", {}, el("th", {}, "node"), rounds.map((round) => el("th", {}, `round ${round.round}`)));
   const rows = nodes.map((node) => el("tr", { "data-node": node },
     el("td", { class: "node", title: node }, short(node)),
     rounds.map((round) => {
       const paid = round.rewards && round.rewards.top.find((entry) => entry.node === node);
-      return el("td", { "data-reward-round": round.round, "data-value": paid ? paid.amount : "" }, paid ? sol(paid.amount) : "–");
+      return el("td", { "data-reward-round": round.round, "data-value": paid ? paid.amount : "" }, paid ? bounty(paid.amount) : "–");
     })));
   const more = rounds.some((round) => round.rewards && round.rewards.paid_nodes > round.rewards.top.length)
     ? el("p", {}, "Only the most paid nodes of each round are named.") : null;
   return el("div", { class: "scroll" }, el("table", { "data-table": "rewards" }, el("thead", {}, head), el("tbody", {}, rows)), more);
 }
 
-function ownSection(own) {
+function ownSection(own, task) {
+  const { bounty, stake } = amounts(task);
   const alerts = own.alerts.length
     ? own.alerts.map((alert) => el("li", { class: "alert" }, alert))
     : [el("li", { class: "none" }, "Nothing needs you.")];
@@ -192,18 +212,18 @@ function ownSection(own) {
     cell("round", round.round),
     cell("proof", round.excluded ? "excluded" : round.revealed ? "revealed" : round.submitted ? "committed" : "none",
       round.excluded ? "excluded" : round.revealed ? "revealed" : round.submitted ? "committed" : "–"),
-    cell("earned", round.earned, sol(round.earned)),
+    cell("earned", round.earned, bounty(round.earned)),
     cell("claimed", round.claimed, round.claimed ? "yes" : "–"),
-    cell("lost", round.lost, round.lost === null ? "unknown" : round.lost ? sol(round.lost) : "–",
+    cell("lost", round.lost, round.lost === null ? "unknown" : round.lost ? stake(round.lost) : "–",
       { class: round.lost !== 0 ? "lost" : "", title: round.lost === null ? "slashed before this dashboard started" : null })));
   return el("div", { class: "own", "data-own": own.node },
     el("h3", {}, "Your node"),
     el("p", { class: "address" }, own.node),
     el("dl", { class: "figures" },
-      figure("stake", "own_stake", own.stake, sol),
-      figure("to claim", "own_pending", own.pending, sol),
-      figure("claimed since the node started", "own_claimed_total", own.claimed_total, sol),
-      figure("slashed in all", "own_total_slashed", own.total_slashed, sol),
+      figure("stake", "own_stake", own.stake, stake),
+      figure("to claim", "own_pending", own.pending, bounty),
+      figure("claimed since the node started", "own_claimed_total", own.claimed_total, bounty),
+      figure("slashed in all", "own_total_slashed", own.total_slashed, stake),
       figure("open audits against it", "own_open_audits", own.open_audits, count)),
     el("ul", { class: "alerts" }, alerts),
     el("div", { class: "scroll" }, el("table", { "data-table": "own" }, el("thead", {}, head), el("tbody", {}, rows))));
@@ -219,21 +239,33 @@ function staleBanner(task, now) {
     : null;
 }
 
+// A token task's mint, and what its authorities can do to the task's tokens.
+function mintSection(task) {
+  if (!task.mint) return null;
+  const warnings = (task.mint_warnings || []).map((warning) => el("li", { class: "alert" }, warning));
+  return el("div", { class: "mint", "data-field": "mint", "data-value": task.mint },
+    el("p", { class: "address" }, `paid in mint ${task.mint} (${task.decimals} decimals); nodes stake `,
+      task.stake_in_tokens ? "the mint" : "SOL"),
+    warnings.length ? el("ul", { class: "alerts", "data-field": "mint_warnings" }, warnings) : null);
+}
+
 function taskSection(task, now) {
   const nodes = rewardedNodes(task);
+  const { bounty, stake } = amounts(task);
   return el("section", { class: "task", "data-task": task.task },
     el("h2", { "data-field": "name", "data-value": task.name }, task.name || "(unnamed task)"),
     staleBanner(task, now),
     el("p", { class: "address" }, task.task),
+    mintSection(task),
     el("dl", { class: "figures" },
       figure("slot", "slot", task.slot, count),
       figure("round", "round", task.round, count),
-      figure("bounty pool", "bounty_pool", task.bounty_pool, sol),
-      figure("bounty per round", "bounty_per_round", task.bounty_per_round, sol),
+      figure("bounty pool", "bounty_pool", task.bounty_pool, bounty),
+      figure("bounty per round", "bounty_per_round", task.bounty_per_round, bounty),
       figure("nodes", "node_count", task.node_count, count),
-      figure("total stake", "total_stake", task.total_stake, sol),
+      figure("total stake", "total_stake", task.total_stake, stake),
       figure("state", "active", task.active, (active) => (active ? "active" : "paused"))),
-    task.own ? ownSection(task.own) : null,
+    task.own ? ownSection(task.own, task) : null,
     el("h3", {}, "This round"), timeline(task),
     el("h3", {}, "Rounds"), roundsTable(task),
     el("h3", {}, "Audits and their votes"), auditsTable(task),
