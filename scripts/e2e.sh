@@ -139,6 +139,17 @@ declare -a NODE_PIDS
 start_node 0 bad
 for i in 1 2 3; do start_node "$i" honest; done
 
+# Beside it, a Token-2022 task with a 0.5% transfer fee: `gradual simulate
+# --cluster` makes the mint with Token-2022's own instructions, creates and
+# funds the task in it and runs three nodes (one bad) staking the mint over
+# RPC, through their claims; it is checked below with inspect, history and
+# the token balances.
+log "starting a Token-2022 task beside it (gradual simulate --cluster --mint token-2022)"
+"$GRADUAL" simulate --cluster --mint token-2022 --transfer-fee-bps 50 --nodes 3 --rounds 2 --bad 1 \
+  --round-length 80 --seed 26 --program "$SO" --output json \
+  >"$E2E_DIR/token-task.json" 2>"$E2E_DIR/token-task.log" &
+TOKEN_PID=$!; pids+=($!)
+
 current_round() { json inspect task "$TASK" | field ".get('current_round')"; }
 round_reached() { chain_alive; r="$(current_round)" && [ "$r" != None ] && [ "$r" -ge "$1" ]; }
 wait_for 300 "round 2" round_reached 2
@@ -169,6 +180,10 @@ nodes_done() {
 # Round 7 ends about 6 rounds (4 minutes at 400 ms slots) after round 2; allow three times that.
 wait_for 600 "the nodes to finish round $LAST_ROUND" nodes_done
 for i in 0 1 2 3; do wait "${NODE_PIDS[$i]}" || die "node $i exited with status $?; its log: $E2E_DIR/node$i.log"; done
+
+token_done() { chain_alive; ! kill -0 "$TOKEN_PID" 2>/dev/null; }
+wait_for 600 "the Token-2022 task to finish" token_done
+wait "$TOKEN_PID" || die "the Token-2022 run exited with status $?; its log: $E2E_DIR/token-task.log"
 
 log "serving the task's dashboard with gradual dashboard"
 read -r DASHBOARD_PORT <<<"$(free_ports 1 1)"
@@ -318,5 +333,36 @@ check(task_view["total_funded"] == 21_000_000_000, "the task holds what create a
 check(task_view["conservation"]["holds"], f"conservation: {task_view['conservation']}")
 verified = inspect("program", "verify", "--program", os.environ["SO"])
 check(verified["result"] == "match", f"the deployed program is this build ({verified['deployed_sha256']})")
+
+# The Token-2022 task that ran beside it.
+import urllib.request
+report = json.load(open(f"{work}/token-task.json"))
+token_task, mint = report["task"], report["tokens"]["mint"]
+check(report["conservation"]["holds"], f"token task: lamports conserve ({report['conservation']})")
+check(report["tokens"]["holds"] and report["tokens"]["withheld"] > 0,
+      f"token task: every token minted is held or withheld as a fee, the vault holds what it tracks ({report['tokens']})")
+check(all(r["distribution"] == "approved" and r["claimed"] == r["total"] for r in report["rounds"]),
+      "token task: every round's list approved and claimed in full")
+token_view = inspect("inspect", "task", token_task)
+check(token_view.get("mint") == mint and token_view.get("token_program_name") in ("token-2022", "Token-2022")
+      and token_view["token_conservation"]["holds"],
+      f"token task: inspect task shows the mint and its vault conserving ({token_view.get('token_conservation')})")
+check(token_view.get("transfer_fee") is not None, "token task: inspect task shows the transfer fee")
+def rpc(method, *params):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    request = urllib.request.Request(os.environ["GRADUAL_URL"], body, {"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request, timeout=30))["result"]
+token_entries = inspect("history", token_task)["entries"]
+received = Counter()
+for e in token_entries:
+    if e["event"] == "RewardClaimed":
+        received[inspect("inspect", "node", e["node"])["operator"]] += e["received"]
+    if e["event"] == "AuditResolved" and e["upheld"]:
+        received[e["to_raiser"]["to"]] += e["to_raiser"]["received"]
+check(sum(received.values()) > 0, f"token task: history shows claims ({dict(received)})")
+for operator, expected in received.items():
+    accounts = rpc("getTokenAccountsByOwner", operator, {"mint": mint}, {"encoding": "jsonParsed"})["value"]
+    held = sum(int(a["account"]["data"]["parsed"]["info"]["tokenAmount"]["amount"]) for a in accounts)
+    check(held == expected, f"token task: {operator[:8]}'s token account holds what history says arrived ({held})")
 sys.exit(1 if failures else 0)
 PY

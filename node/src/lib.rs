@@ -13,6 +13,7 @@ pub mod history;
 pub mod jobs;
 pub mod localnet;
 pub mod metrics;
+pub mod mints;
 pub mod misbehaviour;
 pub mod package;
 pub mod peers;

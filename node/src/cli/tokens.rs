@@ -41,7 +41,7 @@ pub fn read_allowed_mint(chain: &dyn Chain, mint: &Address) -> CliResult<(TaskMi
         )));
     }
     let info = read_mint(&program, &account.data).map_err(|refusal| {
-        CliError::usage(format!("--mint {mint} cannot back a task: {}", views::mint_refusal(refusal)))
+        CliError::usage(format!("--mint {mint} cannot back a task: {}", crate::mints::mint_refusal(refusal)))
     })?;
     Ok((TaskMint { mint: *mint, token_program: program }, info))
 }
@@ -140,9 +140,9 @@ pub fn task_mint_warnings(chain: &dyn Chain, task: &Task) -> CliResult<Vec<Strin
     Ok(match read_mint_state(chain, &mint.mint)? {
         None => vec!["the mint account is gone: no token of it can move".into()],
         Some((_, Err(refusal))) => {
-            vec![format!("the mint would now be refused: {}", views::mint_refusal(refusal))]
+            vec![format!("the mint would now be refused: {}", crate::mints::mint_refusal(refusal))]
         }
-        Some((_, Ok(info))) => views::mint_warnings(&info, &asset),
+        Some((_, Ok(info))) => crate::mints::mint_warnings(&info, &asset),
     })
 }
 

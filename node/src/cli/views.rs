@@ -297,7 +297,7 @@ fn mint_fields(mint: Option<(Address, Result<MintInfo, MintRefusal>)>, asset: &A
             return json!({ "mint_escrow": "missing", "mint_warnings": ["the mint account is gone: no token of it can move"] })
         }
         Some((_, Err(refusal))) => {
-            let why = mint_refusal(refusal);
+            let why = crate::mints::mint_refusal(refusal);
             return json!({ "mint_escrow": "refused", "mint_refused_because": why, "mint_warnings": [format!("the mint would now be refused: {why}")] });
         }
         Some((_, Ok(info))) => info,
@@ -309,41 +309,8 @@ fn mint_fields(mint: Option<(Address, Result<MintInfo, MintRefusal>)>, asset: &A
         "paused": info.paused,
         "transfer_fee": info.transfer_fee.map(|config| json!({ "older": fee_view(&config.older, asset), "newer": fee_view(&config.newer, asset) })),
         "mint_closable": info.closable,
-        "mint_warnings": mint_warnings(&info, asset),
+        "mint_warnings": crate::mints::mint_warnings(&info, asset),
     })
-}
-
-/// One line per power the mint's authorities keep over a task's tokens.
-pub fn mint_warnings(info: &MintInfo, asset: &Asset) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if let Some(freezer) = &info.freeze_authority {
-        warnings.push(format!(
-            "freeze authority {}: can freeze the task's vault and any operator's token account",
-            address(freezer)
-        ));
-    }
-    if info.paused {
-        warnings
-            .push("paused: no transfer of the mint goes through, so no deposit, claim or withdrawal".into());
-    } else if info.pausable {
-        warnings.push("pausable: its pause authority can stop every transfer of the mint".into());
-    }
-    if let Some(config) = info.transfer_fee {
-        for fee in [&config.older, &config.newer] {
-            if fee.basis_points > 0 {
-                warnings.push(format!(
-                    "transfer fee from epoch {}: {} bps, at most {} per transfer, withheld from every deposit and payout",
-                    fee.epoch,
-                    fee.basis_points,
-                    asset.format(fee.maximum_fee)
-                ));
-            }
-        }
-    }
-    if info.closable {
-        warnings.push("closable: at zero supply the mint can be closed and created again".into());
-    }
-    warnings
 }
 
 /// A mint as a token task would see it: refused, with why, or allowed, with
@@ -353,7 +320,7 @@ pub fn mint(key: &Address, program: &Address, read: Result<MintInfo, MintRefusal
     let mint = match read {
         Err(refusal) => {
             return json!({ "address": key.to_string(), "kind": "mint", "program": program_name,
-                "escrow": "refused", "refused_because": mint_refusal(refusal) })
+                "escrow": "refused", "refused_because": crate::mints::mint_refusal(refusal) })
         }
         Ok(mint) => mint,
     };
@@ -371,20 +338,6 @@ pub fn mint(key: &Address, program: &Address, read: Result<MintInfo, MintRefusal
         "closable": mint.closable,
         "transfer_fee": mint.transfer_fee.map(|config| json!({ "older": fee(&config.older), "newer": fee(&config.newer) })),
     })
-}
-
-pub fn mint_refusal(refusal: MintRefusal) -> String {
-    match refusal {
-        MintRefusal::NotAMint => "not an initialised mint of the SPL Token or Token-2022 program".into(),
-        MintRefusal::Malformed => "its extensions do not parse".into(),
-        MintRefusal::PermanentDelegate => "a permanent delegate could move the escrow's tokens".into(),
-        MintRefusal::TransferHook => {
-            "a transfer hook runs another program on every transfer and can fail them".into()
-        }
-        MintRefusal::NonTransferable => "its tokens cannot be transferred".into(),
-        MintRefusal::DefaultFrozen => "new token accounts, the escrow among them, start frozen".into(),
-        MintRefusal::UnknownExtension(kind) => format!("extension {kind} is not known to be safe"),
-    }
 }
 
 /// Prints `value` as JSON, or as indented `key: value` lines.

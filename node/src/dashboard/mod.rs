@@ -106,19 +106,17 @@ impl MintWatch {
         let Ok(account) = chain.account(&mint) else { return };
         self.read_at = Some(Instant::now());
         let asset = crate::amount::Asset::of_bounty(task);
-        self.warnings =
-            match account.filter(|account| gradual_interface::token::is_token_program(&account.owner)) {
-                None => vec!["the mint account is gone: no token of it can move".into()],
-                Some(account) => match gradual_interface::token::read_mint(&account.owner, &account.data) {
-                    Ok(info) => crate::cli::views::mint_warnings(&info, &asset),
-                    Err(refusal) => {
-                        vec![format!(
-                            "the mint would now be refused: {}",
-                            crate::cli::views::mint_refusal(refusal)
-                        )]
-                    }
-                },
-            };
+        self.warnings = match account
+            .filter(|account| gradual_interface::token::is_token_program(&account.owner))
+        {
+            None => vec!["the mint account is gone: no token of it can move".into()],
+            Some(account) => match gradual_interface::token::read_mint(&account.owner, &account.data) {
+                Ok(info) => crate::mints::mint_warnings(&info, &asset),
+                Err(refusal) => {
+                    vec![format!("the mint would now be refused: {}", crate::mints::mint_refusal(refusal))]
+                }
+            },
+        };
     }
 }
 
