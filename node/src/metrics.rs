@@ -27,6 +27,14 @@ struct TaskLabels {
     task: String,
 }
 
+/// What a task's amounts count: `lamports`, or a mint's address.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AssetLabels {
+    task: String,
+    bounty: String,
+    stake: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     task: String,
@@ -70,6 +78,7 @@ pub struct Metrics {
     fee_payer_balance: Family<TaskLabels, Gauge>,
     stake: Family<TaskLabels, Gauge>,
     unsandboxed: Family<TaskLabels, Gauge>,
+    assets: Family<AssetLabels, Gauge>,
     work_duration: Durations,
 }
 
@@ -103,6 +112,7 @@ impl Metrics {
             fee_payer_balance: Family::default(),
             stake: Family::default(),
             unsandboxed: Family::default(),
+            assets: Family::default(),
             work_duration: Durations::new_with_constructor(work_buckets),
         };
         let counters: [(&str, &str, &PerTask); 10] = [
@@ -152,6 +162,12 @@ impl Metrics {
             "task_unsandboxed",
             "1 while the task's code runs outside the sandbox (--unsandboxed)",
             metrics.unsandboxed.clone(),
+        );
+        registry.register(
+            "task_assets",
+            "1, labelled with what the task's amounts count: lamports, or a mint's address; a token task's \
+             *_lamports series (stake, claimed, slashed) count that mint's base units",
+            metrics.assets.clone(),
         );
         registry.register_with_unit(
             "work_duration",
@@ -316,6 +332,14 @@ impl TaskMetrics {
 
     pub fn stake(&self, lamports: u64) {
         self.metrics.stake.get_or_create(&self.labels()).set(i64::try_from(lamports).unwrap_or(i64::MAX));
+    }
+
+    /// Labels the task's amounts with the assets they count.
+    pub fn assets(&self, task: &gradual_interface::state::Task) {
+        let mint = || gradual_interface::Address::new_from_array(task.mint).to_string();
+        let bounty = if task.pays_in_tokens() { mint() } else { "lamports".into() };
+        let stake = if task.stakes_in_tokens() { mint() } else { "lamports".into() };
+        self.metrics.assets.get_or_create(&AssetLabels { task: self.task.clone(), bounty, stake }).set(1);
     }
 
     pub fn unsandboxed(&self, unsandboxed: bool) {

@@ -101,6 +101,13 @@ fn event_differences(ours: &Value, entry: &Value) -> Vec<String> {
             "active" | "created" | "closed" | "valid" | "upheld" => json!(ours["flag"] == json!(1)),
             "attempt" | "status" => ours["flag"].clone(),
             "reason_text" => continue,
+            // A payment in the stake asset: what was sent and what arrived.
+            _ if value.get("received").is_some() => {
+                let mut payment = value.clone();
+                payment["amount"] = ours[key.as_str()].clone();
+                payment["received"] = ours[format!("{key}_received").as_str()].clone();
+                payment
+            }
             _ if value.get("lamports").is_some() => {
                 let mut payment = value.clone();
                 payment["lamports"] = ours[key.as_str()].clone();

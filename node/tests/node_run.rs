@@ -111,6 +111,8 @@ fn check_metrics(task: &str, bad: &str, honest: &str) {
     assert!(metric(honest, "gradual_claimed_lamports_total") >= 4 * 333_333_333, "{honest}");
     assert_eq!(metric(honest, "gradual_slashes_total"), 0, "{honest}");
     assert_eq!(metric(honest, "gradual_stake_lamports"), 2 * SOL, "{honest}");
+    let assets = format!("gradual_task_assets{{task=\"{task}\",bounty=\"lamports\",stake=\"lamports\"}} 1");
+    assert!(honest.contains(&assets), "a lamport task's amounts are labelled lamports: {honest}");
     // The bad node's slashes show.
     assert!(metric(bad, "gradual_slashes_total") >= 1, "{bad}");
     assert!(metric(bad, "gradual_slashed_lamports_total") > 0, "{bad}");

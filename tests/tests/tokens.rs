@@ -165,6 +165,8 @@ fn wind_down(world: &mut TokenWorld, stake_in_lamports: bool) {
     let (tokens_before, lamports_before) =
         (world.tokens_of(&world.creator.pubkey()), world.ctx.lamports(&world.creator.pubkey()));
     let creator = world.creator.insecure_clone();
+    let close = builders::close_task_tokens(&creator.pubkey(), &task, &world.mint.task_mint());
+    refuse_substitutions(world, &close, &[&creator]);
     world.ctx.close_token_task(&creator, &task, &world.mint);
     assert!(!world.ctx.exists(&task) && !world.ctx.exists(&world.vault()), "the task and its vault close");
     assert_eq!(world.tokens_of(&creator.pubkey()), tokens_before + world.mint.received(vault));

@@ -155,6 +155,7 @@ impl<'a> TaskLoop<'a> {
         runtime.metrics = metrics.clone();
         if let Some(metrics) = &metrics {
             metrics.unsandboxed(sandboxing == "unsandboxed");
+            metrics.assets(&account);
             chain.count_errors_in(metrics.rpc_error_counter());
         }
         let publisher =
