@@ -110,18 +110,7 @@ fn measure_all() -> Vec<Measure> {
     // Round 0's distribution in round 3: a million-leaf list holding the two
     // nodes that submitted and were not excluded (4 was), claimed at depth 20.
     let paid = [3usize, 5];
-    let listed: Vec<([u8; 32], u64)> =
-        paid.iter().map(|index| (target(*index).to_bytes(), SOL / 10)).collect();
-    let tree = million_leaf_tree(&listed);
-    let proposal = gradual_interface::builders::Proposal {
-        total: BOUNTY_PER_ROUND,
-        leaf_count: 1 << 20,
-        root: tree.root(),
-        ..proposal_of(0, &listed)
-    };
-    let candidates: Vec<gradual_interface::Address> = paid.iter().map(|index| target(*index)).collect();
-    let (offset, chosen) = first_entitled(&ctx, &task, 0, 0, &candidates);
-    ctx.warp_to_round(&task, 3, offset);
+    let (tree, proposal, chosen) = million_leaf_proposal(&mut ctx, &task, paid.map(target));
     let proposer = &operators[paid[chosen]];
     let units = ctx.propose(proposer, &task, &proposal);
     row("ProposeDistribution", "creates the distribution, reserves the total", units, 8_000);
@@ -178,6 +167,27 @@ fn measure_all() -> Vec<Measure> {
     let units = ctx.close_task(&creator, &task);
     row("CloseTask", "", units, 10_000);
     rows
+}
+
+/// Round 0's list in round 3: a million-leaf tree holding `paid` (0.1 SOL
+/// each), to be claimed at depth 20. Moves to the first slot one of them may
+/// propose; returns the tree, the proposal and which of `paid` proposes.
+fn million_leaf_proposal(
+    ctx: &mut TestContext,
+    task: &gradual_interface::Address,
+    paid: [gradual_interface::Address; 2],
+) -> (gradual_interface::merkle::MerkleTree, gradual_interface::builders::Proposal, usize) {
+    let listed: Vec<([u8; 32], u64)> = paid.iter().map(|node| (node.to_bytes(), SOL / 10)).collect();
+    let tree = million_leaf_tree(&listed);
+    let proposal = gradual_interface::builders::Proposal {
+        total: BOUNTY_PER_ROUND,
+        leaf_count: 1 << 20,
+        root: tree.root(),
+        ..proposal_of(0, &listed)
+    };
+    let (offset, chosen) = first_entitled(ctx, task, 0, 0, &paid);
+    ctx.warp_to_round(task, 3, offset);
+    (tree, proposal, chosen)
 }
 
 /// The compute units a program invoked by the transaction reports it
@@ -243,18 +253,7 @@ fn measure_tokens(program: gradual_interface::Address, name: &'static str) -> Ve
     row("ResolveAudit", name_case(name, "upheld: the raiser's share from the vault"), units, 6_000);
 
     let paid = [1usize, 2];
-    let listed: Vec<([u8; 32], u64)> =
-        paid.iter().map(|index| (target(*index).to_bytes(), SOL / 10)).collect();
-    let tree = million_leaf_tree(&listed);
-    let proposal = gradual_interface::builders::Proposal {
-        total: BOUNTY_PER_ROUND,
-        leaf_count: 1 << 20,
-        root: tree.root(),
-        ..proposal_of(0, &listed)
-    };
-    let candidates: Vec<gradual_interface::Address> = paid.iter().map(|index| target(*index)).collect();
-    let (offset, chosen) = first_entitled(&ctx, &task, 0, 0, &candidates);
-    ctx.warp_to_round(&task, 3, offset);
+    let (tree, proposal, chosen) = million_leaf_proposal(&mut ctx, &task, paid.map(target));
     let units = ctx.propose(&operators[paid[chosen]], &task, &proposal);
     row("ProposeDistribution", name_case(name, "reserves the total in the vault"), units, 8_000);
     ctx.warp_to_round(

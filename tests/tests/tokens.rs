@@ -76,6 +76,16 @@ impl TokenWorld {
     fn addresses(&self) -> Vec<Address> {
         self.nodes.iter().map(|node| node.node).collect()
     }
+
+    /// Moves to the first slot of round 3 at which a node listed in `leaves`
+    /// (only those have an unexcluded proof of round 0) may propose; returns its operator.
+    fn warp_to_listed_proposer(&mut self, leaves: &[([u8; 32], u64)]) -> Keypair {
+        let listed: Vec<Address> = leaves.iter().map(|(node, _)| Address::new_from_array(*node)).collect();
+        let (offset, index) = first_entitled(&self.ctx, &self.task, 0, 0, &listed);
+        self.ctx.warp_to_round(&self.task, 3, offset);
+        let proposer = self.nodes.iter().find(|node| node.node == listed[index]).expect("a node");
+        proposer.operator.insecure_clone()
+    }
 }
 
 /// Node 0 audits node 2's proof of round 0, unopposed: upheld. Returns the
@@ -105,12 +115,7 @@ fn uphold_audit_of_node_two(world: &mut TokenWorld, stake_in_lamports: bool) -> 
 fn distribute_round_zero(world: &mut TokenWorld) -> Vec<([u8; 32], u64)> {
     let task = world.task;
     let leaves = default_list(&world.ctx, &task, 0, &world.addresses());
-    // Only a node with an unexcluded proof may propose: the listed ones.
-    let listed: Vec<Address> = leaves.iter().map(|(node, _)| Address::new_from_array(*node)).collect();
-    let (offset, index) = first_entitled(&world.ctx, &task, 0, 0, &listed);
-    world.ctx.warp_to_round(&task, 3, offset);
-    let proposer = world.nodes.iter().find(|node| node.node == listed[index]).expect("a node");
-    let proposer = proposer.operator.insecure_clone();
+    let proposer = world.warp_to_listed_proposer(&leaves);
     let pool_before = world.ctx.task(&task).bounty_pool;
     let vault_before = token_balance(&world.ctx, &world.vault());
     world.ctx.propose(&proposer, &task, &proposal_of(0, &leaves));
@@ -413,11 +418,7 @@ fn every_token_instruction_refuses_every_substitution() {
 
         // Claims, then withdrawals and the close.
         let leaves = default_list(&world.ctx, &task, 0, &world.addresses());
-        let listed: Vec<Address> = leaves.iter().map(|(node, _)| Address::new_from_array(*node)).collect();
-        let (offset, index) = first_entitled(&world.ctx, &task, 0, 0, &listed);
-        world.ctx.warp_to_round(&task, 3, offset);
-        let proposer = world.nodes.iter().find(|node| node.node == listed[index]).expect("a node");
-        let proposer = proposer.operator.insecure_clone();
+        let proposer = world.warp_to_listed_proposer(&leaves);
         world.ctx.propose(&proposer, &task, &proposal_of(0, &leaves));
         let list = find_distribution_address(&task, 0).0;
         world.ctx.warp_to_slot(world.ctx.distribution(&list).vote_end);
