@@ -264,11 +264,15 @@ fn scaled_params(round_length: u64) -> RoundParams {
     }
 }
 
-/// The windows and amounts `simulate` and `gradual task create` use unless told otherwise.
-fn check_conservation(chain: &dyn Chain, world: &Tally) -> Result<Conservation, String> {
+/// Lamport conservation over the simulated task's accounts: each holds its
+/// rent and what it tracks, and together what the runtimes sent in less what
+/// they were paid. Other tasks on a cluster are not this run's.
+fn check_conservation(chain: &dyn Chain, world: &Tally, task: &Address) -> Result<Conservation, String> {
     let mut held: u128 = 0;
     let mut holds = true;
-    for (_, account) in chain.program_accounts().map_err(|error| error.to_string())? {
+    let own = chain.account(task).map_err(|error| error.to_string())?.map(|account| (*task, account));
+    let accounts = chain.task_accounts(task).map_err(|error| error.to_string())?;
+    for (_, account) in own.into_iter().chain(accounts) {
         let rent = chain.rent_exempt_minimum(account.data.len()).map_err(|error| error.to_string())?;
         let above = u128::from(account.lamports.saturating_sub(rent));
         let tracked = tracked_lamports(&account.data).unwrap_or_else(|| {
@@ -585,7 +589,7 @@ pub fn run(
         transactions: tally.compute_units.values().map(Vec::len).sum(),
         nodes,
         rounds,
-        conservation: check_conservation(chain, &tally)?,
+        conservation: check_conservation(chain, &tally, &task)?,
         tokens: tokens.as_ref().map(|run| run.finish(chain, &task)).transpose()?,
         compute_units,
         cost: cost(&tally, (config.nodes as u64).saturating_mul(config.rounds)),
