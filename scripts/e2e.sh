@@ -181,10 +181,6 @@ nodes_done() {
 wait_for 600 "the nodes to finish round $LAST_ROUND" nodes_done
 for i in 0 1 2 3; do wait "${NODE_PIDS[$i]}" || die "node $i exited with status $?; its log: $E2E_DIR/node$i.log"; done
 
-token_done() { chain_alive; ! kill -0 "$TOKEN_PID" 2>/dev/null; }
-wait_for 600 "the Token-2022 task to finish" token_done
-wait "$TOKEN_PID" || die "the Token-2022 run exited with status $?; its log: $E2E_DIR/token-task.log"
-
 log "serving the task's dashboard with gradual dashboard"
 read -r DASHBOARD_PORT <<<"$(free_ports 1 1)"
 "$GRADUAL" dashboard --task "$TASK" --listen "127.0.0.1:$DASHBOARD_PORT" --output json \
@@ -334,8 +330,31 @@ check(task_view["conservation"]["holds"], f"conservation: {task_view['conservati
 verified = inspect("program", "verify", "--program", os.environ["SO"])
 check(verified["result"] == "match", f"the deployed program is this build ({verified['deployed_sha256']})")
 
-# The Token-2022 task that ran beside it.
-import urllib.request
+sys.exit(1 if failures else 0)
+PY
+
+# The Token-2022 task beside it: checked once its run is over (it began
+# after the lamport task and may end a little later).
+token_done() { chain_alive; ! kill -0 "$TOKEN_PID" 2>/dev/null; }
+wait_for 600 "the Token-2022 task to finish" token_done
+wait "$TOKEN_PID" || die "the Token-2022 run exited with status $?; its log: $E2E_DIR/token-task.log"
+log "checking the Token-2022 task through gradual inspect, history and its token balances"
+python3 - <<'PY'
+import json, os, subprocess, sys, urllib.request
+from collections import Counter
+
+gradual, work = os.environ["GRADUAL"], os.environ["E2E_DIR"]
+
+def inspect(*args):
+    out = subprocess.run([gradual, *args, "--output", "json"], check=True, capture_output=True, text=True, timeout=60)
+    return json.loads(out.stdout)
+
+failures = []
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
 report = json.load(open(f"{work}/token-task.json"))
 token_task, mint = report["task"], report["tokens"]["mint"]
 check(report["conservation"]["holds"], f"token task: lamports conserve ({report['conservation']})")
