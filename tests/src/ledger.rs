@@ -16,6 +16,8 @@ pub struct Ledger {
     pub paid_out: u128,
     /// Per mint: (deposited, paid out).
     pub tokens: BTreeMap<[u8; 32], (u128, u128)>,
+    /// Tokens sent straight to a vault, which no task tracks, by vault.
+    pub donated: BTreeMap<[u8; 32], u128>,
 }
 
 impl Ledger {
@@ -29,6 +31,13 @@ impl Ledger {
 
     pub fn deposit_tokens(&mut self, mint: &Address, amount: u64) {
         self.tokens.entry(mint.to_bytes()).or_default().0 += u128::from(amount);
+    }
+
+    /// Tokens sent to `vault` outside the program: untracked, they leave
+    /// with the vault's whole balance when its task closes.
+    pub fn donate_tokens(&mut self, mint: &Address, vault: &Address, amount: u64) {
+        self.deposit_tokens(mint, amount);
+        *self.donated.entry(vault.to_bytes()).or_default() += u128::from(amount);
     }
 
     pub fn pay_out_tokens(&mut self, mint: &Address, amount: u64) {
@@ -110,11 +119,14 @@ fn check_vaults(
             svm.get_account(&vault).unwrap_or_else(|| panic!("{address}: its vault {vault} is gone"));
         let balance = u128::from(token_amount(&account.data).expect("the vault is a token account"));
         let stake = if task.stakes_in_tokens() { u128::from(task.total_stake) } else { 0 };
-        let expected =
-            u128::from(task.bounty_pool) + reserves.get(&address.to_bytes()).copied().unwrap_or(0) + stake;
+        let donated = ledger.donated.get(&task.vault).copied().unwrap_or(0);
+        let expected = u128::from(task.bounty_pool)
+            + reserves.get(&address.to_bytes()).copied().unwrap_or(0)
+            + stake
+            + donated;
         assert_eq!(
             balance, expected,
-            "{address}: its vault holds {balance}, but pool + reserves + token stake are {expected}"
+            "{address}: its vault holds {balance}, but pool + reserves + token stake (+ {donated} sent to it) are {expected}"
         );
         *held.entry(task.mint).or_default() += balance;
     }

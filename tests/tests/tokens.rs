@@ -512,3 +512,27 @@ fn a_raiser_whose_account_refuses_payment_forfeits_its_share_to_the_pool_a_round
     assert_eq!(world.ctx.node(&target).open_audits, 0, "the target's stake is no longer held");
     assert_eq!(token_balance(&world.ctx, &raiser_account), raiser_tokens, "the raiser got nothing");
 }
+
+#[test]
+fn a_vault_made_and_fed_before_the_task_is_adopted_and_its_gift_leaves_with_it() {
+    // Anyone can create any wallet's associated token account: here, the
+    // task's vault before the task, holding 7 tokens nobody tracks.
+    let mut ctx = TestContext::new();
+    let mint = TestMint::plant(&mut ctx, TOKEN_2022_PROGRAM_ID, Extras::None);
+    let creator = ctx.funded_keypair(1_000 * SOL);
+    mint.fund(&mut ctx, &creator.pubkey(), 100 * SOL);
+    let config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
+    let task = gradual_interface::pda::find_task_address(&creator.pubkey(), config.args.task_id).0;
+    let vault = mint.fund(&mut ctx, &task, 7);
+    assert_eq!(vault, mint.task_mint().vault(&task));
+    ctx.ledger.donate_tokens(&mint.address, &vault, 7);
+
+    ctx.create_token_task(&creator, &config, &mint);
+    assert_eq!(ctx.task(&task).bounty_pool, INITIAL_BOUNTY, "the pool counts what the creator deposited");
+    assert_eq!(token_balance(&ctx, &vault), INITIAL_BOUNTY + 7);
+    ctx.send_ok(builders::set_task_active(&creator.pubkey(), &task, false), &[&creator]);
+    let before = token_balance(&ctx, &mint.task_mint().account_of(&creator.pubkey()));
+    ctx.close_token_task(&creator, &task, &mint);
+    let after = token_balance(&ctx, &mint.task_mint().account_of(&creator.pubkey()));
+    assert_eq!(after, before + INITIAL_BOUNTY + 7, "the gift leaves with the vault");
+}
