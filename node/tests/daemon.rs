@@ -133,7 +133,8 @@ fn an_rpc_outage_is_loud_and_the_node_carries_on_after_it() {
             let log = std::fs::read_to_string(&operators[0].log).unwrap_or_default();
             panic!("the node exited ({status}) before serving metrics:\n{log}");
         }
-        get(&format!("http://{metrics}/metrics"))
+        // The listener may answer before the task's series are registered.
+        get(&format!("http://{metrics}/metrics")).filter(|text| text.contains(&format!("task=\"{task}\"")))
     });
     for name in ["gradual_rpc_errors_total", "gradual_slashes_total", "gradual_rounds_missed_total"] {
         assert!(sample(&text, name, task).is_some(), "{name} is not exported from zero:\n{text}");
