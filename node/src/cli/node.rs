@@ -22,7 +22,7 @@ use super::{
 use crate::{
     amount::Asset,
     chain::Chain,
-    runtime::{claim_instructions, owed},
+    runtime::{claim_instructions, owed, token_account_missing},
     store::Store,
 };
 
@@ -121,8 +121,11 @@ fn claim(context: &Context, task_address: &Address) -> CliResult {
         .ok_or_else(|| CliError::usage(format!("no node for {} in this task", operator.pubkey())))?;
     let asset = Asset::of_bounty(&task);
     let mut claims = Vec::new();
+    let mut create_account = token_account_missing(&chain, &task, &operator.pubkey());
     for owed in owed(&mut chain, &context.runtime, (task_address, &task), (&node, &me))? {
-        let instructions = claim_instructions(&operator.pubkey(), (task_address, &task), &owed);
+        let instructions =
+            claim_instructions((&operator.pubkey(), create_account), (task_address, &task), &owed);
+        create_account &= !owed.in_tokens;
         chain
             .send(&instructions, &operator, &[&operator])
             .map_err(|refused| CliError::refused("node claim", refused))?;

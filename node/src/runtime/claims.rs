@@ -48,6 +48,7 @@ impl NodeRuntime {
             })
             .map(|(listed, (_, distribution))| (*listed, *distribution))
             .collect();
+        let create_account = token_account_missing(chain, &task, &self.operator.pubkey());
         for (listed, distribution) in approved {
             if !world.approved_lists.contains_key(&distribution.root) {
                 if let Some(list) = self.find_approved_list(world, task_impl, &task, (listed, &distribution))
@@ -59,7 +60,8 @@ impl NodeRuntime {
             if let Some((amount, proof)) = claim {
                 let in_tokens = distribution.reserve_in_tokens != 0;
                 let owed = Owed { round: listed, amount, proof, in_tokens };
-                let instructions = claim_instructions(&self.operator.pubkey(), (&world.task, &task), &owed);
+                let operator = (&self.operator.pubkey(), create_account);
+                let instructions = claim_instructions(operator, (&world.task, &task), &owed);
                 let claim = Claim { round: listed, amount, in_tokens, instructions };
                 self.claims.payable.push((distribution.claim_deadline, claim));
             }
@@ -212,26 +214,38 @@ pub struct Owed {
 
 /// The instructions that claim `owed` for `operator`: from a list in the
 /// task's mint, the operator's associated token account is created first
-/// if missing (the operator pays its rent), in the same transaction.
+/// when `create_account` (it was missing: the operator pays its rent), in
+/// the same transaction.
 pub fn claim_instructions(
-    operator: &Address,
+    (operator, create_account): (&Address, bool),
     (task_address, task): (&Address, &TaskAccount),
     owed: &Owed,
 ) -> Vec<Instruction> {
     let mint = TaskMint::of(task).filter(|_| owed.in_tokens);
     match mint {
         None => vec![builders::claim_reward(operator, task_address, owed.round, owed.amount, &owed.proof)],
-        Some(mint) => vec![
-            mint.create_account_of(operator, operator),
-            builders::claim_reward_tokens(
+        Some(mint) => {
+            let claim = builders::claim_reward_tokens(
                 operator,
                 task_address,
                 (owed.round, owed.amount),
                 &owed.proof,
                 &mint,
-            ),
-        ],
+            );
+            if create_account {
+                vec![mint.create_account_of(operator, operator), claim]
+            } else {
+                vec![claim]
+            }
+        }
     }
+}
+
+/// Whether a claim from `task`'s mint must create `operator`'s associated
+/// token account: it is missing, or the chain could not say (creating an
+/// existing one is harmless, only dearer).
+pub fn token_account_missing(chain: &dyn Chain, task: &TaskAccount, operator: &Address) -> bool {
+    TaskMint::of(task).is_some_and(|mint| !matches!(chain.account(&mint.account_of(operator)), Ok(Some(_))))
 }
 
 /// What `node` is owed and has not claimed, by approved list still open for claims.

@@ -32,7 +32,9 @@ mod lists;
 mod submit;
 
 pub use audit::{reason_digest, RAISED_INVALID, RAISED_UNREACHABLE};
-pub use claims::{claim_instructions, claim_of, distribution_leaves, owed, LeavesSource, Owed};
+pub use claims::{
+    claim_instructions, claim_of, distribution_leaves, owed, token_account_missing, LeavesSource, Owed,
+};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NodeStats {
