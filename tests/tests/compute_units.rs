@@ -215,7 +215,7 @@ fn measure_tokens(program: gradual_interface::Address, name: &'static str) -> Ve
     let config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
     let create = builders::create_token_task(&creator.pubkey(), &config, &task_mint);
     let units = ctx.send_flow_ok(create, &[&creator], Flow::tokens_in(&mint.address, INITIAL_BOUNTY));
-    row("CreateTask", name_case(name, "creates the vault (ATA CPI), deposits"), units, 30_000);
+    row("CreateTask", name_case(name, "creates the vault (ATA CPI), deposits"), units, 40_000);
     let task = gradual_interface::pda::find_task_address(&creator.pubkey(), config.args.task_id).0;
     let units = ctx.fund_tokens(&creator, &task, &mint, SOL);
     row("FundTask", name_case(name, "re-checks the mint, transfers"), units, 5_000);
@@ -386,7 +386,8 @@ fn every_instruction_fits_its_ceiling() {
              account read, the balances before and after). \"Less the token program's own units\" is that claim \
              minus the token program's line: the 3,000 the issue asked of it cannot hold while the lamport claim \
              alone costs 3,259 and the CPI's fee 946. `CreateTask` on a mint is dominated by the associated token \
-             account program creating the vault (about 20,000).\n",
+             account program creating the vault (about 20,000 to 27,000: its search for the vault's bump, \
+             1,500 a step, depends on the task's address; the ceiling leaves room for unlucky ones).\n",
         );
         std::fs::write(&path, table).expect("write the CU table");
         eprintln!("wrote {}", std::path::Path::new(&path).display());
