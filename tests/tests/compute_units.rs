@@ -283,16 +283,6 @@ fn measure_tokens(program: gradual_interface::Address, name: &'static str) -> Ve
         worst_claim,
         8_000,
     );
-    // What a node's claim transaction adds: the idempotent creation of an account that exists.
-    let operator = &operators[paid[0]];
-    let create = task_mint.create_account_of(&operator.pubkey(), &operator.pubkey());
-    let units = ctx.send_ok(create, &[operator]);
-    row(
-        "(ATA program)",
-        name_case(name, "CreateIdempotent of an existing account, beside a claim"),
-        units,
-        10_000,
-    );
     row("ClaimReward", name_case(name, "the same, less the token program's own units"), worst_gradual, 5_000);
 
     let deadline =
