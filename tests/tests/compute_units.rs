@@ -215,7 +215,7 @@ fn measure_tokens(program: gradual_interface::Address, name: &'static str) -> Ve
     let config = task_config(ctx.slot() + START_DELAY, &creator.pubkey());
     let create = builders::create_token_task(&creator.pubkey(), &config, &task_mint);
     let units = ctx.send_flow_ok(create, &[&creator], Flow::tokens_in(&mint.address, INITIAL_BOUNTY));
-    row("CreateTask", name_case(name, "creates the vault (ATA CPI), deposits"), units, 40_000);
+    row("CreateTask", name_case(name, "creates the vault (ATA CPI), deposits"), units, 60_000);
     let task = gradual_interface::pda::find_task_address(&creator.pubkey(), config.args.task_id).0;
     let units = ctx.fund_tokens(&creator, &task, &mint, SOL);
     row("FundTask", name_case(name, "re-checks the mint, transfers"), units, 5_000);
